@@ -1,0 +1,86 @@
+"""Side effects as data: what the engine asks for and what comes back.
+
+The engine never performs I/O.  A backend node (HttpRequestAction, InvokeFlowAction,
+LogCustomTelemetryEvent) leaves it as an `ActionRequest`; an action runner (in-call) or a durable
+step (post-call) carries it out and hands back an `ActionResult`.  Both are plain JSON-able data so
+that DBOS can checkpoint them and a replay can feed recorded results back to the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ActionKind = Literal["http", "flow", "log"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequest:
+    """One side effect requested by a node.
+
+    `kind` is "http" (payload: method, url, headers, body (str | None), content_type,
+    timeout_ms), "flow" (payload: flow_id, inputs) or "log" (payload: event_name, properties).
+    `idempotency_key` is `<conversation id>:<topic>:<node id>` (plus `#<n>` for the n-th
+    execution of the same node in a loop, n > 1); it is stable across retries, crash recovery
+    and redrive.
+    """
+
+    kind: ActionKind
+    node_id: str
+    topic: str
+    conversation_id: str
+    idempotency_key: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ActionRequest:
+        return cls(
+            kind=data["kind"],
+            node_id=data["node_id"],
+            topic=data["topic"],
+            conversation_id=data["conversation_id"],
+            idempotency_key=data["idempotency_key"],
+            payload=dict(data.get("payload") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What came back.  `ok` False with `error` set when the action failed after its retries.
+
+    For "http": status_code, headers, body (text) and json (parsed body or None).
+    For "flow": outputs (a mapping of output names to JSON values).
+    For "log": nothing but ok.
+    `error_category` is one of: "timeout", "connection", "http_status", "refused_host",
+    "bad_request", "internal".
+    """
+
+    ok: bool
+    status_code: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+    json: Any = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    error_category: str | None = None
+    attempts: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ActionResult:
+        return cls(
+            ok=bool(data["ok"]),
+            status_code=data.get("status_code"),
+            headers=dict(data.get("headers") or {}),
+            body=data.get("body"),
+            json=data.get("json"),
+            outputs=dict(data.get("outputs") or {}),
+            error=data.get("error"),
+            error_category=data.get("error_category"),
+            attempts=int(data.get("attempts", 1)),
+        )

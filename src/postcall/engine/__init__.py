@@ -1,0 +1,1 @@
+"""The conversation engine: a pure turn function, no I/O."""
