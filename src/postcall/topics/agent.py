@@ -1,0 +1,68 @@
+"""Agent: the loaded topics of one agent, its global variables and its AgentConfig."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+from postcall.topics.config import AgentConfig
+from postcall.topics.model import Expr, Topic
+
+Layout = Literal["folder", "solution", "workspace", "file"]
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """An agent on disk, loaded.
+
+    `topics` maps topic name -> Topic in load order (sorted by path).  `global_variables` maps
+    the name of each declared global variable (without `Global.`) to its default value (None
+    when it has none).  `bot_name` is the `<bot>` prefix of schema names (`<bot>.topic.<Name>`).
+    """
+
+    name: str
+    language: str
+    config: AgentConfig
+    topics: Mapping[str, Topic]
+    root: Path
+    bot_name: str
+    layout: Layout = "folder"
+    global_variables: Mapping[str, Expr | None] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """`Env.<name>` values (agent.yaml `env:` with command-line overrides)."""
+        return self.config.env
+
+    def find_topic(self, ref: str) -> Topic | None:
+        """The topic `ref` names: `<bot>.topic.<Name>`, a topic's schema name, or its short name;
+        case-insensitive as a fallback."""
+        ref = ref.strip()
+        if ref in self.topics:
+            return self.topics[ref]
+        for topic in self.topics.values():
+            if topic.schema_name == ref:
+                return topic
+        short = ref.split(".topic.", 1)[1] if ".topic." in ref else ref
+        if short in self.topics:
+            return self.topics[short]
+        lowered = short.lower()
+        for name, topic in self.topics.items():
+            if name.lower() == lowered or topic.schema_name.lower() == ref.lower():
+                return topic
+        return None
+
+    def topics_with_trigger(self, kind: str) -> tuple[Topic, ...]:
+        """Topics whose trigger is `kind`, lowest `priority` first (stable in load order)."""
+        found = [t for t in self.topics.values() if t.trigger.kind == kind]
+        return tuple(sorted(found, key=lambda t: t.trigger.priority))
+
+    def post_call_topics(self) -> tuple[Topic, ...]:
+        """OnActivity topics with type EndOfConversation, lowest `priority` first."""
+        found = [t for t in self.topics.values() if t.trigger.is_end_of_conversation]
+        return tuple(sorted(found, key=lambda t: t.trigger.priority))

@@ -1,0 +1,128 @@
+"""AgentConfig: the runtime settings of agent.yaml as frozen values with documented defaults.
+
+docs/agent-yaml.md documents every field.  Secrets never appear here in clear: agent.yaml names
+files (`auth_token_file`, `secret_file`) or the process environment holds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar, Literal
+
+
+def _empty() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class FlowBinding:
+    """How an InvokeFlowAction `flowId` runs: an HTTP call (`url`) or a Python callable
+    (`python: "package.module:function"`).  Exactly one of `url` and `python` is set."""
+
+    flow_id: str
+    url: str | None = None
+    method: str = "POST"
+    headers: Mapping[str, str] = field(default_factory=_empty)
+    python: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceSettings:
+    voice: str | None = None  # provider voice name, e.g. Polly.Joanna
+    language: str | None = None  # speech language; None = the agent's language
+    silence_timeout_ms: int = 5000
+    speech_end_timeout_ms: int = 1500
+    interdigit_timeout_ms: int = 3000
+    dtmf_termination_key: str = "#"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    idle_timeout_seconds: float = 300.0
+    max_duration_seconds: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries of backend actions in post-call topics (exponential backoff)."""
+
+    max_attempts: int = 5
+    initial_interval_seconds: float = 0.5
+    backoff_rate: float = 2.0
+    max_interval_seconds: float = 30.0
+    run_timeout_seconds: float = 600.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number `attempt` (1 = the first retry)."""
+        raw = self.initial_interval_seconds * self.backoff_rate ** max(attempt - 1, 0)
+        return float(min(raw, self.max_interval_seconds))
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSettings:
+    retry: RetryPolicy | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioTransferToAgent:
+    """How a TransferToAgent transfer is carried out on Twilio: `enqueue` into a TaskRouter
+    workflow (`workflow_sid`) or `dial` a `target` (phone number or SIP URI)."""
+
+    mode: Literal["enqueue", "dial"] = "dial"
+    workflow_sid: str | None = None
+    target: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioChannel:
+    auth_token_file: str | None = None  # absolute path (resolved against the agent root)
+    public_base_url: str | None = None
+    caller_id: str | None = None
+    transfer_to_agent: TwilioTransferToAgent | None = None
+
+    AUTH_TOKEN_ENV: ClassVar[str] = "TWILIO_AUTH_TOKEN"
+
+
+@dataclass(frozen=True, slots=True)
+class EventsChannel:
+    secret_file: str | None = None  # absolute path (resolved against the agent root)
+    replay_window_seconds: int = 300
+
+    SECRET_ENV: ClassVar[str] = "POSTCALL_EVENTS_SECRET"
+
+
+@dataclass(frozen=True, slots=True)
+class Channels:
+    twilio: TwilioChannel | None = None
+    events: EventsChannel | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """Settings from agent.yaml (or defaults when the agent has none).
+
+    `env` already has the command line's `--env NAME=VALUE` overrides applied.
+    `allowed_hosts` None means HTTP actions are not restricted by host.
+    """
+
+    name: str = "agent"
+    language: str = "en-US"
+    env: Mapping[str, str] = field(default_factory=_empty)
+    flows: Mapping[str, FlowBinding] = field(default_factory=lambda: MappingProxyType({}))
+    allowed_hosts: tuple[str, ...] | None = None
+    voice: VoiceSettings = VoiceSettings()
+    limits: Limits = Limits()
+    retry: RetryPolicy = RetryPolicy()
+    topic_settings: Mapping[str, TopicSettings] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    channels: Channels = Channels()
+
+    def retry_for(self, topic_name: str) -> RetryPolicy:
+        """The retry policy of a topic: its `topic_settings` override, else the agent's."""
+        settings = self.topic_settings.get(topic_name)
+        if settings is not None and settings.retry is not None:
+            return settings.retry
+        return self.retry

@@ -1,0 +1,23 @@
+"""The one door from topics into Power Fx (parse formulas and message templates)."""
+
+from __future__ import annotations
+
+from postcall.topics._fxshim import (
+    KNOWN_FUNCTIONS,
+    Formula,
+    ParseResult,
+    Template,
+    TemplateResult,
+    parse_formula,
+    parse_template,
+)
+
+__all__ = [
+    "KNOWN_FUNCTIONS",
+    "Formula",
+    "ParseResult",
+    "Template",
+    "TemplateResult",
+    "parse_formula",
+    "parse_template",
+]
