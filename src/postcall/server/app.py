@@ -1,0 +1,136 @@
+"""The ASGI application: admin REST API, console, health, metrics, and the channels' routes.
+
+`create_app(runtime)` builds it from a `ServerRuntime` that the lifecycle layer provides; this
+module names exactly what the server uses of it.  The admin side (API, console, metrics) needs the
+admin token; `/healthz`, `/readyz`, the OpenAPI document and the channels' webhooks do not (the
+webhooks are authenticated by their providers' signatures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from postcall import __version__
+from postcall.diagnostics import Diagnostic
+from postcall.server.auth import SessionCodec, load_admin_auth
+from postcall.server.console.auth_routes import router as console_auth_router
+from postcall.server.console.web import HERE as CONSOLE_DIR
+from postcall.server.console.web import base_path, templates
+from postcall.server.metrics import HttpMetrics, RequestObservabilityMiddleware
+from postcall.server.security import SecurityHeadersMiddleware
+
+
+class ServerSettings(Protocol):
+    """The settings the server reads."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def public_base_url(self) -> str | None: ...
+    @property
+    def data_dir(self) -> Path: ...
+
+
+class ServerRuntime(Protocol):
+    """What the lifecycle layer hands to `create_app`."""
+
+    @property
+    def agent(self) -> Any: ...
+    @property
+    def diagnostics(self) -> Sequence[Diagnostic]: ...
+    @property
+    def store(self) -> Any: ...
+    @property
+    def executor(self) -> Any: ...
+    @property
+    def settings(self) -> ServerSettings: ...
+    @property
+    def channel_router(self) -> Any: ...
+    def live_conversations(self) -> int: ...
+
+
+API_DESCRIPTION = """\
+The admin API of a postcall server: conversations with their end reasons, transcripts and end
+records; post-call runs step by step (secrets redacted); redrive of failed runs; the agent's
+topics with their diagnostics.
+
+Every route under `/api` needs `Authorization: Bearer <admin token>`.
+"""
+
+
+def create_app(runtime: ServerRuntime) -> FastAPI:
+    """The server's ASGI app for this runtime."""
+    settings = runtime.settings
+    app = FastAPI(
+        title="postcall",
+        version=__version__,
+        description=API_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    auth = load_admin_auth(Path(settings.data_dir))
+    registry = CollectorRegistry()
+    app.state.runtime = runtime
+    app.state.admin_auth = auth
+    app.state.session_codec = SessionCodec(auth)
+    app.state.public_base_url = settings.public_base_url
+    app.state.registry = registry
+    _install_error_handlers(app)
+
+    app.include_router(console_auth_router)
+    app.mount("/console/static", StaticFiles(directory=str(CONSOLE_DIR / "static")), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs(request: Request) -> Response:
+        return templates.TemplateResponse(request, "apidocs.html", {"base": base_path(request)})
+
+    if runtime.channel_router is not None:
+        app.include_router(runtime.channel_router)
+
+    # Outermost last: security headers wrap everything, including the clean 500.
+    app.add_middleware(RequestObservabilityMiddleware, metrics=HttpMetrics(registry))
+    app.add_middleware(SecurityHeadersMiddleware, public_base_url=settings.public_base_url)
+    return app
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc]
+    where = {"query": "query parameter", "path": "path parameter", "header": "header",
+             "cookie": "cookie", "body": "body field"}.get(parts[0] if parts else "", "field")
+    name = ".".join(parts[1:]) if len(parts) > 1 else (parts[0] if parts else "?")
+    if where == "body field" and len(parts) == 1:
+        return "request body"
+    return f"{where} {name!r}"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            loc = tuple(err.get("loc", ()))
+            errors.append({"field": _field_name(loc), "loc": [str(p) for p in loc],
+                           "message": str(err.get("msg", "is invalid"))})
+        first = errors[0] if errors else {"field": "request", "message": "is invalid"}
+        detail = f"Bad {first['field']}: {first['message']}."
+        return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
+        )
+    # Any other exception is a genuine bug: RequestObservabilityMiddleware logs it with its
+    # traceback and answers a plain 500 that leaks nothing.

@@ -1,0 +1,166 @@
+"""What the server tells its operators: Prometheus metrics, request logs and optional tracing.
+
+Each app owns a `CollectorRegistry`.  Request counters and latencies are kept in process; the
+domain figures (live conversations, ends by reason, runs by status, step latency, queue depth,
+oldest pending run) are read from the store and the executor at scrape time, so every server
+process sharing a database reports the same numbers and nothing drifts after a restart.
+
+Every request is logged once as a JSON line through `postcall.logging` (event `http_request` with
+method, route template, status, duration); no header, cookie, query value or raw path is logged.  With
+`POSTCALL_OTEL=1` and the `opentelemetry` package installed (`pip install postcall[otel]`), each
+request also becomes a server span.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from postcall.logging import get_logger
+
+access_log = get_logger("postcall.server.access")
+error_log = get_logger("postcall.server")
+
+OTEL_ENV = "POSTCALL_OTEL"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (`/api/runs/{run_id}`), never the raw path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path
+    raw = str(scope.get("path", ""))
+    if raw.startswith("/console/static/"):
+        return "/console/static/{file}"
+    return "<unmatched>"
+
+
+class HttpMetrics:
+    """Request counters and latencies for one registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "postcall_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "postcall_http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route template.",
+            ["method", "route"],
+            registry=registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+        )
+
+
+def _load_tracer() -> Any:
+    """An OpenTelemetry tracer when enabled and installed, else None."""
+    if os.environ.get(OTEL_ENV, "").strip().lower() not in ("1", "true", "yes", "on"):
+        return None
+    try:
+        trace = importlib.import_module("opentelemetry.trace")
+    except ImportError:
+        error_log.warning("otel_unavailable", detail=f"{OTEL_ENV} is set but opentelemetry is not installed; tracing is off.")
+        return None
+    return trace.get_tracer("postcall.server")
+
+
+def _otel_context(scope: Scope) -> Any:
+    try:
+        propagate = importlib.import_module("opentelemetry.propagate")
+    except ImportError:
+        return None
+    carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    return propagate.extract(carrier)
+
+
+ERROR_BODY = b'{"detail":"Internal server error."}'
+
+
+class RequestObservabilityMiddleware:
+    """Times, counts and logs every request; turns an escaped exception into a clean 500."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: HttpMetrics,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.clock = clock
+        self.tracer = _load_tracer()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = self.clock()
+        status = 500
+        response_started = False
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                response_started = True
+            await send(message)
+
+        span_cm = None
+        if self.tracer is not None:
+            span_cm = self.tracer.start_as_current_span(
+                f"{scope.get('method', 'GET')} {scope.get('path', '')}",
+                context=_otel_context(scope),
+                kind=importlib.import_module("opentelemetry.trace").SpanKind.SERVER,
+            )
+        span = span_cm.__enter__() if span_cm is not None else None
+        try:
+            await self.app(scope, receive, observed_send)
+        except Exception:
+            error_log.exception(
+                "http_unhandled_error", method=scope.get("method"), route=route_template(scope)
+            )
+            if response_started:
+                raise
+            status = 500
+            await send({"type": "http.response.start", "status": 500, "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(ERROR_BODY)).encode()),
+            ]})
+            await send({"type": "http.response.body", "body": ERROR_BODY})
+        finally:
+            elapsed = self.clock() - started
+            route = route_template(scope)
+            method = str(scope.get("method", ""))
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(elapsed)
+            if span is not None:
+                span.set_attribute("http.request.method", method)
+                span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                span.update_name(f"{method} {route}")
+            if span_cm is not None:
+                span_cm.__exit__(None, None, None)
+            access_log.info(
+                "http_request", method=method, route=route, status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
+
+
+def exposition(registry: CollectorRegistry) -> tuple[bytes, str]:
+    """The registry in Prometheus text format, with its content type."""
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def iter_families(registry: CollectorRegistry) -> Iterator[Any]:
+    yield from registry.collect()
