@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeAlias
 
-from postcall.diagnostics import SourceSpan
+from postcall.diagnostics import SourceSpan, TextOrigin
 from postcall.topics.fx import Formula, Template
 
 # ----------------------------------------------------------------------------------------------
@@ -40,13 +40,15 @@ class Expr:
 
     `text` is the value as written in the file (with its leading `=` for formulas).  `formula` is
     the parsed formula (None for literals, and for formulas that failed to parse: the validator has
-    reported those).  `literal` is the converted literal for non-formulas.
+    reported those).  `literal` is the converted literal for non-formulas.  `origin` maps
+    offsets of the formula source (the text after `=`) back to the file.
     """
 
     text: str
     span: SourceSpan
     formula: Formula | None = None
     literal: LiteralValue = None
+    origin: TextOrigin | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_formula(self) -> bool:
@@ -65,6 +67,7 @@ class TextTemplate:
     text: str
     span: SourceSpan
     template: Template | None = None
+    origin: TextOrigin | None = field(default=None, compare=False, repr=False)
 
     @property
     def names(self) -> frozenset[str]:
@@ -233,6 +236,11 @@ class UnsupportedNode(Node):
 
     raw: Mapping[str, Any] = field(default_factory=dict)
     known_kind: bool = False
+    reason: str = "is not supported by this runtime"
+
+    def describe(self) -> str:
+        """A sentence for the runtime error: '<kind> <id> at file:line <reason>'."""
+        return f"{self.kind} '{self.id}' at {self.span} {self.reason}"
 
 
 # -- variables --

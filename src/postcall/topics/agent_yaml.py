@@ -1,0 +1,319 @@
+"""agent.yaml (and a VS Code workspace's agent.mcs.yml) to AgentConfig, with diagnostics.
+
+Every key is documented in docs/agent-yaml.md.  Unknown keys warn; wrong values are errors and
+fall back to the default; a secret written in clear is an error (secrets live in files named by
+`*_file` keys or in environment variables, never in agent.yaml).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+from postcall.diagnostics import SourceSpan, did_you_mean
+from postcall.topics import codes
+from postcall.topics.build import FileContext, kind_name, start_span
+from postcall.topics.config import (
+    AgentConfig,
+    Channels,
+    EventsChannel,
+    FlowBinding,
+    Limits,
+    RetryPolicy,
+    TopicSettings,
+    TwilioChannel,
+    TwilioTransferToAgent,
+    VoiceSettings,
+)
+from postcall.topics.source import YMap, YNode, YScalar, YSeq
+
+TOP_KEYS = (
+    "name", "bot_name", "language", "description", "env", "flows", "allowed_hosts", "voice",
+    "limits", "retry", "topic_settings", "channels",
+)  # fmt: skip
+_SECRET_WORDS = re.compile(r"(token|secret|password|api_?key)$", re.IGNORECASE)
+_PYTHON_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
+_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class _Reader:
+    """Typed access to one agent.yaml mapping with diagnostics (never raises)."""
+
+    def __init__(self, fc: FileContext, node: YMap, where: str, known: tuple[str, ...]) -> None:
+        self.fc, self.node, self.where = fc, node, where
+        for key, _ in node.entries:
+            if key.value not in known:
+                if _SECRET_WORDS.search(key.value):
+                    self.secret(key)
+                    continue
+                guess = did_you_mean(key.value, known)
+                fc.add(
+                    codes.CONFIG_UNKNOWN_KEY,
+                    f"{where} has no key '{key.value}'; it is ignored.",
+                    key.span,
+                    hint=f"did you mean '{guess}'?" if guess else None,
+                )
+
+    def secret(self, key: YScalar) -> None:
+        env_hint = {
+            "auth_token": "set TWILIO_AUTH_TOKEN in the environment or use auth_token_file",
+            "secret": "set POSTCALL_EVENTS_SECRET in the environment or use secret_file",
+        }.get(key.value, f"use {key.value}_file or an environment variable")
+        self.fc.add(
+            codes.CONFIG_SECRET,
+            f"{self.where} holds '{key.value}' in clear; secrets do not belong in agent.yaml.",
+            key.span,
+            hint=env_hint,
+        )
+
+    def bad(self, node: YNode, message: str) -> None:
+        self.fc.add(codes.CONFIG_BAD_VALUE, f"{self.where}: {message}", start_span(node.span))
+
+    def get(self, key: str) -> YNode | None:
+        node = self.node.get(key)
+        if isinstance(node, YScalar) and node.is_null:
+            return None
+        return node
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        node = self.get(key)
+        if node is None:
+            return default
+        if not isinstance(node, YScalar):
+            self.bad(node, f"'{key}' must be text, not {kind_name(node)}.")
+            return default
+        return node.value
+
+    def number(self, key: str, default: float, *, minimum: float = 0.0) -> float:
+        node = self.get(key)
+        if node is None:
+            return default
+        try:
+            if not isinstance(node, YScalar):
+                raise ValueError
+            value = float(node.value)
+            if value != value or value < minimum or value == float("inf"):
+                raise ValueError
+        except ValueError:
+            self.bad(node, f"'{key}' must be a number of at least {minimum:g}, not {kind_name(node)}.")
+            return default
+        return value
+
+    def integer(self, key: str, default: int, *, minimum: int = 0) -> int:
+        node = self.get(key)
+        if node is None:
+            return default
+        if isinstance(node, YScalar) and re.fullmatch(r"[-+]?\d+", node.value) and int(node.value) >= minimum:
+            return int(node.value)
+        self.bad(node, f"'{key}' must be a whole number of at least {minimum}, not {kind_name(node)}.")
+        return default
+
+    def mapping(self, key: str) -> YMap | None:
+        node = self.get(key)
+        if node is None:
+            return None
+        if not isinstance(node, YMap):
+            self.bad(node, f"'{key}' must be a mapping, not {kind_name(node)}.")
+            return None
+        return node
+
+    def path(self, key: str, root: Path) -> str | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        p = Path(value).expanduser()
+        return str(p if p.is_absolute() else (root / p).resolve())
+
+
+def _string_map(r: _Reader, node: YMap, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in node.entries:
+        if isinstance(value, YScalar):
+            out[key.value] = "" if value.is_null else value.value
+        else:
+            r.bad(value, f"{what} '{key.value}' must be text, not {kind_name(value)}.")
+    return out
+
+
+def _retry(fc: FileContext, node: YMap, where: str, base: RetryPolicy) -> RetryPolicy:
+    r = _Reader(fc, node, where, ("max_attempts", "initial_interval_seconds", "backoff_rate", "max_interval_seconds", "run_timeout_seconds"))
+    return RetryPolicy(
+        max_attempts=r.integer("max_attempts", base.max_attempts, minimum=1),
+        initial_interval_seconds=r.number("initial_interval_seconds", base.initial_interval_seconds),
+        backoff_rate=r.number("backoff_rate", base.backoff_rate, minimum=1.0),
+        max_interval_seconds=r.number("max_interval_seconds", base.max_interval_seconds),
+        run_timeout_seconds=r.number("run_timeout_seconds", base.run_timeout_seconds, minimum=0.001),
+    )
+
+
+def _flows(fc: FileContext, node: YMap) -> dict[str, FlowBinding]:
+    out: dict[str, FlowBinding] = {}
+    for key, value in node.entries:
+        where = f"flows['{key.value}']"
+        if not isinstance(value, YMap):
+            fc.add(codes.CONFIG_BAD_VALUE, f"{where} must be a mapping with url or python.", start_span(value.span))
+            continue
+        r = _Reader(fc, value, where, ("url", "method", "headers", "python"))
+        url, python = r.text("url"), r.text("python")
+        if (url is None) == (python is None):
+            fc.add(codes.CONFIG_BAD_VALUE, f"{where} needs exactly one of 'url' and 'python'.", start_span(value.span))
+            continue
+        if url is not None and not re.match(r"https?://", url):
+            r.bad(value.get("url") or value, f"url '{url}' must start with http:// or https://.")
+            continue
+        if python is not None and not _PYTHON_REF.match(python):
+            r.bad(value.get("python") or value, f"python '{python}' must look like package.module:function.")
+            continue
+        method = (r.text("method", "POST") or "POST").upper()
+        if method not in _HTTP_METHODS:
+            r.bad(value.get("method") or value, f"method '{method}' must be one of {', '.join(_HTTP_METHODS)}.")
+            method = "POST"
+        headers_node = r.mapping("headers")
+        headers = _string_map(r, headers_node, "header") if headers_node is not None else {}
+        out[key.value] = FlowBinding(key.value, url, method, MappingProxyType(headers), python)
+    return out
+
+
+def _channels(fc: FileContext, node: YMap, root: Path) -> Channels:
+    r = _Reader(fc, node, "channels", ("twilio", "events"))
+    twilio = None
+    tnode = r.mapping("twilio")
+    if tnode is not None:
+        tr = _Reader(fc, tnode, "channels.twilio", ("auth_token_file", "public_base_url", "caller_id", "transfer_to_agent"))
+        transfer = None
+        anode = tr.mapping("transfer_to_agent")
+        if anode is not None:
+            ar = _Reader(fc, anode, "channels.twilio.transfer_to_agent", ("mode", "workflow_sid", "target"))
+            mode = ar.text("mode", "dial")
+            if mode not in ("enqueue", "dial"):
+                ar.bad(anode.get("mode") or anode, f"mode '{mode}' must be enqueue or dial.")
+                mode = "dial"
+            sid, target = ar.text("workflow_sid"), ar.text("target")
+            if mode == "enqueue" and not sid:
+                ar.bad(anode, "mode enqueue needs workflow_sid.")
+            if mode == "dial" and not target:
+                ar.bad(anode, "mode dial needs target (a phone number or SIP URI).")
+            transfer = TwilioTransferToAgent("enqueue" if mode == "enqueue" else "dial", sid, target)
+        base_url = tr.text("public_base_url")
+        if base_url is not None and not re.match(r"https?://", base_url):
+            tr.bad(tnode.get("public_base_url") or tnode, f"public_base_url '{base_url}' must start with http:// or https://.")
+            base_url = None
+        twilio = TwilioChannel(
+            auth_token_file=tr.path("auth_token_file", root),
+            public_base_url=base_url.rstrip("/") if base_url else None,
+            caller_id=tr.text("caller_id"),
+            transfer_to_agent=transfer,
+        )
+    events = None
+    enode = r.mapping("events")
+    if enode is not None:
+        er = _Reader(fc, enode, "channels.events", ("secret_file", "replay_window_seconds"))
+        events = EventsChannel(
+            secret_file=er.path("secret_file", root),
+            replay_window_seconds=er.integer("replay_window_seconds", 300, minimum=1),
+        )
+    return Channels(twilio=twilio, events=events)
+
+
+def read_agent_yaml(
+    fc: FileContext,
+    root_node: YNode | None,
+    root: Path,
+    *,
+    default_name: str,
+    env_overrides: Mapping[str, str],
+) -> tuple[AgentConfig, str | None]:
+    """AgentConfig from agent.yaml, and its `bot_name` if given."""
+    if root_node is None:
+        return _with_env(AgentConfig(name=default_name), env_overrides, fc), None
+    if not isinstance(root_node, YMap):
+        fc.add(codes.CONFIG_BAD_VALUE, f"agent.yaml must be a mapping, not {kind_name(root_node)}.", start_span(root_node.span))
+        return _with_env(AgentConfig(name=default_name), env_overrides, fc), None
+    r = _Reader(fc, root_node, "agent.yaml", TOP_KEYS)
+    env_node = r.mapping("env")
+    env = _string_map(r, env_node, "env value") if env_node is not None else {}
+    flows_node = r.mapping("flows")
+    hosts_node = r.get("allowed_hosts")
+    hosts: tuple[str, ...] | None = None
+    if isinstance(hosts_node, YSeq):
+        hosts = tuple(h.value for h in hosts_node.items if isinstance(h, YScalar) and not h.is_null)
+    elif hosts_node is not None:
+        r.bad(hosts_node, "'allowed_hosts' must be a list of host names.")
+    voice = VoiceSettings()
+    vnode = r.mapping("voice")
+    if vnode is not None:
+        vr = _Reader(fc, vnode, "voice", ("voice", "language", "silence_timeout_ms", "speech_end_timeout_ms", "interdigit_timeout_ms", "dtmf_termination_key"))
+        key = vr.text("dtmf_termination_key", "#") or ""
+        if key not in ("#", "*", ""):
+            vr.bad(vnode.get("dtmf_termination_key") or vnode, f"dtmf_termination_key '{key}' must be #, * or empty.")
+            key = "#"
+        voice = VoiceSettings(
+            voice=vr.text("voice"),
+            language=vr.text("language"),
+            silence_timeout_ms=vr.integer("silence_timeout_ms", voice.silence_timeout_ms),
+            speech_end_timeout_ms=vr.integer("speech_end_timeout_ms", voice.speech_end_timeout_ms),
+            interdigit_timeout_ms=vr.integer("interdigit_timeout_ms", voice.interdigit_timeout_ms),
+            dtmf_termination_key=key,
+        )
+    limits = Limits()
+    lnode = r.mapping("limits")
+    if lnode is not None:
+        lr = _Reader(fc, lnode, "limits", ("idle_timeout_seconds", "max_duration_seconds"))
+        limits = Limits(
+            idle_timeout_seconds=lr.number("idle_timeout_seconds", limits.idle_timeout_seconds, minimum=0.001),
+            max_duration_seconds=lr.number("max_duration_seconds", limits.max_duration_seconds, minimum=0.001),
+        )
+    rnode = r.mapping("retry")
+    retry = _retry(fc, rnode, "retry", RetryPolicy()) if rnode is not None else RetryPolicy()
+    topic_settings: dict[str, TopicSettings] = {}
+    tsnode = r.mapping("topic_settings")
+    for tkey, value in tsnode.entries if tsnode is not None else ():
+        if not isinstance(value, YMap):
+            r.bad(value, f"topic_settings['{tkey.value}'] must be a mapping.")
+            continue
+        tr = _Reader(fc, value, f"topic_settings['{tkey.value}']", ("retry",))
+        trn = tr.mapping("retry")
+        topic_settings[tkey.value] = TopicSettings(retry=_retry(fc, trn, f"topic_settings['{tkey.value}'].retry", retry) if trn is not None else None)
+    cnode = r.mapping("channels")
+    config = AgentConfig(
+        name=r.text("name", default_name) or default_name,
+        language=r.text("language", "en-US") or "en-US",
+        env=MappingProxyType(env),
+        flows=MappingProxyType(_flows(fc, flows_node) if flows_node is not None else {}),
+        allowed_hosts=hosts,
+        voice=voice,
+        limits=limits,
+        retry=retry,
+        topic_settings=MappingProxyType(topic_settings),
+        channels=_channels(fc, cnode, root) if cnode is not None else Channels(),
+    )
+    return _with_env(config, env_overrides, fc), r.text("bot_name")
+
+
+def read_workspace_agent(fc: FileContext, root_node: YNode | None, *, default_name: str, env_overrides: Mapping[str, str]) -> AgentConfig:
+    """AgentConfig from a VS Code workspace's agent.mcs.yml: display name and language; the
+    rest takes its defaults."""
+    name, language = default_name, "en-US"
+    if isinstance(root_node, YMap):
+        display = root_node.get("displayName")
+        if isinstance(display, YScalar) and display.value.strip():
+            name = display.value.strip()
+        for field_name in ("language", "locale"):
+            lang = root_node.get(field_name)
+            if isinstance(lang, YScalar) and lang.value.strip():
+                language = lang.value.strip()
+    return _with_env(AgentConfig(name=name, language=language), env_overrides, fc)
+
+
+def _with_env(config: AgentConfig, overrides: Mapping[str, str], fc: FileContext) -> AgentConfig:
+    if not overrides:
+        return config
+    env = dict(config.env)
+    for key, value in overrides.items():
+        if key in env and env[key] != value:
+            fc.add(codes.CONFIG_ENV_OVERRIDE, f"Env.{key} is overridden on the command line.", SourceSpan(fc.path, 1, 1))
+        env[key] = value
+    return replace(config, env=MappingProxyType(env))

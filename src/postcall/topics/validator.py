@@ -1,0 +1,307 @@
+"""Checks across a loaded agent: ids, jump and redirect targets, functions, variables, EndReason.
+
+The builders already reported what one mapping can tell (required fields, enums, types); this
+module checks what needs a whole topic or the whole agent.  Every problem is collected; nothing
+raises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from postcall.diagnostics import Diagnostic, Severity, SourceSpan, default_severity, did_you_mean
+from postcall.topics import codes
+from postcall.topics.agent import Agent
+from postcall.topics.fn_names import POWER_FX_FUNCTIONS
+from postcall.topics.fx import KNOWN_FUNCTIONS
+from postcall.topics.model import (
+    BeginDialog,
+    ConditionGroup,
+    Expr,
+    GotoAction,
+    Node,
+    Question,
+    ReplaceDialog,
+    SendActivity,
+    TextTemplate,
+    Topic,
+    VariableRef,
+)
+from postcall.vocabulary import KNOWN_END_REASONS
+
+_END_REASON = re.compile(
+    r'(?:(?<![\w.])(?:System\.)?Conversation\.EndReason\s*(?:=|<>)\s*"(?P<a>[^"]*)")'
+    r'|(?:"(?P<b>[^"]*)"\s*(?:=|<>)\s*(?:System\.)?Conversation\.EndReason\b)'
+)
+
+
+@dataclass
+class _Out:
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, code: str, message: str, span: SourceSpan | None, *, hint: str | None = None) -> None:
+        self.items.append(Diagnostic(code, default_severity(code), message, span, hint))
+
+
+def iter_values(obj: object) -> Iterator[Expr | TextTemplate | VariableRef]:
+    """Every Expr, TextTemplate and VariableRef held by a node (or a part of one), not
+    descending into nested action lists (walk those as nodes)."""
+    if isinstance(obj, (Expr, TextTemplate, VariableRef)):
+        yield obj
+        return
+    if isinstance(obj, tuple):
+        for item in obj:
+            if not isinstance(item, Node):
+                yield from iter_values(item)
+        return
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            if f.name in ("span", "actions", "else_actions"):
+                continue
+            yield from iter_values(getattr(obj, f.name))
+
+
+def node_values(node: Node) -> list[Expr | TextTemplate | VariableRef]:
+    return list(iter_values(node))
+
+
+def formulas_of(value: Expr | TextTemplate) -> Iterator[tuple[str, frozenset[str], SourceSpan]]:
+    """(source, functions, span) of each formula in a value."""
+    if isinstance(value, Expr):
+        if value.formula is not None:
+            yield value.formula.source, value.formula.functions, value.span
+    elif value.template is not None:
+        for f in value.template.formulas:
+            yield f.source, f.functions, value.span
+
+
+def validate_agent(agent: Agent, *, single_file: bool) -> list[Diagnostic]:
+    """Every cross-node and cross-topic problem of an agent."""
+    out = _Out()
+    written_globals: set[str] = set()
+    read_globals: list[tuple[str, SourceSpan]] = []
+    for topic in agent.topics.values():
+        _check_topic(agent, topic, out, single_file=single_file)
+        for node in topic.walk():
+            for value in node_values(node):
+                if isinstance(value, VariableRef) and value.scope == "Global":
+                    written_globals.add(value.name.split(".")[0])
+                elif isinstance(value, (Expr, TextTemplate)):
+                    for name in value.names:
+                        if name.startswith("Global."):
+                            read_globals.append((name.split(".")[1], value.span))
+        for trigger in (topic.trigger, *topic.extra_triggers):
+            if trigger.condition is not None:
+                for name in trigger.condition.names:
+                    if name.startswith("Global."):
+                        read_globals.append((name.split(".")[1], trigger.condition.span))
+    if not single_file:
+        known = written_globals | set(agent.global_variables)
+        reported: set[str] = set()
+        for name, span in read_globals:
+            if name in known or name in reported:
+                continue
+            reported.add(name)
+            guess = did_you_mean(name, sorted(known))
+            out.add(
+                codes.UNKNOWN_GLOBAL,
+                f"Global.{name} is read but no topic assigns it and no variable file declares it.",
+                span,
+                hint=f"did you mean 'Global.{guess}'?" if guess else None,
+            )
+    return out.items
+
+
+def _check_topic(agent: Agent, topic: Topic, out: _Out, *, single_file: bool) -> None:
+    nodes = list(topic.walk())
+    ids: dict[str, SourceSpan] = {}
+    for node in nodes:
+        for node_id, span in [(node.id, node.span)]:
+            if node_id in ids:
+                first = ids[node_id]
+                out.add(
+                    codes.DUPLICATE_ID,
+                    f"Action id '{node_id}' is used twice in topic {topic.name} (first at line {first.line}).",
+                    SourceSpan(span.path, span.line, span.column),
+                )
+            else:
+                ids[node_id] = span
+    has_goto = False
+    for node in nodes:
+        if isinstance(node, GotoAction):
+            has_goto = True
+            targets = set(ids) | {c.id for n in nodes if isinstance(n, ConditionGroup) for c in n.conditions}
+            if node.action_id not in targets:
+                guess = did_you_mean(node.action_id, list(ids))
+                out.add(
+                    codes.GOTO_TARGET,
+                    f"GotoAction '{node.id}' jumps to '{node.action_id}', which is not an action of topic {topic.name}.",
+                    SourceSpan(node.span.path, node.span.line, node.span.column),
+                    hint=f"did you mean '{guess}'?" if guess else None,
+                )
+        elif isinstance(node, (BeginDialog, ReplaceDialog)):
+            _check_dialog(agent, topic, node, out, single_file=single_file)
+    values_by_node = [(node, node_values(node)) for node in nodes]
+    trigger_values: list[Expr | TextTemplate | VariableRef] = []
+    for trig in (topic.trigger, *topic.extra_triggers):
+        if trig.condition is not None:
+            trigger_values.append(trig.condition)
+        for dur in (trig.duration_seconds, trig.silence_timeout_ms):
+            if dur is not None:
+                trigger_values.append(dur)
+    for value in [*trigger_values, *(v for _, vs in values_by_node for v in vs)]:
+        if isinstance(value, (Expr, TextTemplate)):
+            _check_functions(value, out)
+            _check_end_reason(value, out)
+    _check_topic_variables(topic, trigger_values, values_by_node, out, has_goto=has_goto)
+    if topic.trigger.is_end_of_conversation:
+        for node in nodes:
+            if isinstance(node, (SendActivity, Question)) and not node.disabled:
+                out.add(
+                    codes.POST_CALL_MESSAGE,
+                    f"{node.kind} '{node.id}' runs after the caller hung up (post-call topic {topic.name}); it will be skipped.",
+                    SourceSpan(node.span.path, node.span.line, node.span.column),
+                )
+    if topic.trigger.supported and not topic.trigger.actions:
+        span = topic.trigger.span
+        out.add(codes.EMPTY_ACTIONS, f"Trigger {topic.trigger.kind} of topic {topic.name} has no actions.", SourceSpan(span.path, span.line, span.column))
+
+
+def _check_dialog(agent: Agent, topic: Topic, node: BeginDialog | ReplaceDialog, out: _Out, *, single_file: bool) -> None:
+    dialog = node.dialog
+    if dialog.is_formula or not isinstance(dialog.literal, str) or not dialog.literal.strip():
+        return
+    ref = dialog.literal.strip()
+    if agent.find_topic(ref) is not None:
+        return
+    parts = ref.split(".")
+    if ".topic." not in ref and len(parts) >= 3:
+        out.add(
+            codes.DIALOG_UNCHECKED,
+            f"{node.kind} '{node.id}' calls '{ref}', a {parts[-2]} component, not a topic; running it fails.",
+            dialog.span,
+        )
+        return
+    if single_file:
+        out.add(
+            codes.DIALOG_UNCHECKED,
+            f"{node.kind} '{node.id}' calls topic '{ref}', which cannot be checked when loading a single file.",
+            dialog.span,
+        )
+        return
+    short = ref.split(".topic.", 1)[-1]
+    guess = did_you_mean(short, list(agent.topics))
+    out.add(
+        codes.DIALOG_TARGET,
+        f"{node.kind} '{node.id}' calls topic '{ref}', which this agent does not have.",
+        dialog.span,
+        hint=f"did you mean '{agent.bot_name}.topic.{guess}'?" if guess else None,
+    )
+
+
+def _check_functions(value: Expr | TextTemplate, out: _Out) -> None:
+    for _source, functions, span in formulas_of(value):
+        for name in sorted(functions):
+            if name in KNOWN_FUNCTIONS:
+                continue
+            if name in POWER_FX_FUNCTIONS:
+                out.add(
+                    codes.UNIMPLEMENTED_FUNCTION,
+                    f"Power Fx function {name} is not implemented by this runtime; evaluating this formula fails.",
+                    span,
+                )
+            else:
+                guess = did_you_mean(name, sorted(KNOWN_FUNCTIONS | POWER_FX_FUNCTIONS))
+                out.add(
+                    codes.UNKNOWN_FUNCTION,
+                    f"{name} is not a Power Fx function.",
+                    span,
+                    hint=f"did you mean '{guess}'?" if guess else None,
+                )
+
+
+def _check_end_reason(value: Expr | TextTemplate, out: _Out) -> None:
+    sources: list[tuple[str, SourceSpan, int]] = []
+    if isinstance(value, Expr) and value.formula is not None:
+        sources.append((value.formula.source, value.span, 0))
+    for source, span, _ in sources:
+        for m in _END_REASON.finditer(source):
+            literal = m.group("a") if m.group("a") is not None else m.group("b")
+            if literal in KNOWN_END_REASONS:
+                continue
+            group = "a" if m.group("a") is not None else "b"
+            where = span
+            if isinstance(value, Expr) and value.origin is not None:
+                where = value.origin.span(source, m.start(group) - 1, m.end(group) + 1)
+            guess = did_you_mean(literal, KNOWN_END_REASONS)
+            out.add(
+                codes.UNKNOWN_END_REASON,
+                f"Conversation.EndReason is never \"{literal}\"; the runtime sets one of {', '.join(KNOWN_END_REASONS)}.",
+                where,
+                hint=f"did you mean '{guess}'?" if guess else None,
+            )
+
+
+def _check_topic_variables(
+    topic: Topic,
+    trigger_values: list[Expr | TextTemplate | VariableRef],
+    values_by_node: list[tuple[Node, list[Expr | TextTemplate | VariableRef]]],
+    out: _Out,
+    *,
+    has_goto: bool,
+) -> None:
+    """Topic variables read before any assignment (document order; loops through GotoAction
+    make order unreliable, so then only never-assigned variables are reported)."""
+    inputs = {p.name for p in topic.inputs}
+    first_write: dict[str, int] = {}
+    reads: list[tuple[str, int, SourceSpan]] = []
+    step = 0
+
+    def note_reads(values: list[Expr | TextTemplate | VariableRef]) -> None:
+        for v in values:
+            if isinstance(v, (Expr, TextTemplate)):
+                for name in v.names:
+                    if name.startswith("Topic."):
+                        reads.append((name.split(".")[1], step, v.span))
+
+    def note_writes(values: list[Expr | TextTemplate | VariableRef]) -> None:
+        for v in values:
+            if isinstance(v, VariableRef) and v.scope == "Topic":
+                first_write.setdefault(v.name.split(".")[0], step)
+
+    note_reads(trigger_values)
+    for node, values in values_by_node:
+        step += 1
+        if isinstance(node, Question):
+            note_writes(values)
+            note_reads(values)
+        else:
+            note_reads(values)
+            note_writes(values)
+    reported: set[str] = set()
+    for name, at, span in reads:
+        if name in inputs or name in reported:
+            continue
+        first = first_write.get(name)
+        if first is None:
+            reported.add(name)
+            guess = did_you_mean(name, sorted(set(first_write) | inputs))
+            out.add(
+                codes.READ_BEFORE_SET,
+                f"Topic.{name} is read but never assigned in topic {topic.name} (and is not a topic input).",
+                span,
+                hint=f"did you mean 'Topic.{guess}'?" if guess else None,
+            )
+        elif first > at and not has_goto:
+            reported.add(name)
+            out.add(
+                codes.READ_BEFORE_SET,
+                f"Topic.{name} is read before its first assignment in topic {topic.name}.",
+                span,
+            )
+
+
+__all__ = ["Severity", "iter_values", "validate_agent"]
