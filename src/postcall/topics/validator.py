@@ -28,6 +28,7 @@ from postcall.topics.model import (
     SendActivity,
     TextTemplate,
     Topic,
+    UnsupportedNode,
     VariableRef,
 )
 from postcall.vocabulary import KNOWN_END_REASONS
@@ -64,8 +65,50 @@ def iter_values(obj: object) -> Iterator[Expr | TextTemplate | VariableRef]:
             yield from iter_values(getattr(obj, f.name))
 
 
+_WRITE_TARGET = re.compile(r"(?:init:)?(Topic|Global)\.([A-Za-z_]\w*)\Z")
+
+
 def node_values(node: Node) -> list[Expr | TextTemplate | VariableRef]:
-    return list(iter_values(node))
+    values = list(iter_values(node))
+    if isinstance(node, UnsupportedNode):
+        # Unsupported nodes (adaptive cards, AI...) still assign variables; their raw YAML holds
+        # them as plain `Topic.x` strings (output bindings, `variable:`).
+        for text in _raw_strings(node.raw):
+            m = _WRITE_TARGET.match(text.strip())
+            if m is not None:
+                if m.group(1) == "Topic":
+                    values.append(VariableRef("Topic", m.group(2), False, node.span))
+                else:
+                    values.append(VariableRef("Global", m.group(2), False, node.span))
+    return values
+
+
+def _raw_strings(raw: object) -> Iterator[str]:
+    if isinstance(raw, str):
+        yield raw
+    elif isinstance(raw, dict):
+        for value in raw.values():
+            yield from _raw_strings(value)
+    elif isinstance(raw, list):
+        for value in raw:
+            yield from _raw_strings(value)
+
+
+def locate(value: Expr | TextTemplate, pattern: str) -> SourceSpan:
+    """The file span of the first match of `pattern` in a value's formula/template text; the
+    value's span when it cannot be found or mapped."""
+    if isinstance(value, Expr):
+        source = value.formula.source if value.formula is not None else value.text[1:]
+    else:
+        source = value.text
+    m = re.search(pattern, source)
+    if m is None or value.origin is None:
+        return value.span
+    return value.origin.span(source, m.start(), m.end())
+
+
+def _name_pattern(dotted: str) -> str:
+    return r"(?<![\w.'])" + re.escape(dotted) + r"(?![\w])"
 
 
 def formulas_of(value: Expr | TextTemplate) -> Iterator[tuple[str, frozenset[str], SourceSpan]]:
@@ -92,12 +135,14 @@ def validate_agent(agent: Agent, *, single_file: bool) -> list[Diagnostic]:
                 elif isinstance(value, (Expr, TextTemplate)):
                     for name in value.names:
                         if name.startswith("Global."):
-                            read_globals.append((name.split(".")[1], value.span))
+                            gname = name.split(".")[1]
+                            read_globals.append((gname, locate(value, _name_pattern(f"Global.{gname}"))))
         for trigger in (topic.trigger, *topic.extra_triggers):
             if trigger.condition is not None:
                 for name in trigger.condition.names:
                     if name.startswith("Global."):
-                        read_globals.append((name.split(".")[1], trigger.condition.span))
+                        gname = name.split(".")[1]
+                        read_globals.append((gname, locate(trigger.condition, _name_pattern(f"Global.{gname}"))))
     if not single_file:
         known = written_globals | set(agent.global_variables)
         reported: set[str] = set()
@@ -203,10 +248,11 @@ def _check_dialog(agent: Agent, topic: Topic, node: BeginDialog | ReplaceDialog,
 
 
 def _check_functions(value: Expr | TextTemplate, out: _Out) -> None:
-    for _source, functions, span in formulas_of(value):
+    for _source, functions, _span in formulas_of(value):
         for name in sorted(functions):
             if name in KNOWN_FUNCTIONS:
                 continue
+            span = locate(value, _name_pattern(name) + r"\s*\(")
             if name in POWER_FX_FUNCTIONS:
                 out.add(
                     codes.UNIMPLEMENTED_FUNCTION,
@@ -257,7 +303,7 @@ def _check_topic_variables(
     make order unreliable, so then only never-assigned variables are reported)."""
     inputs = {p.name for p in topic.inputs}
     first_write: dict[str, int] = {}
-    reads: list[tuple[str, int, SourceSpan]] = []
+    reads: list[tuple[str, int, Expr | TextTemplate]] = []
     step = 0
 
     def note_reads(values: list[Expr | TextTemplate | VariableRef]) -> None:
@@ -265,7 +311,7 @@ def _check_topic_variables(
             if isinstance(v, (Expr, TextTemplate)):
                 for name in v.names:
                     if name.startswith("Topic."):
-                        reads.append((name.split(".")[1], step, v.span))
+                        reads.append((name.split(".")[1], step, v))
 
     def note_writes(values: list[Expr | TextTemplate | VariableRef]) -> None:
         for v in values:
@@ -282,9 +328,10 @@ def _check_topic_variables(
             note_reads(values)
             note_writes(values)
     reported: set[str] = set()
-    for name, at, span in reads:
+    for name, at, value in reads:
         if name in inputs or name in reported:
             continue
+        span = locate(value, _name_pattern(f"Topic.{name}"))
         first = first_write.get(name)
         if first is None:
             reported.add(name)

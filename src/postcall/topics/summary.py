@@ -1,0 +1,66 @@
+"""A summary of a loaded agent for `postcall check` and the compatibility report."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from postcall.topics.loader import LoadResult
+from postcall.topics.model import UnsupportedNode
+
+
+def summarize(result: LoadResult) -> dict[str, Any]:
+    """Counts: topics by trigger kind, nodes by kind, formulas, unsupported kinds, diagnostics
+    by severity.  Plain JSON-able data; dict keys sorted by count, then name."""
+    triggers: Counter[str] = Counter()
+    nodes: Counter[str] = Counter()
+    unsupported: Counter[str] = Counter()
+    agent = result.agent
+    if agent is not None:
+        for topic in agent.topics.values():
+            triggers[topic.trigger.kind] += 1
+            for node in topic.walk():
+                nodes[node.kind] += 1
+                if isinstance(node, UnsupportedNode):
+                    unsupported[node.kind] += 1
+            if not topic.trigger.supported:
+                unsupported[topic.trigger.kind] += 1
+    severities = Counter(str(d.severity) for d in result.diagnostics)
+    return {
+        "agent": agent.name if agent is not None else None,
+        "layout": agent.layout if agent is not None else None,
+        "topics": len(agent.topics) if agent is not None else 0,
+        "topics_by_trigger": _ordered(triggers),
+        "nodes_by_kind": _ordered(nodes),
+        "nodes": sum(nodes.values()),
+        "formulas": result.formula_count,
+        "unsupported_kinds": _ordered(unsupported),
+        "errors": severities.get("error", 0),
+        "warnings": severities.get("warning", 0),
+        "infos": severities.get("info", 0),
+    }
+
+
+def _ordered(counter: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The text form printed after the diagnostics."""
+
+    def counts(d: dict[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in d.items()) or "none"
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    lines = [
+        f"Agent {summary['agent']} ({summary['layout']} layout): {plural(summary['topics'], 'topic')}",
+        f"  topics by trigger: {counts(summary['topics_by_trigger'])}",
+        f"  nodes by kind:     {counts(summary['nodes_by_kind'])}",
+        f"  formulas:          {summary['formulas']}",
+        f"  unsupported kinds: {counts(summary['unsupported_kinds'])}",
+        f"{plural(summary['errors'], 'error')}, {plural(summary['warnings'], 'warning')}, "
+        f"{plural(summary['infos'], 'info')}",
+    ]
+    return "\n".join(lines)
