@@ -1,1 +1,54 @@
-"""powerfx package."""
+"""postcall's own Power Fx: parse formulas and message templates once, evaluate them many times.
+
+Public API (see docs/powerfx.md):
+
+    parse_formula(text, origin=None) -> ParseResult(formula, diagnostics)
+    parse_template(text, origin=None) -> TemplateResult(template, diagnostics)
+    Formula.evaluate(EvalContext(scope=..., now=...)) -> Value
+    Template.render(EvalContext(...)) -> str
+    to_json / from_json / to_text / format_value, is_formula, KNOWN_FUNCTIONS
+"""
+
+from __future__ import annotations
+
+from postcall.powerfx.ast import Node, walk
+from postcall.powerfx.convert import format_value, from_json, to_json, to_text
+from postcall.powerfx.formula import Formula, ParseResult, is_formula, parse_formula
+from postcall.powerfx.functions import KNOWN_FUNCTIONS
+from postcall.powerfx.runtime import EvalContext, Limits
+from postcall.powerfx.template import Template, TemplateResult, parse_template
+from postcall.powerfx.values import (
+    ErrorKind,
+    ErrorValue,
+    OptionValue,
+    Record,
+    Table,
+    UntypedObject,
+    Value,
+)
+
+__all__ = [
+    "KNOWN_FUNCTIONS",
+    "ErrorKind",
+    "ErrorValue",
+    "EvalContext",
+    "Formula",
+    "Limits",
+    "Node",
+    "OptionValue",
+    "ParseResult",
+    "Record",
+    "Table",
+    "Template",
+    "TemplateResult",
+    "UntypedObject",
+    "Value",
+    "format_value",
+    "from_json",
+    "is_formula",
+    "parse_formula",
+    "parse_template",
+    "to_json",
+    "to_text",
+    "walk",
+]

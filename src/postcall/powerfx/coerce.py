@@ -1,0 +1,307 @@
+"""Power Fx coercion and comparison rules: how values turn into numbers, text, booleans, dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+from postcall.powerfx.values import (
+    EPOCH,
+    ErrorKind,
+    ErrorValue,
+    OptionValue,
+    Record,
+    Table,
+    UntypedObject,
+    Value,
+    format_number,
+    type_name,
+)
+
+DAY = dt.timedelta(days=1)
+
+_NUMBER_RE = re.compile(
+    r"^\s*(?P<sign>[+-]?)\s*(?P<cur>\$?)\s*(?P<num>(\d{1,3}(,\d{3})+|\d+)?(\.\d*)?)(?P<exp>[eE][+-]?\d+)?\s*(?P<pct>%?)\s*$"
+)
+
+
+def invalid(message: str) -> ErrorValue:
+    return ErrorValue(ErrorKind.InvalidArgument, message)
+
+
+def text_to_number(text: str) -> float | None:
+    """Parse text the way Value() does in en-US (thousands separators, %, leading $)."""
+    match = _NUMBER_RE.match(text)
+    if match is None:
+        return None
+    num = match.group("num")
+    if not num or num == ".":
+        return None
+    try:
+        value = float(num.replace(",", "") + (match.group("exp") or ""))
+    except ValueError:
+        return None
+    if match.group("sign") == "-":
+        value = -value
+    if match.group("pct"):
+        value /= 100
+    if math.isinf(value):
+        return None
+    return value
+
+
+def date_to_serial(value: dt.date) -> float:
+    if isinstance(value, dt.datetime):
+        delta = value.replace(tzinfo=None) - EPOCH
+        return delta.days + delta.seconds / 86400 + delta.microseconds / 86400e6
+    return float((value - EPOCH.date()).days)
+
+
+def serial_to_datetime(serial: float) -> dt.datetime | ErrorValue:
+    try:
+        return EPOCH + dt.timedelta(days=serial)
+    except (OverflowError, ValueError):
+        return ErrorValue(ErrorKind.InvalidArgument, "The number is out of the range of dates.")
+
+
+def time_to_fraction(value: dt.timedelta) -> float:
+    return value.total_seconds() / 86400
+
+
+def to_number(value: Value) -> float | ErrorValue:
+    """Number coercion (Blank is 0)."""
+    tp = type(value)
+    if tp is float:
+        return value  # type: ignore[return-value]
+    if value is None:
+        return 0.0
+    if tp is bool:
+        return 1.0 if value else 0.0
+    if tp is int:
+        return float(value)  # type: ignore[arg-type]
+    if tp is str:
+        parsed = text_to_number(value)  # type: ignore[arg-type]
+        if parsed is None:
+            return invalid(f"The text {value!r} is not a number.")
+        return parsed
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(value, dt.date):
+        return date_to_serial(value)
+    if isinstance(value, dt.timedelta):
+        return time_to_fraction(value)
+    if isinstance(value, UntypedObject):
+        return untyped_to_number(value)
+    if isinstance(value, OptionValue) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+        return float(value.value)
+    return invalid(f"A {type_name(value)} cannot be used as a number.")
+
+
+def untyped_to_number(value: UntypedObject) -> float | ErrorValue:
+    raw = value.raw
+    if raw is None:
+        return 0.0
+    if isinstance(raw, bool):
+        return 1.0 if raw else 0.0
+    if isinstance(raw, (int, float)):
+        return float(raw)
+    if isinstance(raw, str):
+        parsed = text_to_number(raw)
+        return invalid(f"The text {raw!r} is not a number.") if parsed is None else parsed
+    return invalid("The untyped object is not a number.")
+
+
+def format_date(value: dt.date) -> str:
+    return f"{value.month}/{value.day}/{value.year}"
+
+
+def format_clock(hour: int, minute: int, second: int = 0, with_seconds: bool = False) -> str:
+    suffix = "AM" if hour < 12 else "PM"
+    h12 = hour % 12 or 12
+    if with_seconds:
+        return f"{h12}:{minute:02d}:{second:02d} {suffix}"
+    return f"{h12}:{minute:02d} {suffix}"
+
+
+def format_datetime(value: dt.datetime) -> str:
+    return f"{format_date(value)} {format_clock(value.hour, value.minute)}"
+
+
+def format_timespan(value: dt.timedelta) -> str:
+    seconds = int(value.total_seconds()) % 86400
+    return format_clock(seconds // 3600, (seconds // 60) % 60)
+
+
+def to_text(value: Value) -> str | ErrorValue:
+    """Text coercion (Blank is "")."""
+    tp = type(value)
+    if tp is str:
+        return value  # type: ignore[return-value]
+    if value is None:
+        return ""
+    if tp is float or tp is int:
+        return format_number(value)  # type: ignore[arg-type]
+    if tp is bool:
+        return "true" if value else "false"
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(value, dt.datetime):
+        return format_datetime(value)
+    if isinstance(value, dt.date):
+        return format_date(value)
+    if isinstance(value, dt.timedelta):
+        return format_timespan(value)
+    if isinstance(value, OptionValue):
+        return str(value.value) if isinstance(value.value, str) else value.name
+    if isinstance(value, UntypedObject):
+        return untyped_to_text(value)
+    return invalid(f"A {type_name(value)} cannot be used as text.")
+
+
+def untyped_to_text(value: UntypedObject) -> str | ErrorValue:
+    raw = value.raw
+    if raw is None:
+        return ""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, (int, float)):
+        return format_number(float(raw))
+    return invalid("The untyped object is not text.")
+
+
+def to_boolean(value: Value) -> bool | ErrorValue:
+    """Boolean coercion (Blank is false; numbers are true unless 0; text "true"/"false")."""
+    tp = type(value)
+    if tp is bool:
+        return value  # type: ignore[return-value]
+    if value is None:
+        return False
+    if tp is float or tp is int:
+        return value != 0
+    if tp is str:
+        lowered = value.lower()  # type: ignore[union-attr]
+        if lowered == "true":
+            return True
+        if lowered == "false" or lowered == "":
+            return False
+        return invalid(f"The text {value!r} is not true or false.")
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(value, UntypedObject):
+        raw = value.raw
+        if raw is None:
+            return False
+        if isinstance(raw, (bool, int, float, str)):
+            return to_boolean(raw)
+        return invalid("The untyped object is not a boolean.")
+    return invalid(f"A {type_name(value)} cannot be used as a boolean.")
+
+
+def is_blank(value: Value) -> bool:
+    """IsBlank: Blank, empty text."""
+    if value is None or value == "":
+        return True
+    if isinstance(value, UntypedObject):
+        return value.raw is None
+    return False
+
+
+def _text_fold(value: str) -> str:
+    return value
+
+
+def equals(left: Value, right: Value) -> bool | ErrorValue:
+    """The `=` operator (types are expected to match; Blank equals only Blank)."""
+    if isinstance(left, ErrorValue):
+        return left
+    if isinstance(right, ErrorValue):
+        return right
+    if left is None or right is None:
+        return left is None and right is None
+    if isinstance(left, UntypedObject) or isinstance(right, UntypedObject):
+        return invalid("Untyped objects cannot be compared; convert them first (Text(), Value()...).")
+    lt, rt = type(left), type(right)
+    if lt is rt:
+        if lt is float or lt is str or lt is bool:
+            return left == right
+    if isinstance(left, bool) or isinstance(right, bool):
+        if isinstance(left, bool) and isinstance(right, bool):
+            return left == right
+        if isinstance(left, (int, float)) or isinstance(right, (int, float)):
+            return to_number(left) == to_number(right)
+        return False
+    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+        return float(left) == float(right)
+    if isinstance(left, dt.date) and isinstance(right, dt.date):
+        return date_to_serial(left) == date_to_serial(right)
+    if isinstance(left, (dt.date, dt.timedelta)) and isinstance(right, (int, float)):
+        return to_number(left) == float(right)
+    if isinstance(right, (dt.date, dt.timedelta)) and isinstance(left, (int, float)):
+        return to_number(right) == float(left)
+    if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
+        return left == right
+    if isinstance(left, OptionValue) or isinstance(right, OptionValue):
+        if isinstance(left, OptionValue) and isinstance(right, OptionValue):
+            return left == right
+        other = right if isinstance(left, OptionValue) else left
+        option = left if isinstance(left, OptionValue) else right
+        assert isinstance(option, OptionValue)
+        return option.value == other or option.name == other
+    if isinstance(left, Record) and isinstance(right, Record):
+        return left is right or left == right
+    if isinstance(left, Table) and isinstance(right, Table):
+        return left is right
+    if isinstance(left, str) and isinstance(right, (int, float)):
+        return left == format_number(right)
+    if isinstance(right, str) and isinstance(left, (int, float)):
+        return right == format_number(left)
+    return False
+
+
+def ordinal(value: Value) -> float | str | ErrorValue:
+    """The comparable form of a value for <, <=, >, >= (Blank is 0)."""
+    tp = type(value)
+    if tp is float:
+        return value  # type: ignore[return-value]
+    if value is None:
+        return 0.0
+    if tp is int or tp is bool:
+        return float(value)  # type: ignore[arg-type]
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(value, dt.date):
+        return date_to_serial(value)
+    if isinstance(value, dt.timedelta):
+        return time_to_fraction(value)
+    if tp is str:
+        return value  # type: ignore[return-value]
+    if isinstance(value, UntypedObject):
+        return invalid("Untyped objects cannot be compared; convert them first (Text(), Value()...).")
+    return invalid(f"A {type_name(value)} cannot be compared with < or >.")
+
+
+def compare(op: str, left: Value, right: Value) -> bool | ErrorValue:
+    a = ordinal(left)
+    if isinstance(a, ErrorValue):
+        return a
+    b = ordinal(right)
+    if isinstance(b, ErrorValue):
+        return b
+    if type(a) is not type(b):
+        na = to_number(a)
+        nb = to_number(b)
+        if isinstance(na, ErrorValue):
+            return na
+        if isinstance(nb, ErrorValue):
+            return nb
+        a, b = na, nb
+    if op == "<":
+        return a < b  # type: ignore[operator]
+    if op == "<=":
+        return a <= b  # type: ignore[operator]
+    if op == ">":
+        return a > b  # type: ignore[operator]
+    return a >= b  # type: ignore[operator]

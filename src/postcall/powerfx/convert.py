@@ -1,0 +1,193 @@
+"""Values to and from JSON (snapshots, HTTP bodies), and printing values in Power Fx syntax."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+from postcall.errors import PowerFxError
+from postcall.powerfx.coerce import to_text as _coerce_text
+from postcall.powerfx.values import (
+    ERROR_KIND_NAMES,
+    ErrorKind,
+    ErrorValue,
+    OptionValue,
+    Record,
+    Table,
+    UntypedObject,
+    Value,
+    format_number,
+)
+
+JSONable = Any
+
+
+def to_text(value: Value) -> str:
+    """Power Fx text coercion (Blank is ""); raises PowerFxError for records, tables and errors."""
+    result = _coerce_text(value)
+    if isinstance(result, ErrorValue):
+        if isinstance(value, ErrorValue):
+            raise PowerFxError(f"Error value ({value.kind.name}): {value.message}", value.span)
+        raise PowerFxError(result.message)
+    return result
+
+
+def _json_number(value: float) -> int | float | None:
+    if math.isnan(value) or math.isinf(value):
+        return None
+    if value == int(value) and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def to_json(value: Value, *, typed: bool = False) -> JSONable:
+    """A JSON-able Python object for a value.
+
+    Records become objects; a table whose only column is `Value` becomes an array of its values,
+    other tables arrays of objects.  Dates become ISO text (`2024-01-31`, `2024-01-31T08:00:00`,
+    times `08:00:00`).  With `typed=True` dates, times, option values and errors are written as
+    `{"$type": ..., "value": ...}` so that `from_json(..., typed=True)` gives them back exactly
+    (engine snapshots); without it the output is what an HTTP body wants.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        return _json_number(float(value))
+    if isinstance(value, dt.datetime):
+        text = value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+        return {"$type": "datetime", "value": text} if typed else text
+    if isinstance(value, dt.date):
+        return {"$type": "date", "value": value.isoformat()} if typed else value.isoformat()
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+        if typed:
+            return {"$type": "time", "value": seconds}
+        whole = int(seconds) % 86400
+        ms = round((seconds - int(seconds)) * 1000)
+        text = f"{whole // 3600:02d}:{(whole // 60) % 60:02d}:{whole % 60:02d}"
+        return text + (f".{ms:03d}" if ms else "")
+    if isinstance(value, Record):
+        return {k: to_json(v, typed=typed) for k, v in value.items()}
+    if isinstance(value, Table):
+        if value.columns == ("Value",) and not typed:
+            return [
+                to_json(r.get_field("Value"), typed=typed) if isinstance(r, Record) else to_json(r, typed=typed)
+                for r in value.rows
+            ]
+        if typed:
+            return {
+                "$type": "table",
+                "columns": list(value.columns),
+                "rows": [to_json(r, typed=typed) for r in value.rows],
+            }
+        return [to_json(r, typed=typed) for r in value.rows]
+    if isinstance(value, OptionValue):
+        if typed:
+            return {"$type": "option", "set": value.option_set, "name": value.name}
+        return value.value if isinstance(value.value, (str, int, float)) else value.name
+    if isinstance(value, ErrorValue):
+        if typed:
+            return {"$type": "error", "kind": value.kind.name, "message": value.message}
+        return {"error": {"kind": value.kind.name, "message": value.message}}
+    if isinstance(value, UntypedObject):
+        return value.raw
+    raise PowerFxError(f"Cannot convert {type(value).__name__} to JSON.")
+
+
+def from_json(obj: JSONable, *, typed: bool = False) -> Value:
+    """A Power Fx value from parsed JSON: objects become Records, arrays Tables, numbers floats."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, float)):
+        return float(obj)
+    if isinstance(obj, dict):
+        if typed and "$type" in obj:
+            return _from_typed(obj)
+        return Record({str(k): from_json(v, typed=typed) for k, v in obj.items()})
+    if isinstance(obj, (list, tuple)):
+        items = [from_json(v, typed=typed) for v in obj]
+        if items and all(isinstance(i, Record) for i in items):
+            return Table(items)
+        return Table.of_values(items)
+    raise PowerFxError(f"Cannot convert {type(obj).__name__} from JSON.")
+
+
+def _from_typed(obj: dict[str, Any]) -> Value:
+    kind = obj["$type"]
+    try:
+        if kind == "datetime":
+            return dt.datetime.fromisoformat(obj["value"])
+        if kind == "date":
+            return dt.date.fromisoformat(obj["value"])
+        if kind == "time":
+            return dt.timedelta(seconds=float(obj["value"]))
+        if kind == "table":
+            return Table([from_json(r, typed=True) for r in obj["rows"]], obj.get("columns"))
+        if kind == "option":
+            from postcall.powerfx.enums import BUILTIN_ENUMS
+
+            option_set = BUILTIN_ENUMS.get(obj["set"])
+            member = option_set.get_field(obj["name"]) if option_set is not None else None
+            return member if member is not None else OptionValue(obj["set"], obj["name"], obj["name"])
+        if kind == "error":
+            return ErrorValue(ERROR_KIND_NAMES.get(obj["kind"], ErrorKind.Unknown), obj.get("message", ""))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise PowerFxError(f"Bad typed JSON value {obj!r}: {exc}") from exc
+    raise PowerFxError(f"Unknown typed JSON value {kind!r}.")
+
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def format_name(name: str) -> str:
+    if _PLAIN_NAME.match(name) and name not in ("true", "false", "And", "Or", "Not", "in", "exactin", "As"):
+        return name
+    return "'" + name.replace("'", "''") + "'"
+
+
+def format_value(value: Value) -> str:
+    """A value written in Power Fx syntax (as `postcall fx eval` and the conformance runner print)."""
+    if value is None:
+        return "Blank()"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return format_number(float(value))
+    if isinstance(value, str):
+        return '"' + value.replace('"', '""') + '"'
+    if isinstance(value, dt.datetime):
+        return (
+            f"DateTime({value.year},{value.month},{value.day},{value.hour},{value.minute},"
+            f"{value.second},{value.microsecond // 1000})"
+        )
+    if isinstance(value, dt.date):
+        return f"Date({value.year},{value.month},{value.day})"
+    if isinstance(value, dt.timedelta):
+        total_ms = round(value.total_seconds() * 1000)
+        hours, rem = divmod(total_ms, 3_600_000)
+        minutes, rem = divmod(rem, 60_000)
+        seconds, ms = divmod(rem, 1000)
+        return f"Time({hours},{minutes},{seconds},{ms})"
+    if isinstance(value, Record):
+        inner = ",".join(f"{format_name(k)}:{format_value(value[k])}" for k in sorted(value))
+        return "{" + inner + "}"
+    if isinstance(value, Table):
+        return "Table(" + ",".join(format_value(r) for r in value.rows) + ")"
+    if isinstance(value, OptionValue):
+        return f"{value.option_set}.{value.name}"
+    if isinstance(value, ErrorValue):
+        kinds = [e.kind for e in value.all()]
+        if len(kinds) == 1:
+            return f"Error({{Kind:ErrorKind.{_kind_name(kinds[0])}}})"
+        return "Error(Table(" + ",".join(f"{{Kind:ErrorKind.{_kind_name(k)}}}" for k in kinds) + "))"
+    if isinstance(value, UntypedObject):
+        import json
+
+        return "ParseJSON(" + format_value(json.dumps(value.raw)) + ")"
+    return repr(value)
+
+
+def _kind_name(kind: ErrorKind) -> str:
+    return "None" if kind is ErrorKind.NONE else kind.name

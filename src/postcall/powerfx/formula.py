@@ -1,0 +1,160 @@
+"""Formulas: parse once (syntax, names, functions, compiled closures), evaluate many times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from postcall.diagnostics import Diagnostic, Severity, TextOrigin
+from postcall.errors import PowerFxError
+from postcall.powerfx import ast
+from postcall.powerfx.codes import PFX_TOO_DEEP
+from postcall.powerfx.compiler import Compiler
+from postcall.powerfx.functions import Fn
+from postcall.powerfx.parser import parse_syntax
+from postcall.powerfx.runtime import BudgetExceeded, EvalContext, Frame, Limits
+from postcall.powerfx.typecheck import check_types
+from postcall.powerfx.values import ErrorKind, ErrorValue, Value
+
+MAX_FORMULA_LENGTH = 100_000
+MAX_SYNTAX_DEPTH = Limits().max_depth
+
+DEFAULT_ORIGIN = TextOrigin("<formula>", 1, 1)
+
+
+def is_formula(value: str) -> bool:
+    """A YAML field value that is a Power Fx formula (starts with "=")."""
+    return isinstance(value, str) and value.startswith("=")
+
+
+def collect_names(tree: ast.Node) -> frozenset[str]:
+    """Dotted references as written: the longest chain of plain names (`Topic.caseId`)."""
+    names: set[str] = set()
+    stack: list[tuple[ast.Node, bool]] = [(tree, False)]
+    while stack:
+        node, inside_chain = stack.pop()
+        if isinstance(node, (ast.Member, ast.Name)) and not inside_chain:
+            dotted = ast.dotted_name(node)
+            if dotted is not None:
+                names.add(dotted)
+                continue
+        for child in node.children():
+            chained = isinstance(node, ast.Member) and ast.dotted_name(node) is not None
+            stack.append((child, chained))
+    return frozenset(names)
+
+
+def tree_depth(node: ast.Node) -> int:
+    deepest = 0
+    stack: list[tuple[ast.Node, int]] = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in current.children())
+    return deepest
+
+
+class Formula:
+    """A parsed and compiled formula.  `evaluate` never raises anything but PowerFxError."""
+
+    __slots__ = ("source", "ast", "names", "functions", "depth", "_fn", "origin")
+
+    def __init__(
+        self,
+        source: str,
+        tree: ast.Node,
+        names: frozenset[str],
+        functions: frozenset[str],
+        fn: Fn,
+        depth: int,
+        origin: TextOrigin,
+    ) -> None:
+        self.source = source
+        self.ast = tree
+        self.names = names
+        self.functions = functions
+        self._fn = fn
+        self.depth = depth
+        self.origin = origin
+
+    def __repr__(self) -> str:
+        return f"Formula({self.source!r})"
+
+    def evaluate(self, ctx: EvalContext) -> Value:
+        """The formula's value; runtime problems come back as ErrorValue."""
+        if self.depth > ctx.limits.max_depth:
+            return ErrorValue(
+                ErrorKind.InvalidArgument,
+                f"The formula is nested {self.depth} deep (limit {ctx.limits.max_depth}).",
+                self.ast.span,
+            )
+        frame = Frame(ctx)
+        try:
+            return self._fn(frame)
+        except PowerFxError:
+            raise
+        except BudgetExceeded as exc:
+            return ErrorValue(ErrorKind.QuotaExceeded, str(exc), self.ast.span)
+        except RecursionError:
+            return ErrorValue(ErrorKind.InsufficientMemory, "The formula nests too deeply to evaluate.", self.ast.span)
+        except MemoryError:
+            return ErrorValue(ErrorKind.InsufficientMemory, "The formula needs too much memory.", self.ast.span)
+        except ZeroDivisionError:
+            return ErrorValue(ErrorKind.Div0, "Division by zero.", self.ast.span)
+        except (OverflowError, ArithmeticError):
+            return ErrorValue(ErrorKind.Numeric, "A number is out of range.", self.ast.span)
+        except Exception as exc:
+            return ErrorValue(
+                ErrorKind.Internal, f"Internal error evaluating the formula ({type(exc).__name__}: {exc}).", self.ast.span
+            )
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    formula: Formula | None
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return self.formula is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def parse_formula(text: str, origin: TextOrigin | None = None) -> ParseResult:
+    """Parse and compile a formula (the text after the leading "=").
+
+    Syntax errors are PFX1xx diagnostics, unknown functions and wrong argument counts PFX3xx;
+    spans point into the file `origin` describes.  `formula` is None when there are errors.
+    """
+    where = origin if origin is not None else DEFAULT_ORIGIN
+    if not isinstance(text, str):
+        raise PowerFxError(f"A formula must be text, not {type(text).__name__}.")
+    if len(text) > MAX_FORMULA_LENGTH:
+        return ParseResult(
+            None,
+            [Diagnostic(PFX_TOO_DEEP, Severity.ERROR, f"The formula is {len(text)} characters long (limit {MAX_FORMULA_LENGTH}).", where.span(text, 0))],
+        )
+    try:
+        tree, diagnostics = parse_syntax(text, where)
+    except RecursionError:
+        return ParseResult(None, [Diagnostic(PFX_TOO_DEEP, Severity.ERROR, "The formula nests too deeply to parse.", where.span(text, 0))])
+    if tree is None:
+        return ParseResult(None, diagnostics)
+    depth = tree_depth(tree)
+    if depth > MAX_SYNTAX_DEPTH:
+        diagnostics.append(
+            Diagnostic(PFX_TOO_DEEP, Severity.ERROR, f"The formula nests {depth} deep (limit {MAX_SYNTAX_DEPTH}).", tree.span)
+        )
+        return ParseResult(None, diagnostics)
+    compiler = Compiler(diagnostics)
+    try:
+        fn = compiler.compile(tree)
+    except RecursionError:
+        diagnostics.append(Diagnostic(PFX_TOO_DEEP, Severity.ERROR, "The formula nests too deeply to compile.", tree.span))
+        return ParseResult(None, diagnostics)
+    if not any(d.is_error for d in diagnostics):
+        diagnostics.extend(check_types(tree))
+    if any(d.is_error for d in diagnostics):
+        return ParseResult(None, diagnostics)
+    formula = Formula(
+        text, tree, collect_names(tree), frozenset(compiler.functions), fn, depth, where
+    )
+    return ParseResult(formula, diagnostics)

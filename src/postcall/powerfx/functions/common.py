@@ -1,0 +1,82 @@
+"""Helpers shared by the function modules: argument coercion and row scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from postcall.powerfx.coerce import to_boolean, to_number, to_text
+from postcall.powerfx.functions.registry import CallSite, Fn
+from postcall.powerfx.runtime import Frame, RowScope
+from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, UntypedObject, Value
+
+
+def num(value: Value) -> float | ErrorValue:
+    return to_number(value)
+
+
+def text(value: Value) -> str | ErrorValue:
+    return to_text(value)
+
+
+def boolean(value: Value) -> bool | ErrorValue:
+    return to_boolean(value)
+
+
+def as_table(site: CallSite, value: Value) -> Table | ErrorValue:
+    if isinstance(value, Table):
+        return value
+    if isinstance(value, ErrorValue):
+        return value
+    if value is None:
+        return Table()
+    if isinstance(value, UntypedObject) and isinstance(value.raw, list):
+        return Table.of_values(UntypedObject(v) if v is not None else None for v in value.raw)
+    return site.invalid("the argument must be a table.")
+
+
+def eval_in_row(frame: Frame, row: Value, alias: str | None, fn: Fn) -> Value:
+    """Evaluate `fn` with `row`'s fields in scope (ThisRecord, or `alias` given with As)."""
+    frame.rows.append(RowScope(row, alias))
+    try:
+        return fn(frame)
+    finally:
+        frame.rows.pop()
+
+
+def iter_rows(frame: Frame, table: Table) -> Iterator[Value]:
+    """Rows of a table, counting each against the evaluation's row budget."""
+    for row in table.rows:
+        frame.visit()
+        yield row
+
+
+def check_rows(frame: Frame, site: CallSite, count: int) -> ErrorValue | None:
+    limit = frame.ctx.limits.max_table_rows
+    if count > limit:
+        return site.error(ErrorKind.InvalidArgument, f"{site.name}: the table would have {count} rows (limit {limit}).")
+    return None
+
+
+def check_text(frame: Frame, site: CallSite, value: str) -> Value:
+    limit = frame.ctx.limits.max_text_length
+    if len(value) > limit:
+        return site.error(ErrorKind.InvalidArgument, f"{site.name}: the text would be {len(value)} characters long (limit {limit}).")
+    return value
+
+
+def single_column(table: Table) -> str | None:
+    return table.columns[0] if len(table.columns) == 1 else None
+
+
+def row_value(table: Table, row: Value) -> Value:
+    """The value of a single-column table's row."""
+    if isinstance(row, Record):
+        column = single_column(table)
+        if column is not None:
+            return row.get_field(column)
+        return row
+    return row
+
+
+def integer(value: float) -> int:
+    return int(value)

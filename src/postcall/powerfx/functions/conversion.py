@@ -1,0 +1,366 @@
+"""Conversion functions: Text (with formats), Value, JSON, ParseJSON, IsNumeric."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+import re
+
+from postcall.powerfx.coerce import text_to_number, to_number, to_text, untyped_to_text
+from postcall.powerfx.functions.common import check_text
+from postcall.powerfx.functions.dates import KNOWN_LANGUAGES_PREFIX, to_datetime
+from postcall.powerfx.functions.registry import CallSite, eager
+from postcall.powerfx.functions.text import tabular
+from postcall.powerfx.runtime import Frame
+from postcall.powerfx.textformat import (
+    NAMED_FORMATS,
+    format_datetime,
+    format_number_pattern,
+    language_names,
+    split_language,
+)
+from postcall.powerfx.values import (
+    ErrorKind,
+    ErrorValue,
+    OptionValue,
+    Record,
+    Table,
+    UntypedObject,
+    Value,
+    format_number,
+)
+
+
+def _language(site: CallSite, value: Value) -> str | None | ErrorValue:
+    if value is None:
+        return None
+    lang = to_text(value)
+    if isinstance(lang, ErrorValue):
+        return lang
+    if lang == "":
+        return None
+    if lang.split("-")[0].lower() not in KNOWN_LANGUAGES_PREFIX:
+        return site.error(ErrorKind.BadLanguageCode, f"Unknown language code {lang!r}.")
+    return lang
+
+
+@eager("Text", 1, 3)
+def _text(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Text(value, [format], [language])"""
+    value = args[0]
+    if isinstance(value, Table):
+        from postcall.powerfx.functions.text import tabular as lift
+
+        return lift(_text_scalar)(frame, site, args)
+    return _text_scalar(frame, site, args)
+
+
+def _text_scalar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    value = args[0]
+    language = _language(site, args[2]) if len(args) > 2 else None
+    if isinstance(language, ErrorValue):
+        return language
+    if len(args) == 1:
+        if value is None:
+            return None
+        if isinstance(value, UntypedObject):
+            raw = value.raw
+            if isinstance(raw, (dict, list)):
+                return site.invalid("the untyped value is not text.")
+            return untyped_to_text(value)
+        return to_text(value)
+    fmt_value = args[1]
+    if fmt_value is None:
+        return ""
+    if isinstance(fmt_value, OptionValue):
+        fmt_value = fmt_value.value  # type: ignore[assignment]
+    fmt = to_text(fmt_value)
+    if isinstance(fmt, ErrorValue):
+        return fmt
+    fmt, embedded_lang = split_language(fmt)
+    if embedded_lang is not None and language is None:
+        language = embedded_lang
+    if language is not None and language_names(language) is None and not language.lower().startswith("en"):
+        language = None
+    if value is None:
+        value = 0.0 if not _looks_like_date_format(fmt) else None
+        if value is None:
+            return ""
+    if isinstance(value, UntypedObject):
+        raw = value.raw
+        if isinstance(raw, (int, float, decimal.Decimal)) and not isinstance(raw, bool):
+            value = float(raw)
+        elif isinstance(raw, str):
+            value = raw
+        else:
+            return site.invalid("the untyped value cannot be formatted.")
+    if isinstance(value, (dt.date, dt.timedelta)):
+        if isinstance(value, dt.timedelta):
+            when = dt.datetime(1899, 12, 30) + value
+        elif isinstance(value, dt.datetime):
+            when = value
+        else:
+            when = dt.datetime(value.year, value.month, value.day)
+        if fmt.lower() == "utc":
+            aware = when.replace(tzinfo=frame.ctx.timezone).astimezone(dt.UTC)
+            return aware.strftime("%Y-%m-%dT%H:%M:%S.") + f"{aware.microsecond // 1000:03d}Z"
+        pattern = NAMED_FORMATS.get(fmt.lower(), fmt)
+        return check_text(frame, site, format_datetime(when, pattern, language))
+    if isinstance(value, str):
+        number = text_to_number(value)
+        if number is None:
+            return value
+        value = number
+    number_value = to_number(value)
+    if isinstance(number_value, ErrorValue):
+        return number_value
+    if fmt.lower() in NAMED_FORMATS or fmt.lower() == "utc" or _looks_like_date_format(fmt):
+        when_value = to_datetime(site, number_value)
+        if isinstance(when_value, ErrorValue) or when_value is None:
+            return when_value
+        if fmt.lower() == "utc":
+            return when_value.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return format_datetime(when_value, NAMED_FORMATS.get(fmt.lower(), fmt), language)
+    try:
+        return check_text(frame, site, format_number_pattern(number_value, fmt))
+    except (decimal.InvalidOperation, ValueError, OverflowError):
+        return site.invalid(f"cannot format {format_number(number_value)} with {fmt!r}.")
+
+
+def _looks_like_date_format(fmt: str) -> bool:
+    stripped = re.sub(r'"[^"]*"', "", fmt).lower()
+    return bool(re.search(r"[ydhs]|mm|am/pm", stripped)) and not re.search(r"[0#]", stripped)
+
+
+_DECIMAL_COMMA = ("fr", "de", "es", "it", "pt", "nl", "ru", "pl", "sv", "da", "nb", "fi", "tr", "cs", "hu", "el", "sr", "vi")
+
+
+def _value_of_text(site: CallSite, text: str, language: str | None) -> Value:
+    if text.strip() == "":
+        return None
+    candidate = text
+    if language and language.split("-")[0].lower() in _DECIMAL_COMMA:
+        candidate = text.replace("\u00a0", "").replace(" ", "").replace(".", "").replace(",", ".")
+    number = text_to_number(candidate)
+    if number is None:
+        when = parse_date_number(text)
+        if when is not None:
+            return when
+        return site.invalid(f"{text!r} is not a number.")
+    return number
+
+
+def parse_date_number(text: str) -> float | None:
+    from postcall.powerfx.coerce import date_to_serial
+    from postcall.powerfx.dateparse import parse_datetime_text
+
+    if not re.search(r"[-/:]", text):
+        return None
+    parsed = parse_datetime_text(text)
+    if parsed is None:
+        return None
+    base = parsed.date or dt.date(1899, 12, 30)
+    when = dt.datetime(base.year, base.month, base.day) + (parsed.time or dt.timedelta())
+    if parsed.offset is not None:
+        when -= parsed.offset
+    return date_to_serial(when)
+
+
+@eager("Value", 1, 2)
+@tabular
+def _value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Value(text, [language]): a number."""
+    value = args[0]
+    language = _language(site, args[1]) if len(args) > 1 else None
+    if isinstance(language, ErrorValue):
+        return language
+    if value is None:
+        return None
+    if isinstance(value, UntypedObject):
+        raw = value.raw
+        if raw is None:
+            return None
+        if isinstance(raw, bool):
+            return 1.0 if raw else 0.0
+        if isinstance(raw, (int, float, decimal.Decimal)):
+            return float(raw)
+        if isinstance(raw, str):
+            return _value_of_text(site, raw, language)
+        return site.invalid("the untyped value is not a number.")
+    if isinstance(value, str):
+        return _value_of_text(site, value, language)
+    if isinstance(value, (bool, int, float, dt.date, dt.timedelta)):
+        return to_number(value)
+    return site.invalid("the value cannot be turned into a number.")
+
+
+@eager("IsNumeric", 1, 1)
+def _is_numeric(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """IsNumeric(value)"""
+    value = args[0]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return True
+    if isinstance(value, str):
+        return text_to_number(value) is not None
+    return False
+
+
+# ----------------------------------------------------------------------------------------
+# JSON
+
+
+def _json_string(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\b":
+            out.append("\\b")
+        elif ch == "\f":
+            out.append("\\f")
+        elif code < 0x20 or 0x7F <= code <= 0x9F:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+class _JsonFail(Exception):
+    def __init__(self, error: ErrorValue) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _json_number(value: float) -> str:
+    if math.isnan(value) or math.isinf(value):
+        raise _JsonFail(ErrorValue(ErrorKind.Numeric, "JSON cannot hold a number that is not finite."))
+    return format_number(value).replace("E+", "e+").replace("E-", "e-")
+
+
+def _to_json_text(frame: Frame, value: Value, flatten: bool, indent: int | None, depth: int) -> str:
+    if depth > 20:
+        raise _JsonFail(ErrorValue(ErrorKind.InvalidArgument, "JSON: the value is nested too deeply."))
+    pad = "" if indent is None else "\r\n" + " " * (indent * (depth + 1))
+    end_pad = "" if indent is None else "\r\n" + " " * (indent * depth)
+    colon = ":" if indent is None else ": "
+    if isinstance(value, ErrorValue):
+        raise _JsonFail(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return _json_number(float(value))
+    if isinstance(value, str):
+        return _json_string(value)
+    if isinstance(value, dt.datetime):
+        aware = value.replace(tzinfo=frame.ctx.timezone).astimezone(dt.UTC)
+        return '"' + aware.strftime("%Y-%m-%dT%H:%M:%S.") + f"{aware.microsecond // 1000:03d}Z" + '"'
+    if isinstance(value, dt.date):
+        return '"' + value.isoformat() + '"'
+    if isinstance(value, dt.timedelta):
+        total = value.total_seconds()
+        whole = int(total)
+        ms = round((total - whole) * 1000)
+        return f'"{whole // 3600:02d}:{(whole // 60) % 60:02d}:{whole % 60:02d}.{ms:03d}"'
+    if isinstance(value, OptionValue):
+        inner = value.value
+        if isinstance(inner, str):
+            return _json_string(inner)
+        if isinstance(inner, (int, float)):
+            return _json_number(float(inner))
+        return _json_string(value.name)
+    if isinstance(value, Record):
+        if not value:
+            return "{}"
+        items = [
+            _json_string(k) + colon + _to_json_text(frame, value[k], flatten, indent, depth + 1)
+            for k in sorted(value)
+        ]
+        return "{" + pad + ("," + pad).join(items) + end_pad + "}"
+    if isinstance(value, Table):
+        if not value.rows:
+            return "[]"
+        items = []
+        for row in value.rows:
+            if flatten and value.columns == ("Value",):
+                inner_value = row.get_field("Value") if isinstance(row, Record) else row
+                items.append(_to_json_text(frame, inner_value, flatten, indent, depth + 1))
+            else:
+                items.append(_to_json_text(frame, row, flatten, indent, depth + 1))
+        return "[" + pad + ("," + pad).join(items) + end_pad + "]"
+    if isinstance(value, UntypedObject):
+        return _untyped_json(value.raw, depth)
+    raise _JsonFail(ErrorValue(ErrorKind.InvalidArgument, "JSON cannot serialize this value."))
+
+
+def _untyped_json(raw: object, depth: int) -> str:
+    if depth > 20:
+        raise _JsonFail(ErrorValue(ErrorKind.InvalidArgument, "JSON: the value is nested too deeply."))
+    if raw is None:
+        return "null"
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, (int, decimal.Decimal)):
+        return str(raw)
+    if isinstance(raw, float):
+        return _json_number(raw)
+    if isinstance(raw, str):
+        return _json_string(raw)
+    if isinstance(raw, dict):
+        return "{" + ",".join(_json_string(k) + ":" + _untyped_json(raw[k], depth + 1) for k in sorted(raw)) + "}"
+    if isinstance(raw, list):
+        return "[" + ",".join(_untyped_json(v, depth + 1) for v in raw) + "]"
+    raise _JsonFail(ErrorValue(ErrorKind.InvalidArgument, "JSON cannot serialize this value."))
+
+
+@eager("JSON", 1, 2)
+def _json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """JSON(value, [JSONFormat]): the value as JSON text (keys sorted)."""
+    options = ""
+    if len(args) > 1 and args[1] is not None:
+        opt = args[1].value if isinstance(args[1], OptionValue) else args[1]
+        text_opt = to_text(opt)  # type: ignore[arg-type]
+        if isinstance(text_opt, ErrorValue):
+            return text_opt
+        options = text_opt
+    flatten = isinstance(args[1], OptionValue) and args[1].name == "FlattenValueTables" if len(args) > 1 else False
+    indent = 4 if "4" in options else None
+    try:
+        return check_text(frame, site, _to_json_text(frame, args[0], flatten, indent, 0))
+    except _JsonFail as failure:
+        err = failure.error
+        return ErrorValue(err.kind, err.message, err.span or site.span)
+
+
+@eager("ParseJSON", 1, 1)
+def _parse_json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """ParseJSON(text): an untyped object (read it with Text(), Value(), Boolean(), Table()...)."""
+    value = args[0]
+    if value is None:
+        return None
+    text = to_text(value)
+    if isinstance(text, ErrorValue):
+        return text
+    if len(text) > frame.ctx.limits.max_text_length:
+        return site.invalid("the JSON text is too long.")
+    try:
+        raw = json.loads(text, parse_float=decimal.Decimal)
+    except (ValueError, RecursionError) as exc:
+        return site.error(ErrorKind.InvalidJSON, f"ParseJSON: {exc}")
+    return UntypedObject(raw)
+
+
+__all__ = ["Record"]

@@ -1,0 +1,450 @@
+"""Date and time functions: Now, Today, Date, DateAdd, DateDiff, DateValue, Year..., Weekday."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+
+from postcall.powerfx.coerce import date_to_serial, serial_to_datetime, to_number, to_text
+from postcall.powerfx.dateparse import parse_datetime_text
+from postcall.powerfx.functions.registry import CallSite, eager
+from postcall.powerfx.functions.text import tabular
+from postcall.powerfx.runtime import Frame
+from postcall.powerfx.values import ErrorKind, ErrorValue, OptionValue, UntypedObject, Value
+
+KNOWN_LANGUAGES_PREFIX = ("en", "fr", "de", "es", "it", "ja", "sr", "pt", "nl", "zh", "ko", "ru", "pl", "sv", "da", "nb", "fi", "tr", "cs", "hu", "el", "he", "ar", "vi")
+
+
+def to_datetime(site: CallSite, value: Value) -> dt.datetime | None | ErrorValue:
+    """DateTime coercion: dates, numbers (serial days), text (DateTimeValue rules)."""
+    if value is None:
+        return None
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, dt.timedelta):
+        return dt.datetime(1899, 12, 30) + value
+    if isinstance(value, UntypedObject):
+        raw = value.raw
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            return to_datetime(site, raw)
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return to_datetime(site, float(raw))
+        return site.invalid("the value is not a date.")
+    if isinstance(value, str):
+        if value == "":
+            return None
+        parsed = parse_datetime_text(value)
+        if parsed is None:
+            return site.invalid(f"{value!r} is not a date or time.")
+        date = parsed.date or dt.date(1899, 12, 30)
+        result = dt.datetime(date.year, date.month, date.day) + (parsed.time or dt.timedelta())
+        if parsed.offset is not None:
+            result = result - parsed.offset  # to UTC; the local zone of the context is applied later
+        return result
+    if isinstance(value, bool):
+        return site.invalid("a boolean is not a date.")
+    number = to_number(value)
+    if isinstance(number, ErrorValue):
+        return number
+    return serial_to_datetime(number)
+
+
+def to_date(site: CallSite, value: Value) -> dt.date | None | ErrorValue:
+    result = to_datetime(site, value)
+    if isinstance(result, dt.datetime):
+        return result.date()
+    return result
+
+
+def _language_ok(site: CallSite, args: list[Value], index: int) -> ErrorValue | None:
+    if len(args) <= index or args[index] is None:
+        return None
+    lang = to_text(args[index])
+    if isinstance(lang, ErrorValue):
+        return lang
+    if lang.split("-")[0].lower() not in KNOWN_LANGUAGES_PREFIX:
+        return site.error(ErrorKind.BadLanguageCode, f"Unknown language code {lang!r}.")
+    return None
+
+
+def _local_from_utc(frame: Frame, value: dt.datetime, text: Value) -> dt.datetime:
+    if isinstance(text, str) and (text.endswith("Z") or (len(text) > 6 and text[-6] in "+-" and text[-3] == ":")):
+        return value.replace(tzinfo=dt.UTC).astimezone(frame.ctx.timezone).replace(tzinfo=None)
+    return value
+
+
+@eager("DateValue", 1, 2)
+@tabular
+def _date_value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """DateValue(text, [language])"""
+    bad = _language_ok(site, args, 1)
+    if bad is not None:
+        return bad
+    result = to_datetime(site, args[0])
+    if isinstance(result, dt.datetime):
+        return _local_from_utc(frame, result, args[0]).date()
+    return result
+
+
+@eager("DateTimeValue", 1, 2)
+@tabular
+def _datetime_value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """DateTimeValue(text, [language])"""
+    bad = _language_ok(site, args, 1)
+    if bad is not None:
+        return bad
+    result = to_datetime(site, args[0])
+    if isinstance(result, dt.datetime):
+        return _local_from_utc(frame, result, args[0])
+    return result
+
+
+@eager("TimeValue", 1, 2)
+@tabular
+def _time_value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """TimeValue(text, [language])"""
+    bad = _language_ok(site, args, 1)
+    if bad is not None:
+        return bad
+    result = to_datetime(site, args[0])
+    if isinstance(result, dt.datetime):
+        return dt.timedelta(
+            hours=result.hour, minutes=result.minute, seconds=result.second, microseconds=result.microsecond
+        )
+    return result
+
+
+@eager("Now", 0, 0)
+def _now(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Now(): the current local date and time (from the context's clock)."""
+    return frame.ctx.local_now()
+
+
+@eager("Today", 0, 0)
+def _today(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Today(): the current local date."""
+    return frame.ctx.local_now().date()
+
+
+@eager("IsToday", 1, 1)
+def _is_today(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """IsToday(date)"""
+    value = to_date(site, args[0])
+    if isinstance(value, ErrorValue):
+        return value
+    return value == frame.ctx.local_now().date()
+
+
+@eager("UTCNow", 0, 0)
+def _utc_now(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """UTCNow()"""
+    now = frame.ctx.local_now().replace(tzinfo=frame.ctx.timezone)
+    return now.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@eager("UTCToday", 0, 0)
+def _utc_today(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """UTCToday()"""
+    now = frame.ctx.local_now().replace(tzinfo=frame.ctx.timezone)
+    return now.astimezone(dt.UTC).date()
+
+
+@eager("TimeZoneOffset", 0, 1)
+def _tz_offset(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """TimeZoneOffset([datetime]): minutes to add to local time to get UTC."""
+    when = to_datetime(site, args[0]) if args else dt.datetime(2000, 1, 1)
+    if isinstance(when, ErrorValue):
+        return when
+    local = (when or dt.datetime(2000, 1, 1)).replace(tzinfo=frame.ctx.timezone)
+    offset = local.utcoffset() or dt.timedelta()
+    return -offset.total_seconds() / 60
+
+
+def _ints(args: list[Value]) -> list[float] | ErrorValue:
+    out: list[float] = []
+    for a in args:
+        n = to_number(a)
+        if isinstance(n, ErrorValue):
+            return n
+        if math.isnan(n) or math.isinf(n):
+            return ErrorValue(ErrorKind.InvalidArgument, "Not a finite number.")
+        out.append(float(math.trunc(n)))
+    return out
+
+
+def make_date(year: float, month: float, day: float) -> dt.date | None:
+    """Date(year, month, day) with month and day overflow rolling over, as Excel does."""
+    y = int(year)
+    if 0 <= y < 1900 and False:
+        y += 1900
+    m = int(month) - 1
+    y += m // 12
+    m = m % 12 + 1
+    if not 1 <= y <= 9999:
+        return None
+    try:
+        base = dt.date(y, m, 1)
+        return base + dt.timedelta(days=int(day) - 1)
+    except (ValueError, OverflowError):
+        return None
+
+
+@eager("Date", 3, 3)
+def _date(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Date(year, month, day)"""
+    numbers = _ints(args)
+    if isinstance(numbers, ErrorValue):
+        return numbers
+    result = make_date(*numbers)
+    return result if result is not None else site.invalid("the date is out of range.")
+
+
+@eager("DateTime", 6, 7)
+def _datetime(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """DateTime(year, month, day, hour, minute, second, [millisecond])"""
+    numbers = _ints(args)
+    if isinstance(numbers, ErrorValue):
+        return numbers
+    date = make_date(*numbers[:3])
+    if date is None:
+        return site.invalid("the date is out of range.")
+    h, mi, s = numbers[3:6]
+    ms = numbers[6] if len(numbers) > 6 else 0.0
+    try:
+        return dt.datetime(date.year, date.month, date.day) + dt.timedelta(
+            hours=h, minutes=mi, seconds=s, milliseconds=ms
+        )
+    except (OverflowError, ValueError):
+        return site.invalid("the date is out of range.")
+
+
+@eager("Time", 3, 4)
+def _time(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Time(hour, minute, second, [millisecond])"""
+    numbers = _ints(args)
+    if isinstance(numbers, ErrorValue):
+        return numbers
+    h, mi, s = numbers[:3]
+    ms = numbers[3] if len(numbers) > 3 else 0.0
+    try:
+        value = dt.timedelta(hours=h, minutes=mi, seconds=s, milliseconds=ms)
+    except OverflowError:
+        return site.invalid("the time is out of range.")
+    return value
+
+
+def _part(name: str, getter: object) -> None:
+    from collections.abc import Callable
+
+    assert callable(getter)
+    get: Callable[[dt.datetime], float] = getter
+
+    @eager(name, 1, 1)
+    @tabular
+    def impl(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+        value = args[0]
+        if isinstance(value, dt.timedelta) and name in ("Hour", "Minute", "Second"):
+            seconds = int(value.total_seconds()) % 86400
+            return float({"Hour": seconds // 3600, "Minute": (seconds // 60) % 60, "Second": seconds % 60}[name])
+        when = to_datetime(site, value)
+        if isinstance(when, ErrorValue):
+            return when
+        if when is None:
+            when = dt.datetime(1899, 12, 30) if name not in ("Year",) else dt.datetime(1900, 1, 1)
+            if name in ("Year", "Month", "Day"):
+                return {"Year": 1900.0, "Month": 1.0, "Day": 0.0}[name]
+        return float(get(when))
+
+    impl.__doc__ = f"{name}(datetime)"
+
+
+_part("Year", lambda d: d.year)
+_part("Month", lambda d: d.month)
+_part("Day", lambda d: d.day)
+_part("Hour", lambda d: d.hour)
+_part("Minute", lambda d: d.minute)
+_part("Second", lambda d: d.second)
+
+
+def _option_number(value: Value) -> Value:
+    if isinstance(value, OptionValue):
+        return value.value  # type: ignore[return-value]
+    return value
+
+
+@eager("Weekday", 1, 2)
+def _weekday(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Weekday(date, [StartOfWeek]): 1 for Sunday by default."""
+    when = to_datetime(site, args[0])
+    if isinstance(when, ErrorValue):
+        return when
+    if when is None:
+        when = dt.datetime(1899, 12, 30)
+    start: Value = 1.0 if len(args) < 2 or args[1] is None else _option_number(args[1])
+    start_n = to_number(start)
+    if isinstance(start_n, ErrorValue):
+        return start_n
+    code = int(start_n)
+    iso = when.isoweekday()  # Monday=1 .. Sunday=7
+    if code == 1:
+        return float(iso % 7 + 1)
+    if code == 2:
+        return float(iso)
+    if code == 3:
+        return float(iso - 1)
+    if 11 <= code <= 17:
+        first = code - 10  # 1=Monday .. 7=Sunday
+        return float((iso - first) % 7 + 1)
+    return site.invalid(f"{code} is not a StartOfWeek value.")
+
+
+UNITS = {
+    "milliseconds": "milliseconds",
+    "seconds": "seconds",
+    "minutes": "minutes",
+    "hours": "hours",
+    "days": "days",
+    "months": "months",
+    "quarters": "quarters",
+    "years": "years",
+}
+
+
+def unit_of(site: CallSite, value: Value) -> str | ErrorValue:
+    if value is None:
+        return "days"
+    if isinstance(value, OptionValue):
+        value = value.value  # type: ignore[assignment]
+    unit = to_text(value)
+    if isinstance(unit, ErrorValue):
+        return unit
+    key = unit.lower()
+    if key not in UNITS:
+        return site.invalid(f"{unit!r} is not a time unit.")
+    return UNITS[key]
+
+
+def add_months(when: dt.datetime, months: int) -> dt.datetime:
+    total = when.year * 12 + (when.month - 1) + months
+    year, month = divmod(total, 12)
+    month += 1
+    if not 1 <= year <= 9999:
+        raise OverflowError("year out of range")
+    day = min(when.day, calendar.monthrange(year, month)[1])
+    return when.replace(year=year, month=month, day=day)
+
+
+@eager("DateAdd", 2, 3)
+@tabular
+def _date_add(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """DateAdd(date, number, [TimeUnit.Days])"""
+    base = args[0]
+    unit = unit_of(site, args[2] if len(args) > 2 else None)
+    if isinstance(unit, ErrorValue):
+        return unit
+    amount = to_number(args[1])
+    if isinstance(amount, ErrorValue):
+        return amount
+    if base is None:
+        return None
+    is_time = isinstance(base, dt.timedelta)
+    is_date_only = isinstance(base, dt.date) and not isinstance(base, dt.datetime)
+    when = to_datetime(site, base)
+    if isinstance(when, ErrorValue):
+        return when
+    if when is None:
+        return None
+    try:
+        if unit in ("months", "quarters", "years"):
+            months = math.trunc(amount) * {"months": 1, "quarters": 3, "years": 12}[unit]
+            result = add_months(when, months)
+        else:
+            factor = {"milliseconds": 0.001, "seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}[unit]
+            result = when + dt.timedelta(seconds=amount * factor)
+    except (OverflowError, ValueError):
+        return site.error(ErrorKind.InvalidArgument, "DateAdd: the date is out of range.")
+    if is_time:
+        return result - dt.datetime(1899, 12, 30)
+    if is_date_only and result.time() == dt.time(0):
+        return result.date()
+    return result
+
+
+@eager("DateDiff", 2, 3)
+def _date_diff(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """DateDiff(start, end, [TimeUnit.Days]): unit boundaries crossed."""
+    unit = unit_of(site, args[2] if len(args) > 2 else None)
+    if isinstance(unit, ErrorValue):
+        return unit
+    start = to_datetime(site, args[0])
+    end = to_datetime(site, args[1])
+    if isinstance(start, ErrorValue):
+        return start
+    if isinstance(end, ErrorValue):
+        return end
+    if start is None or end is None:
+        return None
+    if unit == "years":
+        return float(end.year - start.year)
+    if unit == "quarters":
+        return float((end.year - start.year) * 4 + (end.month - 1) // 3 - (start.month - 1) // 3)
+    if unit == "months":
+        return float((end.year - start.year) * 12 + end.month - start.month)
+    if unit == "days":
+        return float((end.date() - start.date()).days)
+    if unit == "hours":
+        return float(math.floor(date_to_serial(end) * 24 + 1e-9) - math.floor(date_to_serial(start) * 24 + 1e-9))
+    if unit == "minutes":
+        a = end.replace(second=0, microsecond=0)
+        b = start.replace(second=0, microsecond=0)
+        return float((a - b) // dt.timedelta(minutes=1))
+    if unit == "seconds":
+        a = end.replace(microsecond=0)
+        b = start.replace(microsecond=0)
+        return float((a - b) // dt.timedelta(seconds=1))
+    return float((end - start) // dt.timedelta(milliseconds=1))
+
+
+@eager("EDate", 2, 2)
+def _edate(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """EDate(date, months)"""
+    when = to_datetime(site, args[0])
+    months = to_number(args[1])
+    if isinstance(when, ErrorValue):
+        return when
+    if isinstance(months, ErrorValue):
+        return months
+    if when is None:
+        return None
+    try:
+        return add_months(when, math.trunc(months)).date()
+    except (OverflowError, ValueError):
+        return site.invalid("the date is out of range.")
+
+
+@eager("EOMonth", 2, 2)
+def _eomonth(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """EOMonth(date, months): the last day of the month."""
+    when = to_datetime(site, args[0])
+    months = to_number(args[1])
+    if isinstance(when, ErrorValue):
+        return when
+    if isinstance(months, ErrorValue):
+        return months
+    if when is None:
+        return None
+    try:
+        moved = add_months(when.replace(day=1), math.trunc(months))
+    except (OverflowError, ValueError):
+        return site.invalid("the date is out of range.")
+    return moved.replace(day=calendar.monthrange(moved.year, moved.month)[1]).date()
+
+
+__all__ = ["date_to_serial", "to_date", "to_datetime"]

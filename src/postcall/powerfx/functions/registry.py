@@ -1,0 +1,100 @@
+"""The function table: each Power Fx function is a builder that turns compiled arguments into a closure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from postcall.diagnostics import SourceSpan
+from postcall.powerfx.runtime import Frame
+from postcall.powerfx.values import ErrorKind, ErrorValue, Value
+
+Fn = Callable[[Frame], Value]
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """Where a function is called: its name, span, and the `As` aliases of its arguments."""
+
+    name: str
+    span: SourceSpan
+    aliases: tuple[str | None, ...] = ()
+    arg_spans: tuple[SourceSpan, ...] = ()
+    static: dict[str, object] = field(default_factory=dict)
+
+    def error(self, kind: ErrorKind, message: str) -> ErrorValue:
+        return ErrorValue(kind, message, self.span)
+
+    def invalid(self, message: str) -> ErrorValue:
+        return ErrorValue(ErrorKind.InvalidArgument, f"{self.name}: {message}", self.span)
+
+
+Builder = Callable[[CallSite, Sequence[Fn]], Fn]
+EagerImpl = Callable[[Frame, CallSite, list[Value]], Value]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    min_args: int
+    max_args: int | None
+    build: Builder
+    summary: str = ""
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {}
+
+
+def lazy(name: str, min_args: int, max_args: int | None) -> Callable[[Builder], Builder]:
+    """Register a function that decides itself when to evaluate its arguments."""
+
+    def register(build: Builder) -> Builder:
+        FUNCTIONS[name] = FunctionSpec(name, min_args, max_args, build, (build.__doc__ or "").strip())
+        return build
+
+    return register
+
+
+def eager(
+    name: str, min_args: int, max_args: int | None, *, propagate: bool = True
+) -> Callable[[EagerImpl], EagerImpl]:
+    """Register a function whose arguments are all evaluated first; an error argument is the result."""
+
+    def register(impl: EagerImpl) -> EagerImpl:
+        def build(site: CallSite, args: Sequence[Fn]) -> Fn:
+            arg_list = list(args)
+            if not propagate:
+
+                def run_all(frame: Frame) -> Value:
+                    return impl(frame, site, [a(frame) for a in arg_list])
+
+                return run_all
+            if len(arg_list) == 1:
+                only = arg_list[0]
+
+                def run_one(frame: Frame) -> Value:
+                    value = only(frame)
+                    if type(value) is ErrorValue:
+                        return value
+                    return impl(frame, site, [value])
+
+                return run_one
+
+            def run(frame: Frame) -> Value:
+                values = [a(frame) for a in arg_list]
+                for value in values:
+                    if type(value) is ErrorValue:
+                        return value
+                return impl(frame, site, values)
+
+            return run
+
+        FUNCTIONS[name] = FunctionSpec(name, min_args, max_args, build, (impl.__doc__ or "").strip())
+        return impl
+
+    return register
+
+
+def alias(new_name: str, existing: str) -> None:
+    spec = FUNCTIONS[existing]
+    FUNCTIONS[new_name] = FunctionSpec(new_name, spec.min_args, spec.max_args, spec.build, spec.summary)

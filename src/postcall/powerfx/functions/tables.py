@@ -1,0 +1,495 @@
+"""Table functions: Table, First/Last/FirstN/LastN, Index, CountRows, CountIf, Filter, LookUp, ForAll..."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from postcall.powerfx.coerce import compare, equals, to_boolean, to_number, to_text
+from postcall.powerfx.functions.common import (
+    as_table,
+    check_rows,
+    check_text,
+    eval_in_row,
+    iter_rows,
+)
+from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
+from postcall.powerfx.runtime import Frame
+from postcall.powerfx.values import (
+    ErrorKind,
+    ErrorValue,
+    OptionValue,
+    Record,
+    Table,
+    UntypedObject,
+    Value,
+)
+
+
+@eager("Table", 0, None)
+def _table(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Table(record1, record2, ...) (tables given as arguments are merged row by row)."""
+    rows: list[Value] = []
+    for arg in args:
+        if isinstance(arg, Table):
+            rows.extend(arg.rows)
+        elif isinstance(arg, (Record, ErrorValue)) or arg is None:
+            rows.append(arg)
+        else:
+            return site.invalid("each argument must be a record or a table.")
+    err = check_rows(frame, site, len(rows))
+    if err is not None:
+        return err
+    table = Table(rows)
+    if not table.columns:
+        return table
+    # Fill missing columns with Blank so every record has the table's full schema.
+    filled: list[Value] = []
+    for row in table.rows:
+        if isinstance(row, Record) and len(row) != len(table.columns):
+            filled.append(Record({c: row.get_field(c) for c in table.columns}))
+        else:
+            filled.append(row)
+    return Table(filled, table.columns)
+
+
+def _table_arg(site: CallSite, value: Value) -> Table | ErrorValue:
+    return as_table(site, value)
+
+
+@eager("First", 1, 1)
+def _first(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """First(table): the first record, or Blank."""
+    table = _table_arg(site, args[0])
+    if isinstance(table, ErrorValue):
+        return table
+    return table.rows[0] if table.rows else None
+
+
+@eager("Last", 1, 1)
+def _last(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Last(table): the last record, or Blank."""
+    table = _table_arg(site, args[0])
+    if isinstance(table, ErrorValue):
+        return table
+    return table.rows[-1] if table.rows else None
+
+
+def _count_arg(value: Value, default: float = 1.0) -> int | ErrorValue:
+    number = to_number(value) if value is not None else 0.0
+    if isinstance(number, ErrorValue):
+        return number
+    if math.isnan(number) or math.isinf(number):
+        return ErrorValue(ErrorKind.InvalidArgument, "The count is not a finite number.")
+    return max(0, math.trunc(min(number, 2**31)))
+
+
+@eager("FirstN", 1, 2)
+def _first_n(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """FirstN(table, [count=1])"""
+    table = _table_arg(site, args[0])
+    if isinstance(table, ErrorValue):
+        return table
+    count = _count_arg(args[1]) if len(args) > 1 else 1
+    if isinstance(count, ErrorValue):
+        return count
+    return Table(table.rows[:count], table.columns)
+
+
+@eager("LastN", 1, 2)
+def _last_n(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """LastN(table, [count=1])"""
+    table = _table_arg(site, args[0])
+    if isinstance(table, ErrorValue):
+        return table
+    count = _count_arg(args[1]) if len(args) > 1 else 1
+    if isinstance(count, ErrorValue):
+        return count
+    return Table(table.rows[len(table.rows) - count :] if count else (), table.columns)
+
+
+@eager("Index", 2, 2)
+def _index(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Index(table, n): the n-th record (1-based)."""
+    table = _table_arg(site, args[0])
+    if isinstance(table, ErrorValue):
+        return table
+    number = to_number(args[1])
+    if isinstance(number, ErrorValue):
+        return number
+    if math.isnan(number) or math.isinf(number):
+        return site.invalid("the index is not a finite number.")
+    position = math.trunc(number)
+    if position < 1 or position > len(table.rows):
+        return site.invalid(f"the index {position} is out of range (1 to {len(table.rows)}).")
+    return table.rows[position - 1]
+
+
+@eager("CountRows", 1, 1)
+def _count_rows(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """CountRows(table)"""
+    table = _table_arg(site, args[0])
+    if isinstance(table, ErrorValue):
+        return table
+    return float(len(table.rows))
+
+
+def _single_values(table: Table) -> list[Value]:
+    column = table.columns[0] if len(table.columns) == 1 else None
+    out: list[Value] = []
+    for row in table.rows:
+        if isinstance(row, Record) and column is not None:
+            out.append(row.get_field(column))
+        else:
+            out.append(row)
+    return out
+
+
+@eager("Count", 1, 1)
+def _count(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Count(table): rows whose single column holds a number."""
+    table = _table_arg(site, args[0])
+    if isinstance(table, ErrorValue):
+        return table
+    return float(sum(1 for v in _single_values(table) if isinstance(v, (int, float)) and not isinstance(v, bool)))
+
+
+@eager("CountA", 1, 1)
+def _count_a(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """CountA(table): rows whose single column is not blank."""
+    table = _table_arg(site, args[0])
+    if isinstance(table, ErrorValue):
+        return table
+    return float(sum(1 for v in _single_values(table) if v is not None and v != ""))
+
+
+def _predicate_loop(
+    frame: Frame, site: CallSite, table: Table, alias: str | None, conditions: Sequence[Fn]
+) -> list[Value] | ErrorValue:
+    """Rows for which every condition holds (errors in conditions become error rows)."""
+    kept: list[Value] = []
+    for row in iter_rows(frame, table):
+        if isinstance(row, ErrorValue):
+            kept.append(row)
+            continue
+        ok = True
+        for cond in conditions:
+            flag = eval_in_row(frame, row, alias, cond)
+            if type(flag) is not bool:
+                flag = to_boolean(flag)
+            if isinstance(flag, ErrorValue):
+                kept.append(flag)
+                ok = False
+                break
+            if not flag:
+                ok = False
+                break
+        if ok:
+            kept.append(row)
+    return kept
+
+
+@lazy("Filter", 2, None)
+def _filter(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """Filter(table, condition1, [condition2, ...])"""
+    source = args[0]
+    conditions = list(args[1:])
+    alias = site.aliases[0] if site.aliases else None
+
+    def run(frame: Frame) -> Value:
+        table = _table_arg(site, source(frame))
+        if isinstance(table, ErrorValue):
+            return table
+        kept = _predicate_loop(frame, site, table, alias, conditions)
+        if isinstance(kept, ErrorValue):
+            return kept
+        return Table(kept, table.columns)
+
+    return run
+
+
+@lazy("CountIf", 2, None)
+def _count_if(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """CountIf(table, condition1, [condition2, ...])"""
+    source = args[0]
+    conditions = list(args[1:])
+    alias = site.aliases[0] if site.aliases else None
+
+    def run(frame: Frame) -> Value:
+        table = _table_arg(site, source(frame))
+        if isinstance(table, ErrorValue):
+            return table
+        kept = _predicate_loop(frame, site, table, alias, conditions)
+        if isinstance(kept, ErrorValue):
+            return kept
+        for row in kept:
+            if isinstance(row, ErrorValue):
+                return row
+        return float(len(kept))
+
+    return run
+
+
+@lazy("LookUp", 2, 3)
+def _lookup(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """LookUp(table, condition, [result]): the first matching record (or its result), else Blank."""
+    source, condition = args[0], args[1]
+    result = args[2] if len(args) > 2 else None
+    alias = site.aliases[0] if site.aliases else None
+
+    def run(frame: Frame) -> Value:
+        table = _table_arg(site, source(frame))
+        if isinstance(table, ErrorValue):
+            return table
+        for row in iter_rows(frame, table):
+            if isinstance(row, ErrorValue):
+                return row
+            flag = eval_in_row(frame, row, alias, condition)
+            if type(flag) is not bool:
+                flag = to_boolean(flag)
+            if isinstance(flag, ErrorValue):
+                return flag
+            if flag:
+                return eval_in_row(frame, row, alias, result) if result is not None else row
+        return None
+
+    return run
+
+
+@lazy("ForAll", 2, 2)
+def _for_all(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """ForAll(table, formula): a table of the formula's value for each record."""
+    source, body = args
+    alias = site.aliases[0] if site.aliases else None
+
+    def run(frame: Frame) -> Value:
+        table = _table_arg(site, source(frame))
+        if isinstance(table, ErrorValue):
+            return table
+        out: list[Value] = []
+        for row in iter_rows(frame, table):
+            if isinstance(row, ErrorValue):
+                out.append(row)
+                continue
+            out.append(eval_in_row(frame, row, alias, body))
+        if out and all(isinstance(v, Record) or v is None or isinstance(v, ErrorValue) for v in out) and any(
+            isinstance(v, Record) for v in out
+        ):
+            return Table(out)
+        if all(v is None for v in out) and out:
+            return Table.of_values(out)
+        return Table.of_values(out)
+
+    return run
+
+
+@eager("Sequence", 1, 3)
+def _sequence(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Sequence(count, [start=1], [step=1])"""
+    numbers: list[float] = []
+    for a in args:
+        n = to_number(a)
+        if isinstance(n, ErrorValue):
+            return n
+        numbers.append(n)
+    count = numbers[0]
+    start = numbers[1] if len(numbers) > 1 else 1.0
+    step = numbers[2] if len(numbers) > 2 else 1.0
+    if math.isnan(count) or count < 0:
+        return site.invalid("the count must not be negative.")
+    total = math.trunc(count)
+    err = check_rows(frame, site, total)
+    if err is not None:
+        return err
+    frame.visit(total)
+    return Table.of_values([start + i * step for i in range(total)])
+
+
+@lazy("Concat", 2, 3)
+def _concat(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """Concat(table, formula, [separator])"""
+    source, body = args[0], args[1]
+    separator = args[2] if len(args) > 2 else None
+    alias = site.aliases[0] if site.aliases else None
+
+    def run(frame: Frame) -> Value:
+        table = _table_arg(site, source(frame))
+        if isinstance(table, ErrorValue):
+            return table
+        sep: Value = separator(frame) if separator is not None else ""
+        sep_text = to_text(sep)
+        if isinstance(sep_text, ErrorValue):
+            return sep_text
+        parts: list[str] = []
+        size = 0
+        limit = frame.ctx.limits.max_text_length
+        for row in iter_rows(frame, table):
+            if isinstance(row, ErrorValue):
+                return row
+            piece = to_text(eval_in_row(frame, row, alias, body))
+            if isinstance(piece, ErrorValue):
+                return piece
+            parts.append(piece)
+            size += len(piece) + len(sep_text)
+            if size > limit:
+                return site.invalid("the text would be too long.")
+        return check_text(frame, site, sep_text.join(parts))
+
+    return run
+
+
+def _sort_key(value: Value) -> tuple[int, object]:
+    if value is None:
+        return (0, 0)
+    if isinstance(value, str):
+        return (2, value.lower())
+    if isinstance(value, bool):
+        return (1, float(value))
+    number = to_number(value)
+    if isinstance(number, ErrorValue):
+        return (3, str(value))
+    return (1, number)
+
+
+def _direction(value: Value) -> bool | ErrorValue:
+    """True for descending."""
+    if value is None:
+        return False
+    if isinstance(value, OptionValue):
+        value = value.value  # type: ignore[assignment]
+    text = to_text(value)
+    if isinstance(text, ErrorValue):
+        return text
+    if text.lower() not in ("ascending", "descending"):
+        return ErrorValue(ErrorKind.InvalidArgument, f"{text!r} is not a sort order.")
+    return text.lower() == "descending"
+
+
+@lazy("Sort", 2, 3)
+def _sort(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """Sort(table, formula, [SortOrder.Ascending])"""
+    source, body = args[0], args[1]
+    order = args[2] if len(args) > 2 else None
+    alias = site.aliases[0] if site.aliases else None
+
+    def run(frame: Frame) -> Value:
+        table = _table_arg(site, source(frame))
+        if isinstance(table, ErrorValue):
+            return table
+        descending = _direction(order(frame)) if order is not None else False
+        if isinstance(descending, ErrorValue):
+            return descending
+        keyed: list[tuple[tuple[int, object], Value]] = []
+        for row in iter_rows(frame, table):
+            key = eval_in_row(frame, row, alias, body)
+            if isinstance(key, ErrorValue):
+                return key
+            keyed.append((_sort_key(key), row))
+        keyed.sort(key=lambda kv: kv[0], reverse=descending)
+        return Table([row for _, row in keyed], table.columns)
+
+    return run
+
+
+@eager("SortByColumns", 2, None)
+def _sort_by_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """SortByColumns(table, column, [order], [column2, order2]...)"""
+    table = _table_arg(site, args[0])
+    if isinstance(table, ErrorValue):
+        return table
+    specs: list[tuple[str, bool]] = []
+    rest = args[1:]
+    i = 0
+    while i < len(rest):
+        name = to_text(rest[i])
+        if isinstance(name, ErrorValue):
+            return name
+        descending: bool | ErrorValue = False
+        if i + 1 < len(rest):
+            descending = _direction(rest[i + 1])
+            if isinstance(descending, ErrorValue):
+                return descending
+        specs.append((name, bool(descending)))
+        i += 2
+    rows = list(table.rows)
+    frame.visit(len(rows))
+    for name, descending in reversed(specs):
+        rows.sort(
+            key=lambda r, n=name: _sort_key(r.get_field(n) if isinstance(r, Record) else None),  # type: ignore[misc]
+            reverse=descending,
+        )
+    return Table(rows, table.columns)
+
+
+@lazy("Distinct", 2, 2)
+def _distinct(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """Distinct(table, formula): a one-column table of the distinct results."""
+    source, body = args
+    alias = site.aliases[0] if site.aliases else None
+
+    def run(frame: Frame) -> Value:
+        table = _table_arg(site, source(frame))
+        if isinstance(table, ErrorValue):
+            return table
+        out: list[Value] = []
+        for row in iter_rows(frame, table):
+            value = eval_in_row(frame, row, alias, body)
+            if isinstance(value, ErrorValue):
+                return value
+            if not any(equals(value, seen) is True for seen in out):
+                out.append(value)
+        return Table.of_values(out)
+
+    return run
+
+
+@eager("ShowColumns", 2, None)
+def _show_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """ShowColumns(table, column1, ...)"""
+    table = _table_arg(site, args[0])
+    if isinstance(table, ErrorValue):
+        return table
+    names: list[str] = []
+    for a in args[1:]:
+        name = to_text(a)
+        if isinstance(name, ErrorValue):
+            return name
+        names.append(name)
+    return Table(
+        [Record({n: r.get_field(n) for n in names}) if isinstance(r, Record) else r for r in table.rows],
+        names,
+    )
+
+
+@lazy("AddColumns", 3, None)
+def _add_columns(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """AddColumns(table, name, formula, [name2, formula2, ...])"""
+    source = args[0]
+    pairs = [(args[i], args[i + 1]) for i in range(1, len(args) - 1, 2)]
+    alias = site.aliases[0] if site.aliases else None
+
+    def run(frame: Frame) -> Value:
+        table = _table_arg(site, source(frame))
+        if isinstance(table, ErrorValue):
+            return table
+        names: list[str] = []
+        for name_fn, _ in pairs:
+            name = to_text(name_fn(frame))
+            if isinstance(name, ErrorValue):
+                return name
+            names.append(name)
+        out: list[Value] = []
+        for row in iter_rows(frame, table):
+            if not isinstance(row, Record):
+                out.append(row)
+                continue
+            fields = dict(row.fields)
+            for name, (_, fn) in zip(names, pairs, strict=True):
+                fields[name] = eval_in_row(frame, row, alias, fn)
+            out.append(Record(fields))
+        return Table(out, tuple(table.columns) + tuple(n for n in names if n not in table.columns))
+
+    return run
+
+
+__all__ = ["compare", "UntypedObject"]

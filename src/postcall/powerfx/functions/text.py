@@ -1,0 +1,389 @@
+"""Text functions: Concatenate, Len, Left/Mid/Right, Find, Substitute, Split, Trim, EncodeUrl..."""
+
+from __future__ import annotations
+
+import math
+import urllib.parse
+from collections.abc import Callable, Sequence
+
+from postcall.powerfx.coerce import to_number, to_text
+from postcall.powerfx.functions.common import check_rows, check_text, row_value
+from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
+from postcall.powerfx.runtime import Frame
+from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, Value
+
+ScalarImpl = Callable[[Frame, CallSite, list[Value]], Value]
+
+
+def tabular(impl: ScalarImpl) -> ScalarImpl:
+    """Lift a scalar implementation: a single-column table in any argument maps row by row."""
+
+    def run(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+        tables = [i for i, a in enumerate(args) if isinstance(a, Table)]
+        if not tables:
+            return impl(frame, site, args)
+        length = None
+        for i in tables:
+            table = args[i]
+            assert isinstance(table, Table)
+            if len(table.columns) > 1:
+                return site.invalid("expected a one-column table.")
+            length = len(table.rows) if length is None else max(length, len(table.rows))
+        out: list[Value] = []
+        for r in range(length or 0):
+            frame.visit()
+            row_args: list[Value] = []
+            for i, a in enumerate(args):
+                if i in tables:
+                    assert isinstance(a, Table)
+                    row = a.rows[r] if r < len(a.rows) else None
+                    row_args.append(row if isinstance(row, ErrorValue) else row_value(a, row))
+                else:
+                    row_args.append(a)
+            err = next((v for v in row_args if isinstance(v, ErrorValue)), None)
+            out.append(err if err is not None else impl(frame, site, row_args))
+        return Table.of_values(out)
+
+    return run
+
+
+def _text_arg(value: Value) -> str | ErrorValue:
+    return to_text(value)
+
+
+def _int_arg(value: Value) -> int | ErrorValue:
+    number = to_number(value)
+    if isinstance(number, ErrorValue):
+        return number
+    if math.isnan(number) or math.isinf(number):
+        return ErrorValue(ErrorKind.InvalidArgument, "The number is out of range.")
+    if abs(number) > 2**53:
+        return int(math.copysign(2**53, number))
+    return math.floor(number) if number >= 0 else math.ceil(number)
+
+
+@lazy("Concatenate", 1, None)
+def _concatenate(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """Concatenate(text1, text2, ...)"""
+
+    def run(frame: Frame) -> Value:
+        values = [a(frame) for a in args]
+        for v in values:
+            if isinstance(v, ErrorValue):
+                return v
+        if any(isinstance(v, Table) for v in values):
+            return tabular(_concat_scalars)(frame, site, values)
+        return _concat_scalars(frame, site, values)
+
+    return run
+
+
+def _concat_scalars(frame: Frame, site: CallSite, values: list[Value]) -> Value:
+    parts: list[str] = []
+    for v in values:
+        piece = to_text(v)
+        if isinstance(piece, ErrorValue):
+            return piece
+        parts.append(piece)
+    return check_text(frame, site, "".join(parts))
+
+
+@eager("Len", 1, 1)
+@tabular
+def _len(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Len(text)"""
+    value = _text_arg(args[0])
+    return value if isinstance(value, ErrorValue) else float(len(value))
+
+
+@eager("Left", 2, 2)
+@tabular
+def _left(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Left(text, count)"""
+    value = _text_arg(args[0])
+    count = _int_arg(args[1])
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(count, ErrorValue):
+        return count
+    if count < 0:
+        return site.invalid("the count must not be negative.")
+    return value[:count]
+
+
+@eager("Right", 2, 2)
+@tabular
+def _right(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Right(text, count)"""
+    value = _text_arg(args[0])
+    count = _int_arg(args[1])
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(count, ErrorValue):
+        return count
+    if count < 0:
+        return site.invalid("the count must not be negative.")
+    return value[len(value) - count :] if count else ""
+
+
+@eager("Mid", 2, 3)
+@tabular
+def _mid(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Mid(text, start, [count])"""
+    value = _text_arg(args[0])
+    start = _int_arg(args[1])
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(start, ErrorValue):
+        return start
+    count: int | ErrorValue = len(value) if len(args) < 3 else _int_arg(args[2])
+    if isinstance(count, ErrorValue):
+        return count
+    if start < 1:
+        return site.invalid("the start must be at least 1.")
+    if count < 0:
+        return site.invalid("the count must not be negative.")
+    return value[start - 1 : start - 1 + count]
+
+
+@eager("Lower", 1, 1)
+@tabular
+def _lower(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Lower(text)"""
+    value = _text_arg(args[0])
+    return value if isinstance(value, ErrorValue) else value.lower()
+
+
+@eager("Upper", 1, 1)
+@tabular
+def _upper(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Upper(text)"""
+    value = _text_arg(args[0])
+    return value if isinstance(value, ErrorValue) else value.upper()
+
+
+@eager("Proper", 1, 1)
+@tabular
+def _proper(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Proper(text)"""
+    value = _text_arg(args[0])
+    if isinstance(value, ErrorValue):
+        return value
+    out = []
+    prev_letter = False
+    for ch in value:
+        out.append(ch.lower() if prev_letter else ch.upper())
+        prev_letter = ch.isalpha()
+    return "".join(out)
+
+
+@eager("Trim", 1, 1)
+@tabular
+def _trim(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Trim(text): spaces at the ends removed, inner runs of spaces collapsed to one."""
+    value = _text_arg(args[0])
+    if isinstance(value, ErrorValue):
+        return value
+    parts = value.split(" ")
+    return " ".join(p for p in parts if p != "")
+
+
+@eager("TrimEnds", 1, 1)
+@tabular
+def _trim_ends(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """TrimEnds(text)"""
+    value = _text_arg(args[0])
+    return value if isinstance(value, ErrorValue) else value.strip(" ")
+
+
+@eager("Find", 2, 3)
+@tabular
+def _find(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Find(find, within, [start]): 1-based position or Blank."""
+    needle = _text_arg(args[0])
+    hay = _text_arg(args[1])
+    if isinstance(needle, ErrorValue):
+        return needle
+    if isinstance(hay, ErrorValue):
+        return hay
+    start: int | ErrorValue = 1 if len(args) < 3 else _int_arg(args[2])
+    if isinstance(start, ErrorValue):
+        return start
+    if start < 1 or start > len(hay) + 1:
+        return site.invalid("the start position is out of range.")
+    index = hay.find(needle, start - 1)
+    return None if index < 0 else float(index + 1)
+
+
+@eager("StartsWith", 2, 2)
+@tabular
+def _starts_with(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """StartsWith(text, start): case-insensitive."""
+    value = _text_arg(args[0])
+    prefix = _text_arg(args[1])
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(prefix, ErrorValue):
+        return prefix
+    return value.lower().startswith(prefix.lower())
+
+
+@eager("EndsWith", 2, 2)
+@tabular
+def _ends_with(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """EndsWith(text, end): case-insensitive."""
+    value = _text_arg(args[0])
+    suffix = _text_arg(args[1])
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(suffix, ErrorValue):
+        return suffix
+    return value.lower().endswith(suffix.lower())
+
+
+@eager("Substitute", 3, 4)
+@tabular
+def _substitute(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Substitute(text, old, new, [instance])"""
+    value = _text_arg(args[0])
+    old = _text_arg(args[1])
+    new = _text_arg(args[2])
+    for v in (value, old, new):
+        if isinstance(v, ErrorValue):
+            return v
+    assert isinstance(value, str) and isinstance(old, str) and isinstance(new, str)
+    if old == "":
+        return value
+    if len(args) < 4:
+        return check_text(frame, site, value.replace(old, new))
+    instance = _int_arg(args[3])
+    if isinstance(instance, ErrorValue):
+        return instance
+    if instance < 1:
+        return site.invalid("the instance number must be at least 1.")
+    index = -1
+    for _ in range(instance):
+        index = value.find(old, index + 1 if index >= 0 else 0)
+        if index < 0:
+            return value
+        if _ != instance - 1:
+            index += len(old) - 1
+    return value[:index] + new + value[index + len(old) :]
+
+
+@eager("Replace", 4, 4)
+@tabular
+def _replace(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Replace(text, start, count, new)"""
+    value = _text_arg(args[0])
+    start = _int_arg(args[1])
+    count = _int_arg(args[2])
+    new = _text_arg(args[3])
+    for v in (value, start, count, new):
+        if isinstance(v, ErrorValue):
+            return v
+    assert isinstance(value, str) and isinstance(new, str)
+    assert isinstance(start, int) and isinstance(count, int)
+    if start < 1 or count < 0:
+        return site.invalid("the start must be at least 1 and the count not negative.")
+    return value[: start - 1] + new + value[start - 1 + count :]
+
+
+@eager("Split", 2, 2)
+def _split(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Split(text, separator): a one-column table of the pieces."""
+    value = _text_arg(args[0])
+    sep = _text_arg(args[1])
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(sep, ErrorValue):
+        return sep
+    if value == "":
+        return Table((), ("Value",))
+    pieces = list(value) if sep == "" else value.split(sep)
+    err = check_rows(frame, site, len(pieces))
+    if err is not None:
+        return err
+    return Table.of_values(pieces)
+
+
+@eager("Char", 1, 1)
+@tabular
+def _char(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Char(code): the character with that code (1 to 255)."""
+    code = _int_arg(args[0])
+    if isinstance(code, ErrorValue):
+        return code
+    if code < 1 or code > 255:
+        return site.invalid("the character code must be between 1 and 255.")
+    return bytes([code]).decode("cp1252", errors="replace") if 128 <= code < 160 else chr(code)
+
+
+@eager("UniChar", 1, 1)
+@tabular
+def _unichar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """UniChar(code)"""
+    code = _int_arg(args[0])
+    if isinstance(code, ErrorValue):
+        return code
+    if code < 1 or code > 0x10FFFF:
+        return site.invalid("the code point is out of range.")
+    return chr(code)
+
+
+@eager("Rept", 2, 2)
+@tabular
+def _rept(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Rept(text, count)"""
+    value = _text_arg(args[0])
+    count = _int_arg(args[1])
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(count, ErrorValue):
+        return count
+    if count < 0:
+        return site.invalid("the count must not be negative.")
+    if len(value) * count > frame.ctx.limits.max_text_length:
+        return site.invalid("the text would be too long.")
+    return value * count
+
+
+@eager("EncodeUrl", 1, 1)
+@tabular
+def _encode_url(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """EncodeUrl(text): percent-encodes everything but unreserved characters."""
+    value = _text_arg(args[0])
+    if isinstance(value, ErrorValue):
+        return value
+    return urllib.parse.quote(value, safe="-_.~")
+
+
+@eager("PlainText", 1, 1)
+def _plain_text(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """PlainText(html): tags removed."""
+    import re
+
+    value = _text_arg(args[0])
+    if isinstance(value, ErrorValue):
+        return value
+    return re.sub(r"<[^>]*>", "", value)
+
+
+@eager("GUID", 0, 1)
+def _guid(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """GUID(text): the text, checked to be a GUID (GUID() without argument is not supported)."""
+    import uuid
+
+    if not args:
+        return site.error(ErrorKind.NotSupported, "GUID() without an argument is not supported (not deterministic).")
+    value = _text_arg(args[0])
+    if isinstance(value, ErrorValue):
+        return value
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return site.invalid(f"{value!r} is not a GUID.")
+
+
+def _record_of(value: Value) -> Record | None:
+    return value if isinstance(value, Record) else None

@@ -1,0 +1,281 @@
+"""Power Fx operators on values: arithmetic (with dates and times), text concatenation, `in`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from postcall.powerfx.coerce import (
+    DAY,
+    date_to_serial,
+    serial_to_datetime,
+    to_boolean,
+    to_number,
+    to_text,
+)
+from postcall.powerfx.values import (
+    ErrorKind,
+    ErrorValue,
+    Record,
+    Table,
+    Value,
+    type_name,
+)
+
+
+def numeric(value: float) -> float | ErrorValue:
+    if math.isinf(value) or math.isnan(value):
+        return ErrorValue(ErrorKind.Numeric, "The result is not a finite number.")
+    return value
+
+
+def _num_pair(left: Value, right: Value) -> tuple[float, float] | ErrorValue:
+    a = to_number(left)
+    if isinstance(a, ErrorValue):
+        return a
+    b = to_number(right)
+    if isinstance(b, ErrorValue):
+        return b
+    return a, b
+
+
+def _timelike(value: Value) -> bool:
+    return isinstance(value, (dt.date, dt.timedelta))
+
+
+def add(left: Value, right: Value) -> Value:
+    if type(left) is float and type(right) is float:
+        return numeric(left + right)
+    if isinstance(left, ErrorValue):
+        return left
+    if isinstance(right, ErrorValue):
+        return right
+    if _timelike(left) or _timelike(right):
+        return _add_dates(left, right)
+    pair = _num_pair(left, right)
+    if isinstance(pair, ErrorValue):
+        return pair
+    return numeric(pair[0] + pair[1])
+
+
+def _add_dates(left: Value, right: Value) -> Value:
+    # Date + Time -> DateTime; Date/DateTime + number -> same kind shifted by days;
+    # Time + number -> Time shifted by days (fraction of a day).
+    if isinstance(left, dt.timedelta) and isinstance(right, dt.date):
+        left, right = right, left
+    if isinstance(left, dt.date) and isinstance(right, dt.timedelta):
+        base = left if isinstance(left, dt.datetime) else dt.datetime(left.year, left.month, left.day)
+        try:
+            return base + right
+        except OverflowError:
+            return ErrorValue(ErrorKind.Numeric, "The date is out of range.")
+    if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
+        return left + right
+    if not isinstance(left, (dt.date, dt.timedelta)):
+        left, right = right, left
+    if isinstance(right, (dt.date, dt.timedelta)):
+        pair = _num_pair(left, right)
+        if isinstance(pair, ErrorValue):
+            return pair
+        return numeric(pair[0] + pair[1])
+    days = to_number(right)
+    if isinstance(days, ErrorValue):
+        return days
+    try:
+        if isinstance(left, dt.datetime):
+            return left + dt.timedelta(days=days)
+        if isinstance(left, dt.date):
+            result = serial_to_datetime(date_to_serial(left) + days)
+            if isinstance(result, ErrorValue):
+                return result
+            return result if days != int(days) else result.date()
+        if isinstance(left, dt.timedelta):
+            return _wrap_time(left + dt.timedelta(days=days))
+    except (OverflowError, ValueError):
+        return ErrorValue(ErrorKind.Numeric, "The date is out of range.")
+    return ErrorValue(ErrorKind.InvalidArgument, "Invalid date arithmetic.")
+
+
+def _wrap_time(value: dt.timedelta) -> dt.timedelta:
+    return dt.timedelta(seconds=value.total_seconds() % 86400)
+
+
+def subtract(left: Value, right: Value) -> Value:
+    if type(left) is float and type(right) is float:
+        return numeric(left - right)
+    if isinstance(left, ErrorValue):
+        return left
+    if isinstance(right, ErrorValue):
+        return right
+    if isinstance(left, dt.date) and isinstance(right, dt.date):
+        return numeric(date_to_serial(left) - date_to_serial(right))
+    if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
+        return numeric((left - right).total_seconds() / 86400)
+    if isinstance(left, dt.date) and isinstance(right, dt.timedelta):
+        return _add_dates(left, -right)
+    if _timelike(left) and not _timelike(right):
+        days = to_number(right)
+        if isinstance(days, ErrorValue):
+            return days
+        return _add_dates(left, -days)
+    pair = _num_pair(left, right)
+    if isinstance(pair, ErrorValue):
+        return pair
+    return numeric(pair[0] - pair[1])
+
+
+def multiply(left: Value, right: Value) -> Value:
+    if type(left) is float and type(right) is float:
+        return numeric(left * right)
+    if isinstance(left, ErrorValue):
+        return left
+    if isinstance(right, ErrorValue):
+        return right
+    pair = _num_pair(left, right)
+    if isinstance(pair, ErrorValue):
+        return pair
+    return numeric(pair[0] * pair[1])
+
+
+def divide(left: Value, right: Value) -> Value:
+    if isinstance(left, ErrorValue):
+        return left
+    if isinstance(right, ErrorValue):
+        return right
+    pair = _num_pair(left, right)
+    if isinstance(pair, ErrorValue):
+        return pair
+    if pair[1] == 0:
+        return ErrorValue(ErrorKind.Div0, "Division by zero.")
+    return numeric(pair[0] / pair[1])
+
+
+def power(left: Value, right: Value) -> Value:
+    if isinstance(left, ErrorValue):
+        return left
+    if isinstance(right, ErrorValue):
+        return right
+    pair = _num_pair(left, right)
+    if isinstance(pair, ErrorValue):
+        return pair
+    base, exp = pair
+    if base == 0 and exp == 0:
+        return ErrorValue(ErrorKind.Numeric, "0^0 is undefined.")
+    if base == 0 and exp < 0:
+        return ErrorValue(ErrorKind.Div0, "Division by zero.")
+    try:
+        result = math.pow(base, exp)
+    except (OverflowError, ValueError):
+        return ErrorValue(ErrorKind.Numeric, "The result is not a finite number.")
+    return numeric(result)
+
+
+def negate(value: Value) -> Value:
+    if type(value) is float:
+        return -value
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(value, dt.timedelta):
+        return -value
+    number = to_number(value)
+    if isinstance(number, ErrorValue):
+        return number
+    return -number if number != 0 else 0.0
+
+
+def percent(value: Value) -> Value:
+    if isinstance(value, ErrorValue):
+        return value
+    number = to_number(value)
+    if isinstance(number, ErrorValue):
+        return number
+    return number / 100
+
+
+def logical_not(value: Value) -> Value:
+    if type(value) is bool:
+        return not value
+    result = to_boolean(value)
+    if isinstance(result, ErrorValue):
+        return result
+    return not result
+
+
+def concat(left: Value, right: Value, limit: int) -> Value:
+    a = left if type(left) is str else to_text(left)
+    if isinstance(a, ErrorValue):
+        return a
+    b = right if type(right) is str else to_text(right)
+    if isinstance(b, ErrorValue):
+        return b
+    if len(a) + len(b) > limit:
+        return ErrorValue(ErrorKind.InvalidArgument, f"Text longer than the limit of {limit} characters.")
+    return a + b
+
+
+def membership(left: Value, right: Value, exact: bool) -> Value:
+    """`left in right`: substring of text, or a value (or record) among a table's rows."""
+    if isinstance(left, ErrorValue):
+        return left
+    if isinstance(right, ErrorValue):
+        return right
+    if isinstance(right, Table):
+        from postcall.powerfx.coerce import equals
+
+        for row in right.rows:
+            if isinstance(row, ErrorValue):
+                return row
+            candidate: Value
+            if isinstance(left, Record):
+                candidate = row
+            elif isinstance(row, Record) and len(right.columns) == 1:
+                candidate = row.get_field(right.columns[0])
+            else:
+                candidate = row
+            if isinstance(candidate, ErrorValue):
+                return candidate
+            if not exact and isinstance(left, str) and isinstance(candidate, str):
+                if left.lower() == candidate.lower():
+                    return True
+                continue
+            if isinstance(left, Record) and isinstance(candidate, Record):
+                if _records_equal(left, candidate, exact):
+                    return True
+                continue
+            same = equals(left, candidate)
+            if same is True:
+                return True
+        return False
+    if isinstance(right, Record):
+        return ErrorValue(ErrorKind.InvalidArgument, "'in' needs text or a table on its right.")
+    needle = to_text(left)
+    if isinstance(needle, ErrorValue):
+        return needle
+    hay = to_text(right)
+    if isinstance(hay, ErrorValue):
+        return hay
+    if exact:
+        return needle in hay
+    return needle.lower() in hay.lower()
+
+
+def _records_equal(a: Record, b: Record, exact: bool) -> bool:
+    from postcall.powerfx.coerce import equals
+
+    if set(a) != set(b):
+        return False
+    for key in a:
+        x, y = a[key], b[key]
+        if not exact and isinstance(x, str) and isinstance(y, str):
+            if x.lower() != y.lower():
+                return False
+        elif equals(x, y) is not True:
+            return False
+    return True
+
+
+def describe(value: Value) -> str:
+    return type_name(value)
+
+
+__all__ = ["DAY", "add", "concat", "divide", "logical_not", "membership", "multiply", "negate", "percent", "power", "subtract"]

@@ -1,0 +1,309 @@
+"""Power Fx grammar (lark, LALR) and the tree builder: text in, syntax tree and diagnostics out.
+
+The tokenizer (lexer.py) feeds lark's interactive LALR parser token by token, so a syntax error
+does not stop the parse: the offending token is reported and skipped, and parsing goes on to
+find further errors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import LarkError, UnexpectedToken
+from lark.lexer import Lexer
+
+from postcall.diagnostics import Diagnostic, Severity, TextOrigin
+from postcall.powerfx import ast
+from postcall.powerfx.codes import PFX_SYNTAX, PFX_UNEXPECTED_END, PFX_UNEXPECTED_TOKEN
+from postcall.powerfx.lexer import Tokenizer
+
+GRAMMAR = r"""
+?start: expr
+
+?expr: or_expr
+
+?or_expr: and_expr
+    | or_expr (OROR | OR) and_expr            -> binary
+
+?and_expr: in_expr
+    | and_expr (ANDAND | AND) in_expr         -> binary
+
+?in_expr: cmp_expr
+    | in_expr (IN | EXACTIN) cmp_expr         -> binary
+
+?cmp_expr: concat_expr
+    | cmp_expr (EQ | NE | LT | LE | GT | GE) concat_expr  -> binary
+
+?concat_expr: add_expr
+    | concat_expr AMP add_expr                -> binary
+
+?add_expr: mul_expr
+    | add_expr (PLUS | MINUS) mul_expr        -> binary
+
+?mul_expr: power_expr
+    | mul_expr (STAR | SLASH) power_expr      -> binary
+
+?power_expr: unary_expr
+    | power_expr CARET unary_expr             -> binary
+
+?unary_expr: postfix_expr
+    | (MINUS | PLUS | BANG | NOT) unary_expr  -> unary
+
+?postfix_expr: primary
+    | postfix_expr PERCENT                    -> percent
+    | postfix_expr DOT field_name             -> member
+
+?primary: NUMBER                              -> number
+    | STRING                                  -> text
+    | TRUE                                    -> true
+    | FALSE                                   -> false
+    | NAME                                    -> name
+    | QNAME                                   -> qname
+    | NAME LPAR [arglist] RPAR                -> call
+    | LPAR expr RPAR                          -> paren
+    | LBRACE [field (COMMA field)*] RBRACE    -> record
+    | LSQB [expr (COMMA expr)*] RSQB          -> table
+    | ISTR_START istr_part* ISTR_END          -> interp
+
+istr_part: ISTR_TEXT                          -> istr_text
+    | HOLE_START expr HOLE_END                -> istr_hole
+
+arglist: arg (COMMA arg)*
+?arg: expr
+    | expr AS field_name                      -> as_arg
+
+field: field_name COLON expr
+field_name: NAME | QNAME | TRUE | FALSE | AND | OR | NOT | IN | EXACTIN | AS
+
+%declare NUMBER STRING TRUE FALSE NAME QNAME EQ NE LT LE GT GE AMP PLUS MINUS STAR SLASH CARET
+%declare PERCENT BANG NOT DOT COMMA SEMI LPAR RPAR LBRACE RBRACE LSQB RSQB COLON AT
+%declare ANDAND OROR AND OR IN EXACTIN AS ISTR_START ISTR_TEXT ISTR_END HOLE_START HOLE_END
+"""
+
+_TERMINAL_TEXT = {
+    "NUMBER": "a number",
+    "STRING": "a text literal",
+    "NAME": "a name",
+    "QNAME": "a quoted name",
+    "RPAR": "')'",
+    "LPAR": "'('",
+    "RBRACE": "'}'",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "ISTR_END": "'\"'",
+    "HOLE_END": "'}'",
+    "$END": "the end of the formula",
+}
+
+
+class _NoLexer(Lexer):
+    """Placeholder: tokens are fed to the interactive parser by hand."""
+
+    def __init__(self, lexer_conf: Any) -> None:
+        pass
+
+    def lex(self, lexer_state: Any, parser_state: Any) -> Iterator[Token]:
+        return iter(())
+
+
+_PARSER = Lark(GRAMMAR, parser="lalr", lexer=_NoLexer, propagate_positions=True, maybe_placeholders=True)
+
+
+class _Build(Transformer[Token, ast.Node]):
+    def __init__(self, text: str, origin: TextOrigin) -> None:
+        super().__init__()
+        self._src = text
+        self._origin = origin
+
+    def _span(self, meta: Any) -> tuple[Any, int, int]:
+        start = getattr(meta, "start_pos", 0) or 0
+        end = getattr(meta, "end_pos", start) or start
+        return self._origin.span(self._src, start, end), start, end
+
+    def _tok_span(self, tok: Token) -> tuple[Any, int, int]:
+        start = tok.start_pos or 0
+        end = tok.end_pos or start
+        return self._origin.span(self._src, start, end), start, end
+
+    @v_args(meta=True)
+    def number(self, meta: Any, children: list[Token]) -> ast.Node:
+        tok = children[0]
+        try:
+            value = float(tok.value)
+        except ValueError:
+            value = math.nan
+        return ast.NumberLit(*self._tok_span(tok), value=value, text=str(tok.value))
+
+    @v_args(meta=True)
+    def text(self, meta: Any, children: list[Token]) -> ast.Node:
+        return ast.TextLit(*self._tok_span(children[0]), value=str(children[0].value))
+
+    @v_args(meta=True)
+    def true(self, meta: Any, children: list[Token]) -> ast.Node:
+        return ast.BoolLit(*self._tok_span(children[0]), value=True)
+
+    @v_args(meta=True)
+    def false(self, meta: Any, children: list[Token]) -> ast.Node:
+        return ast.BoolLit(*self._tok_span(children[0]), value=False)
+
+    @v_args(meta=True)
+    def name(self, meta: Any, children: list[Token]) -> ast.Node:
+        return ast.Name(*self._tok_span(children[0]), name=str(children[0].value))
+
+    @v_args(meta=True)
+    def qname(self, meta: Any, children: list[Token]) -> ast.Node:
+        return ast.Name(*self._tok_span(children[0]), name=str(children[0].value), quoted=True)
+
+    @v_args(meta=True)
+    def call(self, meta: Any, children: list[Any]) -> ast.Node:
+        name_tok: Token = children[0]
+        args = children[2] if children[2] is not None else ()
+        _, ns, ne = self._tok_span(name_tok)
+        return ast.Call(
+            *self._span(meta), name=str(name_tok.value), args=tuple(args), name_start=ns, name_end=ne
+        )
+
+    def arglist(self, children: list[Any]) -> tuple[ast.Node, ...]:
+        return tuple(c for c in children if isinstance(c, ast.Node))
+
+    @v_args(meta=True)
+    def as_arg(self, meta: Any, children: list[Any]) -> ast.Node:
+        return ast.AsArg(*self._span(meta), expr=children[0], alias=children[2])
+
+    def field_name(self, children: list[Token]) -> str:
+        return str(children[0].value)
+
+    def field(self, children: list[Any]) -> tuple[str, ast.Node]:
+        return (children[0], children[2])
+
+    @v_args(meta=True)
+    def paren(self, meta: Any, children: list[Any]) -> ast.Node:
+        node: ast.Node = children[1]
+        return node
+
+    @v_args(meta=True)
+    def record(self, meta: Any, children: list[Any]) -> ast.Node:
+        fields = tuple(c for c in children if isinstance(c, tuple))
+        return ast.RecordLit(*self._span(meta), fields=fields)
+
+    @v_args(meta=True)
+    def table(self, meta: Any, children: list[Any]) -> ast.Node:
+        items = tuple(c for c in children if isinstance(c, ast.Node))
+        return ast.TableLit(*self._span(meta), items=items)
+
+    def istr_text(self, children: list[Token]) -> str:
+        return str(children[0].value)
+
+    def istr_hole(self, children: list[Any]) -> ast.Node:
+        node: ast.Node = children[1]
+        return node
+
+    @v_args(meta=True)
+    def interp(self, meta: Any, children: list[Any]) -> ast.Node:
+        parts = tuple(
+            c for c in children if isinstance(c, ast.Node) or (isinstance(c, str) and not isinstance(c, Token))
+        )
+        return ast.Interpolation(*self._span(meta), parts=parts)
+
+    @v_args(meta=True)
+    def binary(self, meta: Any, children: list[Any]) -> ast.Node:
+        left, op, right = children
+        spelling = {"And": "&&", "Or": "||"}.get(str(op.value), str(op.value))
+        return ast.Binary(*self._span(meta), op=spelling, left=left, right=right)
+
+    @v_args(meta=True)
+    def unary(self, meta: Any, children: list[Any]) -> ast.Node:
+        op, operand = children
+        spelling = "!" if op.type in ("BANG", "NOT") else str(op.value)
+        if spelling == "-" and isinstance(operand, ast.NumberLit):
+            return ast.NumberLit(*self._span(meta), value=-operand.value, text="-" + operand.text)
+        return ast.Unary(*self._span(meta), op=spelling, operand=operand)
+
+    @v_args(meta=True)
+    def percent(self, meta: Any, children: list[Any]) -> ast.Node:
+        return ast.Unary(*self._span(meta), op="%", operand=children[0])
+
+    @v_args(meta=True)
+    def member(self, meta: Any, children: list[Any]) -> ast.Node:
+        return ast.Member(*self._span(meta), obj=children[0], field_name=children[2])
+
+
+def _describe(tok: Token) -> str:
+    if tok.type == "$END":
+        return "the end of the formula"
+    if tok.type == "STRING":
+        return f'"{tok.value}"'
+    return f"'{tok.value}'"
+
+
+def _expected(accepts: set[str]) -> str:
+    names = sorted({_TERMINAL_TEXT.get(a, "") for a in accepts} - {""})
+    if not names or len(accepts) > 8:
+        return "an operand or operator"
+    return ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+
+
+def parse_syntax(
+    text: str, origin: TextOrigin
+) -> tuple[ast.Node | None, list[Diagnostic]]:
+    """Parse formula text into a tree; syntax problems come back as PFX1xx diagnostics."""
+    diags: list[Diagnostic] = []
+    tokenizer = Tokenizer(text)
+    tokens = list(tokenizer.tokens())
+    for problem in tokenizer.problems:
+        diags.append(
+            Diagnostic(PFX_SYNTAX, Severity.ERROR, problem.message, origin.span(text, problem.start, problem.end))
+        )
+    interactive = _PARSER.parse_interactive("")
+    recovering = False
+    last: Token | None = None
+    for tok in tokens:
+        try:
+            interactive.feed_token(tok)
+            recovering = False
+            last = tok
+        except UnexpectedToken as exc:
+            if not recovering:
+                accepts = set(getattr(exc, "accepts", None) or exc.expected or ())
+                diags.append(
+                    Diagnostic(
+                        PFX_UNEXPECTED_TOKEN,
+                        Severity.ERROR,
+                        f"Unexpected {_describe(tok)}; expected {_expected(accepts)}.",
+                        origin.span(text, tok.start_pos or 0, tok.end_pos or 0),
+                    )
+                )
+            recovering = True
+        except LarkError as exc:  # pragma: no cover - defensive
+            diags.append(Diagnostic(PFX_SYNTAX, Severity.ERROR, f"Syntax error: {exc}", origin.span(text, tok.start_pos or 0)))
+            return None, diags
+    try:
+        tree = interactive.feed_eof(last)  # type: ignore[no-untyped-call]
+    except UnexpectedToken as exc:
+        accepts = set(getattr(exc, "accepts", None) or exc.expected or ())
+        end = len(text.rstrip())
+        if not tokens:
+            message = "The formula is empty; expected an expression."
+        else:
+            message = f"Unexpected end of formula; expected {_expected(accepts)}."
+        diags.append(Diagnostic(PFX_UNEXPECTED_END, Severity.ERROR, message, origin.span(text, end, end)))
+        return None, diags
+    except LarkError as exc:  # pragma: no cover - defensive
+        diags.append(Diagnostic(PFX_SYNTAX, Severity.ERROR, f"Syntax error: {exc}", origin.span(text, 0)))
+        return None, diags
+    if diags:
+        return None, diags
+    if not isinstance(tree, Tree | ast.Node):
+        return None, diags
+    try:
+        node = _Build(text, origin).transform(tree) if isinstance(tree, Tree) else tree
+    except (LarkError, RecursionError) as exc:
+        diags.append(Diagnostic(PFX_SYNTAX, Severity.ERROR, f"Formula too complex to parse: {type(exc).__name__}", origin.span(text, 0)))
+        return None, diags
+    if not isinstance(node, ast.Node):
+        return None, diags
+    return node, diags

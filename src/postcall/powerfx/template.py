@@ -1,0 +1,170 @@
+"""Message templates: literal text with `{expr}` holes (SendActivity text, SetTextVariable, prompts).
+
+Rules (see docs/powerfx.md):
+* `{` ... matching `}` is a hole; braces inside text literals and quoted names of the hole do
+  not count.  An empty hole `{}` and a `{` that is never closed are literal text.
+* A hole whose content is not a valid formula (a syntax error) is kept as literal text and
+  reported as warning PFX110; a hole that parses but calls an unknown function is an error.
+* Rendering turns each hole's value into text: Blank is "", records and tables become JSON,
+  and an error value raises PowerFxError pointing at the hole.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from postcall.diagnostics import Diagnostic, Severity, TextOrigin
+from postcall.errors import PowerFxError
+from postcall.powerfx.codes import PFX_TEMPLATE_HOLE
+from postcall.powerfx.convert import to_json, to_text
+from postcall.powerfx.formula import DEFAULT_ORIGIN, Formula, parse_formula
+from postcall.powerfx.runtime import EvalContext
+from postcall.powerfx.values import ErrorValue, Record, Table
+
+
+def _hole_end(text: str, start: int) -> int | None:
+    """Index of the `}` closing the hole opened at `start`, or None."""
+    depth = 0
+    i = start
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n:
+                if text[j] == '"':
+                    if j + 1 < n and text[j + 1] == '"':
+                        j += 2
+                        continue
+                    break
+                j += 1
+            i = j + 1
+            continue
+        if ch == "'":
+            j = text.find("'", i + 1)
+            if j < 0:
+                return None
+            i = j + 1
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+def sub_origin(origin: TextOrigin, text: str, offset: int, length: int) -> TextOrigin:
+    """The origin of `text[offset:offset+length]` (for formulas embedded in larger text)."""
+    line, column = origin.locate(text, offset)
+    starts: list[tuple[int, int]] = [(line, column)]
+    piece = text[offset : offset + length]
+    pos = piece.find("\n")
+    while pos >= 0:
+        starts.append(origin.locate(text, offset + pos + 1))
+        pos = piece.find("\n", pos + 1)
+    return TextOrigin(origin.path, line, column, tuple(starts) if len(starts) > 1 else None, origin.exact)
+
+
+@dataclass(frozen=True)
+class TemplateResult:
+    template: Template | None
+    diagnostics: list[Diagnostic]
+
+
+class Template:
+    """Parsed message text: literal parts and compiled holes."""
+
+    __slots__ = ("source", "parts", "formulas", "names", "functions")
+
+    def __init__(self, source: str, parts: tuple[str | Formula, ...]) -> None:
+        self.source = source
+        self.parts = parts
+        self.formulas: tuple[Formula, ...] = tuple(p for p in parts if isinstance(p, Formula))
+        self.names: frozenset[str] = frozenset().union(*(f.names for f in self.formulas))
+        self.functions: frozenset[str] = frozenset().union(*(f.functions for f in self.formulas))
+
+    def __repr__(self) -> str:
+        return f"Template({self.source!r})"
+
+    @property
+    def is_literal(self) -> bool:
+        return not self.formulas
+
+    def render(self, ctx: EvalContext) -> str:
+        """The text with every hole replaced by its value; an error value raises PowerFxError."""
+        out: list[str] = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value = part.evaluate(ctx)
+            if isinstance(value, ErrorValue):
+                raise PowerFxError(
+                    f"{{{part.source}}} gave an error ({value.kind.name}): {value.message}",
+                    value.span or part.ast.span,
+                )
+            if isinstance(value, (Record, Table)):
+                out.append(json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":")))
+            else:
+                out.append(to_text(value))
+        return "".join(out)
+
+
+def parse_template(text: str, origin: TextOrigin | None = None) -> TemplateResult:
+    """Parse message text with `{expr}` holes; never raises for any text."""
+    where = origin if origin is not None else DEFAULT_ORIGIN
+    if not isinstance(text, str):
+        raise PowerFxError(f"A template must be text, not {type(text).__name__}.")
+    parts: list[str | Formula] = []
+    diagnostics: list[Diagnostic] = []
+    literal: list[str] = []
+    i = 0
+    n = len(text)
+    failed = False
+    while i < n:
+        ch = text[i]
+        if ch != "{":
+            literal.append(ch)
+            i += 1
+            continue
+        end = _hole_end(text, i)
+        if end is None or text[i + 1 : end].strip() == "":
+            literal.append(ch)
+            i += 1
+            continue
+        content = text[i + 1 : end]
+        result = parse_formula(content, sub_origin(where, text, i + 1, len(content)))
+        if result.formula is None:
+            syntax = [d for d in result.diagnostics if d.code.startswith("PFX1")]
+            if syntax:
+                first = syntax[0]
+                diagnostics.append(
+                    Diagnostic(
+                        PFX_TEMPLATE_HOLE,
+                        Severity.WARNING,
+                        f"'{{{content}}}' is not a valid formula ({first.message}); it is shown as literal text.",
+                        where.span(text, i, end + 1),
+                    )
+                )
+                literal.append(text[i : end + 1])
+                i = end + 1
+                continue
+            diagnostics.extend(result.diagnostics)
+            failed = True
+            i = end + 1
+            continue
+        diagnostics.extend(result.diagnostics)
+        if literal:
+            parts.append("".join(literal))
+            literal = []
+        parts.append(result.formula)
+        i = end + 1
+    if literal:
+        parts.append("".join(literal))
+    if failed:
+        return TemplateResult(None, diagnostics)
+    return TemplateResult(Template(text, tuple(parts)), diagnostics)
