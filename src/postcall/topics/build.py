@@ -15,6 +15,7 @@ from typing import Literal, cast
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, default_severity, did_you_mean
 from postcall.topics import codes
+from postcall.topics.fn_names import POWER_FX_FUNCTIONS
 from postcall.topics.fx import parse_formula, parse_template
 from postcall.topics.model import (
     VARIABLE_SCOPES,
@@ -55,7 +56,8 @@ class FileContext:
 
     path: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    formula_count: int = 0
+    formula_count: int = 0  # `=` values and `{}` holes of message text
+    formula_unparsed: int = 0  # of those, the ones with a Power Fx syntax error
 
     def add(
         self,
@@ -94,7 +96,9 @@ class FileContext:
         self.formula_count += 1
         origin = node.origin_after(1)
         result = parse_formula(node.value[1:], origin)
-        self.diagnostics.extend(result.diagnostics)
+        if any(d.is_error and d.code in _PFX_SYNTAX for d in result.diagnostics):
+            self.formula_unparsed += 1
+        self.diagnostics.extend(adapt_powerfx(result.diagnostics))
         return Expr(node.value, node.span, result.formula, None, origin)
 
     def literal(self, node: YScalar, vtype: ValueType, what: str) -> object:
@@ -135,8 +139,10 @@ class FileContext:
             return None
         text = "" if node.is_null else node.value
         result = parse_template(text, node.origin)
-        self.formula_count += len(result.template.formulas) if result.template is not None else 0
-        self.diagnostics.extend(result.diagnostics)
+        bad_holes = sum(1 for d in result.diagnostics if d.code == _PFX_BAD_HOLE)
+        self.formula_count += bad_holes + (len(result.template.formulas) if result.template is not None else 0)
+        self.formula_unparsed += bad_holes
+        self.diagnostics.extend(adapt_powerfx(result.diagnostics))
         return TextTemplate(text, node.span, result.template, node.origin)
 
     def variable(self, node: YNode, what: str, *, allow_init: bool = True, write: bool = True) -> VariableRef | None:
@@ -210,6 +216,30 @@ class FileContext:
         return None
 
 
+_PFX_SYNTAX = frozenset({"PFX100", "PFX101", "PFX102", "PFX103"})
+_PFX_BAD_HOLE = "PFX110"
+_PFX_UNKNOWN_FUNCTION = "PFX301"
+_UNKNOWN_FUNCTION_NAME = re.compile(r"Unknown function '([^']+)'")
+
+
+def adapt_powerfx(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Power Fx diagnostics as the topic loader reports them: a call to a real Power Fx function
+    that this runtime does not implement is a warning (TPC231, the topic loads and evaluating
+    the formula fails), not an unknown-function error."""
+    out = []
+    for d in diagnostics:
+        m = _UNKNOWN_FUNCTION_NAME.search(d.message) if d.code == _PFX_UNKNOWN_FUNCTION else None
+        if m is not None and m.group(1) in POWER_FX_FUNCTIONS:
+            d = Diagnostic(
+                codes.UNIMPLEMENTED_FUNCTION,
+                Severity.WARNING,
+                f"Power Fx function {m.group(1)} is not implemented by this runtime; evaluating this formula fails.",
+                d.span,
+            )
+        out.append(d)
+    return out
+
+
 class _Bad:
     pass
 
@@ -228,7 +258,7 @@ _TYPE_WORDS: Mapping[str, str] = {
 def _list(values: Iterable[str]) -> str:
     vals = list(values)
     if len(vals) > 12:
-        return ", ".join(vals[:12]) + ", ..."
+        return ", ".join(vals[:12]) + f" and {len(vals) - 12} more"
     return ", ".join(vals)
 
 

@@ -34,8 +34,10 @@ def build_topic(fc: FileContext, root: YNode | None, *, name: str, schema_name: 
             hint=hint,
         )
         return None
-    f = Fields(fc, root, "AdaptiveDialog", "Topic", ignore=TOPIC_IGNORED_KEYS)
-    if root.get("actions") is not None and root.get("beginDialog") is None:
+    root_actions = root.get("actions") is not None
+    ignored = (*TOPIC_IGNORED_KEYS, "actions") if root_actions else TOPIC_IGNORED_KEYS
+    f = Fields(fc, root, "AdaptiveDialog", "Topic", ignore=ignored)
+    if root_actions:
         key = root.key_node("actions")
         fc.add(
             codes.MISSING_FIELD,

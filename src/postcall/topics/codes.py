@@ -40,10 +40,12 @@ NO_TOPICS = register_code("TPC222", W, "The agent has no topics.")
 POST_CALL_MESSAGE = register_code(
     "TPC223", W, "A post-call topic sends a message or asks a question; the caller is gone, it is skipped."
 )
+SEVERAL_BOTS = register_code(
+    "TPC225", INFO, "A solution export holds several bots; their topics load as one agent, named by schema name."
+)
 READ_ONLY_VARIABLE = register_code("TPC224", E, "A node writes a read-only variable (Env.*).")
-UNKNOWN_FUNCTION = register_code("TPC230", E, "A formula calls a function that Power Fx does not define.")
 UNIMPLEMENTED_FUNCTION = register_code(
-    "TPC231", W, "A formula calls a Power Fx function this runtime does not implement; evaluating it fails."
+    "TPC231", W, "A formula calls a real Power Fx function this runtime does not implement; evaluating it fails."
 )
 EMPTY_ACTIONS = register_code("TPC232", INFO, "A trigger has no actions.")
 BAD_PRIORITY = register_code("TPC233", E, "A trigger priority is not a whole number.")

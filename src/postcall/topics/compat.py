@@ -15,10 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from postcall.diagnostics import Diagnostic
-from postcall.topics.fx import KNOWN_FUNCTIONS
 from postcall.topics.loader import LoadResult, load_agent
-from postcall.topics.model import Expr, TextTemplate
-from postcall.topics.validator import iter_values
 
 BEGIN, END = "<!-- topics:begin -->", "<!-- topics:end -->"
 _TOPIC_KIND = re.compile(r"^kind:\s*AdaptiveDialog\s*$", re.MULTILINE)
@@ -118,36 +115,18 @@ def _expected(rel: str) -> str | None:
     return None
 
 
+_FUNCTION_IN_MESSAGE = re.compile(r"(?:Power Fx function (\w+) is not implemented|Unknown function '([^']+)')")
+
+
 def _count_formulas(result: LoadResult, report: CompatReport) -> None:
-    if result.agent is None:
-        return
+    report.formulas += result.formula_count
+    report.formulas_parsed += result.formula_count - result.formula_unparsed
     for d in result.diagnostics:
-        if d.code == "PFX110":  # a template hole that is not a formula
-            report.formulas += 1
-    for topic in result.agent.topics.values():
-        values: list[object] = []
-        for trig in (topic.trigger, *topic.extra_triggers):
-            values += [trig.condition, trig.duration_seconds, trig.silence_timeout_ms]
-        for node in topic.walk():
-            values += list(iter_values(node))
-        for value in values:
-            if isinstance(value, Expr) and value.is_formula:
-                report.formulas += 1
-                if value.formula is not None:
-                    report.formulas_parsed += 1
-                    functions = value.formula.functions
-                else:
-                    report.unparsed_formulas.append(f"{value.span}: {value.text[:80]}")
-                    functions = frozenset()
-            elif isinstance(value, TextTemplate) and value.template is not None:
-                report.formulas += len(value.template.formulas)
-                report.formulas_parsed += len(value.template.formulas)
-                functions = frozenset().union(*(f.functions for f in value.template.formulas))
-            else:
-                continue
-            for name in functions:
-                if name not in KNOWN_FUNCTIONS:
-                    report.unimplemented[name] += 1
+        if d.code in ("PFX100", "PFX101", "PFX102", "PFX103", "PFX110"):
+            report.unparsed_formulas.append(f"{d.span}: {d.message}")
+        m = _FUNCTION_IN_MESSAGE.search(d.message) if d.code in ("TPC231", "PFX301") else None
+        if m is not None:
+            report.unimplemented[m.group(1) or m.group(2)] += 1
 
 
 def measure(corpus: Path) -> CompatReport:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postcall.topics._fxshim import (
+from postcall.powerfx import (
     KNOWN_FUNCTIONS,
     Formula,
     ParseResult,

@@ -52,6 +52,7 @@ class LoadResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     formula_count: int = 0
+    formula_unparsed: int = 0
 
     @property
     def has_errors(self) -> bool:
@@ -76,6 +77,7 @@ class _State:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     formula_count: int = 0
+    formula_unparsed: int = 0
 
     def info(self, display: str, message: str) -> None:
         self.diagnostics.append(Diagnostic(codes.SKIPPED_COMPONENT, codes.INFO, message, SourceSpan(display, 1, 1)))
@@ -103,6 +105,7 @@ class _State:
     def absorb(self, fc: FileContext) -> None:
         self.diagnostics.extend(fc.diagnostics)
         self.formula_count += fc.formula_count
+        self.formula_unparsed += fc.formula_unparsed
 
 
 def topic_name_of(file: Path) -> tuple[str, str | None]:
@@ -180,10 +183,10 @@ def load_agent(path: str | Path, *, env_overrides: Mapping[str, str] | None = No
         agent = _load(state, target, overrides)
     except OSError as exc:
         state.diagnostics.append(Diagnostic(codes.UNREADABLE, codes.E, f"Cannot read {target}: {exc.strerror or exc}.", None))
-        return LoadResult(None, state.diagnostics, state.sources, state.formula_count)
+        return LoadResult(None, state.diagnostics, state.sources, state.formula_count, state.formula_unparsed)
     state.diagnostics.extend(validate_agent(agent, single_file=agent.layout == "file"))
     diagnostics = sorted(state.diagnostics, key=sort_key)
-    return LoadResult(agent, diagnostics, state.sources, state.formula_count)
+    return LoadResult(agent, diagnostics, state.sources, state.formula_count, state.formula_unparsed)
 
 
 def load_topic_text(text: str, path: str = "topic.yaml", *, name: str | None = None) -> LoadResult:
@@ -209,7 +212,7 @@ def load_topic_text(text: str, path: str = "topic.yaml", *, name: str | None = N
         layout="file",
     )
     state.diagnostics.extend(validate_agent(agent, single_file=True))
-    return LoadResult(agent, sorted(state.diagnostics, key=sort_key), state.sources, state.formula_count)
+    return LoadResult(agent, sorted(state.diagnostics, key=sort_key), state.sources, state.formula_count, state.formula_unparsed)
 
 
 def _load(state: _State, target: Path, overrides: dict[str, str]) -> Agent:
@@ -237,6 +240,16 @@ def _make_agent(
 ) -> Agent:
     bots = {f.bot for f in files if f.bot}
     bot_name = bot or (sorted(bots)[0] if len(bots) == 1 else _slug(config.name))
+    by_schema = layout == "solution" and len(bots) > 1
+    if by_schema:
+        state.diagnostics.append(
+            Diagnostic(
+                codes.SEVERAL_BOTS,
+                codes.INFO,
+                f"The solution holds {len(bots)} bots ({', '.join(sorted(bots))}); topics are named <bot>.topic.<Name>.",
+                None,
+            )
+        )
     topics: dict[str, Topic] = {}
     for tf in sorted(files, key=lambda f: f.display):
         fc, node = state.parse(tf.file, tf.display)
@@ -253,22 +266,23 @@ def _make_agent(
             state.info(tf.display, f"Skipped: not a topic (kind {kind!r}).")
             continue
         schema_name = f"{tf.bot or bot_name}.topic.{tf.name}"
-        topic = build_topic(fc, node, name=tf.name, schema_name=schema_name, path=tf.display)
+        name = schema_name if by_schema else tf.name
+        topic = build_topic(fc, node, name=name, schema_name=schema_name, path=tf.display)
         state.absorb(fc)
         if topic is None:
             continue
-        if tf.name in topics:
-            first = topics[tf.name]
+        if name in topics:
+            first = topics[name]
             state.diagnostics.append(
                 Diagnostic(
                     codes.DUPLICATE_TOPIC,
                     codes.E,
-                    f"Topic name '{tf.name}' is used twice (also {first.path}); names come from file names.",
+                    f"Topic name '{name}' is used twice (also {first.path}); names come from file names.",
                     SourceSpan(tf.display, 1, 1),
                 )
             )
             continue
-        topics[tf.name] = topic
+        topics[name] = topic
     if not topics and layout != "file":
         state.diagnostics.append(Diagnostic(codes.NO_TOPICS, codes.W, f"No topics found under {state.root}.", None))
     return Agent(

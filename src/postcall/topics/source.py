@@ -287,6 +287,9 @@ def _yaml_error(path: str, exc: yaml.YAMLError) -> Diagnostic:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
+        if exc.context == "while scanning a simple key" and exc.context_mark is not None:
+            # The key without its colon is where the author must look, not the next line.
+            mark = exc.context_mark
         context = f" ({exc.context})" if exc.context else ""
         message = f"YAML syntax error: {problem}{context}."
         code = YML_ALIAS if problem.startswith("found alias") else YML_SYNTAX

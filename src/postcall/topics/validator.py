@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, default_severity, did_you_mean
 from postcall.topics import codes
 from postcall.topics.agent import Agent
-from postcall.topics.fn_names import POWER_FX_FUNCTIONS
-from postcall.topics.fx import KNOWN_FUNCTIONS
 from postcall.topics.model import (
     BeginDialog,
     ConditionGroup,
@@ -199,7 +197,6 @@ def _check_topic(agent: Agent, topic: Topic, out: _Out, *, single_file: bool) ->
                 trigger_values.append(dur)
     for value in [*trigger_values, *(v for _, vs in values_by_node for v in vs)]:
         if isinstance(value, (Expr, TextTemplate)):
-            _check_functions(value, out)
             _check_end_reason(value, out)
     _check_topic_variables(topic, trigger_values, values_by_node, out, has_goto=has_goto)
     if topic.trigger.is_end_of_conversation:
@@ -226,7 +223,7 @@ def _check_dialog(agent: Agent, topic: Topic, node: BeginDialog | ReplaceDialog,
     if ".topic." not in ref and len(parts) >= 3:
         out.add(
             codes.DIALOG_UNCHECKED,
-            f"{node.kind} '{node.id}' calls '{ref}', a {parts[-2]} component, not a topic; running it fails.",
+            f"{node.kind} '{node.id}' calls '{ref}', which is a '{parts[-2]}' component, not a topic; running it fails.",
             dialog.span,
         )
         return
@@ -245,28 +242,6 @@ def _check_dialog(agent: Agent, topic: Topic, node: BeginDialog | ReplaceDialog,
         dialog.span,
         hint=f"did you mean '{agent.bot_name}.topic.{guess}'?" if guess else None,
     )
-
-
-def _check_functions(value: Expr | TextTemplate, out: _Out) -> None:
-    for _source, functions, _span in formulas_of(value):
-        for name in sorted(functions):
-            if name in KNOWN_FUNCTIONS:
-                continue
-            span = locate(value, _name_pattern(name) + r"\s*\(")
-            if name in POWER_FX_FUNCTIONS:
-                out.add(
-                    codes.UNIMPLEMENTED_FUNCTION,
-                    f"Power Fx function {name} is not implemented by this runtime; evaluating this formula fails.",
-                    span,
-                )
-            else:
-                guess = did_you_mean(name, sorted(KNOWN_FUNCTIONS | POWER_FX_FUNCTIONS))
-                out.add(
-                    codes.UNKNOWN_FUNCTION,
-                    f"{name} is not a Power Fx function.",
-                    span,
-                    hint=f"did you mean '{guess}'?" if guess else None,
-                )
 
 
 def _check_end_reason(value: Expr | TextTemplate, out: _Out) -> None:
