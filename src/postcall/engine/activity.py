@@ -66,6 +66,7 @@ class ChannelEvent(enum.StrEnum):
     UNRECOGNIZED_SPEECH = "postcall.unrecognizedSpeech"  # speech heard, nothing recognised
     TRANSFER_RESULT = "postcall.transferResult"  # value: {"outcome": TransferOutcome, "raw": str}
     WATCHDOG = "postcall.watchdog"  # value: {"reason": "INACTIVITY_TIMEOUT" | "MAX_DURATION"}
+    INACTIVITY = "postcall.inactivity"  # an OnInactivity trigger's duration has passed (no value)
 
 
 @dataclass(frozen=True, slots=True)

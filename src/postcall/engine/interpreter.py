@@ -1,0 +1,608 @@
+"""The interpreter: steps a conversation's dialog stack through compiled topic programs.
+
+A `Runner` works on one (already copied) ConversationState for one turn, a resume, or one
+post-call topic run.  It stops when the conversation waits: for the caller (a Question, or no
+topic left), for a backend action (`ActionRequest` out, `ActionResult` back in via resume), for a
+transfer result, or for nothing because the conversation ended.  It never performs I/O and reads
+time only from `now`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from postcall.actions import ActionRequest
+from postcall.diagnostics import Severity, SourceSpan, register_code
+from postcall.engine.activity import AgentOutput, HangUp, Say
+from postcall.engine.ending import EndRecord, end_from_agent
+from postcall.engine.program import Program
+from postcall.engine.state import ConversationState, Frame
+from postcall.engine.values import from_plain, to_text
+from postcall.engine.variables import scope_for, set_end_variables
+from postcall.errors import EngineError, PowerFxError
+from postcall.powerfx.runtime import EvalContext
+from postcall.powerfx.values import ErrorValue, Record, Table, Value
+from postcall.topics.model import Expr, TextTemplate, Topic, VariableRef
+
+if TYPE_CHECKING:
+    from postcall.engine.engine import Engine
+
+RUN_EXPRESSION = register_code("RUN450", Severity.ERROR, "A formula failed at run time.")
+RUN_UNSUPPORTED = register_code("RUN451", Severity.ERROR, "A node of an unsupported kind was run.")
+RUN_HTTP = register_code("RUN452", Severity.ERROR, "An HTTP request failed (RaiseErrorBehavior).")
+RUN_FLOW = register_code("RUN453", Severity.ERROR, "A flow failed or has no binding in agent.yaml.")
+RUN_TOPIC = register_code("RUN454", Severity.ERROR, "A redirect names a topic that does not exist.")
+RUN_GOTO = register_code("RUN455", Severity.ERROR, "A GotoAction names an action id that does not exist.")
+RUN_LOOP = register_code("RUN456", Severity.ERROR, "A turn ran too many steps (an endless loop).")
+RUN_VALUE = register_code("RUN457", Severity.ERROR, "A node got a value it cannot use.")
+RUN_STATE = register_code("RUN458", Severity.ERROR, "Saved state does not match the agent's topics.")
+
+MAX_STEPS_PER_RUN = 10_000
+
+
+class RuntimeFault(EngineError):
+    """A topic failed while running.  `error_code` becomes System.Error.Code (docs/engine.md)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        error_code: str,
+        topic: str | None = None,
+        node: str | None = None,
+        span: SourceSpan | None = None,
+        conversation_id: str | None = None,
+    ) -> None:
+        super().__init__(message, conversation_id=conversation_id, topic=topic, node=node, span=span)
+        self.code = code
+        self.error_code = error_code
+
+
+class Stop(enum.StrEnum):
+    LISTEN = "listen"  # waiting for the caller
+    ACTION = "action"  # waiting for an ActionResult
+    TRANSFER = "transfer"  # waiting for the transfer result
+    END = "end"  # the conversation ended
+    DONE = "done"  # post-call: the topic finished
+
+
+class Flow(enum.Enum):
+    NEXT = "next"  # go on with the next instruction
+    STAY = "stay"  # the handler moved pc or changed the stack itself
+    WAIT = "wait"  # a question is waiting for the caller
+    SUSPEND = "suspend"  # a backend action was requested
+    TRANSFER = "transfer"
+    END = "end"
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One line of a turn's or a run's log."""
+
+    level: str  # info | warning | error
+    message: str
+    topic: str | None = None
+    node: str | None = None
+    code: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "message": self.message,
+            "topic": self.topic,
+            "node": self.node,
+            "code": self.code,
+        }
+
+    def __str__(self) -> str:
+        where = f" [{self.topic}/{self.node}]" if self.topic and self.node else (
+            f" [{self.topic}]" if self.topic else ""
+        )
+        code = f" {self.code}" if self.code else ""
+        return f"{self.level}{code}{where}: {self.message}"
+
+
+Handler = Callable[["Runner", Frame, Any], Flow]
+
+
+class Runner:
+    """Runs one turn (or resume, or post-call topic) on a mutable state copy."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        state: ConversationState,
+        *,
+        now: dt.datetime,
+        mode: str = "call",
+        ids: Callable[[], str] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.agent = engine.agent
+        self.state = state
+        self.now = now
+        self.mode = mode  # "call" or "postcall"
+        self.ids = ids
+        self.outputs: list[AgentOutput] = []
+        self.log: list[LogEntry] = []
+        self.pending: ActionRequest | None = None
+        self.end: EndRecord | None = None
+        self.run_once_fired: set[str] = set()
+        self.handling_error = False
+        self.failure: RuntimeFault | None = None
+        self.steps: list[dict[str, Any]] = []
+        self.listen_frame: Frame | None = None
+
+    # ------------------------------------------------------------------------------------------
+    # logging
+
+    def info(self, message: str, frame: Frame | None = None, node: str | None = None) -> None:
+        self.log.append(LogEntry("info", message, frame.topic if frame else None, node))
+
+    def warn(self, message: str, frame: Frame | None = None, node: str | None = None) -> None:
+        self.log.append(LogEntry("warning", message, frame.topic if frame else None, node))
+
+    # ------------------------------------------------------------------------------------------
+    # evaluation
+
+    def scope(self, frame: Frame | None, extra: Mapping[str, Value] | None = None) -> dict[str, Value]:
+        return scope_for(
+            self.state, frame, bot_name=self.agent.name, env=self.agent.env, extra=extra
+        )
+
+    def context(self, frame: Frame | None, extra: Mapping[str, Value] | None = None) -> EvalContext:
+        now = self.now
+        return EvalContext(scope=self.scope(frame, extra), now=lambda: now, timezone=dt.UTC)
+
+    def fault(
+        self,
+        message: str,
+        *,
+        code: str,
+        error_code: str,
+        frame: Frame | None,
+        node: str | None = None,
+        span: SourceSpan | None = None,
+    ) -> RuntimeFault:
+        return RuntimeFault(
+            message,
+            code=code,
+            error_code=error_code,
+            topic=frame.topic if frame else None,
+            node=node,
+            span=span,
+            conversation_id=self.state.conversation_id,
+        )
+
+    def eval(
+        self,
+        expr: Expr | None,
+        frame: Frame | None,
+        *,
+        node: str | None = None,
+        extra: Mapping[str, Value] | None = None,
+        what: str = "value",
+    ) -> Value:
+        """The value of a field: its literal, or its formula evaluated now.  Errors raise."""
+        if expr is None:
+            return None
+        formula = self.engine.formula(expr) if expr.formula is not None else None
+        if formula is None:
+            if expr.is_formula:
+                raise self.fault(
+                    f"The formula for {what} {expr.text!r} could not be parsed; run `postcall "
+                    "check` for the details.",
+                    code=RUN_EXPRESSION, error_code="ExpressionError", frame=frame, node=node,
+                    span=expr.span,
+                )
+            literal: Value = _literal(expr.literal)
+            return literal
+        try:
+            value = formula.evaluate(self.context(frame, extra))
+        except PowerFxError as exc:
+            raise self.fault(
+                f"The formula for {what} failed: {exc}",
+                code=RUN_EXPRESSION, error_code="ExpressionError", frame=frame, node=node,
+                span=exc.span or expr.span,
+            ) from exc
+        if isinstance(value, ErrorValue):
+            raise self.fault(
+                f"The formula for {what} {expr.text!r} gave an error: "
+                f"{value.message or value.kind.name}.",
+                code=RUN_EXPRESSION, error_code="ExpressionError", frame=frame, node=node,
+                span=value.span or expr.span,
+            )
+        return value
+
+    def eval_bool(self, expr: Expr | None, frame: Frame | None, *, default: bool, node: str | None = None, what: str = "condition") -> bool:
+        if expr is None:
+            return default
+        value = self.eval(expr, frame, node=node, what=what)
+        if value is None:
+            return False
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            if value.strip().lower() in {"true", "false"}:
+                return value.strip().lower() == "true"
+        raise self.fault(
+            f"The {what} {expr.text!r} gave {to_text(value)!r}, not true or false.",
+            code=RUN_VALUE, error_code="InvalidValue", frame=frame, node=node, span=expr.span,
+        )
+
+    def eval_int(self, expr: Expr | None, frame: Frame | None, *, default: int | None, node: str | None = None, what: str = "number") -> int | None:
+        if expr is None:
+            return default
+        value = self.eval(expr, frame, node=node, what=what)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, (int, float)):
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(float(value))
+            except ValueError:
+                pass
+        raise self.fault(
+            f"The {what} {expr.text!r} gave {to_text(value)!r}, not a number.",
+            code=RUN_VALUE, error_code="InvalidValue", frame=frame, node=node, span=expr.span,
+        )
+
+    def eval_text(self, expr: Expr | None, frame: Frame | None, *, node: str | None = None, what: str = "text") -> str | None:
+        if expr is None:
+            return None
+        value = self.eval(expr, frame, node=node, what=what)
+        return None if value is None else to_text(value)
+
+    def render(self, template: TextTemplate | None, frame: Frame | None, *, node: str | None = None) -> str:
+        if template is None:
+            return ""
+        compiled = self.engine.template(template) if template.template is not None else None
+        if compiled is None:
+            if "{" not in template.text:
+                return template.text
+            raise self.fault(
+                f"The message {template.text!r} has a hole that could not be parsed; run "
+                "`postcall check` for the details.",
+                code=RUN_EXPRESSION, error_code="ExpressionError", frame=frame, node=node,
+                span=template.span,
+            )
+        try:
+            return str(compiled.render(self.context(frame)))
+        except PowerFxError as exc:
+            raise self.fault(
+                f"A formula in the message failed: {exc}",
+                code=RUN_EXPRESSION, error_code="ExpressionError", frame=frame, node=node,
+                span=exc.span or template.span,
+            ) from exc
+
+    # ------------------------------------------------------------------------------------------
+    # variables
+
+    def assign(self, ref: VariableRef, value: Value, frame: Frame | None) -> None:
+        if isinstance(value, ErrorValue):
+            raise self.fault(
+                f"Cannot store an error in {ref.path}: {value.message or value.kind.name}.",
+                code=RUN_VALUE, error_code="InvalidValue", frame=frame, span=ref.span,
+            )
+        if ref.scope == "Topic":
+            if frame is None:
+                raise self.fault(
+                    f"Cannot set {ref.path} outside a topic.", code=RUN_VALUE,
+                    error_code="InvalidValue", frame=None, span=ref.span,
+                )
+            _store(frame.variables, ref.name, value)
+        elif ref.scope == "Global":
+            _store(self.state.globals, ref.name, value)
+        elif ref.scope == "System":
+            _store(self.state.system, ref.name, value)
+        else:
+            raise self.fault(
+                f"{ref.path} is read-only (Env variables come from agent.yaml).",
+                code=RUN_VALUE, error_code="InvalidValue", frame=frame, span=ref.span,
+            )
+
+    def read(self, ref: VariableRef, frame: Frame | None) -> Value:
+        if ref.scope == "Topic":
+            return _lookup(frame.variables if frame else {}, ref.name)
+        if ref.scope == "Global":
+            return _lookup(self.state.globals, ref.name)
+        if ref.scope == "Env":
+            return self.agent.env.get(ref.name)
+        system = self.scope(frame)["System"]
+        value: Value = system
+        for part in ref.name.split("."):
+            value = value.get_field(part) if isinstance(value, Record) else None
+        return value
+
+    # ------------------------------------------------------------------------------------------
+    # the dialog stack
+
+    @property
+    def top(self) -> Frame | None:
+        return self.state.stack[-1] if self.state.stack else None
+
+    def program(self, topic: str) -> Program:
+        return self.engine.program(topic)
+
+    def push(self, topic: Topic, *, started_by: str, inputs: Mapping[str, Value] | None = None) -> Frame:
+        below = self.top
+        if below is not None and below.question is not None:
+            below.question.interrupted = True
+        frame = Frame(topic=topic.name, started_by=started_by)
+        for name, value in (inputs or {}).items():
+            _store(frame.variables, name, value)
+        self.state.stack.append(frame)
+        self.info(f"topic {topic.name!r} started ({started_by})", frame)
+        return frame
+
+    def start_topics(self, topics: Iterable[tuple[Topic, str]]) -> None:
+        """Start topics to run one after the other, the first listed first."""
+        ordered = list(topics)
+        for topic, started_by in ordered:
+            if topic.start_behavior != "Default" and started_by in {"intent", "escalate"}:
+                self.cancel_all(reason=f"{topic.name!r} cancels other topics")
+        for topic, started_by in reversed(ordered):
+            self.push(topic, started_by=started_by)
+
+    def cancel_all(self, *, reason: str) -> None:
+        if self.state.stack:
+            self.info(f"all topics cancelled: {reason}")
+        self.state.stack.clear()
+
+    def pop(self, *, outputs: bool) -> None:
+        """End the top topic and return to its caller (applying output bindings if asked)."""
+        frame = self.state.stack.pop()
+        self.info(f"topic {frame.topic!r} ended", frame)
+        caller = self.top
+        if caller is None or caller.call is None:
+            return
+        node = self.engine.node(caller.topic, caller.call)
+        from postcall.topics.model import BeginDialog  # local: avoids a cycle at import
+
+        if outputs and isinstance(node, BeginDialog):
+            for binding in node.output:
+                self.assign(binding.variable, _lookup(frame.variables, binding.name), caller)
+        caller.call = None
+        caller.pc += 1
+
+    # ------------------------------------------------------------------------------------------
+    # the run loop
+
+    def run(self) -> Stop:
+        """Step until the conversation waits or ends."""
+        steps = 0
+        while True:
+            if self.mode == "call" and (self.end is not None or self.state.end is not None):
+                return Stop.END
+            frame = self.top
+            if frame is None:
+                return Stop.DONE if self.mode == "postcall" else Stop.LISTEN
+            if frame.question is not None and self.mode == "call":
+                if frame.question.interrupted:
+                    from postcall.engine.nodes.question import reask
+
+                    try:
+                        reask(self, frame)
+                    except RuntimeFault as fault:
+                        if self.on_fault(fault):
+                            return Stop.DONE
+                        continue
+                self.listen_frame = frame
+                return Stop.LISTEN
+            program = self.program(frame.topic)
+            if frame.pc >= len(program) or frame.pc < 0:
+                try:
+                    self.pop(outputs=True)
+                except RuntimeFault as fault:
+                    if self.on_fault(fault):
+                        return Stop.DONE
+                continue
+            steps += 1
+            if steps > MAX_STEPS_PER_RUN:
+                loop_fault = self.fault(
+                    f"Topic {frame.topic!r} ran more than {MAX_STEPS_PER_RUN} steps without "
+                    "waiting for the caller; is there an endless GotoAction loop?",
+                    code=RUN_LOOP, error_code="LoopLimitExceeded", frame=frame,
+                )
+                if self.on_fault(loop_fault):
+                    return Stop.DONE
+                steps = 0
+                continue
+            try:
+                flow = self.execute(frame, program, frame.pc)
+            except RuntimeFault as fault:
+                if self.on_fault(fault):
+                    return Stop.DONE
+                continue
+            if flow is Flow.NEXT:
+                frame.pc += 1
+            elif flow is Flow.WAIT:
+                self.listen_frame = frame
+                return Stop.LISTEN
+            elif flow is Flow.SUSPEND:
+                return Stop.ACTION
+            elif flow is Flow.TRANSFER:
+                return Stop.TRANSFER
+            elif flow is Flow.END:
+                return Stop.END
+
+    def execute(self, frame: Frame, program: Program, pc: int) -> Flow:
+        from postcall.engine.nodes import HANDLERS
+        from postcall.engine.nodes.loops import run_break, run_loop_next, run_loop_start
+
+        ins = program.instructions[pc]
+        if ins.op == "node":
+            node = ins.node
+            assert node is not None
+            handler = HANDLERS.get(type(node))
+            if handler is None:
+                from postcall.engine.nodes.unsupported import run_unsupported
+
+                return run_unsupported(self, frame, node)
+            self.steps.append({"topic": frame.topic, "node": node.id, "kind": node.kind})
+            return handler(self, frame, node)
+        if ins.op == "branch":
+            if self.eval_bool(ins.expr, frame, default=False, node=ins.branch_id):
+                return Flow.NEXT
+            frame.pc = ins.target
+            return Flow.STAY
+        if ins.op == "jump":
+            frame.pc = ins.target
+            return Flow.STAY
+        if ins.op == "loop":
+            return run_loop_start(self, frame, ins)
+        if ins.op == "next":
+            return run_loop_next(self, frame, ins)
+        if ins.op == "break":
+            return run_break(self, frame, ins)
+        raise self.fault(  # pragma: no cover - the compiler emits only the ops above
+            f"Unknown instruction {ins.op!r}.", code=RUN_STATE, error_code="InvalidState",
+            frame=frame,
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # errors
+
+    def on_fault(self, fault: RuntimeFault) -> bool:
+        """Handle a failed topic.  Returns True when the run must stop (post-call mode)."""
+        self.log.append(LogEntry("error", str(fault), fault.topic, fault.node, fault.code))
+        self.state.system["Error.Code"] = fault.error_code
+        self.state.system["Error.Message"] = str(fault)
+        self.pending = None
+        self.state.pending = None
+        if self.mode == "postcall":
+            self.failure = fault
+            self.state.stack.clear()
+            return True
+        self.state.stack.clear()
+        if self.handling_error:
+            self.say_default_error(fault)
+            return False
+        self.handling_error = True
+        from postcall.engine.triggers import select_simple
+
+        handlers = select_simple(self, "OnError")
+        if handlers:
+            self.start_topics([(handlers[0], "error")])
+        else:
+            self.say_default_error(fault)
+        return False
+
+    def say_default_error(self, fault: RuntimeFault) -> None:
+        self.outputs.append(
+            Say(
+                text=(
+                    f"An error has occurred. Error code: {fault.error_code}. "
+                    f"Conversation Id: {self.state.conversation_id}."
+                ),
+                speak="Sorry, something went wrong.",
+            )
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # outputs and the end
+
+    def say(self, text: str, speak: str | None = None, *, allow_barge_in: bool = True) -> None:
+        self.outputs.append(Say(text=text, speak=speak, allow_barge_in=allow_barge_in))
+
+    def end_conversation(self, record: EndRecord, *, hang_up_node: str | None = None) -> None:
+        """Record the one end of the conversation (callers check `state.end` first)."""
+        if self.state.end is not None:
+            return
+        self.state.end = record
+        self.end = record
+        if record.transfer is not None:
+            self.state.transfer = record.transfer
+            _set_transfer_variables(self.state.system, record.transfer)
+        set_end_variables(self.state.system, record)
+        self.state.stack.clear()
+        self.state.pending = None
+        self.pending = None
+        if hang_up_node is not None:
+            self.outputs.append(HangUp(node_id=hang_up_node))
+        self.log.append(
+            LogEntry("info", f"conversation ended: {record.reason} ({record.initiator}, {record.source})")
+        )
+
+    def hang_up(self, frame: Frame, node_id: str) -> None:
+        record = end_from_agent(
+            node_id=node_id,
+            topic=frame.topic,
+            started_at=self.state.started_at,
+            at=self.now,
+            transfer=self.state.transfer,
+        )
+        self.end_conversation(record, hang_up_node=node_id)
+
+    def next_seq(self) -> int:
+        self.state.seq += 1
+        return self.state.seq
+
+    def node_run(self, frame: Frame, node_id: str) -> int:
+        """Count an execution of a node (for idempotency-key suffixes); returns 1 for the first."""
+        key = f"{frame.topic}:{node_id}"
+        count = self.state.node_runs.get(key, 0) + 1
+        self.state.node_runs[key] = count
+        return count
+
+
+def _set_transfer_variables(system: dict[str, Value], transfer: Any) -> None:
+    system["Transfer.Kind"] = transfer.kind
+    system["Transfer.Target"] = transfer.target
+    system["Transfer.Outcome"] = str(transfer.outcome) if transfer.outcome is not None else None
+    system["Transfer.Raw"] = transfer.raw
+
+
+set_transfer_variables = _set_transfer_variables
+
+
+def _literal(value: Any) -> Value:
+    if isinstance(value, tuple):
+        return from_plain(list(value))
+    if isinstance(value, Mapping):
+        return from_plain(dict(value))
+    return value  # type: ignore[no-any-return]
+
+
+def _store(variables: dict[str, Value], name: str, value: Value) -> None:
+    """Store a (possibly dotted) name; `a.b` updates field b of record a when a is a record."""
+    if "." in name and name not in variables:
+        head, rest = name.split(".", 1)
+        current = variables.get(head)
+        if isinstance(current, Record):
+            variables[head] = _with_path(current, rest.split("."), value)
+            return
+    variables[name] = value
+
+
+def _with_path(record: Record, path: list[str], value: Value) -> Record:
+    head = path[0]
+    if len(path) == 1:
+        return record.with_fields(**{head: value})
+    child = record.get_field(head)
+    child_record = child if isinstance(child, Record) else Record()
+    return record.with_fields(**{head: _with_path(child_record, path[1:], value)})
+
+
+def _lookup(variables: Mapping[str, Value], name: str) -> Value:
+    if name in variables:
+        return variables[name]
+    if "." in name:
+        head, rest = name.split(".", 1)
+        value = variables.get(head)
+        for part in rest.split("."):
+            value = value.get_field(part) if isinstance(value, Record) else None
+        return value
+    return None
+
+
+def is_table(value: Value) -> bool:
+    return isinstance(value, Table)

@@ -1,0 +1,140 @@
+"""Intent recognition: which topic's trigger phrases an utterance means.
+
+`Recognizer` is a protocol so a deployment can plug in a language model or a cloud NLU; the
+default `PhraseRecognizer` is deterministic and needs nothing: it compares content words.
+
+How the default scores (docs/engine.md explains it with examples):
+
+1. Both the utterance and each trigger phrase are normalised: lower case, punctuation dropped,
+   contractions expanded, stop words removed, words stemmed ("cases" -> "case") and folded
+   through a small synonym table ("human", "representative", "agent" -> "person";
+   "invoice", "payment" -> "bill"; "ticket" -> "case").
+2. For each phrase: recall = shared words / phrase words, precision = shared words / utterance
+   words; a word within one edit of a phrase word (typos, at least 5 letters) counts 0.8.
+   score = 0.7 * recall + 0.3 * precision.  A phrase found verbatim inside the utterance scores
+   at least 0.9.
+3. A topic's score is its best phrase's.  Topics scoring at least `threshold` (0.5) match, best
+   first; ties go to the lower trigger priority, then the topic name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from postcall.engine.textnorm import content_tokens, normalise
+
+
+@dataclass(frozen=True, slots=True)
+class IntentCandidate:
+    """A topic that can be triggered by phrases (OnRecognizedIntent or OnEscalate)."""
+
+    topic: str
+    phrases: tuple[str, ...]
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IntentMatch:
+    topic: str
+    score: float
+    phrase: str
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """Ranks candidate topics for an utterance; returns only matches, best first."""
+
+    def recognize(self, text: str, candidates: Sequence[IntentCandidate]) -> list[IntentMatch]: ...
+
+
+def _edit_distance_at_most_one(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        return (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and a[diffs[0]] == b[diffs[1]]
+            and a[diffs[1]] == b[diffs[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    for i in range(len(long_)):
+        if long_[:i] + long_[i + 1 :] == short:
+            return True
+    return False
+
+
+class PhraseRecognizer:
+    """The default recogniser (see the module docstring for the scoring)."""
+
+    def __init__(self, threshold: float = 0.5, strong: float = 0.8) -> None:
+        self.threshold = threshold
+        self.strong = strong  # a match good enough to interrupt a free-text question
+        self._cache: dict[str, tuple[str, frozenset[str]]] = {}
+
+    def _phrase(self, phrase: str) -> tuple[str, frozenset[str]]:
+        cached = self._cache.get(phrase)
+        if cached is None:
+            cached = (normalise(phrase), frozenset(content_tokens(phrase)))
+            self._cache[phrase] = cached
+        return cached
+
+    def score(self, text: str, phrase: str) -> float:
+        norm_text = normalise(text)
+        utterance = set(content_tokens(text))
+        return self._score(norm_text, utterance, phrase)
+
+    def _score(self, norm_text: str, utterance: set[str], phrase: str) -> float:
+        norm_phrase, tokens = self._phrase(phrase)
+        if not norm_phrase or not norm_text:
+            return 0.0
+        verbatim = f" {norm_phrase} " in f" {norm_text} "
+        if not tokens:
+            return 1.0 if norm_phrase == norm_text else (0.9 if verbatim else 0.0)
+        if not utterance:
+            return 0.9 if verbatim else 0.0
+        shared = 0.0
+        used: set[str] = set()
+        for tok in tokens:
+            if tok in utterance:
+                shared += 1.0
+                used.add(tok)
+                continue
+            if len(tok) >= 5:
+                near = next(
+                    (u for u in utterance if u not in used and len(u) >= 4
+                     and _edit_distance_at_most_one(tok, u)),
+                    None,
+                )
+                if near is not None:
+                    shared += 0.8
+                    used.add(near)
+        recall = shared / len(tokens)
+        precision = min(shared / len(utterance), 1.0)
+        value = 0.7 * recall + 0.3 * precision
+        if verbatim:
+            value = max(value, 0.9)
+        return round(value, 6)
+
+    def recognize(self, text: str, candidates: Sequence[IntentCandidate]) -> list[IntentMatch]:
+        norm_text = normalise(text)
+        utterance = set(content_tokens(text))
+        found: list[tuple[float, int, str, str]] = []
+        for cand in candidates:
+            best = 0.0
+            best_phrase = ""
+            for phrase in cand.phrases:
+                value = self._score(norm_text, utterance, phrase)
+                if value > best:
+                    best, best_phrase = value, phrase
+            if best >= self.threshold:
+                found.append((best, cand.priority, cand.topic, best_phrase))
+        found.sort(key=lambda f: (-f[0], f[1], f[2]))
+        return [IntentMatch(topic, value, phrase) for value, _, topic, phrase in found]

@@ -1,0 +1,106 @@
+"""Text normalisation shared by the recogniser and the entity recognisers.
+
+Lower case, typographic quotes folded, punctuation dropped (apostrophes kept inside words),
+contractions expanded where it helps matching, a light suffix-stripping stemmer, and a small
+synonym table for words callers use interchangeably on a support line.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+_NON_WORD = re.compile(r"[^\w\s'+\-@./:]")
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Lower-cased text with punctuation (except inner apostrophes, digits' separators) removed."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+    text = _NON_WORD.sub(" ", text)
+    text = re.sub(r"(?<![\w])['\-./:]|['\-./:](?![\w])", " ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def words(norm: str) -> list[str]:
+    return [w for w in norm.split(" ") if w]
+
+
+_CONTRACTIONS = {
+    "i'm": ["i", "am"], "im": ["i", "am"], "i'd": ["i", "would"], "i've": ["i", "have"],
+    "i'll": ["i", "will"], "what's": ["what", "is"], "whats": ["what", "is"],
+    "where's": ["where", "is"], "it's": ["it", "is"], "that's": ["that", "is"],
+    "can't": ["can", "not"], "cannot": ["can", "not"], "won't": ["will", "not"],
+    "don't": ["do", "not"], "dont": ["do", "not"], "doesn't": ["does", "not"],
+    "isn't": ["is", "not"], "let's": ["let", "us"], "wanna": ["want", "to"],
+    "gonna": ["going", "to"], "gotta": ["got", "to"], "you're": ["you", "are"],
+    "there's": ["there", "is"], "how's": ["how", "is"],
+}
+
+STOPWORDS = frozenset(
+    """a an the i me my mine we our you your to of for on in at by with from and or but so is am
+    are was were be been being do does did have has had will would can could should may might
+    must shall it its this that these those there here please just some any about like want
+    wanted need needed get got let us would'd hi hello hey ok okay well um uh oh yes yeah really
+    know tell give find check see look help go going what how when where which who whom""".split()
+)
+
+# Words a caller uses for the same thing.  Each group maps to its first word.
+_SYNONYM_GROUPS = [
+    ["person", "human", "agent", "representative", "rep", "someone", "somebody", "operator",
+     "advisor", "adviser", "people", "staff", "associate", "live", "real", "man", "woman"],
+    ["talk", "speak", "chat", "connect", "transfer", "put", "reach", "contact"],
+    ["bill", "billing", "invoice", "invoices", "payment", "pay", "charge", "charges", "charged",
+     "refund", "account", "statement", "fee", "fees"],
+    ["case", "ticket", "incident", "issue", "request", "claim", "complaint", "reference"],
+    ["status", "update", "progress", "state", "news", "happening", "going"],
+    ["bye", "goodbye", "farewell", "later", "done", "finished", "hang", "end"],
+    ["thank", "thanks", "cheers", "appreciate"],
+    ["number", "num", "nr", "id"],
+    ["problem", "trouble", "broken", "wrong", "error", "fault"],
+]
+SYNONYMS: dict[str, str] = {}
+for _group in _SYNONYM_GROUPS:
+    for _word in _group:
+        SYNONYMS.setdefault(_word, _group[0])
+
+
+def stem(word: str) -> str:
+    """A light stemmer (plural/verb suffixes), enough to equate "cases"/"case", "billing"/"bill"."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl in (
+        ("ational", "ate"), ("ization", "ize"), ("fulness", "ful"), ("ousness", "ous"),
+        ("iveness", "ive"), ("ies", "y"), ("ied", "y"), ("sses", "ss"), ("ing", ""), ("edly", ""),
+        ("ed", ""), ("ly", ""), ("es", "e"), ("s", ""),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)] + repl
+            if suffix in {"ing", "ed"} and len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+                base = base[:-1]  # "billing" -> "bill" keeps ll; "stopped" -> "stop"
+            return base
+    if word.endswith("ss"):
+        return word
+    return word
+
+
+def content_tokens(text: str) -> list[str]:
+    """Normalised, contraction-expanded, stop-word-free, stemmed and synonym-folded tokens."""
+    out: list[str] = []
+    for tok in words(normalise(text)):
+        for part in _CONTRACTIONS.get(tok, [tok]):
+            part = part.strip("'")
+            if not part or part in STOPWORDS:
+                continue
+            canon = SYNONYMS.get(part) or SYNONYMS.get(stem(part)) or stem(part)
+            out.append(canon)
+    return out
+
+
+def all_tokens(text: str) -> list[str]:
+    """Normalised and contraction-expanded tokens, nothing dropped."""
+    out: list[str] = []
+    for tok in words(normalise(text)):
+        out.extend(p for p in _CONTRACTIONS.get(tok, [tok]) if p)
+    return out

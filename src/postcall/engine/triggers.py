@@ -1,0 +1,120 @@
+"""Which topics an activity triggers: trigger kinds, conditions, priority and runOnce.
+
+Order: lower `priority` first, then topic name.  A trigger whose `condition` is false (or fails:
+the failure is logged as a warning) does not fire.  `runOnce` lets a trigger fire at most once per
+turn.  OnRedirect and OnSystemRedirect topics never fire by themselves; only BeginDialog,
+ReplaceDialog and the engine's own redirects (escalation) start them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from postcall.engine.interpreter import RuntimeFault
+from postcall.engine.recognizer import IntentCandidate, IntentMatch
+from postcall.topics.model import Topic, Trigger
+
+if TYPE_CHECKING:
+    from postcall.engine.interpreter import Runner
+
+INTENT_KINDS = ("OnRecognizedIntent", "OnEscalate")
+
+
+def condition_holds(r: Runner, topic: Topic, trigger: Trigger) -> bool:
+    if trigger.condition is None:
+        return True
+    try:
+        return r.eval_bool(trigger.condition, None, default=True, what="trigger condition")
+    except RuntimeFault as fault:
+        r.warn(f"trigger condition of {topic.name!r} failed, so it does not fire: {fault}")
+        return False
+
+
+def _ordered(topics: list[Topic]) -> list[Topic]:
+    return sorted(topics, key=lambda t: (t.trigger.priority, t.name))
+
+
+def _fire(r: Runner, topics: list[Topic]) -> list[Topic]:
+    out: list[Topic] = []
+    for topic in _ordered(topics):
+        if topic.trigger.run_once and topic.name in r.run_once_fired:
+            continue
+        if not topic.trigger.supported or not condition_holds(r, topic, topic.trigger):
+            continue
+        out.append(topic)
+    return out
+
+
+def mark_fired(r: Runner, topic: Topic) -> None:
+    if topic.trigger.run_once:
+        r.run_once_fired.add(topic.name)
+
+
+def select_simple(r: Runner, kind: str) -> list[Topic]:
+    """Topics of a trigger kind that fire now, in order."""
+    return _fire(r, [t for t in r.agent.topics.values() if t.trigger.kind == kind])
+
+
+def select_activity(r: Runner, activity_type: str) -> list[Topic]:
+    """OnActivity topics for an activity type (PascalCase, e.g. Message); no type = any.
+
+    End of conversation is excluded: post-call topics run as their own programs.
+    """
+    found = [
+        t for t in r.agent.topics.values()
+        if t.trigger.kind == "OnActivity"
+        and not t.trigger.is_end_of_conversation
+        and (t.trigger.type is None or t.trigger.type.lower() == activity_type.lower())
+        and not (t.trigger.type is None and activity_type == "EndOfConversation")
+    ]
+    return _fire(r, found)
+
+
+def select_event(r: Runner, name: str | None) -> list[Topic]:
+    found = [
+        t for t in r.agent.topics.values()
+        if t.trigger.kind == "OnEventActivity"
+        and (not t.trigger.event_name or t.trigger.event_name == name)
+    ]
+    return _fire(r, found)
+
+
+def select_dtmf(r: Runner, key: str) -> list[Topic]:
+    from postcall.engine.dtmf import key_char
+
+    found = [
+        t for t in r.agent.topics.values()
+        if t.trigger.kind == "OnDtmfKeyPress" and key_char(t.trigger.dtmf_key) == key
+    ]
+    return _fire(r, found)
+
+
+def intent_candidates(r: Runner, *, exclude: str | None = None) -> list[IntentCandidate]:
+    return [
+        IntentCandidate(t.name, t.trigger.trigger_queries, t.trigger.priority)
+        for t in r.agent.topics.values()
+        if t.trigger.kind in INTENT_KINDS and t.trigger.trigger_queries and t.name != exclude
+    ]
+
+
+def recognize(r: Runner, text: str, *, exclude: str | None = None) -> list[tuple[Topic, IntentMatch]]:
+    """Intent topics the utterance matches whose trigger can fire, best first."""
+    candidates = intent_candidates(r, exclude=exclude)
+    if not candidates or not text.strip():
+        return []
+    out: list[tuple[Topic, IntentMatch]] = []
+    for match in r.engine.recognizer.recognize(text, candidates):
+        topic = r.agent.topics.get(match.topic)
+        if topic is None:
+            continue
+        if topic.trigger.run_once and topic.name in r.run_once_fired:
+            continue
+        if condition_holds(r, topic, topic.trigger):
+            out.append((topic, match))
+    return out
+
+
+def escalation_topic(r: Runner) -> Topic | None:
+    """The topic an escalation goes to: the first OnEscalate topic whose condition holds."""
+    found = select_simple(r, "OnEscalate")
+    return found[0] if found else None
