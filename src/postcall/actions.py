@@ -55,7 +55,9 @@ class ActionResult:
     For "flow": outputs (a mapping of output names to JSON values).
     For "log": nothing but ok.
     `error_category` is one of: "timeout", "connection", "http_status", "refused_host",
-    "bad_request", "internal".
+    "bad_request", "internal", and (added by the durable layer) "bad_response" (a flow's
+    answer was not a JSON object), "flow_error" (a flow callable raised), "budget" (the
+    run's time budget was spent before or during this action).
     """
 
     ok: bool

@@ -1,0 +1,164 @@
+"""`execute_action`: carry out one ActionRequest (http, flow, log) with retries; used in-call and by post-call steps.
+
+The same function runs an in-call HttpRequestAction from the server's event loop and a
+post-call step inside a DBOS workflow, so both get the same timeouts, host checks, retries
+and error categories.  It never raises for a failed action: the failure comes back as an
+`ActionResult` with `ok=False`, and the program (errorHandling) decides what happens next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import httpx
+
+from postcall.actions import ActionRequest, ActionResult
+from postcall.durable.attempts import (
+    AttemptListener,
+    AttemptOutcome,
+    AttemptRecord,
+    Sleep,
+    retry_attempts,
+)
+from postcall.durable.flow import flow_once
+from postcall.durable.hosts import Resolver
+from postcall.durable.http import send_once
+from postcall.durable.policy import ActionSettings
+from postcall.logging import get_logger
+from postcall.redaction import redact_json
+
+log = get_logger("postcall.actions")
+
+
+class TelemetrySink(Protocol):
+    """Where LogCustomTelemetryEvent rows go (the store implements it)."""
+
+    def record_telemetry(
+        self,
+        *,
+        idempotency_key: str,
+        conversation_id: str,
+        topic: str,
+        node_id: str,
+        event_name: str,
+        properties: dict[str, Any],
+        run_id: str | None,
+        at: dt.datetime,
+    ) -> bool:
+        """Store one event; False when an event with the same idempotency key is already there."""
+        ...
+
+
+def _log_once(
+    request: ActionRequest, telemetry: TelemetrySink | None, run_id: str | None
+) -> Callable[[int, float | None], Awaitable[AttemptOutcome]]:
+    async def once(attempt: int, seconds_left: float | None) -> AttemptOutcome:
+        name = str(request.payload.get("event_name") or "")
+        properties = dict(request.payload.get("properties") or {})
+        view = {"event_name": name, "properties": redact_json(properties)}
+        if not name:
+            return AttemptOutcome(
+                ActionResult(ok=False, error=f"Node {request.node_id!r} logs an event without a name.", error_category="bad_request"),
+                request_view=view,
+            )
+        log.info(
+            "telemetry_event",
+            event_name=name,
+            properties=properties,
+            conversation_id=request.conversation_id,
+            topic=request.topic,
+            node=request.node_id,
+            run_id=run_id,
+        )
+        if telemetry is not None:
+            try:
+                await asyncio.to_thread(
+                    telemetry.record_telemetry,
+                    idempotency_key=request.idempotency_key,
+                    conversation_id=request.conversation_id,
+                    topic=request.topic,
+                    node_id=request.node_id,
+                    event_name=name,
+                    properties=properties,
+                    run_id=run_id,
+                    at=dt.datetime.now(dt.UTC),
+                )
+            except Exception as exc:  # the database may be busy or gone for a moment
+                return AttemptOutcome(
+                    ActionResult(ok=False, error=f"The telemetry event could not be stored: {exc}", error_category="internal"),
+                    retryable=True,
+                    request_view=view,
+                )
+        return AttemptOutcome(ActionResult(ok=True), request_view=view, response_view={"stored": telemetry is not None})
+
+    return once
+
+
+async def execute_action(
+    request: ActionRequest,
+    settings: ActionSettings,
+    *,
+    http_client: httpx.AsyncClient,
+    telemetry: TelemetrySink | None = None,
+    run_id: str | None = None,
+    deadline: float | None = None,
+    on_attempt: AttemptListener | None = None,
+    sleep: Sleep = asyncio.sleep,
+    resolver: Resolver | None = None,
+    rng: random.Random | None = None,
+) -> ActionResult:
+    """Carry out `request` under `settings`, retrying as the policy allows; never raises for a failed action.
+
+    Args:
+        http_client: the client HTTP and HTTP-bound flow actions use (its own timeouts are
+            overridden per request).
+        telemetry: where log actions store their event; None logs only.
+        run_id: the post-call run this action belongs to (for logs and telemetry rows).
+        deadline: wall-clock time (time.time()) after which no attempt starts: the run budget.
+        on_attempt: awaited after every attempt with its redacted record.
+        sleep, resolver, rng: injection points for tests (waiting, DNS, jitter).
+    """
+    context = {"conversation_id": request.conversation_id, "topic": request.topic, "node": request.node_id, "run_id": run_id}
+
+    async def listener(record: AttemptRecord) -> None:
+        log.info(
+            "action_attempt",
+            kind=request.kind,
+            attempt=record.attempt,
+            ok=record.ok,
+            status_code=(record.response or {}).get("status_code"),
+            error=record.error,
+            error_category=record.error_category,
+            retry_in_s=record.retry_in_s,
+            duration_ms=round(record.duration_ms, 1),
+            **context,
+        )
+        if on_attempt is not None:
+            await on_attempt(record)
+
+    once: Callable[[int, float | None], Awaitable[AttemptOutcome]]
+    if request.kind == "http":
+
+        async def once(attempt: int, seconds_left: float | None) -> AttemptOutcome:
+            return await send_once(request, settings, http_client, seconds_left, resolver=resolver)
+
+    elif request.kind == "flow":
+
+        async def once(attempt: int, seconds_left: float | None) -> AttemptOutcome:
+            return await flow_once(request, settings, http_client, seconds_left, resolver=resolver)
+
+    elif request.kind == "log":
+        once = _log_once(request, telemetry, run_id)
+    else:
+        return ActionResult(
+            ok=False, error=f"Node {request.node_id!r} asks for an unknown action kind {request.kind!r}.", error_category="bad_request"
+        )
+    try:
+        return await retry_attempts(once, settings.retry, deadline=deadline, on_attempt=listener, sleep=sleep, rng=rng)
+    except Exception as exc:  # a bug here must not kill a run silently: it becomes a failed step
+        log.exception("action_crashed", kind=request.kind, **context)
+        return ActionResult(ok=False, error=f"Internal error while running the action: {type(exc).__name__}: {exc}", error_category="internal")

@@ -1,0 +1,149 @@
+"""The post-call run as a DBOS workflow: build the program from its input, run each request as one checkpointed step.
+
+On a crash DBOS replays this function: every step that completed returns its recorded result
+without running again, the program re-evaluates its control flow from those results, and the
+run carries on after its last completed step.  Only a step that was running when the process
+died runs a second time, with the same Idempotency-Key.
+
+Retries happen inside the step (not DBOS's step retries) so that Retry-After is honoured and
+every attempt lands in the run's step history.  This module is imported by the executor before
+DBOS launches: the decorators register the workflow under `WORKFLOW_NAME`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import Any
+
+import httpx
+from dbos import DBOS, PortableWorkflowError
+
+from postcall.actions import ActionRequest, ActionResult
+from postcall.durable.attempts import AttemptRecord
+from postcall.durable.policy import ActionSettings
+from postcall.durable.program import program_factory
+from postcall.durable.runner import execute_action
+from postcall.durable.runtime import runtime
+from postcall.logging import bind_log_context, get_logger
+from postcall.store import WORKFLOW_NAME, RunStepRecord
+
+STEP_NAME = "postcall.action"
+# A run that crashes its process this many times in a row is parked as
+# MAX_RECOVERY_ATTEMPTS_EXCEEDED instead of taking every worker down with it.
+MAX_RECOVERY_ATTEMPTS = 50
+
+log = get_logger("postcall.runs")
+
+
+@DBOS.step(name=STEP_NAME)
+async def action_step(run_id: str, request: dict[str, Any], settings: dict[str, Any], deadline: float) -> dict[str, Any]:
+    """Carry out one ActionRequest (with its retries); the returned JSON is what DBOS records."""
+    rt = runtime()
+    step = int(DBOS.step_id or 0)
+    action = ActionRequest.from_json(request)
+    action_settings = ActionSettings.from_json(settings)
+
+    async def record(attempt: AttemptRecord) -> None:
+        await asyncio.to_thread(
+            rt.store.record_step,
+            RunStepRecord(
+                run_id=run_id,
+                step=step,
+                node_id=action.node_id,
+                kind=action.kind,
+                idempotency_key=action.idempotency_key,
+                attempt=attempt.attempt,
+                ok=attempt.ok,
+                request=attempt.request,
+                response=attempt.response,
+                error=attempt.error,
+                error_category=attempt.error_category,
+                retry_in_s=attempt.retry_in_s,
+                duration_ms=attempt.duration_ms,
+                executor_id=rt.executor_id,
+                at=attempt.started_at,
+            ),
+        )
+
+    client: httpx.AsyncClient = rt.http_client()
+    result = await execute_action(
+        action,
+        action_settings,
+        http_client=client,
+        telemetry=rt.store,
+        run_id=run_id,
+        deadline=deadline,
+        on_attempt=record if rt.record_attempts else None,
+    )
+    return {"step": step, "result": result.to_json()}
+
+
+def _failure_error(outcome: dict[str, Any]) -> str:
+    error = outcome.get("error")
+    return str(error) if error else "The run failed."
+
+
+@DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
+async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
+    """One post-call run; `spec` holds run_id, conversation_id, topic, program and input."""
+    rt = runtime()
+    run_id = str(spec["run_id"])
+    bind_log_context(run_id=run_id, conversation_id=spec.get("conversation_id"), topic=spec.get("topic"), executor_id=rt.executor_id)
+    rt.active_started(run_id)
+    try:
+        executions = await asyncio.to_thread(rt.store.begin_run, run_id, executor_id=rt.executor_id)
+        log.info("run_started", execution=executions)
+        failed_step: int | None = None
+        failed_node: str | None = None
+        attempts = 0
+        try:
+            program = program_factory(str(spec["program"]))(dict(spec.get("input") or {}))
+            settings = program.action_settings()
+            deadline = time.time() + settings.run_budget_s
+            settings_json = settings.to_json()
+            request = program.start()
+            outcome: dict[str, Any] | None = None
+            while request is not None:
+                await rt.step_gate(run_id)
+                recorded = await action_step(run_id, request.to_json(), settings_json, deadline)
+                result = ActionResult.from_json(recorded["result"])
+                attempts = result.attempts
+                if result.ok:
+                    failed_step = failed_node = None
+                else:
+                    failed_step, failed_node = int(recorded["step"]), request.node_id
+                if result.error_category == "budget":
+                    outcome = {
+                        "status": "failed",
+                        "error": f"The run's time budget of {settings.run_budget_s:g} s was spent before node {request.node_id!r}.",
+                    }
+                    break
+                request = program.resume(result)
+            if outcome is None:
+                outcome = dict(program.outcome())
+        except Exception as exc:  # the program is user-facing logic: its failure fails the run, visibly
+            log.exception("run_program_error")
+            outcome = {"status": "failed", "error": f"The run's program raised {type(exc).__name__}: {exc}"}
+        status = "failed" if outcome.get("status") == "failed" else "succeeded"
+        if status == "succeeded":
+            failed_step = failed_node = None
+        await asyncio.to_thread(
+            rt.store.finish_run,
+            run_id,
+            status=status,
+            error=_failure_error(outcome) if status == "failed" else None,
+            failed_step=failed_step,
+            failed_node=failed_node,
+            attempts=attempts,
+            outcome=outcome,
+        )
+        log.info("run_finished", status=status, error=outcome.get("error"), finished_at=dt.datetime.now(dt.UTC).isoformat())
+        rt.run_finished(run_id, status)
+        if status == "failed":
+            # An ERROR workflow is DBOS's dead letter: kept, listable, and rewindable by redrive.
+            raise PortableWorkflowError(_failure_error(outcome), "PostCallRunFailed", None, {"run_id": run_id, "failed_step": failed_step})
+        return outcome
+    finally:
+        rt.active_ended(run_id)

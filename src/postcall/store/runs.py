@@ -1,0 +1,264 @@
+"""Queries on post-call runs, their step history and telemetry events, on a caller-owned connection."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from postcall.store.records import Run, RunStepRecord, TelemetryEvent
+from postcall.store.schema import post_call_run_steps, post_call_runs, telemetry_events
+
+R = post_call_runs.c
+S = post_call_run_steps.c
+T = telemetry_events.c
+
+
+def insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any], key: Sequence[str]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING on either back end; True if a row was written."""
+    if conn.dialect.name == "postgresql":
+        stmt: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(key))
+    else:
+        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(key))
+    return bool(conn.execute(stmt).rowcount == 1)
+
+
+def insert_run(
+    conn: sa.Connection, *, run_id: str, conversation_id: str, topic: str, program: str, queue_name: str, now: dt.datetime
+) -> bool:
+    return insert_ignore(
+        conn,
+        post_call_runs,
+        {
+            "id": run_id,
+            "conversation_id": conversation_id,
+            "topic": topic,
+            "program": program,
+            "queue_name": queue_name,
+            "status": "pending",
+            "executions": 0,
+            "attempts": 0,
+            "redrives": 0,
+            "created_at": now,
+            "updated_at": now,
+        },
+        ["id"],
+    )
+
+
+def begin_run(conn: sa.Connection, run_id: str, *, executor_id: str | None, now: dt.datetime) -> int:
+    """Mark the run running for one more execution; returns its execution count (0 if the run is unknown)."""
+    row = conn.execute(
+        sa.update(post_call_runs)
+        .where(R.id == run_id)
+        .values(
+            status="running",
+            executions=R.executions + 1,
+            error=None,
+            failed_step=None,
+            failed_node=None,
+            executor_id=executor_id,
+            started_at=now,
+            finished_at=None,
+            updated_at=now,
+        )
+        .returning(R.executions)
+    ).first()
+    return 0 if row is None else int(row[0])
+
+
+def finish_run(
+    conn: sa.Connection,
+    run_id: str,
+    *,
+    status: str,
+    error: str | None,
+    failed_step: int | None,
+    failed_node: str | None,
+    attempts: int,
+    outcome: dict[str, Any] | None,
+    now: dt.datetime,
+) -> None:
+    conn.execute(
+        sa.update(post_call_runs)
+        .where(R.id == run_id)
+        .values(
+            status=status,
+            error=error,
+            failed_step=failed_step,
+            failed_node=failed_node,
+            attempts=attempts,
+            outcome=outcome,
+            finished_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def insert_step(conn: sa.Connection, record: RunStepRecord) -> None:
+    conn.execute(
+        post_call_run_steps.insert().values(
+            run_id=record.run_id,
+            step=record.step,
+            node_id=record.node_id,
+            kind=record.kind,
+            idempotency_key=record.idempotency_key,
+            attempt=record.attempt,
+            ok=record.ok,
+            request=record.request,
+            response=record.response,
+            error=record.error,
+            error_category=record.error_category,
+            retry_in_s=record.retry_in_s,
+            duration_ms=record.duration_ms,
+            executor_id=record.executor_id,
+            at=record.at,
+        )
+    )
+
+
+def _to_step(row: sa.Row[Any]) -> RunStepRecord:
+    m = row._mapping
+    return RunStepRecord(
+        run_id=m["run_id"],
+        step=m["step"],
+        node_id=m["node_id"],
+        kind=m["kind"],
+        idempotency_key=m["idempotency_key"],
+        attempt=m["attempt"],
+        ok=bool(m["ok"]),
+        request=m["request"],
+        response=m["response"],
+        error=m["error"],
+        error_category=m["error_category"],
+        retry_in_s=m["retry_in_s"],
+        duration_ms=m["duration_ms"],
+        executor_id=m["executor_id"],
+        at=m["at"],
+    )
+
+
+def steps_of(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, list[RunStepRecord]]:
+    found: dict[str, list[RunStepRecord]] = {run_id: [] for run_id in run_ids}
+    if not run_ids:
+        return found
+    for chunk_start in range(0, len(run_ids), 500):
+        chunk = list(run_ids[chunk_start : chunk_start + 500])
+        rows = conn.execute(sa.select(post_call_run_steps).where(S.run_id.in_(chunk)).order_by(S.run_id, S.id))
+        for row in rows:
+            found[row.run_id].append(_to_step(row))
+    return found
+
+
+def _to_run(row: sa.Row[Any], steps: Sequence[RunStepRecord] = ()) -> Run:
+    m = row._mapping
+    return Run(
+        id=m["id"],
+        conversation_id=m["conversation_id"],
+        topic=m["topic"],
+        program=m["program"],
+        queue_name=m["queue_name"],
+        status=m["status"],
+        executions=m["executions"],
+        attempts=m["attempts"],
+        redrives=m["redrives"],
+        error=m["error"],
+        failed_step=m["failed_step"],
+        failed_node=m["failed_node"],
+        outcome=m["outcome"],
+        executor_id=m["executor_id"],
+        created_at=m["created_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        updated_at=m["updated_at"],
+        steps=tuple(steps),
+    )
+
+
+def get_run(conn: sa.Connection, run_id: str, *, with_steps: bool = True) -> Run | None:
+    row = conn.execute(sa.select(post_call_runs).where(R.id == run_id)).first()
+    if row is None:
+        return None
+    steps = steps_of(conn, [run_id])[run_id] if with_steps else []
+    return _to_run(row, steps)
+
+
+def select_runs(
+    conn: sa.Connection,
+    *,
+    status: str | None = None,
+    conversation_id: str | None = None,
+    topic: str | None = None,
+    limit: int | None = 100,
+    offset: int = 0,
+    with_steps: bool = False,
+) -> list[Run]:
+    query = sa.select(post_call_runs)
+    if status is not None:
+        query = query.where(R.status == status)
+    if conversation_id is not None:
+        query = query.where(R.conversation_id == conversation_id)
+    if topic is not None:
+        query = query.where(R.topic == topic)
+    query = query.order_by(R.created_at.desc(), R.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = list(conn.execute(query))
+    steps = steps_of(conn, [r.id for r in rows]) if with_steps else {}
+    return [_to_run(r, steps.get(r.id, [])) for r in rows]
+
+
+def count_runs_by_status(conn: sa.Connection) -> dict[str, int]:
+    rows = conn.execute(sa.select(R.status, sa.func.count()).group_by(R.status))
+    return {str(status): int(n) for status, n in rows}
+
+
+def mark_redriven(conn: sa.Connection, run_id: str, *, executions_seen: int, now: dt.datetime) -> None:
+    """Count a redrive; set the run back to pending unless its new execution already began."""
+    conn.execute(sa.update(post_call_runs).where(R.id == run_id).values(redrives=R.redrives + 1, updated_at=now))
+    conn.execute(
+        sa.update(post_call_runs)
+        .where(R.id == run_id, R.status == "failed", R.executions == executions_seen)
+        .values(status="pending", error=None)
+    )
+
+
+def insert_telemetry(conn: sa.Connection, event: TelemetryEvent) -> bool:
+    return insert_ignore(
+        conn,
+        telemetry_events,
+        {
+            "idempotency_key": event.idempotency_key,
+            "conversation_id": event.conversation_id,
+            "run_id": event.run_id,
+            "topic": event.topic,
+            "node_id": event.node_id,
+            "event_name": event.event_name,
+            "properties": event.properties,
+            "at": event.at,
+        },
+        ["idempotency_key"],
+    )
+
+
+def select_telemetry(conn: sa.Connection, *, conversation_id: str | None = None, limit: int = 1000) -> list[TelemetryEvent]:
+    query = sa.select(telemetry_events)
+    if conversation_id is not None:
+        query = query.where(T.conversation_id == conversation_id)
+    rows = conn.execute(query.order_by(T.id).limit(limit))
+    return [
+        TelemetryEvent(
+            idempotency_key=r.idempotency_key,
+            conversation_id=r.conversation_id,
+            run_id=r.run_id,
+            topic=r.topic,
+            node_id=r.node_id,
+            event_name=r.event_name,
+            properties=r.properties,
+            at=r.at,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,442 @@
+"""`Store`: conversations, their history and end, post-call runs, telemetry and worker heartbeats, in one database.
+
+Thread use: a Store is safe to share between threads; every method takes a connection from
+the engine's pool and returns it.  The methods are synchronous (SQLAlchemy Core); from asyncio
+code call them through `asyncio.to_thread`.  Open one Store per process and reuse it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from postcall.clock import Clock, SystemClock
+from postcall.store import conversations as conv_q
+from postcall.store import runs as run_q
+from postcall.store import workers as worker_q
+from postcall.store.database import is_sqlite, printable_url, write_transaction
+from postcall.store.dbos_link import DEFAULT_QUEUE, DBOSLink
+from postcall.store.errors import ConversationExistsError, RunNotFoundError, RunNotRedrivableError
+from postcall.store.records import (
+    ActivityRecord,
+    Conversation,
+    NewActivity,
+    RedriveResult,
+    Run,
+    RunSpec,
+    RunStepRecord,
+    TelemetryEvent,
+    WorkerHeartbeat,
+)
+
+
+def _jsonable(value: Any) -> Any:
+    """A JSON-safe copy: datetimes become ISO strings, tuples lists, unknown objects their str."""
+    return json.loads(json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, dt.datetime | dt.date) else str(v)))
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return None
+
+
+class Turn:
+    """One turn of one conversation, holding its lock until the `with` block ends (then commits)."""
+
+    def __init__(self, store: Store, conn: sa.Connection, conversation: Conversation) -> None:
+        self._store = store
+        self._conn = conn
+        self.conversation = conversation
+
+    def save(self, state: dict[str, Any], activities: Sequence[NewActivity] = ()) -> int:
+        """Store the state after the turn and append its activities; returns the new version."""
+        now = self._store.clock.now()
+        version = conv_q.save_state(
+            self._conn, self.conversation.id, _jsonable(state), expected_version=self.conversation.version, now=now
+        )
+        conv_q.append_activities(self._conn, self.conversation.id, activities, now)
+        return version
+
+    def append(self, activities: Sequence[NewActivity]) -> list[int]:
+        return conv_q.append_activities(self._conn, self.conversation.id, activities, self._store.clock.now())
+
+    def end(self, end_record: dict[str, Any], runs: Sequence[RunSpec], activities: Sequence[NewActivity] = ()) -> bool:
+        """Like `Store.record_end`, inside this turn's transaction."""
+        return self._store._end_in(self._conn, self.conversation.id, end_record, runs, activities)
+
+
+class Store:
+    """The database of one agent deployment: see the module docstring for thread use."""
+
+    def __init__(self, engine: sa.Engine, url: str, *, clock: Clock | None = None, queue_name: str = DEFAULT_QUEUE) -> None:
+        self.engine = engine
+        self.url = url
+        self.clock: Clock = clock or SystemClock()
+        self.queue_name = queue_name
+        self.dbos = DBOSLink(engine)
+
+    def __repr__(self) -> str:
+        return f"Store({printable_url(self.url)!r})"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(self.url)
+
+    def close(self) -> None:
+        self.dbos.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- conversations -------------------------------------------------------------------
+
+    def create_conversation(
+        self,
+        conversation_id: str,
+        *,
+        agent: str,
+        channel: str,
+        caller: str | None = None,
+        started_at: dt.datetime | None = None,
+        state: dict[str, Any] | None = None,
+        exist_ok: bool = False,
+    ) -> Conversation:
+        """Create a live conversation; with `exist_ok` an existing one is returned unchanged."""
+        now = self.clock.now()
+        with write_transaction(self.engine) as conn:
+            created = conv_q.insert(
+                conn,
+                conversation_id=conversation_id,
+                agent=agent,
+                channel=channel,
+                caller=caller,
+                started_at=started_at or now,
+                state=None if state is None else _jsonable(state),
+                now=now,
+            )
+            if not created and not exist_ok:
+                raise ConversationExistsError(conversation_id)
+            return conv_q.require(conn, conversation_id)
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        with self.engine.connect() as conn:
+            return conv_q.get(conn, conversation_id)
+
+    def list_conversations(
+        self,
+        *,
+        status: str | None = None,
+        end_reason: str | None = None,
+        caller: str | None = None,
+        agent: str | None = None,
+        started_after: dt.datetime | None = None,
+        started_before: dt.datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Conversation]:
+        """Newest first, filtered by status ("live"/"ended"), end reason, caller, agent and start time range."""
+        with self.engine.connect() as conn:
+            return conv_q.select_many(
+                conn,
+                status=status,
+                end_reason=end_reason,
+                caller=caller,
+                agent=agent,
+                started_after=started_after,
+                started_before=started_before,
+                limit=limit,
+                offset=offset,
+            )
+
+    def history(self, conversation_id: str, *, after_seq: int = 0) -> list[ActivityRecord]:
+        """The conversation's activities in order (the transcript, ends and late events included)."""
+        with self.engine.connect() as conn:
+            return conv_q.history(conn, conversation_id, after_seq=after_seq)
+
+    def append_activities(self, conversation_id: str, activities: Sequence[NewActivity]) -> list[int]:
+        """Append activities without touching the state (e.g. events that arrive after the end)."""
+        with self.turn(conversation_id) as turn:
+            return turn.append(activities)
+
+    @contextmanager
+    def turn(self, conversation_id: str) -> Iterator[Turn]:
+        """Lock the conversation for one turn: SQLite BEGIN IMMEDIATE, PostgreSQL SELECT ... FOR UPDATE.
+
+        Turns of one conversation never interleave, whichever process runs them: a second
+        `turn()` on the same conversation waits until the first commits, then sees its state.
+        """
+        with write_transaction(self.engine) as conn:
+            conversation = conv_q.require(conn, conversation_id, for_update=True)
+            yield Turn(self, conn, conversation)
+
+    def save_turn(
+        self,
+        conversation_id: str,
+        *,
+        state: dict[str, Any],
+        activities: Sequence[NewActivity] = (),
+        expected_version: int,
+    ) -> int:
+        """Save a turn computed from the state at `expected_version` (optimistic locking).
+
+        Raises ConcurrentTurnError if another turn was saved since; returns the new version.
+        """
+        now = self.clock.now()
+        with write_transaction(self.engine) as conn:
+            version = conv_q.save_state(conn, conversation_id, _jsonable(state), expected_version=expected_version, now=now)
+            conv_q.append_activities(conn, conversation_id, activities, now)
+            return version
+
+    def record_end(
+        self,
+        conversation_id: str,
+        end_record: dict[str, Any],
+        runs: Sequence[RunSpec],
+        *,
+        activities: Sequence[NewActivity] = (),
+    ) -> bool:
+        """End the conversation once and enqueue its post-call runs, in one transaction.
+
+        `end_record` is stored as given (made JSON-safe); its "reason" becomes `end_reason` and
+        its "ended_at" (or "end_time"), a datetime or ISO string, becomes `ended_at` (default:
+        now).  Returns True if this call ended the conversation.  If it was already ended the
+        second end is appended to the history as an `endOfConversation` activity marked
+        `"duplicate": true`, nothing is enqueued, and False is returned.
+        """
+        with write_transaction(self.engine) as conn:
+            conv_q.require(conn, conversation_id, for_update=True)
+            return self._end_in(conn, conversation_id, end_record, runs, activities)
+
+    def _end_in(
+        self,
+        conn: sa.Connection,
+        conversation_id: str,
+        end_record: dict[str, Any],
+        runs: Sequence[RunSpec],
+        activities: Sequence[NewActivity],
+    ) -> bool:
+        now = self.clock.now()
+        record = _jsonable(end_record)
+        ended_at = _parse_time(end_record.get("ended_at") or end_record.get("end_time")) or now
+        reason = end_record.get("reason")
+        ended = conv_q.mark_ended(
+            conn, conversation_id, end_record=record, ended_at=ended_at, end_reason=None if reason is None else str(reason), now=now
+        )
+        if not ended:
+            conv_q.append_activities(
+                conn,
+                conversation_id,
+                [*activities, NewActivity("in", "endOfConversation", {"duplicate": True, "end": record}, at=now)],
+                now,
+            )
+            return False
+        conv_q.append_activities(conn, conversation_id, [*activities, NewActivity("in", "endOfConversation", record, at=ended_at)], now)
+        for spec in runs:
+            run_id = spec.resolved_id(conversation_id)
+            inserted = run_q.insert_run(
+                conn,
+                run_id=run_id,
+                conversation_id=conversation_id,
+                topic=spec.topic,
+                program=spec.program,
+                queue_name=self.queue_name,
+                now=now,
+            )
+            if inserted:
+                self.dbos.enqueue_in_transaction(
+                    conn,
+                    run_id=run_id,
+                    queue_name=self.queue_name,
+                    workflow_input={
+                        "run_id": run_id,
+                        "conversation_id": conversation_id,
+                        "topic": spec.topic,
+                        "program": spec.program,
+                        "input": _jsonable(spec.input),
+                    },
+                )
+        return True
+
+    # -- post-call runs ------------------------------------------------------------------
+
+    def get_run(self, run_id: str, *, with_steps: bool = True) -> Run | None:
+        with self.engine.connect() as conn:
+            return run_q.get_run(conn, run_id, with_steps=with_steps)
+
+    def list_runs(
+        self,
+        *,
+        status: str | None = None,
+        conversation_id: str | None = None,
+        topic: str | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+        with_steps: bool = False,
+    ) -> list[Run]:
+        """Newest first; `with_steps` loads every attempt of every step."""
+        with self.engine.connect() as conn:
+            return run_q.select_runs(
+                conn, status=status, conversation_id=conversation_id, topic=topic, limit=limit, offset=offset, with_steps=with_steps
+            )
+
+    def count_runs(self) -> dict[str, int]:
+        """Runs per status."""
+        with self.engine.connect() as conn:
+            return run_q.count_runs_by_status(conn)
+
+    def begin_run(self, run_id: str, *, executor_id: str | None) -> int:
+        """Called by the workflow each time it starts; returns the execution count."""
+        with self.engine.begin() as conn:
+            return run_q.begin_run(conn, run_id, executor_id=executor_id, now=self.clock.now())
+
+    def record_step(self, record: RunStepRecord) -> None:
+        with self.engine.begin() as conn:
+            run_q.insert_step(conn, record)
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        error: str | None = None,
+        failed_step: int | None = None,
+        failed_node: str | None = None,
+        attempts: int = 0,
+        outcome: dict[str, Any] | None = None,
+    ) -> None:
+        with self.engine.begin() as conn:
+            run_q.finish_run(
+                conn,
+                run_id,
+                status=status,
+                error=error,
+                failed_step=failed_step,
+                failed_node=failed_node,
+                attempts=attempts,
+                outcome=None if outcome is None else _jsonable(outcome),
+                now=self.clock.now(),
+            )
+
+    def redrive(self, run_id: str) -> RedriveResult:
+        """Resume a failed run from its failed step, under the same run id and idempotency keys.
+
+        The steps before the failed one keep their recorded results and are not repeated.
+        """
+        run = self.get_run(run_id, with_steps=False)
+        if run is None:
+            raise RunNotFoundError(run_id)
+        if run.status != "failed":
+            raise RunNotRedrivableError(run_id, run.status)
+        from_step = run.failed_step
+        if from_step is None:
+            recorded = [number for number, _name in self.dbos.step_numbers(run_id)]
+            from_step = max(recorded, default=0) + 1
+        self.dbos.rewind(run_id, from_step, run.queue_name)
+        with self.engine.begin() as conn:
+            run_q.mark_redriven(conn, run_id, executions_seen=run.executions, now=self.clock.now())
+        return RedriveResult(run_id=run_id, from_step=from_step, queue_name=run.queue_name)
+
+    def redrive_all_failed(self) -> list[RedriveResult]:
+        return [self.redrive(run.id) for run in self.list_runs(status="failed", limit=None)]
+
+    # -- telemetry (TelemetrySink) -------------------------------------------------------
+
+    def record_telemetry(
+        self,
+        *,
+        idempotency_key: str,
+        conversation_id: str,
+        topic: str,
+        node_id: str,
+        event_name: str,
+        properties: dict[str, Any],
+        run_id: str | None,
+        at: dt.datetime,
+    ) -> bool:
+        """Store a LogCustomTelemetryEvent once per idempotency key; False if it was already stored."""
+        event = TelemetryEvent(
+            idempotency_key=idempotency_key,
+            conversation_id=conversation_id,
+            run_id=run_id,
+            topic=topic,
+            node_id=node_id,
+            event_name=event_name,
+            properties=_jsonable(properties),
+            at=at,
+        )
+        with self.engine.begin() as conn:
+            return run_q.insert_telemetry(conn, event)
+
+    def telemetry(self, *, conversation_id: str | None = None, limit: int = 1000) -> list[TelemetryEvent]:
+        with self.engine.connect() as conn:
+            return run_q.select_telemetry(conn, conversation_id=conversation_id, limit=limit)
+
+    # -- workers -------------------------------------------------------------------------
+
+    def register_worker(
+        self,
+        *,
+        executor_id: str,
+        hostname: str,
+        pid: int,
+        process_start: str | None,
+        agent: str | None,
+        app_version: str,
+        queue_name: str,
+        concurrency: int | None,
+    ) -> None:
+        with self.engine.begin() as conn:
+            worker_q.register(
+                conn,
+                executor_id=executor_id,
+                hostname=hostname,
+                pid=pid,
+                process_start=process_start,
+                agent=agent,
+                app_version=app_version,
+                queue_name=queue_name,
+                concurrency=concurrency,
+            )
+
+    def heartbeat(self, executor_id: str, *, state: str | None = None) -> str | None:
+        with self.engine.begin() as conn:
+            return worker_q.beat(conn, executor_id, state=state)
+
+    def set_worker_state(self, executor_id: str, state: str) -> None:
+        with self.engine.begin() as conn:
+            worker_q.set_state(conn, executor_id, state)
+
+    def workers(self) -> list[WorkerHeartbeat]:
+        with self.engine.connect() as conn:
+            return worker_q.select_workers(conn)
+
+    def recovery_candidates(self, executor_id: str) -> tuple[float, list[WorkerHeartbeat]]:
+        """(database clock now, other workers still marked live)."""
+        with self.engine.connect() as conn:
+            return worker_q.now_epoch(conn), worker_q.candidates(conn, exclude=executor_id)
+
+    def claim_recovery(self, executor_id: str, *, claimer: str, stale_after_s: float | None, claim_ttl_s: float) -> bool:
+        with self.engine.begin() as conn:
+            return worker_q.claim_recovery(
+                conn, executor_id, claimer=claimer, stale_after_s=stale_after_s, claim_ttl_s=claim_ttl_s
+            )
+
+    def finish_recovery(self, executor_id: str, *, claimer: str, recovered: int) -> None:
+        with self.engine.begin() as conn:
+            worker_q.finish_recovery(conn, executor_id, claimer=claimer, recovered=recovered)
