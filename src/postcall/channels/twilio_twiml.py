@@ -211,19 +211,28 @@ def render_twiml(
             says.append(output)
         elif isinstance(output, Listen):
             _gather(response, says, output, settings, turn)
-            return str(response)
+            return _xml_safe(str(response))
         elif isinstance(output, Transfer):
             _flush_says(response, says, settings.voice)
             _transfer(response, output, settings, turn)
-            return str(response)
+            return _xml_safe(str(response))
         elif isinstance(output, HangUp):
             _flush_says(response, says, settings.voice)
             response.hangup()
-            return str(response)
+            return _xml_safe(str(response))
         elif isinstance(output, EmitActivity):
             continue
     _gather(response, says, Listen(), settings, turn)
-    return str(response)
+    return _xml_safe(str(response))
+
+
+# Characters XML 1.0 cannot hold at all (ElementTree writes them unescaped, and Twilio would
+# refuse the document); they are never part of markup, so removing them from the text is safe.
+_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(document: str) -> str:
+    return _NOT_XML.sub("", document)
 
 
 def hold_twiml(settings: AgentTransferSettings | None) -> str:
@@ -234,7 +243,7 @@ def hold_twiml(settings: AgentTransferSettings | None) -> str:
         response.redirect(url, method="GET")
     else:
         response.play(url)
-    return str(response)
+    return _xml_safe(str(response))
 
 
 def _flush_says(response: TwiML, says: list[Say], voice: TwilioVoiceSettings) -> None:
@@ -291,7 +300,7 @@ def _transfer(
 ) -> None:
     target = transfer.target
     if isinstance(target, TransferToPhoneNumber):
-        number = target.phone_number.strip()
+        number = _xml_safe(target.phone_number).strip()
         if number.lower().startswith("tel:"):
             number = number[4:]
         if not number:
@@ -300,7 +309,7 @@ def _transfer(
             return
         headers = list(_x_headers(target.sipx_headers))
         if target.sip_uui_header:
-            headers.insert(0, ("User-to-User", target.sip_uui_header))
+            headers.insert(0, ("User-to-User", _xml_safe(target.sip_uui_header)))
         _dial(response, number, headers, target.dtmf_sequence, settings, turn)
         return
     agent = settings.transfer_to_agent
@@ -320,7 +329,7 @@ def _transfer(
         return
     headers = []
     if target.message_to_agent:
-        headers.append(("X-Postcall-Message", target.message_to_agent))
+        headers.append(("X-Postcall-Message", _xml_safe(target.message_to_agent)))
     if target.context:
         headers.append(("X-Postcall-Context", _compact_json(target.context)))
     _dial(response, str(agent.target), headers, None, settings, turn)
@@ -356,10 +365,10 @@ def _dial(
 def _x_headers(headers: Mapping[str, str]) -> list[tuple[str, str]]:
     out = []
     for name, value in headers.items():
-        name = name.strip()
+        name, value = _xml_safe(str(name)).strip(), _xml_safe(str(value))
         if not name.lower().startswith("x-"):
             name = f"X-{name}"
-        out.append((name, str(value)))
+        out.append((name, value))
     return out
 
 
@@ -396,19 +405,19 @@ def speech_for_say(say: Say) -> str:
 def _say_node(say: Say, voice: TwilioVoiceSettings) -> TwiML:
     node = GenericNode("Say", None, voice=voice.voice, language=voice.language)
     if not (say.speak and say.speak.strip()):
-        _nest_text(node, say.text)  # `text` is never markup
+        _nest_text(node, _xml_safe(say.text))  # `text` is never markup
         return node
-    speech = say.speak
+    speech = _xml_safe(say.speak)
     if "<" not in speech:
         _nest_text(node, html.unescape(speech))  # a `speak` without tags may hold entities
         return node
     root = _parse_ssml(speech)
     if root is None:
-        _nest_text(node, _strip_tags(speech) or say.text)
+        _nest_text(node, _strip_tags(speech) or _xml_safe(say.text))
     elif voice.reads_ssml:
         _append_ssml(node, root)
     else:
-        _nest_text(node, " ".join("".join(root.itertext()).split()) or say.text)
+        _nest_text(node, " ".join("".join(root.itertext()).split()) or _xml_safe(say.text))
     return node
 
 
