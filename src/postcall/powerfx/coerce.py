@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 import re
 
@@ -21,9 +22,10 @@ from postcall.powerfx.values import (
 
 DAY = dt.timedelta(days=1)
 
-_NUMBER_RE = re.compile(
-    r"^\s*(?P<sign>[+-]?)\s*(?P<cur>\$?)\s*(?P<num>(\d{1,3}(,\d{3})+|\d+)?(\.\d*)?)(?P<exp>[eE][+-]?\d+)?\s*(?P<pct>%?)\s*$"
-)
+_NUMBER_CORE = re.compile(r"(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_PREFIX_CHARS = set("+-%$\u20ac\u00a3\u00a5( \t\u00a0")
+_SUFFIX_CHARS = set("%) \t\u00a0")
+_CURRENCY = set("$\u20ac\u00a3\u00a5")
 
 
 def invalid(message: str) -> ErrorValue:
@@ -31,20 +33,35 @@ def invalid(message: str) -> ErrorValue:
 
 
 def text_to_number(text: str) -> float | None:
-    """Parse text the way Value() does in en-US (thousands separators, %, leading $)."""
-    match = _NUMBER_RE.match(text)
+    """Parse text the way Value() does in en-US: thousands commas, a sign, %, a currency symbol
+    and accounting parentheses (negative) around the digits; None when it is not a number."""
+    n = len(text)
+    i = 0
+    while i < n and text[i] in _PREFIX_CHARS:
+        i += 1
+    match = _NUMBER_CORE.match(text, i)
     if match is None:
         return None
-    num = match.group("num")
-    if not num or num == ".":
+    prefix = text[:i]
+    suffix = text[match.end() :]
+    if any(ch not in _SUFFIX_CHARS for ch in suffix):
         return None
+    signs = prefix.count("+") + prefix.count("-")
+    percents = prefix.count("%") + suffix.count("%")
+    currencies = sum(prefix.count(c) for c in _CURRENCY)
+    parens = prefix.count("(")
+    if signs > 1 or percents > 1 or currencies > 1 or (currencies and percents):
+        return None
+    if parens != suffix.count(")") or parens > 1 or (parens and signs):
+        return None
+    core = match.group(0)
     try:
-        value = float(num.replace(",", "") + (match.group("exp") or ""))
+        value = float(core.replace(",", ""))
     except ValueError:
         return None
-    if match.group("sign") == "-":
+    if "-" in prefix or parens:
         value = -value
-    if match.group("pct"):
+    if percents:
         value /= 100
     if math.isinf(value):
         return None
@@ -81,6 +98,8 @@ def to_number(value: Value) -> float | ErrorValue:
     if tp is int:
         return float(value)  # type: ignore[arg-type]
     if tp is str:
+        if value == "":
+            return 0.0
         parsed = text_to_number(value)  # type: ignore[arg-type]
         if parsed is None:
             return invalid(f"The text {value!r} is not a number.")
@@ -104,7 +123,7 @@ def untyped_to_number(value: UntypedObject) -> float | ErrorValue:
         return 0.0
     if isinstance(raw, bool):
         return 1.0 if raw else 0.0
-    if isinstance(raw, (int, float)):
+    if isinstance(raw, (int, float, decimal.Decimal)):
         return float(raw)
     if isinstance(raw, str):
         parsed = text_to_number(raw)
@@ -167,7 +186,7 @@ def untyped_to_text(value: UntypedObject) -> str | ErrorValue:
         return raw
     if isinstance(raw, bool):
         return "true" if raw else "false"
-    if isinstance(raw, (int, float)):
+    if isinstance(raw, (int, float, decimal.Decimal)):
         return format_number(float(raw))
     return invalid("The untyped object is not text.")
 
@@ -194,6 +213,8 @@ def to_boolean(value: Value) -> bool | ErrorValue:
         raw = value.raw
         if raw is None:
             return False
+        if isinstance(raw, decimal.Decimal):
+            return raw != 0
         if isinstance(raw, (bool, int, float, str)):
             return to_boolean(raw)
         return invalid("The untyped object is not a boolean.")
@@ -205,7 +226,7 @@ def is_blank(value: Value) -> bool:
     if value is None or value == "":
         return True
     if isinstance(value, UntypedObject):
-        return value.raw is None
+        return value.raw is None or value.raw == ""
     return False
 
 

@@ -64,8 +64,12 @@ def lookup_name(frame: Frame, name: str) -> Value:
         if type(record) is Record:
             if name in record._fields:
                 return record._fields[name]
+            if name in row.columns:
+                return None
         elif isinstance(record, Mapping) and name in record:
-            return record[name]
+            return record[name]  # type: ignore[no-any-return]
+        elif (record is None or type(record) is ErrorValue) and name in row.columns:
+            return record
     value = frame.scope.get(name, _MISSING)
     if value is not _MISSING:
         return value  # type: ignore[return-value]

@@ -63,11 +63,12 @@ EMPTY_RECORD = Record()
 class RowScope:
     """One record in scope inside ForAll/Filter/With...: its fields read as plain names."""
 
-    __slots__ = ("record", "alias")
+    __slots__ = ("record", "alias", "columns")
 
-    def __init__(self, record: Value, alias: str | None = None) -> None:
+    def __init__(self, record: Value, alias: str | None = None, columns: tuple[str, ...] = ()) -> None:
         self.record = record
         self.alias = alias
+        self.columns = columns
 
 
 class Frame:

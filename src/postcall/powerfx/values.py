@@ -188,7 +188,7 @@ class Table(Sequence["Value"]):
     @classmethod
     def of_values(cls, values: Iterable[Value], column: str = "Value") -> Table:
         """A single-column table (field ``Value`` by default)."""
-        return cls((v if isinstance(v, ErrorValue) else Record({column: v}) for v in values), (column,))
+        return cls((Record({column: v}) for v in values), (column,))
 
     def __getitem__(self, index: int) -> Value:  # type: ignore[override]
         return self.rows[index]

@@ -30,13 +30,20 @@ def as_table(site: CallSite, value: Value) -> Table | ErrorValue:
     if value is None:
         return Table()
     if isinstance(value, UntypedObject) and isinstance(value.raw, list):
-        return Table.of_values(UntypedObject(v) if v is not None else None for v in value.raw)
+        # Rows of an untyped array are the untyped elements themselves (ThisRecord is the element).
+        return Table([UntypedObject(v) for v in value.raw], ("Value",))
     return site.invalid("the argument must be a table.")
 
 
-def eval_in_row(frame: Frame, row: Value, alias: str | None, fn: Fn) -> Value:
-    """Evaluate `fn` with `row`'s fields in scope (ThisRecord, or `alias` given with As)."""
-    frame.rows.append(RowScope(row, alias))
+def eval_in_row(
+    frame: Frame, row: Value, alias: str | None, fn: Fn, columns: tuple[str, ...] = ()
+) -> Value:
+    """Evaluate `fn` with `row`'s fields in scope (ThisRecord, or `alias` given with As).
+
+    `columns` are the table's column names: in a Blank row they read as Blank, in an error row
+    as the error.
+    """
+    frame.rows.append(RowScope(row, alias, columns))
     try:
         return fn(frame)
     finally:

@@ -69,6 +69,8 @@ def _text_scalar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
             raw = value.raw
             if isinstance(raw, (dict, list)):
                 return site.invalid("the untyped value is not text.")
+            if raw is None:
+                return None
             return untyped_to_text(value)
         return to_text(value)
     fmt_value = args[1]
@@ -94,6 +96,8 @@ def _text_scalar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
             value = float(raw)
         elif isinstance(raw, str):
             value = raw
+        elif raw is None:
+            return ""
         else:
             return site.invalid("the untyped value cannot be formatted.")
     if isinstance(value, (dt.date, dt.timedelta)):
@@ -138,18 +142,34 @@ _DECIMAL_COMMA = ("fr", "de", "es", "it", "pt", "nl", "ru", "pl", "sv", "da", "n
 
 
 def _value_of_text(site: CallSite, text: str, language: str | None) -> Value:
-    if text.strip() == "":
+    if text == "":
         return None
-    candidate = text
+    candidate: str | None = text
     if language and language.split("-")[0].lower() in _DECIMAL_COMMA:
-        candidate = text.replace("\u00a0", "").replace(" ", "").replace(".", "").replace(",", ".")
-    number = text_to_number(candidate)
+        candidate = _decimal_comma_to_point(text, language.split("-")[0].lower())
+    number = text_to_number(candidate) if candidate is not None else None
     if number is None:
         when = parse_date_number(text)
         if when is not None:
             return when
         return site.invalid(f"{text!r} is not a number.")
     return number
+
+
+def _decimal_comma_to_point(text: str, language: str) -> str | None:
+    """`1 234,56` (fr) or `1.234,56` (de) as en-US text, or None when it cannot be one."""
+    thousands = {" ", "\u00a0", "\u202f"} | (set() if language == "fr" else {"."})
+    comma = text.find(",")
+    if comma >= 0 and "." in text[comma:]:
+        return None
+    out = []
+    for i, ch in enumerate(text):
+        if ch in thousands and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
+            continue
+        if ch == ".":
+            return None
+        out.append("." if ch == "," else ch)
+    return "".join(out)
 
 
 def parse_date_number(text: str) -> float | None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import decimal
 import math
+import re
 
 from postcall.powerfx.coerce import date_to_serial, serial_to_datetime, to_number, to_text
 from postcall.powerfx.dateparse import parse_datetime_text
@@ -12,6 +14,8 @@ from postcall.powerfx.functions.registry import CallSite, eager
 from postcall.powerfx.functions.text import tabular
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.values import ErrorKind, ErrorValue, OptionValue, UntypedObject, Value
+
+_ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2}([T ].*)?|\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)$")
 
 KNOWN_LANGUAGES_PREFIX = ("en", "fr", "de", "es", "it", "ja", "sr", "pt", "nl", "zh", "ko", "ru", "pl", "sv", "da", "nb", "fi", "tr", "cs", "hu", "el", "he", "ar", "vi")
 
@@ -33,8 +37,10 @@ def to_datetime(site: CallSite, value: Value) -> dt.datetime | None | ErrorValue
         if raw is None:
             return None
         if isinstance(raw, str):
+            if not _ISO_DATE.match(raw):
+                return site.invalid(f"{raw!r} is not an ISO 8601 date.")
             return to_datetime(site, raw)
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if isinstance(raw, (int, float, decimal.Decimal)) and not isinstance(raw, bool):
             return to_datetime(site, float(raw))
         return site.invalid("the value is not a date.")
     if isinstance(value, str):
@@ -353,14 +359,14 @@ def _date_add(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if isinstance(amount, ErrorValue):
         return amount
     if base is None:
-        return None
+        base = dt.datetime(1899, 12, 30)
     is_time = isinstance(base, dt.timedelta)
     is_date_only = isinstance(base, dt.date) and not isinstance(base, dt.datetime)
     when = to_datetime(site, base)
     if isinstance(when, ErrorValue):
         return when
     if when is None:
-        return None
+        when = dt.datetime(1899, 12, 30)
     try:
         if unit in ("months", "quarters", "years"):
             months = math.trunc(amount) * {"months": 1, "quarters": 3, "years": 12}[unit]
@@ -389,8 +395,8 @@ def _date_diff(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return start
     if isinstance(end, ErrorValue):
         return end
-    if start is None or end is None:
-        return None
+    start = start if start is not None else dt.datetime(1899, 12, 30)
+    end = end if end is not None else dt.datetime(1899, 12, 30)
     if unit == "years":
         return float(end.year - start.year)
     if unit == "quarters":

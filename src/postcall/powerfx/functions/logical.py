@@ -207,7 +207,7 @@ def _with(site: CallSite, args: Sequence[Fn]) -> Fn:
             record = Record()
         if not isinstance(record, Record):
             return site.invalid("the first argument must be a record.")
-        return eval_in_row(frame, record, alias, body)
+        return eval_in_row(frame, record, alias, body, tuple(record))
 
     return run
 

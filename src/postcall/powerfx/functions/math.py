@@ -173,7 +173,7 @@ def _aggregate(name: str, combine: Callable[[list[float]], float | None]) -> Non
                 for row in iter_rows(frame, table):
                     if isinstance(row, ErrorValue):
                         return row
-                    values.append(eval_in_row(frame, row, alias, rest[0]))
+                    values.append(eval_in_row(frame, row, alias, rest[0], table.columns))
             else:
                 values = [head, *(a(frame) for a in rest)]
             numbers: list[float] = []

@@ -26,13 +26,15 @@ from postcall.powerfx.values import (
 )
 
 
-@eager("Table", 0, None)
+@eager("Table", 0, None, propagate=False)
 def _table(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Table(record1, record2, ...) (tables given as arguments are merged row by row)."""
     rows: list[Value] = []
     for arg in args:
         if isinstance(arg, Table):
             rows.extend(arg.rows)
+        elif isinstance(arg, UntypedObject) and isinstance(arg.raw, list):
+            rows.extend(Record({"Value": UntypedObject(v)}) for v in arg.raw)
         elif isinstance(arg, (Record, ErrorValue)) or arg is None:
             rows.append(arg)
         else:
@@ -87,6 +89,8 @@ def _count_arg(value: Value, default: float = 1.0) -> int | ErrorValue:
 @eager("FirstN", 1, 2)
 def _first_n(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """FirstN(table, [count=1])"""
+    if args[0] is None:
+        return None
     table = _table_arg(site, args[0])
     if isinstance(table, ErrorValue):
         return table
@@ -99,13 +103,15 @@ def _first_n(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 @eager("LastN", 1, 2)
 def _last_n(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """LastN(table, [count=1])"""
+    if args[0] is None:
+        return None
     table = _table_arg(site, args[0])
     if isinstance(table, ErrorValue):
         return table
     count = _count_arg(args[1]) if len(args) > 1 else 1
     if isinstance(count, ErrorValue):
         return count
-    return Table(table.rows[len(table.rows) - count :] if count else (), table.columns)
+    return Table(table.rows[max(0, len(table.rows) - count) :] if count else (), table.columns)
 
 
 @eager("Index", 2, 2)
@@ -127,10 +133,13 @@ def _index(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 
 @eager("CountRows", 1, 1)
 def _count_rows(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """CountRows(table)"""
+    """CountRows(table): an error row makes the count an error."""
     table = _table_arg(site, args[0])
     if isinstance(table, ErrorValue):
         return table
+    for row in table.rows:
+        if isinstance(row, ErrorValue):
+            return row
     return float(len(table.rows))
 
 
@@ -169,16 +178,13 @@ def _predicate_loop(
     """Rows for which every condition holds (errors in conditions become error rows)."""
     kept: list[Value] = []
     for row in iter_rows(frame, table):
-        if isinstance(row, ErrorValue):
-            kept.append(row)
-            continue
         ok = True
         for cond in conditions:
-            flag = eval_in_row(frame, row, alias, cond)
+            flag = eval_in_row(frame, row, alias, cond, table.columns)
             if type(flag) is not bool:
                 flag = to_boolean(flag)
             if isinstance(flag, ErrorValue):
-                kept.append(flag)
+                kept.append(row if isinstance(row, ErrorValue) else flag)
                 ok = False
                 break
             if not flag:
@@ -197,7 +203,10 @@ def _filter(site: CallSite, args: Sequence[Fn]) -> Fn:
     alias = site.aliases[0] if site.aliases else None
 
     def run(frame: Frame) -> Value:
-        table = _table_arg(site, source(frame))
+        value = source(frame)
+        if value is None:
+            return None
+        table = _table_arg(site, value)
         if isinstance(table, ErrorValue):
             return table
         kept = _predicate_loop(frame, site, table, alias, conditions)
@@ -219,13 +228,20 @@ def _count_if(site: CallSite, args: Sequence[Fn]) -> Fn:
         table = _table_arg(site, source(frame))
         if isinstance(table, ErrorValue):
             return table
-        kept = _predicate_loop(frame, site, table, alias, conditions)
-        if isinstance(kept, ErrorValue):
-            return kept
-        for row in kept:
-            if isinstance(row, ErrorValue):
-                return row
-        return float(len(kept))
+        count = 0
+        for row in iter_rows(frame, table):
+            ok = True
+            for cond in conditions:
+                flag = eval_in_row(frame, row, alias, cond, table.columns)
+                if type(flag) is not bool:
+                    flag = to_boolean(flag)
+                if isinstance(flag, ErrorValue):
+                    return flag
+                if not flag:
+                    ok = False
+                    break
+            count += ok
+        return float(count)
 
     return run
 
@@ -244,13 +260,13 @@ def _lookup(site: CallSite, args: Sequence[Fn]) -> Fn:
         for row in iter_rows(frame, table):
             if isinstance(row, ErrorValue):
                 return row
-            flag = eval_in_row(frame, row, alias, condition)
+            flag = eval_in_row(frame, row, alias, condition, table.columns)
             if type(flag) is not bool:
                 flag = to_boolean(flag)
             if isinstance(flag, ErrorValue):
                 return flag
             if flag:
-                return eval_in_row(frame, row, alias, result) if result is not None else row
+                return eval_in_row(frame, row, alias, result, table.columns) if result is not None else row
         return None
 
     return run
@@ -263,15 +279,15 @@ def _for_all(site: CallSite, args: Sequence[Fn]) -> Fn:
     alias = site.aliases[0] if site.aliases else None
 
     def run(frame: Frame) -> Value:
-        table = _table_arg(site, source(frame))
+        value = source(frame)
+        if value is None:
+            return None
+        table = _table_arg(site, value)
         if isinstance(table, ErrorValue):
             return table
         out: list[Value] = []
         for row in iter_rows(frame, table):
-            if isinstance(row, ErrorValue):
-                out.append(row)
-                continue
-            out.append(eval_in_row(frame, row, alias, body))
+            out.append(eval_in_row(frame, row, alias, body, table.columns))
         if out and all(isinstance(v, Record) or v is None or isinstance(v, ErrorValue) for v in out) and any(
             isinstance(v, Record) for v in out
         ):
@@ -313,7 +329,10 @@ def _concat(site: CallSite, args: Sequence[Fn]) -> Fn:
     alias = site.aliases[0] if site.aliases else None
 
     def run(frame: Frame) -> Value:
-        table = _table_arg(site, source(frame))
+        value = source(frame)
+        if value is None:
+            return None
+        table = _table_arg(site, value)
         if isinstance(table, ErrorValue):
             return table
         sep: Value = separator(frame) if separator is not None else ""
@@ -324,9 +343,7 @@ def _concat(site: CallSite, args: Sequence[Fn]) -> Fn:
         size = 0
         limit = frame.ctx.limits.max_text_length
         for row in iter_rows(frame, table):
-            if isinstance(row, ErrorValue):
-                return row
-            piece = to_text(eval_in_row(frame, row, alias, body))
+            piece = to_text(eval_in_row(frame, row, alias, body, table.columns))
             if isinstance(piece, ErrorValue):
                 return piece
             parts.append(piece)
@@ -381,7 +398,7 @@ def _sort(site: CallSite, args: Sequence[Fn]) -> Fn:
             return descending
         keyed: list[tuple[tuple[int, object], Value]] = []
         for row in iter_rows(frame, table):
-            key = eval_in_row(frame, row, alias, body)
+            key = eval_in_row(frame, row, alias, body, table.columns)
             if isinstance(key, ErrorValue):
                 return key
             keyed.append((_sort_key(key), row))
@@ -433,7 +450,7 @@ def _distinct(site: CallSite, args: Sequence[Fn]) -> Fn:
             return table
         out: list[Value] = []
         for row in iter_rows(frame, table):
-            value = eval_in_row(frame, row, alias, body)
+            value = eval_in_row(frame, row, alias, body, table.columns)
             if isinstance(value, ErrorValue):
                 return value
             if not any(equals(value, seen) is True for seen in out):
@@ -485,7 +502,7 @@ def _add_columns(site: CallSite, args: Sequence[Fn]) -> Fn:
                 continue
             fields = dict(row.fields)
             for name, (_, fn) in zip(names, pairs, strict=True):
-                fields[name] = eval_in_row(frame, row, alias, fn)
+                fields[name] = eval_in_row(frame, row, alias, fn, table.columns)
             out.append(Record(fields))
         return Table(out, tuple(table.columns) + tuple(n for n in names if n not in table.columns))
 
