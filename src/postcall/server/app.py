@@ -16,16 +16,20 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from postcall import __version__
 from postcall.diagnostics import Diagnostic
+from postcall.server.api.conversations import router as conversations_router
+from postcall.server.api.health import router as health_router
+from postcall.server.api.runs import router as runs_router
+from postcall.server.api.summary import router as summary_router
+from postcall.server.api.topics import router as topics_router
 from postcall.server.auth import SessionCodec, load_admin_auth
 from postcall.server.console.auth_routes import router as console_auth_router
 from postcall.server.console.web import HERE as CONSOLE_DIR
 from postcall.server.console.web import base_path, templates
-from postcall.server.metrics import HttpMetrics, RequestObservabilityMiddleware
+from postcall.server.metrics import RequestObservabilityMiddleware, build_registry
 from postcall.server.security import SecurityHeadersMiddleware
 
 
@@ -81,7 +85,7 @@ def create_app(runtime: ServerRuntime) -> FastAPI:
         openapi_url="/openapi.json",
     )
     auth = load_admin_auth(Path(settings.data_dir))
-    registry = CollectorRegistry()
+    registry, http_metrics = build_registry(runtime)
     app.state.runtime = runtime
     app.state.admin_auth = auth
     app.state.session_codec = SessionCodec(auth)
@@ -89,7 +93,9 @@ def create_app(runtime: ServerRuntime) -> FastAPI:
     app.state.registry = registry
     _install_error_handlers(app)
 
-    app.include_router(console_auth_router)
+    for router in (health_router, conversations_router, runs_router, topics_router,
+                   summary_router, console_auth_router):
+        app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=str(CONSOLE_DIR / "static")), name="static")
 
     @app.get("/docs", include_in_schema=False)
@@ -100,7 +106,7 @@ def create_app(runtime: ServerRuntime) -> FastAPI:
         app.include_router(runtime.channel_router)
 
     # Outermost last: security headers wrap everything, including the clean 500.
-    app.add_middleware(RequestObservabilityMiddleware, metrics=HttpMetrics(registry))
+    app.add_middleware(RequestObservabilityMiddleware, metrics=http_metrics)
     app.add_middleware(SecurityHeadersMiddleware, public_base_url=settings.public_base_url)
     return app
 

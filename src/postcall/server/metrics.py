@@ -13,6 +13,7 @@ request also becomes a server span.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 import time
@@ -20,6 +21,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -157,10 +164,87 @@ class RequestObservabilityMiddleware:
             )
 
 
+class DomainCollector:
+    """Figures read from the store at scrape time (see the module docstring)."""
+
+    def __init__(self, runtime: Any, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.runtime = runtime
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+
+    def describe(self) -> list[Metric]:
+        return []  # no fixed description: families are built on every scrape
+
+    def collect(self) -> Iterator[Metric]:
+        # Imported here: stats pulls in SQLAlchemy and the store, which the request metrics do not need.
+        from postcall.server.api import stats
+
+        store = self.runtime.store
+        live = GaugeMetricFamily(
+            "postcall_live_conversations", "Conversations in progress (started, not yet ended)."
+        )
+        live.add_metric([], float(self.runtime.live_conversations()))
+        yield live
+
+        ends = CounterMetricFamily(
+            "postcall_conversation_ends",
+            "Conversations ended, by System.Conversation.EndReason (all time).",
+            labels=["reason"],
+        )
+        for reason, n in sorted(stats.ends_by_reason(store).items()):
+            ends.add_metric([reason or "NONE"], float(n))
+        yield ends
+
+        runs = GaugeMetricFamily(
+            "postcall_runs", "Post-call runs by current status.", labels=["status"]
+        )
+        counts = store.count_runs()
+        for status in ("pending", "running", "succeeded", "failed"):
+            runs.add_metric([status], float(counts.get(status, 0)))
+        yield runs
+
+        queue = stats.queue_stats(store, self.clock())
+        depth = GaugeMetricFamily("postcall_queue_depth", "Post-call runs waiting for a worker.")
+        depth.add_metric([], float(queue.depth))
+        yield depth
+        age = GaugeMetricFamily(
+            "postcall_oldest_pending_run_age_seconds",
+            "Seconds since the oldest waiting run was enqueued or redriven (0 when none waits).",
+        )
+        age.add_metric([], queue.oldest_pending_age_s)
+        yield age
+
+        workers = GaugeMetricFamily(
+            "postcall_live_executors", "Executor processes with a fresh heartbeat."
+        )
+        workers.add_metric([], float(stats.live_workers(store)))
+        yield workers
+
+        latency = HistogramMetricFamily(
+            "postcall_step_duration_seconds",
+            "Duration of post-call step attempts, by action kind (http, flow, log).",
+            labels=["kind"],
+        )
+        for hist in stats.step_latency(store):
+            latency.add_metric(
+                [hist.kind],
+                [(_le(bound), float(n)) for bound, n in hist.buckets],
+                hist.sum_seconds,
+            )
+        yield latency
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(bound)
+
+
+def build_registry(runtime: Any) -> tuple[CollectorRegistry, HttpMetrics]:
+    """A fresh registry for one app: request metrics plus the store's figures."""
+    registry = CollectorRegistry(auto_describe=False)
+    http = HttpMetrics(registry)
+    registry.register(DomainCollector(runtime))
+    return registry, http
+
+
 def exposition(registry: CollectorRegistry) -> tuple[bytes, str]:
     """The registry in Prometheus text format, with its content type."""
     return generate_latest(registry), CONTENT_TYPE_LATEST
-
-
-def iter_families(registry: CollectorRegistry) -> Iterator[Any]:
-    yield from registry.collect()
