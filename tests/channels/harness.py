@@ -81,7 +81,9 @@ class WebhookServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
 
     def __enter__(self) -> WebhookServer:
         self._thread.start()
@@ -112,8 +114,13 @@ class ScriptedRuntime:
 
     PHONE = "+14155550142"
 
-    def __init__(self, twilio: TwilioChannel | None = None, events: EventsChannel | None = None,
-                 *, auth_token: str | None = None) -> None:
+    def __init__(
+        self,
+        twilio: TwilioChannel | None = None,
+        events: EventsChannel | None = None,
+        *,
+        auth_token: str | None = None,
+    ) -> None:
         self.twilio, self.events = twilio, events
         self.conversations: dict[str, Conversation] = {}
         self.refused: list[ChannelError] = []
@@ -138,7 +145,9 @@ class ScriptedRuntime:
                 return conv.replies[inp.event_id]
             outputs = self._turn(conv, inp)
             conv.turn += 1
-            reply = self.twilio.respond(request, outputs, turn=conv.turn, ended=conv.end_reason is not None)
+            reply = self.twilio.respond(
+                request, outputs, turn=conv.turn, ended=conv.end_reason is not None
+            )
             if inp.event_id is not None:
                 conv.replies[inp.event_id] = reply
             return reply
@@ -152,7 +161,11 @@ class ScriptedRuntime:
             return self.events.error_reply(error)
         with self._lock:
             if not isinstance(inp, CallStarted) and inp.conversation_id not in self.conversations:
-                error = ChannelError(f"Unknown conversation {inp.conversation_id!r}.", status=404, field="conversation_id")
+                error = ChannelError(
+                    f"Unknown conversation {inp.conversation_id!r}.",
+                    status=404,
+                    field="conversation_id",
+                )
                 self.refused.append(error)
                 return self.events.error_reply(error)
             conv = self._conversation(inp)
@@ -161,7 +174,9 @@ class ScriptedRuntime:
                 return conv.replies[inp.event_id]
             outputs = self._turn(conv, inp)
             conv.turn += 1
-            reply = self.events.respond(outputs, ended=conv.end_reason is not None, end_reason=conv.end_reason)
+            reply = self.events.respond(
+                outputs, ended=conv.end_reason is not None, end_reason=conv.end_reason
+            )
             if inp.event_id is not None:
                 conv.replies[inp.event_id] = reply
             return reply
@@ -207,13 +222,18 @@ class ScriptedRuntime:
                 return []
             kind, conv.transfer = conv.transfer, None
             if outcome == "answered":
-                self._end(conv, EndReason.BLIND_TRANSFER if kind == "phone" else EndReason.CCAAS_TRANSFER)
+                self._end(
+                    conv, EndReason.BLIND_TRANSFER if kind == "phone" else EndReason.CCAAS_TRANSFER
+                )
                 return []
             if outcome == "abandoned":
                 conv.transfer_abandoned = True
                 self._end(conv, EndReason.CUSTOMER_HANGUP)
                 return []
-            return [Say(f"The transfer did not go through ({outcome}). I can help you myself."), Listen()]
+            return [
+                Say(f"The transfer did not go through ({outcome}). I can help you myself."),
+                Listen(),
+            ]
         if conv.transfer is not None:
             return []
         if activity.type == ActivityType.EVENT and activity.name == ChannelEvent.SILENCE:
@@ -228,8 +248,14 @@ class ScriptedRuntime:
             return [Say("Goodbye."), HangUp()]
         if "agent" in text:
             conv.transfer = "agent"
-            return [Say("Connecting you to an agent."),
-                    Transfer(TransferToAgent(message_to_agent="Caller asked for a person", context={"topic": "billing"}))]
+            return [
+                Say("Connecting you to an agent."),
+                Transfer(
+                    TransferToAgent(
+                        message_to_agent="Caller asked for a person", context={"topic": "billing"}
+                    )
+                ),
+            ]
         if "transfer" in text:
             conv.transfer = "phone"
             return [Say("Transferring you now."), Transfer(TransferToPhoneNumber(self.PHONE))]

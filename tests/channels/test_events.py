@@ -41,9 +41,19 @@ def channel(**options: object) -> EventsChannel:
     return EventsChannel(SECRET, now=lambda: NOW, **options)  # type: ignore[arg-type]
 
 
-def request(body: bytes, *, secret: str = SECRET, timestamp: float = NOW, headers: dict | None = None,
-            url: str = URL, method: str = "POST") -> WebhookRequest:
-    all_headers = {"Content-Type": "application/json", **signature_headers(secret, body, int(timestamp))}
+def request(
+    body: bytes,
+    *,
+    secret: str = SECRET,
+    timestamp: float = NOW,
+    headers: dict | None = None,
+    url: str = URL,
+    method: str = "POST",
+) -> WebhookRequest:
+    all_headers = {
+        "Content-Type": "application/json",
+        **signature_headers(secret, body, int(timestamp)),
+    }
     all_headers.update(headers or {})
     return WebhookRequest.build(method, url, all_headers, body)
 
@@ -55,13 +65,19 @@ def encode(event: dict) -> bytes:
 # -- schema ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", load("events/valid_events.json"), ids=lambda c: c["event"]["type"] + str(c["event"]["sequence"]))
+@pytest.mark.parametrize(
+    "case",
+    load("events/valid_events.json"),
+    ids=lambda c: c["event"]["type"] + str(c["event"]["sequence"]),
+)
 def test_valid_event_translates(case: dict) -> None:
     result = channel().parse(request(encode(case["event"])))
     expect = case["expect"]
     assert type(result).__name__ == expect["kind"]
     assert result.conversation_id == case["event"]["conversation_id"]
-    assert result.event_id == f"events:{case['event']['conversation_id']}:{case['event']['sequence']}"
+    assert (
+        result.event_id == f"events:{case['event']['conversation_id']}:{case['event']['sequence']}"
+    )
     if "event_id" in expect:
         assert result.event_id == expect["event_id"]
     if isinstance(result, CallStarted):
@@ -105,14 +121,23 @@ def test_every_event_type_is_covered_by_the_data() -> None:
 
 
 def test_parse_event_is_usable_alone() -> None:
-    event, raw = parse_event(b'{"conversation_id":"c1","sequence":1,"type":"caller.silence","timestamp":"2026-01-01T00:00:00+00:00"}')
+    event, raw = parse_event(
+        b'{"conversation_id":"c1","sequence":1,"type":"caller.silence","timestamp":"2026-01-01T00:00:00+00:00"}'
+    )
     assert event.event_id == "events:c1:1" and raw["type"] == "caller.silence"
 
 
 # -- signing -----------------------------------------------------------------------------------
 
 
-BODY = encode({"conversation_id": "c1", "sequence": 1, "type": "caller.silence", "timestamp": "2026-01-01T00:00:00Z"})
+BODY = encode(
+    {
+        "conversation_id": "c1",
+        "sequence": 1,
+        "type": "caller.silence",
+        "timestamp": "2026-01-01T00:00:00Z",
+    }
+)
 
 
 def refused(req: WebhookRequest, **options: object) -> ChannelError:
@@ -150,7 +175,9 @@ def test_signature_moved_to_another_timestamp_is_refused() -> None:
 def test_missing_headers_are_refused() -> None:
     assert refused(WebhookRequest.build("POST", URL, {}, BODY)).field == "X-Postcall-Timestamp"
     only_stamp = {"X-Postcall-Timestamp": str(int(NOW))}
-    assert refused(WebhookRequest.build("POST", URL, only_stamp, BODY)).field == "X-Postcall-Signature"
+    assert (
+        refused(WebhookRequest.build("POST", URL, only_stamp, BODY)).field == "X-Postcall-Signature"
+    )
 
 
 def test_malformed_timestamp_is_refused() -> None:
@@ -177,7 +204,9 @@ def test_replay_window_is_configurable() -> None:
 def test_several_signatures_and_secrets_for_rotation() -> None:
     stamp = str(int(NOW))
     header = f"v1=deadbeef, {sign('new-secret', stamp, BODY)}"
-    req = WebhookRequest.build("POST", URL, {"X-Postcall-Timestamp": stamp, "X-Postcall-Signature": header}, BODY)
+    req = WebhookRequest.build(
+        "POST", URL, {"X-Postcall-Timestamp": stamp, "X-Postcall-Signature": header}, BODY
+    )
     rotating = EventsChannel(["old-secret", "new-secret"], now=lambda: NOW)
     assert isinstance(rotating.parse(req), ActivityInput)
     refused(req)  # not with our secret
@@ -194,7 +223,9 @@ def test_signatures_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(events_module.hmac, "compare_digest", recording)
     stamp = str(int(NOW))
     header = f"v1={'0' * 64},{sign(SECRET, stamp, BODY)},v1=zz"
-    req = WebhookRequest.build("POST", URL, {"X-Postcall-Timestamp": stamp, "X-Postcall-Signature": header}, BODY)
+    req = WebhookRequest.build(
+        "POST", URL, {"X-Postcall-Timestamp": stamp, "X-Postcall-Signature": header}, BODY
+    )
     channel().parse(req)
     # Every offered signature was compared (no early exit on the match), each by compare_digest.
     assert len(calls) == 3
@@ -210,8 +241,15 @@ def test_unsigned_request_learns_nothing_about_the_schema() -> None:
 
 
 def test_body_over_the_limit_is_413() -> None:
-    body = encode({"conversation_id": "c1", "sequence": 1, "type": "call.started",
-                   "timestamp": "2026-01-01T00:00:00Z", "metadata": {"blob": "x" * 70_000}})
+    body = encode(
+        {
+            "conversation_id": "c1",
+            "sequence": 1,
+            "type": "call.started",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "metadata": {"blob": "x" * 70_000},
+        }
+    )
     with pytest.raises(ChannelError) as caught:
         channel().parse(request(body))
     assert (caught.value.status, caught.value.field) == (413, "body")
@@ -251,28 +289,66 @@ def test_render_actions_for_every_output() -> None:
     outputs = [
         Say("Hello", speak="<speak>Hello</speak>", allow_barge_in=False),
         Listen(dtmf_max_digits=4, dtmf_finish_key="#", silence_timeout_ms=7000),
-        Transfer(TransferToPhoneNumber("+14155550142", sip_uui_header="abc", sipx_headers={"X-A": "1"}, dtmf_sequence="12")),
+        Transfer(
+            TransferToPhoneNumber(
+                "+14155550142", sip_uui_header="abc", sipx_headers={"X-A": "1"}, dtmf_sequence="12"
+            )
+        ),
         Transfer(TransferToAgent(message_to_agent="VIP", context={"case": "C-1"})),
         EmitActivity(ActivityType.EVENT, name="crm.note", value={"n": 1}),
         HangUp(),
     ]
     reply = render_actions(outputs)
-    assert [a["type"] for a in reply["actions"]] == ["say", "listen", "transfer", "transfer", "event", "hangup"]
+    assert [a["type"] for a in reply["actions"]] == [
+        "say",
+        "listen",
+        "transfer",
+        "transfer",
+        "event",
+        "hangup",
+    ]
     say, listen, number, agent, event, _ = reply["actions"]
-    assert say == {"type": "say", "text": "Hello", "speak": "<speak>Hello</speak>", "allow_barge_in": False}
-    assert listen["dtmf_max_digits"] == 4 and listen["dtmf_finish_key"] == "#" and listen["silence_timeout_ms"] == 7000
-    assert number["target"] == {"type": "phone_number", "phone_number": "+14155550142", "sip_uui_header": "abc",
-                                "sipx_headers": {"X-A": "1"}, "dtmf_sequence": "12"}
-    assert agent["target"] == {"type": "agent", "message_to_agent": "VIP", "context": {"case": "C-1"}}
-    assert event == {"type": "event", "activity_type": "event", "name": "crm.note", "value": {"n": 1}}
+    assert say == {
+        "type": "say",
+        "text": "Hello",
+        "speak": "<speak>Hello</speak>",
+        "allow_barge_in": False,
+    }
+    assert (
+        listen["dtmf_max_digits"] == 4
+        and listen["dtmf_finish_key"] == "#"
+        and listen["silence_timeout_ms"] == 7000
+    )
+    assert number["target"] == {
+        "type": "phone_number",
+        "phone_number": "+14155550142",
+        "sip_uui_header": "abc",
+        "sipx_headers": {"X-A": "1"},
+        "dtmf_sequence": "12",
+    }
+    assert agent["target"] == {
+        "type": "agent",
+        "message_to_agent": "VIP",
+        "context": {"case": "C-1"},
+    }
+    assert event == {
+        "type": "event",
+        "activity_type": "event",
+        "name": "crm.note",
+        "value": {"n": 1},
+    }
     assert reply["ended"] is True and reply["end_reason"] is None
 
 
 def test_render_actions_reports_the_end() -> None:
     assert render_actions([Say("hi"), Listen()]) == {
-        "actions": [{"type": "say", "text": "hi", "speak": None, "allow_barge_in": True},
-                    render_actions([Listen()])["actions"][0]],
-        "ended": False, "end_reason": None}
+        "actions": [
+            {"type": "say", "text": "hi", "speak": None, "allow_barge_in": True},
+            render_actions([Listen()])["actions"][0],
+        ],
+        "ended": False,
+        "end_reason": None,
+    }
     ended = render_actions([], ended=True, end_reason=EndReason.BLIND_TRANSFER)
     assert ended == {"actions": [], "ended": True, "end_reason": "BLIND_TRANSFER"}
 
@@ -284,6 +360,10 @@ def test_respond_is_json() -> None:
 
 
 def test_error_reply_is_json_naming_the_field() -> None:
-    reply = channel().error_reply(ChannelError("Field 'text' is required.", status=400, field="text"))
+    reply = channel().error_reply(
+        ChannelError("Field 'text' is required.", status=400, field="text")
+    )
     assert reply.status == 400
-    assert json.loads(reply.body) == {"error": {"status": 400, "message": "Field 'text' is required.", "field": "text"}}
+    assert json.loads(reply.body) == {
+        "error": {"status": 400, "message": "Field 'text' is required.", "field": "text"}
+    }

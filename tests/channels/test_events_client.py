@@ -22,13 +22,20 @@ SECRET = "whsec_3b1f9d27c4e84a06"
 @pytest.fixture
 def served() -> Iterator[tuple[ScriptedRuntime, CallEventsClient]]:
     runtime = ScriptedRuntime(events=EventsChannel(SECRET))
-    with WebhookServer(runtime.handle_events) as server, CallEventsClient(server.url, SECRET) as client:
+    with (
+        WebhookServer(runtime.handle_events) as server,
+        CallEventsClient(server.url, SECRET) as client,
+    ):
         yield runtime, client
 
 
-def test_call_started_answers_with_the_greeting(served: tuple[ScriptedRuntime, CallEventsClient]) -> None:
+def test_call_started_answers_with_the_greeting(
+    served: tuple[ScriptedRuntime, CallEventsClient],
+) -> None:
     runtime, client = served
-    reply = client.call_started("vapi-1", caller="+15550100", callee="+15550199", metadata={"provider": "vapi"})
+    reply = client.call_started(
+        "vapi-1", caller="+15550100", callee="+15550199", metadata={"provider": "vapi"}
+    )
     assert [a["type"] for a in reply["actions"]] == ["say", "listen"]
     assert reply["actions"][0]["text"] == "Hello, how can I help?"
     assert reply == {**reply, "ended": False, "end_reason": None}
@@ -57,7 +64,9 @@ def test_transfer_answered(served: tuple[ScriptedRuntime, CallEventsClient]) -> 
     assert runtime.conversations["c2"].end_reason == EndReason.BLIND_TRANSFER
 
 
-def test_busy_transfer_then_the_caller_hangs_up(served: tuple[ScriptedRuntime, CallEventsClient]) -> None:
+def test_busy_transfer_then_the_caller_hangs_up(
+    served: tuple[ScriptedRuntime, CallEventsClient],
+) -> None:
     runtime, client = served
     client.call_started("c3")
     client.caller_said("c3", "transfer me")
@@ -72,8 +81,11 @@ def test_escalation(served: tuple[ScriptedRuntime, CallEventsClient]) -> None:
     runtime, client = served
     client.call_started("c4")
     reply = client.caller_said("c4", "let me speak to an agent")
-    assert reply["actions"][-1]["target"] == {"type": "agent", "message_to_agent": "Caller asked for a person",
-                                              "context": {"topic": "billing"}}
+    assert reply["actions"][-1]["target"] == {
+        "type": "agent",
+        "message_to_agent": "Caller asked for a person",
+        "context": {"topic": "billing"},
+    }
     assert client.transfer_answered("c4")["end_reason"] == "CCAAS_TRANSFER"
 
 
@@ -87,7 +99,9 @@ def test_agent_hangs_up(served: tuple[ScriptedRuntime, CallEventsClient]) -> Non
     assert runtime.conversations["c5"].end_reason == EndReason.AGENT_HANGUP
 
 
-def test_caller_hangs_up_while_the_transfer_rings(served: tuple[ScriptedRuntime, CallEventsClient]) -> None:
+def test_caller_hangs_up_while_the_transfer_rings(
+    served: tuple[ScriptedRuntime, CallEventsClient],
+) -> None:
     runtime, client = served
     client.call_started("c6")
     client.caller_said("c6", "transfer me")
@@ -114,7 +128,9 @@ def test_replayed_event_changes_nothing(served: tuple[ScriptedRuntime, CallEvent
     assert conv.duplicates == 1 and conv.end_signals == 1
 
 
-def test_sequence_numbers_count_per_conversation(served: tuple[ScriptedRuntime, CallEventsClient]) -> None:
+def test_sequence_numbers_count_per_conversation(
+    served: tuple[ScriptedRuntime, CallEventsClient],
+) -> None:
     runtime, client = served
     client.call_started("a")
     client.call_started("b")
@@ -124,7 +140,9 @@ def test_sequence_numbers_count_per_conversation(served: tuple[ScriptedRuntime, 
     assert [inp.event_id for inp in runtime.conversations["b"].inputs] == ["events:b:1"]
 
 
-def test_refused_event_raises_with_the_field(served: tuple[ScriptedRuntime, CallEventsClient]) -> None:
+def test_refused_event_raises_with_the_field(
+    served: tuple[ScriptedRuntime, CallEventsClient],
+) -> None:
     runtime, client = served
     client.call_started("c9")
     with pytest.raises(ChannelError) as caught:
@@ -135,7 +153,9 @@ def test_refused_event_raises_with_the_field(served: tuple[ScriptedRuntime, Call
     assert (caught.value.status, caught.value.field) == (404, "conversation_id")
 
 
-def test_wrong_secret_is_403_and_records_nothing(served: tuple[ScriptedRuntime, CallEventsClient]) -> None:
+def test_wrong_secret_is_403_and_records_nothing(
+    served: tuple[ScriptedRuntime, CallEventsClient],
+) -> None:
     runtime, client = served
     with CallEventsClient(client.url.rsplit("/channels", 1)[0], "wrong-secret") as other:
         with pytest.raises(ChannelError) as caught:
@@ -146,8 +166,15 @@ def test_wrong_secret_is_403_and_records_nothing(served: tuple[ScriptedRuntime, 
 
 def test_oversized_body_is_413(served: tuple[ScriptedRuntime, CallEventsClient]) -> None:
     _, client = served
-    body = json.dumps({"conversation_id": "c", "sequence": 1, "type": "call.started",
-                       "timestamp": "2026-01-01T00:00:00Z", "metadata": {"x": "y" * 70_000}}).encode()
+    body = json.dumps(
+        {
+            "conversation_id": "c",
+            "sequence": 1,
+            "type": "call.started",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "metadata": {"x": "y" * 70_000},
+        }
+    ).encode()
     headers = {"Content-Type": "application/json", **signature_headers(SECRET, body)}
     response = httpx.post(client.url, content=body, headers=headers)
     assert response.status_code == 413

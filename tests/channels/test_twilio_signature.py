@@ -63,7 +63,9 @@ def test_wrong_token_is_refused() -> None:
 
 
 def test_signature_for_another_url_is_refused() -> None:
-    request = twilio_request(URL, PARAMS, signed_url=URL.replace("voice.example.com", "evil.example.com"))
+    request = twilio_request(
+        URL, PARAMS, signed_url=URL.replace("voice.example.com", "evil.example.com")
+    )
     error = _refused(TwilioChannel(TOKEN), request)
     assert URL in str(error)  # the message says which URL was checked
 
@@ -79,7 +81,9 @@ def test_missing_signature_is_refused(caplog: pytest.LogCaptureFixture) -> None:
     request = twilio_request(URL, PARAMS)
     headers = {k: v for k, v in request.headers.items() if k.lower() != "x-twilio-signature"}
     with caplog.at_level(logging.WARNING, logger="postcall.channels.twilio"):
-        error = _refused(TwilioChannel(TOKEN), WebhookRequest.build("POST", URL, headers, request.body))
+        error = _refused(
+            TwilioChannel(TOKEN), WebhookRequest.build("POST", URL, headers, request.body)
+        )
     assert "Missing" in str(error)
     assert "no X-Twilio-Signature" in caplog.text
 
@@ -104,7 +108,9 @@ def test_behind_a_proxy_the_public_url_is_checked() -> None:
 
 def test_public_base_url_keeps_the_query_and_adds_a_path_prefix() -> None:
     channel = TwilioChannel(TOKEN, public_base_url="https://example.com/agent/")
-    request = WebhookRequest.build("POST", "http://10.0.0.5:9000/channels/twilio/gather?turn=4", {}, b"")
+    request = WebhookRequest.build(
+        "POST", "http://10.0.0.5:9000/channels/twilio/gather?turn=4", {}, b""
+    )
     assert channel.signed_url(request) == "https://example.com/agent/channels/twilio/gather?turn=4"
 
 
@@ -115,23 +121,34 @@ def test_public_base_url_refuses_a_request_signed_for_the_local_url() -> None:
 
 def test_port_in_the_url_is_tolerated_as_twilio_does() -> None:
     # Twilio signs some URLs with the default port and some without; RequestValidator tries both.
-    request = twilio_request("https://voice.example.com/channels/twilio/voice", PARAMS,
-                             signed_url="https://voice.example.com:443/channels/twilio/voice")
+    request = twilio_request(
+        "https://voice.example.com/channels/twilio/voice",
+        PARAMS,
+        signed_url="https://voice.example.com:443/channels/twilio/voice",
+    )
     assert isinstance(TwilioChannel(TOKEN).parse(request), CallStarted)
 
 
 def test_sha256_signature_with_the_settings_header() -> None:
     validator = RequestValidator(TOKEN)
     signature = validator.compute_signature(URL, PARAMS, "HMAC_SHA256")
-    request = twilio_request(URL, PARAMS, signature=signature,
-                             headers={"X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"})
+    request = twilio_request(
+        URL,
+        PARAMS,
+        signature=signature,
+        headers={
+            "X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"
+        },
+    )
     assert isinstance(TwilioChannel(TOKEN).parse(request), CallStarted)
     # The same signature without the header is checked as SHA-1, and fails.
     _refused(TwilioChannel(TOKEN), twilio_request(URL, PARAMS, signature=signature))
 
 
 def test_unknown_signature_algorithm_is_refused() -> None:
-    request = twilio_request(URL, PARAMS, headers={"X-Twilio-Webhooks-Signature-Settings": "algorithm=ROT13"})
+    request = twilio_request(
+        URL, PARAMS, headers={"X-Twilio-Webhooks-Signature-Settings": "algorithm=ROT13"}
+    )
     _refused(TwilioChannel(TOKEN), request)
 
 

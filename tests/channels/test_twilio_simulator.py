@@ -55,7 +55,10 @@ def test_caller_hangs_up(setup: Setup) -> None:
     call, conv = setup.call([("say", "What are your opening hours?"), ("hang-up", None)])
     _ended_once(conv, EndReason.CUSTOMER_HANGUP)
     assert call.ended_by == "caller"
-    assert call.said_by("agent") == ["Hello, how can I help?", "You said: What are your opening hours?."]
+    assert call.said_by("agent") == [
+        "Hello, how can I help?",
+        "You said: What are your opening hours?.",
+    ]
     assert call.said_by("caller")[0] == "What are your opening hours?"
     assert conv.caller_lines == ["what are your opening hours?"]
     assert [r.path.rsplit("/", 1)[1] for r in call.requests] == ["voice", "gather", "status"]
@@ -64,24 +67,37 @@ def test_caller_hangs_up(setup: Setup) -> None:
 
 def test_speech_digits_and_silence(setup: Setup) -> None:
     call, conv = setup.call([("press", "42"), ("silence", None), ("say", "hello")])
-    assert call.said_by("agent")[1:] == ["You pressed 42.", "Are you still there?", "You said: hello."]
+    assert call.said_by("agent")[1:] == [
+        "You pressed 42.",
+        "Are you still there?",
+        "You said: hello.",
+    ]
     assert "Gather" in call.verbs
     _ended_once(conv, EndReason.CUSTOMER_HANGUP)  # the caller hung up after the last step
 
 
 def test_transfer_to_a_number_is_answered(setup: Setup) -> None:
-    call, conv = setup.call([("say", "transfer me please"), ("transfer-result", "answered"), ("hang-up", None)])
+    call, conv = setup.call(
+        [("say", "transfer me please"), ("transfer-result", "answered"), ("hang-up", None)]
+    )
     _ended_once(conv, EndReason.BLIND_TRANSFER)
     assert "Dial" in call.verbs and "Number" in call.verbs
     paths = [r.path.rsplit("/", 1)[1] for r in call.requests]
-    assert paths.index("dial-status") < paths.index("dial")  # the leg's answered callback came first
+    assert paths.index("dial-status") < paths.index(
+        "dial"
+    )  # the leg's answered callback came first
     assert not conv.transfer_abandoned
 
 
 def test_busy_transfer_gives_the_call_back_to_the_agent(setup: Setup) -> None:
-    call, conv = setup.call([
-        ("say", "transfer me"), ("transfer-result", "busy"), ("say", "never mind then"), ("hang-up", None),
-    ])
+    call, conv = setup.call(
+        [
+            ("say", "transfer me"),
+            ("transfer-result", "busy"),
+            ("say", "never mind then"),
+            ("hang-up", None),
+        ]
+    )
     _ended_once(conv, EndReason.CUSTOMER_HANGUP)
     assert "The transfer did not go through (busy). I can help you myself." in call.said_by("agent")
     assert call.said_by("agent")[-1] == "You said: never mind then."
@@ -95,7 +111,9 @@ def test_other_failed_transfers_come_back(setup: Setup, result: str) -> None:
 
 
 def test_escalation_to_the_contact_centre(setup: Setup) -> None:
-    call, conv = setup.call([("say", "I want an agent"), ("transfer-result", "answered"), ("hang-up", None)])
+    call, conv = setup.call(
+        [("say", "I want an agent"), ("transfer-result", "answered"), ("hang-up", None)]
+    )
     _ended_once(conv, EndReason.CCAAS_TRANSFER)
     assert "Enqueue" in call.verbs
     paths = [r.path.rsplit("/", 1)[1] for r in call.requests]
@@ -103,7 +121,9 @@ def test_escalation_to_the_contact_centre(setup: Setup) -> None:
 
 
 def test_escalation_refused_by_a_full_queue_comes_back(setup: Setup) -> None:
-    call, conv = setup.call([("say", "agent"), ("transfer-result", "busy"), ("say", "fine"), ("hang-up", None)])
+    call, conv = setup.call(
+        [("say", "agent"), ("transfer-result", "busy"), ("say", "fine"), ("hang-up", None)]
+    )
     _ended_once(conv, EndReason.CUSTOMER_HANGUP)
     assert "(busy)" in " ".join(call.said_by("agent"))
 
@@ -127,7 +147,10 @@ def test_duplicated_status_callback_ends_once(setup: Setup) -> None:
 
 def test_status_callback_before_the_dial_action(setup: Setup) -> None:
     options = SimulatorOptions(status_before_dial_action=True)
-    call, conv = setup.call([("say", "transfer me"), ("transfer-result", "answered"), ("hang-up", None)], options=options)
+    call, conv = setup.call(
+        [("say", "transfer me"), ("transfer-result", "answered"), ("hang-up", None)],
+        options=options,
+    )
     paths = [r.path.rsplit("/", 1)[1] for r in call.requests]
     assert paths.index("status") < paths.index("dial")
     _ended_once(conv, EndReason.BLIND_TRANSFER)
@@ -137,7 +160,10 @@ def test_without_the_leg_callback_an_early_status_would_win(setup: Setup) -> Non
     # Why <Number statusCallbackEvent="answered"> is rendered: without it the parent's status
     # callback, arriving before the Dial action, reads as the caller leaving a ringing transfer.
     options = SimulatorOptions(status_before_dial_action=True, child_answered_callback=False)
-    _, conv = setup.call([("say", "transfer me"), ("transfer-result", "answered"), ("hang-up", None)], options=options)
+    _, conv = setup.call(
+        [("say", "transfer me"), ("transfer-result", "answered"), ("hang-up", None)],
+        options=options,
+    )
     assert conv.end_reason == EndReason.CUSTOMER_HANGUP and conv.transfer_abandoned
 
 
@@ -191,8 +217,12 @@ def test_behind_a_proxy() -> None:
     channel = TwilioChannel(TOKEN, public_base_url="https://voice.example.com")
     runtime = ScriptedRuntime(twilio=channel)
     with WebhookServer(runtime.handle_twilio) as server:
-        call = run_simulated_call(server.url, TOKEN, [("say", "hello"), ("hang-up", None)],
-                                  signing_base_url="https://voice.example.com")
+        call = run_simulated_call(
+            server.url,
+            TOKEN,
+            [("say", "hello"), ("hang-up", None)],
+            signing_base_url="https://voice.example.com",
+        )
         assert runtime.conversations[call.call_sid].end_reason == EndReason.CUSTOMER_HANGUP
         with pytest.raises(TwilioSimulatorError) as caught:  # signed for the local URL: refused
             run_simulated_call(server.url, TOKEN, [("say", "hello")])

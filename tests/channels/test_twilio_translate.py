@@ -19,8 +19,11 @@ RECORDED = sorted(path.name for path in (DATA / "twilio").glob("*.json"))
 
 
 def _channel(case: dict) -> TwilioChannel:
-    return TwilioChannel(case.get("auth_token", TOKEN), base_path=case.get("base_path", "/channels/twilio"),
-                         now=lambda: NOW)
+    return TwilioChannel(
+        case.get("auth_token", TOKEN),
+        base_path=case.get("base_path", "/channels/twilio"),
+        now=lambda: NOW,
+    )
 
 
 def _request(case: dict) -> WebhookRequest:
@@ -71,7 +74,15 @@ def test_recorded_webhook_translates(name: str) -> None:
 
 def test_every_endpoint_has_a_recorded_payload() -> None:
     endpoints = {Path(load(f"twilio/{name}")["url"].split("?")[0]).name for name in RECORDED}
-    assert endpoints >= {"voice", "gather", "status", "dial", "dial-status", "enqueue", "enqueue-wait"}
+    assert endpoints >= {
+        "voice",
+        "gather",
+        "status",
+        "dial",
+        "dial-status",
+        "enqueue",
+        "enqueue-wait",
+    }
 
 
 @pytest.mark.parametrize("case", load("twilio_invalid.json"), ids=lambda c: c["case"])
@@ -129,7 +140,9 @@ def test_get_webhook_reads_the_query() -> None:
 
 
 def test_unsupported_method_is_400() -> None:
-    request = WebhookRequest.build("PUT", "https://voice.example.com/channels/twilio/voice", {}, b"")
+    request = WebhookRequest.build(
+        "PUT", "https://voice.example.com/channels/twilio/voice", {}, b""
+    )
     with pytest.raises(ChannelError) as caught:
         TwilioChannel(TOKEN).parse(request)
     assert (caught.value.status, caught.value.field) == (400, "method")

@@ -30,8 +30,11 @@ from postcall.errors import ConfigError
 
 from .conftest import TOKEN, load, twilio_request
 
-POLLY = TwilioSettings(voice=TwilioVoiceSettings(voice="Polly.Joanna-Neural", language="en-GB"),
-                       caller_id="+15005550006", ring_timeout_s=25)
+POLLY = TwilioSettings(
+    voice=TwilioVoiceSettings(voice="Polly.Joanna-Neural", language="en-GB"),
+    caller_id="+15005550006",
+    ring_timeout_s=25,
+)
 
 
 def xml(outputs: list, settings: TwilioSettings | None = None, turn: int | None = 3) -> ET.Element:
@@ -49,7 +52,9 @@ def test_say_then_listen_nests_the_prompt_in_gather() -> None:
     assert verbs(root) == ["Gather"]
     gather = root[0]
     assert [s.text for s in gather] == ["Welcome.", "How can I help?"]
-    assert all(s.get("voice") == "Polly.Joanna-Neural" and s.get("language") == "en-GB" for s in gather)
+    assert all(
+        s.get("voice") == "Polly.Joanna-Neural" and s.get("language") == "en-GB" for s in gather
+    )
     assert gather.get("input") == "dtmf speech"
     assert gather.get("action") == "/channels/twilio/gather?turn=3"
     assert gather.get("method") == "POST"
@@ -62,8 +67,9 @@ def test_say_then_listen_nests_the_prompt_in_gather() -> None:
 
 
 def test_listen_options_become_gather_attributes() -> None:
-    listen = Listen(dtmf_max_digits=6, dtmf_finish_key="*", silence_timeout_ms=8000,
-                    speech_end_timeout_ms=1500)
+    listen = Listen(
+        dtmf_max_digits=6, dtmf_finish_key="*", silence_timeout_ms=8000, speech_end_timeout_ms=1500
+    )
     gather = xml([Say("Account number?"), listen])[0]
     assert gather.get("numDigits") == "6"
     assert gather.get("finishOnKey") == "*"
@@ -168,7 +174,11 @@ def test_empty_transfer_number_reports_a_failed_transfer() -> None:
 
 
 def test_transfer_to_agent_enqueues_with_the_context() -> None:
-    settings = TwilioSettings(transfer_to_agent=AgentTransferSettings(mode="enqueue", workflow_sid="WW0123456789abcdef0123456789abcdef"))
+    settings = TwilioSettings(
+        transfer_to_agent=AgentTransferSettings(
+            mode="enqueue", workflow_sid="WW0123456789abcdef0123456789abcdef"
+        )
+    )
     target = TransferToAgent(message_to_agent="Wants a refund", context={"case": "C-17", "tier": 2})
     root = xml([Say("Connecting you to an agent."), Transfer(target)], settings, turn=9)
     assert verbs(root) == ["Say", "Enqueue"]
@@ -179,11 +189,16 @@ def test_transfer_to_agent_enqueues_with_the_context() -> None:
     assert enqueue.get("waitUrlMethod") == "POST"
     (task,) = list(enqueue)
     assert task.tag == "Task"
-    assert json.loads(task.text) == {"message_to_agent": "Wants a refund", "context": {"case": "C-17", "tier": 2}}
+    assert json.loads(task.text) == {
+        "message_to_agent": "Wants a refund",
+        "context": {"case": "C-17", "tier": 2},
+    }
 
 
 def test_transfer_to_agent_dials_a_contact_centre_sip_uri_with_the_context() -> None:
-    settings = TwilioSettings(transfer_to_agent=AgentTransferSettings(mode="dial", target="sip:agents@cc.example.com"))
+    settings = TwilioSettings(
+        transfer_to_agent=AgentTransferSettings(mode="dial", target="sip:agents@cc.example.com")
+    )
     target = TransferToAgent(message_to_agent="VIP", context={"case": "C-17"})
     dial = xml([Transfer(target)], settings)[0]
     assert dial.tag == "Dial" and dial.get("action") == "/channels/twilio/dial?turn=3"
@@ -194,7 +209,9 @@ def test_transfer_to_agent_dials_a_contact_centre_sip_uri_with_the_context() -> 
 
 
 def test_transfer_to_agent_dials_a_contact_centre_number() -> None:
-    settings = TwilioSettings(transfer_to_agent=AgentTransferSettings(mode="dial", target="+18005550100"))
+    settings = TwilioSettings(
+        transfer_to_agent=AgentTransferSettings(mode="dial", target="+18005550100")
+    )
     number = xml([Transfer(TransferToAgent(context={"x": 1}))], settings)[0][0]
     assert (number.tag, number.text) == ("Number", "+18005550100")
 
@@ -215,14 +232,18 @@ def test_public_base_url_makes_urls_absolute() -> None:
 
 
 def test_speak_replaces_text() -> None:
-    say = xml([Say("Your balance is 5 dollars.", speak="Your balance is five dollars."), HangUp()])[0]
+    say = xml([Say("Your balance is 5 dollars.", speak="Your balance is five dollars."), HangUp()])[
+        0
+    ]
     assert say.text == "Your balance is five dollars."
 
 
 def test_ssml_is_passed_to_polly_with_the_tags_twilio_accepts() -> None:
-    speak = ('<speak>Hello <break time="500ms"/><emphasis level="strong">Ada</emphasis>, '
-             '<say-as interpret-as="digits">1234</say-as> <lang xml:lang="fr-FR">merci</lang>'
-             '<mark name="m1"/> <unknown>plain</unknown> done</speak>')
+    speak = (
+        '<speak>Hello <break time="500ms"/><emphasis level="strong">Ada</emphasis>, '
+        '<say-as interpret-as="digits">1234</say-as> <lang xml:lang="fr-FR">merci</lang>'
+        '<mark name="m1"/> <unknown>plain</unknown> done</speak>'
+    )
     say = xml([Say("Hello Ada", speak=speak), HangUp()], POLLY)[0]
     children = [child.tag for child in say]
     assert children == ["break", "emphasis", "say-as", "lang"]
@@ -246,7 +267,9 @@ def test_ssml_is_reduced_to_text_for_basic_voices() -> None:
 
 
 def test_ssml_that_does_not_parse_is_reduced_to_text() -> None:
-    say = xml([Say("Tom and Jerry", speak="<speak>Tom & Jerry <break></speak>"), HangUp()], POLLY)[0]
+    say = xml([Say("Tom and Jerry", speak="<speak>Tom & Jerry <break></speak>"), HangUp()], POLLY)[
+        0
+    ]
     assert list(say) == [] and say.text == "Tom & Jerry"
 
 
@@ -258,7 +281,9 @@ def test_plain_text_with_markup_characters_is_spoken_as_is() -> None:
 def test_hold_music() -> None:
     root = ET.fromstring(hold_twiml(None))
     assert verbs(root) == ["Redirect"] and root[0].get("method") == "GET"
-    mp3 = AgentTransferSettings(mode="enqueue", workflow_sid="WW1", hold_music_url="https://cdn.example.com/hold.mp3")
+    mp3 = AgentTransferSettings(
+        mode="enqueue", workflow_sid="WW1", hold_music_url="https://cdn.example.com/hold.mp3"
+    )
     assert verbs(ET.fromstring(hold_twiml(mp3))) == ["Play"]
 
 
@@ -267,7 +292,9 @@ def test_hold_music() -> None:
 
 def test_respond_acknowledges_status_callbacks() -> None:
     case = load("twilio/status_completed.json")
-    reply = TwilioChannel(TOKEN).respond(twilio_request(case["url"], case["params"]), [Say("ignored")])
+    reply = TwilioChannel(TOKEN).respond(
+        twilio_request(case["url"], case["params"]), [Say("ignored")]
+    )
     assert reply.status == 200 and reply.content_type == "application/xml"
     assert verbs(ET.fromstring(reply.body)) == []
 
@@ -288,8 +315,14 @@ def test_respond_hangs_up_a_finished_conversation() -> None:
 
 
 def test_settings_from_agent_yaml_mappings() -> None:
-    voice = TwilioVoiceSettings.from_mapping({"voice": "Google.en-US-Neural2-F", "language": "en-US",
-                                              "speech_timeout": "3", "input_timeout_s": 7})
+    voice = TwilioVoiceSettings.from_mapping(
+        {
+            "voice": "Google.en-US-Neural2-F",
+            "language": "en-US",
+            "speech_timeout": "3",
+            "input_timeout_s": 7,
+        }
+    )
     assert voice.reads_ssml and voice.input_timeout_s == 7
     agent = AgentTransferSettings.from_mapping({"mode": "enqueue", "workflow_sid": "WW1"})
     assert agent.mode == "enqueue"

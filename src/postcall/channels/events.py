@@ -81,7 +81,9 @@ TIMESTAMP_HEADER = "X-Postcall-Timestamp"
 SIGNATURE_HEADER = "X-Postcall-Signature"
 DEFAULT_REPLAY_WINDOW_S = 300
 
-COMMON_FIELDS = frozenset({"conversation_id", "sequence", "type", "timestamp", "caller", "callee", "metadata"})
+COMMON_FIELDS = frozenset(
+    {"conversation_id", "sequence", "type", "timestamp", "caller", "callee", "metadata"}
+)
 EVENT_TYPES: Mapping[str, frozenset[str]] = {
     "call.started": frozenset(),
     "caller.said": frozenset({"text", "confidence"}),
@@ -129,11 +131,15 @@ def verify_signature(
 ) -> None:
     """Raise ChannelError 403 unless one `v1=` signature matches one secret within the window."""
     if not timestamp_header:
-        raise ChannelError(f"Missing {TIMESTAMP_HEADER} header.", status=403, field=TIMESTAMP_HEADER)
+        raise ChannelError(
+            f"Missing {TIMESTAMP_HEADER} header.", status=403, field=TIMESTAMP_HEADER
+        )
     stamp_text = timestamp_header.strip()
     if not stamp_text.isascii() or not stamp_text.isdigit() or len(stamp_text) > 12:
         raise ChannelError(
-            f"{TIMESTAMP_HEADER} must be unix time in whole seconds.", status=403, field=TIMESTAMP_HEADER
+            f"{TIMESTAMP_HEADER} must be unix time in whole seconds.",
+            status=403,
+            field=TIMESTAMP_HEADER,
         )
     if abs(now - int(stamp_text)) > window_s:
         raise ChannelError(
@@ -143,7 +149,9 @@ def verify_signature(
             field=TIMESTAMP_HEADER,
         )
     if not signature_header:
-        raise ChannelError(f"Missing {SIGNATURE_HEADER} header.", status=403, field=SIGNATURE_HEADER)
+        raise ChannelError(
+            f"Missing {SIGNATURE_HEADER} header.", status=403, field=SIGNATURE_HEADER
+        )
     offered = [
         part.strip()[3:].strip().lower().encode("utf-8", "replace")
         for part in signature_header.split(",")
@@ -157,7 +165,9 @@ def verify_signature(
             matched |= hmac.compare_digest(expected, candidate)
     if not matched:
         raise ChannelError(
-            f"{SIGNATURE_HEADER} does not match the body and timestamp.", status=403, field=SIGNATURE_HEADER
+            f"{SIGNATURE_HEADER} does not match the body and timestamp.",
+            status=403,
+            field=SIGNATURE_HEADER,
         )
 
 
@@ -195,21 +205,46 @@ class CallEvent:
             return CallStarted(cid, self.caller, self.callee, dict(raw or {}), event_id=eid)
         if self.type in ("caller.said", "caller.dtmf"):
             activity = message_activity(
-                eid, stamp, channel_id=CHANNEL_ID, text=self.text, dtmf=self.digits,
-                confidence=self.confidence, from_id=self.caller, channel_data=data,
+                eid,
+                stamp,
+                channel_id=CHANNEL_ID,
+                text=self.text,
+                dtmf=self.digits,
+                confidence=self.confidence,
+                from_id=self.caller,
+                channel_data=data,
             )
         elif self.type in ("caller.silence", "caller.unrecognized"):
-            name = ChannelEvent.SILENCE if self.type == "caller.silence" else ChannelEvent.UNRECOGNIZED_SPEECH
-            activity = event_activity(eid, stamp, name, channel_id=CHANNEL_ID, from_id=self.caller, channel_data=data)
+            name = (
+                ChannelEvent.SILENCE
+                if self.type == "caller.silence"
+                else ChannelEvent.UNRECOGNIZED_SPEECH
+            )
+            activity = event_activity(
+                eid, stamp, name, channel_id=CHANNEL_ID, from_id=self.caller, channel_data=data
+            )
         elif self.type in ("transfer.answered", "transfer.failed"):
-            outcome = TransferOutcome.ANSWERED if self.type == "transfer.answered" else TransferOutcome(self.outcome or "failed")
+            outcome = (
+                TransferOutcome.ANSWERED
+                if self.type == "transfer.answered"
+                else TransferOutcome(self.outcome or "failed")
+            )
             activity = transfer_result_activity(
-                eid, stamp, outcome, self.raw_reason or self.type, channel_id=CHANNEL_ID, channel_data=data
+                eid,
+                stamp,
+                outcome,
+                self.raw_reason or self.type,
+                channel_id=CHANNEL_ID,
+                channel_data=data,
             )
         else:  # call.ended
             activity = end_of_conversation_activity(
-                eid, stamp, Initiator(self.initiator or "system"), self.raw_reason or "",
-                channel_id=CHANNEL_ID, extra={"provider": CHANNEL_ID, "sequence": self.sequence},
+                eid,
+                stamp,
+                Initiator(self.initiator or "system"),
+                self.raw_reason or "",
+                channel_id=CHANNEL_ID,
+                extra={"provider": CHANNEL_ID, "sequence": self.sequence},
                 channel_data=data,
             )
         return ActivityInput(cid, activity, event_id=eid)
@@ -248,7 +283,9 @@ def parse_event(body: bytes) -> tuple[CallEvent, dict[str, Any]]:
     except UnicodeDecodeError:
         raise _bad("The body is not UTF-8 text.", "body") from None
     except json.JSONDecodeError as exc:
-        raise _bad(f"The body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.", "body") from None
+        raise _bad(
+            f"The body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.", "body"
+        ) from None
     except RecursionError:
         raise _bad("The body is nested too deeply.", "body") from None
     except ValueError:  # e.g. an integer with more digits than Python converts
@@ -273,16 +310,25 @@ def parse_event(body: bytes) -> tuple[CallEvent, dict[str, Any]]:
         )
     sequence = data.get("sequence")
     if isinstance(sequence, bool) or not isinstance(sequence, int):
-        raise _bad("Field 'sequence' must be a whole number (1 for the first event of a conversation).", "sequence")
+        raise _bad(
+            "Field 'sequence' must be a whole number (1 for the first event of a conversation).",
+            "sequence",
+        )
     if not 1 <= sequence <= _MAX_SEQUENCE:
-        raise _bad(f"Field 'sequence' must be from 1 to {_MAX_SEQUENCE}, not {sequence}.", "sequence")
+        raise _bad(
+            f"Field 'sequence' must be from 1 to {_MAX_SEQUENCE}, not {sequence}.", "sequence"
+        )
     stamp_text = _required(data, "timestamp", 64)
     try:
         stamp = dt.datetime.fromisoformat(stamp_text)
     except ValueError:
-        raise _bad(f"Field 'timestamp' {stamp_text!r} is not an ISO 8601 date and time.", "timestamp") from None
+        raise _bad(
+            f"Field 'timestamp' {stamp_text!r} is not an ISO 8601 date and time.", "timestamp"
+        ) from None
     if stamp.tzinfo is None:
-        raise _bad("Field 'timestamp' needs a time zone (for example 2026-11-24T17:00:03Z).", "timestamp")
+        raise _bad(
+            "Field 'timestamp' needs a time zone (for example 2026-11-24T17:00:03Z).", "timestamp"
+        )
     metadata = data.get("metadata", {})
     if metadata is None:
         metadata = {}
@@ -303,8 +349,10 @@ def parse_event(body: bytes) -> tuple[CallEvent, dict[str, Any]]:
         text = _required(data, "text", _MAX_TEXT)
         confidence = data.get("confidence")
         if confidence is not None:
-            if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not (
-                math.isfinite(confidence) and 0 <= confidence <= 1
+            if (
+                isinstance(confidence, bool)
+                or not isinstance(confidence, int | float)
+                or not (math.isfinite(confidence) and 0 <= confidence <= 1)
             ):
                 raise _bad("Field 'confidence' must be a number from 0 to 1.", "confidence")
             confidence = float(confidence)
@@ -317,12 +365,18 @@ def parse_event(body: bytes) -> tuple[CallEvent, dict[str, Any]]:
     elif kind == "transfer.failed":
         outcome = _required(data, "outcome", 16)
         if outcome not in FAILED_OUTCOMES:
-            raise _bad(f"Field 'outcome' is {outcome!r}; expected one of {', '.join(FAILED_OUTCOMES)}.", "outcome")
+            raise _bad(
+                f"Field 'outcome' is {outcome!r}; expected one of {', '.join(FAILED_OUTCOMES)}.",
+                "outcome",
+            )
         event = _replace(event, outcome=outcome)
     elif kind == "call.ended":
         initiator = _required(data, "initiator", 16)
         if initiator not in INITIATORS:
-            raise _bad(f"Field 'initiator' is {initiator!r}; expected one of {', '.join(INITIATORS)}.", "initiator")
+            raise _bad(
+                f"Field 'initiator' is {initiator!r}; expected one of {', '.join(INITIATORS)}.",
+                "initiator",
+            )
         event = _replace(event, initiator=initiator)
     return event, data
 
@@ -351,37 +405,64 @@ def render_actions(
     actions: list[dict[str, Any]] = []
     for output in outputs:
         if isinstance(output, Say):
-            actions.append({"type": "say", "text": output.text, "speak": output.speak,
-                            "allow_barge_in": output.allow_barge_in})
+            actions.append(
+                {
+                    "type": "say",
+                    "text": output.text,
+                    "speak": output.speak,
+                    "allow_barge_in": output.allow_barge_in,
+                }
+            )
         elif isinstance(output, Listen):
-            actions.append({
-                "type": "listen", "speech": output.speech, "dtmf": output.dtmf,
-                "dtmf_max_digits": output.dtmf_max_digits, "dtmf_min_digits": output.dtmf_min_digits,
-                "dtmf_finish_key": output.dtmf_finish_key, "silence_timeout_ms": output.silence_timeout_ms,
-                "speech_end_timeout_ms": output.speech_end_timeout_ms,
-                "interdigit_timeout_ms": output.interdigit_timeout_ms,
-                "allow_barge_in": output.allow_barge_in,
-            })
+            actions.append(
+                {
+                    "type": "listen",
+                    "speech": output.speech,
+                    "dtmf": output.dtmf,
+                    "dtmf_max_digits": output.dtmf_max_digits,
+                    "dtmf_min_digits": output.dtmf_min_digits,
+                    "dtmf_finish_key": output.dtmf_finish_key,
+                    "silence_timeout_ms": output.silence_timeout_ms,
+                    "speech_end_timeout_ms": output.speech_end_timeout_ms,
+                    "interdigit_timeout_ms": output.interdigit_timeout_ms,
+                    "allow_barge_in": output.allow_barge_in,
+                }
+            )
         elif isinstance(output, Transfer):
             target = output.target
             if isinstance(target, TransferToPhoneNumber):
                 described: dict[str, Any] = {
-                    "type": "phone_number", "phone_number": target.phone_number,
-                    "sip_uui_header": target.sip_uui_header, "sipx_headers": dict(target.sipx_headers),
+                    "type": "phone_number",
+                    "phone_number": target.phone_number,
+                    "sip_uui_header": target.sip_uui_header,
+                    "sipx_headers": dict(target.sipx_headers),
                     "dtmf_sequence": target.dtmf_sequence,
                 }
             else:
-                described = {"type": "agent", "message_to_agent": target.message_to_agent,
-                             "context": dict(target.context)}
+                described = {
+                    "type": "agent",
+                    "message_to_agent": target.message_to_agent,
+                    "context": dict(target.context),
+                }
             actions.append({"type": "transfer", "target": described})
         elif isinstance(output, HangUp):
             actions.append({"type": "hangup"})
         elif isinstance(output, EmitActivity):
-            actions.append({"type": "event", "activity_type": str(output.type), "name": output.name,
-                            "value": output.value})
+            actions.append(
+                {
+                    "type": "event",
+                    "activity_type": str(output.type),
+                    "name": output.name,
+                    "value": output.value,
+                }
+            )
     if ended is None:
         ended = any(isinstance(output, HangUp) for output in outputs)
-    return {"actions": actions, "ended": ended, "end_reason": str(end_reason) if end_reason else None}
+    return {
+        "actions": actions,
+        "ended": ended,
+        "end_reason": str(end_reason) if end_reason else None,
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -417,9 +498,15 @@ class EventsChannel:
     def verify(self, request: WebhookRequest) -> None:
         """Check method, path, size and signature.  Raises ChannelError 400/404/413/403."""
         if request.path.rstrip("/") != self.path:
-            raise ChannelError(f"No call-events webhook at {request.path!r}.", status=404, field="path")
+            raise ChannelError(
+                f"No call-events webhook at {request.path!r}.", status=404, field="path"
+            )
         if request.method != "POST":
-            raise ChannelError(f"The call-events webhook takes POST, not {request.method!r}.", status=400, field="method")
+            raise ChannelError(
+                f"The call-events webhook takes POST, not {request.method!r}.",
+                status=400,
+                field="method",
+            )
         check_body_size(request.body, self.max_body_bytes)
         verify_signature(
             self._secrets,
@@ -432,7 +519,9 @@ class EventsChannel:
         content_type = (request.header("Content-Type") or "application/json").lower()
         if "json" not in content_type:
             raise ChannelError(
-                f"Content-Type must be application/json, not {content_type[:60]!r}.", status=400, field="Content-Type"
+                f"Content-Type must be application/json, not {content_type[:60]!r}.",
+                status=400,
+                field="Content-Type",
             )
 
     def parse(self, request: WebhookRequest) -> ChannelInput:

@@ -111,12 +111,20 @@ class CallEventsClient:
     # -- one helper per event type -------------------------------------------------------------
 
     def call_started(
-        self, conversation_id: str, *, caller: str | None = None, callee: str | None = None,
+        self,
+        conversation_id: str,
+        *,
+        caller: str | None = None,
+        callee: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        return self.send(_event("call.started", conversation_id, caller=caller, callee=callee, metadata=metadata))
+        return self.send(
+            _event("call.started", conversation_id, caller=caller, callee=callee, metadata=metadata)
+        )
 
-    def caller_said(self, conversation_id: str, text: str, *, confidence: float | None = None) -> dict[str, Any]:
+    def caller_said(
+        self, conversation_id: str, text: str, *, confidence: float | None = None
+    ) -> dict[str, Any]:
         return self.send(_event("caller.said", conversation_id, text=text, confidence=confidence))
 
     def caller_dtmf(self, conversation_id: str, digits: str) -> dict[str, Any]:
@@ -128,18 +136,24 @@ class CallEventsClient:
     def caller_unrecognized(self, conversation_id: str) -> dict[str, Any]:
         return self.send(_event("caller.unrecognized", conversation_id))
 
-    def transfer_answered(self, conversation_id: str, *, raw_reason: str | None = None) -> dict[str, Any]:
+    def transfer_answered(
+        self, conversation_id: str, *, raw_reason: str | None = None
+    ) -> dict[str, Any]:
         return self.send(_event("transfer.answered", conversation_id, raw_reason=raw_reason))
 
     def transfer_failed(
         self, conversation_id: str, outcome: str, *, raw_reason: str | None = None
     ) -> dict[str, Any]:
-        return self.send(_event("transfer.failed", conversation_id, outcome=outcome, raw_reason=raw_reason))
+        return self.send(
+            _event("transfer.failed", conversation_id, outcome=outcome, raw_reason=raw_reason)
+        )
 
     def call_ended(
         self, conversation_id: str, initiator: str, *, raw_reason: str | None = None
     ) -> dict[str, Any]:
-        return self.send(_event("call.ended", conversation_id, initiator=initiator, raw_reason=raw_reason))
+        return self.send(
+            _event("call.ended", conversation_id, initiator=initiator, raw_reason=raw_reason)
+        )
 
 
 def _event(kind: str, conversation_id: str, **fields: Any) -> dict[str, Any]:

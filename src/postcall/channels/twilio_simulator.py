@@ -50,7 +50,12 @@ STEP_NAMES = ("say", "press", "silence", "transfer-result", "hang-up")
 TRANSFER_RESULTS = ("answered", "busy", "no-answer", "failed", "canceled")
 # How a scripted transfer result reads in <Enqueue>'s QueueResult when the call never reached
 # an agent's queue ("answered" is the caller waiting in the queue: the waitUrl request).
-_QUEUE_RESULTS = {"busy": "queue-full", "no-answer": "leave", "failed": "error", "canceled": "redirected"}
+_QUEUE_RESULTS = {
+    "busy": "queue-full",
+    "no-answer": "leave",
+    "failed": "error",
+    "canceled": "redirected",
+}
 _SECONDS_PER_STEP = 4  # simulated call time advances by this much per caller step
 
 
@@ -173,7 +178,9 @@ class TwilioSimulator:
         elif kind in ("hang-up", "hangup"):
             self.hang_up()
         else:
-            raise TwilioSimulatorError(f"Unknown step {name!r}; the steps are {', '.join(STEP_NAMES)}.")
+            raise TwilioSimulatorError(
+                f"Unknown step {name!r}; the steps are {', '.join(STEP_NAMES)}."
+            )
 
     def say(self, text: str, confidence: float | None = None) -> None:
         gather = self._gather_waiting("speech")
@@ -198,10 +205,14 @@ class TwilioSimulator:
     def transfer_result(self, result: str) -> None:
         outcome = result.strip().lower().replace("_", "-")
         if outcome not in TRANSFER_RESULTS:
-            raise TwilioSimulatorError(f"Unknown transfer result {result!r}; expected one of {', '.join(TRANSFER_RESULTS)}.")
+            raise TwilioSimulatorError(
+                f"Unknown transfer result {result!r}; expected one of {', '.join(TRANSFER_RESULTS)}."
+            )
         verb = self._pending
         if verb is None or verb.tag not in ("Dial", "Enqueue") or self._bridged:
-            raise TwilioSimulatorError("No transfer is ringing: the agent has not answered with <Dial> or <Enqueue>.")
+            raise TwilioSimulatorError(
+                "No transfer is ringing: the agent has not answered with <Dial> or <Enqueue>."
+            )
         self._tick()
         if verb.tag == "Dial":
             self._dial_result(verb, outcome)
@@ -243,9 +254,13 @@ class TwilioSimulator:
         try:
             root = ET.fromstring(twiml)
         except ET.ParseError as exc:
-            raise TwilioSimulatorError(f"The server's answer to {url} is not TwiML: {exc}.") from None
+            raise TwilioSimulatorError(
+                f"The server's answer to {url} is not TwiML: {exc}."
+            ) from None
         if root.tag != "Response":
-            raise TwilioSimulatorError(f"The server's answer to {url} is <{root.tag}>, not <Response>.")
+            raise TwilioSimulatorError(
+                f"The server's answer to {url} is <{root.tag}>, not <Response>."
+            )
         self._doc_url = url
         self._run_verbs(list(root), url)
 
@@ -255,9 +270,11 @@ class TwilioSimulator:
             if verb.tag == "Say":
                 self._agent_says(verb)
             elif verb.tag == "Play":
-                self.call.lines.append(TranscriptLine("twilio", f"(plays {(verb.text or '').strip()})"))
+                self.call.lines.append(
+                    TranscriptLine("twilio", f"(plays {(verb.text or '').strip()})")
+                )
             elif verb.tag in ("Gather", "Dial", "Enqueue"):
-                self._pending, self._remaining = verb, verbs[index + 1:]
+                self._pending, self._remaining = verb, verbs[index + 1 :]
                 self._bridged = False
                 if verb.tag == "Gather":
                     for child in verb:
@@ -269,9 +286,18 @@ class TwilioSimulator:
                     self._child_sequence = 0
                     targets = [f"{c.tag} {(c.text or '').strip()}" for c in verb]
                     self.call.verbs.extend(c.tag for c in verb)
-                    self.call.lines.append(TranscriptLine("twilio", f"(dials {', '.join(targets) or (verb.text or '').strip()})"))
+                    self.call.lines.append(
+                        TranscriptLine(
+                            "twilio", f"(dials {', '.join(targets) or (verb.text or '').strip()})"
+                        )
+                    )
                 else:
-                    self.call.lines.append(TranscriptLine("twilio", f"(enqueues the call, workflow {verb.get('workflowSid', '-')})"))
+                    self.call.lines.append(
+                        TranscriptLine(
+                            "twilio",
+                            f"(enqueues the call, workflow {verb.get('workflowSid', '-')})",
+                        )
+                    )
                 return
             elif verb.tag == "Hangup" or verb.tag == "Reject":
                 self.call.lines.append(TranscriptLine("agent", "(hangs up)"))
@@ -307,24 +333,32 @@ class TwilioSimulator:
         verb = self._pending
         if verb is None or verb.tag != "Gather":
             what = "a transfer" if verb is not None else "nothing"
-            raise TwilioSimulatorError(f"The agent is not listening (the call is waiting on {what}).")
+            raise TwilioSimulatorError(
+                f"The agent is not listening (the call is waiting on {what})."
+            )
         accepted = verb.get("input", "dtmf").split()
         if kind is not None and kind not in accepted:
-            raise TwilioSimulatorError(f"The agent's <Gather> takes {' and '.join(accepted)}, not {kind}.")
+            raise TwilioSimulatorError(
+                f"The agent's <Gather> takes {' and '.join(accepted)}, not {kind}."
+            )
         self._tick()
         return verb
 
     def _answer_gather(self, gather: ET.Element, extra: Mapping[str, str]) -> None:
         self._pending = None
         target = urljoin(self._doc_url, gather.get("action") or self._doc_url)
-        twiml = self._post(target, {**self._params("in-progress"), **extra}, twiml=True, action=True)
+        twiml = self._post(
+            target, {**self._params("in-progress"), **extra}, twiml=True, action=True
+        )
         self._run(twiml, target)
 
     def _dial_result(self, dial: ET.Element, outcome: str) -> None:
         if outcome == "answered":
             self._bridged = True
             targets = [c for c in dial if c.tag in ("Number", "Sip", "Client")]
-            self.call.lines.append(TranscriptLine("twilio", "(transfer answered: the caller is bridged)"))
+            self.call.lines.append(
+                TranscriptLine("twilio", "(transfer answered: the caller is bridged)")
+            )
             for target in targets[:1]:
                 events = (target.get("statusCallbackEvent") or "").replace(",", " ").split()
                 callback = target.get("statusCallback")
@@ -342,8 +376,12 @@ class TwilioSimulator:
                 self._run_verbs(self._remaining, self._doc_url)
             return
         target = urljoin(self._doc_url, action)
-        params = {**self._params("completed" if not run else "in-progress"), "DialCallStatus": outcome,
-                  "DialCallSid": self._child_sid or "", "DialBridged": "true" if bridged else "false"}
+        params = {
+            **self._params("completed" if not run else "in-progress"),
+            "DialCallStatus": outcome,
+            "DialCallSid": self._child_sid or "",
+            "DialBridged": "true" if bridged else "false",
+        }
         if bridged:
             params["DialCallDuration"] = str(self._elapsed)
         twiml = self._post(target, params, twiml=run, action=True)
@@ -353,17 +391,28 @@ class TwilioSimulator:
     def _enqueue_result(self, enqueue: ET.Element, outcome: str) -> None:
         if outcome == "answered":
             self._bridged = True
-            self.call.lines.append(TranscriptLine("twilio", "(the caller waits in the contact centre's queue)"))
+            self.call.lines.append(
+                TranscriptLine("twilio", "(the caller waits in the contact centre's queue)")
+            )
             wait = enqueue.get("waitUrl")
             if wait:
                 target = urljoin(self._doc_url, wait)
-                params = {**self._params("in-progress"), "QueuePosition": "1", "QueueSid": "QU" + secrets.token_hex(16),
-                          "QueueTime": "0", "AvgQueueTime": "0", "CurrentQueueSize": "1", "MaxQueueSize": "100"}
+                params = {
+                    **self._params("in-progress"),
+                    "QueuePosition": "1",
+                    "QueueSid": "QU" + secrets.token_hex(16),
+                    "QueueTime": "0",
+                    "AvgQueueTime": "0",
+                    "CurrentQueueSize": "1",
+                    "MaxQueueSize": "100",
+                }
                 hold = self._post(target, params, twiml=True)
                 try:
                     self.call.verbs.extend(element.tag for element in ET.fromstring(hold))
                 except ET.ParseError as exc:
-                    raise TwilioSimulatorError(f"The server's answer to {target} is not TwiML: {exc}.") from None
+                    raise TwilioSimulatorError(
+                        f"The server's answer to {target} is not TwiML: {exc}."
+                    ) from None
             return
         self.call.lines.append(TranscriptLine("twilio", f"(hand-off {outcome})"))
         self._enqueue_action(enqueue, _QUEUE_RESULTS[outcome], run=True)
@@ -384,19 +433,32 @@ class TwilioSimulator:
     def _child_callback(self, target: ET.Element, url: str, status: str) -> None:
         number = (target.text or "").strip()
         params = {
-            "AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "CallSid": self._child_sid or "",
-            "ParentCallSid": self.call_sid, "CallStatus": status, "Direction": "outbound-dial",
-            "From": self.from_, "To": number, "Caller": self.from_, "Called": number,
-            "Timestamp": _rfc2822_now(), "CallbackSource": "call-progress-events",
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": self._child_sid or "",
+            "ParentCallSid": self.call_sid,
+            "CallStatus": status,
+            "Direction": "outbound-dial",
+            "From": self.from_,
+            "To": number,
+            "Caller": self.from_,
+            "Called": number,
+            "Timestamp": _rfc2822_now(),
+            "CallbackSource": "call-progress-events",
             "SequenceNumber": str(self._child_sequence),
         }
         self._child_sequence += 1
         self._post(url, params, twiml=False)
 
     def _status_callback(self, status: str) -> None:
-        params = {**self._params(status), "CallDuration": str(self._elapsed),
-                  "Duration": str(max(1, math.ceil(self._elapsed / 60))), "Timestamp": _rfc2822_now(),
-                  "CallbackSource": "call-progress-events", "SequenceNumber": str(self._sequence)}
+        params = {
+            **self._params(status),
+            "CallDuration": str(self._elapsed),
+            "Duration": str(max(1, math.ceil(self._elapsed / 60))),
+            "Timestamp": _rfc2822_now(),
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(self._sequence),
+        }
         self._sequence += 1
         url = self.public_base + self.status_path
         for _ in range(2 if self.options.duplicate_status_callbacks else 1):
@@ -407,32 +469,60 @@ class TwilioSimulator:
     def _params(self, call_status: str) -> dict[str, str]:
         """Twilio's standard voice request parameters for this call."""
         return {
-            "AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "CallSid": self.call_sid,
-            "CallStatus": call_status, "Called": self.to, "CalledCity": "", "CalledCountry": "US",
-            "CalledState": "", "CalledZip": "", "Caller": self.from_, "CallerCity": "",
-            "CallerCountry": "US", "CallerState": "", "CallerZip": "", "Direction": "inbound",
-            "From": self.from_, "FromCity": "", "FromCountry": "US", "FromState": "", "FromZip": "",
-            "To": self.to, "ToCity": "", "ToCountry": "US", "ToState": "", "ToZip": "",
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": self.call_sid,
+            "CallStatus": call_status,
+            "Called": self.to,
+            "CalledCity": "",
+            "CalledCountry": "US",
+            "CalledState": "",
+            "CalledZip": "",
+            "Caller": self.from_,
+            "CallerCity": "",
+            "CallerCountry": "US",
+            "CallerState": "",
+            "CallerZip": "",
+            "Direction": "inbound",
+            "From": self.from_,
+            "FromCity": "",
+            "FromCountry": "US",
+            "FromState": "",
+            "FromZip": "",
+            "To": self.to,
+            "ToCity": "",
+            "ToCountry": "US",
+            "ToState": "",
+            "ToZip": "",
         }
 
     def _ours(self, url: str) -> bool:
         target, base = urlsplit(url), urlsplit(self.public_base)
         return (target.scheme, target.netloc) == (base.scheme, base.netloc)
 
-    def _post(self, url: str, params: Mapping[str, str], *, twiml: bool, action: bool = False) -> str:
+    def _post(
+        self, url: str, params: Mapping[str, str], *, twiml: bool, action: bool = False
+    ) -> str:
         if not self._ours(url):
-            raise TwilioSimulatorError(f"The server sent Twilio to {url}, which is not under {self.public_base}.")
+            raise TwilioSimulatorError(
+                f"The server sent Twilio to {url}, which is not under {self.public_base}."
+            )
         parts = urlsplit(url)
         send_to = self.base_url + urlunsplit(("", "", parts.path, parts.query, ""))
         signature = self._validator.compute_signature(url, dict(params))
-        headers = {"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1 (postcall simulator)"}
+        headers = {
+            "X-Twilio-Signature": signature,
+            "User-Agent": "TwilioProxy/1.1 (postcall simulator)",
+        }
         attempts = 2 if (action and self.options.retry_actions) else 1
         for _ in range(attempts):
             try:
                 response = self._http.post(send_to, data=dict(params), headers=headers)
             except httpx.HTTPError as exc:
                 raise TwilioSimulatorError(f"Cannot reach {send_to}: {exc}.", status=400) from None
-            self.call.requests.append(SimulatedRequest("POST", parts.path, response.status_code, dict(params)))
+            self.call.requests.append(
+                SimulatedRequest("POST", parts.path, response.status_code, dict(params))
+            )
         if response.status_code != 200:
             raise TwilioSimulatorError(
                 f"POST {parts.path} answered {response.status_code}: {response.text[:300].strip()}",
@@ -441,7 +531,9 @@ class TwilioSimulator:
         if twiml:
             content_type = response.headers.get("content-type", "")
             if "xml" not in content_type:
-                raise TwilioSimulatorError(f"POST {parts.path} answered {content_type!r}, not TwiML (XML).")
+                raise TwilioSimulatorError(
+                    f"POST {parts.path} answered {content_type!r}, not TwiML (XML)."
+                )
         return response.text
 
     def _tick(self) -> None:
@@ -475,8 +567,14 @@ def run_simulated_call(
     caller.  Raises TwilioSimulatorError when the server refuses a request or a step does not fit.
     """
     simulator = TwilioSimulator(
-        base_url, auth_token, call_sid=call_sid, from_=from_, to=to, options=options,
-        signing_base_url=signing_base_url, http=http,
+        base_url,
+        auth_token,
+        call_sid=call_sid,
+        from_=from_,
+        to=to,
+        options=options,
+        signing_base_url=signing_base_url,
+        http=http,
     )
     try:
         simulator.start()

@@ -90,16 +90,25 @@ class TwilioVoiceSettings:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str = "voice") -> TwilioVoiceSettings:
         known = {
-            "voice", "language", "speech_timeout", "input_timeout_s", "speech_model", "hints",
+            "voice",
+            "language",
+            "speech_timeout",
+            "input_timeout_s",
+            "speech_model",
+            "hints",
             "profanity_filter",
         }
         _reject_unknown(data, known, where)
         timeout = data.get("input_timeout_s", 5)
         if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 1:
-            raise ConfigError(f"{where}.input_timeout_s must be a positive whole number of seconds, not {timeout!r}.")
+            raise ConfigError(
+                f"{where}.input_timeout_s must be a positive whole number of seconds, not {timeout!r}."
+            )
         speech_timeout = str(data.get("speech_timeout", "auto"))
         if speech_timeout != "auto" and not (speech_timeout.isdigit() and int(speech_timeout) > 0):
-            raise ConfigError(f"{where}.speech_timeout must be 'auto' or a positive number of seconds, not {speech_timeout!r}.")
+            raise ConfigError(
+                f"{where}.speech_timeout must be 'auto' or a positive number of seconds, not {speech_timeout!r}."
+            )
         profanity = data.get("profanity_filter")
         if profanity is not None and not isinstance(profanity, bool):
             raise ConfigError(f"{where}.profanity_filter must be true or false, not {profanity!r}.")
@@ -130,7 +139,9 @@ class AgentTransferSettings:
 
     def __post_init__(self) -> None:
         if self.mode not in ("enqueue", "dial"):
-            raise ConfigError(f"transfer_to_agent.mode must be 'enqueue' or 'dial', not {self.mode!r}.")
+            raise ConfigError(
+                f"transfer_to_agent.mode must be 'enqueue' or 'dial', not {self.mode!r}."
+            )
         if self.mode == "enqueue" and not self.workflow_sid:
             raise ConfigError("transfer_to_agent.workflow_sid is required with mode 'enqueue'.")
         if self.mode == "dial" and not self.target:
@@ -176,7 +187,9 @@ class TwilioSettings:
 def _reject_unknown(data: Mapping[str, Any], known: set[str], where: str) -> None:
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ConfigError(f"{where} has unknown setting(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}.")
+        raise ConfigError(
+            f"{where} has unknown setting(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}."
+        )
 
 
 def _opt_str(data: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -277,7 +290,9 @@ def _gather(
             _seconds(listen.speech_end_timeout_ms)
             if listen.speech_end_timeout_ms
             else voice.speech_timeout
-        ) if listen.speech else None,
+        )
+        if listen.speech
+        else None,
         num_digits=listen.dtmf_max_digits if listen.dtmf and listen.dtmf_max_digits else None,
         finish_on_key=listen.dtmf_finish_key if listen.dtmf else None,
         barge_in=listen.allow_barge_in,
@@ -314,7 +329,9 @@ def _transfer(
         return
     agent = settings.transfer_to_agent
     if agent is None:
-        response.redirect(settings.url("dial", turn, failed="agent-transfer-not-configured"), method="POST")
+        response.redirect(
+            settings.url("dial", turn, failed="agent-transfer-not-configured"), method="POST"
+        )
         return
     if agent.mode == "enqueue":
         enqueue = response.enqueue(
@@ -377,7 +394,9 @@ def sip_uri_with_headers(uri: str, headers: Sequence[tuple[str, str]]) -> str:
     which is how Twilio's `<Sip>` noun sends them on the INVITE."""
     if not headers:
         return uri
-    encoded = "&".join(f"{quote(name, safe='-')}={quote(value, safe='')}" for name, value in headers)
+    encoded = "&".join(
+        f"{quote(name, safe='-')}={quote(value, safe='')}" for name, value in headers
+    )
     joiner = "&" if "?" in uri else "?"
     return f"{uri}{joiner}{encoded}"
 
