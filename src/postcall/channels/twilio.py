@@ -16,7 +16,7 @@ query string is accepted too):
 Every request's `X-Twilio-Signature` is checked with the twilio package's `RequestValidator`
 over the URL Twilio requested: the URL the request came to, or, when a public base URL is set
 (behind a proxy), that URL with the public scheme, host, port and path prefix.  Translation is a
-pure function of the verified parameters (`translate`).
+pure function of the verified parameters (`translate`, in `postcall.channels.twilio_translate`).
 """
 
 from __future__ import annotations
