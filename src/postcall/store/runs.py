@@ -19,11 +19,15 @@ T = telemetry_events.c
 
 def insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any], key: Sequence[str]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING on either back end; True if a row was written."""
-    if conn.dialect.name == "postgresql":
-        stmt: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(key))
-    else:
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(key))
-    return bool(conn.execute(stmt).rowcount == 1)
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(*[table.c[name] for name in key])
+    )
+    # RETURNING, not rowcount: with an implicit RETURNING psycopg reports rowcount -1.
+    return conn.execute(stmt).first() is not None
 
 
 def insert_run(
