@@ -225,7 +225,7 @@ class TwilioChannel:
         """Verify a webhook and say what it means.  Raises ChannelError (404, 413, 400, 403)."""
         endpoint = self.endpoint(request)
         params = self.verify(request)
-        query = request.query if request.method == "POST" else {}
+        query = request.query
         return translate(endpoint, params, query, self._now())
 
     # -- replies -------------------------------------------------------------------------------
