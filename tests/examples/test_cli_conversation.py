@@ -1,0 +1,108 @@
+"""`postcall call` and `postcall chat` on the seed example, against a real CRM server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from postcall.cli.conversation import scan_steps
+from postcall.cli.main import cli
+from testing.crm_server import CrmServer
+
+AGENT = str(Path(__file__).resolve().parents[2] / "examples" / "contoso-support")
+
+
+def _call(crm: CrmServer, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        cli, ["call", AGENT, "--env", f"crm_BaseUrl={crm.url}", "--conversation-id", "cli-1", *args]
+    )
+    return result.exit_code, result.output
+
+
+def test_steps_are_read_in_command_line_order() -> None:
+    args = ["x", "--say", "a", "--press=12#", "--silence", "--env", "A=1", "--transfer-result",
+            "busy", "--say=b", "--hang-up", "--format", "json"]
+    assert scan_steps(args) == [
+        ("say", "a"), ("press", "12#"), ("silence", None), ("transfer-result", "busy"),
+        ("say", "b"), ("hang-up", None),
+    ]
+
+
+def test_call_json_report(crm: CrmServer) -> None:
+    code, out = _call(crm, "--say", "case status", "--press", "12345#", "--hang-up", "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["conversation_id"] == "cli-1"
+    assert report["transcript"][1:4] == [
+        {"from": "caller", "text": "case status"},
+        {"from": "agent", "text": "Please say or key in your case number, then press pound."},
+        {"from": "caller", "text": "[pressed 12345#]"},
+    ]
+    assert report["end"]["reason"] == "CUSTOMER_HANGUP"
+    assert report["end"]["initiator"] == "caller"
+    assert report["end"]["detail"]["source"] == "channel"
+    runs = [(r["topic"], r["status"]) for r in report["post_call_runs"]]
+    assert runs == [("Post-call CRM update", "succeeded"), ("Post-call log", "succeeded")]
+    patch = [s for s in report["post_call_runs"][0]["steps"] if "request" in s]
+    assert patch[0]["request"]["payload"]["method"] == "PATCH"
+    assert patch[0]["result"]["status_code"] == 200
+    assert crm.case("12345")["status"] == "Caller hung up"  # type: ignore[index]
+
+
+def test_transfer_result_applies_to_the_next_transfer_only(crm: CrmServer) -> None:
+    code, out = _call(
+        crm, "--transfer-result", "busy", "--say", "billing", "--say", "talk to a person",
+        "--format", "json",
+    )
+    assert code == 0
+    report = json.loads(out)
+    texts = [t["text"] for t in report["transcript"]]
+    assert "The billing team couldn't take your call. Is there anything else I can help you with?" in texts
+    assert report["end"]["reason"] == "CCAAS_TRANSFER"  # the second transfer: answered by default
+    assert [r["topic"] for r in report["post_call_runs"]] == ["Post-call log"]
+
+
+def test_when_steps_run_out_the_caller_hangs_up(crm: CrmServer) -> None:
+    code, out = _call(crm, "--say", "hello there")
+    assert code == 0
+    assert "end: CUSTOMER_HANGUP (initiator caller" in out
+    assert "post-call 'Post-call CRM update': succeeded" in out
+
+
+def test_a_failing_post_call_run_still_exits_zero(crm: CrmServer) -> None:
+    code, out = _call(crm, "--say", "bye")
+    assert code == 0
+    assert "end: AGENT_HANGUP" in out
+
+
+def test_bad_env_is_a_usage_error(crm: CrmServer) -> None:
+    result = CliRunner().invoke(cli, ["call", AGENT, "--env", "novalue"])
+    assert result.exit_code == 2
+    assert "NAME=VALUE" in result.output
+
+
+def test_an_agent_with_errors_exits_one(tmp_path: Path) -> None:
+    (tmp_path / "topics").mkdir()
+    (tmp_path / "topics" / "Broken.topic.yaml").write_text("kind: AdaptiveDialog\nbeginDialog: [1, 2]\n")
+    result = CliRunner().invoke(cli, ["call", str(tmp_path), "--say", "hi"])
+    assert result.exit_code == 1
+    assert "Broken.topic.yaml" in result.output
+
+
+def test_chat_reads_lines_and_commands(crm: CrmServer) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["chat", AGENT, "--env", f"crm_BaseUrl={crm.url}"],
+        input="case status\n/press 4242#\nbilling\n/transfer no-answer\n",
+    )
+    assert result.exit_code == 0
+    out = result.output
+    assert "agent: Case 4242, Refund request: the status is Waiting on customer." in out
+    assert "is ringing: /transfer" in out
+    assert "agent: The billing team couldn't take your call." in out
+    assert "(caller hung up)" in out  # end of input is Ctrl-D
+    assert "end: CUSTOMER_HANGUP" in out
+    assert "  transfer to +15550100200: no-answer" in out
+    assert crm.case("4242")["lastCallEndReason"] == "CUSTOMER_HANGUP"  # type: ignore[index]
