@@ -326,3 +326,53 @@ def compare(op: str, left: Value, right: Value) -> bool | ErrorValue:
     if op == ">":
         return a > b  # type: ignore[operator]
     return a >= b  # type: ignore[operator]
+
+
+def _parse_when(text: str) -> dt.datetime | None:
+    from postcall.powerfx.dateparse import parse_datetime_text
+
+    parsed = parse_datetime_text(text)
+    if parsed is None:
+        return None
+    base = parsed.date or EPOCH.date()
+    when = dt.datetime(base.year, base.month, base.day) + (parsed.time or dt.timedelta())
+    return when - parsed.offset if parsed.offset is not None else when
+
+
+def coerce_to_kind(kind: str, value: Value) -> Value:
+    """Implicit coercion of a value to a static type kind (Blank and errors pass through)."""
+    if value is None or isinstance(value, ErrorValue):
+        return value
+    if kind == "Number":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        return to_number(value)
+    if kind == "Text":
+        return value if isinstance(value, str) else to_text(value)
+    if kind == "Boolean":
+        return to_boolean(value)
+    if kind in ("Date", "DateTime", "Time"):
+        when: dt.datetime | ErrorValue | None
+        if isinstance(value, dt.datetime):
+            when = value
+        elif isinstance(value, dt.date):
+            when = dt.datetime(value.year, value.month, value.day)
+        elif isinstance(value, dt.timedelta):
+            when = EPOCH + value
+        elif isinstance(value, str):
+            when = _parse_when(value)
+            if when is None:
+                return invalid(f"{value!r} is not a date or time.")
+        else:
+            number = to_number(value)
+            if isinstance(number, ErrorValue):
+                return number
+            when = serial_to_datetime(number)
+        if isinstance(when, ErrorValue):
+            return when
+        if kind == "Date":
+            return when.date()
+        if kind == "DateTime":
+            return when
+        return dt.timedelta(hours=when.hour, minutes=when.minute, seconds=when.second, microseconds=when.microsecond)
+    return value

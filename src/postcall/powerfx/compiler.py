@@ -1,145 +1,125 @@
-"""Compile a syntax tree to nested Python closures once, so evaluation never walks the tree."""
+"""Compile a syntax tree to nested Python closures once, so evaluation never walks the tree.
+
+While compiling, each node also gets a static type (types.py): it decides the implicit
+coercions Power Fx applies (an `If` whose first result is text turns its other results into
+text) and the type errors reported before evaluation (PFX303, PFX304).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, did_you_mean
 from postcall.powerfx import ast
 from postcall.powerfx import operators as ops
-from postcall.powerfx.codes import PFX_ARITY, PFX_UNKNOWN_FUNCTION
-from postcall.powerfx.coerce import compare, equals, to_boolean
+from postcall.powerfx import types as T
+from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOWN_FUNCTION
+from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number
 from postcall.powerfx.enums import BUILTIN_ENUMS
 from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn
-from postcall.powerfx.runtime import EMPTY_RECORD, WELL_KNOWN_ROOTS, Frame
-from postcall.powerfx.values import (
-    ErrorKind,
-    ErrorValue,
-    Record,
-    Table,
-    UntypedObject,
-    Value,
-)
-
-_MISSING = object()
+from postcall.powerfx.names import MISSING, get_field, lookup_name
+from postcall.powerfx.runtime import Frame
+from postcall.powerfx.signatures import signature
+from postcall.powerfx.static import check_binary, check_call, enum_type, table_literal_type
+from postcall.powerfx.types import FxType
+from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, Value
 
 
-def get_field(value: Value, name: str) -> Value:
-    """`value.name`: record field (missing is Blank), untyped object property, table column."""
-    tp = type(value)
-    if tp is Record:
-        return value._fields.get(name)  # type: ignore[union-attr]
-    if value is None:
-        return None
-    if tp is ErrorValue:
-        return value
-    if isinstance(value, Mapping):
-        return value.get(name)
-    if isinstance(value, UntypedObject):
-        raw = value.raw
-        if isinstance(raw, dict):
-            inner = raw.get(name)
-            return None if inner is None else UntypedObject(inner)
-        if raw is None:
-            return None
-        return ErrorValue(ErrorKind.InvalidArgument, f"The untyped value has no property {name!r}.")
-    if isinstance(value, Table):
-        return Table.of_values(
-            (get_field(row, name) if not isinstance(row, ErrorValue) else row for row in value.rows),
-            name,
-        )
-    return ErrorValue(ErrorKind.InvalidArgument, f"Cannot read field {name!r} of a non-record value.")
+class _StaticRow:
+    """A row scope known at compile time: its alias and record type."""
 
+    __slots__ = ("alias", "row")
 
-def lookup_name(frame: Frame, name: str) -> Value:
-    """Resolve a plain name: row scopes (innermost first), then the context, then option sets."""
-    for row in reversed(frame.rows):
-        if row.alias is not None:
-            if row.alias == name:
-                return row.record
-            continue
-        if name == "ThisRecord":
-            return row.record
-        record = row.record
-        if type(record) is Record:
-            if name in record._fields:
-                return record._fields[name]
-            if name in row.columns:
-                return None
-        elif isinstance(record, Mapping) and name in record:
-            return record[name]  # type: ignore[no-any-return]
-        elif (record is None or type(record) is ErrorValue) and name in row.columns:
-            return record
-    value = frame.scope.get(name, _MISSING)
-    if value is not _MISSING:
-        return value  # type: ignore[return-value]
-    if name in frame.ctx.enums:
-        return Record(frame.ctx.enums[name])
-    if name in BUILTIN_ENUMS:
-        return BUILTIN_ENUMS[name]
-    if name in WELL_KNOWN_ROOTS:
-        return EMPTY_RECORD
-    if name in ("FirstError", "AllErrors") and frame.errors_in_scope:
-        err = frame.errors_in_scope[-1]
-        from postcall.powerfx.functions.errors import error_record, error_table
-
-        return error_record(err) if name == "FirstError" else error_table(err)
-    return ErrorValue(ErrorKind.NotFound, f"The name {name!r} is not defined.")
+    def __init__(self, alias: str | None, row: FxType) -> None:
+        self.alias = alias
+        self.row = row
 
 
 class Compiler:
-    """Builds closures and collects diagnostics for unknown functions and wrong arities."""
+    """Builds closures and collects diagnostics (unknown functions, arities, types, names)."""
 
-    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+    def __init__(self, diagnostics: list[Diagnostic], known_names: Collection[str] | None = None) -> None:
         self.diagnostics = diagnostics
-        self.names: set[str] = set()
         self.functions: set[str] = set()
+        self.types: dict[int, FxType] = {}
+        self.known_names = known_names
+        self._rows: list[_StaticRow] = []
+        self._error_scopes = 0
+
+    # --- helpers --------------------------------------------------------------------
+    def type_of(self, node: ast.Node) -> FxType:
+        return self.types.get(id(node), T.UNKNOWN)
+
+    def error(self, code: str, message: str, span: SourceSpan, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, span, hint))
 
     def compile(self, node: ast.Node) -> Fn:
-        method: Callable[[ast.Node], Fn] = getattr(self, "_" + type(node).__name__)
-        return method(node)
+        method: Callable[[ast.Node], tuple[Fn, FxType]] = getattr(self, "_" + type(node).__name__)
+        fn, fx_type = method(node)
+        self.types[id(node)] = fx_type
+        return fn
 
     # --- literals -------------------------------------------------------------------
-    def _NumberLit(self, node: ast.Node) -> Fn:
+    def _NumberLit(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.NumberLit)
         value: Value = ops.numeric(node.value)
-        return lambda frame: value
+        return (lambda frame: value), T.NUMBER
 
-    def _TextLit(self, node: ast.Node) -> Fn:
+    def _TextLit(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.TextLit)
         value = node.value
-        return lambda frame: value
+        return (lambda frame: value), T.TEXT
 
-    def _BoolLit(self, node: ast.Node) -> Fn:
+    def _BoolLit(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.BoolLit)
         value = node.value
-        return lambda frame: value
+        return (lambda frame: value), T.BOOLEAN
 
-    def _RecordLit(self, node: ast.Node) -> Fn:
+    def _RecordLit(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.RecordLit)
         fields = [(name, self.compile(expr)) for name, expr in node.fields]
+        fx_type = T.record({name: self.type_of(expr) for name, expr in node.fields})
 
         def record(frame: Frame) -> Value:
             return Record({name: fn(frame) for name, fn in fields})
 
-        return record
+        return record, fx_type
 
-    def _TableLit(self, node: ast.Node) -> Fn:
+    def _TableLit(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.TableLit)
         items = [self.compile(item) for item in node.items]
-        all_records = bool(node.items) and all(isinstance(i, ast.RecordLit) for i in node.items)
+        item_types = [self.type_of(i) for i in node.items]
+        fx_type, problem = table_literal_type(item_types)
+        if problem is not None:
+            self.error(PFX_TYPE, problem, node.span)
+        records = fx_type.kind == "Table" and any(t.kind == "Record" for t in item_types)
+        first_scalar = next((t for t in item_types if t.is_scalar), None)
+        if first_scalar is not None and not records:
+            items = [
+                _coercing(fn, first_scalar.kind) if t.is_scalar and t.kind != first_scalar.kind else fn
+                for fn, t in zip(items, item_types, strict=True)
+            ]
+        columns = fx_type.field_names if fx_type.kind == "Table" else None
 
         def table(frame: Frame) -> Value:
             values = [fn(frame) for fn in items]
-            if all_records or (values and all(isinstance(v, Record) for v in values)):
-                return Table(values)
+            if records or (values and all(isinstance(v, Record) for v in values)):
+                return Table(values, columns if records else None)
             return Table.of_values(values)
 
-        return table
+        return table, fx_type
 
-    def _Interpolation(self, node: ast.Node) -> Fn:
+    def _Interpolation(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.Interpolation)
-        parts: list[str | Fn] = [p if isinstance(p, str) else self.compile(p) for p in node.parts]
+        parts: list[str | Fn] = []
+        for p in node.parts:
+            if isinstance(p, str):
+                parts.append(p)
+                continue
+            parts.append(self.compile(p))
+            hole = self.type_of(p)
+            if hole.is_aggregate or hole.kind == "Void":
+                self.error(PFX_TYPE, f"A {hole.kind} cannot be placed in interpolated text.", p.span)
 
         def interpolate(frame: Frame) -> Value:
             out: Value = ""
@@ -151,48 +131,100 @@ class Compiler:
                     return out
             return out
 
-        return interpolate
+        return interpolate, T.TEXT
 
     # --- names ----------------------------------------------------------------------
-    def _Name(self, node: ast.Node) -> Fn:
+    def _resolve_static(self, node: ast.Name) -> FxType:
+        name = node.name
+        for scope in reversed(self._rows):
+            if scope.alias is not None:
+                if scope.alias == name:
+                    return scope.row
+                continue
+            if name == "ThisRecord":
+                return scope.row
+            row = scope.row
+            if row.kind == "Record":
+                found = row.field(name)
+                if found is not None:
+                    return found
+            elif row.kind == "Unknown":
+                return T.UNKNOWN
+        if name in ("FirstError", "AllErrors") and self._error_scopes:
+            error_record = T.record({"Kind": T.NUMBER, "Message": T.TEXT})
+            return error_record if name == "FirstError" else T.FxType("Table", error_record.fields)
+        if name in BUILTIN_ENUMS:
+            return enum_type(name)
+        if self.known_names is not None and name not in self.known_names:
+            candidates = list(self.known_names) + [s.alias for s in self._rows if s.alias] + [
+                f for s in self._rows if s.row.kind == "Record" for f in s.row.field_names
+            ]
+            suggestion = did_you_mean(name, candidates)
+            self.error(
+                PFX_BAD_NAME,
+                f"Name isn't valid. '{name}' isn't recognized." + (f" Did you mean '{suggestion}'?" if suggestion else ""),
+                node.span,
+                f"did you mean '{suggestion}'?" if suggestion else None,
+            )
+            return T.ERROR
+        return T.UNKNOWN
+
+    def _Name(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.Name)
         name = node.name
-        self.names.add(name)
+        fx_type = self._resolve_static(node)
 
         def read_name(frame: Frame) -> Value:
             if not frame.rows:
-                value = frame.scope.get(name, _MISSING)
-                if value is not _MISSING:
+                value = frame.scope.get(name, MISSING)
+                if value is not MISSING:
                     return value  # type: ignore[return-value]
             return lookup_name(frame, name)
 
-        return read_name
+        return read_name, fx_type
 
-    def _Member(self, node: ast.Node) -> Fn:
+    def _member_type(self, node: ast.Member, obj_type: FxType) -> FxType:
+        name = node.field_name
+        if obj_type.kind == "Record":
+            found = obj_type.field(name)
+            if found is None:
+                if obj_type.fields or self.known_names is not None:
+                    self.error(PFX_BAD_NAME, f"Name isn't valid. '{name}' isn't a field of {obj_type}.", node.span)
+                    return T.ERROR
+                return T.UNKNOWN
+            return found
+        if obj_type.kind == "Table":
+            found = obj_type.field(name)
+            return T.table({name: found}) if found is not None else T.UNKNOWN
+        if obj_type.kind == "Dynamic":
+            return T.DYNAMIC
+        return T.UNKNOWN
+
+    def _Member(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.Member)
+        obj_node = node.obj
+        assert obj_node is not None
         dotted = ast.dotted_name(node)
-        if dotted is not None:
-            self.names.add(dotted)
-            parts = dotted.split(".")
-            if len(parts) == 3 and parts[0] not in BUILTIN_ENUMS:
-                # The hot path of conditions: System.Conversation.EndReason.
-                root, f1, f2 = parts
+        parts = dotted.split(".") if dotted is not None else []
+        obj = self.compile(obj_node)
+        fx_type = self._member_type(node, self.type_of(obj_node))
+        if len(parts) == 3 and parts[0] not in BUILTIN_ENUMS:
+            # The hot path of conditions: System.Conversation.EndReason.
+            root, f1, f2 = parts
 
-                def read_chain3(frame: Frame) -> Value:
-                    value = frame.scope.get(root, _MISSING) if not frame.rows else _MISSING
-                    if value is _MISSING:
-                        value = lookup_name(frame, root)
-                    if type(value) is Record:
-                        value = value._fields.get(f1)
-                    else:
-                        value = get_field(value, f1)  # type: ignore[arg-type]
-                    if type(value) is Record:
-                        return value._fields.get(f2)
-                    return get_field(value, f2)
+            def read_chain3(frame: Frame) -> Value:
+                value = frame.scope.get(root, MISSING) if not frame.rows else MISSING
+                if value is MISSING:
+                    value = lookup_name(frame, root)
+                if type(value) is Record:
+                    value = value._fields.get(f1)
+                else:
+                    value = get_field(value, f1)  # type: ignore[arg-type]
+                if type(value) is Record:
+                    return value._fields.get(f2)
+                return get_field(value, f2)
 
-                return read_chain3
-        obj = self.compile(node.obj) if node.obj is not None else (lambda frame: None)
-        # Only record the innermost dotted chain once.
+            return read_chain3, fx_type
         field_name = node.field_name
 
         def read_member(frame: Frame) -> Value:
@@ -201,133 +233,79 @@ class Compiler:
                 return value._fields.get(field_name)
             return get_field(value, field_name)
 
-        return read_member
+        return read_member, fx_type
 
     # --- operators ------------------------------------------------------------------
-    def _Unary(self, node: ast.Node) -> Fn:
-        assert isinstance(node, ast.Unary)
-        operand = self.compile(node.operand) if node.operand is not None else (lambda frame: None)
+    def _Unary(self, node: ast.Node) -> tuple[Fn, FxType]:
+        assert isinstance(node, ast.Unary) and node.operand is not None
+        operand = self.compile(node.operand)
+        operand_type = self.type_of(node.operand)
         span = node.span
-        func = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": _identity_number}[node.op]
+        func = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": to_number}[node.op]
+        if node.op == "!":
+            fx_type = T.BOOLEAN
+        elif node.op == "-" and operand_type.kind == "Time":
+            fx_type = T.TIME
+        else:
+            fx_type = T.NUMBER
+        if operand_type.is_aggregate:
+            self.error(PFX_TYPE, f"The operator '{node.op}' cannot be used on a {operand_type.kind}.", span)
 
         def unary(frame: Frame) -> Value:
             return _with_span(func(operand(frame)), span)
 
-        return unary
+        return unary, fx_type
 
-    def _Binary(self, node: ast.Node) -> Fn:
+    def _Binary(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.Binary)
         assert node.left is not None and node.right is not None
         left = self.compile(node.left)
         right = self.compile(node.right)
         op = node.op
         span = node.span
-        if op == "&&":
-
-            def and_(frame: Frame) -> Value:
-                a = left(frame)
-                if a is False:
-                    return False
-                a = a if type(a) is bool else to_boolean(a)
-                if type(a) is ErrorValue:
-                    return a
-                if not a:
-                    return False
-                b = right(frame)
-                return b if type(b) is bool else to_boolean(b)
-
-            return and_
-        if op == "||":
-
-            def or_(frame: Frame) -> Value:
-                a = left(frame)
-                if a is True:
-                    return True
-                a = a if type(a) is bool else to_boolean(a)
-                if type(a) is ErrorValue:
-                    return a
-                if a:
-                    return True
-                b = right(frame)
-                return b if type(b) is bool else to_boolean(b)
-
-            return or_
-        if op == "=":
-            # Fast path for text constants (the usual condition shape).
-            if isinstance(node.right, ast.TextLit):
-                const = node.right.value
-
-                def eq_text(frame: Frame) -> Value:
-                    a = left(frame)
-                    if type(a) is str:
-                        return a == const
-                    return _with_span(equals(a, const), span)
-
-                return eq_text
-
-            def eq(frame: Frame) -> Value:
-                return _with_span(equals(left(frame), right(frame)), span)
-
-            return eq
-        if op == "<>":
-
-            def ne(frame: Frame) -> Value:
-                result = equals(left(frame), right(frame))
-                if type(result) is bool:
-                    return not result
-                return _with_span(result, span)
-
-            return ne
-        if op in ("<", "<=", ">", ">="):
-
-            def cmp(frame: Frame) -> Value:
-                return _with_span(compare(op, left(frame), right(frame)), span)
-
-            return cmp
-        if op == "&":
-
-            def amp(frame: Frame) -> Value:
-                return _with_span(ops.concat(left(frame), right(frame), frame.ctx.limits.max_text_length), span)
-
-            return amp
-        if op in ("in", "exactin"):
-            exact = op == "exactin"
-
-            def member_of(frame: Frame) -> Value:
-                return _with_span(ops.membership(left(frame), right(frame), exact), span)
-
-            return member_of
-        func = {
-            "+": ops.add,
-            "-": ops.subtract,
-            "*": ops.multiply,
-            "/": ops.divide,
-            "^": ops.power,
-        }[op]
-
-        def arith(frame: Frame) -> Value:
-            return _with_span(func(left(frame), right(frame)), span)
-
-        return arith
+        fx_type, problem = check_binary(op, self.type_of(node.left), self.type_of(node.right))
+        if problem is not None:
+            self.error(PFX_TYPE, problem, span)
+        return _binary_closure(op, left, right, span, node), fx_type
 
     # --- calls ----------------------------------------------------------------------
-    def _AsArg(self, node: ast.Node) -> Fn:
-        assert isinstance(node, ast.AsArg)
-        return self.compile(node.expr) if node.expr is not None else (lambda frame: None)
+    def _AsArg(self, node: ast.Node) -> tuple[Fn, FxType]:
+        assert isinstance(node, ast.AsArg) and node.expr is not None
+        fn = self.compile(node.expr)
+        return fn, self.type_of(node.expr)
 
-    def _Call(self, node: ast.Node) -> Fn:
+    def _Call(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.Call)
         self.functions.add(node.name)
-        args = [self.compile(arg) for arg in node.args]
         spec = FUNCTIONS.get(node.name)
+        sig = signature(node.name)
+        args: list[Fn] = []
+        arg_types: list[FxType] = []
+        aliases = tuple(a.alias if isinstance(a, ast.AsArg) else None for a in node.args)
+        scope_row: _StaticRow | None = None
+        for index, arg in enumerate(node.args):
+            pushed = False
+            if index >= 1 and sig.is_scoped(index) and scope_row is not None:
+                self._rows.append(scope_row)
+                pushed = True
+            error_scope = node.name == "IfError" and index % 2 == 1 and index < len(node.args) - (len(node.args) % 2)
+            if error_scope:
+                self._error_scopes += 1
+            try:
+                args.append(self.compile(arg))
+            finally:
+                if pushed:
+                    self._rows.pop()
+                if error_scope:
+                    self._error_scopes -= 1
+            arg_types.append(self.type_of(arg))
+            if index == 0:
+                scope_row = self._row_scope(node.name, arg_types[0], aliases[0] if aliases else None)
         if spec is None:
             suggestion = did_you_mean(node.name, FUNCTIONS)
-            hint = f"did you mean '{suggestion}'?" if suggestion else None
             message = f"Unknown function '{node.name}'." + (f" Did you mean '{suggestion}'?" if suggestion else "")
-            self.diagnostics.append(
-                Diagnostic(PFX_UNKNOWN_FUNCTION, Severity.ERROR, message, node.span, hint)
-            )
-            return lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)
+            self.error(PFX_UNKNOWN_FUNCTION, message, node.span, f"did you mean '{suggestion}'?" if suggestion else None)
+            return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
         count = len(args)
         if count < spec.min_args or (spec.max_args is not None and count > spec.max_args):
             if spec.max_args is None:
@@ -337,21 +315,121 @@ class Compiler:
             else:
                 expected = f"{spec.min_args} to {spec.max_args}"
             message = f"'{node.name}' takes {expected} argument(s), got {count}."
-            self.diagnostics.append(Diagnostic(PFX_ARITY, Severity.ERROR, message, node.span))
-            return lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)
-        site = CallSite(
-            node.name,
-            node.span,
-            tuple(a.alias if isinstance(a, ast.AsArg) else None for a in node.args),
-            tuple(a.span for a in node.args),
-        )
-        return spec.build(site, args)
+            self.error(PFX_ARITY, message, node.span)
+            return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
+        result_type, coercions, problems = check_call(node.name, sig, arg_types)
+        for index, message in problems:
+            where = node.args[index].span if 0 <= index < len(node.args) else node.span
+            self.error(PFX_TYPE, message, where)
+        for index, kind in coercions.items():
+            args[index] = _coercing(args[index], kind)
+        site = CallSite(node.name, node.span, aliases, tuple(a.span for a in node.args))
+        site.static["arg_types"] = tuple(arg_types)
+        site.static["result_type"] = result_type
+        return spec.build(site, args), result_type
+
+    def _row_scope(self, name: str, first: FxType, alias: str | None) -> _StaticRow:
+        if name == "With":
+            row = first if first.kind == "Record" else T.UNKNOWN
+        elif first.kind == "Table":
+            row = T.row_type(first)
+        elif first.kind == "Dynamic":
+            row = T.DYNAMIC
+        elif first.kind == "Blank":
+            row = T.record({})
+        else:
+            row = T.UNKNOWN
+        return _StaticRow(alias, row)
 
 
-def _identity_number(value: Value) -> Value:
-    from postcall.powerfx.coerce import to_number
+def _coercing(fn: Fn, kind: str) -> Fn:
+    def coerced(frame: Frame) -> Value:
+        return coerce_to_kind(kind, fn(frame))
 
-    return to_number(value)
+    return coerced
+
+
+def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Binary) -> Fn:
+    if op == "&&":
+
+        def and_(frame: Frame) -> Value:
+            a = left(frame)
+            if a is False:
+                return False
+            a = a if type(a) is bool else to_boolean(a)
+            if type(a) is ErrorValue:
+                return a
+            if not a:
+                return False
+            b = right(frame)
+            return b if type(b) is bool else to_boolean(b)
+
+        return and_
+    if op == "||":
+
+        def or_(frame: Frame) -> Value:
+            a = left(frame)
+            if a is True:
+                return True
+            a = a if type(a) is bool else to_boolean(a)
+            if type(a) is ErrorValue:
+                return a
+            if a:
+                return True
+            b = right(frame)
+            return b if type(b) is bool else to_boolean(b)
+
+        return or_
+    if op == "=":
+        if isinstance(node.right, ast.TextLit):
+            const = node.right.value
+
+            def eq_text(frame: Frame) -> Value:
+                a = left(frame)
+                if type(a) is str:
+                    return a == const
+                return _with_span(equals(a, const), span)
+
+            return eq_text
+
+        def eq(frame: Frame) -> Value:
+            return _with_span(equals(left(frame), right(frame)), span)
+
+        return eq
+    if op == "<>":
+
+        def ne(frame: Frame) -> Value:
+            result = equals(left(frame), right(frame))
+            if type(result) is bool:
+                return not result
+            return _with_span(result, span)
+
+        return ne
+    if op in ("<", "<=", ">", ">="):
+
+        def cmp(frame: Frame) -> Value:
+            return _with_span(compare(op, left(frame), right(frame)), span)
+
+        return cmp
+    if op == "&":
+
+        def amp(frame: Frame) -> Value:
+            return _with_span(ops.concat(left(frame), right(frame), frame.ctx.limits.max_text_length), span)
+
+        return amp
+    if op in ("in", "exactin"):
+        exact = op == "exactin"
+
+        def member_of(frame: Frame) -> Value:
+            return _with_span(ops.membership(left(frame), right(frame), exact), span)
+
+        return member_of
+    func = {"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "^": ops.power}[op]
+
+    def arith(frame: Frame) -> Value:
+        return _with_span(func(left(frame), right(frame)), span)
+
+    return arith
 
 
 def _with_span(value: Value, span: SourceSpan) -> Value:

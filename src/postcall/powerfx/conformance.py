@@ -233,7 +233,7 @@ def run_case(case: Case) -> Outcome:
     expected_text = case.expected
     if not expected_text:
         return Outcome(case, "skipped", "no expected result in the test file")
-    parsed = parse_formula(case.expression)
+    parsed = parse_formula(case.expression, known_names=())
     if expected_text.startswith("Errors:"):
         if parsed.formula is None:
             return Outcome(case, "passed")

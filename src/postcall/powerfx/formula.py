@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from postcall.diagnostics import Diagnostic, Severity, TextOrigin
@@ -12,7 +13,6 @@ from postcall.powerfx.compiler import Compiler
 from postcall.powerfx.functions import Fn
 from postcall.powerfx.parser import parse_syntax
 from postcall.powerfx.runtime import BudgetExceeded, EvalContext, Frame, Limits
-from postcall.powerfx.typecheck import check_types
 from postcall.powerfx.values import ErrorKind, ErrorValue, Value
 
 MAX_FORMULA_LENGTH = 100_000
@@ -56,7 +56,7 @@ def tree_depth(node: ast.Node) -> int:
 class Formula:
     """A parsed and compiled formula.  `evaluate` never raises anything but PowerFxError."""
 
-    __slots__ = ("source", "ast", "names", "functions", "depth", "_fn", "origin")
+    __slots__ = ("source", "ast", "names", "functions", "depth", "_fn", "origin", "type")
 
     def __init__(
         self,
@@ -75,6 +75,7 @@ class Formula:
         self._fn = fn
         self.depth = depth
         self.origin = origin
+        self.type = "Unknown"
 
     def __repr__(self) -> str:
         return f"Formula({self.source!r})"
@@ -118,11 +119,16 @@ class ParseResult:
         return self.formula is not None and not any(d.is_error for d in self.diagnostics)
 
 
-def parse_formula(text: str, origin: TextOrigin | None = None) -> ParseResult:
+def parse_formula(
+    text: str, origin: TextOrigin | None = None, *, known_names: Collection[str] | None = None
+) -> ParseResult:
     """Parse and compile a formula (the text after the leading "=").
 
-    Syntax errors are PFX1xx diagnostics, unknown functions and wrong argument counts PFX3xx;
-    spans point into the file `origin` describes.  `formula` is None when there are errors.
+    Syntax errors are PFX1xx diagnostics; unknown functions, wrong argument counts and type
+    errors PFX3xx; spans point into the file `origin` describes.  `formula` is None when there
+    are errors.  With `known_names` (e.g. {"Topic", "Global", "System", "Env"}), a top-level
+    name outside it (and outside row scopes and option sets) is error PFX304; without it any
+    name is accepted and resolved at evaluation.
     """
     where = origin if origin is not None else DEFAULT_ORIGIN
     if not isinstance(text, str):
@@ -144,17 +150,16 @@ def parse_formula(text: str, origin: TextOrigin | None = None) -> ParseResult:
             Diagnostic(PFX_TOO_DEEP, Severity.ERROR, f"The formula nests {depth} deep (limit {MAX_SYNTAX_DEPTH}).", tree.span)
         )
         return ParseResult(None, diagnostics)
-    compiler = Compiler(diagnostics)
+    compiler = Compiler(diagnostics, known_names)
     try:
         fn = compiler.compile(tree)
     except RecursionError:
         diagnostics.append(Diagnostic(PFX_TOO_DEEP, Severity.ERROR, "The formula nests too deeply to compile.", tree.span))
         return ParseResult(None, diagnostics)
-    if not any(d.is_error for d in diagnostics):
-        diagnostics.extend(check_types(tree))
     if any(d.is_error for d in diagnostics):
         return ParseResult(None, diagnostics)
     formula = Formula(
         text, tree, collect_names(tree), frozenset(compiler.functions), fn, depth, where
     )
+    formula.type = str(compiler.type_of(tree).kind)
     return ParseResult(formula, diagnostics)

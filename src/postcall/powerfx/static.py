@@ -1,0 +1,240 @@
+"""Static type rules: operator result types, argument checks, result agreement for If/Switch."""
+
+from __future__ import annotations
+
+from postcall.powerfx import types as T
+from postcall.powerfx.enums import BUILTIN_ENUMS
+from postcall.powerfx.signatures import Signature
+from postcall.powerfx.types import FxType, coercible
+
+MISMATCH = (
+    "Argument type mismatch. The types of all result arguments must agree with or be coercible "
+    "to the first result argument."
+)
+
+
+def enum_type(name: str) -> FxType:
+    members = BUILTIN_ENUMS[name]
+    return T.record({key: FxType("Option", option_set=name) for key in members})
+
+
+def table_literal_type(items: list[FxType]) -> tuple[FxType, str | None]:
+    """`[a, b, ...]`: records make a table of their fields; other values a `Value` column."""
+    known = [t for t in items if t.kind not in ("Blank", "Error", "Unknown")]
+    if not known:
+        return (T.single_column(T.UNKNOWN) if items else T.table({})), None
+    if known[0].kind == "Record":
+        merged = known[0]
+        for t in known[1:]:
+            if t.kind != "Record" or not T.aggregates_compatible(merged, t):
+                return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
+            merged = T.union(merged, t)
+        return FxType("Table", merged.fields), None
+    first = known[0]
+    for t in known[1:]:
+        if t.kind == "Record" or (first.is_aggregate != t.is_aggregate):
+            return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
+    return T.single_column(first), None
+
+
+def _comparable(a: FxType, b: FxType) -> bool:
+    if a.is_open or b.is_open:
+        return True
+    if a.kind == "Dynamic" or b.kind == "Dynamic":
+        return False
+    if a.is_aggregate or b.is_aggregate:
+        return a.kind == b.kind == "Record"
+    return True
+
+
+def check_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | None]:
+    """The result type of `left op right` and a compile error, if any."""
+    if left.kind == "Void" or right.kind == "Void":
+        return T.UNKNOWN, f"The operator '{op}' cannot be used with a value of no type."
+    if op in ("&&", "||"):
+        return T.BOOLEAN, None
+    if op in ("=", "<>"):
+        if not _comparable(left, right):
+            return T.BOOLEAN, f"Incompatible types for comparison. These types can't be compared: {_name(left)}, {_name(right)}."
+        return T.BOOLEAN, None
+    if op in ("<", "<=", ">", ">="):
+        if left.kind == "Dynamic" or right.kind == "Dynamic" or left.is_aggregate or right.is_aggregate:
+            return T.BOOLEAN, f"This operation isn't valid on these types: {_name(left)}, {_name(right)}."
+        return T.BOOLEAN, None
+    if op == "&":
+        if left.is_aggregate or right.is_aggregate:
+            return T.TEXT, f"A {_name(left if left.is_aggregate else right)} cannot be joined as text."
+        return T.TEXT, None
+    if op in ("in", "exactin"):
+        return T.BOOLEAN, _check_in(left, right)
+    # Arithmetic.
+    if left.is_aggregate or right.is_aggregate:
+        return T.NUMBER, f"This operation isn't valid on these types: {_name(left)}, {_name(right)}."
+    lk, rk = left.kind, right.kind
+    if op == "+":
+        if lk in ("Date", "DateTime") and rk in ("Number", "Blank"):
+            return left, None
+        if rk in ("Date", "DateTime") and lk in ("Number", "Blank"):
+            return right, None
+        if {lk, rk} == {"Date", "Time"}:
+            return T.DATETIME, None
+        if lk == "Time" and rk in ("Number", "Time"):
+            return T.TIME, None
+    if op == "-":
+        if lk in ("Date", "DateTime") and rk in ("Number", "Blank"):
+            return left, None
+        if lk in ("Date", "DateTime") and rk in ("Date", "DateTime"):
+            return T.NUMBER, None
+        if lk == "Time" and rk == "Number":
+            return T.TIME, None
+    return T.NUMBER, None
+
+
+def _check_in(left: FxType, right: FxType) -> str | None:
+    bad = "The 'in' operator cannot be used with these types: " + f"{_name(left)}, {_name(right)}."
+    if left.is_open or right.is_open:
+        return None
+    if right.kind == "Dynamic" or left.kind == "Dynamic":
+        return bad
+    if right.kind == "Table":
+        if left.kind == "Table":
+            return bad
+        if left.kind == "Record":
+            row = T.row_type(right)
+            if not T.aggregates_compatible(row, left) or set(left.field_names) - set(row.field_names):
+                return bad
+            return None
+        if len(right.fields) != 1:
+            return bad
+        column = right.fields[0][1]
+        if column.is_aggregate:
+            return bad
+        if not column.is_open and not coercible(left, column):
+            return bad
+        if column.kind in ("Date", "DateTime", "Time") and left.kind == "Boolean":
+            return bad
+        if left.kind in ("Date", "DateTime", "Time") and column.kind == "Boolean":
+            return bad
+        return None
+    if right.kind == "Record" or left.is_aggregate:
+        return bad
+    return None
+
+
+def _name(t: FxType) -> str:
+    return "Dynamic" if t.kind == "Dynamic" else t.kind
+
+
+_SCALAR_PARAMS = {"Number", "Text", "Boolean", "DateTime", "Date", "Time"}
+
+
+def _check_param(kind: str, arg: FxType, tabular: bool) -> str | None:
+    if kind == "Any":
+        if arg.kind == "Void":
+            return "Invalid argument type (Void)."
+        return None
+    if arg.kind in ("Unknown", "Blank", "Error"):
+        return None
+    if kind == "Table":
+        if arg.kind in ("Table", "Dynamic"):
+            return None
+        return f"Invalid argument type ({_name(arg)}). Expecting a Table value instead."
+    if kind == "Record":
+        if arg.kind in ("Record", "Dynamic"):
+            return None
+        return f"Invalid argument type ({_name(arg)}). Expecting a Record value instead."
+    if kind == "Predicate":
+        if arg.kind in ("Boolean", "Number", "Dynamic", "Option"):
+            return None
+        return f"Invalid argument type ({_name(arg)}). Expecting a Boolean value instead."
+    if kind in _SCALAR_PARAMS:
+        if arg.kind == "Table":
+            if not tabular:
+                return f"Invalid argument type (Table). Expecting a {kind} value instead."
+            if len(arg.fields) != 1:
+                return "Invalid schema, expected a one-column table."
+            column = arg.fields[0][1]
+            return None if column.is_open or coercible(column, FxType(kind)) else (
+                f"Invalid argument type ({_name(column)}). Expecting a {kind} value instead."
+            )
+        if arg.kind == "Record" or arg.kind == "Void":
+            return f"Invalid argument type ({_name(arg)}). Expecting a {kind} value instead."
+        if kind == "DateTime" and arg.kind == "Boolean":
+            return "Invalid argument type (Boolean). Expecting a DateTime value instead."
+        if not coercible(arg, FxType(kind)):
+            return f"Invalid argument type ({_name(arg)}). Expecting a {kind} value instead."
+    return None
+
+
+def check_call(
+    name: str, sig: Signature, args: list[FxType]
+) -> tuple[FxType, dict[int, str], list[tuple[int, str]]]:
+    """(result type, runtime coercions by argument index, problems by argument index)."""
+    problems: list[tuple[int, str]] = []
+    coercions: dict[int, str] = {}
+    result_positions = sig.results(len(args)) if sig.results is not None else []
+    for index, arg in enumerate(args):
+        if index in result_positions:
+            continue
+        problem = _check_param(sig.param(index), arg, sig.tabular)
+        if problem is not None:
+            problems.append((index, problem))
+    if name == "Switch" and args:
+        subject = args[0]
+        matches = [i for i in range(1, len(args) - 1, 2) if i not in result_positions]
+        for i in matches:
+            if subject.is_open or args[i].is_open:
+                continue
+            if args[i].is_aggregate != subject.is_aggregate or not coercible(args[i], subject):
+                problems.append((i, f"Invalid argument type ({_name(args[i])}). Expecting a {_name(subject)} value instead."))
+    if result_positions:
+        result = _agree(args, result_positions, coercions, problems, name)
+        return result, coercions, problems
+    return sig.result_type(args), coercions, problems
+
+
+def _agree(
+    args: list[FxType],
+    positions: list[int],
+    coercions: dict[int, str],
+    problems: list[tuple[int, str]],
+    name: str,
+) -> FxType:
+    """The first result's type rules; the others must be coercible to it (and are coerced)."""
+    first: FxType | None = None
+    for i in positions:
+        if args[i].kind not in ("Blank", "Error"):
+            first = args[i]
+            break
+    if first is None:
+        return T.BLANK
+    if first.kind in ("Unknown", "Void"):
+        if first.kind == "Void":
+            problems.append((-1, MISMATCH))
+        return first
+    result = first
+    for i in positions:
+        t = args[i]
+        if t.kind in ("Blank", "Error", "Unknown"):
+            continue
+        if t.kind == "Void":
+            problems.append((-1, MISMATCH))
+            return T.VOID
+        if first.is_aggregate or t.is_aggregate:
+            if first.kind != t.kind or not T.aggregates_compatible(first, t):
+                if name == "Coalesce":
+                    problems.append((i, f"Invalid argument type ({_name(t)}). Expecting a {_name(first)} value instead."))
+                else:
+                    problems.append((-1, MISMATCH))
+                return T.VOID
+            result = T.union(result, t)
+            continue
+        if not coercible(t, first):
+            if name == "Coalesce":
+                problems.append((i, f"Invalid argument type ({_name(t)}). Expecting a {_name(first)} value instead."))
+                continue
+            problems.append((-1, MISMATCH))
+            return T.VOID
+        if t.kind != first.kind and first.is_scalar:
+            coercions[i] = first.kind
+    return result
