@@ -22,14 +22,18 @@ def main(argv: list[str]) -> int:
     args = [a for a in argv if not a.startswith("--")]
     corpus = Path(args[0]) if args else DEFAULT_CORPUS
     report = measure(corpus)
-    print(f"topic load rate {100 * report.load_rate:.1f}% ({len(report.clean_topic_files)}/{len(report.counted_topic_files)}), "
-          f"formula parse rate {100 * report.parse_rate:.1f}% ({report.formulas_parsed}/{report.formulas}), "
-          f"crashes {len(report.crashes)}")
+    print(
+        f"topic load rate {100 * report.load_rate:.1f}% ({len(report.clean_topic_files)}/{len(report.counted_topic_files)}), "
+        f"formula parse rate {100 * report.parse_rate:.1f}% ({report.formulas_parsed}/{report.formulas}), "
+        f"crashes {len(report.crashes)}"
+    )
     for crash in report.crashes:
         print("CRASH", crash)
     if "--check" in argv:
         recorded = recorded_rates(DOC)
-        if recorded is not None and (report.load_rate < recorded[0] or report.parse_rate < recorded[1]):
+        if recorded is not None and (
+            report.load_rate < recorded[0] or report.parse_rate < recorded[1]
+        ):
             print(f"below the recorded figures {recorded}")
             return 1
         return 1 if report.crashes else 0

@@ -26,7 +26,9 @@ def expected_codes(case: Path) -> set[str]:
     first = case.read_text(encoding="utf-8").splitlines()[0]
     m = re.match(r"# expect: (.*)", first)
     assert m, f"{case.name} must start with '# expect: CODE, ...'"
-    return set() if m.group(1).strip() == "(nothing)" else {c.strip() for c in m.group(1).split(",")}
+    return (
+        set() if m.group(1).strip() == "(nothing)" else {c.strip() for c in m.group(1).split(",")}
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])

@@ -109,7 +109,8 @@ def generate() -> str:
         "",
         "FIELDS: dict[str, tuple[str, ...]] = " + pprint.pformat(fields, width=96, compact=True),
         "",
-        "REQUIRED: dict[str, tuple[str, ...]] = " + pprint.pformat(required, width=96, compact=True),
+        "REQUIRED: dict[str, tuple[str, ...]] = "
+        + pprint.pformat(required, width=96, compact=True),
         "",
         "ENUMS: dict[str, tuple[str, ...]] = " + pprint.pformat(enums, width=96, compact=True),
         "",

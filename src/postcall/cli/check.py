@@ -30,8 +30,12 @@ def parse_env_overrides(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("check")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="Set or override an Env.<NAME> value.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--env", "env", multiple=True, metavar="NAME=VALUE", help="Set or override an Env.<NAME> value."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 def check(path: Path, env: tuple[str, ...], fmt: str) -> None:
     """Load and validate the agent at PATH (a folder in any layout, or one topic file).
 

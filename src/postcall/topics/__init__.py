@@ -1,9 +1,9 @@
 """Copilot Studio topics: load agents from disk, validate them, and the typed model the engine runs.
 
-    from postcall.topics import load_agent
-    result = load_agent("examples/contoso-support", env_overrides={"crm_BaseUrl": "..."})
-    if result.has_errors: ...        # result.diagnostics, render with result.sources
-    agent = result.agent             # Agent: topics, config, global_variables, find_topic()
+from postcall.topics import load_agent
+result = load_agent("examples/contoso-support", env_overrides={"crm_BaseUrl": "..."})
+if result.has_errors: ...        # result.diagnostics, render with result.sources
+agent = result.agent             # Agent: topics, config, global_variables, find_topic()
 """
 
 from __future__ import annotations

@@ -98,7 +98,9 @@ class _Reader:
             if value != value or value < minimum or value == float("inf"):
                 raise ValueError
         except ValueError:
-            self.bad(node, f"'{key}' must be a number of at least {minimum:g}, not {kind_name(node)}.")
+            self.bad(
+                node, f"'{key}' must be a number of at least {minimum:g}, not {kind_name(node)}."
+            )
             return default
         return value
 
@@ -106,9 +108,15 @@ class _Reader:
         node = self.get(key)
         if node is None:
             return default
-        if isinstance(node, YScalar) and re.fullmatch(r"[-+]?\d+", node.value) and int(node.value) >= minimum:
+        if (
+            isinstance(node, YScalar)
+            and re.fullmatch(r"[-+]?\d+", node.value)
+            and int(node.value) >= minimum
+        ):
             return int(node.value)
-        self.bad(node, f"'{key}' must be a whole number of at least {minimum}, not {kind_name(node)}.")
+        self.bad(
+            node, f"'{key}' must be a whole number of at least {minimum}, not {kind_name(node)}."
+        )
         return default
 
     def mapping(self, key: str) -> YMap | None:
@@ -139,13 +147,28 @@ def _string_map(r: _Reader, node: YMap, what: str) -> dict[str, str]:
 
 
 def _retry(fc: FileContext, node: YMap, where: str, base: RetryPolicy) -> RetryPolicy:
-    r = _Reader(fc, node, where, ("max_attempts", "initial_interval_seconds", "backoff_rate", "max_interval_seconds", "run_timeout_seconds"))
+    r = _Reader(
+        fc,
+        node,
+        where,
+        (
+            "max_attempts",
+            "initial_interval_seconds",
+            "backoff_rate",
+            "max_interval_seconds",
+            "run_timeout_seconds",
+        ),
+    )
     return RetryPolicy(
         max_attempts=r.integer("max_attempts", base.max_attempts, minimum=1),
-        initial_interval_seconds=r.number("initial_interval_seconds", base.initial_interval_seconds),
+        initial_interval_seconds=r.number(
+            "initial_interval_seconds", base.initial_interval_seconds
+        ),
         backoff_rate=r.number("backoff_rate", base.backoff_rate, minimum=1.0),
         max_interval_seconds=r.number("max_interval_seconds", base.max_interval_seconds),
-        run_timeout_seconds=r.number("run_timeout_seconds", base.run_timeout_seconds, minimum=0.001),
+        run_timeout_seconds=r.number(
+            "run_timeout_seconds", base.run_timeout_seconds, minimum=0.001
+        ),
     )
 
 
@@ -154,22 +177,36 @@ def _flows(fc: FileContext, node: YMap) -> dict[str, FlowBinding]:
     for key, value in node.entries:
         where = f"flows['{key.value}']"
         if not isinstance(value, YMap):
-            fc.add(codes.CONFIG_BAD_VALUE, f"{where} must be a mapping with url or python.", start_span(value.span))
+            fc.add(
+                codes.CONFIG_BAD_VALUE,
+                f"{where} must be a mapping with url or python.",
+                start_span(value.span),
+            )
             continue
         r = _Reader(fc, value, where, ("url", "method", "headers", "python"))
         url, python = r.text("url"), r.text("python")
         if (url is None) == (python is None):
-            fc.add(codes.CONFIG_BAD_VALUE, f"{where} needs exactly one of 'url' and 'python'.", start_span(value.span))
+            fc.add(
+                codes.CONFIG_BAD_VALUE,
+                f"{where} needs exactly one of 'url' and 'python'.",
+                start_span(value.span),
+            )
             continue
         if url is not None and not re.match(r"https?://", url):
             r.bad(value.get("url") or value, f"url '{url}' must start with http:// or https://.")
             continue
         if python is not None and not _PYTHON_REF.match(python):
-            r.bad(value.get("python") or value, f"python '{python}' must look like package.module:function.")
+            r.bad(
+                value.get("python") or value,
+                f"python '{python}' must look like package.module:function.",
+            )
             continue
         method = (r.text("method", "POST") or "POST").upper()
         if method not in _HTTP_METHODS:
-            r.bad(value.get("method") or value, f"method '{method}' must be one of {', '.join(_HTTP_METHODS)}.")
+            r.bad(
+                value.get("method") or value,
+                f"method '{method}' must be one of {', '.join(_HTTP_METHODS)}.",
+            )
             method = "POST"
         headers_node = r.mapping("headers")
         headers = _string_map(r, headers_node, "header") if headers_node is not None else {}
@@ -182,11 +219,18 @@ def _channels(fc: FileContext, node: YMap, root: Path) -> Channels:
     twilio = None
     tnode = r.mapping("twilio")
     if tnode is not None:
-        tr = _Reader(fc, tnode, "channels.twilio", ("auth_token_file", "public_base_url", "caller_id", "transfer_to_agent"))
+        tr = _Reader(
+            fc,
+            tnode,
+            "channels.twilio",
+            ("auth_token_file", "public_base_url", "caller_id", "transfer_to_agent"),
+        )
         transfer = None
         anode = tr.mapping("transfer_to_agent")
         if anode is not None:
-            ar = _Reader(fc, anode, "channels.twilio.transfer_to_agent", ("mode", "workflow_sid", "target"))
+            ar = _Reader(
+                fc, anode, "channels.twilio.transfer_to_agent", ("mode", "workflow_sid", "target")
+            )
             mode = ar.text("mode", "dial")
             if mode not in ("enqueue", "dial"):
                 ar.bad(anode.get("mode") or anode, f"mode '{mode}' must be enqueue or dial.")
@@ -196,10 +240,15 @@ def _channels(fc: FileContext, node: YMap, root: Path) -> Channels:
                 ar.bad(anode, "mode enqueue needs workflow_sid.")
             if mode == "dial" and not target:
                 ar.bad(anode, "mode dial needs target (a phone number or SIP URI).")
-            transfer = TwilioTransferToAgent("enqueue" if mode == "enqueue" else "dial", sid, target)
+            transfer = TwilioTransferToAgent(
+                "enqueue" if mode == "enqueue" else "dial", sid, target
+            )
         base_url = tr.text("public_base_url")
         if base_url is not None and not re.match(r"https?://", base_url):
-            tr.bad(tnode.get("public_base_url") or tnode, f"public_base_url '{base_url}' must start with http:// or https://.")
+            tr.bad(
+                tnode.get("public_base_url") or tnode,
+                f"public_base_url '{base_url}' must start with http:// or https://.",
+            )
             base_url = None
         twilio = TwilioChannel(
             auth_token_file=tr.path("auth_token_file", root),
@@ -230,7 +279,11 @@ def read_agent_yaml(
     if root_node is None:
         return _with_env(AgentConfig(name=default_name), env_overrides, fc), None
     if not isinstance(root_node, YMap):
-        fc.add(codes.CONFIG_BAD_VALUE, f"agent.yaml must be a mapping, not {kind_name(root_node)}.", start_span(root_node.span))
+        fc.add(
+            codes.CONFIG_BAD_VALUE,
+            f"agent.yaml must be a mapping, not {kind_name(root_node)}.",
+            start_span(root_node.span),
+        )
         return _with_env(AgentConfig(name=default_name), env_overrides, fc), None
     r = _Reader(fc, root_node, "agent.yaml", TOP_KEYS)
     env_node = r.mapping("env")
@@ -245,10 +298,25 @@ def read_agent_yaml(
     voice = VoiceSettings()
     vnode = r.mapping("voice")
     if vnode is not None:
-        vr = _Reader(fc, vnode, "voice", ("voice", "language", "silence_timeout_ms", "speech_end_timeout_ms", "interdigit_timeout_ms", "dtmf_termination_key"))
+        vr = _Reader(
+            fc,
+            vnode,
+            "voice",
+            (
+                "voice",
+                "language",
+                "silence_timeout_ms",
+                "speech_end_timeout_ms",
+                "interdigit_timeout_ms",
+                "dtmf_termination_key",
+            ),
+        )
         key = vr.text("dtmf_termination_key", "#") or ""
         if key not in ("#", "*", ""):
-            vr.bad(vnode.get("dtmf_termination_key") or vnode, f"dtmf_termination_key '{key}' must be #, * or empty.")
+            vr.bad(
+                vnode.get("dtmf_termination_key") or vnode,
+                f"dtmf_termination_key '{key}' must be #, * or empty.",
+            )
             key = "#"
         voice = VoiceSettings(
             voice=vr.text("voice"),
@@ -263,8 +331,12 @@ def read_agent_yaml(
     if lnode is not None:
         lr = _Reader(fc, lnode, "limits", ("idle_timeout_seconds", "max_duration_seconds"))
         limits = Limits(
-            idle_timeout_seconds=lr.number("idle_timeout_seconds", limits.idle_timeout_seconds, minimum=0.001),
-            max_duration_seconds=lr.number("max_duration_seconds", limits.max_duration_seconds, minimum=0.001),
+            idle_timeout_seconds=lr.number(
+                "idle_timeout_seconds", limits.idle_timeout_seconds, minimum=0.001
+            ),
+            max_duration_seconds=lr.number(
+                "max_duration_seconds", limits.max_duration_seconds, minimum=0.001
+            ),
         )
     rnode = r.mapping("retry")
     retry = _retry(fc, rnode, "retry", RetryPolicy()) if rnode is not None else RetryPolicy()
@@ -276,7 +348,11 @@ def read_agent_yaml(
             continue
         tr = _Reader(fc, value, f"topic_settings['{tkey.value}']", ("retry",))
         trn = tr.mapping("retry")
-        topic_settings[tkey.value] = TopicSettings(retry=_retry(fc, trn, f"topic_settings['{tkey.value}'].retry", retry) if trn is not None else None)
+        topic_settings[tkey.value] = TopicSettings(
+            retry=_retry(fc, trn, f"topic_settings['{tkey.value}'].retry", retry)
+            if trn is not None
+            else None
+        )
     cnode = r.mapping("channels")
     config = AgentConfig(
         name=r.text("name", default_name) or default_name,
@@ -293,7 +369,9 @@ def read_agent_yaml(
     return _with_env(config, env_overrides, fc), r.text("bot_name")
 
 
-def read_workspace_agent(fc: FileContext, root_node: YNode | None, *, default_name: str, env_overrides: Mapping[str, str]) -> AgentConfig:
+def read_workspace_agent(
+    fc: FileContext, root_node: YNode | None, *, default_name: str, env_overrides: Mapping[str, str]
+) -> AgentConfig:
     """AgentConfig from a VS Code workspace's agent.mcs.yml: display name and language; the
     rest takes its defaults."""
     name, language = default_name, "en-US"
@@ -314,6 +392,10 @@ def _with_env(config: AgentConfig, overrides: Mapping[str, str], fc: FileContext
     env = dict(config.env)
     for key, value in overrides.items():
         if key in env and env[key] != value:
-            fc.add(codes.CONFIG_ENV_OVERRIDE, f"Env.{key} is overridden on the command line.", SourceSpan(fc.path, 1, 1))
+            fc.add(
+                codes.CONFIG_ENV_OVERRIDE,
+                f"Env.{key} is overridden on the command line.",
+                SourceSpan(fc.path, 1, 1),
+            )
         env[key] = value
     return replace(config, env=MappingProxyType(env))

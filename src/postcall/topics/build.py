@@ -46,7 +46,10 @@ def kind_name(node: YNode) -> str:
 
 
 def start_span(span: SourceSpan) -> SourceSpan:
-    """The first line of a span (carets under the start, not the whole block)."""
+    """A span for carets: the whole span when it fits on one line (flow-style `{...}`, `[...]`),
+    else just its start (carets to the end of the first line, not under a whole block)."""
+    if span.end_line == span.line:
+        return span
     return SourceSpan(span.path, span.line, span.column)
 
 
@@ -118,7 +121,11 @@ class FileContext:
                 return int(text)
         elif _NUMBER.match(text):
             number = float(text)
-            return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+            return (
+                int(number)
+                if number.is_integer() and "." not in text and "e" not in text.lower()
+                else number
+            )
         self.add(
             codes.WRONG_TYPE,
             f"{what} must be {_TYPE_WORDS[vtype]} or a formula (=...), not '{text}'.",
@@ -135,17 +142,25 @@ class FileContext:
 
     def template(self, node: YNode, what: str) -> TextTemplate | None:
         if not isinstance(node, YScalar):
-            self.add(codes.WRONG_TYPE, f"{what} must be text, not {kind_name(node)}.", start_span(node.span))
+            self.add(
+                codes.WRONG_TYPE,
+                f"{what} must be text, not {kind_name(node)}.",
+                start_span(node.span),
+            )
             return None
         text = "" if node.is_null else node.value
         result = parse_template(text, node.origin)
         bad_holes = sum(1 for d in result.diagnostics if d.code == _PFX_BAD_HOLE)
-        self.formula_count += bad_holes + (len(result.template.formulas) if result.template is not None else 0)
+        self.formula_count += bad_holes + (
+            len(result.template.formulas) if result.template is not None else 0
+        )
         self.formula_unparsed += bad_holes
         self.diagnostics.extend(adapt_powerfx(result.diagnostics))
         return TextTemplate(text, node.span, result.template, node.origin)
 
-    def variable(self, node: YNode, what: str, *, allow_init: bool = True, write: bool = True) -> VariableRef | None:
+    def variable(
+        self, node: YNode, what: str, *, allow_init: bool = True, write: bool = True
+    ) -> VariableRef | None:
         """A variable path such as `Topic.x` or `init:Global.y`."""
         if not isinstance(node, YScalar) or node.is_null:
             self.add(
@@ -183,17 +198,31 @@ class FileContext:
             )
             return None
         if not name or not _VAR_NAME.match(name):
-            self.add(codes.BAD_VARIABLE, f"{what} '{node.value}' has no valid variable name after '{scope}.'.", node.span)
+            self.add(
+                codes.BAD_VARIABLE,
+                f"{what} '{node.value}' has no valid variable name after '{scope}.'.",
+                node.span,
+            )
             return None
         if write and scope == "Env":
-            self.add(codes.READ_ONLY_VARIABLE, f"{what} writes {text}; Env values are read-only.", node.span)
+            self.add(
+                codes.READ_ONLY_VARIABLE,
+                f"{what} writes {text}; Env values are read-only.",
+                node.span,
+            )
         return VariableRef(cast(VariableScope, scope), name, init, node.span)
 
-    def enum(self, node: YNode, enum_name: str, what: str, *, allowed: Iterable[str] | None = None) -> str | None:
+    def enum(
+        self, node: YNode, enum_name: str, what: str, *, allowed: Iterable[str] | None = None
+    ) -> str | None:
         """An enum value, canonical spelling; a case-only difference is accepted with a warning."""
         values = tuple(allowed) if allowed is not None else ENUMS.get(enum_name, ())
         if not isinstance(node, YScalar) or node.is_null:
-            self.add(codes.WRONG_TYPE, f"{what} must be one of {_list(values)}, not {kind_name(node)}.", start_span(node.span))
+            self.add(
+                codes.WRONG_TYPE,
+                f"{what} must be one of {_list(values)}, not {kind_name(node)}.",
+                start_span(node.span),
+            )
             return None
         text = node.value.strip()
         if text in values:
@@ -351,7 +380,11 @@ class Fields:
         if node is None:
             return default
         if not isinstance(node, YScalar):
-            self.fc.add(codes.WRONG_TYPE, f"{self.what(key)} must be text, not {kind_name(node)}.", start_span(node.span))
+            self.fc.add(
+                codes.WRONG_TYPE,
+                f"{self.what(key)} must be text, not {kind_name(node)}.",
+                start_span(node.span),
+            )
             return default
         return node.value
 
@@ -362,7 +395,11 @@ class Fields:
             return default
         if isinstance(node, YScalar) and node.value.lower() in ("true", "false"):
             return node.value.lower() == "true"
-        self.fc.add(codes.WRONG_TYPE, f"{self.what(key)} must be true or false, not {kind_name(node)}.", start_span(node.span))
+        self.fc.add(
+            codes.WRONG_TYPE,
+            f"{self.what(key)} must be true or false, not {kind_name(node)}.",
+            start_span(node.span),
+        )
         return default
 
     def integer(self, key: str, default: int) -> int:
@@ -371,7 +408,11 @@ class Fields:
             return default
         if isinstance(node, YScalar) and _INT.match(node.value.strip()):
             return int(node.value)
-        self.fc.add(codes.WRONG_TYPE, f"{self.what(key)} must be a whole number, not {kind_name(node)}.", start_span(node.span))
+        self.fc.add(
+            codes.WRONG_TYPE,
+            f"{self.what(key)} must be a whole number, not {kind_name(node)}.",
+            start_span(node.span),
+        )
         return default
 
     def expr(self, key: str, vtype: ValueType, *, required: bool = False) -> Expr | None:
@@ -406,7 +447,11 @@ class Fields:
         if node is None:
             return None
         if not isinstance(node, YMap):
-            self.fc.add(codes.WRONG_TYPE, f"{self.what(key)} must be a mapping, not {kind_name(node)}.", start_span(node.span))
+            self.fc.add(
+                codes.WRONG_TYPE,
+                f"{self.what(key)} must be a mapping, not {kind_name(node)}.",
+                start_span(node.span),
+            )
             return None
         return node
 
@@ -415,7 +460,11 @@ class Fields:
         if node is None:
             return None
         if not isinstance(node, YSeq):
-            self.fc.add(codes.WRONG_TYPE, f"{self.what(key)} must be a list, not {kind_name(node)}.", start_span(node.span))
+            self.fc.add(
+                codes.WRONG_TYPE,
+                f"{self.what(key)} must be a list, not {kind_name(node)}.",
+                start_span(node.span),
+            )
             return None
         return node
 
@@ -427,7 +476,11 @@ class Fields:
         if isinstance(node, YScalar):
             return (node.value,)
         if isinstance(node, YMap):
-            self.fc.add(codes.WRONG_TYPE, f"{self.what(key)} must be a list of text, not a mapping.", start_span(node.span))
+            self.fc.add(
+                codes.WRONG_TYPE,
+                f"{self.what(key)} must be a list of text, not a mapping.",
+                start_span(node.span),
+            )
             return ()
         out: list[str] = []
         for item in node.items:
@@ -435,5 +488,9 @@ class Fields:
                 if not item.is_null:
                     out.append(item.value)
             else:
-                self.fc.add(codes.WRONG_TYPE, f"{self.what(key)} items must be text, not {kind_name(item)}.", start_span(item.span))
+                self.fc.add(
+                    codes.WRONG_TYPE,
+                    f"{self.what(key)} items must be text, not {kind_name(item)}.",
+                    start_span(item.span),
+                )
         return tuple(out)

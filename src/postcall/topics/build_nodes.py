@@ -81,7 +81,11 @@ def build_actions(fc: FileContext, node: YNode | None, what: str) -> tuple[Node,
     if node is None or (isinstance(node, YScalar) and node.is_null):
         return ()
     if not isinstance(node, YSeq):
-        fc.add(codes.WRONG_TYPE, f"{what} must be a list of actions, not {kind_name(node)}.", start_span(node.span))
+        fc.add(
+            codes.WRONG_TYPE,
+            f"{what} must be a list of actions, not {kind_name(node)}.",
+            start_span(node.span),
+        )
         return ()
     out: list[Node] = []
     for item in node.items:
@@ -93,7 +97,11 @@ def build_actions(fc: FileContext, node: YNode | None, what: str) -> tuple[Node,
 
 def build_node(fc: FileContext, node: YNode) -> Node | None:
     if not isinstance(node, YMap):
-        fc.add(codes.WRONG_TYPE, f"An action must be a mapping with a kind, not {kind_name(node)}.", start_span(node.span))
+        fc.add(
+            codes.WRONG_TYPE,
+            f"An action must be a mapping with a kind, not {kind_name(node)}.",
+            start_span(node.span),
+        )
         return None
     kind_node = node.get("kind")
     if not isinstance(kind_node, YScalar) or kind_node.is_null:
@@ -147,7 +155,11 @@ def _common(fc: FileContext, f: Fields, kind: str, span: SourceSpan) -> Common:
 def _unsupported(fc: FileContext, node: YMap, kind: str, kind_node: YScalar) -> UnsupportedNode:
     known = kind in KINDS["DialogAction"]
     id_node = node.get("id")
-    node_id = id_node.value if isinstance(id_node, YScalar) and not id_node.is_null else f"{kind}_L{node.span.line}C{node.span.column}"
+    node_id = (
+        id_node.value
+        if isinstance(id_node, YScalar) and not id_node.is_null
+        else f"{kind}_L{node.span.line}C{node.span.column}"
+    )
     if known:
         fc.add(
             codes.UNSUPPORTED_KIND,
@@ -155,7 +167,9 @@ def _unsupported(fc: FileContext, node: YMap, kind: str, kind_node: YScalar) -> 
             kind_node.span,
         )
     else:
-        guess = did_you_mean(kind, (*NODE_BUILDERS, *KIND_ALIASES), cutoff=0.5) or did_you_mean(kind, KINDS["DialogAction"])
+        guess = did_you_mean(kind, (*NODE_BUILDERS, *KIND_ALIASES), cutoff=0.5) or did_you_mean(
+            kind, KINDS["DialogAction"]
+        )
         guess = KIND_ALIASES.get(guess or "", guess)
         fc.add(
             codes.UNKNOWN_KIND,
@@ -173,7 +187,9 @@ def _unsupported(fc: FileContext, node: YMap, kind: str, kind_node: YScalar) -> 
         disabled=isinstance(disabled, YScalar) and disabled.value.lower() == "true",
         raw=to_plain(node),
         known_kind=known,
-        reason="is not supported by this runtime" if known else "is not a Copilot Studio action kind",
+        reason="is not supported by this runtime"
+        if known
+        else "is not a Copilot Studio action kind",
     )
 
 
@@ -212,10 +228,16 @@ def build_activity(fc: FileContext, node: YNode | None, what: str) -> ActivityTe
         tpl = fc.template(node, what)
         return Message(text=(tpl,) if tpl is not None else (), span=node.span)
     if not isinstance(node, YMap):
-        fc.add(codes.WRONG_TYPE, f"{what} must be text or a message, not {kind_name(node)}.", start_span(node.span))
+        fc.add(
+            codes.WRONG_TYPE,
+            f"{what} must be text or a message, not {kind_name(node)}.",
+            start_span(node.span),
+        )
         return None
     kind_node = node.get("kind")
-    kind = kind_node.value if isinstance(kind_node, YScalar) and not kind_node.is_null else "Message"
+    kind = (
+        kind_node.value if isinstance(kind_node, YScalar) and not kind_node.is_null else "Message"
+    )
     if kind == "EventActivity":
         f = Fields(fc, node, "EventActivity", f"{what} (EventActivity)")
         return EventActivity(
@@ -226,7 +248,9 @@ def build_activity(fc: FileContext, node: YNode | None, what: str) -> ActivityTe
         )
     if kind == "Activity":
         f = Fields(fc, node, "Activity", f"{what} (Activity)")
-        activity_type = f.expr("activityType", "string") or Expr("Typing", node.span, None, "Typing")
+        activity_type = f.expr("activityType", "string") or Expr(
+            "Typing", node.span, None, "Typing"
+        )
         return OtherActivity(
             activity_type=activity_type,
             span=node.span,
@@ -293,7 +317,9 @@ def _templates(fc: FileContext, f: Fields, key: str) -> tuple[TextTemplate, ...]
     return tuple(out)
 
 
-def build_input_bindings(fc: FileContext, f: Fields, key: str = "input") -> tuple[InputBinding, ...]:
+def build_input_bindings(
+    fc: FileContext, f: Fields, key: str = "input"
+) -> tuple[InputBinding, ...]:
     node = f.mapping(key)
     if node is None:
         return ()
@@ -315,7 +341,9 @@ def build_input_bindings(fc: FileContext, f: Fields, key: str = "input") -> tupl
     return tuple(out)
 
 
-def build_output_bindings(fc: FileContext, f: Fields, key: str = "output") -> tuple[OutputBinding, ...]:
+def build_output_bindings(
+    fc: FileContext, f: Fields, key: str = "output"
+) -> tuple[OutputBinding, ...]:
     node = f.mapping(key)
     if node is None:
         return ()
@@ -361,7 +389,11 @@ def build_data_type(fc: FileContext, node: YNode | None, what: str) -> PropertyT
             return None
         return PropertyType(node.value, node.span)
     if isinstance(node, YSeq):
-        fc.add(codes.WRONG_TYPE, f"{what} must be a type name or a mapping, not a list.", start_span(node.span))
+        fc.add(
+            codes.WRONG_TYPE,
+            f"{what} must be a type name or a mapping, not a list.",
+            start_span(node.span),
+        )
         return None
     kind_node = node.get("kind")
     type_node = node.get("type")
@@ -415,7 +447,11 @@ def _set_multiple(fc: FileContext, f: Fields, c: Common) -> Node:
     out = []
     for item in seq.items:
         if not isinstance(item, YMap):
-            fc.add(codes.WRONG_TYPE, f"SetMultipleVariables assignments must be mappings, not {kind_name(item)}.", start_span(item.span))
+            fc.add(
+                codes.WRONG_TYPE,
+                f"SetMultipleVariables assignments must be mappings, not {kind_name(item)}.",
+                start_span(item.span),
+            )
             continue
         af = Fields(fc, item, "VariableAssignmentNoKind", "Assignment")
         var = af.variable("variable")
@@ -430,11 +466,15 @@ def _parse_value(fc: FileContext, f: Fields, c: Common) -> Node:
     value = required(f, "value", f.expr("value", "value"))
     value_type = build_data_type(fc, f.get("valueType"), f.what("valueType"))
     policy = f.enum("errorPolicy", "ParseValueErrorPolicy", "DefaultBlank") or "DefaultBlank"
-    return ParseValue(variable=variable, value=value, value_type=value_type, error_policy=policy, **c)
+    return ParseValue(
+        variable=variable, value=value, value_type=value_type, error_policy=policy, **c
+    )
 
 
 def _reset_variable(fc: FileContext, f: Fields, c: Common) -> Node:
-    return ResetVariable(variable=required(f, "variable", f.variable("variable", allow_init=False)), **c)
+    return ResetVariable(
+        variable=required(f, "variable", f.variable("variable", allow_init=False)), **c
+    )
 
 
 def _clear_all(fc: FileContext, f: Fields, c: Common) -> Node:
@@ -463,10 +503,18 @@ def _edit_table_v2(fc: FileContext, f: Fields, c: Common) -> Node:
     items = required(f, "itemsVariable", f.variable("itemsVariable"))
     op_node = required(f, "changeType", f.mapping("changeType"))
     kind_node = op_node.get("kind")
-    op = fc.enum(kind_node, "", f.what("changeType") + " kind", allowed=_TABLE_OPERATIONS) if kind_node is not None else None
+    op = (
+        fc.enum(kind_node, "", f.what("changeType") + " kind", allowed=_TABLE_OPERATIONS)
+        if kind_node is not None
+        else None
+    )
     if op is None:
         if kind_node is None:
-            fc.add(codes.MISSING_FIELD, f"{f.what('changeType')} needs a kind.", start_span(op_node.span))
+            fc.add(
+                codes.MISSING_FIELD,
+                f"{f.what('changeType')} needs a kind.",
+                start_span(op_node.span),
+            )
         raise _Skip
     of = Fields(fc, op_node, op, op)
     return EditTableV2(
@@ -488,10 +536,16 @@ def _dtmf_options(fc: FileContext, node: YNode | None, what: str) -> DtmfOptions
         return None
     kind_node = node.get("kind")
     allowed = ("FixedLengthTermination", "FlexibleLengthTermination", "KeyBasedTermination")
-    kind = fc.enum(kind_node, "", what + " kind", allowed=allowed) if kind_node is not None else None
+    kind = (
+        fc.enum(kind_node, "", what + " kind", allowed=allowed) if kind_node is not None else None
+    )
     if kind is None:
         if kind_node is None:
-            fc.add(codes.MISSING_FIELD, f"{what} needs a kind ({', '.join(allowed)}).", start_span(node.span))
+            fc.add(
+                codes.MISSING_FIELD,
+                f"{what} needs a kind ({', '.join(allowed)}).",
+                start_span(node.span),
+            )
         return None
     f = Fields(fc, node, kind, what)
     key = f.get("key")
@@ -548,7 +602,11 @@ def build_entity(fc: FileContext, node: YNode | None, what: str) -> Entity | Non
             )
         return PrebuiltEntity(name, node.span)
     if not isinstance(node, YMap):
-        fc.add(codes.WRONG_TYPE, f"{what} must be an entity name or a mapping, not a list.", start_span(node.span))
+        fc.add(
+            codes.WRONG_TYPE,
+            f"{what} must be an entity name or a mapping, not a list.",
+            start_span(node.span),
+        )
         return None
     kind_node = node.get("kind")
     if not isinstance(kind_node, YScalar) or kind_node.is_null:
@@ -569,10 +627,16 @@ def build_entity(fc: FileContext, node: YNode | None, what: str) -> Entity | Non
                 display_name=f.text("displayName"),
                 dtmf_multiple_choice=_dtmf_choice(fc, df),
             )
-        return EntityReference(dkind.value if isinstance(dkind, YScalar) else "EmbeddedEntity", node.span)
+        return EntityReference(
+            dkind.value if isinstance(dkind, YScalar) else "EmbeddedEntity", node.span
+        )
     if kind == "ClosedListEntity":
         df = Fields(fc, node, "ClosedListEntity", what)
-        return ClosedListEntity(items=_closed_list_items(fc, df), span=node.span, dtmf_multiple_choice=_dtmf_choice(fc, df))
+        return ClosedListEntity(
+            items=_closed_list_items(fc, df),
+            span=node.span,
+            dtmf_multiple_choice=_dtmf_choice(fc, df),
+        )
     if kind == "DynamicClosedListEntity":
         df = Fields(fc, node, "DynamicClosedListEntity", what)
         return DynamicClosedListEntity(df.expr("items", "value"), node.span, _dtmf_choice(fc, df))
@@ -606,7 +670,11 @@ def _closed_list_items(fc: FileContext, f: Fields) -> tuple[ClosedListItem, ...]
     out = []
     for item in seq.items:
         if not isinstance(item, YMap):
-            fc.add(codes.WRONG_TYPE, f"Closed list items must be mappings, not {kind_name(item)}.", start_span(item.span))
+            fc.add(
+                codes.WRONG_TYPE,
+                f"Closed list items must be mappings, not {kind_name(item)}.",
+                start_span(item.span),
+            )
             continue
         itf = Fields(fc, item, "ClosedListItemNoKind", "Closed list item", extra=("kind",))
         item_id = itf.text("id")
@@ -632,12 +700,17 @@ def _voice_input(fc: FileContext, f: Fields) -> VoiceInputSettings | None:
     action_node = vf.get("defaultValueMissingAction")
     action = "HangUp"
     if isinstance(action_node, YScalar) and not action_node.value.startswith("="):
-        action = fc.enum(action_node, "DefaultValueMissingAction", vf.what("defaultValueMissingAction")) or "HangUp"
+        action = (
+            fc.enum(action_node, "DefaultValueMissingAction", vf.what("defaultValueMissingAction"))
+            or "HangUp"
+        )
     return VoiceInputSettings(
         span=node.span,
         silence_timeout_ms=vf.expr("silenceDetectionTimeoutInMilliseconds", "int"),
         repeat_count_on_silence=vf.expr("repeatCountOnSilence", "int"),
-        input_timeout_response=build_activity(fc, vf.get("inputTimeoutResponse"), vf.what("inputTimeoutResponse")),
+        input_timeout_response=build_activity(
+            fc, vf.get("inputTimeoutResponse"), vf.what("inputTimeoutResponse")
+        ),
         default_value_missing_action=action,
         default_value_on_silence=vf.expr("defaultValueOnSilence", "value"),
         fallback_dialog_on_silence=vf.expr("fallbackDialogOnSilence", "string"),
@@ -656,7 +729,9 @@ def _question(fc: FileContext, f: Fields, c: Common) -> Node:
     policy = f.mapping("interruptionPolicy")
     allow_interruption = True
     if policy is not None:
-        allow_interruption = Fields(fc, policy, "InterruptionPolicyNoKind", f.what("interruptionPolicy")).flag("allowInterruption", True)
+        allow_interruption = Fields(
+            fc, policy, "InterruptionPolicyNoKind", f.what("interruptionPolicy")
+        ).flag("allowInterruption", True)
     hold = f.mapping("holdSettings")
     hold_kind = None
     if hold is not None and isinstance(hold.get("kind"), YScalar):
@@ -672,11 +747,15 @@ def _question(fc: FileContext, f: Fields, c: Common) -> Node:
         always_prompt=f.expr("alwaysPrompt", "bool"),
         skip_question_mode=skip,
         repeat_count=f.expr("repeatCount", "int"),
-        unrecognized_prompt=build_activity(fc, f.get("unrecognizedPrompt"), f.what("unrecognizedPrompt")),
+        unrecognized_prompt=build_activity(
+            fc, f.get("unrecognizedPrompt"), f.what("unrecognizedPrompt")
+        ),
         invalid_prompt=build_activity(fc, f.get("invalidPrompt"), f.what("invalidPrompt")),
         validation=f.expr("validation", "bool"),
         default_value=f.expr("defaultValue", "value"),
-        default_value_response=build_activity(fc, f.get("defaultValueResponse"), f.what("defaultValueResponse")),
+        default_value_response=build_activity(
+            fc, f.get("defaultValueResponse"), f.what("defaultValueResponse")
+        ),
         allow_interruption=allow_interruption,
         voice_input_settings=_voice_input(fc, f),
         fallback_dialog_on_invalid_entity=f.expr("fallbackDialogOnInvalidEntity", "string"),
@@ -690,19 +769,34 @@ def _condition_group(fc: FileContext, f: Fields, c: Common) -> Node:
     items = []
     for item in seq.items if seq is not None else ():
         if not isinstance(item, YMap):
-            fc.add(codes.WRONG_TYPE, f"ConditionGroup conditions must be mappings, not {kind_name(item)}.", start_span(item.span))
+            fc.add(
+                codes.WRONG_TYPE,
+                f"ConditionGroup conditions must be mappings, not {kind_name(item)}.",
+                start_span(item.span),
+            )
             continue
         itf = Fields(fc, item, "ConditionItemNoKind", "Condition", extra=("kind", "displayName"))
         item_id = itf.text("id")
         if not item_id:
             item_id = f"conditionItem_L{item.span.line}C{item.span.column}"
-            fc.add(codes.MISSING_ID, f"A condition has no id; using '{item_id}'.", start_span(item.span))
+            fc.add(
+                codes.MISSING_ID,
+                f"A condition has no id; using '{item_id}'.",
+                start_span(item.span),
+            )
         condition = itf.expr("condition", "bool")
         if condition is None:
             if itf.node.get("condition") is not None and not itf.has("condition"):
                 itf.missing("condition")
             condition = Expr("", item.span, None, False)
-        items.append(ConditionItem(item_id, condition, build_actions(fc, itf.get("actions"), "Condition actions"), item.span))
+        items.append(
+            ConditionItem(
+                item_id,
+                condition,
+                build_actions(fc, itf.get("actions"), "Condition actions"),
+                item.span,
+            )
+        )
     return ConditionGroup(
         conditions=tuple(items),
         else_actions=build_actions(fc, f.get("elseActions"), "ConditionGroup elseActions"),
@@ -717,7 +811,13 @@ def _goto(fc: FileContext, f: Fields, c: Common) -> Node:
 def _foreach(fc: FileContext, f: Fields, c: Common) -> Node:
     items = required(f, "items", f.expr("items", "value"))
     value = required(f, "value", f.variable("value"))
-    return Foreach(items=items, value=value, index=f.variable("index"), actions=build_actions(fc, f.get("actions"), "Foreach actions"), **c)
+    return Foreach(
+        items=items,
+        value=value,
+        index=f.variable("index"),
+        actions=build_actions(fc, f.get("actions"), "Foreach actions"),
+        **c,
+    )
 
 
 def _dialog(f: Fields) -> Expr:
@@ -735,15 +835,26 @@ def _begin_dialog(fc: FileContext, f: Fields, c: Common) -> Node:
 
 
 def _replace_dialog(fc: FileContext, f: Fields, c: Common) -> Node:
-    return ReplaceDialog(dialog=_dialog(f), input=build_input_bindings(fc, f), activity_processed=f.expr("activityProcessed", "bool"), **c)
+    return ReplaceDialog(
+        dialog=_dialog(f),
+        input=build_input_bindings(fc, f),
+        activity_processed=f.expr("activityProcessed", "bool"),
+        **c,
+    )
 
 
 def _repeat_dialog(fc: FileContext, f: Fields, c: Common) -> Node:
-    return RepeatDialog(input=build_input_bindings(fc, f), activity_processed=f.expr("activityProcessed", "bool"), **c)
+    return RepeatDialog(
+        input=build_input_bindings(fc, f),
+        activity_processed=f.expr("activityProcessed", "bool"),
+        **c,
+    )
 
 
 def _end_dialog(fc: FileContext, f: Fields, c: Common) -> Node:
-    return EndDialog(clear_topic_queue=f.flag("clearTopicQueue", True), value=f.expr("value", "value"), **c)
+    return EndDialog(
+        clear_topic_queue=f.flag("clearTopicQueue", True), value=f.expr("value", "value"), **c
+    )
 
 
 def _cancel_dialog(fc: FileContext, f: Fields, c: Common) -> Node:
@@ -801,7 +912,12 @@ def _http_body(fc: FileContext, f: Fields) -> HttpBody | None:
     if kind == "JsonRequestContent":
         return HttpBody(kind, node.span, content=bf.expr("content", "value"))
     if kind == "RawRequestContent":
-        return HttpBody(kind, node.span, content=bf.expr("content", "string"), content_type=bf.expr("contentType", "string"))
+        return HttpBody(
+            kind,
+            node.span,
+            content=bf.expr("content", "string"),
+            content_type=bf.expr("contentType", "string"),
+        )
     return HttpBody(kind, node.span)
 
 
@@ -812,7 +928,12 @@ def _http_errors(fc: FileContext, f: Fields) -> HttpErrorHandling:
     kind_node = node.get("kind")
     if kind_node is None:
         return HttpErrorHandling("RaiseErrorBehavior", node.span)
-    kind = fc.enum(kind_node, "", f.what("errorHandling") + " kind", allowed=("RaiseErrorBehavior", "ContinueOnErrorBehavior"))
+    kind = fc.enum(
+        kind_node,
+        "",
+        f.what("errorHandling") + " kind",
+        allowed=("RaiseErrorBehavior", "ContinueOnErrorBehavior"),
+    )
     if kind is None:
         return HttpErrorHandling("RaiseErrorBehavior", node.span)
     ef = Fields(fc, node, kind, f"{f.label} errorHandling ({kind})")
@@ -876,14 +997,20 @@ def _invoke_flow(fc: FileContext, f: Fields, c: Common) -> Node:
 
 
 def _telemetry(fc: FileContext, f: Fields, c: Common) -> Node:
-    return LogCustomTelemetryEvent(event_name=f.expr("eventName", "string"), properties=f.expr("properties", "value"), **c)
+    return LogCustomTelemetryEvent(
+        event_name=f.expr("eventName", "string"), properties=f.expr("properties", "value"), **c
+    )
 
 
 def _transfer_context(fc: FileContext, node: YNode | None, what: str) -> TransferContext | None:
     if node is None:
         return None
     if not isinstance(node, YMap):
-        fc.add(codes.WRONG_TYPE, f"{what} must be a mapping, not {kind_name(node)}.", start_span(node.span))
+        fc.add(
+            codes.WRONG_TYPE,
+            f"{what} must be a mapping, not {kind_name(node)}.",
+            start_span(node.span),
+        )
         return None
     kind_node = node.get("kind")
     if isinstance(kind_node, YScalar) and kind_node.value == "ManualTransferContext":
@@ -896,12 +1023,20 @@ def _transfer_context(fc: FileContext, node: YNode | None, what: str) -> Transfe
         value = mf.expr("value", "value") or mf.expr("contextVariables", "value")
         return TransferContext("ExpressionTransferContext", node.span, value=value)
     allowed = ("AutomaticTransferContext", "ExpressionTransferContext")
-    kind = fc.enum(kind_node, "", what + " kind", allowed=allowed) if kind_node is not None else "AutomaticTransferContext"
+    kind = (
+        fc.enum(kind_node, "", what + " kind", allowed=allowed)
+        if kind_node is not None
+        else "AutomaticTransferContext"
+    )
     if kind is None:
         return None
     cf = Fields(fc, node, kind, f"{what} ({kind})")
     if kind == "AutomaticTransferContext":
-        return TransferContext(kind, node.span, variables=cf.enum("variables", "AutomaticTransferVariables", "All") or "All")
+        return TransferContext(
+            kind,
+            node.span,
+            variables=cf.enum("variables", "AutomaticTransferVariables", "All") or "All",
+        )
     return TransferContext(kind, node.span, value=cf.expr("value", "value"))
 
 
@@ -927,9 +1062,18 @@ def _transfer_type(fc: FileContext, f: Fields) -> TransferToPhoneNumber | Transf
         return None
     kind_node = node.get("kind")
     if kind_node is None:
-        fc.add(codes.MISSING_FIELD, f"{f.what('transferType')} needs a kind (TransferToPhoneNumber or TransferToAgent).", start_span(node.span))
+        fc.add(
+            codes.MISSING_FIELD,
+            f"{f.what('transferType')} needs a kind (TransferToPhoneNumber or TransferToAgent).",
+            start_span(node.span),
+        )
         return None
-    kind = fc.enum(kind_node, "", f.what("transferType") + " kind", allowed=("TransferToPhoneNumber", "TransferToAgent"))
+    kind = fc.enum(
+        kind_node,
+        "",
+        f.what("transferType") + " kind",
+        allowed=("TransferToPhoneNumber", "TransferToAgent"),
+    )
     if kind is None:
         return None
     tf = Fields(fc, node, kind, kind)

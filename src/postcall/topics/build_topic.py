@@ -14,12 +14,18 @@ from postcall.topics.source import YMap, YNode, YScalar, YSeq
 TOPIC_IGNORED_KEYS = ("mcs.metadata", "managedProperties")
 
 
-def build_topic(fc: FileContext, root: YNode | None, *, name: str, schema_name: str, path: str) -> Topic | None:
+def build_topic(
+    fc: FileContext, root: YNode | None, *, name: str, schema_name: str, path: str
+) -> Topic | None:
     """The Topic of one parsed file, or None when the file is not a topic (reported)."""
     if root is None:
         return None
     if not isinstance(root, YMap):
-        fc.add(codes.NOT_A_TOPIC, f"A topic file must be a mapping with kind: AdaptiveDialog, not {kind_name(root)}.", start_span(root.span))
+        fc.add(
+            codes.NOT_A_TOPIC,
+            f"A topic file must be a mapping with kind: AdaptiveDialog, not {kind_name(root)}.",
+            start_span(root.span),
+        )
         return None
     kind_node = root.get("kind")
     if not isinstance(kind_node, YScalar) or kind_node.value != "AdaptiveDialog":
@@ -29,7 +35,9 @@ def build_topic(fc: FileContext, root: YNode | None, *, name: str, schema_name: 
             hint = "did you mean 'AdaptiveDialog'?"
         fc.add(
             codes.NOT_A_TOPIC,
-            f"The file is not a topic: its kind is {found!r}, expected AdaptiveDialog." if found else "The file is not a topic: it has no `kind: AdaptiveDialog`.",
+            f"The file is not a topic: its kind is {found!r}, expected AdaptiveDialog."
+            if found
+            else "The file is not a topic: it has no `kind: AdaptiveDialog`.",
             kind_node.span if kind_node is not None else start_span(root.span),
             hint=hint,
         )
@@ -50,7 +58,11 @@ def build_topic(fc: FileContext, root: YNode | None, *, name: str, schema_name: 
             f.missing("beginDialog")
         trigger = Trigger(kind="OnRedirect", id="main", span=root.span, supported=False)
     elif isinstance(begin, YSeq):
-        fc.add(codes.WRONG_TYPE, "beginDialog must be one trigger (a mapping), not a list.", start_span(begin.span))
+        fc.add(
+            codes.WRONG_TYPE,
+            "beginDialog must be one trigger (a mapping), not a list.",
+            start_span(begin.span),
+        )
         trigger = Trigger(kind="OnRedirect", id="main", span=begin.span, supported=False)
     else:
         trigger = build_trigger(fc, begin)
@@ -115,19 +127,31 @@ def _task_inputs(fc: FileContext, f: Fields, seen: set[str]) -> tuple[TopicParam
         name = tf.text("propertyName")
         if name and name not in seen:
             seen.add(name)
-            out.append(TopicParameter(name=name, type=None, span=item.span, description=tf.text("description")))
+            out.append(
+                TopicParameter(
+                    name=name, type=None, span=item.span, description=tf.text("description")
+                )
+            )
     return tuple(out)
 
 
 def build_trigger(fc: FileContext, node: YNode) -> Trigger:
     if not isinstance(node, YMap):
-        fc.add(codes.WRONG_TYPE, f"A trigger must be a mapping with a kind, not {kind_name(node)}.", start_span(node.span))
+        fc.add(
+            codes.WRONG_TYPE,
+            f"A trigger must be a mapping with a kind, not {kind_name(node)}.",
+            start_span(node.span),
+        )
         return Trigger(kind="OnRedirect", id="main", span=node.span, supported=False)
     kind_node = node.get("kind")
     kind = kind_node.value if isinstance(kind_node, YScalar) and not kind_node.is_null else ""
     supported = kind in TRIGGER_KINDS
     if not kind:
-        fc.add(codes.MISSING_FIELD, "The trigger (beginDialog) needs the field 'kind'.", start_span(node.span))
+        fc.add(
+            codes.MISSING_FIELD,
+            "The trigger (beginDialog) needs the field 'kind'.",
+            start_span(node.span),
+        )
     elif not supported:
         if kind in KINDS["TriggerBase"]:
             fc.add(
@@ -148,7 +172,9 @@ def build_trigger(fc: FileContext, node: YNode) -> Trigger:
     trigger_id = f.text("id")
     if not trigger_id:
         trigger_id = "main"
-        fc.add(codes.MISSING_ID, f"The trigger {kind} has no id; using 'main'.", start_span(node.span))
+        fc.add(
+            codes.MISSING_ID, f"The trigger {kind} has no id; using 'main'.", start_span(node.span)
+        )
     priority = 0
     prio_node = f.get("priority")
     if isinstance(prio_node, YScalar):
@@ -158,9 +184,17 @@ def build_trigger(fc: FileContext, node: YNode) -> Trigger:
                 raise ValueError(prio_node.value)
             priority = int(number)
         except ValueError:
-            fc.add(codes.BAD_PRIORITY, f"{kind} priority must be a whole number, not '{prio_node.value}'.", prio_node.span)
+            fc.add(
+                codes.BAD_PRIORITY,
+                f"{kind} priority must be a whole number, not '{prio_node.value}'.",
+                prio_node.span,
+            )
     elif prio_node is not None:
-        fc.add(codes.BAD_PRIORITY, f"{kind} priority must be a whole number, not {kind_name(prio_node)}.", start_span(prio_node.span))
+        fc.add(
+            codes.BAD_PRIORITY,
+            f"{kind} priority must be a whole number, not {kind_name(prio_node)}.",
+            start_span(prio_node.span),
+        )
     queries: tuple[str, ...] = ()
     intent_name = None
     intent = f.mapping("intent") if "intent" in f.known else None
@@ -183,7 +217,9 @@ def build_trigger(fc: FileContext, node: YNode) -> Trigger:
         id=trigger_id,
         span=node.span,
         actions=actions,
-        condition=f.expr("condition", "bool") if "condition" in f.known or schema_def is None else None,
+        condition=f.expr("condition", "bool")
+        if "condition" in f.known or schema_def is None
+        else None,
         priority=priority,
         run_once=f.flag("runOnce", False),
         trigger_queries=queries,

@@ -115,7 +115,9 @@ def _expected(rel: str) -> str | None:
     return None
 
 
-_FUNCTION_IN_MESSAGE = re.compile(r"(?:Power Fx function (\w+) is not implemented|Unknown function '([^']+)')")
+_FUNCTION_IN_MESSAGE = re.compile(
+    r"(?:Power Fx function (\w+) is not implemented|Unknown function '([^']+)')"
+)
 
 
 def _count_formulas(result: LoadResult, report: CompatReport) -> None:
@@ -140,14 +142,18 @@ def measure(corpus: Path) -> CompatReport:
             report.files.append(FileOutcome(rel, False, [], crashed=f"unreadable: {exc}"))
             continue
         is_topic = bool(_TOPIC_KIND.search(text))
-        outcome = FileOutcome(rel, is_topic, [], expected_failure=_expected(rel) if is_topic else None)
+        outcome = FileOutcome(
+            rel, is_topic, [], expected_failure=_expected(rel) if is_topic else None
+        )
         try:
             result = load_agent(path)
             outcome.errors = result.errors
             if is_topic and outcome.expected_failure is None:
                 _count_formulas(result, report)
         except Exception as exc:  # the measurement records crashes instead of stopping
-            outcome.crashed = f"{type(exc).__name__}: {exc} at {traceback.format_exc(limit=-1).strip()}"
+            outcome.crashed = (
+                f"{type(exc).__name__}: {exc} at {traceback.format_exc(limit=-1).strip()}"
+            )
         report.files.append(outcome)
     for folder in agent_folders(corpus):
         rel = folder.relative_to(corpus).as_posix()
@@ -164,7 +170,9 @@ def measure(corpus: Path) -> CompatReport:
                 )
             )
         except Exception as exc:  # recorded, see above
-            report.agents.append(AgentOutcome(rel, None, 0, 0, 0, crashed=f"{type(exc).__name__}: {exc}"))
+            report.agents.append(
+                AgentOutcome(rel, None, 0, 0, 0, crashed=f"{type(exc).__name__}: {exc}")
+            )
     return report
 
 
@@ -202,13 +210,17 @@ def render_markdown(report: CompatReport, corpus_label: str) -> str:
     if not failing:
         lines.append("None.")
     for f in failing:
-        reason = f.crashed or "; ".join(f"{d.span.line if d.span else '?'}: {d.code} {d.message}" for d in f.errors[:3])
+        reason = f.crashed or "; ".join(
+            f"{d.span.line if d.span else '?'}: {d.code} {d.message}" for d in f.errors[:3]
+        )
         more = f" (+{len(f.errors) - 3} more)" if len(f.errors) > 3 else ""
         lines.append(f"- `{f.path}`: {reason}{more}")
     lines += ["", "### Expected failures", ""]
     for f in topics:
         if f.expected_failure is not None:
-            status = "gives errors, as it should" if f.errors else "**loads without errors (wrong)**"
+            status = (
+                "gives errors, as it should" if f.errors else "**loads without errors (wrong)**"
+            )
             lines.append(f"- `{f.path}`: {f.expected_failure}; {status}")
     lines += ["", "### Power Fx functions used but not implemented", ""]
     if report.unimplemented:
@@ -221,7 +233,13 @@ def render_markdown(report: CompatReport, corpus_label: str) -> str:
     if report.unparsed_formulas:
         lines += ["", "### Formulas that do not parse", ""]
         lines += [f"- `{u}`" for u in report.unparsed_formulas]
-    lines += ["", "### Agent folders", "", "| folder | layout | topics | errors | warnings |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "### Agent folders",
+        "",
+        "| folder | layout | topics | errors | warnings |",
+        "|---|---|---|---|---|",
+    ]
     for a in report.agents:
         lines.append(f"| `{a.path}` | {a.layout} | {a.topics} | {a.errors} | {a.warnings} |")
     return "\n".join(lines)

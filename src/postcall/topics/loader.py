@@ -28,7 +28,16 @@ from postcall.topics.model import Expr, Topic
 from postcall.topics.source import YMap, YNode, YScalar, parse_yaml, read_text
 
 MAX_FILE_BYTES = 5_000_000
-TOPIC_SUFFIXES = (".topic.mcs.yml", ".topic.mcs.yaml", ".mcs.yml", ".mcs.yaml", ".topic.yaml", ".topic.yml", ".yaml", ".yml")
+TOPIC_SUFFIXES = (
+    ".topic.mcs.yml",
+    ".topic.mcs.yaml",
+    ".mcs.yml",
+    ".mcs.yaml",
+    ".topic.yaml",
+    ".topic.yml",
+    ".yaml",
+    ".yml",
+)
 _LOCALE = re.compile(r"\.[a-z]{2,3}(-[A-Za-z]{2,4})?\Z")
 # Non-topic kinds found in workspaces and solution exports: skipped with an info.
 _OTHER_COMPONENT_KINDS = frozenset(
@@ -80,18 +89,28 @@ class _State:
     formula_unparsed: int = 0
 
     def info(self, display: str, message: str) -> None:
-        self.diagnostics.append(Diagnostic(codes.SKIPPED_COMPONENT, codes.INFO, message, SourceSpan(display, 1, 1)))
+        self.diagnostics.append(
+            Diagnostic(codes.SKIPPED_COMPONENT, codes.INFO, message, SourceSpan(display, 1, 1))
+        )
 
     def parse(self, file: Path, display: str) -> tuple[FileContext, YNode | None]:
         fc = FileContext(display)
         try:
             size = file.stat().st_size
             if size > MAX_FILE_BYTES:
-                fc.add(codes.UNREADABLE, f"The file is {size} bytes; topic files over {MAX_FILE_BYTES} bytes are refused.", SourceSpan(display, 1, 1))
+                fc.add(
+                    codes.UNREADABLE,
+                    f"The file is {size} bytes; topic files over {MAX_FILE_BYTES} bytes are refused.",
+                    SourceSpan(display, 1, 1),
+                )
                 return fc, None
             data = file.read_bytes()
         except OSError as exc:
-            fc.add(codes.UNREADABLE, f"Cannot read the file: {exc.strerror or exc}.", SourceSpan(display, 1, 1))
+            fc.add(
+                codes.UNREADABLE,
+                f"Cannot read the file: {exc.strerror or exc}.",
+                SourceSpan(display, 1, 1),
+            )
             return fc, None
         text, diags = read_text(data, display)
         fc.diagnostics.extend(diags)
@@ -161,7 +180,11 @@ def _global_variable(fc: FileContext, node: YNode | None) -> tuple[str, Expr | N
             return schema.value.rsplit(".", 1)[1], None
         return None
     default_node = holder.get("defaultValue")
-    default = fc.expr(default_node, "value", "Global variable defaultValue") if default_node is not None else None
+    default = (
+        fc.expr(default_node, "value", "Global variable defaultValue")
+        if default_node is not None
+        else None
+    )
     var_name = name.value.strip()
     if var_name.startswith("Global."):
         var_name = var_name[len("Global.") :]
@@ -182,11 +205,19 @@ def load_agent(path: str | Path, *, env_overrides: Mapping[str, str] | None = No
     try:
         agent = _load(state, target, overrides)
     except OSError as exc:
-        state.diagnostics.append(Diagnostic(codes.UNREADABLE, codes.E, f"Cannot read {target}: {exc.strerror or exc}.", None))
-        return LoadResult(None, state.diagnostics, state.sources, state.formula_count, state.formula_unparsed)
+        state.diagnostics.append(
+            Diagnostic(
+                codes.UNREADABLE, codes.E, f"Cannot read {target}: {exc.strerror or exc}.", None
+            )
+        )
+        return LoadResult(
+            None, state.diagnostics, state.sources, state.formula_count, state.formula_unparsed
+        )
     state.diagnostics.extend(validate_agent(agent, single_file=agent.layout == "file"))
     diagnostics = sorted(state.diagnostics, key=sort_key)
-    return LoadResult(agent, diagnostics, state.sources, state.formula_count, state.formula_unparsed)
+    return LoadResult(
+        agent, diagnostics, state.sources, state.formula_count, state.formula_unparsed
+    )
 
 
 def load_topic_text(text: str, path: str = "topic.yaml", *, name: str | None = None) -> LoadResult:
@@ -199,7 +230,9 @@ def load_topic_text(text: str, path: str = "topic.yaml", *, name: str | None = N
     node, diags = parse_yaml(text, path)
     fc.diagnostics.extend(diags)
     topic_name = name or topic_name_of(Path(path))[0]
-    topic = build_topic(fc, node, name=topic_name, schema_name=f"agent.topic.{topic_name}", path=path)
+    topic = build_topic(
+        fc, node, name=topic_name, schema_name=f"agent.topic.{topic_name}", path=path
+    )
     state.absorb(fc)
     topics = {topic.name: topic} if topic is not None else {}
     agent = Agent(
@@ -212,7 +245,13 @@ def load_topic_text(text: str, path: str = "topic.yaml", *, name: str | None = N
         layout="file",
     )
     state.diagnostics.extend(validate_agent(agent, single_file=True))
-    return LoadResult(agent, sorted(state.diagnostics, key=sort_key), state.sources, state.formula_count, state.formula_unparsed)
+    return LoadResult(
+        agent,
+        sorted(state.diagnostics, key=sort_key),
+        state.sources,
+        state.formula_count,
+        state.formula_unparsed,
+    )
 
 
 def _load(state: _State, target: Path, overrides: dict[str, str]) -> Agent:
@@ -222,8 +261,12 @@ def _load(state: _State, target: Path, overrides: dict[str, str]) -> Agent:
     if (root / "agent.yaml").is_file() or (root / "agent.yml").is_file():
         return _load_folder(state, root, overrides)
     if root.name == "botcomponents" or (root / "botcomponents").is_dir():
-        return _load_solution(state, root if root.name == "botcomponents" else root / "botcomponents", overrides)
-    if (root / "agent.mcs.yml").is_file() or any(p.name.endswith(".mcs.yml") for p in root.glob("topics/*")):
+        return _load_solution(
+            state, root if root.name == "botcomponents" else root / "botcomponents", overrides
+        )
+    if (root / "agent.mcs.yml").is_file() or any(
+        p.name.endswith(".mcs.yml") for p in root.glob("topics/*")
+    ):
         return _load_workspace(state, root, overrides)
     return _load_folder(state, root, overrides)
 
@@ -255,14 +298,23 @@ def _make_agent(
         fc, node = state.parse(tf.file, tf.display)
         kind = _root_kind(node)
         if layout != "file" and kind in _OTHER_COMPONENT_KINDS:
-            found = _global_variable(fc, node) if kind in ("Variable", "GlobalVariableComponent") else None
+            found = (
+                _global_variable(fc, node)
+                if kind in ("Variable", "GlobalVariableComponent")
+                else None
+            )
             if found is not None:
                 globals_[found[0]] = found[1]
             else:
                 state.info(tf.display, f"Skipped: a {kind} component, not a topic.")
             state.absorb(fc)
             continue
-        if layout != "file" and not in_topics_folder and kind != "AdaptiveDialog" and node is not None:
+        if (
+            layout != "file"
+            and not in_topics_folder
+            and kind != "AdaptiveDialog"
+            and node is not None
+        ):
             state.info(tf.display, f"Skipped: not a topic (kind {kind!r}).")
             continue
         schema_name = f"{tf.bot or bot_name}.topic.{tf.name}"
@@ -284,7 +336,9 @@ def _make_agent(
             continue
         topics[name] = topic
     if not topics and layout != "file":
-        state.diagnostics.append(Diagnostic(codes.NO_TOPICS, codes.W, f"No topics found under {state.root}.", None))
+        state.diagnostics.append(
+            Diagnostic(codes.NO_TOPICS, codes.W, f"No topics found under {state.root}.", None)
+        )
     return Agent(
         name=config.name,
         language=config.language,
@@ -327,11 +381,15 @@ def _load_folder(state: _State, root: Path, overrides: dict[str, str]) -> Agent:
     bot: str | None = None
     if agent_file.is_file():
         fc, node = state.parse(agent_file, agent_file.name)
-        config, bot = read_agent_yaml(fc, node, state.root, default_name=root.resolve().name, env_overrides=overrides)
+        config, bot = read_agent_yaml(
+            fc, node, state.root, default_name=root.resolve().name, env_overrides=overrides
+        )
         state.absorb(fc)
     else:
         fc = FileContext(".")
-        config, _ = read_agent_yaml(fc, None, state.root, default_name=root.resolve().name, env_overrides=overrides)
+        config, _ = read_agent_yaml(
+            fc, None, state.root, default_name=root.resolve().name, env_overrides=overrides
+        )
         state.absorb(fc)
     topics_dir = root / "topics"
     globals_: dict[str, Expr | None] = {}
@@ -344,9 +402,19 @@ def _load_folder(state: _State, root: Path, overrides: dict[str, str]) -> Agent:
     if topics_dir.is_dir():
         files = _topic_files(state, _yaml_files(topics_dir))
         return _make_agent(state, files, config=config, bot=bot, layout="folder", globals_=globals_)
-    loose = sorted(p for p in root.iterdir() if _is_yaml(p) and p.name not in ("agent.yaml", "agent.yml"))
+    loose = sorted(
+        p for p in root.iterdir() if _is_yaml(p) and p.name not in ("agent.yaml", "agent.yml")
+    )
     files = _topic_files(state, loose)
-    return _make_agent(state, files, config=config, bot=bot, layout="folder", globals_=globals_, in_topics_folder=False)
+    return _make_agent(
+        state,
+        files,
+        config=config,
+        bot=bot,
+        layout="folder",
+        globals_=globals_,
+        in_topics_folder=False,
+    )
 
 
 def _load_solution(state: _State, components: Path, overrides: dict[str, str]) -> Agent:
@@ -354,7 +422,9 @@ def _load_solution(state: _State, components: Path, overrides: dict[str, str]) -
     globals_: dict[str, Expr | None] = {}
     bots: set[str] = set()
     for comp in sorted(p for p in components.iterdir() if p.is_dir()):
-        data = next((comp / n for n in ("data", "data.yml", "data.yaml") if (comp / n).is_file()), None)
+        data = next(
+            (comp / n for n in ("data", "data.yml", "data.yaml") if (comp / n).is_file()), None
+        )
         display = _display(state.root, comp.resolve())
         if ".topic." not in comp.name:
             if data is not None:
@@ -373,18 +443,36 @@ def _load_solution(state: _State, components: Path, overrides: dict[str, str]) -
             state.info(display, f"Skipped component {comp.name}: it has no data file.")
             continue
         if _LOCALE.search(name) and "." in name:
-            state.info(display, f"Skipped component {comp.name}: a translation of topic {name.rsplit('.', 1)[0]}.")
+            state.info(
+                display,
+                f"Skipped component {comp.name}: a translation of topic {name.rsplit('.', 1)[0]}.",
+            )
             continue
         files.append(_TopicFile(_display(state.root, data.resolve()), data, name, bot))
     folder_name = components.parent.name if components.name == "botcomponents" else components.name
     only_bot = sorted(bots)[0] if len(bots) == 1 else None
     fc = FileContext(".")
-    config, _ = read_agent_yaml(fc, None, state.root, default_name=only_bot or folder_name, env_overrides=overrides)
+    config, _ = read_agent_yaml(
+        fc, None, state.root, default_name=only_bot or folder_name, env_overrides=overrides
+    )
     state.absorb(fc)
-    return _make_agent(state, files, config=config, bot=only_bot, layout="solution", globals_=globals_)
+    return _make_agent(
+        state, files, config=config, bot=only_bot, layout="solution", globals_=globals_
+    )
 
 
-_WORKSPACE_SKIPPED = ("actions", "knowledge", "entities", "translations", "trigger", "triggers", "behaviors", "agents", "skills", "settings")
+_WORKSPACE_SKIPPED = (
+    "actions",
+    "knowledge",
+    "entities",
+    "translations",
+    "trigger",
+    "triggers",
+    "behaviors",
+    "agents",
+    "skills",
+    "settings",
+)
 
 
 def _load_workspace(state: _State, root: Path, overrides: dict[str, str]) -> Agent:
@@ -393,7 +481,9 @@ def _load_workspace(state: _State, root: Path, overrides: dict[str, str]) -> Age
     fc = FileContext("agent.mcs.yml")
     if agent_file.is_file():
         fc, node = state.parse(agent_file, "agent.mcs.yml")
-    config = read_workspace_agent(fc, node, default_name=root.resolve().name, env_overrides=overrides)
+    config = read_workspace_agent(
+        fc, node, default_name=root.resolve().name, env_overrides=overrides
+    )
     state.absorb(fc)
     globals_: dict[str, Expr | None] = {}
     for var_file in _yaml_files(root / "variables"):

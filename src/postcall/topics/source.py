@@ -283,7 +283,7 @@ def _mark_span(path: str, mark: Any) -> SourceSpan:
     return SourceSpan(path, int(mark.line) + 1, int(mark.column) + 1)
 
 
-def _yaml_error(path: str, exc: yaml.YAMLError) -> Diagnostic:
+def _yaml_error(path: str, exc: yaml.YAMLError, text: str) -> Diagnostic:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
@@ -295,10 +295,12 @@ def _yaml_error(path: str, exc: yaml.YAMLError) -> Diagnostic:
         code = YML_ALIAS if problem.startswith("found alias") else YML_SYNTAX
         return Diagnostic(code, Severity.ERROR, message, _mark_span(path, mark))
     if isinstance(exc, yaml.reader.ReaderError):
-        message = f"The file holds a character YAML does not allow ({exc.character!r})."
-        return Diagnostic(
-            YML_ENCODING, Severity.ERROR, message, SourceSpan(path, 1, 1), hint=str(exc)
-        )
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        message = f"The file holds a character YAML does not allow (U+{ord(char):04X})."
+        return Diagnostic(YML_ENCODING, Severity.ERROR, message, SourceSpan(path, line, column))
     return Diagnostic(YML_SYNTAX, Severity.ERROR, f"YAML error: {exc}", SourceSpan(path, 1, 1))
 
 
@@ -317,7 +319,7 @@ def parse_yaml(text: str, path: str) -> tuple[YNode | None, list[Diagnostic]]:
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        return None, [_yaml_error(path, exc)]
+        return None, [_yaml_error(path, exc, text)]
     except RecursionError:
         return None, [
             Diagnostic(
@@ -328,7 +330,9 @@ def parse_yaml(text: str, path: str) -> tuple[YNode | None, list[Diagnostic]]:
             )
         ]
     if root is None:
-        return None, [Diagnostic(YML_EMPTY, Severity.ERROR, "The file is empty.", SourceSpan(path, 1, 1))]
+        return None, [
+            Diagnostic(YML_EMPTY, Severity.ERROR, "The file is empty.", SourceSpan(path, 1, 1))
+        ]
     converter = _Converter(path, text, text.split("\n"), diagnostics)
     try:
         node = converter.convert(root)

@@ -41,7 +41,9 @@ _END_REASON = re.compile(
 class _Out:
     items: list[Diagnostic] = field(default_factory=list)
 
-    def add(self, code: str, message: str, span: SourceSpan | None, *, hint: str | None = None) -> None:
+    def add(
+        self, code: str, message: str, span: SourceSpan | None, *, hint: str | None = None
+    ) -> None:
         self.items.append(Diagnostic(code, default_severity(code), message, span, hint))
 
 
@@ -134,13 +136,17 @@ def validate_agent(agent: Agent, *, single_file: bool) -> list[Diagnostic]:
                     for name in value.names:
                         if name.startswith("Global."):
                             gname = name.split(".")[1]
-                            read_globals.append((gname, locate(value, _name_pattern(f"Global.{gname}"))))
+                            read_globals.append(
+                                (gname, locate(value, _name_pattern(f"Global.{gname}")))
+                            )
         for trigger in (topic.trigger, *topic.extra_triggers):
             if trigger.condition is not None:
                 for name in trigger.condition.names:
                     if name.startswith("Global."):
                         gname = name.split(".")[1]
-                        read_globals.append((gname, locate(trigger.condition, _name_pattern(f"Global.{gname}"))))
+                        read_globals.append(
+                            (gname, locate(trigger.condition, _name_pattern(f"Global.{gname}")))
+                        )
     if not single_file:
         known = written_globals | set(agent.global_variables)
         reported: set[str] = set()
@@ -176,7 +182,9 @@ def _check_topic(agent: Agent, topic: Topic, out: _Out, *, single_file: bool) ->
     for node in nodes:
         if isinstance(node, GotoAction):
             has_goto = True
-            targets = set(ids) | {c.id for n in nodes if isinstance(n, ConditionGroup) for c in n.conditions}
+            targets = set(ids) | {
+                c.id for n in nodes if isinstance(n, ConditionGroup) for c in n.conditions
+            }
             if node.action_id not in targets:
                 guess = did_you_mean(node.action_id, list(ids))
                 out.add(
@@ -209,10 +217,16 @@ def _check_topic(agent: Agent, topic: Topic, out: _Out, *, single_file: bool) ->
                 )
     if topic.trigger.supported and not topic.trigger.actions:
         span = topic.trigger.span
-        out.add(codes.EMPTY_ACTIONS, f"Trigger {topic.trigger.kind} of topic {topic.name} has no actions.", SourceSpan(span.path, span.line, span.column))
+        out.add(
+            codes.EMPTY_ACTIONS,
+            f"Trigger {topic.trigger.kind} of topic {topic.name} has no actions.",
+            SourceSpan(span.path, span.line, span.column),
+        )
 
 
-def _check_dialog(agent: Agent, topic: Topic, node: BeginDialog | ReplaceDialog, out: _Out, *, single_file: bool) -> None:
+def _check_dialog(
+    agent: Agent, topic: Topic, node: BeginDialog | ReplaceDialog, out: _Out, *, single_file: bool
+) -> None:
     dialog = node.dialog
     if dialog.is_formula or not isinstance(dialog.literal, str) or not dialog.literal.strip():
         return
@@ -260,7 +274,7 @@ def _check_end_reason(value: Expr | TextTemplate, out: _Out) -> None:
             guess = did_you_mean(literal, KNOWN_END_REASONS)
             out.add(
                 codes.UNKNOWN_END_REASON,
-                f"Conversation.EndReason is never \"{literal}\"; the runtime sets one of {', '.join(KNOWN_END_REASONS)}.",
+                f'Conversation.EndReason is never "{literal}"; the runtime sets one of {", ".join(KNOWN_END_REASONS)}.',
                 where,
                 hint=f"did you mean '{guess}'?" if guess else None,
             )

@@ -1,0 +1,84 @@
+"""`postcall check`: output, exit codes 0 / 1 / 2, JSON format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from postcall.cli.main import cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CASES = Path(__file__).parent / "cases"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["check", *args])
+    return result.exit_code, result.output
+
+
+def test_clean_agent_exits_zero_with_a_summary() -> None:
+    code, out = run(str(FIXTURES / "agent_folder"))
+    assert code == 0
+    assert "Agent Contoso Fixture (folder layout): 4 topics" in out
+    assert "topics by trigger: OnActivity 2, OnConversationStart 1, OnEscalate 1" in out
+    assert "0 errors, 0 warnings, 0 infos" in out
+
+
+def test_errors_exit_one_with_carets() -> None:
+    code, out = run(str(CASES / "ids_and_goto.yaml"))
+    assert code == 1
+    assert (
+        "ids_and_goto.yaml:17:7: error TPC209: GotoAction 'goto_retry' jumps to 'sendActivity_aks'"
+        in out
+    )
+    assert "    hint: did you mean 'sendActivity_ask'?" in out
+    assert "        ^^^^^^^^^^^^^^^^" in out
+    assert "2 errors, 1 warning, 0 infos" in out
+
+
+def test_usage_errors_exit_two() -> None:
+    code, out = run(str(FIXTURES / "nope"))
+    assert code == 2 and "no such file or folder" in out
+    code, out = run(str(FIXTURES / "agent_folder"), "--env", "novalue")
+    assert code == 2 and "NAME=VALUE" in out
+    code, out = run(str(FIXTURES / "agent_folder"), "--env", "1bad=x")
+    assert code == 2
+    code, _ = run(str(FIXTURES / "agent_folder"), "--format", "xml")
+    assert code == 2
+
+
+def test_json_format_and_env_override() -> None:
+    code, out = run(
+        str(FIXTURES / "agent_folder"),
+        "--format",
+        "json",
+        "--env",
+        "crm_BaseUrl=http://127.0.0.1:1",
+    )
+    assert code == 0
+    payload = json.loads(out)
+    assert [d["code"] for d in payload["diagnostics"]] == ["TPC253"]
+    summary = payload["summary"]
+    assert summary["topics"] == 4 and summary["layout"] == "folder" and summary["errors"] == 0
+    assert summary["nodes_by_kind"]["HttpRequestAction"] == 2
+    assert summary["formulas"] > 10
+    assert summary["unsupported_kinds"] == {}
+
+
+def test_json_lists_unsupported_kinds_and_error_positions() -> None:
+    code, out = run(str(CASES / "unsupported_kinds.yaml"), "--format", "json")
+    assert code == 1
+    payload = json.loads(out)
+    assert payload["summary"]["unsupported_kinds"] == {
+        "IfCondition": 1, "OnGeneratedResponse": 1, "SearchAndSummarizeContent": 1, "SendMessage": 1,
+    }  # fmt: skip
+    send = next(d for d in payload["diagnostics"] if "SendMessage" in d["message"])
+    assert (send["severity"], send["code"], send["line"], send["column"]) == (
+        "error",
+        "TPC206",
+        10,
+        13,
+    )
+    assert send["hint"] == "did you mean 'SendActivity'?"
