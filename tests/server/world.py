@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -46,6 +48,12 @@ class AssembledRuntime:
 
     def live_conversations(self) -> int:
         return stats.count_live(self.store)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:
@@ -123,8 +131,11 @@ def record_call(
                               caller=caller_number, started_at=started)
     conv = store.get_conversation(conversation_id)
     assert conv is not None
+    step = dt.timedelta(seconds=duration_s / (len(lines) + 1))
+    timed = [NewActivity(a.direction, a.type, a.activity, at=started + step * (i + 1))
+             for i, a in enumerate(lines)]
     store.save_turn(conversation_id, state=dict(state or STATE_TEMPLATE),
-                    activities=list(lines), expected_version=conv.version)
+                    activities=timed, expected_version=conv.version)
     if end_reason is not None:
         ended = started + dt.timedelta(seconds=duration_s)
         store.record_end(conversation_id, end_record(end_reason, initiator, started, ended), runs)
@@ -162,7 +173,10 @@ def crm_patch_run(conversation_id: str, crm_url: str, case: str = "1001",
 def load_crm_module() -> Any:
     spec = importlib.util.spec_from_file_location("postcall_example_crm", CRM_APP)
     assert spec is not None and spec.loader is not None
+    if spec.name in sys.modules:
+        return sys.modules[spec.name]
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
 

@@ -27,6 +27,7 @@ from postcall.server.api.summary import router as summary_router
 from postcall.server.api.topics import router as topics_router
 from postcall.server.auth import SessionCodec, load_admin_auth
 from postcall.server.console.auth_routes import router as console_auth_router
+from postcall.server.console.pages import router as console_router
 from postcall.server.console.web import HERE as CONSOLE_DIR
 from postcall.server.console.web import base_path, templates
 from postcall.server.metrics import RequestObservabilityMiddleware, build_registry
@@ -94,7 +95,7 @@ def create_app(runtime: ServerRuntime) -> FastAPI:
     _install_error_handlers(app)
 
     for router in (health_router, conversations_router, runs_router, topics_router,
-                   summary_router, console_auth_router):
+                   summary_router, console_auth_router, console_router):
         app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=str(CONSOLE_DIR / "static")), name="static")
 

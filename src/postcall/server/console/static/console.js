@@ -11,7 +11,10 @@
       if (typing || document.hidden) {
         window.setTimeout(tick, seconds * 1000);
       } else {
-        window.location.reload();
+        // Reload without a one-off ?flash= message, so it is not shown again and again.
+        var url = new URL(window.location.href);
+        url.searchParams.delete("flash");
+        window.location.replace(url.toString());
       }
     };
     window.setTimeout(tick, seconds * 1000);
