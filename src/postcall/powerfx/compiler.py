@@ -20,7 +20,13 @@ from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn
 from postcall.powerfx.names import MISSING, get_field, lookup_name
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.signatures import signature
-from postcall.powerfx.static import check_binary, check_call, enum_type, table_literal_type
+from postcall.powerfx.static import (
+    check_binary,
+    check_call,
+    column_kinds,
+    enum_type,
+    table_literal_type,
+)
 from postcall.powerfx.types import FxType
 from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, Value
 
@@ -323,9 +329,18 @@ class Compiler:
             self.error(PFX_TYPE, message, where)
         for index, kind in coercions.items():
             args[index] = _coercing(args[index], kind)
-        site = CallSite(node.name, node.span, aliases, tuple(a.span for a in node.args))
-        site.static["arg_types"] = tuple(arg_types)
-        site.static["result_type"] = result_type
+        site = CallSite(
+            node.name,
+            node.span,
+            aliases,
+            tuple(a.span for a in node.args),
+            tuple(arg_types),
+            result_type,
+            column_kinds(arg_types) if node.name == "Table" else {},
+        )
+        for index, arg in enumerate(node.args):
+            if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
+                self.error(PFX_TYPE, "Invalid argument type (Text). Expecting a Boolean value instead.", arg.span)
         return spec.build(site, args), result_type
 
     def _row_scope(self, name: str, first: FxType, alias: str | None) -> _StaticRow:

@@ -295,10 +295,12 @@ class Tokenizer:
                 toks.append(self._token("HOLE_START", "{", i, i + 1))
                 holes.append(0)
                 return i + 1, toks
-            if c == "}" and i + 1 < n and text[i + 1] == "}":
-                chars.append("}")
-                i += 2
-                continue
+            if c == "}":
+                if i + 1 < n and text[i + 1] == "}":
+                    chars.append("}")
+                    i += 2
+                    continue
+                self.problems.append(LexProblem("Unexpected '}' in interpolated text (write '}}' for a literal brace).", i, i + 1))
             chars.append(c)
             i += 1
         if chars:

@@ -79,14 +79,15 @@ def _with(args: list[FxType]) -> FxType:
 
 
 def _table(args: list[FxType]) -> FxType:
-    fields: dict[str, FxType] = {}
+    merged = T.table({})
     for a in args:
         if a.kind in ("Record", "Table"):
-            for key, value in a.fields:
-                fields.setdefault(key, value)
+            merged = T.union(merged, FxType("Table", a.fields))
+        elif a.kind == "Dynamic":
+            merged = T.union(merged, T.single_column(T.DYNAMIC))
         elif a.kind == "Unknown":
             return T.UNKNOWN
-    return T.table(fields)
+    return merged
 
 
 def _if_results(n: int) -> list[int]:
@@ -108,7 +109,9 @@ def _all_results(n: int) -> list[int]:
 
 
 def _iferror_results(n: int) -> list[int]:
-    return list(range(n))
+    # IfError(value, fallback): the fallback takes the value's type; with more arguments the
+    # fallbacks and the default agree among themselves.
+    return [0, 1] if n == 2 else _if_results(n)
 
 
 def _result_of_first(args: list[FxType]) -> FxType:

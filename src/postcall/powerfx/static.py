@@ -13,6 +13,23 @@ MISMATCH = (
 )
 
 
+TABLE_MISMATCH = (
+    "Incompatible type. The item you are trying to put into a table has a type that is not "
+    "compatible with the table."
+)
+
+
+def column_kinds(args: list[FxType]) -> dict[str, str]:
+    """For Table(): each column's scalar kind, from the first argument that has the column."""
+    kinds: dict[str, str] = {}
+    for arg in args:
+        if arg.kind in ("Record", "Table"):
+            for key, value in arg.fields:
+                if key not in kinds and value.kind != "Blank":
+                    kinds[key] = value.kind
+    return {k: v for k, v in kinds.items() if v in T.SCALARS}
+
+
 def enum_type(name: str) -> FxType:
     members = BUILTIN_ENUMS[name]
     return T.record({key: FxType("Option", option_set=name) for key in members})
@@ -144,7 +161,7 @@ def _check_param(kind: str, arg: FxType, tabular: bool) -> str | None:
             return None
         return f"Invalid argument type ({_name(arg)}). Expecting a Record value instead."
     if kind == "Predicate":
-        if arg.kind in ("Boolean", "Number", "Dynamic", "Option"):
+        if arg.kind in ("Boolean", "Number", "Dynamic", "Option", "Text"):
             return None
         return f"Invalid argument type ({_name(arg)}). Expecting a Boolean value instead."
     if kind in _SCALAR_PARAMS:
@@ -179,6 +196,21 @@ def check_call(
         problem = _check_param(sig.param(index), arg, sig.tabular)
         if problem is not None:
             problems.append((index, problem))
+    if name == "Table":
+        merged: FxType | None = None
+        for index, arg in enumerate(args):
+            if arg.kind in ("Blank", "Error", "Unknown"):
+                continue
+            if arg.kind == "Dynamic":
+                arg = T.single_column(T.DYNAMIC)
+            if arg.kind not in ("Record", "Table"):
+                problems.append((index, "Only record or table values can be used in this context."))
+                continue
+            as_table = FxType("Table", arg.fields)
+            if merged is not None and not T.aggregates_compatible(merged, as_table):
+                problems.append((index, TABLE_MISMATCH))
+                continue
+            merged = as_table if merged is None else T.union(merged, as_table)
     if name == "Switch" and args:
         subject = args[0]
         matches = [i for i in range(1, len(args) - 1, 2) if i not in result_positions]

@@ -99,7 +99,7 @@ def as_table(t: FxType) -> FxType:
 def coercible(source: FxType, target: FxType) -> bool:
     """Can a value of `source` be used where `target` is expected (Power Fx's implicit coercions)?"""
     s, d = source.kind, target.kind
-    if s in ("Unknown", "Blank", "Error") or d in ("Unknown", "Error"):
+    if s in ("Unknown", "Blank", "Error") or d in ("Unknown", "Error", "Blank"):
         return True
     if s == d:
         return True

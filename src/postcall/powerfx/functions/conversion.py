@@ -333,6 +333,8 @@ def _untyped_json(raw: object, depth: int) -> str:
         return "null"
     if isinstance(raw, bool):
         return "true" if raw else "false"
+    if isinstance(raw, JsonNumber):
+        return raw.text
     if isinstance(raw, (int, decimal.Decimal)):
         return str(raw)
     if isinstance(raw, float):
@@ -365,6 +367,21 @@ def _json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return ErrorValue(err.kind, err.message, err.span or site.span)
 
 
+class JsonNumber(decimal.Decimal):
+    """A JSON number as written (JSON(ParseJSON(x)) gives the same digits back)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> JsonNumber:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def _bad_constant(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 @eager("ParseJSON", 1, 1)
 def _parse_json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """ParseJSON(text): an untyped object (read it with Text(), Value(), Boolean(), Table()...)."""
@@ -377,7 +394,7 @@ def _parse_json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if len(text) > frame.ctx.limits.max_text_length:
         return site.invalid("the JSON text is too long.")
     try:
-        raw = json.loads(text, parse_float=decimal.Decimal)
+        raw = json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=_bad_constant)
     except (ValueError, RecursionError) as exc:
         return site.error(ErrorKind.InvalidJSON, f"ParseJSON: {exc}")
     return UntypedObject(raw)

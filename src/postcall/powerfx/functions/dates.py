@@ -293,7 +293,9 @@ def _weekday(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return when
     if when is None:
         when = dt.datetime(1899, 12, 30)
-    start: Value = 1.0 if len(args) < 2 or args[1] is None else _option_number(args[1])
+    if len(args) > 1 and args[1] is None:
+        return site.invalid("the StartOfWeek argument is blank.")
+    start: Value = 1.0 if len(args) < 2 else _option_number(args[1])
     start_n = to_number(start)
     if isinstance(start_n, ErrorValue):
         return start_n
@@ -378,7 +380,7 @@ def _date_add(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return site.error(ErrorKind.InvalidArgument, "DateAdd: the date is out of range.")
     if is_time:
         return result - dt.datetime(1899, 12, 30)
-    if is_date_only and result.time() == dt.time(0):
+    if is_date_only:
         return result.date()
     return result
 

@@ -58,7 +58,7 @@ _unary("Sign", lambda site, n: float((n > 0) - (n < 0)))
 
 def _round_digits(number: float, digits: float, mode: str) -> float:
     places = int(digits) if digits >= 0 else -int(-digits)
-    dec = decimal.Decimal(repr(number))
+    dec = decimal.Decimal(f"{number:.15g}")
     quantum = decimal.Decimal(1).scaleb(-places)
     with decimal.localcontext() as context:
         context.prec = 60

@@ -49,11 +49,9 @@ def compile_pattern(pattern: str, options: str) -> re.Pattern[str] | str:
     multiline = "m" in options
     if multiline:
         flags |= re.MULTILINE
-    if "c" in options:
-        begin = "^" in options
-        end = "$" in options
-    else:
-        begin = end = True
+    # Without a position option the pattern may match anywhere (the C# interpreter's behaviour).
+    begin = "^" in options
+    end = "$" in options
     body = translate(pattern)
     start = ("^" if multiline else r"\A") if begin else ""
     finish = ("$" if multiline else r"\Z") if end else ""
@@ -68,7 +66,7 @@ def compile_pattern(pattern: str, options: str) -> re.Pattern[str] | str:
 
 @eager("IsMatch", 2, 3)
 def _is_match(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """IsMatch(text, pattern, [MatchOptions]): the whole text matches unless options say otherwise."""
+    """IsMatch(text, pattern, [MatchOptions]): the pattern occurs in the text (MatchOptions.Complete: all of it)."""
     if args[0] is None:
         text = ""
     else:

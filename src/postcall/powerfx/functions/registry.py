@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from postcall.diagnostics import SourceSpan
 from postcall.powerfx.runtime import Frame
-from postcall.powerfx.values import ErrorKind, ErrorValue, Value
+from postcall.powerfx.types import UNKNOWN, FxType
+from postcall.powerfx.values import ErrorKind, ErrorValue, Table, Value
 
 Fn = Callable[[Frame], Value]
 
@@ -20,7 +21,13 @@ class CallSite:
     span: SourceSpan
     aliases: tuple[str | None, ...] = ()
     arg_spans: tuple[SourceSpan, ...] = ()
-    static: dict[str, object] = field(default_factory=dict)
+    arg_types: tuple[FxType, ...] = ()
+    result_type: FxType = UNKNOWN
+    column_kinds: dict[str, str] = field(default_factory=dict)
+
+    def arg_kind(self, index: int) -> str:
+        """The static type kind of argument `index` ("Unknown" when not known)."""
+        return self.arg_types[index].kind if index < len(self.arg_types) else "Unknown"
 
     def error(self, kind: ErrorKind, message: str) -> ErrorValue:
         return ErrorValue(kind, message, self.span)
@@ -80,10 +87,15 @@ def eager(
 
                 return run_one
 
+            broadcast = bool(getattr(impl, "tabular", False))
+
             def run(frame: Frame) -> Value:
                 values = [a(frame) for a in arg_list]
                 for value in values:
                     if type(value) is ErrorValue:
+                        if broadcast and any(type(v) is Table for v in values):
+                            # A table argument: the error goes into each row instead.
+                            return impl(frame, site, values)
                         return value
                 return impl(frame, site, values)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from postcall.powerfx.coerce import compare, equals, to_boolean, to_number, to_text
+from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number, to_text
 from postcall.powerfx.functions.common import (
     as_table,
     check_rows,
@@ -30,7 +30,11 @@ from postcall.powerfx.values import (
 def _table(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Table(record1, record2, ...) (tables given as arguments are merged row by row)."""
     rows: list[Value] = []
-    for arg in args:
+    for index, arg in enumerate(args):
+        if site.arg_kind(index) == "Table" and (arg is None or isinstance(arg, ErrorValue)):
+            if isinstance(arg, ErrorValue):
+                return arg
+            continue
         if isinstance(arg, Table):
             rows.extend(arg.rows)
         elif isinstance(arg, UntypedObject) and isinstance(arg.raw, list):
@@ -45,11 +49,20 @@ def _table(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     table = Table(rows)
     if not table.columns:
         return table
-    # Fill missing columns with Blank so every record has the table's full schema.
+    # Every record gets the table's full schema (missing fields Blank), and each field is
+    # coerced to the type its column has in the first argument that has it.
+    kinds = site.column_kinds
     filled: list[Value] = []
     for row in table.rows:
-        if isinstance(row, Record) and len(row) != len(table.columns):
-            filled.append(Record({c: row.get_field(c) for c in table.columns}))
+        if isinstance(row, Record):
+            filled.append(
+                Record(
+                    {
+                        c: coerce_to_kind(kinds[c], row.get_field(c)) if c in kinds else row.get_field(c)
+                        for c in table.columns
+                    }
+                )
+            )
         else:
             filled.append(row)
     return Table(filled, table.columns)
@@ -117,6 +130,8 @@ def _last_n(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 @eager("Index", 2, 2)
 def _index(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Index(table, n): the n-th record (1-based)."""
+    if args[0] is None:
+        return None
     table = _table_arg(site, args[0])
     if isinstance(table, ErrorValue):
         return table
@@ -258,8 +273,6 @@ def _lookup(site: CallSite, args: Sequence[Fn]) -> Fn:
         if isinstance(table, ErrorValue):
             return table
         for row in iter_rows(frame, table):
-            if isinstance(row, ErrorValue):
-                return row
             flag = eval_in_row(frame, row, alias, condition, table.columns)
             if type(flag) is not bool:
                 flag = to_boolean(flag)
@@ -277,10 +290,11 @@ def _for_all(site: CallSite, args: Sequence[Fn]) -> Fn:
     """ForAll(table, formula): a table of the formula's value for each record."""
     source, body = args
     alias = site.aliases[0] if site.aliases else None
+    body_kind = site.arg_kind(1)
 
     def run(frame: Frame) -> Value:
         value = source(frame)
-        if value is None:
+        if value is None or (isinstance(value, UntypedObject) and value.raw is None):
             return None
         table = _table_arg(site, value)
         if isinstance(table, ErrorValue):
@@ -288,6 +302,8 @@ def _for_all(site: CallSite, args: Sequence[Fn]) -> Fn:
         out: list[Value] = []
         for row in iter_rows(frame, table):
             out.append(eval_in_row(frame, row, alias, body, table.columns))
+        if body_kind == "Record":
+            return Table(out)
         if out and all(isinstance(v, Record) or v is None or isinstance(v, ErrorValue) for v in out) and any(
             isinstance(v, Record) for v in out
         ):

@@ -10,7 +10,7 @@ from postcall.powerfx.coerce import to_number, to_text
 from postcall.powerfx.functions.common import check_rows, check_text, row_value
 from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
 from postcall.powerfx.runtime import Frame
-from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, Value
+from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, UntypedObject, Value
 
 ScalarImpl = Callable[[Frame, CallSite, list[Value]], Value]
 
@@ -44,6 +44,7 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
             out.append(err if err is not None else impl(frame, site, row_args))
         return Table.of_values(out)
 
+    run.tabular = True  # type: ignore[attr-defined]
     return run
 
 
@@ -316,7 +317,7 @@ def _char(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return code
     if code < 1 or code > 255:
         return site.invalid("the character code must be between 1 and 255.")
-    return bytes([code]).decode("cp1252", errors="replace") if 128 <= code < 160 else chr(code)
+    return chr(code)
 
 
 @eager("UniChar", 1, 1)
@@ -376,6 +377,8 @@ def _guid(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 
     if not args:
         return site.error(ErrorKind.NotSupported, "GUID() without an argument is not supported (not deterministic).")
+    if args[0] is None or (isinstance(args[0], UntypedObject) and args[0].raw is None):
+        return None
     value = _text_arg(args[0])
     if isinstance(value, ErrorValue):
         return value
