@@ -157,7 +157,9 @@ def test_whole_agent_checks_and_agent_yaml_errors() -> None:
     by_code: dict[str, list[int]] = {}
     for d in result.diagnostics:
         by_code.setdefault(d.code, []).append(d.span.line if d.span else 0)
-    assert by_code["TPC252"] == [12, 15]  # auth_token and secret in clear
+    assert by_code["TPC252"] == [3, 12, 15]  # env crm_ApiKey (warning), auth_token, secret (errors)
+    severities = [str(d.severity) for d in result.diagnostics if d.code == "TPC252"]
+    assert severities == ["warning", "error", "error"]
     assert by_code["TPC250"] == [16]  # unknown key
     assert len(by_code["TPC251"]) == 9
     assert by_code["TPC210"] == [15]  # BeginDialog to a topic that does not exist

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
-from postcall.diagnostics import SourceSpan, did_you_mean
+from postcall.diagnostics import Severity, SourceSpan, did_you_mean
 from postcall.topics import codes
 from postcall.topics.build import FileContext, kind_name, start_span
 from postcall.topics.config import (
@@ -136,9 +136,27 @@ class _Reader:
         return str(p if p.is_absolute() else (root / p).resolve())
 
 
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"}
+)
+
+
 def _string_map(r: _Reader, node: YMap, what: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in node.entries:
+        if (
+            (_SECRET_WORDS.search(key.value) or key.value.lower() in _SECRET_HEADERS)
+            and isinstance(value, YScalar)
+            and value.value
+            and not value.value.startswith("=")
+        ):
+            r.fc.add(
+                codes.CONFIG_SECRET,
+                f"{r.where}: {what} '{key.value}' looks like a secret written in clear in agent.yaml.",
+                key.span,
+                hint="pass it at run time with --env NAME=VALUE (or the process environment) instead",
+                severity=Severity.WARNING,
+            )
         if isinstance(value, YScalar):
             out[key.value] = "" if value.is_null else value.value
         else:

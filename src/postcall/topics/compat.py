@@ -260,3 +260,10 @@ def recorded_rates(doc: Path) -> tuple[float, float] | None:
     if load is None or parse is None:
         return None
     return float(load.group(1)) / 100, float(parse.group(1)) / 100
+
+
+def meets_recorded(report: CompatReport, recorded: tuple[float, float]) -> bool:
+    """Whether the rates are at least the recorded ones (recorded rounded to 0.1%)."""
+    load = round(report.load_rate * 100, 1)
+    parse = round(report.parse_rate * 100, 1)
+    return load >= round(recorded[0] * 100, 1) and parse >= round(recorded[1] * 100, 1)
