@@ -36,7 +36,7 @@ class CrmProcess:
         self.client = httpx.Client(base_url=self.url, timeout=30, trust_env=False)
 
     def start(self, timeout_s: float = 30.0) -> CrmProcess:
-        log = open(self.db_path.with_suffix(".log"), "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.db_path.with_suffix(".log"), "ab")
         self.process = subprocess.Popen(
             [sys.executable, str(CRM_APP), "--port", str(self.port), "--db", str(self.db_path),
              "--cases", str(self.cases), "--first-case", str(self.first_case)],

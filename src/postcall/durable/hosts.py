@@ -28,16 +28,16 @@ async def resolve_host(host: str, port: int) -> list[str]:
 
 
 def _describe(address: IPAddress) -> str:
+    if address.is_unspecified:
+        return "an unspecified address"
     if address.is_loopback:
         return "a loopback address"
     if address.is_link_local:
         return "a link-local address"
-    if address.is_private:
-        return "a private address"
     if address.is_multicast:
         return "a multicast address"
-    if address.is_unspecified:
-        return "an unspecified address"
+    if address.is_private:
+        return "a private address"
     return "a non-public address"
 
 

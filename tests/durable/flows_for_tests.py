@@ -1,0 +1,47 @@
+"""Flow callables named `durable.flows_for_tests:...` in the flow tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from postcall.errors import ActionError
+
+calls: list[dict[str, Any]] = []
+
+
+def close_case(inputs: dict[str, Any]) -> dict[str, Any]:
+    calls.append(inputs)
+    return {"closed": inputs.get("case"), "note": "ok"}
+
+
+async def async_close_case(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"closed": inputs.get("case"), "async": True}
+
+
+_flaky = {"left": 0}
+
+
+def flaky(inputs: dict[str, Any]) -> dict[str, Any]:
+    if _flaky["left"] > 0:
+        _flaky["left"] -= 1
+        raise ActionError("backend busy", retryable=True, category="connection")
+    return {"done": True}
+
+
+def broken(inputs: dict[str, Any]) -> dict[str, Any]:
+    raise KeyError("missing")
+
+
+def not_a_mapping(inputs: dict[str, Any]) -> list[int]:
+    return [1, 2]
+
+
+switch = {"fail": True}
+
+
+def switchable(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Fails (not retryable) while switch["fail"] is set; for redrive tests."""
+    calls.append({"switchable": inputs})
+    if switch["fail"]:
+        raise RuntimeError("downstream system is down")
+    return {"ok": True}
