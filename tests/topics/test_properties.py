@@ -32,7 +32,10 @@ def check(text: str) -> None:
     for d in result.diagnostics:
         assert isinstance(d, Diagnostic)
         assert d.code in CODES, d.code
-        assert d.span is None or d.span.line >= 1
+        if d.span is not None:
+            assert d.span.line >= 1 and d.span.column >= 1
+            if d.span.path == "prop.yaml":
+                assert d.span.line <= text.count("\n") + 2, (d, text)
     render_all(result.diagnostics, result.sources)  # rendering never fails either
 
 

@@ -19,9 +19,9 @@ POWER_FX_FUNCTIONS: frozenset[str] = frozenset(
     IsMatch IsNumeric ISOWeekNum IsToday IsType IsUTCToday JSON Language Last LastN Launch Left
     Len Ln LoadData Location Log LookUp Lower Match MatchAll Max Mid Min Minute Mod Month Navigate
     Not Notify Now Or Param Parent ParseJSON Patch Pi PlainText Power Print Proper Radians Rand
-    RandBetween ReadNFC RecordInfo Refresh Relate Remove RemoveIf RenameColumns Replace
+    RandBetween ReadNFC RecordInfo Refresh Relate Remove RemoveIf RenameColumns Replace Rept
     RequestHide Reset ResetForm Revert RGBA Right Round RoundDown RoundUp SaveData Search Second
-    Select Self Sequence Set SetFocus SetProperty ShowColumns Shuffle Sin Sort SortByColumns Split
+    Select Self Sequence Set SetFocus SetProperty ShowColumns Shuffle Sign Sin Sort SortByColumns Split
     Sqrt StartsWith StdevP SubmitForm Substitute Sum Summarize Switch Table Tan Text Time
     TimeValue TimeZoneOffset Today Trace Trim TrimEnds Trunc Type UniChar Unrelate Update
     UpdateContext UpdateIf Upper User UTCNow UTCToday Validate Value VarP ViewForm Weekday WeekNum
