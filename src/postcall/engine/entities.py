@@ -184,6 +184,9 @@ def recognize_number(text: str, now: dt.datetime | None = None) -> EntityMatch |
         except InvalidOperation:  # pragma: no cover - the pattern only matches numerals
             continue
     toks = [t for t in re.split(r"[\s\-]+", norm) if t]
+    whole = spoken_digits(norm)
+    if whole is not None and len(toks) >= 2:
+        return EntityMatch(int(whole), norm)
     # The longest run of number words anywhere in the sentence ("it's forty two please").
     best: EntityMatch | None = None
     for start in range(len(toks)):

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from postcall.engine.textnorm import content_tokens, normalise
+from postcall.engine.textnorm import content_tokens, normalise, within_one_edit
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,28 +47,6 @@ class Recognizer(Protocol):
     """Ranks candidate topics for an utterance; returns only matches, best first."""
 
     def recognize(self, text: str, candidates: Sequence[IntentCandidate]) -> list[IntentMatch]: ...
-
-
-def _edit_distance_at_most_one(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diffs = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diffs) == 1:
-            return True
-        return (
-            len(diffs) == 2
-            and diffs[1] == diffs[0] + 1
-            and a[diffs[0]] == b[diffs[1]]
-            and a[diffs[1]] == b[diffs[0]]
-        )
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    for i in range(len(long_)):
-        if long_[:i] + long_[i + 1 :] == short:
-            return True
-    return False
 
 
 class PhraseRecognizer:
@@ -110,7 +88,7 @@ class PhraseRecognizer:
             if len(tok) >= 5:
                 near = next(
                     (u for u in utterance if u not in used and len(u) >= 4
-                     and _edit_distance_at_most_one(tok, u)),
+                     and within_one_edit(tok, u)),
                     None,
                 )
                 if near is not None:

@@ -85,6 +85,37 @@ def stem(word: str) -> str:
     return word
 
 
+def within_one_edit(a: str, b: str) -> bool:
+    """True when `a` and `b` differ by at most one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        return (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and a[diffs[0]] == b[diffs[1]]
+            and a[diffs[1]] == b[diffs[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _canonical(word: str) -> str:
+    found = SYNONYMS.get(word) or SYNONYMS.get(stem(word))
+    if found:
+        return found
+    if len(word) >= 5 and word.isalpha():
+        for known, canon in SYNONYMS.items():
+            if len(known) >= 5 and within_one_edit(word, known):
+                return canon  # a misheard or mistyped synonym ("invoce" -> bill)
+    return stem(word)
+
+
 def content_tokens(text: str) -> list[str]:
     """Normalised, contraction-expanded, stop-word-free, stemmed and synonym-folded tokens."""
     out: list[str] = []
@@ -93,8 +124,7 @@ def content_tokens(text: str) -> list[str]:
             part = part.strip("'")
             if not part or part in STOPWORDS:
                 continue
-            canon = SYNONYMS.get(part) or SYNONYMS.get(stem(part)) or stem(part)
-            out.append(canon)
+            out.append(_canonical(part))
     return out
 
 
