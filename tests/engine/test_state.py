@@ -72,7 +72,7 @@ def test_a_conversation_resumed_from_json_each_turn_says_the_same() -> None:
 def test_state_round_trip_keeps_types() -> None:
     values: list[Value] = [
         None, True, 3, 2.5, "x", dt.date(2026, 1, 2), dt.datetime(2026, 1, 2, 3, 4, 5),
-        dt.timedelta(hours=1, minutes=2), Record({"a": 1, "b": Record({"c": Table.of_values([1])})}),
+        dt.timedelta(hours=1, minutes=2), Record([("a", 1), ("b", Record([("c", Table.of_values([1]))]))]),
         Table([Record({"Value": 1}), Record({"Value": 2})]), float("inf"),
     ]
     for value in values:
