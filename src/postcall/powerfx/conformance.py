@@ -301,3 +301,105 @@ def format_report(report: Report, verbose: bool = True) -> str:
             lines.append(f"    {count:5d}  {reason}")
     lines.append(report.summary_line())
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------
+# docs/compatibility.md, section between <!-- powerfx:begin --> and <!-- powerfx:end -->
+
+BEGIN_MARK = "<!-- powerfx:begin -->"
+END_MARK = "<!-- powerfx:end -->"
+
+
+def compatibility_section(report: Report, source_label: str) -> str:
+    lines = [
+        "## Power Fx conformance (Microsoft's expression tests)",
+        "",
+        f"Measured by `postcall fx test` (`postcall.powerfx.conformance`) on `{source_label}`, run by",
+        "`tests/powerfx/test_conformance.py`, which fails when the pass rate falls below the figure",
+        "recorded here. Rewrite this section with",
+        "`python -m postcall.powerfx.conformance --write docs/compatibility.md ../shared/compat/powerfx-expression-tests/*.txt`.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| cases | {report.total} |",
+        f"| passed | {report.passed} |",
+        f"| failed | {report.failed} |",
+        f"| skipped | {report.skipped} |",
+        f"| **pass rate** (passed / not skipped) | **{report.pass_rate * 100:.2f}%** |",
+        f"| skip rate (skipped / cases) | {report.skip_rate * 100:.2f}% |",
+        "",
+        "### Skips by reason",
+        "",
+    ]
+    skips = report.skips_by_reason()
+    if skips:
+        lines.extend(f"- {reason}: {count}" for reason, count in skips.most_common())
+    else:
+        lines.append("None.")
+    lines += ["", "### Failures by file", ""]
+    failures = report.failures_by_file()
+    if failures:
+        lines += ["| file | failed |", "|---|---|"]
+        lines.extend(f"| {name} | {count} |" for name, count in sorted(failures.items()))
+        lines += ["", "### Failing cases", ""]
+        for o in report.outcomes:
+            if o.status == "failed":
+                expr = " ".join(o.case.expression.split())
+                lines.append(
+                    f"- `{os.path.basename(o.case.file)}:{o.case.line}` `{_md(expr)}`: expected `{_md(o.case.expected)}`, "
+                    f"got `{_md(o.actual)}` ({o.detail})"
+                )
+    else:
+        lines.append("None.")
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    text = text.replace("`", "'").replace("|", "\\|")
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def recorded_pass_rate(doc_text: str) -> float | None:
+    """The pass rate (0..1) recorded in the powerfx section of docs/compatibility.md."""
+    import re
+
+    start = doc_text.find(BEGIN_MARK)
+    end = doc_text.find(END_MARK)
+    if start < 0 or end < 0:
+        return None
+    match = re.search(r"\*\*pass rate\*\*[^|]*\|\s*\*\*([0-9.]+)%\*\*", doc_text[start:end])
+    return float(match.group(1)) / 100 if match else None
+
+
+def write_compatibility(doc_path: str, report: Report, source_label: str) -> None:
+    with open(doc_path, encoding="utf-8") as handle:
+        text = handle.read()
+    section = compatibility_section(report, source_label)
+    start = text.find(BEGIN_MARK)
+    end = text.find(END_MARK)
+    if start < 0 or end < 0:
+        text = text.rstrip("\n") + f"\n\n{BEGIN_MARK}\n{section}\n{END_MARK}\n"
+    else:
+        text = text[: start + len(BEGIN_MARK)] + "\n" + section + "\n" + text[end:]
+    with open(doc_path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run Power Fx expression test files.")
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("--write", metavar="DOC", help="rewrite the powerfx section of this Markdown file")
+    parser.add_argument("--label", default="../shared/compat/powerfx-expression-tests")
+    parser.add_argument("--quiet", "-q", action="store_true")
+    args = parser.parse_args(argv)
+    report = run_files(sorted(args.files))
+    print(format_report(report, verbose=not args.quiet))
+    if args.write:
+        write_compatibility(args.write, report, args.label)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

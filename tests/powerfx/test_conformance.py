@@ -1,0 +1,76 @@
+"""Microsoft's Power Fx expression tests: the pass rate must not fall below the recorded figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from postcall.powerfx.conformance import (
+    parse_test_text,
+    recorded_pass_rate,
+    run_files,
+    values_equal,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+TESTS_DIR = REPO.parent / "shared" / "compat" / "powerfx-expression-tests"
+
+
+def test_shared_conformance_rate_does_not_fall() -> None:
+    files = sorted(str(p) for p in TESTS_DIR.glob("*.txt"))
+    assert files, f"no test files under {TESTS_DIR}"
+    report = run_files(files)
+    recorded = recorded_pass_rate((REPO / "docs" / "compatibility.md").read_text(encoding="utf-8"))
+    assert recorded is not None, "docs/compatibility.md has no Power Fx pass rate"
+    assert report.pass_rate >= recorded - 1e-9, (
+        f"pass rate {report.pass_rate:.4f} fell below the recorded {recorded:.4f}:\n"
+        + "\n".join(
+            f"{o.case.file}:{o.case.line}: {o.case.expression} -> {o.actual}"
+            for o in report.outcomes
+            if o.status == "failed"
+        )
+    )
+    assert report.pass_rate >= 0.90
+    assert report.skip_rate <= 0.15
+
+
+def test_format_reader_handles_directives_continuations_and_skips() -> None:
+    text = (
+        "\ufeff#SETUP: TableSyntaxDoesntWrapRecords, NoSuchFeature\n"
+        "// a comment\n"
+        ">> If(true,\n"
+        "    1,\n"
+        "    2)\n"
+        "1\n\n"
+        ">> 1/0\n"
+        "#SKIP: not today\n\n"
+        ">> Blank(\n"
+        "Errors: Error 6-6: Expected an operand.\n"
+    )
+    parsed = parse_test_text(text, "x.txt")
+    assert parsed.setup == ["TableSyntaxDoesntWrapRecords", "NoSuchFeature"]
+    assert [c.expression for c in parsed.cases] == ["If(true,\n    1,\n    2)", "1/0", "Blank("]
+    assert parsed.cases[1].skip_reason is not None
+    assert parsed.cases[2].expected.startswith("Errors:")
+
+
+def test_file_needing_unknown_feature_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "Needs.txt"
+    path.write_text("#SETUP: SomeFeatureWeLack\n\n>> 1+1\n2\n", encoding="utf-8")
+    ok = tmp_path / "Ok.txt"
+    ok.write_text(">> 1+1\n2\n\n>> 1+1\n3\n\n>> 1/0\nError({Kind:ErrorKind.Div0})\n\n>> Blank(\nErrors: x\n", encoding="utf-8")
+    report = run_files([str(path), str(ok)])
+    assert (report.passed, report.failed, report.skipped) == (3, 1, 1)
+    assert report.skips_by_reason() == {"#SETUP needs SomeFeatureWeLack": 1}
+    assert report.summary_line() == "3 passed, 1 failed, 1 skipped"
+
+
+def test_values_equal_compares_structurally() -> None:
+    from postcall.powerfx import ErrorKind, ErrorValue, Record, Table
+
+    assert values_equal(0.1 + 0.2, 0.3)
+    assert not values_equal("a", "A")
+    assert not values_equal(None, "")
+    assert values_equal(Table.of_values([1.0, None]), Table.of_values([1.0, None]))
+    assert values_equal(Record({"a": 1.0}), Record({"a": 1.0, "b": None}))
+    assert values_equal(ErrorValue(ErrorKind.Div0), ErrorValue(ErrorKind.Div0, "other message"))
+    assert not values_equal(ErrorValue(ErrorKind.Div0), ErrorValue(ErrorKind.Numeric))
