@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from postcall.topics import load_agent
+from postcall.topics import load_agent, load_topic_text
 from postcall.topics import model as m
 from postcall.topics.agent import Agent
 
@@ -251,3 +251,70 @@ def test_value_literals_follow_the_schema() -> None:
     topic = next(iter(result.agent.topics.values()))
     answer = topic.find_node("set_answer")
     assert isinstance(answer, m.SetVariable) and answer.value.literal == "yes"
+
+
+def test_kitchen_sink_nodes() -> None:
+    result = load_agent(FIXTURES / "kitchen_sink.yaml")
+    assert result.agent is not None
+    assert [d.code for d in result.diagnostics if d.is_error] == []
+    topic = result.agent.topics["kitchen_sink"]
+    nodes = {n.id: n for n in topic.walk()}
+    many = nodes["setMany"]
+    assert isinstance(many, m.SetMultipleVariables)
+    assert [(a.variable.path, a.variable.init, a.value.text) for a in many.assignments] == [
+        ("Topic.a", False, "1"), ("Global.b", True, "=Topic.a + 1"),
+    ]  # fmt: skip
+    assert many.assignments[0].value.literal == 1
+    parse = nodes["parse_1"]
+    assert isinstance(parse, m.ParseValue) and parse.error_policy == "ThrowError"
+    assert parse.value_type is not None and parse.value_type.kind == "Table"
+    assert parse.value_type.properties[0][0] == "x"
+    edit = nodes["edit_1"]
+    assert isinstance(edit, m.EditTable) and edit.change_type == "Remove"
+    edit2 = nodes["edit_2"]
+    assert isinstance(edit2, m.EditTableV2) and edit2.operation == "TakeFirstItemOperation"
+    assert edit2.result_variable is not None and edit2.result_variable.path == "Topic.first"
+    assert isinstance(nodes["reset_1"], m.ResetVariable)
+    clear = nodes["clear_1"]
+    assert isinstance(clear, m.ClearAllVariables) and clear.variables == "AllGlobalVariables"
+    emit = nodes["emit_1"]
+    assert isinstance(emit, m.EmitEvent) and emit.event_type == "DialogEvent"
+    assert emit.bubble_event is not None and emit.bubble_event.literal is True
+    event = nodes["send_event"]
+    assert isinstance(event, m.SendActivity) and isinstance(event.activity, m.EventActivity)
+    assert event.activity.name is not None and event.activity.name.literal == "handoff.initiate"
+    typing = nodes["send_typing"]
+    assert isinstance(typing, m.SendActivity) and isinstance(typing.activity, m.OtherActivity)
+    assert typing.activity.activity_type.literal == "Typing"
+    assert isinstance(nodes["break_1"], m.BreakLoop)
+    assert isinstance(nodes["cancel_1"], m.CancelDialog)
+    repeat = nodes["repeat_1"]
+    assert isinstance(repeat, m.RepeatDialog) and repeat.disabled
+    replace = nodes["replace_1"]
+    assert isinstance(replace, m.ReplaceDialog) and replace.dialog.formula is not None
+    assert [(b.name, b.value.text) for b in replace.input] == [("", "=Topic.a")]
+    end = nodes["end_1"]
+    assert isinstance(end, m.EndDialog) and end.clear_topic_queue is False
+
+
+@pytest.mark.parametrize(
+    ("trigger", "check"),
+    [
+        ("kind: OnInactivity\n  durationInSeconds: 300", lambda t: t.duration_seconds.literal == 300),
+        ("kind: OnInactivity\n  durationInSeconds: =Global.Wait", lambda t: t.duration_seconds.formula is not None),
+        ("kind: OnSilence\n  silenceDetectionTimeoutInMilliseconds: 4000", lambda t: t.silence_timeout_ms.literal == 4000),
+        ("kind: OnDtmfKeyPress\n  dtmfKey: StarKey", lambda t: t.dtmf_key == "StarKey"),
+        ("kind: OnEventActivity\n  eventName: postcall.custom", lambda t: t.event_name == "postcall.custom"),
+        ("kind: OnActivity\n  type: Message\n  runOnce: true", lambda t: t.type == "Message" and t.run_once),
+        ("kind: OnUnknownIntent\n  priority: -1", lambda t: t.priority == -1),
+        ("kind: OnUnrecognizedSpeech", lambda t: t.supported),
+        ("kind: OnUnknownDtmfKey", lambda t: t.supported),
+        ("kind: OnError", lambda t: t.supported and t.condition is None),
+    ],
+)
+def test_trigger_fields(trigger: str, check: object) -> None:
+    text = f"kind: AdaptiveDialog\nbeginDialog:\n  {trigger}\n  id: main\n  actions:\n    - kind: EndDialog\n      id: e\n"
+    result = load_topic_text(text, "t.yaml")
+    assert [d for d in result.diagnostics if d.code != "TPC213"] == []
+    assert result.agent is not None
+    assert check(result.agent.topics["t"].trigger)  # type: ignore[operator]

@@ -14,6 +14,7 @@ YAML syntax error becomes a YML1xx diagnostic at its position, never an exceptio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -293,7 +294,13 @@ def _yaml_error(path: str, exc: yaml.YAMLError, text: str) -> Diagnostic:
         context = f" ({exc.context})" if exc.context else ""
         message = f"YAML syntax error: {problem}{context}."
         code = YML_ALIAS if problem.startswith("found alias") else YML_SYNTAX
-        return Diagnostic(code, Severity.ERROR, message, _mark_span(path, mark))
+        hint = None
+        if problem == "mapping values are not allowed here" and mark is not None:
+            lines = text.split("\n")
+            source_line = lines[mark.line] if mark.line < len(lines) else ""
+            if re.search(r":\s+=", source_line):
+                hint = 'a formula that contains ": " must be quoted, e.g. value: "={a: 1}"'
+        return Diagnostic(code, Severity.ERROR, message, _mark_span(path, mark), hint)
     if isinstance(exc, yaml.reader.ReaderError):
         char = exc.character if isinstance(exc.character, str) else chr(exc.character)
         before = text[: exc.position]
