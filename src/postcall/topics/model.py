@@ -772,6 +772,16 @@ class Topic:
     model_display_name: str | None = None
     extra_triggers: tuple[Trigger, ...] = ()  # `triggers:` (rare)
 
+    @property
+    def input_type(self) -> tuple[TopicParameter, ...]:
+        """`inputType` properties (same as `inputs`)."""
+        return self.inputs
+
+    @property
+    def output_type(self) -> tuple[TopicParameter, ...]:
+        """`outputType` properties (same as `outputs`)."""
+        return self.outputs
+
     def walk(self) -> Iterator[Node]:
         """Every node of the topic, depth first in document order (branch bodies included)."""
         yield from walk_actions(self.trigger.actions)
