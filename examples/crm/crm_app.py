@@ -12,6 +12,7 @@ API (JSON everywhere):
     POST   /call-outcomes             the call-outcome workflow; honours Idempotency-Key
     GET    /call-outcomes             every recorded call outcome
     GET    /requests                  deliveries per Idempotency-Key, and how many were repeats
+                                      (?times=1 adds the time of each key's first delivery)
     POST   /admin/faults              {"status": 503, "count": N | null, "delay_ms": 0, "retry_after": "1"}
     DELETE /admin/faults              answer normally again
 
@@ -325,15 +326,20 @@ def create_app(db_path: str, *, cases: int = 10, first_case: int = 1001) -> Star
             total = conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
             faulted = conn.execute("SELECT COUNT(*) FROM deliveries WHERE faulted = 1").fetchone()[0]
         keys = {r["key"]: r["n"] for r in rows}
-        return JSONResponse(
-            {
-                "total": total,
-                "faulted": faulted,
-                "keys": keys,
-                "duplicates": sum(n - 1 for n in keys.values()),
-                "duplicated_keys": sorted(k for k, n in keys.items() if n > 1),
-            }
-        )
+        summary: dict[str, Any] = {
+            "total": total,
+            "faulted": faulted,
+            "keys": keys,
+            "duplicates": sum(n - 1 for n in keys.values()),
+            "duplicated_keys": sorted(k for k, n in keys.items() if n > 1),
+        }
+        if request.query_params.get("times"):
+            with crm.connect() as conn:
+                firsts = conn.execute(
+                    "SELECT key, MIN(at) AS first FROM deliveries WHERE faulted = 0 AND key IS NOT NULL GROUP BY key"
+                ).fetchall()
+            summary["first_delivery"] = {r["key"]: r["first"] for r in firsts}
+        return JSONResponse(summary)
 
     async def set_faults(request: Request) -> Response:
         data = await _json_object(request)

@@ -21,7 +21,7 @@ def test_defaults_are_the_documented_ones() -> None:
     policy = RetryPolicy()
     assert (policy.max_attempts, policy.initial_interval_s, policy.backoff_rate, policy.max_interval_s) == (5, 0.5, 2.0, 30.0)
     settings = ActionSettings()
-    assert settings.request_timeout_s == 30.0 and settings.allowed_hosts == ("*",) and settings.run_budget_s == 900.0
+    assert settings.request_timeout_s == 30.0 and settings.allowed_hosts == ("*",) and settings.run_budget_s == 600.0
 
 
 def test_backoff_is_full_jitter_under_an_exponential_cap() -> None:

@@ -265,6 +265,7 @@ class Executor:
             handed_back = sorted(self._runtime.active())
             if handed_back:
                 self._safe(lambda: self._recover(self.executor_id))
+                self._safe(lambda: self.store.release_runs(handed_back) if self.store else None)
                 log.info("runs_handed_back", executor_id=self.executor_id, runs=handed_back)
         self._stop.set()
         if self._beat_thread is not None:

@@ -169,7 +169,7 @@ class ActionSettings:
     request_timeout_s: float = 30.0
     """Timeout of one HTTP request when the node sets no requestTimeoutInMilliseconds."""
 
-    run_budget_s: float = 900.0
+    run_budget_s: float = 600.0
     """Wall-clock budget of a whole post-call run, from its start (or redrive)."""
 
     max_response_bytes: int = 1_048_576

@@ -230,6 +230,16 @@ def mark_redriven(conn: sa.Connection, run_id: str, *, executions_seen: int, now
     )
 
 
+def release_runs(conn: sa.Connection, run_ids: Sequence[str], *, now: dt.datetime) -> None:
+    """Mark runs handed back to the queue (by a stopping worker) as pending again."""
+    if run_ids:
+        conn.execute(
+            sa.update(post_call_runs)
+            .where(R.id.in_(list(run_ids)), R.status == "running")
+            .values(status="pending", executor_id=None, updated_at=now)
+        )
+
+
 def insert_telemetry(conn: sa.Connection, event: TelemetryEvent) -> bool:
     return insert_ignore(
         conn,

@@ -333,6 +333,11 @@ class Store:
                 now=self.clock.now(),
             )
 
+    def release_runs(self, run_ids: Sequence[str]) -> None:
+        """Runs a stopping worker handed back to the queue are pending again (until a worker begins them)."""
+        with self.engine.begin() as conn:
+            run_q.release_runs(conn, run_ids, now=self.clock.now())
+
     def redrive(self, run_id: str) -> RedriveResult:
         """Resume a failed run from its failed step, under the same run id and idempotency keys.
 
