@@ -102,11 +102,12 @@ class RequestObservabilityMiddleware:
         *,
         metrics: HttpMetrics,
         clock: Callable[[], float] = time.perf_counter,
+        tracer: Any = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.clock = clock
-        self.tracer = _load_tracer()
+        self.tracer = tracer if tracer is not None else _load_tracer()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
