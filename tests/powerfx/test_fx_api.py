@@ -104,3 +104,80 @@ def test_json_round_trip() -> None:
 def test_known_functions_and_is_formula() -> None:
     assert {"If", "Text", "LookUp", "ParseJSON", "EncodeUrl"} <= KNOWN_FUNCTIONS
     assert is_formula("=1") and not is_formula("1")
+
+
+def test_deep_nesting_is_a_diagnostic_not_a_crash() -> None:
+    deep = "Abs(" * 300 + "1" + ")" * 300
+    result = parse_formula(deep)
+    assert result.formula is None and result.diagnostics[0].code == "PFX103"
+    # Parentheses alone add no nesting.
+    assert parse_formula("(" * 300 + "1" + ")" * 300).formula is not None
+    chain = "+".join(["1"] * 3000)
+    result = parse_formula(chain)
+    assert result.formula is None and result.diagnostics[0].code == "PFX103"
+
+
+def test_limits_bound_text_tables_and_work() -> None:
+    from postcall.powerfx import Limits
+
+    small = EvalContext(
+        scope={}, now=lambda: NOW, limits=Limits(max_text_length=100, max_table_rows=50, max_row_visits=1000)
+    )
+    for source, kind in (
+        ('Rept("ab", 1000)', ErrorKind.InvalidArgument),
+        ('Concat(Sequence(40), "abcdef")', ErrorKind.InvalidArgument),
+        ("Sequence(1000)", ErrorKind.InvalidArgument),
+        ("CountRows(ForAll(Sequence(40), Sequence(40)))", ErrorKind.QuotaExceeded),
+        ('"x" & Rept("y", 99) & "z"', ErrorKind.InvalidArgument),
+    ):
+        formula = parse_formula(source).formula
+        assert formula is not None, source
+        value = formula.evaluate(small)
+        assert isinstance(value, ErrorValue) and value.kind is kind, (source, value)
+
+
+def test_numeric_overflow_is_an_error_value() -> None:
+    for source in ("1e308 * 10", "Power(10, 400)", "Exp(1000)", "-1e308 - 1e308"):
+        formula = parse_formula(source).formula
+        assert formula is not None
+        value = formula.evaluate(ctx())
+        assert isinstance(value, ErrorValue) and value.kind is ErrorKind.Numeric, source
+
+
+def test_parse_once_evaluate_many_with_different_scopes() -> None:
+    formula = parse_formula('Topic.count * 2 & " " & Lower(Topic.name)').formula
+    assert formula is not None
+    assert formula.evaluate(ctx(Topic={"count": 2, "name": "A"})) == "4 a"
+    assert formula.evaluate(ctx(Topic={"count": 5, "name": "B"})) == "10 b"
+
+
+def test_known_names_make_unknown_roots_an_error() -> None:
+    known = {"Topic", "Global", "System", "Env"}
+    assert parse_formula("Topic.x + Global.y", known_names=known).formula is not None
+    result = parse_formula("Topc.x", known_names=known)
+    assert result.formula is None
+    assert result.diagnostics[0].code == "PFX304" and "Topic" in result.diagnostics[0].message
+    # Names inside row scopes are not roots.
+    assert parse_formula("ForAll([1,2], Value * 2)", known_names=known).formula is not None
+
+
+def test_to_json_typed_round_trip() -> None:
+    source = '{d: Date(2024,1,2), t: DateTime(2024,1,2,3,4,5), h: Time(1,2,3), o: DateTimeFormat.UTC, n: [1,2]}'
+    formula = parse_formula(source).formula
+    assert formula is not None
+    value = formula.evaluate(ctx())
+    assert from_json(to_json(value, typed=True), typed=True) == value
+    plain = to_json(value)
+    assert plain["d"] == "2024-01-02" and plain["t"] == "2024-01-02T03:04:05" and plain["n"] == [1, 2]
+
+
+def test_to_text_coerces_like_power_fx() -> None:
+    from postcall.powerfx import to_text
+
+    assert to_text(None) == ""
+    assert to_text(1.0) == "1"
+    assert to_text(0.1 + 0.2) == "0.3"
+    assert to_text(True) == "true"
+    assert to_text(dt.date(2024, 1, 31)) == "1/31/2024"
+    with pytest.raises(PowerFxError):
+        to_text(Record({"a": 1.0}))
