@@ -174,8 +174,14 @@ def test_pages_and_screenshots_need_no_foreign_origin(page: Any, site: Site, tmp
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     _login(page, site)
-    for path in ("/console", "/console/conversations", "/console/runs?status=all", "/console/topics", "/docs"):
+    for path, shot in (("/console", None), ("/console/conversations", "console-conversations.png"),
+                       ("/console/runs?status=all", "console-runs.png"), ("/console/topics", "console-topics.png"),
+                       ("/docs", None)):
         page.goto(site.url + path)
+        if shot:
+            screenshot(page, shot)
     page.locator("#apidocs details").first.wait_for()
+    page.locator("#apidocs details summary").first.click()
+    screenshot(page, "api-docs.png")
     assert all(u.startswith(site.url) for u in requested), [u for u in requested if not u.startswith(site.url)]
     assert violations == []

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -32,37 +32,53 @@ from postcall.server.console.web import HERE as CONSOLE_DIR
 from postcall.server.console.web import base_path, templates
 from postcall.server.metrics import RequestObservabilityMiddleware, build_registry
 from postcall.server.security import SecurityHeadersMiddleware
+from postcall.store import Store
+from postcall.topics import Agent
 
 
 class ServerSettings(Protocol):
-    """The settings the server reads."""
+    """The settings the server reads (the lifecycle's settings object may hold more)."""
 
     @property
-    def host(self) -> str: ...
+    def public_base_url(self) -> str | None:
+        """The URL clients use (e.g. behind a TLS proxy); https here turns on HSTS and Secure cookies."""
+        ...
+
     @property
-    def port(self) -> int: ...
-    @property
-    def public_base_url(self) -> str | None: ...
-    @property
-    def data_dir(self) -> Path: ...
+    def data_dir(self) -> Path:
+        """Where the admin token's hash and the session key are kept (`.postcall/` beside the agent)."""
+        ...
 
 
 class ServerRuntime(Protocol):
-    """What the lifecycle layer hands to `create_app`."""
+    """Exactly what `create_app` uses of the runtime the lifecycle layer provides."""
 
     @property
-    def agent(self) -> Any: ...
+    def agent(self) -> Agent | None:
+        """The loaded agent (None when it failed to load: the console then shows the diagnostics)."""
+        ...
+
     @property
-    def diagnostics(self) -> Sequence[Diagnostic]: ...
+    def diagnostics(self) -> Sequence[Diagnostic]:
+        """Every diagnostic of the agent's load."""
+        ...
+
     @property
-    def store(self) -> Any: ...
-    @property
-    def executor(self) -> Any: ...
+    def store(self) -> Store:
+        """The store: conversations, runs, redrive, heartbeats (readiness reads executors' beats)."""
+        ...
+
     @property
     def settings(self) -> ServerSettings: ...
+
     @property
-    def channel_router(self) -> Any: ...
-    def live_conversations(self) -> int: ...
+    def channel_router(self) -> APIRouter | None:
+        """The channels' routes (`/channels/*`), mounted without the admin token."""
+        ...
+
+    def live_conversations(self) -> int:
+        """Conversations in progress (for the dashboard, the live pill and the metric)."""
+        ...
 
 
 API_DESCRIPTION = """\

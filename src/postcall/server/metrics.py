@@ -18,7 +18,7 @@ import importlib
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import (
@@ -31,6 +31,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from postcall.logging import get_logger
+
+if TYPE_CHECKING:
+    from postcall.server.app import ServerRuntime
 
 access_log = get_logger("postcall.server.access")
 error_log = get_logger("postcall.server")
@@ -168,7 +171,7 @@ class RequestObservabilityMiddleware:
 class DomainCollector:
     """Figures read from the store at scrape time (see the module docstring)."""
 
-    def __init__(self, runtime: Any, clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(self, runtime: ServerRuntime, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.runtime = runtime
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
@@ -238,7 +241,7 @@ def _le(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(bound)
 
 
-def build_registry(runtime: Any) -> tuple[CollectorRegistry, HttpMetrics]:
+def build_registry(runtime: ServerRuntime) -> tuple[CollectorRegistry, HttpMetrics]:
     """A fresh registry for one app: request metrics plus the store's figures."""
     registry = CollectorRegistry(auto_describe=False)
     http = HttpMetrics(registry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials
@@ -11,6 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials
 from postcall.server.api.models import Problem
 from postcall.server.auth import bearer_scheme, require_admin_token
 from postcall.store import Store
+
+if TYPE_CHECKING:
+    from postcall.server.app import ServerRuntime
 
 # Ids and free text in paths and queries: no control characters (PostgreSQL refuses NUL).
 SAFE_TEXT = r"^[^\x00-\x1f\x7f]+$"
@@ -24,8 +27,9 @@ def api_auth(
     require_admin_token(request, credentials)
 
 
-def runtime_of(request: Request) -> Any:
-    return request.app.state.runtime
+def runtime_of(request: Request) -> ServerRuntime:
+    runtime: ServerRuntime = request.app.state.runtime
+    return runtime
 
 
 def store_of(request: Request) -> Store:

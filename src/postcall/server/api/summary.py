@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +12,9 @@ from postcall.server.api import stats
 from postcall.server.api.deps import ERROR_RESPONSES, api_auth, runtime_of
 from postcall.server.api.models import EndReasonBucket, RunCounts, SummaryOut
 from postcall.server.console.chart import DEFAULT_RANGE, bucket_ends, range_window
+
+if TYPE_CHECKING:
+    from postcall.server.app import ServerRuntime
 
 router = APIRouter(prefix="/api", tags=["summary"], dependencies=[Depends(api_auth)])
 
@@ -22,7 +25,7 @@ def run_counts(raw: dict[str, int]) -> RunCounts:
     return RunCounts(**{k: v for k, v in raw.items() if k in RunCounts.model_fields})
 
 
-def build_summary(runtime: Any, window: Window, now: dt.datetime) -> SummaryOut:
+def build_summary(runtime: ServerRuntime, window: Window, now: dt.datetime) -> SummaryOut:
     store = runtime.store
     start, end = range_window(window, now)
     ends = stats.ends_between(store, start, end)

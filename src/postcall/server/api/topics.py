@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Depends, Request
 
 from postcall.server.api.deps import ERROR_RESPONSES, api_auth, runtime_of
 from postcall.server.api.models import TopicsOut
 from postcall.server.api.views import diagnostic_out, topics_of
 
+if TYPE_CHECKING:
+    from postcall.server.app import ServerRuntime
+
 router = APIRouter(prefix="/api", tags=["topics"], dependencies=[Depends(api_auth)])
 
 
-def build_topics(runtime: object) -> TopicsOut:
-    agent = getattr(runtime, "agent", None)
-    diagnostics = list(getattr(runtime, "diagnostics", ()) or ())
+def build_topics(runtime: ServerRuntime) -> TopicsOut:
+    agent = runtime.agent
+    diagnostics = list(runtime.diagnostics)
     return TopicsOut(
-        agent=getattr(agent, "name", None),
+        agent=agent.name if agent is not None else None,
         topics=topics_of(agent, diagnostics),
         diagnostics=[diagnostic_out(d) for d in diagnostics],
     )

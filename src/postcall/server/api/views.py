@@ -28,6 +28,7 @@ from postcall.server.api.models import (
     TriggerOut,
 )
 from postcall.store import ActivityRecord, Conversation, Run, RunStepRecord
+from postcall.topics import Agent
 
 TRANSFER_OUTCOME_TEXT = {
     "answered": "Transfer answered",
@@ -323,11 +324,11 @@ def diagnostic_out(diag: Diagnostic) -> DiagnosticOut:
     )
 
 
-def topics_of(agent: Any, diagnostics: Sequence[Diagnostic]) -> list[TopicOut]:
+def topics_of(agent: Agent | None, diagnostics: Sequence[Diagnostic]) -> list[TopicOut]:
     """Each topic of the agent with its trigger and the diagnostics that point into its file."""
     if agent is None:
         return []
-    root = str(getattr(agent, "root", ""))
+    root = str(agent.root)
     found = []
     for topic in agent.topics.values():
         trigger = topic.trigger

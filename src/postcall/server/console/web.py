@@ -95,7 +95,7 @@ def render(
 ) -> HTMLResponse:
     """A page of the console, with the layout's shared context."""
     runtime = request.app.state.runtime
-    agent = getattr(runtime, "agent", None)
+    agent = runtime.agent
     flash_key = request.query_params.get("flash", "")
     flashes = [FLASHES[flash_key]] if flash_key in FLASHES else []
     full = {
@@ -103,7 +103,7 @@ def render(
         "nav_items": NAV_ITEMS,
         "active": "",
         "csrf_token": session.csrf,
-        "agent_name": getattr(agent, "name", None),
+        "agent_name": agent.name if agent is not None else None,
         "live_count": 0,
         "refresh": 0,
         "flashes": flashes,

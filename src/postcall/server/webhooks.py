@@ -1,0 +1,141 @@
+"""The channels' webhooks: HTTP in, channel translation, a lifecycle turn, the channel's reply out.
+
+Authentication is the provider's signature, checked by the channel before anything is recorded;
+the admin token never applies here.  Bodies are read up to a limit (413 beyond it), and every
+refusal is the channel's own 4xx reply naming the field at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from postcall.channels.base import (
+    Acknowledge,
+    ActivityInput,
+    CallStarted,
+    ChannelInput,
+    ChannelReply,
+    WebhookRequest,
+    error_reply,
+)
+from postcall.channels.events import EventsChannel
+from postcall.channels.twilio import TwilioChannel
+from postcall.errors import ChannelError
+from postcall.lifecycle.session import Sessions, TurnOutcome, UnknownConversationError
+
+log = structlog.get_logger("postcall.webhooks")
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class _Channel(Protocol):
+    def parse(self, request: WebhookRequest) -> ChannelInput: ...
+    def error_reply(self, error: ChannelError) -> ChannelReply: ...
+
+
+def _response(reply: ChannelReply) -> Response:
+    return Response(
+        content=reply.body, status_code=reply.status, media_type=reply.content_type, headers=dict(reply.headers)
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ChannelError(f"The request body is {declared} bytes; the limit is {limit} bytes.", status=413, field="body")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ChannelError(f"The request body exceeds the limit of {limit} bytes.", status=413, field="body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _run(sessions: Sessions, channel_name: str, inp: ChannelInput) -> TurnOutcome | None:
+    if isinstance(inp, CallStarted):
+        return await sessions.start(
+            inp.conversation_id, channel=channel_name, caller=inp.caller, callee=inp.callee, event_id=inp.event_id
+        )
+    if isinstance(inp, ActivityInput):
+        if not sessions.exists(inp.conversation_id):
+            raise UnknownConversationError(inp.conversation_id)
+        return await sessions.handle(inp.conversation_id, inp.activity, event_id=inp.event_id)
+    assert isinstance(inp, Acknowledge)
+    return None
+
+
+def _endpoint(
+    sessions: Sessions,
+    channel: _Channel,
+    channel_name: str,
+    render: Callable[[WebhookRequest, TurnOutcome | None], ChannelReply],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            body = await _read_body(request, MAX_BODY_BYTES)
+            wreq = WebhookRequest.build(request.method, str(request.url), dict(request.headers), body)
+            inp = channel.parse(wreq)
+        except ChannelError as exc:
+            log.warning("webhook_refused", channel=channel_name, status=exc.status, field=exc.field, reason=str(exc))
+            return _response(channel.error_reply(exc))
+        try:
+            outcome = await _run(sessions, channel_name, inp)
+        except UnknownConversationError as exc:
+            log.warning("webhook_unknown_conversation", channel=channel_name, conversation_id=exc.conversation_id)
+            return _response(channel.error_reply(ChannelError(str(exc), status=404, field="conversation_id")))
+        return _response(render(wreq, outcome))
+
+    return endpoint
+
+
+def channel_router(
+    sessions: Sessions,
+    *,
+    twilio: TwilioChannel | None,
+    events: EventsChannel | None,
+) -> APIRouter:
+    """The /channels/* routes for the configured channels (unconfigured ones answer 503)."""
+    router = APIRouter(include_in_schema=False)
+
+    if twilio is not None:
+        tw = twilio
+
+        def render_twilio(wreq: WebhookRequest, outcome: TurnOutcome | None) -> ChannelReply:
+            if outcome is None:
+                return tw.ack()
+            return tw.respond(wreq, list(outcome.outputs), turn=outcome.turn, ended=outcome.ended)
+
+        twilio_endpoint = _endpoint(sessions, tw, "twilio", render_twilio)
+        for path in tw.paths:
+            router.add_api_route(path, twilio_endpoint, methods=["POST", "GET"])
+    else:
+        router.add_api_route("/channels/twilio/{rest:path}", _unconfigured("Twilio", "TWILIO_AUTH_TOKEN"), methods=["POST", "GET"])
+
+    if events is not None:
+        ev = events
+
+        def render_events(wreq: WebhookRequest, outcome: TurnOutcome | None) -> ChannelReply:
+            if outcome is None:
+                return ev.respond([], ended=None)
+            return ev.respond(list(outcome.outputs), ended=outcome.ended, end_reason=outcome.end_reason)
+
+        router.add_api_route("/channels/events", _endpoint(sessions, ev, "events", render_events), methods=["POST"])
+    else:
+        router.add_api_route("/channels/events", _unconfigured("call-events", "POSTCALL_EVENTS_SECRET"), methods=["POST"])
+    return router
+
+
+def _unconfigured(name: str, env_var: str) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return _response(
+            error_reply(ChannelError(f"The {name} channel is not configured; set {env_var}.", status=503))
+        )
+
+    return endpoint
