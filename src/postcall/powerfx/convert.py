@@ -24,6 +24,40 @@ from postcall.powerfx.values import (
 JSONable = Any
 
 
+def to_json(value: Value, *, typed: bool = False) -> JSONable:
+    """A JSON-able Python object for a value.
+
+    Records become objects; a table whose only column is `Value` becomes an array of its values,
+    other tables arrays of objects.  Dates become ISO text (`2024-01-31`, `2024-01-31T08:00:00`,
+    times `08:00:00`).  With `typed=True` dates, times, option values and errors are written as
+    `{"$type": ..., "value": ...}` so that `from_json(..., typed=True)` gives them back exactly
+    (engine snapshots); without it the output is what an HTTP body wants.  Raises PowerFxError
+    for values nested too deeply.
+    """
+    try:
+        return _to_json(value, typed=typed)
+    except RecursionError as exc:
+        raise PowerFxError("The value is nested too deeply to convert to JSON.") from exc
+
+
+def from_json(obj: JSONable, *, typed: bool = False) -> Value:
+    """A Power Fx value from parsed JSON: objects become Records, arrays Tables (an array of
+    objects a table of their fields, any other array a one-column `Value` table), numbers
+    floats.  Raises PowerFxError for what JSON cannot hold or for data nested too deeply."""
+    try:
+        return _from_json(obj, typed=typed)
+    except RecursionError as exc:
+        raise PowerFxError("The JSON value is nested too deeply.") from exc
+
+
+def format_value(value: Value) -> str:
+    """A value written in Power Fx syntax (as `postcall fx eval` and the conformance runner print)."""
+    try:
+        return _format_value(value)
+    except RecursionError:
+        return "<value nested too deeply to print>"
+
+
 def to_text(value: Value) -> str:
     """Power Fx text coercion (Blank is ""); raises PowerFxError for records, tables and errors."""
     result = _coerce_text(value)
@@ -42,7 +76,7 @@ def _json_number(value: float) -> int | float | None:
     return value
 
 
-def to_json(value: Value, *, typed: bool = False) -> JSONable:
+def _to_json(value: Value, *, typed: bool = False) -> JSONable:
     """A JSON-able Python object for a value.
 
     Records become objects; a table whose only column is `Value` becomes an array of its values,
@@ -69,20 +103,20 @@ def to_json(value: Value, *, typed: bool = False) -> JSONable:
         text = f"{whole // 3600:02d}:{(whole // 60) % 60:02d}:{whole % 60:02d}"
         return text + (f".{ms:03d}" if ms else "")
     if isinstance(value, Record):
-        return {k: to_json(v, typed=typed) for k, v in value.items()}
+        return {k: _to_json(v, typed=typed) for k, v in value.items()}
     if isinstance(value, Table):
         if value.columns == ("Value",) and not typed:
             return [
-                to_json(r.get_field("Value"), typed=typed) if isinstance(r, Record) else to_json(r, typed=typed)
+                _to_json(r.get_field("Value"), typed=typed) if isinstance(r, Record) else _to_json(r, typed=typed)
                 for r in value.rows
             ]
         if typed:
             return {
                 "$type": "table",
                 "columns": list(value.columns),
-                "rows": [to_json(r, typed=typed) for r in value.rows],
+                "rows": [_to_json(r, typed=typed) for r in value.rows],
             }
-        return [to_json(r, typed=typed) for r in value.rows]
+        return [_to_json(r, typed=typed) for r in value.rows]
     if isinstance(value, OptionValue):
         if typed:
             return {"$type": "option", "set": value.option_set, "name": value.name}
@@ -96,18 +130,22 @@ def to_json(value: Value, *, typed: bool = False) -> JSONable:
     raise PowerFxError(f"Cannot convert {type(value).__name__} to JSON.")
 
 
-def from_json(obj: JSONable, *, typed: bool = False) -> Value:
+def _from_json(obj: JSONable, *, typed: bool = False) -> Value:
     """A Power Fx value from parsed JSON: objects become Records, arrays Tables, numbers floats."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj
     if isinstance(obj, (int, float)):
         return float(obj)
+    if isinstance(obj, dt.datetime):
+        return obj.astimezone(dt.UTC).replace(tzinfo=None) if obj.tzinfo is not None else obj
+    if isinstance(obj, (dt.date, dt.timedelta, Record, Table, OptionValue, ErrorValue, UntypedObject)):
+        return obj
     if isinstance(obj, dict):
         if typed and "$type" in obj:
             return _from_typed(obj)
-        return Record({str(k): from_json(v, typed=typed) for k, v in obj.items()})
+        return Record({str(k): _from_json(v, typed=typed) for k, v in obj.items()})
     if isinstance(obj, (list, tuple)):
-        items = [from_json(v, typed=typed) for v in obj]
+        items = [_from_json(v, typed=typed) for v in obj]
         if items and all(isinstance(i, Record) for i in items):
             return Table(items)
         return Table.of_values(items)
@@ -124,7 +162,7 @@ def _from_typed(obj: dict[str, Any]) -> Value:
         if kind == "time":
             return dt.timedelta(seconds=float(obj["value"]))
         if kind == "table":
-            return Table([from_json(r, typed=True) for r in obj["rows"]], obj.get("columns"))
+            return Table([_from_json(r, typed=True) for r in obj["rows"]], obj.get("columns"))
         if kind == "option":
             from postcall.powerfx.enums import BUILTIN_ENUMS
 
@@ -147,7 +185,7 @@ def format_name(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def format_value(value: Value) -> str:
+def _format_value(value: Value) -> str:
     """A value written in Power Fx syntax (as `postcall fx eval` and the conformance runner print)."""
     if value is None:
         return "Blank()"
@@ -171,10 +209,10 @@ def format_value(value: Value) -> str:
         seconds, ms = divmod(rem, 1000)
         return f"Time({hours},{minutes},{seconds},{ms})"
     if isinstance(value, Record):
-        inner = ",".join(f"{format_name(k)}:{format_value(value[k])}" for k in sorted(value))
+        inner = ",".join(f"{format_name(k)}:{_format_value(value[k])}" for k in sorted(value))
         return "{" + inner + "}"
     if isinstance(value, Table):
-        return "Table(" + ",".join(format_value(r) for r in value.rows) + ")"
+        return "Table(" + ",".join(_format_value(r) for r in value.rows) + ")"
     if isinstance(value, OptionValue):
         return f"{value.option_set}.{value.name}"
     if isinstance(value, ErrorValue):
@@ -185,7 +223,7 @@ def format_value(value: Value) -> str:
     if isinstance(value, UntypedObject):
         import json
 
-        return "ParseJSON(" + format_value(json.dumps(value.raw)) + ")"
+        return "ParseJSON(" + _format_value(json.dumps(value.raw)) + ")"
     return repr(value)
 
 

@@ -11,13 +11,18 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedToken
 from lark.lexer import Lexer
 
 from postcall.diagnostics import Diagnostic, Severity, TextOrigin
 from postcall.powerfx import ast
-from postcall.powerfx.codes import PFX_SYNTAX, PFX_UNEXPECTED_END, PFX_UNEXPECTED_TOKEN
+from postcall.powerfx.codes import (
+    PFX_SYNTAX,
+    PFX_TOO_DEEP,
+    PFX_UNEXPECTED_END,
+    PFX_UNEXPECTED_TOKEN,
+)
 from postcall.powerfx.lexer import Tokenizer
 
 GRAMMAR = r"""
@@ -113,11 +118,27 @@ class _NoLexer(Lexer):
 _PARSER = Lark(GRAMMAR, parser="lalr", lexer=_NoLexer, propagate_positions=True, maybe_placeholders=True)
 
 
-class _Build(Transformer[Token, ast.Node]):
+class _Build:
+    """Turns lark's parse tree into syntax nodes, bottom-up and without recursion (deep
+    formulas must not exhaust Python's stack)."""
+
     def __init__(self, text: str, origin: TextOrigin) -> None:
-        super().__init__()
         self._src = text
         self._origin = origin
+
+    def transform(self, tree: Tree[Token]) -> Any:
+        results: dict[int, Any] = {}
+        stack: list[tuple[Tree[Token], bool]] = [(tree, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if not expanded:
+                stack.append((node, True))
+                stack.extend((c, False) for c in reversed(node.children) if isinstance(c, Tree))
+                continue
+            children = [results.pop(id(c)) if isinstance(c, Tree) else c for c in node.children]
+            method = getattr(self, "rule_" + str(node.data))
+            results[id(node)] = method(node.meta, children)
+        return results[id(tree)]
 
     def _span(self, meta: Any) -> tuple[Any, int, int]:
         start = getattr(meta, "start_pos", 0) or 0
@@ -129,8 +150,7 @@ class _Build(Transformer[Token, ast.Node]):
         end = tok.end_pos or start
         return self._origin.span(self._src, start, end), start, end
 
-    @v_args(meta=True)
-    def number(self, meta: Any, children: list[Token]) -> ast.Node:
+    def rule_number(self, meta: Any, children: list[Token]) -> ast.Node:
         tok = children[0]
         try:
             value = float(tok.value)
@@ -138,28 +158,22 @@ class _Build(Transformer[Token, ast.Node]):
             value = math.nan
         return ast.NumberLit(*self._tok_span(tok), value=value, text=str(tok.value))
 
-    @v_args(meta=True)
-    def text(self, meta: Any, children: list[Token]) -> ast.Node:
+    def rule_text(self, meta: Any, children: list[Token]) -> ast.Node:
         return ast.TextLit(*self._tok_span(children[0]), value=str(children[0].value))
 
-    @v_args(meta=True)
-    def true(self, meta: Any, children: list[Token]) -> ast.Node:
+    def rule_true(self, meta: Any, children: list[Token]) -> ast.Node:
         return ast.BoolLit(*self._tok_span(children[0]), value=True)
 
-    @v_args(meta=True)
-    def false(self, meta: Any, children: list[Token]) -> ast.Node:
+    def rule_false(self, meta: Any, children: list[Token]) -> ast.Node:
         return ast.BoolLit(*self._tok_span(children[0]), value=False)
 
-    @v_args(meta=True)
-    def name(self, meta: Any, children: list[Token]) -> ast.Node:
+    def rule_name(self, meta: Any, children: list[Token]) -> ast.Node:
         return ast.Name(*self._tok_span(children[0]), name=str(children[0].value))
 
-    @v_args(meta=True)
-    def qname(self, meta: Any, children: list[Token]) -> ast.Node:
+    def rule_qname(self, meta: Any, children: list[Token]) -> ast.Node:
         return ast.Name(*self._tok_span(children[0]), name=str(children[0].value), quoted=True)
 
-    @v_args(meta=True)
-    def call(self, meta: Any, children: list[Any]) -> ast.Node:
+    def rule_call(self, meta: Any, children: list[Any]) -> ast.Node:
         name_tok: Token = children[0]
         args = children[2] if children[2] is not None else ()
         _, ns, ne = self._tok_span(name_tok)
@@ -167,68 +181,59 @@ class _Build(Transformer[Token, ast.Node]):
             *self._span(meta), name=str(name_tok.value), args=tuple(args), name_start=ns, name_end=ne
         )
 
-    def arglist(self, children: list[Any]) -> tuple[ast.Node, ...]:
+    def rule_arglist(self, meta: Any, children: list[Any]) -> tuple[ast.Node, ...]:
         return tuple(c for c in children if isinstance(c, ast.Node))
 
-    @v_args(meta=True)
-    def as_arg(self, meta: Any, children: list[Any]) -> ast.Node:
+    def rule_as_arg(self, meta: Any, children: list[Any]) -> ast.Node:
         return ast.AsArg(*self._span(meta), expr=children[0], alias=children[2])
 
-    def field_name(self, children: list[Token]) -> str:
+    def rule_field_name(self, meta: Any, children: list[Token]) -> str:
         return str(children[0].value)
 
-    def field(self, children: list[Any]) -> tuple[str, ast.Node]:
+    def rule_field(self, meta: Any, children: list[Any]) -> tuple[str, ast.Node]:
         return (children[0], children[2])
 
-    @v_args(meta=True)
-    def paren(self, meta: Any, children: list[Any]) -> ast.Node:
+    def rule_paren(self, meta: Any, children: list[Any]) -> ast.Node:
         node: ast.Node = children[1]
         return node
 
-    @v_args(meta=True)
-    def record(self, meta: Any, children: list[Any]) -> ast.Node:
+    def rule_record(self, meta: Any, children: list[Any]) -> ast.Node:
         fields = tuple(c for c in children if isinstance(c, tuple))
         return ast.RecordLit(*self._span(meta), fields=fields)
 
-    @v_args(meta=True)
-    def table(self, meta: Any, children: list[Any]) -> ast.Node:
+    def rule_table(self, meta: Any, children: list[Any]) -> ast.Node:
         items = tuple(c for c in children if isinstance(c, ast.Node))
         return ast.TableLit(*self._span(meta), items=items)
 
-    def istr_text(self, children: list[Token]) -> str:
+    def rule_istr_text(self, meta: Any, children: list[Token]) -> str:
         return str(children[0].value)
 
-    def istr_hole(self, children: list[Any]) -> ast.Node:
+    def rule_istr_hole(self, meta: Any, children: list[Any]) -> ast.Node:
         node: ast.Node = children[1]
         return node
 
-    @v_args(meta=True)
-    def interp(self, meta: Any, children: list[Any]) -> ast.Node:
+    def rule_interp(self, meta: Any, children: list[Any]) -> ast.Node:
         parts = tuple(
             c for c in children if isinstance(c, ast.Node) or (isinstance(c, str) and not isinstance(c, Token))
         )
         return ast.Interpolation(*self._span(meta), parts=parts)
 
-    @v_args(meta=True)
-    def binary(self, meta: Any, children: list[Any]) -> ast.Node:
+    def rule_binary(self, meta: Any, children: list[Any]) -> ast.Node:
         left, op, right = children
         spelling = {"And": "&&", "Or": "||"}.get(str(op.value), str(op.value))
         return ast.Binary(*self._span(meta), op=spelling, left=left, right=right)
 
-    @v_args(meta=True)
-    def unary(self, meta: Any, children: list[Any]) -> ast.Node:
+    def rule_unary(self, meta: Any, children: list[Any]) -> ast.Node:
         op, operand = children
         spelling = "!" if op.type in ("BANG", "NOT") else str(op.value)
         if spelling == "-" and isinstance(operand, ast.NumberLit):
             return ast.NumberLit(*self._span(meta), value=-operand.value, text="-" + operand.text)
         return ast.Unary(*self._span(meta), op=spelling, operand=operand)
 
-    @v_args(meta=True)
-    def percent(self, meta: Any, children: list[Any]) -> ast.Node:
+    def rule_percent(self, meta: Any, children: list[Any]) -> ast.Node:
         return ast.Unary(*self._span(meta), op="%", operand=children[0])
 
-    @v_args(meta=True)
-    def member(self, meta: Any, children: list[Any]) -> ast.Node:
+    def rule_member(self, meta: Any, children: list[Any]) -> ast.Node:
         return ast.Member(*self._span(meta), obj=children[0], field_name=children[2])
 
 
@@ -301,8 +306,8 @@ def parse_syntax(
         return None, diags
     try:
         node = _Build(text, origin).transform(tree) if isinstance(tree, Tree) else tree
-    except (LarkError, RecursionError) as exc:
-        diags.append(Diagnostic(PFX_SYNTAX, Severity.ERROR, f"Formula too complex to parse: {type(exc).__name__}", origin.span(text, 0)))
+    except RecursionError:
+        diags.append(Diagnostic(PFX_TOO_DEEP, Severity.ERROR, "The formula nests too deeply to parse.", origin.span(text, 0)))
         return None, diags
     if not isinstance(node, ast.Node):
         return None, diags

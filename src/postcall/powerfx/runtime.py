@@ -15,7 +15,7 @@ from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Value
 class Limits:
     """Bounds on one evaluation.  Exceeding one gives an error value, never a hang or a crash."""
 
-    max_depth: int = 100  # nesting depth of a formula's syntax tree
+    max_depth: int = 200  # nesting depth of a formula's syntax tree
     max_text_length: int = 1_000_000  # characters in any text value produced
     max_table_rows: int = 100_000  # rows in any table produced
     max_row_visits: int = 2_000_000  # rows visited by all table functions of one evaluation
