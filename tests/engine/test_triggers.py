@@ -110,3 +110,20 @@ def test_conversation_start_runs_once_and_escalate_phrases_route(tmp_path: Path)
     )
     assert c.start() == ["Hello t2"]
     assert c.start() == []
+
+
+def _event_topic(listens: str, emits: str, run_once: bool) -> str:
+    return (
+        "kind: AdaptiveDialog\nbeginDialog:\n  kind: OnEventActivity\n  id: main\n"
+        f"  eventName: {listens}\n  runOnce: {str(run_once).lower()}\n  actions:\n"
+        f"    - kind: SendActivity\n      id: s_{listens}\n      activity: got {listens}\n"
+        f"    - kind: EmitEvent\n      id: e_{listens}\n      eventName: {emits}\n"
+    )
+
+
+def test_run_once_stops_a_trigger_firing_twice_in_a_turn(tmp_path: Path) -> None:
+    c = _agent(tmp_path, {"Ping": _event_topic("ping", "pong", True), "Pong": _event_topic("pong", "ping", False)})
+    c.start()
+    assert c.event("ping") == ["got ping", "got pong"]
+    assert [e.name for e in c.events] == ["ping"]  # nobody handles the second ping: it goes out
+    assert c.event("ping") == ["got ping", "got pong"]  # a new turn: it fires again

@@ -40,6 +40,7 @@ RUN_GOTO = register_code("RUN455", Severity.ERROR, "A GotoAction names an action
 RUN_LOOP = register_code("RUN456", Severity.ERROR, "A turn ran too many steps (an endless loop).")
 RUN_VALUE = register_code("RUN457", Severity.ERROR, "A node got a value it cannot use.")
 RUN_STATE = register_code("RUN458", Severity.ERROR, "Saved state does not match the agent's topics.")
+RUN_INTERNAL = register_code("RUN459", Severity.ERROR, "A node failed in an unexpected way (a runtime bug).")
 
 MAX_STEPS_PER_RUN = 10_000
 
@@ -337,6 +338,8 @@ class Runner:
         if below is not None and below.question is not None:
             below.question.interrupted = True
         frame = Frame(topic=topic.name, started_by=started_by)
+        if topic.trigger.run_once:
+            self.run_once_fired.add(topic.name)
         for name, value in (inputs or {}).items():
             _store(frame.variables, name, value)
         self.state.stack.append(frame)
@@ -420,6 +423,15 @@ class Runner:
                 flow = self.execute(frame, program, frame.pc)
             except RuntimeFault as fault:
                 if self.on_fault(fault):
+                    return Stop.DONE
+                continue
+            except Exception as exc:  # a bug in a handler must not take the call down
+                internal = self.fault(
+                    f"Node at step {frame.pc} of topic {frame.topic!r} failed unexpectedly: "
+                    f"{type(exc).__name__}: {exc}",
+                    code=RUN_INTERNAL, error_code="InternalError", frame=frame,
+                )
+                if self.on_fault(internal):
                     return Stop.DONE
                 continue
             if flow is Flow.NEXT:
