@@ -139,3 +139,50 @@ def _unconfigured(name: str, env_var: str) -> Callable[[Request], Awaitable[Resp
         )
 
     return endpoint
+
+
+# ----------------------------------------------------------------------------------------------
+# Building the channels from agent.yaml and the environment
+
+
+def build_channels(
+    agent: object,
+    *,
+    public_base_url: str | None,
+    secret: Callable[[str, str, str | None], tuple[str, str | None]],
+) -> tuple[TwilioChannel, EventsChannel]:
+    """The Twilio and call-events channels of an agent.
+
+    `secret(name, env_var, file)` returns a secret and where it came from: the environment
+    variable, the secret file named in agent.yaml, or (for development) a file generated once
+    under the agent's `.postcall/`.  Secrets never come from agent.yaml in clear.
+    """
+    from postcall.channels.twilio_twiml import AgentTransferSettings, TwilioVoiceSettings
+    from postcall.topics.agent import Agent
+
+    assert isinstance(agent, Agent)
+    config = agent.config
+    tw_conf = config.channels.twilio
+    token, _ = secret("twilio_auth_token", "TWILIO_AUTH_TOKEN", tw_conf.auth_token_file if tw_conf else None)
+    voice = TwilioVoiceSettings(
+        voice=config.voice.voice,
+        language=config.voice.language or agent.language,
+        input_timeout_s=max(1, config.voice.silence_timeout_ms // 1000),
+    )
+    transfer = None
+    if tw_conf is not None and tw_conf.transfer_to_agent is not None:
+        t = tw_conf.transfer_to_agent
+        transfer = AgentTransferSettings(mode=t.mode, workflow_sid=t.workflow_sid, target=t.target)
+    twilio = TwilioChannel(
+        token,
+        public_base_url=(tw_conf.public_base_url if tw_conf and tw_conf.public_base_url else public_base_url),
+        voice=voice,
+        transfer_to_agent=transfer,
+        caller_id=tw_conf.caller_id if tw_conf else None,
+    )
+    ev_conf = config.channels.events
+    events_secret, _ = secret("events_secret", "POSTCALL_EVENTS_SECRET", ev_conf.secret_file if ev_conf else None)
+    events = EventsChannel(
+        events_secret, replay_window_s=ev_conf.replay_window_seconds if ev_conf else 300
+    )
+    return twilio, events

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -11,14 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from postcall.server.api import stats
 from postcall.server.api.deps import ERROR_RESPONSES, api_auth, runtime_of
 from postcall.server.api.models import EndReasonBucket, RunCounts, SummaryOut
-from postcall.server.console.chart import DEFAULT_RANGE, bucket_ends, range_window
+from postcall.server.console.chart import DEFAULT_RANGE, RangeName, bucket_ends, range_window
 
 if TYPE_CHECKING:
     from postcall.server.app import ServerRuntime
 
 router = APIRouter(prefix="/api", tags=["summary"], dependencies=[Depends(api_auth)])
 
-Window = Literal["24h", "7d", "30d"]
+Window = RangeName
 
 
 def run_counts(raw: dict[str, int]) -> RunCounts:
@@ -61,6 +61,6 @@ def build_summary(runtime: ServerRuntime, window: Window, now: dt.datetime) -> S
             summary="Dashboard figures over a window")
 async def summary(
     request: Request,
-    window: Annotated[Window, Query(description="How far back: 24h, 7d or 30d.")] = DEFAULT_RANGE,  # type: ignore[assignment]
+    window: Annotated[Window, Query(description="How far back: 24h, 7d or 30d.")] = DEFAULT_RANGE,
 ) -> SummaryOut:
     return await run_in_threadpool(build_summary, runtime_of(request), window, dt.datetime.now(dt.UTC))

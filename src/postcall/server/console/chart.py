@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
+from typing import Literal
 
 from markupsafe import Markup
 
@@ -23,7 +24,8 @@ RANGES: dict[str, tuple[int, dt.timedelta]] = {
     "7d": (28, dt.timedelta(hours=6)),
     "30d": (30, dt.timedelta(days=1)),
 }
-DEFAULT_RANGE = "24h"
+RangeName = Literal["24h", "7d", "30d"]
+DEFAULT_RANGE: RangeName = "24h"
 
 WIDTH, HEIGHT = 760, 230
 LEFT, RIGHT, TOP, BOTTOM = 40, 10, 12, 26

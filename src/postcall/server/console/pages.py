@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,7 +21,13 @@ from postcall.server.api.summary import build_summary
 from postcall.server.api.topics import build_topics
 from postcall.server.api.views import run_detail
 from postcall.server.auth import Session
-from postcall.server.console.chart import RANGES, ChartBucket, legend_reasons, render_chart
+from postcall.server.console.chart import (
+    RANGES,
+    ChartBucket,
+    RangeName,
+    legend_reasons,
+    render_chart,
+)
 from postcall.server.console.web import (
     LIVE_REFRESH_SECONDS,
     base_path,
@@ -138,7 +144,7 @@ async def dashboard(request: Request) -> Response:
     now = dt.datetime.now(dt.UTC)
 
     def load() -> dict[str, Any]:
-        summary = build_summary(runtime, window, now)  # type: ignore[arg-type]
+        summary = build_summary(runtime, cast(RangeName, window), now)
         failed = runtime.store.list_runs(status="failed", limit=8)
         recent = runtime.store.list_conversations(limit=8)
         return {"summary": summary, "failed": failed, "recent": recent}
