@@ -24,3 +24,7 @@ for _name in SUBCOMMAND_MODULES:
 
 def main() -> None:
     cli(prog_name="postcall")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Agent outputs back from their JSON form (as kept for replaying a deduplicated delivery)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from postcall.engine.activity import (
+    ActivityType,
+    AgentOutput,
+    EmitActivity,
+    HangUp,
+    Listen,
+    Say,
+    Transfer,
+    TransferToAgent,
+    TransferToPhoneNumber,
+)
+
+
+def output_from_json(data: dict[str, Any]) -> AgentOutput:
+    """The inverse of `postcall.engine.activity.output_to_json`."""
+    fields = {k: v for k, v in data.items() if k != "type"}
+    kind = data.get("type")
+    if kind == "Say":
+        return Say(**fields)
+    if kind == "Listen":
+        return Listen(**fields)
+    if kind == "HangUp":
+        return HangUp(**fields)
+    if kind == "Transfer":
+        target = dict(fields.pop("target"))
+        target_kind = target.pop("type", None)
+        if target_kind == "TransferToAgent":
+            return Transfer(target=TransferToAgent(**target), **fields)
+        return Transfer(target=TransferToPhoneNumber(**target), **fields)
+    if kind == "EmitActivity":
+        return EmitActivity(
+            type=ActivityType(fields.get("type_", "event")),
+            name=fields.get("name"),
+            value=fields.get("value"),
+        )
+    raise ValueError(f"Unknown agent output type {kind!r}.")

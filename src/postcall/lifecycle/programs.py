@@ -1,0 +1,101 @@
+"""Post-call topics as durable programs: the bridge between the engine and the durable layer.
+
+The durable layer knows a run only by a program name and JSON input.  This module registers the
+program "topic": its input names the post-call topic and carries the conversation's end snapshot;
+it is built into the engine's `PostCallProgram` with the agent's action settings (retry policy,
+allowed hosts, flow bindings) for that topic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from postcall.actions import ActionRequest, ActionResult
+from postcall.durable.policy import ActionSettings, FlowBinding, RetryPolicy
+from postcall.durable.program import register_program
+from postcall.engine.engine import Engine
+from postcall.engine.nodes.backend import expand_env
+from postcall.engine.postcall import PostCallProgram
+from postcall.errors import ConfigError
+from postcall.topics.agent import Agent
+from postcall.topics.loader import load_agent
+
+PROGRAM = "topic"
+
+# `postcall serve` hands its --env overrides to the executor processes it starts through this
+# variable (JSON object), so post-call topics see the same Env values as the calls did.
+ENV_OVERRIDES_VAR = "POSTCALL_ENV_OVERRIDES"
+
+
+def action_settings_for(agent: Agent, topic: str | None = None) -> ActionSettings:
+    """The action layer's settings for `topic` (or the agent's defaults), from agent.yaml."""
+    config = agent.config
+    retry = config.retry_for(topic) if topic is not None else config.retry
+    flows = {
+        flow_id: (
+            FlowBinding(url=expand_env(b.url, agent.env), method=b.method, headers=dict(b.headers))
+            if b.url is not None
+            else FlowBinding(callable=b.python)
+        )
+        for flow_id, b in config.flows.items()
+    }
+    return ActionSettings(
+        retry=RetryPolicy(
+            max_attempts=retry.max_attempts,
+            initial_interval_s=retry.initial_interval_seconds,
+            backoff_rate=retry.backoff_rate,
+            max_interval_s=retry.max_interval_seconds,
+        ),
+        # Without `allowed_hosts` any public host may be reached; loopback and private
+        # addresses are refused unless listed (the durable layer enforces that).
+        allowed_hosts=config.allowed_hosts if config.allowed_hosts is not None else ("*",),
+        flows=flows,
+        run_budget_s=retry.run_timeout_seconds,
+    )
+
+
+class TopicProgram:
+    """A post-call topic as the durable layer's `Program`."""
+
+    def __init__(self, agent: Agent, engine: Engine, data: dict[str, Any]) -> None:
+        try:
+            topic = str(data["topic"])
+            snapshot = data["end_snapshot"]
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"A post-call run's input lacks {exc}.") from exc
+        self._inner = PostCallProgram(agent, topic, snapshot, engine=engine)
+        self._settings = action_settings_for(agent, self._inner.topic.name)
+
+    def start(self) -> ActionRequest | None:
+        return self._inner.start()
+
+    def resume(self, result: ActionResult) -> ActionRequest | None:
+        return self._inner.resume(result)
+
+    def outcome(self) -> dict[str, Any]:
+        return self._inner.outcome()
+
+    def action_settings(self) -> ActionSettings:
+        return self._settings
+
+
+def register_agent(agent: Agent, engine: Engine | None = None) -> None:
+    """Make this process able to run the agent's post-call topics."""
+    shared = engine or Engine(agent)
+    register_program(PROGRAM, lambda data: TopicProgram(agent, shared, data))
+
+
+def install(executor: object, agent_path: str | Path) -> None:
+    """Hook called by `postcall worker`: load the agent and register its programs."""
+    overrides = json.loads(os.environ.get(ENV_OVERRIDES_VAR) or "{}")
+    result = load_agent(agent_path, env_overrides={str(k): str(v) for k, v in overrides.items()})
+    if result.agent is None or result.has_errors:
+        first = result.errors[0] if result.errors else None
+        where = f" ({first.span}: {first.message})" if first is not None and first.span else ""
+        raise ConfigError(
+            f"The agent at {str(agent_path)!r} has errors; run `postcall check` on it{where}."
+        )
+    register_agent(result.agent)

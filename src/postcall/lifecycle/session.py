@@ -1,0 +1,312 @@
+"""The conversation's life: load state, run the engine's turn, save, carry out in-call actions, end.
+
+Each step is one store transaction holding the conversation's lock (SQLite BEGIN IMMEDIATE,
+PostgreSQL SELECT ... FOR UPDATE), so turns of one conversation never interleave, whichever
+process receives them.  In-call backend actions run *between* two such transactions: the engine
+suspends the turn with a pending action, the state is saved, the action runs without the lock,
+and its result resumes the turn in a new transaction.  A hang-up that arrives meanwhile ends the
+conversation and the late result is ignored.
+
+The turn that ends the conversation also records the end and enqueues the post-call runs in the
+same transaction: a crash can never leave an end without its runs, nor runs without their end.
+
+Provider deliveries are deduplicated by their event id: the reply to each recent event is kept
+in the saved state (under `_lifecycle`), and a repeated delivery gets the same reply, changes
+nothing, and runs nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+
+from postcall.actions import ActionResult
+from postcall.clock import Clock, SystemClock
+from postcall.durable.runner import execute_action
+from postcall.engine.activity import (
+    Activity,
+    ActivityType,
+    AgentOutput,
+    ChannelEvent,
+    output_to_json,
+)
+from postcall.engine.engine import Engine, TurnResult
+from postcall.engine.postcall import select_post_call_topics
+from postcall.engine.state import ConversationState
+from postcall.lifecycle.outputs import output_from_json
+from postcall.lifecycle.programs import PROGRAM, action_settings_for
+from postcall.store import NewActivity, RunSpec, Store
+from postcall.topics.agent import Agent
+
+log = structlog.get_logger("postcall.lifecycle")
+
+SEEN_EVENTS_KEPT = 64  # recent provider deliveries remembered per conversation for dedupe
+LIFECYCLE_KEY = "_lifecycle"
+
+
+class UnknownConversationError(LookupError):
+    """A provider referred to a conversation this runtime never started."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"No conversation {conversation_id!r} is known here.")
+        self.conversation_id = conversation_id
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOutcome:
+    """What a channel needs to answer the provider."""
+
+    conversation_id: str
+    outputs: tuple[AgentOutput, ...]
+    turn: int
+    ended: bool
+    end_reason: str | None
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    outcome: TurnOutcome
+    result: TurnResult | None
+
+
+Compute = Callable[[ConversationState, dt.datetime], TurnResult]
+
+
+class Sessions:
+    """Runs the turns of every conversation of one agent against one store."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        store: Store,
+        *,
+        engine: Engine | None = None,
+        clock: Clock | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.agent = agent
+        self.store = store
+        self.engine = engine or Engine(agent)
+        self.clock = clock or SystemClock()
+        self._http = http_client
+        self._settings = action_settings_for(agent)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    # ------------------------------------------------------------------------------------------
+    # public entry points
+
+    def exists(self, conversation_id: str) -> bool:
+        return self.store.get_conversation(conversation_id) is not None
+
+    async def start(
+        self,
+        conversation_id: str,
+        *,
+        channel: str,
+        caller: str | None = None,
+        callee: str | None = None,
+        event_id: str | None = None,
+    ) -> TurnOutcome:
+        """A call came in: create the conversation (once) and run its first turn."""
+        await asyncio.to_thread(
+            self.store.create_conversation,
+            conversation_id,
+            agent=self.agent.name,
+            channel=channel,
+            caller=caller,
+            exist_ok=True,
+        )
+        activity = Activity(
+            type=ActivityType.CONVERSATION_UPDATE,
+            id=f"start:{conversation_id}",
+            timestamp=self.clock.now(),
+            channel_id=channel,
+            from_id=caller,
+            value={"callee": callee} if callee else None,
+        )
+        return await self.handle(conversation_id, activity, event_id=event_id or f"start:{conversation_id}")
+
+    async def handle(
+        self, conversation_id: str, activity: Activity, *, event_id: str | None = None
+    ) -> TurnOutcome:
+        """Run one activity through the engine, with any in-call actions it asks for."""
+        engine = self.engine
+        step = await asyncio.to_thread(
+            self._step,
+            conversation_id,
+            lambda st, now: engine.turn(st, activity, now=now, ids=_ids),
+            inbound=activity,
+            event_id=event_id,
+        )
+        outputs = list(step.outcome.outputs)
+        while step.result is not None and step.result.pending is not None:
+            request = step.result.pending
+            result = await self._run_in_call_action(request.to_json())
+
+            def resume(st: ConversationState, now: dt.datetime, r: ActionResult = result) -> TurnResult:
+                return engine.resume(st, r, now=now, ids=_ids)
+
+            step = await asyncio.to_thread(
+                self._step,
+                conversation_id,
+                resume,
+                inbound=None,
+                event_id=event_id,
+                carried=outputs,
+                continuation=True,
+            )
+            outputs = list(step.outcome.outputs)
+        return step.outcome
+
+    async def end_idle(self) -> list[str]:
+        """Watchdog: end every live conversation past its idle or duration limit; their ids."""
+        now = self.clock.now()
+        ended: list[str] = []
+        live = await asyncio.to_thread(self.store.list_conversations, status="live", limit=10_000)
+        for conv in live:
+            if not conv.state or "conversation_id" not in conv.state:
+                continue
+            try:
+                state = ConversationState.from_json(conv.state)
+            except Exception:  # a state we cannot read is reported, never crashes the sweep
+                log.exception("watchdog_unreadable_state", conversation_id=conv.id)
+                continue
+            reason = self.engine.watchdog_due(state, now)
+            if reason is None:
+                continue
+            event = Activity(
+                type=ActivityType.EVENT,
+                id=f"watchdog:{conv.id}:{reason}",
+                timestamp=now,
+                name=ChannelEvent.WATCHDOG,
+                value={"reason": str(reason)},
+                channel_id=state.channel_id,
+            )
+            outcome = await self.handle(conv.id, event, event_id=f"watchdog:{reason}")
+            if outcome.ended:
+                log.info("watchdog_ended", conversation_id=conv.id, reason=str(reason))
+                ended.append(conv.id)
+        return ended
+
+    # ------------------------------------------------------------------------------------------
+    # one locked step
+
+    def _step(
+        self,
+        conversation_id: str,
+        compute: Compute,
+        *,
+        inbound: Activity | None,
+        event_id: str | None,
+        carried: Sequence[AgentOutput] = (),
+        continuation: bool = False,
+    ) -> _Step:
+        now = self.clock.now()
+        conversation = self.store.get_conversation(conversation_id)
+        if conversation is None:
+            raise UnknownConversationError(conversation_id)
+        with self.store.turn(conversation_id) as turn:
+            saved = dict(turn.conversation.state or {})
+            meta: dict[str, Any] = dict(saved.pop(LIFECYCLE_KEY, None) or {})
+            seen: dict[str, Any] = dict(meta.get("seen") or {})
+            turn_no = int(meta.get("turn", 0))
+            if event_id is not None and not continuation and event_id in seen:
+                return _Step(self._replayed(conversation_id, seen[event_id], saved), None)
+            if "conversation_id" in saved:
+                state = ConversationState.from_json(saved)
+            else:
+                state = self.engine.new_state(
+                    conversation_id,
+                    now=turn.conversation.started_at or now,
+                    channel_id=turn.conversation.channel or "test",
+                    user_id=turn.conversation.caller,
+                )
+            result = compute(state, now)
+            activities: list[NewActivity] = []
+            if inbound is not None:
+                activities.append(NewActivity("in", str(inbound.type), inbound.to_json(), at=now))
+            for output in result.outputs:
+                activities.append(NewActivity("out", type(output).__name__, output_to_json(output), at=now))
+            outputs = (*carried, *result.outputs)
+            if not continuation and not result.ignored:
+                turn_no += 1
+            end_reason = str(result.state.end.reason) if result.state.end is not None else None
+            if event_id is not None:
+                seen[event_id] = {"outputs": [output_to_json(o) for o in outputs], "turn": turn_no}
+                while len(seen) > SEEN_EVENTS_KEPT:
+                    seen.pop(next(iter(seen)))
+            new_state = result.state.to_json()
+            new_state[LIFECYCLE_KEY] = {"seen": seen, "turn": turn_no}
+            turn.save(new_state, activities)
+            if result.end is not None and result.end_snapshot is not None:
+                self._record_end(turn, result)
+        outcome = TurnOutcome(
+            conversation_id=conversation_id,
+            outputs=tuple(outputs),
+            turn=turn_no,
+            ended=end_reason is not None,
+            end_reason=end_reason,
+        )
+        return _Step(outcome, result)
+
+    def _record_end(self, turn: Any, result: TurnResult) -> None:
+        assert result.end is not None and result.end_snapshot is not None
+        snapshot = result.end_snapshot
+        topics = select_post_call_topics(self.agent, snapshot, engine=self.engine)
+        runs = [
+            RunSpec(topic=name, program=PROGRAM, input={"topic": name, "end_snapshot": snapshot})
+            for name in topics
+        ]
+        record = {
+            **result.end.to_json(),
+            "ended_at": result.end.ended_at.isoformat(),
+            "post_call_topics": topics,
+        }
+        first = turn.end(record, runs)
+        log.info(
+            "conversation_ended",
+            conversation_id=turn.conversation.id,
+            reason=str(result.end.reason),
+            post_call_topics=topics,
+            first=first,
+        )
+
+    def _replayed(self, conversation_id: str, entry: dict[str, Any], saved: dict[str, Any]) -> TurnOutcome:
+        end = saved.get("end") or {}
+        reason = end.get("reason") if isinstance(end, dict) else None
+        return TurnOutcome(
+            conversation_id=conversation_id,
+            outputs=tuple(output_from_json(o) for o in entry.get("outputs") or []),
+            turn=int(entry.get("turn", 0)),
+            ended=reason is not None,
+            end_reason=reason,
+            duplicate=True,
+        )
+
+    async def _run_in_call_action(self, request_json: dict[str, Any]) -> ActionResult:
+        from postcall.actions import ActionRequest
+
+        request = ActionRequest.from_json(request_json)
+        settings = action_settings_for(self.agent, request.topic)
+        return await execute_action(request, settings, http_client=self.http, telemetry=self.store)
+
+
+def _ids() -> str:
+    return uuid.uuid4().hex
