@@ -181,3 +181,11 @@ def test_to_text_coerces_like_power_fx() -> None:
     assert to_text(dt.date(2024, 1, 31)) == "1/31/2024"
     with pytest.raises(PowerFxError):
         to_text(Record({"a": 1.0}))
+
+
+def test_docs_list_every_function() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "powerfx.md").read_text(encoding="utf-8")
+    missing = [name for name in sorted(KNOWN_FUNCTIONS) if f"`{name}`" not in doc]
+    assert missing == []

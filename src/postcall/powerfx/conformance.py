@@ -325,7 +325,7 @@ def compatibility_section(report: Report, source_label: str) -> str:
         f"| passed | {report.passed} |",
         f"| failed | {report.failed} |",
         f"| skipped | {report.skipped} |",
-        f"| **pass rate** (passed / not skipped) | **{report.pass_rate * 100:.2f}%** |",
+        f"| **pass rate** (passed / not skipped) | **{math.floor(report.pass_rate * 10000) / 100:.2f}%** |",
         f"| skip rate (skipped / cases) | {report.skip_rate * 100:.2f}% |",
         "",
         "### Skips by reason",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 import re
 from typing import Any
@@ -126,8 +127,19 @@ def _to_json(value: Value, *, typed: bool = False) -> JSONable:
             return {"$type": "error", "kind": value.kind.name, "message": value.message}
         return {"error": {"kind": value.kind.name, "message": value.message}}
     if isinstance(value, UntypedObject):
-        return value.raw
+        return _plain(value.raw)
     raise PowerFxError(f"Cannot convert {type(value).__name__} to JSON.")
+
+
+def _plain(raw: object) -> JSONable:
+    """Parsed JSON with exact numbers (Decimal) as plain ints and floats."""
+    if isinstance(raw, decimal.Decimal):
+        return int(raw) if raw == raw.to_integral_value() and abs(raw) < 2**63 else float(raw)
+    if isinstance(raw, dict):
+        return {k: _plain(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_plain(v) for v in raw]
+    return raw
 
 
 def _from_json(obj: JSONable, *, typed: bool = False) -> Value:

@@ -20,7 +20,7 @@ from postcall.powerfx.codes import PFX_TEMPLATE_HOLE
 from postcall.powerfx.convert import to_json, to_text
 from postcall.powerfx.formula import DEFAULT_ORIGIN, Formula, parse_formula
 from postcall.powerfx.runtime import EvalContext
-from postcall.powerfx.values import ErrorValue, Record, Table
+from postcall.powerfx.values import ErrorValue, Record, Table, UntypedObject
 
 
 def _hole_end(text: str, start: int) -> int | None:
@@ -107,8 +107,13 @@ class Template:
                     f"{{{part.source}}} gave an error ({value.kind.name}): {value.message}",
                     value.span or part.ast.span,
                 )
-            if isinstance(value, (Record, Table)):
-                out.append(json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":")))
+            if isinstance(value, (Record, Table, UntypedObject)) and not (
+                isinstance(value, UntypedObject) and not isinstance(value.raw, (dict, list))
+            ):
+                try:
+                    out.append(json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":")))
+                except (TypeError, ValueError) as exc:
+                    raise PowerFxError(f"{{{part.source}}} cannot be shown as text: {exc}", part.ast.span) from exc
             else:
                 out.append(to_text(value))
         return "".join(out)

@@ -128,7 +128,11 @@ def _text_scalar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
             return when_value.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         return format_datetime(when_value, NAMED_FORMATS.get(fmt.lower(), fmt), language)
     try:
-        return check_text(frame, site, format_number_pattern(number_value, fmt))
+        formatted = format_number_pattern(number_value, fmt)
+        prefix = language.split("-")[0].lower() if language else ""
+        if prefix in _DECIMAL_COMMA:
+            formatted = formatted.translate(_SPACE_GROUPS if prefix in _SPACE_GROUPING else _DOT_GROUPS)
+        return check_text(frame, site, formatted)
     except (decimal.InvalidOperation, ValueError, OverflowError):
         return site.invalid(f"cannot format {format_number(number_value)} with {fmt!r}.")
 
@@ -138,6 +142,9 @@ def _looks_like_date_format(fmt: str) -> bool:
     return bool(re.search(r"[ydhs]|mm|am/pm", stripped)) and not re.search(r"[0#]", stripped)
 
 
+_SPACE_GROUPS = str.maketrans({".": ",", ",": "\u00a0"})
+_DOT_GROUPS = str.maketrans({".": ",", ",": "."})
+_SPACE_GROUPING = ("fr", "ru", "pl", "sv", "nb", "fi", "cs", "sk", "hu")
 _DECIMAL_COMMA = ("fr", "de", "es", "it", "pt", "nl", "ru", "pl", "sv", "da", "nb", "fi", "tr", "cs", "hu", "el", "sr", "vi")
 
 

@@ -252,8 +252,6 @@ def _part(name: str, getter: object) -> None:
     assert callable(getter)
     get: Callable[[dt.datetime], float] = getter
 
-    @eager(name, 1, 1)
-    @tabular
     def impl(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         value = args[0]
         if isinstance(value, dt.timedelta) and name in ("Hour", "Minute", "Second"):
@@ -269,6 +267,7 @@ def _part(name: str, getter: object) -> None:
         return float(get(when))
 
     impl.__doc__ = f"{name}(datetime)"
+    eager(name, 1, 1)(tabular(impl))
 
 
 _part("Year", lambda d: d.year)

@@ -26,8 +26,6 @@ def _numbers(args: list[Value]) -> list[float] | ErrorValue:
 
 
 def _unary(name: str, func: Callable[[CallSite, float], Value]) -> None:
-    @eager(name, 1, 1)
-    @tabular
     def impl(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         number = to_number(args[0])
         if isinstance(number, ErrorValue):
@@ -38,6 +36,7 @@ def _unary(name: str, func: Callable[[CallSite, float], Value]) -> None:
             return site.error(ErrorKind.Numeric, f"{name}: the result is not a finite number.")
 
     impl.__doc__ = f"{name}(number)"
+    eager(name, 1, 1)(tabular(impl))
 
 
 def _sqrt(site: CallSite, n: float) -> Value:
@@ -56,22 +55,27 @@ _unary("Int", lambda site, n: float(math.floor(n)))
 _unary("Sign", lambda site, n: float((n > 0) - (n < 0)))
 
 
+_CONTEXT = decimal.Context(prec=60)
+_QUANTA = {places: decimal.Decimal(1).scaleb(-places) for places in range(-30, 31)}
+_ONE = decimal.Decimal(1)
+
+
 def _round_digits(number: float, digits: float, mode: str) -> float:
-    places = int(digits) if digits >= 0 else -int(-digits)
+    """Round to `digits` decimals after reducing to 15 significant digits, as Power Fx does."""
+    if number == 0:
+        return 0.0
+    places = int(digits)  # toward zero, like Power Fx
     dec = decimal.Decimal(f"{number:.15g}")
-    quantum = decimal.Decimal(1).scaleb(-places)
-    with decimal.localcontext() as context:
-        context.prec = 60
-        rounded = dec.quantize(quantum, rounding=mode) if places >= 0 else (dec / quantum).quantize(
-            decimal.Decimal(1), rounding=mode
-        ) * quantum
+    quantum = _QUANTA.get(places) or decimal.Decimal(1).scaleb(-places)
+    if places >= 0:
+        rounded = dec.quantize(quantum, rounding=mode, context=_CONTEXT)
+    else:
+        rounded = _CONTEXT.divide(dec, quantum).quantize(_ONE, rounding=mode, context=_CONTEXT) * quantum
     result = float(rounded)
     return 0.0 if result == 0 else result
 
 
 def _rounder(name: str, mode: str) -> None:
-    @eager(name, 1, 2)
-    @tabular
     def impl(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         numbers = _numbers(args if len(args) == 2 else [args[0], 0.0])
         if isinstance(numbers, ErrorValue):
@@ -85,7 +89,8 @@ def _rounder(name: str, mode: str) -> None:
         except (decimal.InvalidOperation, OverflowError, ValueError):
             return number
 
-    impl.__doc__ = f"{name}(number, digits)"
+    impl.__doc__ = f"{name}(number, digits): rounded {'half away from zero' if name == 'Round' else 'up (away from zero)' if name == 'RoundUp' else 'down (toward zero)'}"
+    eager(name, 1, 2)(tabular(impl))
 
 
 _rounder("Round", decimal.ROUND_HALF_UP)
@@ -154,7 +159,6 @@ def _pi(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 
 
 def _aggregate(name: str, combine: Callable[[list[float]], float | None]) -> None:
-    @lazy(name, 1, None)
     def build(site: CallSite, args: Sequence[Fn]) -> Fn:
         first = args[0]
         rest = list(args[1:])
@@ -194,6 +198,7 @@ def _aggregate(name: str, combine: Callable[[list[float]], float | None]) -> Non
         return run
 
     build.__doc__ = f"{name}(number, ...) or {name}(table, formula)"
+    lazy(name, 1, None)(build)
 
 
 _aggregate("Sum", lambda ns: math.fsum(ns))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -18,10 +19,14 @@ ScalarImpl = Callable[[Frame, CallSite, list[Value]], Value]
 def tabular(impl: ScalarImpl) -> ScalarImpl:
     """Lift a scalar implementation: a single-column table in any argument maps row by row."""
 
+    @functools.wraps(impl)
     def run(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-        tables = [i for i, a in enumerate(args) if isinstance(a, Table)]
-        if not tables:
+        for a in args:
+            if type(a) is Table:
+                break
+        else:
             return impl(frame, site, args)
+        tables = [i for i, a in enumerate(args) if type(a) is Table]
         length = None
         for i in tables:
             table = args[i]
