@@ -10,7 +10,7 @@ Post-call topics: `select_post_call_topics(agent, end_snapshot)` and `PostCallPr
 
 from postcall.engine.ending import EndRecord, TransferDetail
 from postcall.engine.engine import Engine, TurnResult
-from postcall.engine.interpreter import LogEntry, RuntimeFault
+from postcall.engine.faults import LogEntry, RuntimeFault
 from postcall.engine.postcall import (
     PostCallProgram,
     explain_post_call_selection,

@@ -31,14 +31,8 @@ from postcall.engine.ending import (
     end_from_transfer_answered,
     parse_transfer_outcome,
 )
-from postcall.engine.interpreter import (
-    RUN_STATE,
-    LogEntry,
-    Runner,
-    RuntimeFault,
-    Stop,
-    set_transfer_variables,
-)
+from postcall.engine.faults import RUN_STATE, LogEntry, RuntimeFault
+from postcall.engine.interpreter import Runner, Stop, set_transfer_variables
 from postcall.engine.nodes.backend import apply_result
 from postcall.engine.nodes.question import (
     accept,

@@ -12,18 +12,26 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from postcall.actions import ActionRequest
-from postcall.diagnostics import Severity, SourceSpan, register_code
+from postcall.diagnostics import SourceSpan
 from postcall.engine.activity import AgentOutput, HangUp, Say
 from postcall.engine.ending import EndRecord, end_from_agent
+from postcall.engine.faults import (
+    RUN_EXPRESSION,
+    RUN_INTERNAL,
+    RUN_LOOP,
+    RUN_STATE,
+    RUN_VALUE,
+    LogEntry,
+    RuntimeFault,
+)
 from postcall.engine.program import Program
 from postcall.engine.state import ConversationState, Frame
-from postcall.engine.values import from_plain, to_text
-from postcall.engine.variables import scope_for, set_end_variables
-from postcall.errors import EngineError, PowerFxError
+from postcall.engine.values import to_text
+from postcall.engine.variables import _literal, _lookup, _store, scope_for, set_end_variables
+from postcall.errors import PowerFxError
 from postcall.powerfx.runtime import EvalContext
 from postcall.powerfx.values import ErrorValue, Record, Table, Value
 from postcall.topics.model import Expr, TextTemplate, Topic, VariableRef
@@ -31,37 +39,7 @@ from postcall.topics.model import Expr, TextTemplate, Topic, VariableRef
 if TYPE_CHECKING:
     from postcall.engine.engine import Engine
 
-RUN_EXPRESSION = register_code("RUN450", Severity.ERROR, "A formula failed at run time.")
-RUN_UNSUPPORTED = register_code("RUN451", Severity.ERROR, "A node of an unsupported kind was run.")
-RUN_HTTP = register_code("RUN452", Severity.ERROR, "An HTTP request failed (RaiseErrorBehavior).")
-RUN_FLOW = register_code("RUN453", Severity.ERROR, "A flow failed or has no binding in agent.yaml.")
-RUN_TOPIC = register_code("RUN454", Severity.ERROR, "A redirect names a topic that does not exist.")
-RUN_GOTO = register_code("RUN455", Severity.ERROR, "A GotoAction names an action id that does not exist.")
-RUN_LOOP = register_code("RUN456", Severity.ERROR, "A turn ran too many steps (an endless loop).")
-RUN_VALUE = register_code("RUN457", Severity.ERROR, "A node got a value it cannot use.")
-RUN_STATE = register_code("RUN458", Severity.ERROR, "Saved state does not match the agent's topics.")
-RUN_INTERNAL = register_code("RUN459", Severity.ERROR, "A node failed in an unexpected way (a runtime bug).")
-
 MAX_STEPS_PER_RUN = 10_000
-
-
-class RuntimeFault(EngineError):
-    """A topic failed while running.  `error_code` becomes System.Error.Code (docs/engine.md)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str,
-        error_code: str,
-        topic: str | None = None,
-        node: str | None = None,
-        span: SourceSpan | None = None,
-        conversation_id: str | None = None,
-    ) -> None:
-        super().__init__(message, conversation_id=conversation_id, topic=topic, node=node, span=span)
-        self.code = code
-        self.error_code = error_code
 
 
 class Stop(enum.StrEnum):
@@ -79,33 +57,6 @@ class Flow(enum.Enum):
     SUSPEND = "suspend"  # a backend action was requested
     TRANSFER = "transfer"
     END = "end"
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One line of a turn's or a run's log."""
-
-    level: str  # info | warning | error
-    message: str
-    topic: str | None = None
-    node: str | None = None
-    code: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "level": self.level,
-            "message": self.message,
-            "topic": self.topic,
-            "node": self.node,
-            "code": self.code,
-        }
-
-    def __str__(self) -> str:
-        where = f" [{self.topic}/{self.node}]" if self.topic and self.node else (
-            f" [{self.topic}]" if self.topic else ""
-        )
-        code = f" {self.code}" if self.code else ""
-        return f"{self.level}{code}{where}: {self.message}"
 
 
 Handler = Callable[["Runner", Frame, Any], Flow]
@@ -574,46 +525,6 @@ def _set_transfer_variables(system: dict[str, Value], transfer: Any) -> None:
 
 
 set_transfer_variables = _set_transfer_variables
-
-
-def _literal(value: Any) -> Value:
-    if isinstance(value, tuple):
-        return from_plain(list(value))
-    if isinstance(value, Mapping):
-        return from_plain(dict(value))
-    return value  # type: ignore[no-any-return]
-
-
-def _store(variables: dict[str, Value], name: str, value: Value) -> None:
-    """Store a (possibly dotted) name; `a.b` updates field b of record a when a is a record."""
-    if "." in name and name not in variables:
-        head, rest = name.split(".", 1)
-        current = variables.get(head)
-        if isinstance(current, Record):
-            variables[head] = _with_path(current, rest.split("."), value)
-            return
-    variables[name] = value
-
-
-def _with_path(record: Record, path: list[str], value: Value) -> Record:
-    head = path[0]
-    if len(path) == 1:
-        return record.with_fields(**{head: value})
-    child = record.get_field(head)
-    child_record = child if isinstance(child, Record) else Record()
-    return record.with_fields(**{head: _with_path(child_record, path[1:], value)})
-
-
-def _lookup(variables: Mapping[str, Value], name: str) -> Value:
-    if name in variables:
-        return variables[name]
-    if "." in name:
-        head, rest = name.split(".", 1)
-        value = variables.get(head)
-        for part in rest.split("."):
-            value = value.get_field(part) if isinstance(value, Record) else None
-        return value
-    return None
 
 
 def is_table(value: Value) -> bool:

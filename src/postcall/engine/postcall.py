@@ -23,7 +23,8 @@ from postcall.actions import ActionRequest, ActionResult
 from postcall.engine.activity import Activity
 from postcall.engine.ending import EndRecord, TransferDetail
 from postcall.engine.engine import Engine
-from postcall.engine.interpreter import LogEntry, Runner, RuntimeFault, Stop
+from postcall.engine.faults import LogEntry, RuntimeFault
+from postcall.engine.interpreter import Runner, Stop
 from postcall.engine.nodes.backend import apply_result
 from postcall.engine.nodes.question import after
 from postcall.engine.state import ConversationState, _vars_from_json

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from postcall.engine.interpreter import RuntimeFault
+from postcall.engine.faults import RuntimeFault
 from postcall.engine.recognizer import IntentCandidate, IntentMatch
 from postcall.topics.model import Topic, Trigger
 

@@ -128,3 +128,43 @@ def scope_for(
 def has_value(value: Value) -> bool:
     """Copilot Studio's "variable has a value": not Blank and not empty text."""
     return value is not None and value != ""
+
+
+def _literal(value: Any) -> Value:
+    if isinstance(value, tuple):
+        return from_plain(list(value))
+    if isinstance(value, Mapping):
+        return from_plain(dict(value))
+    return value  # type: ignore[no-any-return]
+
+
+def _store(variables: dict[str, Value], name: str, value: Value) -> None:
+    """Store a (possibly dotted) name; `a.b` updates field b of record a when a is a record."""
+    if "." in name and name not in variables:
+        head, rest = name.split(".", 1)
+        current = variables.get(head)
+        if isinstance(current, Record):
+            variables[head] = _with_path(current, rest.split("."), value)
+            return
+    variables[name] = value
+
+
+def _with_path(record: Record, path: list[str], value: Value) -> Record:
+    head = path[0]
+    if len(path) == 1:
+        return record.with_fields(**{head: value})
+    child = record.get_field(head)
+    child_record = child if isinstance(child, Record) else Record()
+    return record.with_fields(**{head: _with_path(child_record, path[1:], value)})
+
+
+def _lookup(variables: Mapping[str, Value], name: str) -> Value:
+    if name in variables:
+        return variables[name]
+    if "." in name:
+        head, rest = name.split(".", 1)
+        value = variables.get(head)
+        for part in rest.split("."):
+            value = value.get_field(part) if isinstance(value, Record) else None
+        return value
+    return None

@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from postcall.actions import ActionRequest, ActionResult
-from postcall.engine.interpreter import RUN_FLOW, RUN_HTTP, RUN_VALUE, Flow, Runner
+from postcall.engine.faults import RUN_FLOW, RUN_HTTP, RUN_VALUE
+from postcall.engine.interpreter import Flow, Runner
 from postcall.engine.schema import SchemaMismatch, coerce, parse_json_text
 from postcall.engine.state import Frame
 from postcall.engine.values import from_plain, to_plain

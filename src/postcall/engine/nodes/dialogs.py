@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from postcall.engine.interpreter import RUN_GOTO, RUN_TOPIC, Flow, Runner
+from postcall.engine.faults import RUN_GOTO, RUN_TOPIC
+from postcall.engine.interpreter import Flow, Runner
 from postcall.engine.state import Frame
 from postcall.powerfx.values import Value
 from postcall.topics.model import (

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from postcall.engine.interpreter import RUN_VALUE, Flow, Runner
+from postcall.engine.faults import RUN_VALUE
+from postcall.engine.interpreter import Flow, Runner
 from postcall.engine.program import Instruction
 from postcall.engine.state import Frame, LoopState
 from postcall.powerfx.values import Record, Table, Value

@@ -15,7 +15,8 @@ from postcall.engine.activity import Transfer
 from postcall.engine.activity import TransferToAgent as AgentTarget
 from postcall.engine.activity import TransferToPhoneNumber as PhoneTarget
 from postcall.engine.ending import TransferDetail
-from postcall.engine.interpreter import RUN_VALUE, Flow, Runner
+from postcall.engine.faults import RUN_VALUE
+from postcall.engine.interpreter import Flow, Runner
 from postcall.engine.nodes.messages import message_output
 from postcall.engine.state import Frame
 from postcall.engine.values import to_plain

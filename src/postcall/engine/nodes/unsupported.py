@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from postcall.engine.interpreter import RUN_UNSUPPORTED, Flow, Runner
+from postcall.engine.faults import RUN_UNSUPPORTED
+from postcall.engine.interpreter import Flow, Runner
 from postcall.engine.state import Frame
 from postcall.topics.model import BreakLoop, ContinueLoop, Node, UnsupportedNode
 

@@ -3,7 +3,8 @@ ResetVariable, ClearAllVariables, EditTable, EditTableV2."""
 
 from __future__ import annotations
 
-from postcall.engine.interpreter import RUN_VALUE, Flow, Runner
+from postcall.engine.faults import RUN_VALUE
+from postcall.engine.interpreter import Flow, Runner
 from postcall.engine.schema import SchemaMismatch, coerce, parse_json_text
 from postcall.engine.state import Frame
 from postcall.engine.values import table_of
