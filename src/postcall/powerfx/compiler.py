@@ -17,7 +17,7 @@ from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOW
 from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number
 from postcall.powerfx.enums import BUILTIN_ENUMS
 from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn
-from postcall.powerfx.names import MISSING, get_field, lookup_name
+from postcall.powerfx.names import MISSING, RAW_TYPES, get_field, lookup_name, normalize
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.signatures import signature
 from postcall.powerfx.static import (
@@ -184,7 +184,7 @@ class Compiler:
             if not frame.rows:
                 value = frame.scope.get(name, MISSING)
                 if value is not MISSING:
-                    return value  # type: ignore[return-value]
+                    return value if type(value) not in RAW_TYPES else normalize(value)  # type: ignore[return-value]
             return lookup_name(frame, name)
 
         return read_name, fx_type

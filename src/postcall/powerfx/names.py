@@ -10,6 +10,18 @@ from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, Untype
 
 MISSING = object()
 
+# Plain Python data a caller may have put in the scope (read as records, tables, numbers).
+RAW_TYPES = frozenset({dict, list, tuple, int})
+
+
+def normalize(value: object) -> Value:
+    """Plain dicts, lists and ints from callers as Power Fx values (records, tables, numbers)."""
+    if type(value) in RAW_TYPES:
+        from postcall.powerfx.convert import from_json
+
+        return from_json(value)
+    return value  # type: ignore[return-value]
+
 
 def get_field(value: Value, name: str) -> Value:
     """`value.name`: record field (missing is Blank), untyped object property, table column."""
@@ -21,7 +33,7 @@ def get_field(value: Value, name: str) -> Value:
     if tp is ErrorValue:
         return value
     if isinstance(value, Mapping):
-        return value.get(name)
+        return normalize(value.get(name))
     if isinstance(value, UntypedObject):
         raw = value.raw
         if isinstance(raw, dict):
@@ -59,7 +71,7 @@ def lookup_name(frame: Frame, name: str) -> Value:
             return record
     value = frame.scope.get(name, MISSING)
     if value is not MISSING:
-        return value  # type: ignore[return-value]
+        return normalize(value)
     if name in frame.ctx.enums:
         return Record(frame.ctx.enums[name])
     if name in BUILTIN_ENUMS:

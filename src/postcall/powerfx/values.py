@@ -86,6 +86,13 @@ class ErrorValue:
         self.span = span
         self.others = others
 
+    @staticmethod
+    def merge(errors: list[ErrorValue]) -> ErrorValue:
+        """One error value carrying several errors (as Power Fx aggregates them)."""
+        flat = [e for err in errors for e in err.all()]
+        first = flat[0]
+        return ErrorValue(first.kind, first.message, first.span, tuple(flat[1:]))
+
     def all(self) -> tuple[ErrorValue, ...]:
         """This error and the errors aggregated with it."""
         return (self, *self.others)

@@ -16,13 +16,16 @@ from postcall.powerfx.values import ErrorKind, ErrorValue, Table, Value
 
 
 def _numbers(args: list[Value]) -> list[float] | ErrorValue:
+    """The arguments as numbers, or every conversion error at once."""
     out: list[float] = []
+    errors: list[ErrorValue] = []
     for a in args:
         n = to_number(a)
         if isinstance(n, ErrorValue):
-            return n
-        out.append(n)
-    return out
+            errors.append(n)
+        else:
+            out.append(n)
+    return ErrorValue.merge(errors) if errors else out
 
 
 def _unary(name: str, func: Callable[[CallSite, float], Value]) -> None:

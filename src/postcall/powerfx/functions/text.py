@@ -140,11 +140,11 @@ def _mid(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     start = _int_arg(args[1])
     if isinstance(value, ErrorValue):
         return value
-    if isinstance(start, ErrorValue):
-        return start
     count: int | ErrorValue = len(value) if len(args) < 3 else _int_arg(args[2])
-    if isinstance(count, ErrorValue):
-        return count
+    errors = [e for e in (start, count) if isinstance(e, ErrorValue)]
+    if errors:
+        return ErrorValue.merge(errors)
+    assert isinstance(start, int) and isinstance(count, int)
     if start < 1:
         return site.invalid("the start must be at least 1.")
     if count < 0:
