@@ -223,3 +223,15 @@ def test_turns_do_not_change_the_state_they_are_given() -> None:
     engine.turn(state, _activity(ActivityType.CONVERSATION_UPDATE, 1), now=T0)
     engine.turn(state, _activity(ActivityType.END_OF_CONVERSATION, 2), now=T0)
     assert state.to_json() == before
+
+
+def test_a_slow_backend_node_offers_its_latency_message() -> None:
+    engine = Engine(agent("voice"))
+    state = engine.new_state("c7", now=T0)
+    result = engine.turn(state, _activity(ActivityType.MESSAGE, 1, text="fetch the record"), now=T0)
+    assert result.pending is not None
+    assert result.latency_message is not None
+    assert result.latency_message.say.text == "Just a moment while I look that up."
+    assert (result.latency_message.delay_ms, result.latency_message.minimum_playback_ms) == (1500, 2000)
+    done = engine.resume(result.state, ActionResult(ok=True, status_code=200, json={"id": 5}), now=T0)
+    assert done.latency_message is None

@@ -32,7 +32,7 @@ from postcall.engine.ending import (
     parse_transfer_outcome,
 )
 from postcall.engine.faults import RUN_STATE, LogEntry, RuntimeFault
-from postcall.engine.interpreter import Runner, Stop, set_transfer_variables
+from postcall.engine.interpreter import LatencyMessage, Runner, Stop, set_transfer_variables
 from postcall.engine.nodes.backend import apply_result
 from postcall.engine.nodes.question import (
     accept,
@@ -81,7 +81,9 @@ class TurnResult:
     `outputs` in order (a turn that waits for the caller ends with a `Listen`).  `pending` is the
     backend action the turn is suspended on (resume with its result).  `end` is set on the one
     turn that ended the conversation, with `end_activity` (the End of conversation activity) and
-    `end_snapshot` (what post-call topics see).  `ignored` is True when the activity changed
+    `end_snapshot` (what post-call topics see).  `latency_message` is the pending backend
+    node's "please wait" message (latencyMessageSettings), for the caller to play if the action
+    takes longer than its delay.  `ignored` is True when the activity changed
     nothing (it came after the end, or while a transfer rang); the state records it anyway.
     """
 
@@ -93,6 +95,7 @@ class TurnResult:
     end_activity: Activity | None = None
     end_snapshot: dict[str, Any] | None = None
     ignored: bool = False
+    latency_message: LatencyMessage | None = None
 
     @property
     def action_requests(self) -> list[ActionRequest]:
@@ -371,6 +374,7 @@ class Engine:
             log=r.log,
             end_activity=end.activity(r.state.conversation_id, r.state.channel_id) if end else None,
             end_snapshot=r.state.end_snapshot() if end else None,
+            latency_message=r.latency if r.pending is not None else None,
         )
 
     def _watchdog(self, r: Runner, activity: Activity) -> Stop:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from postcall.actions import ActionRequest
@@ -48,6 +49,15 @@ class Stop(enum.StrEnum):
     TRANSFER = "transfer"  # waiting for the transfer result
     END = "end"  # the conversation ended
     DONE = "done"  # post-call: the topic finished
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyMessage:
+    """A backend node's 'please wait' message: play `say` if the action takes `delay_ms`."""
+
+    say: Say
+    delay_ms: int | None = None
+    minimum_playback_ms: int | None = None
 
 
 class Flow(enum.Enum):
@@ -89,6 +99,7 @@ class Runner:
         self.failure: RuntimeFault | None = None
         self.steps: list[dict[str, Any]] = []
         self.listen_frame: Frame | None = None
+        self.latency: LatencyMessage | None = None
 
     # ------------------------------------------------------------------------------------------
     # logging

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from postcall.actions import ActionRequest, ActionResult
 from postcall.engine.faults import RUN_FLOW, RUN_HTTP, RUN_VALUE
-from postcall.engine.interpreter import Flow, Runner
+from postcall.engine.interpreter import Flow, LatencyMessage, Runner
 from postcall.engine.schema import SchemaMismatch, coerce, parse_json_text
 from postcall.engine.state import Frame
 from postcall.engine.values import from_plain, to_plain
@@ -108,8 +108,29 @@ def http_payload(r: Runner, frame: Frame, node: HttpRequestAction) -> dict[str, 
     }
 
 
+def latency(r: Runner, frame: Frame, node: HttpRequestAction | InvokeFlowAction) -> None:
+    """Note the node's 'please wait' message for the caller (played if the action is slow)."""
+    settings = node.latency_message
+    if r.mode != "call" or settings is None or settings.latency_message is None:
+        return
+    if not r.eval_bool(settings.allow_latency_message, frame, default=True, node=node.id, what="allowLatencyMessage"):
+        return
+    from postcall.engine.nodes.messages import message_output
+    from postcall.topics.model import Message
+
+    if not isinstance(settings.latency_message, Message):
+        return
+    r.latency = LatencyMessage(
+        say=message_output(r, frame, settings.latency_message, node.id),
+        delay_ms=r.eval_int(settings.latency_message_delay_ms, frame, default=None, node=node.id, what="latencyMessageDelayInMilliseconds"),
+        minimum_playback_ms=r.eval_int(settings.minimum_playback_ms, frame, default=None, node=node.id, what="minimumPlaybackInMilliseconds"),
+    )
+
+
 def run_http(r: Runner, frame: Frame, node: HttpRequestAction) -> Flow:
-    return suspend(r, frame, node, "http", http_payload(r, frame, node))
+    payload = http_payload(r, frame, node)
+    latency(r, frame, node)
+    return suspend(r, frame, node, "http", payload)
 
 
 def flow_payload(r: Runner, frame: Frame, node: InvokeFlowAction) -> dict[str, Any]:
@@ -150,7 +171,9 @@ def expand_env(url: str, env: Mapping[str, str]) -> str:
 
 
 def run_flow(r: Runner, frame: Frame, node: InvokeFlowAction) -> Flow:
-    return suspend(r, frame, node, "flow", flow_payload(r, frame, node))
+    payload = flow_payload(r, frame, node)
+    latency(r, frame, node)
+    return suspend(r, frame, node, "flow", payload)
 
 
 def run_log(r: Runner, frame: Frame, node: LogCustomTelemetryEvent) -> Flow:
