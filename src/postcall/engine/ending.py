@@ -29,6 +29,7 @@ from postcall.engine.activity import (
     Initiator,
     TransferOutcome,
 )
+from postcall.errors import EngineError
 
 TransferKind = Literal["phone", "agent"]
 
@@ -39,6 +40,13 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _parse(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
+
+
+def _required(value: str | None, what: str) -> dt.datetime:
+    parsed = _parse(value)
+    if parsed is None:
+        raise EngineError(f"Saved end-of-conversation data has no {what}.")
+    return parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +92,7 @@ class TransferDetail:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TransferDetail:
-        requested = _parse(data["requested_at"])
-        assert requested is not None
+        requested = _required(data.get("requested_at"), "transfer request time")
         return cls(
             kind=data["kind"],
             target=data["target"],
@@ -145,9 +152,8 @@ class EndRecord:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EndRecord:
         detail = data["detail"]
-        started = _parse(detail["started_at"])
-        ended = _parse(detail["ended_at"])
-        assert started is not None and ended is not None
+        started = _required(detail.get("started_at"), "start time")
+        ended = _required(detail.get("ended_at"), "end time")
         transfer = detail.get("transfer")
         return cls(
             reason=EndReason(data["reason"]),
