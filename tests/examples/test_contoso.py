@@ -188,3 +188,20 @@ def test_crm_failure_fails_only_its_own_run(conv: Conversation, crm: CrmProcess,
     assert (crm_run.topic, crm_run.status) == (CRM_TOPIC, "failed")
     assert "HTTP 500" in (crm_run.error or "")
     assert (log_run.topic, log_run.status) == (LOG_TOPIC, "succeeded")
+
+
+def test_three_misunderstandings_escalate_to_a_person(conv: Conversation) -> None:
+    conv.start()
+    sorry = "Sorry, I didn't understand. You can ask about a case, billing, or talking to a person."
+    assert conv.say("what's the weather") == [sorry]
+    assert conv.say("tell me a joke") == [sorry]
+    assert conv.say("purple elephants") == ["Connecting you to a support agent now. Please hold."]
+    assert len(conv.transfers) == 1 and conv.state.waiting_for == "transfer"
+
+
+def test_asking_for_a_person_during_the_case_question_cancels_it(conv: Conversation) -> None:
+    conv.start()
+    conv.say("case status")
+    assert conv.say("actually let me talk to a person") == ["Connecting you to a support agent now. Please hold."]
+    conv.transfer_result("failed")
+    assert conv.state.stack == [] and conv.replies[-1].startswith("Sorry, no one could take your call")
