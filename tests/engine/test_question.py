@@ -25,21 +25,21 @@ def test_closed_list_by_synonym_dtmf_key_and_ordinal() -> None:
     c.say("main menu")
     assert c.press("3") == ["You chose Sales."]
     c.say("main menu")
-    assert c.say("the first one") == ["You chose Billing."]
+    assert c.say("the first one") == ["You chose Billing.", "Billing it is."]
 
 
 def test_unrecognized_answers_reprompt_then_default() -> None:
     c = started()
     c.say("main menu")
     assert c.say("pizza") == ["Please choose billing, support or sales."]
-    assert c.say("invoice") == ["You chose Billing."]
+    assert c.say("invoice") == ["You chose Billing.", "Billing it is."]
 
 
 def test_unknown_dtmf_key_in_a_closed_list_runs_on_unknown_dtmf_key_then_reasks() -> None:
     c = started()
     c.say("main menu")
     assert c.press("9") == ["That key does nothing.", MENU_PROMPT]
-    assert c.press("1") == ["You chose Billing."]
+    assert c.press("1") == ["You chose Billing.", "Billing it is."]
 
 
 def test_validation_invalid_prompt_and_default_value_after_repeat_count() -> None:

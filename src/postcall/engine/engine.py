@@ -57,8 +57,9 @@ from postcall.engine.triggers import (
 )
 from postcall.errors import EngineError
 from postcall.powerfx import Formula, Template, parse_formula, parse_template
+from postcall.powerfx.values import Value
 from postcall.topics.agent import Agent
-from postcall.topics.model import Expr, Node, TextTemplate, Topic
+from postcall.topics.model import ClosedListEntity, Expr, Node, Question, TextTemplate, Topic
 
 DEFAULT_FALLBACK = "Sorry, I didn't catch that. Could you say it another way?"
 
@@ -102,6 +103,30 @@ class TurnResult:
         return [self.pending] if self.pending is not None else []
 
 
+def closed_list_option_sets(agent: Agent) -> dict[str, dict[str, Value]]:
+    """Closed-list questions as option sets, so `'<question id>'.<option id>` reads in formulas.
+
+    A chosen option is stored as its display name (text); each option set maps an item's id and
+    display name to that text.  Sets are named by the question id, `<schema>.main.<question id>`
+    and the entity's display name.
+    """
+    sets: dict[str, dict[str, Value]] = {}
+    for topic in agent.topics.values():
+        for node in topic.walk():
+            if not isinstance(node, Question) or not isinstance(node.entity, ClosedListEntity):
+                continue
+            members: dict[str, Value] = {}
+            for item in node.entity.items:
+                members[item.id] = item.display_name
+                members.setdefault(item.display_name, item.display_name)
+            names = [node.id, f"{topic.schema_name}.main.{node.id}"]
+            if node.entity.display_name:
+                names.append(node.entity.display_name)
+            for name in names:
+                sets.setdefault(name, members)
+    return sets
+
+
 class Engine:
     """Runs an agent's in-call topics.  One Engine serves any number of conversations."""
 
@@ -110,6 +135,7 @@ class Engine:
         self.recognizer: Recognizer = recognizer or PhraseRecognizer()
         self._programs: dict[str, Program] = {}
         self._nodes: dict[str, dict[str, Node]] = {}
+        self.enums = closed_list_option_sets(agent)
         self._formulas: dict[str, Formula | None] = {}
         self._templates: dict[str, Template | None] = {}
 

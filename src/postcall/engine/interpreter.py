@@ -120,7 +120,9 @@ class Runner:
 
     def context(self, frame: Frame | None, extra: Mapping[str, Value] | None = None) -> EvalContext:
         now = self.now
-        return EvalContext(scope=self.scope(frame, extra), now=lambda: now, timezone=dt.UTC)
+        return EvalContext(
+            scope=self.scope(frame, extra), now=lambda: now, timezone=dt.UTC, enums=self.engine.enums
+        )
 
     def fault(
         self,
