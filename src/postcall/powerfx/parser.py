@@ -245,11 +245,38 @@ def _describe(tok: Token) -> str:
     return f"'{tok.value}'"
 
 
+_OPERAND_STARTS = {"NUMBER", "STRING", "TRUE", "FALSE", "LPAR", "LBRACE", "LSQB", "ISTR_START", "BANG"}
+_OPERATORS = {"STAR", "SLASH", "CARET", "AMP", "EQ", "NE", "LT", "LE", "GT", "GE", "ANDAND", "OROR", "IN", "EXACTIN", "PERCENT", "DOT"}
+_NAMES = {"NAME", "QNAME"}
+
+
 def _expected(accepts: set[str]) -> str:
-    names = sorted({_TERMINAL_TEXT.get(a, "") for a in accepts} - {""})
-    if not names or len(accepts) > 8:
-        return "an operand or operator"
-    return ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+    """What the parser would have accepted, in words."""
+    parts: list[str] = []
+    if "NAME" in accepts and "NUMBER" not in accepts:
+        return "a name"
+    if accepts & _OPERAND_STARTS:
+        parts.append("an operand")
+    elif accepts & _NAMES:
+        parts.append("a name")
+    if accepts & _OPERATORS:
+        parts.append("an operator")
+    closers = sorted(
+        {
+            _TERMINAL_TEXT[a]
+            for a in accepts
+            if a in _TERMINAL_TEXT and a not in _OPERAND_STARTS and a not in _NAMES and a != "$END"
+        }
+    )
+    parts.extend(closers)
+    if "$END" in accepts and not parts:
+        parts.append("the end of the formula")
+    if not parts:
+        return "something else"
+    return ", ".join(parts[:-1]) + (" or " if len(parts) > 1 else "") + parts[-1]
+
+
+MAX_SYNTAX_ERRORS = 20
 
 
 def parse_syntax(
@@ -267,25 +294,42 @@ def parse_syntax(
     recovering = False
     last: Token | None = None
     for tok in tokens:
+        # LALR may reduce on a token before finding it invalid: keep the state to go back to.
+        saved = interactive.copy(deepcopy_values=False)  # type: ignore[no-untyped-call]
         try:
             interactive.feed_token(tok)
             recovering = False
             last = tok
-        except UnexpectedToken as exc:
-            if not recovering:
-                accepts = set(getattr(exc, "accepts", None) or exc.expected or ())
-                diags.append(
-                    Diagnostic(
-                        PFX_UNEXPECTED_TOKEN,
-                        Severity.ERROR,
-                        f"Unexpected {_describe(tok)}; expected {_expected(accepts)}.",
-                        origin.span(text, tok.start_pos or 0, tok.end_pos or 0),
-                    )
-                )
-            recovering = True
+            continue
+        except UnexpectedToken:
+            interactive = saved
         except LarkError as exc:  # pragma: no cover - defensive
             diags.append(Diagnostic(PFX_SYNTAX, Severity.ERROR, f"Syntax error: {exc}", origin.span(text, tok.start_pos or 0)))
             return None, diags
+        if len(diags) >= MAX_SYNTAX_ERRORS:
+            continue
+        accepts = set(interactive.accepts())
+        if not recovering:
+            diags.append(
+                Diagnostic(
+                    PFX_UNEXPECTED_TOKEN,
+                    Severity.ERROR,
+                    f"Unexpected {_describe(tok)}; expected {_expected(accepts)}.",
+                    origin.span(text, tok.start_pos or 0, tok.end_pos or 0),
+                )
+            )
+        recovering = True
+        if "NUMBER" in accepts:
+            # A missing operand (`f(1,,2)`, `{a: }`): pretend it is there and go on, so that
+            # later errors are real ones rather than echoes of this one.
+            saved = interactive.copy(deepcopy_values=False)
+            try:
+                interactive.feed_token(Token.new_borrow_pos("NUMBER", "0", tok))
+                interactive.feed_token(tok)
+                recovering = False
+                last = tok
+            except UnexpectedToken:
+                interactive = saved
     try:
         tree = interactive.feed_eof(last)  # type: ignore[no-untyped-call]
     except UnexpectedToken as exc:
