@@ -145,7 +145,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         for err in exc.errors():
             loc = tuple(err.get("loc", ()))
             errors.append({"field": _field_name(loc), "loc": [str(p) for p in loc],
-                           "message": str(err.get("msg", "is invalid"))})
+                           "message": str(err.get("msg", "is invalid")).rstrip(".")})
         first = errors[0] if errors else {"field": "request", "message": "is invalid"}
         detail = f"Bad {first['field']}: {first['message']}."
         return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
@@ -155,5 +155,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
         )
+
     # Any other exception is a genuine bug: RequestObservabilityMiddleware logs it with its
     # traceback and answers a plain 500 that leaks nothing.
