@@ -1,0 +1,1 @@
+"""The admin REST API: routes, response models, and the queries behind them."""
