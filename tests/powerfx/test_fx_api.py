@@ -189,3 +189,14 @@ def test_docs_list_every_function() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "powerfx.md").read_text(encoding="utf-8")
     missing = [name for name in sorted(KNOWN_FUNCTIONS) if f"`{name}`" not in doc]
     assert missing == []
+
+
+def test_template_hole_spans_point_into_the_file() -> None:
+    # A block scalar: text line 2 starts at file line 11, column 9.
+    origin = TextOrigin("topic.yaml", 10, 7, line_starts=((10, 7), (11, 9)))
+    result = parse_template("Hello\nworld {IF(1, 2)} and {Topic.x +}", origin)
+    unknown = next(d for d in result.diagnostics if d.code == "PFX301")
+    assert unknown.span is not None
+    assert (unknown.span.path, unknown.span.line, unknown.span.column) == ("topic.yaml", 11, 16)
+    hole = next(d for d in result.diagnostics if d.code == "PFX110")
+    assert hole.span is not None and (hole.span.line, hole.span.column) == (11, 30)
