@@ -155,6 +155,22 @@ class TwilioSimulator:
         if self._owns_http:
             self._http.close()
 
+    @property
+    def transfer_ringing(self) -> bool:
+        """Whether the call waits in a <Dial> or <Enqueue> that has not been answered yet."""
+        verb = self._pending
+        return (
+            self.call.ended_by is None
+            and verb is not None
+            and verb.tag in ("Dial", "Enqueue")
+            and not self._bridged
+        )
+
+    @property
+    def bridged(self) -> bool:
+        """Whether a transfer was answered and the caller is now connected to it."""
+        return self._bridged
+
     # -- the caller's steps --------------------------------------------------------------------
 
     def start(self) -> None:

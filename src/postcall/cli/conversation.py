@@ -30,7 +30,7 @@ STEP_OPTIONS: dict[str, bool] = {
     "--transfer-result": True,
     "--hang-up": False,
 }
-VALUE_OPTIONS = ("--env", "--format", "--conversation-id")
+VALUE_OPTIONS = ("--env", "--format", "--conversation-id", "--twilio", "--auth-token-file", "--admin-token")
 
 
 def scan_steps(args: Sequence[str]) -> list[tuple[str, str | None]]:
@@ -177,7 +177,7 @@ def run_script(conv: Conversation, steps: Sequence[tuple[str, str | None]]) -> N
 
 
 @click.command(cls=OrderedStepsCommand)
-@click.argument("agent", type=click.Path(exists=True))
+@click.argument("agent", required=False, type=click.Path(exists=True))
 @click.option("--say", "says", multiple=True, metavar="TEXT", help="The caller says TEXT.")
 @click.option("--press", "presses", multiple=True, metavar="DIGITS", help="The caller keys DIGITS.")
 @click.option("--silence", "silences", count=True, help="The caller says nothing (a listen timeout).")
@@ -190,6 +190,9 @@ def run_script(conv: Conversation, steps: Sequence[tuple[str, str | None]]) -> N
 @click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="Override an Env value.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--conversation-id", default=None, help="Conversation id (default: random).")
+@click.option("--twilio", "twilio_url", metavar="URL", help="Drive a running `postcall serve` at URL exactly as Twilio would (signed webhooks) instead of running AGENT here.")
+@click.option("--auth-token-file", type=click.Path(exists=True, dir_okay=False), help="With --twilio: the file holding the Twilio auth token (default: $TWILIO_AUTH_TOKEN).")
+@click.option("--admin-token", envvar="POSTCALL_ADMIN_TOKEN", help="With --twilio: the server's admin token, to print the end and the post-call runs (default: $POSTCALL_ADMIN_TOKEN).")
 @click.pass_context
 def call(
     ctx: click.Context,
@@ -202,12 +205,25 @@ def call(
     env: tuple[str, ...],
     fmt: str,
     conversation_id: str | None,
+    twilio_url: str | None,
+    auth_token_file: str | None,
+    admin_token: str | None,
 ) -> None:
     """Run a scripted call against AGENT; steps run in the order given.
 
     Example: postcall call examples/contoso-support --say "case status" --press 12345# --hang-up
+
+    With --twilio URL the call goes to a running server through its Twilio webhooks instead.
     """
     steps: list[tuple[str, str | None]] = ctx.meta.get("postcall.steps", [])
+    if twilio_url is not None:
+        from postcall.cli.simulated import simulated_call
+
+        simulated_call(twilio_url, steps, auth_token_file=auth_token_file, admin_token=admin_token,
+                       call_sid=conversation_id, fmt=fmt)
+        return
+    if agent is None:
+        raise click.UsageError("Give AGENT (run the call here) or --twilio URL (call a running server).")
     conv = open_conversation(agent, parse_env(env), conversation_id)
     try:
         run_script(conv, steps)
