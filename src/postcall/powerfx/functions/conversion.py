@@ -74,7 +74,7 @@ def _text_scalar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
             return untyped_to_text(value)
         return to_text(value)
     fmt_value = args[1]
-    if fmt_value is None:
+    if fmt_value is None or (len(args) > 2 and args[2] is None):
         return ""
     if isinstance(fmt_value, OptionValue):
         fmt_value = fmt_value.value  # type: ignore[assignment]

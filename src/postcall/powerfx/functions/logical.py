@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Sequence
 
 from postcall.powerfx.coerce import equals, is_blank, to_boolean
@@ -224,6 +225,8 @@ def _boolean(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         raw = value.raw
         if raw is None:
             return None
+        if isinstance(raw, decimal.Decimal):
+            return raw != 0
         if isinstance(raw, (bool, int, float, str)):
             return _boolean(frame, site, [raw])
         return site.invalid("the value is not a boolean.")
