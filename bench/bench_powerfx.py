@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import re
 import sys
@@ -94,7 +95,9 @@ def render(rows: list[tuple[str, str, float, float]]) -> str:
         "(best of 5). The ratio is lambda / formula: how many times slower the formula is.",
         "Goal: the condition within 10x of its lambda.",
         "",
-        f"Python {platform.python_version()} on {platform.machine()}, measured {dt.date.today().isoformat()}.",
+        f"Python {platform.python_version()} on {platform.machine()} ({os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} when measured), {dt.date.today().isoformat()}. Both sides of a ratio run",
+        "in the same process minutes apart at most, so the ratio is steadier than the rates.",
         "",
         "| formula | evaluations/s (formula) | evaluations/s (lambda) | ratio |",
         "|---|---:|---:|---:|",
