@@ -46,7 +46,7 @@ def ten_calls_lambda(s: dict[str, Any]) -> float:
     count = t["count"]
     text = (t["name"].lower() + "-" + (str(int(count)) if count == int(count) else str(count)))[:20]
     trimmed = " ".join(p for p in text.split(" ") if p)
-    return len(trimmed.upper()) + abs(round(t["amount"], 2)) + (count % 7)
+    return float(len(trimmed.upper()) + abs(round(t["amount"], 2)) + (count % 7))
 
 
 def rate(fn: Callable[[], object], seconds: float) -> float:
