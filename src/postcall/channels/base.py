@@ -184,6 +184,7 @@ class CallStarted:
     callee: str | None
     raw: Mapping[str, Any]
     event_id: str | None = None
+    sequence: int | None = None  # the provider's per-conversation event number, if it numbers events
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,13 +193,15 @@ class ActivityInput:
     was answered or failed, or the channel saw the call end (`endOfConversation`).
 
     `turn` is the agent turn the webhook answers, when the channel can tell (Twilio action URLs
-    carry it); the server may use it to spot a stale callback.
+    carry it); the server may use it to spot a stale callback.  `sequence` is the provider's
+    per-conversation event number (call events), so the runtime can tell an event overtook another.
     """
 
     conversation_id: str
     activity: Activity
     event_id: str | None = None
     turn: int | None = None
+    sequence: int | None = None  # the provider's per-conversation event number, if it numbers events
 
 
 @dataclass(frozen=True, slots=True)

@@ -202,7 +202,9 @@ class CallEvent:
         cid, stamp, eid = self.conversation_id, self.timestamp, self.event_id
         data = {"events": dict(raw) if raw is not None else {}}
         if self.type == "call.started":
-            return CallStarted(cid, self.caller, self.callee, dict(raw or {}), event_id=eid)
+            return CallStarted(
+                cid, self.caller, self.callee, dict(raw or {}), event_id=eid, sequence=self.sequence
+            )
         if self.type in ("caller.said", "caller.dtmf"):
             activity = message_activity(
                 eid,
@@ -247,7 +249,7 @@ class CallEvent:
                 extra={"provider": CHANNEL_ID, "sequence": self.sequence},
                 channel_data=data,
             )
-        return ActivityInput(cid, activity, event_id=eid)
+        return ActivityInput(cid, activity, event_id=eid, sequence=self.sequence)
 
 
 def _bad(message: str, field: str) -> ChannelError:

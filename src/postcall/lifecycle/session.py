@@ -13,6 +13,14 @@ same transaction: a crash can never leave an end without its runs, nor runs with
 Provider deliveries are deduplicated by their event id: the reply to each recent event is kept
 in the saved state (under `_lifecycle`), and a repeated delivery gets the same reply, changes
 nothing, and runs nothing twice.
+
+Out-of-order ends: a channel's end of the call that arrives while a transfer rings is *held*
+(kept in `_lifecycle`, recorded in the history) when the transfer's own result may still be on
+its way: always for a channel without ordering (Twilio posts the parent call's status callback
+and `<Dial>`'s action in either order), and for a numbered channel (call events) when an earlier
+event is missing.  The next activity of the conversation releases it after being handled (so a
+bridged transfer reported late still ends as a transfer, and an abandoned one as the caller's
+hang-up); the watchdog releases it once `held_end_grace_s` has passed with nothing else.
 """
 
 from __future__ import annotations
@@ -75,6 +83,7 @@ class TurnOutcome:
 class _Step:
     outcome: TurnOutcome
     result: TurnResult | None
+    held_waiting: bool = False  # an end is held and this step did not hold it: release it next
 
 
 Compute = Callable[[ConversationState, dt.datetime], TurnResult]
@@ -91,8 +100,10 @@ class Sessions:
         engine: Engine | None = None,
         clock: Clock | None = None,
         http_client: httpx.AsyncClient | None = None,
+        held_end_grace_s: float = 5.0,
     ) -> None:
         self.agent = agent
+        self.held_end_grace_s = held_end_grace_s
         self.store = store
         self.engine = engine or Engine(agent)
         self.clock = clock or SystemClock()
@@ -123,6 +134,7 @@ class Sessions:
         caller: str | None = None,
         callee: str | None = None,
         event_id: str | None = None,
+        sequence: int | None = None,
     ) -> TurnOutcome:
         """A call came in: create the conversation (once) and run its first turn."""
         await asyncio.to_thread(
@@ -141,12 +153,22 @@ class Sessions:
             from_id=caller,
             value={"callee": callee} if callee else None,
         )
-        return await self.handle(conversation_id, activity, event_id=event_id or f"start:{conversation_id}")
+        return await self.handle(
+            conversation_id, activity, event_id=event_id or f"start:{conversation_id}", sequence=sequence
+        )
 
     async def handle(
-        self, conversation_id: str, activity: Activity, *, event_id: str | None = None
+        self,
+        conversation_id: str,
+        activity: Activity,
+        *,
+        event_id: str | None = None,
+        sequence: int | None = None,
     ) -> TurnOutcome:
-        """Run one activity through the engine, with any in-call actions it asks for."""
+        """Run one activity through the engine, with any in-call actions it asks for.
+
+        `sequence` is the channel's per-conversation event number, when it numbers its events.
+        """
         engine = self.engine
         step = await asyncio.to_thread(
             self._step,
@@ -154,6 +176,7 @@ class Sessions:
             lambda st, now: engine.turn(st, activity, now=now, ids=_ids),
             inbound=activity,
             event_id=event_id,
+            sequence=sequence,
         )
         outputs = list(step.outcome.outputs)
         while step.result is not None and step.result.pending is not None:
@@ -173,6 +196,34 @@ class Sessions:
                 continuation=True,
             )
             outputs = list(step.outcome.outputs)
+        if step.held_waiting:
+            released = await self._release_held(conversation_id, carried=outputs)
+            if released is not None:
+                return released
+        return step.outcome
+
+    async def _release_held(
+        self, conversation_id: str, *, carried: Sequence[AgentOutput] = (), due_before: dt.datetime | None = None
+    ) -> TurnOutcome | None:
+        """Run a held end (see the module docstring), and the in-call actions of its turn, if any."""
+        step = await asyncio.to_thread(
+            self._step, conversation_id, None, inbound=None, event_id=None, carried=carried,
+            release_due_before=due_before, release=True,
+        )
+        if step.result is None:
+            return None  # nothing was held (any more), or it is not due yet
+        engine = self.engine
+        outputs = list(step.outcome.outputs)
+        while step.result is not None and step.result.pending is not None:
+            result = await self._run_in_call_action(step.result.pending.to_json())
+
+            def resume(st: ConversationState, now: dt.datetime, r: ActionResult = result) -> TurnResult:
+                return engine.resume(st, r, now=now, ids=_ids)
+
+            step = await asyncio.to_thread(
+                self._step, conversation_id, resume, inbound=None, event_id=None, carried=outputs, continuation=True
+            )
+            outputs = list(step.outcome.outputs)
         return step.outcome
 
     async def end_idle(self) -> list[str]:
@@ -182,6 +233,14 @@ class Sessions:
         live = await asyncio.to_thread(self.store.list_conversations, status="live", limit=10_000)
         for conv in live:
             if not conv.state or "conversation_id" not in conv.state:
+                continue
+            held = (conv.state.get(LIFECYCLE_KEY) or {}).get("held")
+            if held:
+                if _held_due(held, now):
+                    outcome = await self._release_held(conv.id, due_before=now)
+                    if outcome is not None and outcome.ended:
+                        log.info("held_end_released", conversation_id=conv.id, reason=outcome.end_reason)
+                        ended.append(conv.id)
                 continue
             try:
                 state = ConversationState.from_json(conv.state)
@@ -211,12 +270,15 @@ class Sessions:
     def _step(
         self,
         conversation_id: str,
-        compute: Compute,
+        compute: Compute | None,
         *,
         inbound: Activity | None,
         event_id: str | None,
         carried: Sequence[AgentOutput] = (),
         continuation: bool = False,
+        sequence: int | None = None,
+        release: bool = False,
+        release_due_before: dt.datetime | None = None,
     ) -> _Step:
         now = self.clock.now()
         conversation = self.store.get_conversation(conversation_id)
@@ -238,6 +300,32 @@ class Sessions:
                     channel_id=turn.conversation.channel or "test",
                     user_id=turn.conversation.caller,
                 )
+            held = meta.get("held")
+            if release:
+                if not held or (release_due_before is not None and not _held_due(held, release_due_before)):
+                    return _Step(_unchanged(conversation_id, carried, turn_no, state), None)
+                meta.pop("held")
+                activity = Activity.from_json(held["activity"])
+                event_id = str(held["event_id"]) if held.get("event_id") else None
+                engine = self.engine
+                if release_due_before is not None:  # nothing came: the end is as of its arrival
+                    now = max(_parse_time(held.get("at")) or now, state.last_activity_at or state.started_at)
+
+                def run_held(st: ConversationState, at: dt.datetime) -> TurnResult:
+                    return engine.turn(st, activity, now=at, ids=_ids)
+
+                compute, held = run_held, None
+            gap = _note_sequence(meta, sequence) if inbound is not None and not continuation else False
+            if (
+                inbound is not None
+                and not continuation
+                and held is None
+                and inbound.type is ActivityType.END_OF_CONVERSATION
+                and state.waiting_for == "transfer"
+                and (sequence is None or gap)
+            ):
+                return _Step(self._hold(turn, meta, seen, saved, inbound, event_id, now, carried, turn_no), None)
+            assert compute is not None
             result = compute(state, now)
             activities: list[NewActivity] = []
             if inbound is not None:
@@ -249,11 +337,12 @@ class Sessions:
                 turn_no += 1
             end_reason = str(result.state.end.reason) if result.state.end is not None else None
             if event_id is not None:
-                seen[event_id] = {"outputs": [output_to_json(o) for o in outputs], "turn": turn_no}
+                reply = result.outputs if release else outputs  # a released end answers for itself
+                seen[event_id] = {"outputs": [output_to_json(o) for o in reply], "turn": turn_no}
                 while len(seen) > SEEN_EVENTS_KEPT:
                     seen.pop(next(iter(seen)))
             new_state = result.state.to_json()
-            new_state[LIFECYCLE_KEY] = {"seen": seen, "turn": turn_no}
+            new_state[LIFECYCLE_KEY] = {**meta, "seen": seen, "turn": turn_no}
             turn.save(new_state, activities)
             if result.end is not None and result.end_snapshot is not None:
                 self._record_end(turn, result)
@@ -264,7 +353,35 @@ class Sessions:
             ended=end_reason is not None,
             end_reason=end_reason,
         )
-        return _Step(outcome, result)
+        return _Step(outcome, result, held_waiting=bool(meta.get("held")) and not release)
+
+    def _hold(
+        self,
+        turn: Any,
+        meta: dict[str, Any],
+        seen: dict[str, Any],
+        saved: dict[str, Any],
+        inbound: Activity,
+        event_id: str | None,
+        now: dt.datetime,
+        carried: Sequence[AgentOutput],
+        turn_no: int,
+    ) -> TurnOutcome:
+        """Keep a channel's end that may have overtaken the transfer's result (module docstring)."""
+        meta["held"] = {
+            "activity": inbound.to_json(),
+            "event_id": event_id,
+            "at": now.isoformat(),
+            "until": (now + dt.timedelta(seconds=self.held_end_grace_s)).isoformat(),
+        }
+        if event_id is not None:
+            seen[event_id] = {"outputs": [], "turn": turn_no}
+            while len(seen) > SEEN_EVENTS_KEPT:
+                seen.pop(next(iter(seen)))
+        turn.save({**saved, LIFECYCLE_KEY: {**meta, "seen": seen, "turn": turn_no}},
+                  [NewActivity("in", str(inbound.type), inbound.to_json(), at=now)])
+        log.info("end_held_for_transfer_result", conversation_id=turn.conversation.id, event_id=event_id)
+        return TurnOutcome(turn.conversation.id, tuple(carried), turn_no, ended=False, end_reason=None)
 
     def _record_end(self, turn: Any, result: TurnResult) -> None:
         assert result.end is not None and result.end_snapshot is not None
@@ -310,3 +427,34 @@ class Sessions:
 
 def _ids() -> str:
     return uuid.uuid4().hex
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _held_due(held: dict[str, Any], now: dt.datetime) -> bool:
+    until = _parse_time(held.get("until"))
+    return until is None or until <= now
+
+
+def _note_sequence(meta: dict[str, Any], sequence: int | None) -> bool:
+    """Record a numbered event; whether an earlier number is still missing (a gap before it)."""
+    if sequence is None:
+        return False
+    numbers = dict(meta.get("seq") or {})
+    upto = int(numbers.get("upto", 0))
+    ahead = sorted({int(n) for n in numbers.get("ahead", []) if int(n) > upto} | ({sequence} if sequence > upto else set()))
+    gap = sequence > upto + 1
+    while ahead and ahead[0] == upto + 1:
+        upto = ahead.pop(0)
+    meta["seq"] = {"upto": upto, "ahead": ahead[-SEEN_EVENTS_KEPT:]}
+    return gap
+
+
+def _unchanged(conversation_id: str, carried: Sequence[AgentOutput], turn_no: int, state: ConversationState) -> TurnOutcome:
+    reason = str(state.end.reason) if state.end is not None else None
+    return TurnOutcome(conversation_id, tuple(carried), turn_no, ended=reason is not None, end_reason=reason)

@@ -61,12 +61,19 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def _run(sessions: Sessions, channel_name: str, inp: ChannelInput) -> TurnOutcome | None:
     if isinstance(inp, CallStarted):
         return await sessions.start(
-            inp.conversation_id, channel=channel_name, caller=inp.caller, callee=inp.callee, event_id=inp.event_id
+            inp.conversation_id,
+            channel=channel_name,
+            caller=inp.caller,
+            callee=inp.callee,
+            event_id=inp.event_id,
+            sequence=inp.sequence,
         )
     if isinstance(inp, ActivityInput):
         if not sessions.exists(inp.conversation_id):
             raise UnknownConversationError(inp.conversation_id)
-        return await sessions.handle(inp.conversation_id, inp.activity, event_id=inp.event_id)
+        return await sessions.handle(
+            inp.conversation_id, inp.activity, event_id=inp.event_id, sequence=inp.sequence
+        )
     assert isinstance(inp, Acknowledge)
     return None
 
