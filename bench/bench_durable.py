@@ -97,7 +97,7 @@ def workers(db_url: str, count: int, folder: Path, poll_s: float) -> Iterator[li
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", "from postcall.cli.main import main; main()", "worker", str(AGENT), "--db", db_url,
-             "--concurrency", "16", "--poll", str(poll_s), "--log-level", "WARNING", "--executor-id", f"bench-{i}-{uuid.uuid4().hex[:4]}"],
+             "--poll", str(poll_s), "--log-level", "WARNING", "--executor-id", f"bench-{i}-{uuid.uuid4().hex[:4]}"],
             stdout=log, stderr=subprocess.STDOUT,
         )
         for i in range(count)
@@ -143,6 +143,23 @@ def end_one(store: Store, crm_url: str, index: int, cases: int) -> tuple[str, fl
 
 def succeeded(store: Store) -> int:
     return store.count_runs().get("succeeded", 0)
+
+
+def finished(store: Store, crm_url: str) -> Callable[[], bool]:
+    """Whether every run ended; fails the benchmark loudly if a run failed or the CRM is gone."""
+
+    def check() -> bool:
+        counts = store.count_runs()
+        if counts.get("failed"):
+            failed = store.list_runs(status="failed", limit=1)
+            raise SystemExit(f"{counts['failed']} run(s) failed, e.g. {failed[0].id}: {failed[0].error}")
+        try:
+            httpx.get(f"{crm_url}/cases/1001", trust_env=False, timeout=10)
+        except httpx.TransportError as exc:
+            raise SystemExit(f"The CRM stopped answering: {exc}") from exc
+        return counts.get("pending", 0) + counts.get("running", 0) == 0
+
+    return check
 
 
 # -- floor ------------------------------------------------------------------------------
@@ -200,12 +217,11 @@ class Latency:
 def measure_throughput(backend: str, db_url: str, folder: Path, n_workers: int, endings: int) -> Throughput:
     with crm_process(folder, cases=endings) as crm_url, open_store(db_url) as store, workers(db_url, n_workers, folder, 0.02):
         wait_for(lambda: sum(1 for w in store.workers() if w.state == "running") == n_workers, 60, "the workers")
-        base = succeeded(store)
         start = time.perf_counter()
         for i in range(endings):
             end_one(store, crm_url, i, endings)
         enqueued = time.perf_counter() - start
-        wait_for(lambda: succeeded(store) >= base + endings, 600, "every run", poll_s=0.05)
+        wait_for(finished(store, crm_url), 600, "every run", poll_s=0.05)
         elapsed = time.perf_counter() - start
         summary = httpx.get(f"{crm_url}/requests", trust_env=False).json()
         if summary["duplicates"]:
@@ -228,7 +244,7 @@ def measure_latency(backend: str, db_url: str, folder: Path, poll_s: float, rate
             delay = start + (i + 1) / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        wait_for(lambda: succeeded(store) >= 10 + count, 120, "every run", poll_s=0.05)
+        wait_for(finished(store, crm_url), 120, "every run", poll_s=0.05)
         firsts = httpx.get(f"{crm_url}/requests", params={"times": 1}, trust_env=False).json()["first_delivery"]
     samples = [dt.datetime.fromisoformat(firsts[key]).timestamp() - t for key, t in hung_up.items()]
     return Latency(backend, poll_s, rate, samples)
@@ -265,7 +281,8 @@ def render(floors: list[float], throughputs: list[Throughput], latencies: list[L
         "Written by `bench/bench_durable.py`" + (" (`--quick`)" if quick else "") + ". Each ending records a conversation's end",
         "and enqueues, in the same transaction, one post-call run of two steps: a PATCH of a case on the",
         "example CRM (its own process and SQLite file) and a log event (a telemetry row). Workers are",
-        "`postcall worker` processes (16 runs at once each, queue polled every 20 ms unless stated);",
+        "`postcall worker` processes (default concurrency: 4 runs at once on SQLite, 16 on PostgreSQL;",
+        "queue polled every 20 ms unless stated);",
         "PostgreSQL 15 runs on 127.0.0.1 with fsync on, started as the test fixture starts it. The",
         "bench process, the workers, the CRM and PostgreSQL share the machine.",
         "",

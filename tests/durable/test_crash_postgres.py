@@ -53,7 +53,7 @@ def test_a_dead_worker_is_taken_over_and_every_run_completes_once(postgres_url: 
         with engine.connect() as conn:
             return int(conn.execute(sa.text(sql), params).scalar() or 0)
 
-    log = open(tmp_path / "workers.log", "ab")  # noqa: SIM115
+    log = open(tmp_path / "workers.log", "ab")
     with CrmProcess(tmp_path / "crm.db", cases=RUNS) as crm:
         crm.set_faults(delay_ms=25)  # every CRM answer takes a while: runs stay in flight
         procs = {w: subprocess.Popen(worker_command(postgres_url, w), stdout=log, stderr=subprocess.STDOUT) for w in (w1, w2)}

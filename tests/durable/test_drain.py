@@ -50,7 +50,7 @@ def three_steps(crm_url: str, cid: str, case: int) -> dict[str, Any]:
 def test_sigterm_finishes_the_current_step_and_hands_runs_back(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'postcall.db'}"
     store = open_store(db_url)
-    log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115
+    log = open(tmp_path / "worker.log", "ab")
     with CrmProcess(tmp_path / "crm.db", cases=RUNS) as crm:
         crm.set_faults(delay_ms=300)
         first = subprocess.Popen(worker(db_url, "drain-1"), stdout=log, stderr=subprocess.STDOUT)

@@ -243,7 +243,7 @@ def _wait_and_report(store: Store, run_ids: list[str], timeout_s: float, executo
 @click.command("worker")
 @click.argument("agent", type=click.Path())
 @click.option("--db", "db", metavar="URL", help="Database URL, usually postgresql://... shared by every worker.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Runs executing at once in this worker.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Runs executing at once in this worker [default: 4 on SQLite, 16 on PostgreSQL].")
 @click.option("--executor-id", help="This worker's executor id (default: host-pid-random).")
 @click.option("--poll", "poll_s", type=float, default=0.05, show_default=True, help="Queue polling interval, seconds.")
 @click.option("--heartbeat", "heartbeat_s", type=float, default=2.0, show_default=True, help="Heartbeat interval, seconds.")
@@ -255,7 +255,7 @@ def _wait_and_report(store: Store, run_ids: list[str], timeout_s: float, executo
 def worker(
     agent: str,
     db: str | None,
-    concurrency: int,
+    concurrency: int | None,
     executor_id: str | None,
     poll_s: float,
     heartbeat_s: float,

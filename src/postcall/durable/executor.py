@@ -25,12 +25,14 @@ from postcall.durable.takeover import (
 from postcall.errors import ConfigError
 from postcall.logging import get_logger
 from postcall.store import APP_NAME, APP_VERSION, DEFAULT_QUEUE, Store, open_store
-from postcall.store.database import printable_url
+from postcall.store.database import is_sqlite, printable_url
 from postcall.store.dbos_link import dbos_serializer
 
 log = get_logger("postcall.executor")
 
 TERMINAL = frozenset({"succeeded", "failed"})
+SQLITE_CONCURRENCY = 4
+POSTGRES_CONCURRENCY = 16
 
 _lock = threading.Lock()
 _running: Executor | None = None
@@ -47,9 +49,10 @@ class ExecutorConfig:
 
     database_url: str
     executor_id: str = field(default_factory=new_executor_id)
-    concurrency: int = 16
+    concurrency: int | None = None
     """Runs executing at once in this process (DBOS queue worker_concurrency; stored with the
-    queue, so the last worker to start sets it for all)."""
+    queue, so the last worker to start sets it for all).  None: 4 on SQLite (one writer at a
+    time: more runs only wait for the lock; measured in bench/bench_durable.py), 16 on PostgreSQL."""
     queue_name: str = DEFAULT_QUEUE
     polling_interval_s: float = 0.05
     """How often the queue is polled for runs; bounds the hang-up-to-first-step latency."""
@@ -63,9 +66,15 @@ class ExecutorConfig:
     record_attempts: bool = True
     dbos_log_level: str = "WARNING"
 
+    @property
+    def effective_concurrency(self) -> int:
+        if self.concurrency is not None:
+            return self.concurrency
+        return SQLITE_CONCURRENCY if is_sqlite(self.database_url) else POSTGRES_CONCURRENCY
+
     def __post_init__(self) -> None:
         problems = []
-        if self.concurrency < 1:
+        if self.concurrency is not None and self.concurrency < 1:
             problems.append(f"concurrency must be at least 1, not {self.concurrency!r}")
         if self.polling_interval_s <= 0 or self.heartbeat_interval_s <= 0:
             problems.append("polling_interval_s and heartbeat_interval_s must be positive")
@@ -141,7 +150,7 @@ class Executor:
                 "executor_id": cfg.executor_id,
                 "serializer": dbos_serializer(),
                 "log_level": cfg.dbos_log_level,
-                "sys_db_pool_size": max(10, cfg.concurrency + 4),
+                "sys_db_pool_size": max(10, cfg.effective_concurrency + 4),
                 "notification_listener_polling_interval_sec": 0.1,
             }
         )
@@ -155,7 +164,7 @@ class Executor:
                 DBOS.launch()
                 DBOS.register_queue(
                     cfg.queue_name,
-                    worker_concurrency=cfg.concurrency,
+                    worker_concurrency=cfg.effective_concurrency,
                     polling_interval_sec=cfg.polling_interval_s,
                     on_conflict="always_update",
                 )
@@ -177,7 +186,7 @@ class Executor:
             agent=cfg.agent,
             app_version=APP_VERSION,
             queue_name=cfg.queue_name,
-            concurrency=cfg.concurrency,
+            concurrency=cfg.effective_concurrency,
         )
         self._stop.clear()
         self._beat_thread = threading.Thread(target=self._beat_loop, name="postcall-heartbeat", daemon=True)
@@ -188,7 +197,7 @@ class Executor:
             executor_id=cfg.executor_id,
             database=printable_url(cfg.database_url),
             queue=cfg.queue_name,
-            concurrency=cfg.concurrency,
+            concurrency=cfg.effective_concurrency,
             app_version=APP_VERSION,
         )
 

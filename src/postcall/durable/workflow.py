@@ -93,8 +93,9 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
     bind_log_context(run_id=run_id, conversation_id=spec.get("conversation_id"), topic=spec.get("topic"), executor_id=rt.executor_id)
     rt.active_started(run_id)
     try:
-        executions = await asyncio.to_thread(rt.store.begin_run, run_id, executor_id=rt.executor_id)
-        log.info("run_started", execution=executions)
+        # Marking the run running is bookkeeping, not a side effect: it proceeds beside the first
+        # step (off the hang-up-to-request path) and is awaited before the outcome is stored.
+        begun = asyncio.ensure_future(asyncio.to_thread(rt.store.begin_run, run_id, executor_id=rt.executor_id))
         failed_step: int | None = None
         failed_node: str | None = None
         attempts = 0
@@ -126,6 +127,8 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:  # the program is user-facing logic: its failure fails the run, visibly
             log.exception("run_program_error")
             outcome = {"status": "failed", "error": f"The run's program raised {type(exc).__name__}: {exc}"}
+        executions = await begun
+        log.info("run_executed", execution=executions)
         status = "failed" if outcome.get("status") == "failed" else "succeeded"
         if status == "succeeded":
             failed_step = failed_node = None

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,6 +87,16 @@ class Store:
         self.clock: Clock = clock or SystemClock()
         self.queue_name = queue_name
         self.dbos = DBOSLink(engine)
+        # SQLite has one writer at a time and makes the others wait by sleeping and retrying
+        # (1, 2, 5, ... up to 100 ms a try); queueing this process's writers on a lock instead
+        # keeps our commits back to back.  (DBOS's own engine still competes for the file.)
+        self._write_lock: AbstractContextManager[Any] = threading.RLock() if is_sqlite(url) else nullcontext()
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """A write transaction: BEGIN IMMEDIATE on SQLite, one at a time per process there."""
+        with self._write_lock, write_transaction(self.engine) as conn:
+            yield conn
 
     def __repr__(self) -> str:
         return f"Store({printable_url(self.url)!r})"
@@ -119,7 +130,7 @@ class Store:
     ) -> Conversation:
         """Create a live conversation; with `exist_ok` an existing one is returned unchanged."""
         now = self.clock.now()
-        with write_transaction(self.engine) as conn:
+        with self._write() as conn:
             created = conv_q.insert(
                 conn,
                 conversation_id=conversation_id,
@@ -181,7 +192,7 @@ class Store:
         Turns of one conversation never interleave, whichever process runs them: a second
         `turn()` on the same conversation waits until the first commits, then sees its state.
         """
-        with write_transaction(self.engine) as conn:
+        with self._write() as conn:
             conversation = conv_q.require(conn, conversation_id, for_update=True)
             yield Turn(self, conn, conversation)
 
@@ -198,7 +209,7 @@ class Store:
         Raises ConcurrentTurnError if another turn was saved since; returns the new version.
         """
         now = self.clock.now()
-        with write_transaction(self.engine) as conn:
+        with self._write() as conn:
             version = conv_q.save_state(conn, conversation_id, _jsonable(state), expected_version=expected_version, now=now)
             conv_q.append_activities(conn, conversation_id, activities, now)
             return version
@@ -219,7 +230,7 @@ class Store:
         second end is appended to the history as an `endOfConversation` activity marked
         `"duplicate": true`, nothing is enqueued, and False is returned.
         """
-        with write_transaction(self.engine) as conn:
+        with self._write() as conn:
             conv_q.require(conn, conversation_id, for_update=True)
             return self._end_in(conn, conversation_id, end_record, runs, activities)
 
@@ -302,11 +313,11 @@ class Store:
 
     def begin_run(self, run_id: str, *, executor_id: str | None) -> int:
         """Called by the workflow each time it starts; returns the execution count."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             return run_q.begin_run(conn, run_id, executor_id=executor_id, now=self.clock.now())
 
     def record_step(self, record: RunStepRecord) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             run_q.insert_step(conn, record)
 
     def finish_run(
@@ -320,7 +331,7 @@ class Store:
         attempts: int = 0,
         outcome: dict[str, Any] | None = None,
     ) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             run_q.finish_run(
                 conn,
                 run_id,
@@ -335,7 +346,7 @@ class Store:
 
     def release_runs(self, run_ids: Sequence[str]) -> None:
         """Runs a stopping worker handed back to the queue are pending again (until a worker begins them)."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             run_q.release_runs(conn, run_ids, now=self.clock.now())
 
     def redrive(self, run_id: str) -> RedriveResult:
@@ -353,7 +364,7 @@ class Store:
             recorded = [number for number, _name in self.dbos.step_numbers(run_id)]
             from_step = max(recorded, default=0) + 1
         self.dbos.rewind(run_id, from_step, run.queue_name)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             run_q.mark_redriven(conn, run_id, executions_seen=run.executions, now=self.clock.now())
         return RedriveResult(run_id=run_id, from_step=from_step, queue_name=run.queue_name)
 
@@ -385,7 +396,7 @@ class Store:
             properties=_jsonable(properties),
             at=at,
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             return run_q.insert_telemetry(conn, event)
 
     def telemetry(self, *, conversation_id: str | None = None, limit: int = 1000) -> list[TelemetryEvent]:
@@ -406,7 +417,7 @@ class Store:
         queue_name: str,
         concurrency: int | None,
     ) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             worker_q.register(
                 conn,
                 executor_id=executor_id,
@@ -420,11 +431,11 @@ class Store:
             )
 
     def heartbeat(self, executor_id: str, *, state: str | None = None) -> str | None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             return worker_q.beat(conn, executor_id, state=state)
 
     def set_worker_state(self, executor_id: str, state: str) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             worker_q.set_state(conn, executor_id, state)
 
     def workers(self) -> list[WorkerHeartbeat]:
@@ -437,11 +448,11 @@ class Store:
             return worker_q.now_epoch(conn), worker_q.candidates(conn, exclude=executor_id)
 
     def claim_recovery(self, executor_id: str, *, claimer: str, stale_after_s: float | None, claim_ttl_s: float) -> bool:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             return worker_q.claim_recovery(
                 conn, executor_id, claimer=claimer, stale_after_s=stale_after_s, claim_ttl_s=claim_ttl_s
             )
 
     def finish_recovery(self, executor_id: str, *, claimer: str, recovered: int) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             worker_q.finish_recovery(conn, executor_id, claimer=claimer, recovered=recovered)
