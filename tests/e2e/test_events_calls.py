@@ -96,3 +96,11 @@ def test_twilio_escalation_dials_the_contact_centre(server: ServeProcess, crm: C
                            topics=scenario.topics, transfer="answered")
     transfers = [a for a in detail["activities"] if a["type"] == "Transfer"]
     assert transfers and transfers[0]["activity"]["target"]["type"] == "TransferToAgent"
+
+
+def test_the_server_logged_no_errors(server: ServeProcess) -> None:
+    log = server.log_path.read_text(encoding="utf-8", errors="replace")
+    assert '"status": 500' not in log
+    assert "Traceback" not in log, server.log_tail(80)
+    for secret in (server.twilio_token, server.events_secret, server.admin_token):
+        assert secret not in log  # never logged
