@@ -221,7 +221,7 @@ def test_twilio_unknown_path_is_404(server: ServeProcess, http: httpx.Client) ->
 # Call events
 
 
-def _event(cid: str, sequence: int, **fields: Any) -> dict[str, Any]:
+def _event(cid: str, sequence: Any, **fields: Any) -> dict[str, Any]:
     base = {"conversation_id": cid, "sequence": sequence, "type": "call.started",
             "timestamp": "2026-11-24T17:00:00Z"}
     return {**base, **fields}
