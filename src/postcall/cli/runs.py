@@ -245,7 +245,7 @@ def _wait_and_report(store: Store, run_ids: list[str], timeout_s: float, executo
 @click.option("--db", "db", metavar="URL", help="Database URL, usually postgresql://... shared by every worker.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Runs executing at once in this worker [default: 4 on SQLite, 16 on PostgreSQL].")
 @click.option("--executor-id", help="This worker's executor id (default: host-pid-random).")
-@click.option("--poll", "poll_s", type=float, default=0.05, show_default=True, help="Queue polling interval, seconds.")
+@click.option("--poll", "poll_s", type=float, default=0.02, show_default=True, help="Queue polling interval, seconds.")
 @click.option("--heartbeat", "heartbeat_s", type=float, default=2.0, show_default=True, help="Heartbeat interval, seconds.")
 @click.option("--stale-after", "stale_after_s", type=float, default=15.0, show_default=True, help="A worker silent this long is taken over.")
 @click.option("--no-local-pid-check", is_flag=True, help="Detect dead workers on this host by heartbeat only.")
