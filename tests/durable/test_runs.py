@@ -198,3 +198,24 @@ def test_cli_redrive_hands_runs_to_the_running_worker(executor: Executor, store:
     assert again.exit_code == 1 and "only failed runs can be redriven" in again.output
     missing = CliRunner().invoke(cli, ["runs", "redrive", "--db", db_url])
     assert missing.exit_code == 2 and "--all-failed" in missing.output
+
+
+def test_a_redriven_http_step_keeps_its_idempotency_key(executor: Executor, store: Store, crm: CrmProcess) -> None:
+    crm.set_faults(status=503, count=None)
+    try:
+        run_id = end_with(store, [LOG_STEP, patch_step(crm, 1205)])
+        assert executor.wait_for_runs([run_id]) == {run_id: "failed"}
+    finally:
+        crm.clear_faults()
+    run = store.get_run(run_id)
+    assert run is not None and run.failed_step == 2 and run.attempts == 3
+    key = f"{run.conversation_id}:crm:patchCase"
+    assert all(s.request is not None and s.request["headers"]["Idempotency-Key"] == key for s in run.steps if s.node_id == "patchCase")
+    store.redrive(run_id)
+    assert executor.wait_for_runs([run_id]) == {run_id: "succeeded"}
+    run = store.get_run(run_id)
+    assert run is not None
+    last = [s for s in run.steps if s.node_id == "patchCase"][-1]
+    assert last.ok and last.request is not None and last.request["headers"]["Idempotency-Key"] == key
+    assert crm.requests()["keys"][key] == 1 and crm.case(1205)["update_count"] == 1
+    assert [s.step for s in run.steps if s.node_id == "logEnd"] == [1]  # the log step was not repeated
