@@ -164,9 +164,10 @@ def serve(
         click.echo(f"  admin token:    generated at first start (stored hashed in {data_dir}); set POSTCALL_ADMIN_TOKEN to choose one")
     if with_example_crm:
         click.echo(f"  example CRM:    http://127.0.0.1:{crm_port}/cases/1001")
-    token_hint = f"--auth-token-file {twilio_token_file}" if twilio_token_file else "(TWILIO_AUTH_TOKEN from the environment)"
-    click.echo("Place a simulated Twilio call in another terminal:")
-    click.echo(f"  postcall call --twilio {base} {token_hint} --say \"case status\" --press 1001# --hang-up")
+    token_hint = f" --auth-token-file {twilio_token_file}" if twilio_token_file else ""
+    click.echo("Place a simulated Twilio call in another terminal"
+               + ("" if twilio_token_file else " (with the same TWILIO_AUTH_TOKEN in its environment)") + ":")
+    click.echo(f"  postcall call --twilio {base}{token_hint} --say \"case status\" --press 1001# --hang-up")
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False, lifespan="on")
     server = uvicorn.Server(config)
@@ -189,12 +190,18 @@ def serve(
                 await task
             await runtime.sessions.aclose()
 
+    # uvicorn answers SIGTERM by shutting down, then raises the signal again under the handler
+    # that was there before it started: with the default one the process would die on the spot,
+    # leaving the executor and CRM children running.  Ours asks for the same graceful exit, so
+    # the children are stopped below whenever the signal comes.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: setattr(server, "should_exit", True))
     try:
         asyncio.run(main())
     finally:
         for child in reversed(children):
             child.stop()
         runtime.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(group: click.Group) -> None:
