@@ -26,7 +26,29 @@ class _RunsGroup(click.Group):
     """`postcall runs [AGENT]` lists; `postcall runs redrive ...` is a subcommand, not an agent."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] in self.commands:
+        # A group stops parsing at its first positional.  Reorder so that the group's options
+        # come first wherever they were written (`postcall runs AGENT --status failed`), and
+        # parse without the AGENT argument when a subcommand comes first.
+        takes_value = {name for p in self.params if isinstance(p, click.Option) and not p.is_flag for name in p.opts}
+        options: list[str] = []
+        positionals: list[str] = []
+        rest: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg.startswith("-") and arg != "-":
+                options.append(arg)
+                if arg in takes_value and i + 1 < len(args):
+                    options.append(args[i + 1])
+                    i += 1
+            elif arg in self.commands:
+                rest = args[i:]
+                break
+            else:
+                positionals.append(arg)
+            i += 1
+        args = options + positionals + rest
+        if rest and not positionals:
             saved = self.params
             self.params = [p for p in saved if not isinstance(p, click.Argument)]
             try:
@@ -120,6 +142,7 @@ def runs(
 ) -> None:
     """List post-call runs with their error, attempts and the failing request and response (secrets masked)."""
     if ctx.invoked_subcommand is not None:
+        ctx.obj = {"db": db, "agent": agent}
         return
     url = _database_url(agent, db)
     store = _open(url)
@@ -176,7 +199,10 @@ def _install_programs(executor: Any, agent_path: str, extra: Sequence[str]) -> l
 @click.option("--wait/--no-wait", default=None, help="Wait for the runs to finish (default: only when no worker is running).")
 @click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True, help="Seconds to wait.")
 @click.option("--install", "hooks", multiple=True, metavar="MODULE:FUNCTION", help="Extra program hook(s) to call.")
-def redrive(run_ids: tuple[str, ...], all_failed: bool, agent: str, db: str | None, wait: bool | None, timeout_s: float, hooks: tuple[str, ...]) -> None:
+@click.pass_context
+def redrive(
+    ctx: click.Context, run_ids: tuple[str, ...], all_failed: bool, agent: str, db: str | None, wait: bool | None, timeout_s: float, hooks: tuple[str, ...]
+) -> None:
     """Resume failed runs from their failed step; completed steps are not repeated.
 
     The run keeps its id and its Idempotency-Keys.  If no worker is running, the runs are
@@ -184,7 +210,8 @@ def redrive(run_ids: tuple[str, ...], all_failed: bool, agent: str, db: str | No
     """
     if not run_ids and not all_failed:
         raise click.UsageError("Give RUN_ID(s) or --all-failed.")
-    url = _database_url(agent, db)
+    parent = ctx.obj or {}
+    url = _database_url(agent, db or parent.get("db"))
     store = _open(url)
     if store is None:
         raise click.ClickException(f"No database at {printable_url(url)}: nothing has run yet.")
@@ -212,7 +239,10 @@ def redrive(run_ids: tuple[str, ...], all_failed: bool, agent: str, db: str | No
 
         executor = Executor(ExecutorConfig(database_url=url, agent=str(Path(agent).resolve())), store=store)
         _install_programs(executor, agent, hooks)
-        executor.start()
+        try:
+            executor.start()
+        except Exception as exc:
+            raise click.ClickException(f"Could not start an executor to run the redriven runs: {exc}") from exc
         try:
             _wait_and_report(store, ids, timeout_s, executor=executor)
         finally:
@@ -298,7 +328,14 @@ def worker(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    executor.start()
+    try:
+        executor.start()
+    except PostCallError as exc:
+        store.close()
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # DBOS could not launch: the database refused, most often
+        store.close()
+        raise click.ClickException(f"The executor could not start on {printable_url(url)}: {exc}") from exc
     log.info("worker_ready", executor_id=config.executor_id, database=printable_url(url), programs=installed)
     click.echo(f"worker {config.executor_id} running on {printable_url(url)}", err=True)
     try:
