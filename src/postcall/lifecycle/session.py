@@ -26,23 +26,23 @@ hang-up); the watchdog releases it once `held_end_grace_s` has passed with nothi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import structlog
 
-from postcall.actions import ActionResult
+from postcall.actions import ActionRequest, ActionResult
 from postcall.clock import Clock, SystemClock
 from postcall.durable.runner import execute_action
 from postcall.engine.activity import (
     Activity,
     ActivityType,
     AgentOutput,
-    ChannelEvent,
     output_to_json,
 )
 from postcall.engine.engine import Engine, TurnResult
@@ -50,13 +50,19 @@ from postcall.engine.postcall import select_post_call_topics
 from postcall.engine.state import ConversationState
 from postcall.lifecycle.outputs import output_from_json
 from postcall.lifecycle.programs import PROGRAM, action_settings_for
-from postcall.store import NewActivity, RunSpec, Store
+from postcall.lifecycle.watchdog import (
+    LIFECYCLE_KEY,
+    Watchdog,
+    held_due,
+    parse_time,
+    watchdog_event,
+)
+from postcall.store import ConversationNotFoundError, NewActivity, RunSpec, Store, Turn
 from postcall.topics.agent import Agent
 
 log = structlog.get_logger("postcall.lifecycle")
 
 SEEN_EVENTS_KEPT = 64  # recent provider deliveries remembered per conversation for dedupe
-LIFECYCLE_KEY = "_lifecycle"
 
 
 class UnknownConversationError(LookupError):
@@ -109,6 +115,7 @@ class Sessions:
         self.clock = clock or SystemClock()
         self._http = http_client
         self._settings = action_settings_for(agent)
+        self._watchdog = Watchdog(store, self.engine)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -227,41 +234,25 @@ class Sessions:
         return step.outcome
 
     async def end_idle(self) -> list[str]:
-        """Watchdog: end every live conversation past its idle or duration limit; their ids."""
+        """Watchdog: end every live conversation past its idle or duration limit, and release held
+        ends whose wait is over; the ids of the conversations that ended."""
         now = self.clock.now()
         ended: list[str] = []
-        live = await asyncio.to_thread(self.store.list_conversations, status="live", limit=10_000)
-        for conv in live:
-            if not conv.state or "conversation_id" not in conv.state:
+        for cid, held, state in await asyncio.to_thread(self._watchdog.due, now):
+            if held is not None:
+                outcome = await self._release_held(cid, due_before=now)
+                if outcome is not None and outcome.ended:
+                    log.info("held_end_released", conversation_id=cid, reason=outcome.end_reason)
+                    ended.append(cid)
                 continue
-            held = (conv.state.get(LIFECYCLE_KEY) or {}).get("held")
-            if held:
-                if _held_due(held, now):
-                    outcome = await self._release_held(conv.id, due_before=now)
-                    if outcome is not None and outcome.ended:
-                        log.info("held_end_released", conversation_id=conv.id, reason=outcome.end_reason)
-                        ended.append(conv.id)
+            assert state is not None
+            event = watchdog_event(cid, state, self.engine, now)
+            if event is None:
                 continue
-            try:
-                state = ConversationState.from_json(conv.state)
-            except Exception:  # a state we cannot read is reported, never crashes the sweep
-                log.exception("watchdog_unreadable_state", conversation_id=conv.id)
-                continue
-            reason = self.engine.watchdog_due(state, now)
-            if reason is None:
-                continue
-            event = Activity(
-                type=ActivityType.EVENT,
-                id=f"watchdog:{conv.id}:{reason}",
-                timestamp=now,
-                name=ChannelEvent.WATCHDOG,
-                value={"reason": str(reason)},
-                channel_id=state.channel_id,
-            )
-            outcome = await self.handle(conv.id, event, event_id=f"watchdog:{reason}")
+            outcome = await self.handle(cid, event, event_id=f"watchdog:{event.value['reason']}")
             if outcome.ended:
-                log.info("watchdog_ended", conversation_id=conv.id, reason=str(reason))
-                ended.append(conv.id)
+                log.info("watchdog_ended", conversation_id=cid, reason=outcome.end_reason)
+                ended.append(cid)
         return ended
 
     # ------------------------------------------------------------------------------------------
@@ -281,16 +272,24 @@ class Sessions:
         release_due_before: dt.datetime | None = None,
     ) -> _Step:
         now = self.clock.now()
-        conversation = self.store.get_conversation(conversation_id)
-        if conversation is None:
-            raise UnknownConversationError(conversation_id)
-        with self.store.turn(conversation_id) as turn:
+        with self._turn(conversation_id) as turn:
             saved = dict(turn.conversation.state or {})
             meta: dict[str, Any] = dict(saved.pop(LIFECYCLE_KEY, None) or {})
             seen: dict[str, Any] = dict(meta.get("seen") or {})
             turn_no = int(meta.get("turn", 0))
             if event_id is not None and not continuation and event_id in seen:
-                return _Step(self._replayed(conversation_id, seen[event_id], saved), None)
+                entry = seen[event_id]
+                pending = saved.get("pending")
+                if entry.get("suspended") and isinstance(pending, dict) and saved.get("end") is None:
+                    # This delivery's turn was suspended on an in-call action and never resumed
+                    # (the process handling it died): carry it on.  The action runs again with
+                    # the same Idempotency-Key, and its result resumes the turn.
+                    request = ActionRequest.from_json(pending["request"])
+                    suspended = TurnResult(state=ConversationState.from_json(saved), pending=request)
+                    log.info("suspended_turn_resumed", conversation_id=conversation_id, event_id=event_id,
+                             node=request.node_id)
+                    return _Step(self._replayed(conversation_id, entry, saved), suspended)
+                return _Step(self._replayed(conversation_id, entry, saved), None)
             if "conversation_id" in saved:
                 state = ConversationState.from_json(saved)
             else:
@@ -302,14 +301,14 @@ class Sessions:
                 )
             held = meta.get("held")
             if release:
-                if not held or (release_due_before is not None and not _held_due(held, release_due_before)):
+                if not held or (release_due_before is not None and not held_due(held, release_due_before)):
                     return _Step(_unchanged(conversation_id, carried, turn_no, state), None)
                 meta.pop("held")
                 activity = Activity.from_json(held["activity"])
                 event_id = str(held["event_id"]) if held.get("event_id") else None
                 engine = self.engine
                 if release_due_before is not None:  # nothing came: the end is as of its arrival
-                    now = max(_parse_time(held.get("at")) or now, state.last_activity_at or state.started_at)
+                    now = max(parse_time(held.get("at")) or now, state.last_activity_at or state.started_at)
 
                 def run_held(st: ConversationState, at: dt.datetime) -> TurnResult:
                     return engine.turn(st, activity, now=at, ids=_ids)
@@ -338,7 +337,11 @@ class Sessions:
             end_reason = str(result.state.end.reason) if result.state.end is not None else None
             if event_id is not None:
                 reply = result.outputs if release else outputs  # a released end answers for itself
-                seen[event_id] = {"outputs": [output_to_json(o) for o in reply], "turn": turn_no}
+                seen[event_id] = {
+                    "outputs": [output_to_json(o) for o in reply],
+                    "turn": turn_no,
+                    "suspended": result.pending is not None,
+                }
                 while len(seen) > SEEN_EVENTS_KEPT:
                     seen.pop(next(iter(seen)))
             new_state = result.state.to_json()
@@ -354,6 +357,14 @@ class Sessions:
             end_reason=end_reason,
         )
         return _Step(outcome, result, held_waiting=bool(meta.get("held")) and not release)
+
+    @contextlib.contextmanager
+    def _turn(self, conversation_id: str) -> Iterator[Turn]:
+        try:
+            with self.store.turn(conversation_id) as turn:
+                yield turn
+        except ConversationNotFoundError:
+            raise UnknownConversationError(conversation_id) from None
 
     def _hold(
         self,
@@ -418,8 +429,6 @@ class Sessions:
         )
 
     async def _run_in_call_action(self, request_json: dict[str, Any]) -> ActionResult:
-        from postcall.actions import ActionRequest
-
         request = ActionRequest.from_json(request_json)
         settings = action_settings_for(self.agent, request.topic)
         return await execute_action(request, settings, http_client=self.http, telemetry=self.store)
@@ -427,18 +436,6 @@ class Sessions:
 
 def _ids() -> str:
     return uuid.uuid4().hex
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _held_due(held: dict[str, Any], now: dt.datetime) -> bool:
-    until = _parse_time(held.get("until"))
-    return until is None or until <= now
 
 
 def _note_sequence(meta: dict[str, Any], sequence: int | None) -> bool:
