@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     corpus = Path(args[0]) if args else DEFAULT_CORPUS
     report = measure(corpus)
     print(
-        f"topic load rate {100 * report.load_rate:.1f}% ({len(report.clean_topic_files)}/{len(report.counted_topic_files)}), "
+        f"topic load rate {100 * report.load_rate:.1f}% ({len(report.clean_topic_files)}/{len(report.topic_files)}), "
         f"formula parse rate {100 * report.parse_rate:.1f}% ({report.formulas_parsed}/{report.formulas}), "
         f"crashes {len(report.crashes)}"
     )

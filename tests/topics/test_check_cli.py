@@ -72,7 +72,7 @@ def test_json_lists_unsupported_kinds_and_error_positions() -> None:
     assert code == 1
     payload = json.loads(out)
     assert payload["summary"]["unsupported_kinds"] == {
-        "IfCondition": 1, "OnGeneratedResponse": 1, "SearchAndSummarizeContent": 1, "SendMessage": 1,
+        "OnGeneratedResponse": 1, "SearchAndSummarizeContent": 1, "SendMessage": 1, "SetVarible": 1,
     }  # fmt: skip
     send = next(d for d in payload["diagnostics"] if "SendMessage" in d["message"])
     assert (send["severity"], send["code"], send["line"], send["column"]) == (

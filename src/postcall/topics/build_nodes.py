@@ -110,10 +110,18 @@ def build_node(fc: FileContext, node: YNode) -> Node | None:
     kind = kind_node.value
     span = node.span
     entry = NODE_BUILDERS.get(kind)
+    if entry is None and kind in LEGACY_KINDS:
+        return _build_legacy(fc, node, kind, kind_node)
     if entry is None:
         return _unsupported(fc, node, kind, kind_node)
     schema_def, builder = entry
     f = Fields(fc, node, schema_def, kind)
+    return _run_builder(fc, f, builder, kind, span, node)
+
+
+def _run_builder(
+    fc: FileContext, f: Fields, builder: Builder, kind: str, span: SourceSpan, node: YMap
+) -> Node | None:
     common = _common(fc, f, kind, span)
     try:
         return builder(fc, f, common)
@@ -199,7 +207,6 @@ KIND_ALIASES: dict[str, str] = {
     "HttpRequest": "HttpRequestAction",
     "InvokeFlow": "InvokeFlowAction",
     "GotoTopic": "BeginDialog",
-    "IfCondition": "ConditionGroup",
     "ClearVariable": "ResetVariable",
     "ClearVariables": "ClearAllVariables",
 }
@@ -804,6 +811,34 @@ def _condition_group(fc: FileContext, f: Fields, c: Common) -> Node:
     )
 
 
+_IF_CONDITION_FIELDS = (
+    "kind", "id", "displayName", "disabled", "conversationOutcome", "condition", "actions",
+    "elseActions",
+)  # fmt: skip
+
+
+def _if_condition(fc: FileContext, f: Fields, c: Common) -> Node:
+    """`IfCondition` (not in the schema; Microsoft's own LSP fixtures write it): one condition
+    with `actions` and `elseActions`, read as a ConditionGroup with one condition item."""
+    node = f.node
+    condition = f.expr("condition", "bool")
+    if condition is None:
+        if not f.has("condition"):
+            f.missing("condition")
+        condition = Expr("", node.span, None, False)
+    item = ConditionItem(
+        f"{c['id']}.condition",
+        condition,
+        build_actions(fc, f.get("actions"), "IfCondition actions"),
+        node.span,
+    )
+    return ConditionGroup(
+        conditions=(item,),
+        else_actions=build_actions(fc, f.get("elseActions"), "IfCondition elseActions"),
+        **{**c, "kind": "ConditionGroup"},
+    )
+
+
 def _goto(fc: FileContext, f: Fields, c: Common) -> Node:
     return GotoAction(action_id=required(f, "actionId", f.text("actionId")), **c)
 
@@ -1151,6 +1186,30 @@ NODE_BUILDERS: dict[str, tuple[str, Builder]] = {
 }
 
 SUPPORTED_NODE_KINDS: tuple[str, ...] = tuple(NODE_BUILDERS)
+
+# Kinds outside the schema that real files write, read as a supported kind with a warning
+# (TPC220): kind -> (how it is read, the fields it has, its builder, the hint).
+LEGACY_KINDS: dict[str, tuple[str, tuple[str, ...], Builder, str]] = {
+    "IfCondition": (
+        "a ConditionGroup with one condition",
+        _IF_CONDITION_FIELDS,
+        _if_condition,
+        "write kind: ConditionGroup with conditions: [{id, condition, actions}] and elseActions",
+    ),
+}
+
+
+def _build_legacy(fc: FileContext, node: YMap, kind: str, kind_node: YScalar) -> Node | None:
+    read_as, fields, builder, hint = LEGACY_KINDS[kind]
+    fc.add(
+        codes.ALIAS_USED,
+        f"'{kind}' is not in Copilot Studio's schema; read as {read_as}.",
+        kind_node.span,
+        hint=hint,
+    )
+    f = Fields(fc, node, kind, kind, extra=fields)
+    return _run_builder(fc, f, builder, kind, node.span, node)
+
 
 assert set(NODE_BUILDERS) <= set(KINDS["DialogAction"])
 assert "DtmfMappingKey" in ENUMS
