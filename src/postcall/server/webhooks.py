@@ -69,9 +69,7 @@ async def _run(sessions: Sessions, channel_name: str, inp: ChannelInput) -> Turn
             sequence=inp.sequence,
         )
     if isinstance(inp, ActivityInput):
-        if not sessions.exists(inp.conversation_id):
-            raise UnknownConversationError(inp.conversation_id)
-        return await sessions.handle(
+        return await sessions.handle(  # UnknownConversationError when there is no such call
             inp.conversation_id, inp.activity, event_id=inp.event_id, sequence=inp.sequence
         )
     assert isinstance(inp, Acknowledge)
