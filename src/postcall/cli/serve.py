@@ -89,7 +89,7 @@ def _example_crm(agent_dir: Path, data_dir: Path, port: int) -> _Child:
 @click.option("--public-base-url", metavar="URL", help="The URL Twilio and browsers use (behind a proxy); signatures are checked against it.")
 @click.option("--env", "env_items", multiple=True, metavar="NAME=VALUE", help="Override an agent env value (Env.NAME).")
 @click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True, help="Executor processes to start beside the server (0: run post-call runs elsewhere, e.g. `postcall worker`).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Post-call runs at once per executor process.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Post-call runs at once per executor process (default: 4 on SQLite, 16 on PostgreSQL).")
 @click.option("--with-example-crm", is_flag=True, help="Also start examples/crm (the example agent's CRM) on 127.0.0.1:8765.")
 @click.option("--crm-port", type=click.IntRange(1, 65535), default=8765, show_default=True)
 def serve(
@@ -100,7 +100,7 @@ def serve(
     public_base_url: str | None,
     env_items: tuple[str, ...],
     workers: int,
-    concurrency: int,
+    concurrency: int | None,
     with_example_crm: bool,
     crm_port: int,
 ) -> None:
@@ -140,7 +140,9 @@ def serve(
         app = create_app(runtime)
         for n in range(workers):
             argv = [sys.executable, "-m", "postcall.cli.main", "worker", str(agent_dir), "--db", runtime.store.url,
-                    "--concurrency", str(concurrency), "--executor-id", f"serve-{os.getpid()}-{n}"]
+                    "--executor-id", f"serve-{os.getpid()}-{n}"]
+            if concurrency is not None:
+                argv += ["--concurrency", str(concurrency)]
             child = _Child(f"executor-{n}", argv, env={**os.environ, ENV_OVERRIDES_VAR: json.dumps(env)})
             child.start()
             children.append(child)

@@ -44,7 +44,7 @@ class Runtime:
     secrets_: dict[str, str] = field(default_factory=dict)
 
     def live_conversations(self) -> int:
-        return len(self.store.list_conversations(status="live", limit=100_000))
+        return self.store.count_conversations(status="live")
 
     def close(self) -> None:
         self.store.close()

@@ -108,6 +108,13 @@ def select_many(
     return [to_conversation(row) for row in conn.execute(query)]
 
 
+def count(conn: sa.Connection, *, status: str | None = None) -> int:
+    query = sa.select(sa.func.count()).select_from(conversations)
+    if status is not None:
+        query = query.where(C.status == status)
+    return int(conn.execute(query).scalar() or 0)
+
+
 def append_activities(
     conn: sa.Connection, conversation_id: str, activities: Sequence[NewActivity], now: dt.datetime
 ) -> list[int]:

@@ -175,6 +175,11 @@ class Store:
                 offset=offset,
             )
 
+    def count_conversations(self, *, status: str | None = None) -> int:
+        """How many conversations there are (with `status` "live" or "ended": of that status)."""
+        with self.engine.connect() as conn:
+            return conv_q.count(conn, status=status)
+
     def history(self, conversation_id: str, *, after_seq: int = 0) -> list[ActivityRecord]:
         """The conversation's activities in order (the transcript, ends and late events included)."""
         with self.engine.connect() as conn:
