@@ -299,6 +299,10 @@ class Sessions:
                     channel_id=turn.conversation.channel or "test",
                     user_id=turn.conversation.caller,
                 )
+            if continuation and state.pending is None and event_id is not None and event_id in seen:
+                # Another delivery of the same event resumed this turn first (a redelivery while
+                # this process still waited on the action): answer with what that one stored.
+                return _Step(self._replayed(conversation_id, seen[event_id], saved), None)
             held = meta.get("held")
             if release:
                 if not held or (release_due_before is not None and not held_due(held, release_due_before)):

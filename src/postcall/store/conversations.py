@@ -45,23 +45,40 @@ def insert(
     state: dict[str, Any] | None,
     now: dt.datetime,
 ) -> bool:
-    """Insert a live conversation; False (and nothing written) if the id exists."""
-    if conn.execute(sa.select(C.id).where(C.id == conversation_id)).first() is not None:
-        return False
-    conn.execute(
-        conversations.insert().values(
-            id=conversation_id,
-            agent=agent,
-            channel=channel,
-            caller=caller,
-            status="live",
-            started_at=started_at,
-            state=state,
-            version=0,
-            updated_at=now,
-        )
+    """Insert a live conversation; False (and nothing written) if the id exists.
+
+    One statement, INSERT ... ON CONFLICT DO NOTHING, so that two processes starting the same
+    conversation at once (a provider's duplicate delivery reaching two servers) never collide.
+    """
+    values = dict(
+        id=conversation_id,
+        agent=agent,
+        channel=channel,
+        caller=caller,
+        status="live",
+        started_at=started_at,
+        state=state,
+        version=0,
+        updated_at=now,
     )
-    return True
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement: Any = (
+            pg_insert(conversations).values(**values).on_conflict_do_nothing(index_elements=["id"]).returning(C.id)
+        )
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = (
+            sqlite_insert(conversations).values(**values).on_conflict_do_nothing(index_elements=["id"]).returning(C.id)
+        )
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        if conn.execute(sa.select(C.id).where(C.id == conversation_id)).first() is not None:
+            return False
+        statement = conversations.insert().values(**values).returning(C.id)
+    return conn.execute(statement).first() is not None
 
 
 def get(conn: sa.Connection, conversation_id: str, *, for_update: bool = False) -> Conversation | None:
