@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from postcall.clock import FixedClock
 from postcall.engine.activity import Activity, ActivityType
+from postcall.engine.variables import system_record
+from postcall.powerfx.values import Record
 from postcall.testing import Conversation
+from postcall.vocabulary import SYSTEM_VARIABLES, is_system_path
 
 from .helpers import agent
 
@@ -44,3 +48,42 @@ def test_end_variables_are_set_before_post_call_topics() -> None:
     detail = system["Conversation.EndDetail"]["$r"]
     assert detail["Reason"] == "CUSTOMER_HANGUP" and detail["Raw"] == "completed"
     assert detail["Source"] == "channel" and detail["DurationSeconds"] == 1.0
+
+
+def _leaves(record: Record, prefix: str = "") -> set[str]:
+    out: set[str] = set()
+    for name, value in record.fields.items():
+        path = f"{prefix}{name}"
+        if isinstance(value, Record) and SYSTEM_VARIABLES.get(path) not in ("Record", "Any"):
+            out |= _leaves(value, path + ".")
+        else:
+            out.add(path)
+    return out
+
+
+def test_the_vocabulary_lists_exactly_the_system_variables_the_engine_provides() -> None:
+    # postcall.vocabulary.SYSTEM_VARIABLES is what `postcall check` compares System.<path>
+    # reads with (TPC236); it must be what the engine gives topics.
+    c = Conversation(agent("matrix"), conversation_id="sys-3")
+    c.start()
+    c.say("hello there")
+    c.hang_up("completed")
+    record = system_record(c.state, bot_name=c.agent.name)
+    assert _leaves(record) == set(SYSTEM_VARIABLES)
+    assert isinstance(record.get_field("Conversation").get_field("EndDetail"), Record)  # type: ignore[union-attr]
+    for path in SYSTEM_VARIABLES:
+        assert is_system_path(path)
+    assert is_system_path("Activity.From") and is_system_path("Activity.Value.orderId")
+    assert is_system_path("Conversation.EndDetail.Reason")
+    assert not is_system_path("Activity.Txt") and not is_system_path("Conversation.Id.x")
+
+
+def test_docs_table_names_every_system_variable() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "engine.md").read_text(encoding="utf-8")
+    table = docs.split("### System variables", 1)[1].split("###", 1)[0]
+    for path in SYSTEM_VARIABLES:
+        first, _, rest = path.partition(".")
+        # A row may list siblings: `System.Activity.Id` / `.Type` / `.From.Name`.
+        assert f"`System.{path}`" in table or (
+            f"`System.{first}." in table and f"`.{rest}`" in table
+        ), path

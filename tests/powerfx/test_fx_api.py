@@ -200,3 +200,47 @@ def test_template_hole_spans_point_into_the_file() -> None:
     assert (unknown.span.path, unknown.span.line, unknown.span.column) == ("topic.yaml", 11, 16)
     hole = next(d for d in result.diagnostics if d.code == "PFX110")
     assert hole.span is not None and (hole.span.line, hole.span.column) == (11, 30)
+
+
+def free(text: str) -> list[str]:
+    return [r.path for r in parse_formula(text).free_names]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Sytem.FallbackCount + Topic.x", ["Sytem.FallbackCount", "Topic.x"]),
+        ("ForAll([{a: 1}], a + Topci.Name)", ["Topci.Name"]),
+        ("ForAll([1, 2], Value * 2)", []),
+        ("Filter([{a: 1}], ThisRecord.a > 0 && b)", ["b"]),
+        ("With({r: 1}, r + ThisRecord.r + Q)", ["Q"]),
+        ("ForAll(Sequence(3) As n, n.Value + z)", ["z"]),
+        ("IfError(1/0, FirstError.Message & CountRows(AllErrors))", []),
+        ("ErrorKind.Div0 = DateTimeFormat.UTC", []),
+        # Rows of unknown shape (a variable's table) may hold any name: nothing inside is free.
+        ("ForAll(Topic.list, Value & anything)", ["Topic.list"]),
+        ("ShowColumns(Topic.rows, 'building Name', id)", ["Topic.rows"]),
+        ("SortByColumns(Topic.rows, name, SortOrder.Ascending)", ["Topic.rows"]),
+        ("Value", ["Value"]),
+    ],
+)
+def test_free_names_are_the_names_the_scope_must_provide(text: str, expected: list[str]) -> None:
+    assert free(text) == expected
+
+
+def test_free_names_have_root_spans_in_the_file_and_survive_a_failed_compile() -> None:
+    origin = TextOrigin("t.yaml", 3, 10)
+    result = parse_formula("Nope(Topic.a, 'my bot.topic.X.q'.opt)", origin)
+    assert result.formula is None  # unknown function
+    refs = result.free_names
+    assert [(r.root, r.rest) for r in refs] == [("Topic", "a"), ("my bot.topic.X.q", "opt")]
+    assert (refs[0].root_span.line, refs[0].root_span.column, refs[0].root_span.end_column) == (3, 15, 20)
+    assert result.names == frozenset({"Topic.a", "my bot.topic.X.q.opt"})
+
+
+def test_template_free_names_include_holes_that_did_not_compile() -> None:
+    result = parse_template("Hi {Topci.Name} and {Nope(Global.x)}")
+    assert result.template is None
+    assert [r.path for r in result.free_names] == ["Topci.Name", "Global.x"]
+    ok = parse_template("Hi {Topic.name}").template
+    assert ok is not None and [r.path for r in ok.free_names] == ["Topic.name"]

@@ -59,7 +59,7 @@ from postcall.errors import EngineError
 from postcall.powerfx import Formula, Template, parse_formula, parse_template
 from postcall.powerfx.values import Value
 from postcall.topics.agent import Agent
-from postcall.topics.model import ClosedListEntity, Expr, Node, Question, TextTemplate, Topic
+from postcall.topics.model import Expr, Node, TextTemplate, Topic
 
 DEFAULT_FALLBACK = "Sorry, I didn't catch that. Could you say it another way?"
 
@@ -108,22 +108,15 @@ def closed_list_option_sets(agent: Agent) -> dict[str, dict[str, Value]]:
 
     A chosen option is stored as its display name (text); each option set maps an item's id and
     display name to that text.  Sets are named by the question id, `<schema>.main.<question id>`
-    and the entity's display name.
+    and the entity's display name (`Agent.option_sets`).
     """
     sets: dict[str, dict[str, Value]] = {}
-    for topic in agent.topics.values():
-        for node in topic.walk():
-            if not isinstance(node, Question) or not isinstance(node.entity, ClosedListEntity):
-                continue
-            members: dict[str, Value] = {}
-            for item in node.entity.items:
-                members[item.id] = item.display_name
-                members.setdefault(item.display_name, item.display_name)
-            names = [node.id, f"{topic.schema_name}.main.{node.id}"]
-            if node.entity.display_name:
-                names.append(node.entity.display_name)
-            for name in names:
-                sets.setdefault(name, members)
+    for name, entity in agent.option_sets().items():
+        members: dict[str, Value] = {}
+        for item in entity.items:
+            members[item.id] = item.display_name
+            members.setdefault(item.display_name, item.display_name)
+        sets[name] = members
     return sets
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from postcall.powerfx.ast import Node, walk
 from postcall.powerfx.convert import format_value, from_json, to_json, to_text
-from postcall.powerfx.formula import Formula, ParseResult, is_formula, parse_formula
+from postcall.powerfx.enums import BUILTIN_ENUMS
+from postcall.powerfx.formula import Formula, NameRef, ParseResult, is_formula, parse_formula
 from postcall.powerfx.functions import KNOWN_FUNCTIONS
-from postcall.powerfx.runtime import EvalContext, Limits
+from postcall.powerfx.runtime import WELL_KNOWN_ROOTS, EvalContext, Limits
 from postcall.powerfx.template import Template, TemplateResult, parse_template
 from postcall.powerfx.values import (
     ErrorKind,
@@ -27,13 +28,21 @@ from postcall.powerfx.values import (
     Value,
 )
 
+# Names a formula may start with besides the caller's scope: the built-in option sets
+# (`DateTimeFormat.UTC`, `ErrorKind.Div0`...); and the roots that read as an empty record when
+# the scope lacks them (Topic, Global, System, Env, Conversation, User, Bot).
+OPTION_SET_NAMES: frozenset[str] = frozenset(BUILTIN_ENUMS)
+
 __all__ = [
+    "OPTION_SET_NAMES",
+    "WELL_KNOWN_ROOTS",
     "KNOWN_FUNCTIONS",
     "ErrorKind",
     "ErrorValue",
     "EvalContext",
     "Formula",
     "Limits",
+    "NameRef",
     "Node",
     "OptionValue",
     "ParseResult",

@@ -51,6 +51,9 @@ class Compiler:
         self.known_names = known_names
         self._rows: list[_StaticRow] = []
         self._error_scopes = 0
+        # Name nodes that no row scope, error scope or built-in option set resolves: what the
+        # context's scope must provide (see formula.free_names).
+        self.free: list[ast.Name] = []
 
     # --- helpers --------------------------------------------------------------------
     def type_of(self, node: ast.Node) -> FxType:
@@ -161,6 +164,8 @@ class Compiler:
             return error_record if name == "FirstError" else T.FxType("Table", error_record.fields)
         if name in BUILTIN_ENUMS:
             return enum_type(name)
+        if not any(_opaque(s) for s in self._rows):
+            self.free.append(node)
         if self.known_names is not None and name not in self.known_names:
             candidates = list(self.known_names) + [s.alias for s in self._rows if s.alias] + [
                 f for s in self._rows if s.row.kind == "Record" for f in s.row.field_names
@@ -290,6 +295,11 @@ class Compiler:
         aliases = tuple(a.alias if isinstance(a, ast.AsArg) else None for a in node.args)
         scope_row: _StaticRow | None = None
         for index, arg in enumerate(node.args):
+            if isinstance(arg, ast.Name) and is_column_identifier(node.name, index):
+                args.append(_constant(arg.name))
+                self.types[id(arg)] = T.TEXT
+                arg_types.append(T.TEXT)
+                continue
             pushed = False
             if index >= 1 and sig.is_scoped(index) and scope_row is not None:
                 self._rows.append(scope_row)
@@ -355,6 +365,30 @@ class Compiler:
         else:
             row = T.UNKNOWN
         return _StaticRow(alias, row)
+
+
+# Arguments that name a column (`ShowColumns(t, name)`, `SortByColumns(t, 'a', ...)`): a bare
+# or quoted identifier there is the column's name, not a value read from the scope.  Text
+# literals ("name", the older form) are accepted as they always were.
+_COLUMN_ARGS: dict[str, Callable[[int], bool]] = {
+    "ShowColumns": lambda i: i >= 1,
+    "SortByColumns": lambda i: i % 2 == 1,
+    "AddColumns": lambda i: i % 2 == 1,
+}
+
+
+def is_column_identifier(function: str, index: int) -> bool:
+    test = _COLUMN_ARGS.get(function)
+    return test is not None and test(index)
+
+
+def _constant(value: Value) -> Fn:
+    return lambda frame: value
+
+
+def _opaque(scope: _StaticRow) -> bool:
+    """A row scope whose fields are not known before evaluation (any name may be one of them)."""
+    return scope.alias is None and (scope.row.kind != "Record" or not scope.row.fields)
 
 
 def _coercing(fn: Fn, kind: str) -> Fn:

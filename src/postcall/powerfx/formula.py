@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from postcall.diagnostics import Diagnostic, Severity, TextOrigin
+from postcall.diagnostics import Diagnostic, Severity, SourceSpan, TextOrigin
 from postcall.errors import PowerFxError
 from postcall.powerfx import ast
 from postcall.powerfx.codes import PFX_TOO_DEEP
@@ -43,6 +43,49 @@ def collect_names(tree: ast.Node) -> frozenset[str]:
     return frozenset(names)
 
 
+@dataclass(frozen=True, slots=True)
+class NameRef:
+    """A free name a formula reads (one the context's scope must provide), as written.
+
+    `path` is the longest chain of plain names (`Topic.caseId`, `Sytem.FallbackCount`, a
+    bare `Value` outside any row scope); `root` is its first name as written (a quoted name
+    may hold dots: `'bot.topic.Menu.question_1'`); `span` covers the chain, `root_span` the
+    first name.
+    Names of row scopes (ForAll/Filter/With fields, `ThisRecord`, `As` aliases), of IfError's
+    `FirstError`/`AllErrors` and of built-in option sets are not free.
+    """
+
+    path: str
+    span: SourceSpan
+    root_span: SourceSpan
+    root: str
+
+    @property
+    def rest(self) -> str:
+        """The path after the root ("" for a bare name)."""
+        return self.path[len(self.root) + 1 :]
+
+
+def collect_free_names(tree: ast.Node, free: list[ast.Name]) -> tuple[NameRef, ...]:
+    """The chains whose root is one of the compiler's `free` Name nodes, in source order."""
+    roots = {id(n) for n in free}
+    out: list[NameRef] = []
+    stack: list[ast.Node] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Member, ast.Name)):
+            dotted = ast.dotted_name(node)
+            if dotted is not None:
+                root: ast.Node = node
+                while isinstance(root, ast.Member) and root.obj is not None:
+                    root = root.obj
+                if isinstance(root, ast.Name) and id(root) in roots:
+                    out.append(NameRef(dotted, node.span, root.span, root.name))
+                continue
+        stack.extend(node.children())
+    return tuple(sorted(out, key=lambda r: (r.span.line, r.span.column)))
+
+
 def tree_depth(node: ast.Node) -> int:
     deepest = 0
     stack: list[tuple[ast.Node, int]] = [(node, 1)]
@@ -56,7 +99,9 @@ def tree_depth(node: ast.Node) -> int:
 class Formula:
     """A parsed and compiled formula.  `evaluate` never raises anything but PowerFxError."""
 
-    __slots__ = ("source", "ast", "names", "functions", "depth", "_fn", "origin", "type")
+    __slots__ = (
+        "source", "ast", "names", "functions", "depth", "_fn", "origin", "type", "free_names"
+    )
 
     def __init__(
         self,
@@ -67,8 +112,10 @@ class Formula:
         fn: Fn,
         depth: int,
         origin: TextOrigin,
+        free_names: tuple[NameRef, ...] = (),
     ) -> None:
         self.source = source
+        self.free_names = free_names
         self.ast = tree
         self.names = names
         self.functions = functions
@@ -111,8 +158,13 @@ class Formula:
 
 @dataclass(frozen=True)
 class ParseResult:
+    """`names` and `free_names` are filled whenever the text parsed, even when the formula did
+    not compile (an unknown function, a type error): checks of variable reads still work."""
+
     formula: Formula | None
     diagnostics: list[Diagnostic]
+    names: frozenset[str] = field(default=frozenset())
+    free_names: tuple[NameRef, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -156,10 +208,12 @@ def parse_formula(
     except RecursionError:
         diagnostics.append(Diagnostic(PFX_TOO_DEEP, Severity.ERROR, "The formula nests too deeply to compile.", tree.span))
         return ParseResult(None, diagnostics)
+    names = collect_names(tree)
+    free_names = collect_free_names(tree, compiler.free)
     if any(d.is_error for d in diagnostics):
-        return ParseResult(None, diagnostics)
+        return ParseResult(None, diagnostics, names, free_names)
     formula = Formula(
-        text, tree, collect_names(tree), frozenset(compiler.functions), fn, depth, where
+        text, tree, names, frozenset(compiler.functions), fn, depth, where, free_names
     )
     formula.type = str(compiler.type_of(tree).kind)
-    return ParseResult(formula, diagnostics)
+    return ParseResult(formula, diagnostics, names, free_names)

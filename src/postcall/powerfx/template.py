@@ -18,7 +18,7 @@ from postcall.diagnostics import Diagnostic, Severity, TextOrigin
 from postcall.errors import PowerFxError
 from postcall.powerfx.codes import PFX_TEMPLATE_HOLE
 from postcall.powerfx.convert import to_json, to_text
-from postcall.powerfx.formula import DEFAULT_ORIGIN, Formula, parse_formula
+from postcall.powerfx.formula import DEFAULT_ORIGIN, Formula, NameRef, parse_formula
 from postcall.powerfx.runtime import EvalContext
 from postcall.powerfx.values import ErrorValue, Record, Table, UntypedObject
 
@@ -71,14 +71,18 @@ def sub_origin(origin: TextOrigin, text: str, offset: int, length: int) -> TextO
 
 @dataclass(frozen=True)
 class TemplateResult:
+    """`names` and `free_names` of every hole that parsed, even when a hole did not compile."""
+
     template: Template | None
     diagnostics: list[Diagnostic]
+    names: frozenset[str] = frozenset()
+    free_names: tuple[NameRef, ...] = ()
 
 
 class Template:
     """Parsed message text: literal parts and compiled holes."""
 
-    __slots__ = ("source", "parts", "formulas", "names", "functions")
+    __slots__ = ("source", "parts", "formulas", "names", "functions", "free_names")
 
     def __init__(self, source: str, parts: tuple[str | Formula, ...]) -> None:
         self.source = source
@@ -86,6 +90,7 @@ class Template:
         self.formulas: tuple[Formula, ...] = tuple(p for p in parts if isinstance(p, Formula))
         self.names: frozenset[str] = frozenset().union(*(f.names for f in self.formulas))
         self.functions: frozenset[str] = frozenset().union(*(f.functions for f in self.formulas))
+        self.free_names: tuple[NameRef, ...] = tuple(r for f in self.formulas for r in f.free_names)
 
     def __repr__(self) -> str:
         return f"Template({self.source!r})"
@@ -127,6 +132,8 @@ def parse_template(text: str, origin: TextOrigin | None = None) -> TemplateResul
     parts: list[str | Formula] = []
     diagnostics: list[Diagnostic] = []
     literal: list[str] = []
+    names: set[str] = set()
+    free_names: list[NameRef] = []
     i = 0
     n = len(text)
     failed = False
@@ -143,6 +150,8 @@ def parse_template(text: str, origin: TextOrigin | None = None) -> TemplateResul
             continue
         content = text[i + 1 : end]
         result = parse_formula(content, sub_origin(where, text, i + 1, len(content)))
+        names.update(result.names)
+        free_names.extend(result.free_names)
         if result.formula is None:
             syntax = [d for d in result.diagnostics if d.code.startswith("PFX1")]
             if syntax:
@@ -171,5 +180,7 @@ def parse_template(text: str, origin: TextOrigin | None = None) -> TemplateResul
     if literal:
         parts.append("".join(literal))
     if failed:
-        return TemplateResult(None, diagnostics)
-    return TemplateResult(Template(text, tuple(parts)), diagnostics)
+        return TemplateResult(None, diagnostics, frozenset(names), tuple(free_names))
+    return TemplateResult(
+        Template(text, tuple(parts)), diagnostics, frozenset(names), tuple(free_names)
+    )

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from postcall.topics.config import AgentConfig
-from postcall.topics.model import Expr, Topic
+from postcall.topics.model import ClosedListEntity, Expr, Question, Topic
 
 Layout = Literal["folder", "solution", "workspace", "file"]
 
@@ -66,3 +66,23 @@ class Agent:
         """OnActivity topics with type EndOfConversation, lowest `priority` first."""
         found = [t for t in self.topics.values() if t.trigger.is_end_of_conversation]
         return tuple(sorted(found, key=lambda t: t.trigger.priority))
+
+    def option_sets(self) -> dict[str, ClosedListEntity]:
+        """Closed-list questions as option sets formulas may name: `'<question id>'.<option>`,
+        `'<topic schema>.main.<question id>'`, `'<topic schema>.<question id>'` and the
+        entity's display name (first one wins)."""
+        sets: dict[str, ClosedListEntity] = {}
+        for topic in self.topics.values():
+            for node in topic.walk():
+                if not isinstance(node, Question) or not isinstance(node.entity, ClosedListEntity):
+                    continue
+                names = [
+                    node.id,
+                    f"{topic.schema_name}.main.{node.id}",
+                    f"{topic.schema_name}.{node.id}",
+                ]
+                if node.entity.display_name:
+                    names.append(node.entity.display_name)
+                for name in names:
+                    sets.setdefault(name, node.entity)
+        return sets

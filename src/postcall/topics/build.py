@@ -13,10 +13,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-from postcall.diagnostics import Diagnostic, Severity, SourceSpan, default_severity, did_you_mean
+from postcall.diagnostics import (
+    Diagnostic,
+    Severity,
+    SourceSpan,
+    TextOrigin,
+    default_severity,
+    did_you_mean,
+)
 from postcall.topics import codes
 from postcall.topics.fn_names import POWER_FX_FUNCTIONS
-from postcall.topics.fx import parse_formula, parse_template
+from postcall.topics.fx import NameRef, parse_formula, parse_template
 from postcall.topics.model import (
     VARIABLE_SCOPES,
     Expr,
@@ -98,11 +105,15 @@ class FileContext:
     def formula(self, node: YScalar) -> Expr:
         self.formula_count += 1
         origin = node.origin_after(1)
-        result = parse_formula(node.value[1:], origin)
+        source = node.value[1:]
+        result = parse_formula(source, origin)
+        free_names = result.free_names
         if any(d.is_error and d.code in _PFX_SYNTAX for d in result.diagnostics):
             self.formula_unparsed += 1
+            if not result.names:
+                free_names = scan_variable_reads(source, origin)
         self.diagnostics.extend(adapt_powerfx(result.diagnostics))
-        return Expr(node.value, node.span, result.formula, None, origin)
+        return Expr(node.value, node.span, result.formula, None, origin, free_names)
 
     def literal(self, node: YScalar, vtype: ValueType, what: str) -> object:
         text = node.value
@@ -156,7 +167,7 @@ class FileContext:
         )
         self.formula_unparsed += bad_holes
         self.diagnostics.extend(adapt_powerfx(result.diagnostics))
-        return TextTemplate(text, node.span, result.template, node.origin)
+        return TextTemplate(text, node.span, result.template, node.origin, result.free_names)
 
     def variable(
         self, node: YNode, what: str, *, allow_init: bool = True, write: bool = True
@@ -246,6 +257,20 @@ class FileContext:
 
 
 _PFX_SYNTAX = frozenset({"PFX100", "PFX101", "PFX102", "PFX103"})
+_TEXT_LITERAL = re.compile(r'"(?:[^"]|"")*"?')
+_VARIABLE_READ = re.compile(r"(?<![\w.'])(?:Topic|Global)\.[A-Za-z_]\w*")
+
+
+def scan_variable_reads(source: str, origin: TextOrigin) -> tuple[NameRef, ...]:
+    """`Topic.x` and `Global.x` in the text of a formula that does not parse (outside text
+    literals), so that variable checks still see them."""
+    blanked = _TEXT_LITERAL.sub(lambda m: " " * len(m.group(0)), source)
+    out = []
+    for m in _VARIABLE_READ.finditer(blanked):
+        span = origin.span(source, m.start(), m.end())
+        root = origin.span(source, m.start(), m.start() + m.group(0).index("."))
+        out.append(NameRef(m.group(0), span, root, m.group(0).split(".", 1)[0]))
+    return tuple(out)
 _PFX_BAD_HOLE = "PFX110"
 _PFX_UNKNOWN_FUNCTION = "PFX301"
 _UNKNOWN_FUNCTION_NAME = re.compile(r"Unknown function '([^']+)'")

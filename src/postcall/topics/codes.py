@@ -81,6 +81,20 @@ UNIMPLEMENTED_FUNCTION = register_code(
 )
 EMPTY_ACTIONS = register_code("TPC232", INFO, "A trigger has no actions.")
 BAD_PRIORITY = register_code("TPC233", E, "A trigger priority is not a whole number.")
+UNKNOWN_NAME = register_code(
+    "TPC234",
+    W,
+    "A formula or message reads a name that is no variable scope (Topic, Global, System, Env, "
+    "Conversation...) or option set; evaluating it fails.",
+)
+UNKNOWN_ENV = register_code(
+    "TPC235", W, "A formula reads `Env.<name>` that agent.yaml's env (and --env) does not define."
+)
+UNKNOWN_SYSTEM = register_code(
+    "TPC236",
+    W,
+    "A formula reads a System variable the runtime does not provide (docs/engine.md); it is Blank.",
+)
 
 # -- agent.yaml --
 CONFIG_UNKNOWN_KEY = register_code("TPC250", W, "agent.yaml has a key this runtime does not know.")

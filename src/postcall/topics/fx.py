@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from postcall.powerfx import (
     KNOWN_FUNCTIONS,
+    OPTION_SET_NAMES,
+    WELL_KNOWN_ROOTS,
     Formula,
+    NameRef,
     ParseResult,
     Template,
     TemplateResult,
@@ -14,7 +17,10 @@ from postcall.powerfx import (
 
 __all__ = [
     "KNOWN_FUNCTIONS",
+    "OPTION_SET_NAMES",
+    "WELL_KNOWN_ROOTS",
     "Formula",
+    "NameRef",
     "ParseResult",
     "Template",
     "TemplateResult",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeAlias
 
 from postcall.diagnostics import SourceSpan, TextOrigin
-from postcall.topics.fx import Formula, Template
+from postcall.topics.fx import Formula, NameRef, Template
 
 # ----------------------------------------------------------------------------------------------
 # Values
@@ -41,7 +41,10 @@ class Expr:
     `text` is the value as written in the file (with its leading `=` for formulas).  `formula` is
     the parsed formula (None for literals, and for formulas that failed to parse: the validator has
     reported those).  `literal` is the converted literal for non-formulas.  `origin` maps
-    offsets of the formula source (the text after `=`) back to the file.
+    offsets of the formula source (the text after `=`) back to the file.  `free_names` are the
+    names the formula reads from the variable scopes (not row-scope names), with file spans;
+    they are known even when the formula did not compile (for a syntax error, the `Topic.x` and
+    `Global.x` reads found in its text).
     """
 
     text: str
@@ -49,6 +52,7 @@ class Expr:
     formula: Formula | None = None
     literal: LiteralValue = None
     origin: TextOrigin | None = field(default=None, compare=False, repr=False)
+    free_names: tuple[NameRef, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def is_formula(self) -> bool:
@@ -56,8 +60,11 @@ class Expr:
 
     @property
     def names(self) -> frozenset[str]:
-        """Dotted references the formula reads, as written (empty for literals)."""
-        return self.formula.names if self.formula is not None else frozenset()
+        """Dotted references the formula reads, as written (empty for literals; the free names
+        when the formula did not compile)."""
+        if self.formula is not None:
+            return self.formula.names
+        return frozenset(r.path for r in self.free_names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +75,13 @@ class TextTemplate:
     span: SourceSpan
     template: Template | None = None
     origin: TextOrigin | None = field(default=None, compare=False, repr=False)
+    free_names: tuple[NameRef, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def names(self) -> frozenset[str]:
-        return self.template.names if self.template is not None else frozenset()
+        if self.template is not None:
+            return self.template.names
+        return frozenset(r.path for r in self.free_names)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from postcall.topics.model import (
     UnsupportedNode,
     VariableRef,
 )
+from postcall.topics.names_check import check_names
 from postcall.vocabulary import KNOWN_END_REASONS
 
 _END_REASON = re.compile(
@@ -126,10 +127,24 @@ def validate_agent(agent: Agent, *, single_file: bool) -> list[Diagnostic]:
     out = _Out()
     written_globals: set[str] = set()
     read_globals: list[tuple[str, SourceSpan]] = []
+    read_values: list[Expr | TextTemplate] = [
+        v for v in agent.global_variables.values() if v is not None
+    ]
+    written: list[VariableRef] = []
     for topic in agent.topics.values():
         _check_topic(agent, topic, out, single_file=single_file)
+        for trigger in (topic.trigger, *topic.extra_triggers):
+            read_values.extend(
+                v
+                for v in (trigger.condition, trigger.duration_seconds, trigger.silence_timeout_ms)
+                if v is not None
+            )
         for node in topic.walk():
             for value in node_values(node):
+                if isinstance(value, VariableRef):
+                    written.append(value)
+                else:
+                    read_values.append(value)
                 if isinstance(value, VariableRef) and value.scope == "Global":
                     written_globals.add(value.name.split(".")[0])
                 elif isinstance(value, (Expr, TextTemplate)):
@@ -161,6 +176,7 @@ def validate_agent(agent: Agent, *, single_file: bool) -> list[Diagnostic]:
                 span,
                 hint=f"did you mean 'Global.{guess}'?" if guess else None,
             )
+    out.items.extend(check_names(agent, read_values, written, single_file=single_file))
     return out.items
 
 
