@@ -30,7 +30,7 @@ import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -57,7 +57,14 @@ from postcall.lifecycle.watchdog import (
     parse_time,
     watchdog_event,
 )
-from postcall.store import ConversationNotFoundError, NewActivity, RunSpec, Store, Turn
+from postcall.store import (
+    Conversation,
+    ConversationNotFoundError,
+    NewActivity,
+    RunSpec,
+    Store,
+    Turn,
+)
 from postcall.topics.agent import Agent
 
 log = structlog.get_logger("postcall.lifecycle")
@@ -90,6 +97,18 @@ class _Step:
     outcome: TurnOutcome
     result: TurnResult | None
     held_waiting: bool = False  # an end is held and this step did not hold it: release it next
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A step worked out: the answer, and what to write (nothing when `state` is None)."""
+
+    step: _Step
+    state: dict[str, Any] | None = None
+    activities: list[NewActivity] = field(default_factory=list)
+    end: TurnResult | None = None  # the turn ended the conversation: record the end and runs
+    end_topics: list[str] = field(default_factory=list)
+    held: bool = False
 
 
 Compute = Callable[[ConversationState, dt.datetime], TurnResult]
@@ -271,88 +290,131 @@ class Sessions:
         release: bool = False,
         release_due_before: dt.datetime | None = None,
     ) -> _Step:
+        """One step: worked out from the conversation as last saved, then written under its lock.
+
+        The engine's turn is computed before the lock is taken, so the lock is held only to
+        write; if another turn of the conversation was saved in between (its version moved),
+        the step is worked out again under the lock.  Replays and no-ops take no lock at all.
+        """
         now = self.clock.now()
+        snapshot = self.store.get_conversation(conversation_id)
+        if snapshot is None:
+            raise UnknownConversationError(conversation_id)
+
+        def plan(conversation: Conversation) -> _Plan:
+            return self._plan(
+                conversation, compute, now=now, inbound=inbound, event_id=event_id, carried=carried,
+                continuation=continuation, sequence=sequence, release=release,
+                release_due_before=release_due_before,
+            )
+
+        planned = plan(snapshot)
+        if planned.state is None:
+            return planned.step
         with self._turn(conversation_id) as turn:
-            saved = dict(turn.conversation.state or {})
-            meta: dict[str, Any] = dict(saved.pop(LIFECYCLE_KEY, None) or {})
-            seen: dict[str, Any] = dict(meta.get("seen") or {})
-            turn_no = int(meta.get("turn", 0))
-            if event_id is not None and not continuation and event_id in seen:
-                entry = seen[event_id]
-                pending = saved.get("pending")
-                if entry.get("suspended") and isinstance(pending, dict) and saved.get("end") is None:
-                    # This delivery's turn was suspended on an in-call action and never resumed
-                    # (the process handling it died): carry it on.  The action runs again with
-                    # the same Idempotency-Key, and its result resumes the turn.
-                    request = ActionRequest.from_json(pending["request"])
-                    suspended = TurnResult(state=ConversationState.from_json(saved), pending=request)
-                    log.info("suspended_turn_resumed", conversation_id=conversation_id, event_id=event_id,
-                             node=request.node_id)
-                    return _Step(self._replayed(conversation_id, entry, saved), suspended)
-                return _Step(self._replayed(conversation_id, entry, saved), None)
-            if "conversation_id" in saved:
-                state = ConversationState.from_json(saved)
-            else:
-                state = self.engine.new_state(
-                    conversation_id,
-                    now=turn.conversation.started_at or now,
-                    channel_id=turn.conversation.channel or "test",
-                    user_id=turn.conversation.caller,
-                )
-            if continuation and state.pending is None and event_id is not None and event_id in seen:
-                # Another delivery of the same event resumed this turn first (a redelivery while
-                # this process still waited on the action): answer with what that one stored.
-                return _Step(self._replayed(conversation_id, seen[event_id], saved), None)
-            held = meta.get("held")
-            if release:
-                if not held or (release_due_before is not None and not held_due(held, release_due_before)):
-                    return _Step(_unchanged(conversation_id, carried, turn_no, state), None)
-                meta.pop("held")
-                activity = Activity.from_json(held["activity"])
-                event_id = str(held["event_id"]) if held.get("event_id") else None
-                engine = self.engine
-                if release_due_before is not None:  # nothing came: the end is as of its arrival
-                    now = max(parse_time(held.get("at")) or now, state.last_activity_at or state.started_at)
+            if turn.conversation.version != snapshot.version:
+                planned = plan(turn.conversation)
+            if planned.state is not None:
+                turn.save(planned.state, planned.activities)
+                if planned.end is not None:
+                    self._record_end(turn, planned.end, planned.end_topics)
+        if planned.held:
+            log.info("end_held_for_transfer_result", conversation_id=conversation_id, event_id=event_id)
+        return planned.step
 
-                def run_held(st: ConversationState, at: dt.datetime) -> TurnResult:
-                    return engine.turn(st, activity, now=at, ids=_ids)
+    def _plan(
+        self,
+        conversation: Conversation,
+        compute: Compute | None,
+        *,
+        now: dt.datetime,
+        inbound: Activity | None,
+        event_id: str | None,
+        carried: Sequence[AgentOutput],
+        continuation: bool,
+        sequence: int | None,
+        release: bool,
+        release_due_before: dt.datetime | None,
+    ) -> _Plan:
+        """What a step answers and writes, from the conversation as saved (no I/O)."""
+        conversation_id = conversation.id
+        saved = dict(conversation.state or {})
+        meta: dict[str, Any] = dict(saved.pop(LIFECYCLE_KEY, None) or {})
+        seen: dict[str, Any] = dict(meta.get("seen") or {})
+        turn_no = int(meta.get("turn", 0))
+        if event_id is not None and not continuation and event_id in seen:
+            entry = seen[event_id]
+            pending = saved.get("pending")
+            if entry.get("suspended") and isinstance(pending, dict) and saved.get("end") is None:
+                # This delivery's turn was suspended on an in-call action and never resumed
+                # (the process handling it died): carry it on.  The action runs again with
+                # the same Idempotency-Key, and its result resumes the turn.
+                request = ActionRequest.from_json(pending["request"])
+                suspended = TurnResult(state=ConversationState.from_json(saved), pending=request)
+                log.info("suspended_turn_resumed", conversation_id=conversation_id, event_id=event_id,
+                         node=request.node_id)
+                return _Plan(_Step(self._replayed(conversation_id, entry, saved), suspended))
+            return _Plan(_Step(self._replayed(conversation_id, entry, saved), None))
+        if "conversation_id" in saved:
+            state = ConversationState.from_json(saved)
+        else:
+            state = self.engine.new_state(
+                conversation_id,
+                now=conversation.started_at or now,
+                channel_id=conversation.channel or "test",
+                user_id=conversation.caller,
+            )
+        if continuation and state.pending is None and event_id is not None and event_id in seen:
+            # Another delivery of the same event resumed this turn first (a redelivery while
+            # this process still waited on the action): answer with what that one stored.
+            return _Plan(_Step(self._replayed(conversation_id, seen[event_id], saved), None))
+        held = meta.get("held")
+        if release:
+            if not held or (release_due_before is not None and not held_due(held, release_due_before)):
+                return _Plan(_Step(_unchanged(conversation_id, carried, turn_no, state), None))
+            meta.pop("held")
+            activity = Activity.from_json(held["activity"])
+            event_id = str(held["event_id"]) if held.get("event_id") else None
+            engine = self.engine
+            if release_due_before is not None:  # nothing came: the end is as of its arrival
+                now = max(parse_time(held.get("at")) or now, state.last_activity_at or state.started_at)
 
-                compute, held = run_held, None
-            gap = _note_sequence(meta, sequence) if inbound is not None and not continuation else False
-            if (
-                inbound is not None
-                and not continuation
-                and held is None
-                and inbound.type is ActivityType.END_OF_CONVERSATION
-                and state.waiting_for == "transfer"
-                and (sequence is None or gap)
-            ):
-                return _Step(self._hold(turn, meta, seen, saved, inbound, event_id, now, carried, turn_no), None)
-            assert compute is not None
-            result = compute(state, now)
-            activities: list[NewActivity] = []
-            if inbound is not None:
-                activities.append(NewActivity("in", str(inbound.type), inbound.to_json(), at=now))
-            for output in result.outputs:
-                activities.append(NewActivity("out", type(output).__name__, output_to_json(output), at=now))
-            outputs = (*carried, *result.outputs)
-            if not continuation and not result.ignored:
-                turn_no += 1
-            end_reason = str(result.state.end.reason) if result.state.end is not None else None
-            if event_id is not None:
-                reply = result.outputs if release else outputs  # a released end answers for itself
-                seen[event_id] = {
-                    "outputs": [output_to_json(o) for o in reply],
-                    "turn": turn_no,
-                    "suspended": result.pending is not None,
-                }
-                while len(seen) > SEEN_EVENTS_KEPT:
-                    seen.pop(next(iter(seen)))
-            new_state = result.state.to_json()
-            new_state[LIFECYCLE_KEY] = {**meta, "seen": seen, "turn": turn_no}
-            turn.save(new_state, activities)
-            if result.end is not None and result.end_snapshot is not None:
-                self._record_end(turn, result)
+            def run_held(st: ConversationState, at: dt.datetime) -> TurnResult:
+                return engine.turn(st, activity, now=at, ids=_ids)
+
+            compute, held = run_held, None
+        gap = _note_sequence(meta, sequence) if inbound is not None and not continuation else False
+        if (
+            inbound is not None
+            and not continuation
+            and held is None
+            and inbound.type is ActivityType.END_OF_CONVERSATION
+            and state.waiting_for == "transfer"
+            and (sequence is None or gap)
+        ):
+            return self._hold(conversation_id, meta, seen, saved, inbound, event_id, now, carried, turn_no)
+        assert compute is not None
+        result = compute(state, now)
+        activities: list[NewActivity] = []
+        if inbound is not None:
+            activities.append(NewActivity("in", str(inbound.type), inbound.to_json(), at=now))
+        for output in result.outputs:
+            activities.append(NewActivity("out", type(output).__name__, output_to_json(output), at=now))
+        outputs = (*carried, *result.outputs)
+        if not continuation and not result.ignored:
+            turn_no += 1
+        end_reason = str(result.state.end.reason) if result.state.end is not None else None
+        if event_id is not None:
+            reply = result.outputs if release else outputs  # a released end answers for itself
+            seen[event_id] = {
+                "outputs": [output_to_json(o) for o in reply],
+                "turn": turn_no,
+                "suspended": result.pending is not None,
+            }
+            while len(seen) > SEEN_EVENTS_KEPT:
+                seen.pop(next(iter(seen)))
+        new_state = result.state.to_json()
+        new_state[LIFECYCLE_KEY] = {**meta, "seen": seen, "turn": turn_no}
         outcome = TurnOutcome(
             conversation_id=conversation_id,
             outputs=tuple(outputs),
@@ -360,7 +422,18 @@ class Sessions:
             ended=end_reason is not None,
             end_reason=end_reason,
         )
-        return _Step(outcome, result, held_waiting=bool(meta.get("held")) and not release)
+        ends = result.end is not None and result.end_snapshot is not None
+        return _Plan(
+            _Step(outcome, result, held_waiting=bool(meta.get("held")) and not release),
+            state=new_state,
+            activities=activities,
+            end=result if ends else None,
+            end_topics=(
+                select_post_call_topics(self.agent, result.end_snapshot, engine=self.engine)
+                if ends and result.end_snapshot is not None
+                else []
+            ),
+        )
 
     @contextlib.contextmanager
     def _turn(self, conversation_id: str) -> Iterator[Turn]:
@@ -372,7 +445,7 @@ class Sessions:
 
     def _hold(
         self,
-        turn: Any,
+        conversation_id: str,
         meta: dict[str, Any],
         seen: dict[str, Any],
         saved: dict[str, Any],
@@ -381,7 +454,7 @@ class Sessions:
         now: dt.datetime,
         carried: Sequence[AgentOutput],
         turn_no: int,
-    ) -> TurnOutcome:
+    ) -> _Plan:
         """Keep a channel's end that may have overtaken the transfer's result (module docstring)."""
         meta["held"] = {
             "activity": inbound.to_json(),
@@ -393,15 +466,17 @@ class Sessions:
             seen[event_id] = {"outputs": [], "turn": turn_no}
             while len(seen) > SEEN_EVENTS_KEPT:
                 seen.pop(next(iter(seen)))
-        turn.save({**saved, LIFECYCLE_KEY: {**meta, "seen": seen, "turn": turn_no}},
-                  [NewActivity("in", str(inbound.type), inbound.to_json(), at=now)])
-        log.info("end_held_for_transfer_result", conversation_id=turn.conversation.id, event_id=event_id)
-        return TurnOutcome(turn.conversation.id, tuple(carried), turn_no, ended=False, end_reason=None)
+        outcome = TurnOutcome(conversation_id, tuple(carried), turn_no, ended=False, end_reason=None)
+        return _Plan(
+            _Step(outcome, None),
+            state={**saved, LIFECYCLE_KEY: {**meta, "seen": seen, "turn": turn_no}},
+            activities=[NewActivity("in", str(inbound.type), inbound.to_json(), at=now)],
+            held=True,
+        )
 
-    def _record_end(self, turn: Any, result: TurnResult) -> None:
+    def _record_end(self, turn: Turn, result: TurnResult, topics: Sequence[str]) -> None:
         assert result.end is not None and result.end_snapshot is not None
         snapshot = result.end_snapshot
-        topics = select_post_call_topics(self.agent, snapshot, engine=self.engine)
         runs = [
             RunSpec(topic=name, program=PROGRAM, input={"topic": name, "end_snapshot": snapshot})
             for name in topics
@@ -409,7 +484,7 @@ class Sessions:
         record = {
             **result.end.to_json(),
             "ended_at": result.end.ended_at.isoformat(),
-            "post_call_topics": topics,
+            "post_call_topics": list(topics),
         }
         first = turn.end(record, runs)
         log.info(
