@@ -18,6 +18,9 @@ RUN_LOOP = register_code("RUN456", Severity.ERROR, "A turn ran too many steps (a
 RUN_VALUE = register_code("RUN457", Severity.ERROR, "A node got a value it cannot use.")
 RUN_STATE = register_code("RUN458", Severity.ERROR, "Saved state does not match the agent's topics.")
 RUN_INTERNAL = register_code("RUN459", Severity.ERROR, "A node failed in an unexpected way (a runtime bug).")
+RUN_CONNECTOR = register_code(
+    "RUN460", Severity.ERROR, "A connector action failed or is not bound in agent.yaml `connectors:`."
+)
 
 
 

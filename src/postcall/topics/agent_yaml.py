@@ -17,6 +17,7 @@ from postcall.diagnostics import Severity, SourceSpan, did_you_mean
 from postcall.topics import codes
 from postcall.topics.build import FileContext, kind_name, start_span
 from postcall.topics.config import (
+    CONNECTOR_FLOW_PREFIX,
     AgentConfig,
     Channels,
     EventsChannel,
@@ -31,8 +32,8 @@ from postcall.topics.config import (
 from postcall.topics.source import YMap, YNode, YScalar, YSeq
 
 TOP_KEYS = (
-    "name", "bot_name", "language", "description", "env", "flows", "allowed_hosts", "voice",
-    "limits", "retry", "topic_settings", "channels",
+    "name", "bot_name", "language", "description", "env", "flows", "connectors", "allowed_hosts",
+    "voice", "limits", "retry", "topic_settings", "channels",
 )  # fmt: skip
 _SECRET_WORDS = re.compile(r"(token|secret|password|api_?key)$", re.IGNORECASE)
 _PYTHON_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
@@ -190,10 +191,14 @@ def _retry(fc: FileContext, node: YMap, where: str, base: RetryPolicy) -> RetryP
     )
 
 
-def _flows(fc: FileContext, node: YMap) -> dict[str, FlowBinding]:
+def _flows(
+    fc: FileContext, node: YMap, section: str = "flows", id_prefix: str = ""
+) -> dict[str, FlowBinding]:
+    """Bindings of `flows:` (or `connectors:`), keyed as written; each binding's flow_id is
+    `id_prefix` + the key."""
     out: dict[str, FlowBinding] = {}
     for key, value in node.entries:
-        where = f"flows['{key.value}']"
+        where = f"{section}['{key.value}']"
         if not isinstance(value, YMap):
             fc.add(
                 codes.CONFIG_BAD_VALUE,
@@ -228,7 +233,9 @@ def _flows(fc: FileContext, node: YMap) -> dict[str, FlowBinding]:
             method = "POST"
         headers_node = r.mapping("headers")
         headers = _string_map(r, headers_node, "header") if headers_node is not None else {}
-        out[key.value] = FlowBinding(key.value, url, method, MappingProxyType(headers), python)
+        out[key.value] = FlowBinding(
+            id_prefix + key.value, url, method, MappingProxyType(headers), python
+        )
     return out
 
 
@@ -307,6 +314,15 @@ def read_agent_yaml(
     env_node = r.mapping("env")
     env = _string_map(r, env_node, "env value") if env_node is not None else {}
     flows_node = r.mapping("flows")
+    flows = _flows(fc, flows_node) if flows_node is not None else {}
+    connectors_node = r.mapping("connectors")
+    connectors = (
+        _flows(fc, connectors_node, "connectors", CONNECTOR_FLOW_PREFIX)
+        if connectors_node is not None
+        else {}
+    )
+    # Connector bindings also run as flows (kind "flow" requests) under `connector:<key>`.
+    flows.update({b.flow_id: b for b in connectors.values()})
     hosts_node = r.get("allowed_hosts")
     hosts: tuple[str, ...] | None = None
     if isinstance(hosts_node, YSeq):
@@ -376,7 +392,8 @@ def read_agent_yaml(
         name=r.text("name", default_name) or default_name,
         language=r.text("language", "en-US") or "en-US",
         env=MappingProxyType(env),
-        flows=MappingProxyType(_flows(fc, flows_node) if flows_node is not None else {}),
+        flows=MappingProxyType(flows),
+        connectors=MappingProxyType(connectors),
         allowed_hosts=hosts,
         voice=voice,
         limits=limits,

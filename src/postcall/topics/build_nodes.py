@@ -20,6 +20,7 @@ from postcall.topics.model import (
     ClosedListItem,
     ConditionGroup,
     ConditionItem,
+    ConnectionProperties,
     ContinueLoop,
     DtmfMultipleChoiceOptions,
     DtmfOptions,
@@ -39,6 +40,7 @@ from postcall.topics.model import (
     HttpErrorHandling,
     HttpRequestAction,
     InputBinding,
+    InvokeConnectorAction,
     InvokeFlowAction,
     LatencyMessageSettings,
     LogCustomTelemetryEvent,
@@ -358,7 +360,7 @@ def build_output_bindings(
     kind = kind_node.value if isinstance(kind_node, YScalar) else None
     if kind == "SingleVariableOutputBinding":
         sf = Fields(fc, node, "SingleVariableOutputBinding", f.what(key))
-        var = sf.variable("variable", allow_init=False)
+        var = sf.variable("variable")  # Copilot Studio writes `init:Topic.x` here too
         return (OutputBinding("", var, node.span),) if var is not None else ()
     sf = Fields(fc, node, "ActionOutputBindingNoKind", f.what(key), extra=("kind",))
     binding = sf.mapping("binding")
@@ -1031,6 +1033,44 @@ def _invoke_flow(fc: FileContext, f: Fields, c: Common) -> Node:
     )
 
 
+def _connection_properties(fc: FileContext, f: Fields) -> ConnectionProperties | None:
+    node = f.mapping("connectionProperties")
+    if node is None:
+        return None
+    cf = Fields(fc, node, "ConnectionPropertiesNoKind", f.what("connectionProperties"))
+    return ConnectionProperties(
+        span=node.span,
+        mode=cf.enum("mode", "ConnectionMode", "Maker") or "Maker",
+        name=cf.text("name"),
+        usage_description=cf.text("usageDescription"),
+    )
+
+
+def _raw(f: Fields, key: str) -> Any:
+    node = f.get(key)
+    return to_plain(node) if node is not None else None
+
+
+def _invoke_connector(fc: FileContext, f: Fields, c: Common) -> Node:
+    reference = f.text("connectionReference")
+    operation = f.text("operationId")
+    fields: dict[str, Any] = {
+        "connection_properties": _connection_properties(fc, f),
+        "input": build_input_bindings(fc, f),
+        "output": build_output_bindings(fc, f),
+        "error_handling": _http_errors(fc, f),
+        "request_timeout_ms": f.expr("requestTimeoutInMilliseconds", "int"),
+        "dynamic_input_schema": _raw(f, "dynamicInputSchema"),
+        "dynamic_output_schema": _raw(f, "dynamicOutputSchema"),
+        "latency_message": build_latency(fc, f),
+    }
+    if not reference or not operation:
+        raise _Skip  # the missing required field was reported (every other field checked)
+    return InvokeConnectorAction(
+        connection_reference=reference, operation_id=operation, **fields, **c
+    )
+
+
 def _telemetry(fc: FileContext, f: Fields, c: Common) -> Node:
     return LogCustomTelemetryEvent(
         event_name=f.expr("eventName", "string"), properties=f.expr("properties", "value"), **c
@@ -1180,6 +1220,7 @@ NODE_BUILDERS: dict[str, tuple[str, Builder]] = {
     "EndConversation": ("EndConversation", _end_conversation),
     "HttpRequestAction": ("HttpRequestAction", _http_request),
     "InvokeFlowAction": ("InvokeFlowAction", _invoke_flow),
+    "InvokeConnectorAction": ("InvokeConnectorAction", _invoke_connector),
     "LogCustomTelemetryEvent": ("LogCustomTelemetryEvent", _telemetry),
     "TransferConversationV2": ("TransferConversationV2", _transfer_v2),
     "TransferConversation": ("TransferConversation", _transfer_v1),

@@ -95,6 +95,11 @@ UNKNOWN_SYSTEM = register_code(
     W,
     "A formula reads a System variable the runtime does not provide (docs/engine.md); it is Blank.",
 )
+UNBOUND_CONNECTOR = register_code(
+    "TPC237",
+    W,
+    "An InvokeConnectorAction's operation is not bound in agent.yaml `connectors:`; running it fails.",
+)
 
 # -- agent.yaml --
 CONFIG_UNKNOWN_KEY = register_code("TPC250", W, "agent.yaml has a key this runtime does not know.")

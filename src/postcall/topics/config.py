@@ -28,6 +28,10 @@ class FlowBinding:
     python: str | None = None
 
 
+# agent.yaml `connectors:` bindings run as flows; their flow id is this prefix + the key.
+CONNECTOR_FLOW_PREFIX = "connector:"
+
+
 @dataclass(frozen=True, slots=True)
 class VoiceSettings:
     voice: str | None = None  # provider voice name, e.g. Polly.Joanna
@@ -103,7 +107,9 @@ class Channels:
 class AgentConfig:
     """Settings from agent.yaml (or defaults when the agent has none).
 
-    `env` already has the command line's `--env NAME=VALUE` overrides applied.
+    `env` already has the command line's `--env NAME=VALUE` overrides applied.  `connectors`
+    maps a `connectors:` key to its binding; the same bindings are in `flows` under their
+    flow id `connector:<key>`, so whatever runs flows runs connector actions too.
     `allowed_hosts` None means HTTP actions are not restricted by host.
     """
 
@@ -111,6 +117,7 @@ class AgentConfig:
     language: str = "en-US"
     env: Mapping[str, str] = field(default_factory=_empty)
     flows: Mapping[str, FlowBinding] = field(default_factory=lambda: MappingProxyType({}))
+    connectors: Mapping[str, FlowBinding] = field(default_factory=lambda: MappingProxyType({}))
     allowed_hosts: tuple[str, ...] | None = None
     voice: VoiceSettings = VoiceSettings()
     limits: Limits = Limits()
@@ -119,6 +126,13 @@ class AgentConfig:
         default_factory=lambda: MappingProxyType({})
     )
     channels: Channels = Channels()
+
+    def connector_binding(self, connection_reference: str, operation_id: str) -> FlowBinding | None:
+        """The `connectors:` binding of an InvokeConnectorAction: the key
+        `<connectionReference>/<operationId>` first, then `<operationId>` alone."""
+        return self.connectors.get(f"{connection_reference}/{operation_id}") or (
+            self.connectors.get(operation_id)
+        )
 
     def retry_for(self, topic_name: str) -> RetryPolicy:
         """The retry policy of a topic: its `topic_settings` override, else the agent's."""

@@ -636,6 +636,48 @@ class InvokeFlowAction(Node):
     latency_message: LatencyMessageSettings | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionProperties:
+    """InvokeConnectorAction `connectionProperties`: `mode` Maker (default) | Invoker (the
+    user's own connection in Copilot Studio; here both run the agent.yaml binding)."""
+
+    span: SourceSpan
+    mode: str = "Maker"
+    name: str | None = None
+    usage_description: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvokeConnectorAction(Node):
+    """Call a Power Platform connector operation (`connection_reference`, `operation_id`).
+
+    The runtime runs it through agent.yaml `connectors:` (keyed `<connectionReference>/
+    <operationId>` or `<operationId>`): an HTTP endpoint or a Python callable, like a flow.
+    `input` binds operation parameters; `output` is a SingleVariableOutputBinding (one binding
+    with name "": the whole result record) or named bindings.  `dynamic_input_schema` and
+    `dynamic_output_schema` are kept as plain data (as written; not used to shape values).
+    """
+
+    KIND: ClassVar[str] = "InvokeConnectorAction"
+    DEFAULT_TIMEOUT_MS: ClassVar[int] = 30000
+
+    connection_reference: str
+    operation_id: str
+    connection_properties: ConnectionProperties | None = None
+    input: tuple[InputBinding, ...] = ()
+    output: tuple[OutputBinding, ...] = ()
+    error_handling: HttpErrorHandling = HttpErrorHandling("RaiseErrorBehavior")
+    request_timeout_ms: Expr | None = None
+    dynamic_input_schema: Mapping[str, Any] | None = None
+    dynamic_output_schema: Any = None
+    latency_message: LatencyMessageSettings | None = None
+
+    @property
+    def connector(self) -> str:
+        """`<connectionReference>/<operationId>`, the key agent.yaml `connectors:` binds."""
+        return f"{self.connection_reference}/{self.operation_id}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LogCustomTelemetryEvent(Node):
     KIND: ClassVar[str] = "LogCustomTelemetryEvent"

@@ -20,6 +20,7 @@ from postcall.topics.model import (
     ConditionGroup,
     Expr,
     GotoAction,
+    InvokeConnectorAction,
     Node,
     Question,
     ReplaceDialog,
@@ -140,6 +141,8 @@ def validate_agent(agent: Agent, *, single_file: bool) -> list[Diagnostic]:
                 if v is not None
             )
         for node in topic.walk():
+            if isinstance(node, InvokeConnectorAction) and not single_file:
+                _check_connector(agent, node, out)
             for value in node_values(node):
                 if isinstance(value, VariableRef):
                     written.append(value)
@@ -238,6 +241,24 @@ def _check_topic(agent: Agent, topic: Topic, out: _Out, *, single_file: bool) ->
             f"Trigger {topic.trigger.kind} of topic {topic.name} has no actions.",
             SourceSpan(span.path, span.line, span.column),
         )
+
+
+def _check_connector(agent: Agent, node: InvokeConnectorAction, out: _Out) -> None:
+    config = agent.config
+    if config.connector_binding(node.connection_reference, node.operation_id) is not None:
+        return
+    guess = did_you_mean(node.connector, list(config.connectors)) or did_you_mean(
+        node.operation_id, list(config.connectors)
+    )
+    out.add(
+        codes.UNBOUND_CONNECTOR,
+        f"InvokeConnectorAction '{node.id}' calls connector {node.connector}, which agent.yaml "
+        "`connectors:` does not bind; running it fails.",
+        SourceSpan(node.span.path, node.span.line, node.span.column),
+        hint=f"did you mean '{guess}'?"
+        if guess
+        else f'add connectors: {{"{node.connector}": {{url: ...}}}} to agent.yaml',
+    )
 
 
 def _check_dialog(

@@ -6,6 +6,7 @@ from typing import Any
 
 from postcall.engine.interpreter import Handler
 from postcall.engine.nodes.backend import run_flow, run_http, run_log
+from postcall.engine.nodes.connector import run_connector
 from postcall.engine.nodes.dialogs import (
     run_begin_dialog,
     run_cancel_all,
@@ -53,8 +54,11 @@ HANDLERS: dict[type[Any], Handler] = {
     m.EndConversation: run_end_conversation,
     m.HttpRequestAction: run_http,
     m.InvokeFlowAction: run_flow,
+    m.InvokeConnectorAction: run_connector,
     m.LogCustomTelemetryEvent: run_log,
     m.TransferConversation: run_transfer,
 }
 
-BACKEND_KINDS = (m.HttpRequestAction, m.InvokeFlowAction, m.LogCustomTelemetryEvent)
+BACKEND_KINDS = (
+    m.HttpRequestAction, m.InvokeFlowAction, m.InvokeConnectorAction, m.LogCustomTelemetryEvent,
+)

@@ -1,4 +1,5 @@
-"""Backend nodes: HttpRequestAction, InvokeFlowAction, LogCustomTelemetryEvent.
+"""Backend nodes: HttpRequestAction, InvokeFlowAction, LogCustomTelemetryEvent (and the
+shared parts of InvokeConnectorAction, nodes/connector.py).
 
 The engine performs none of them.  Each becomes an `ActionRequest` (kind http, flow or log) with
 the idempotency key `<conversation id>:<topic>:<node id>` (`#n` for the n-th execution of the
@@ -23,6 +24,7 @@ from postcall.engine.values import from_plain, to_plain
 from postcall.powerfx.values import Record, Value
 from postcall.topics.model import (
     HttpRequestAction,
+    InvokeConnectorAction,
     InvokeFlowAction,
     LogCustomTelemetryEvent,
     Node,
@@ -108,7 +110,9 @@ def http_payload(r: Runner, frame: Frame, node: HttpRequestAction) -> dict[str, 
     }
 
 
-def latency(r: Runner, frame: Frame, node: HttpRequestAction | InvokeFlowAction) -> None:
+def latency(
+    r: Runner, frame: Frame, node: HttpRequestAction | InvokeFlowAction | InvokeConnectorAction
+) -> None:
     """Note the node's 'please wait' message for the caller (played if the action is slow)."""
     settings = node.latency_message
     if r.mode != "call" or settings is None or settings.latency_message is None:
@@ -263,6 +267,10 @@ def apply_result(r: Runner, frame: Frame, node: Node, result: ActionResult) -> F
         return _apply_http(r, frame, node, result)
     if isinstance(node, InvokeFlowAction):
         return _apply_flow(r, frame, node, result)
+    if isinstance(node, InvokeConnectorAction):
+        from postcall.engine.nodes.connector import apply_connector
+
+        return apply_connector(r, frame, node, result)
     if not result.ok:
         r.warn(f"telemetry event not recorded: {result.error or 'error'}", frame, node.id)
     return Flow.NEXT
