@@ -45,27 +45,34 @@ async def action_step(run_id: str, request: dict[str, Any], settings: dict[str, 
     action = ActionRequest.from_json(request)
     action_settings = ActionSettings.from_json(settings)
 
+    # A failed attempt is stored at once (a retrying or failing step must be visible while it
+    # runs).  A successful attempt is always the step's last: it travels in the step's output,
+    # which DBOS checkpoints in the commit that completes the step, and the workflow stores it
+    # with the run's outcome: one commit fewer per step, and never lost (a replay reads it back).
+    deferred: list[dict[str, Any]] = []
+
     async def record(attempt: AttemptRecord) -> None:
-        await asyncio.to_thread(
-            rt.store.record_step,
-            RunStepRecord(
-                run_id=run_id,
-                step=step,
-                node_id=action.node_id,
-                kind=action.kind,
-                idempotency_key=action.idempotency_key,
-                attempt=attempt.attempt,
-                ok=attempt.ok,
-                request=attempt.request,
-                response=attempt.response,
-                error=attempt.error,
-                error_category=attempt.error_category,
-                retry_in_s=attempt.retry_in_s,
-                duration_ms=attempt.duration_ms,
-                executor_id=rt.executor_id,
-                at=attempt.started_at,
-            ),
+        row = RunStepRecord(
+            run_id=run_id,
+            step=step,
+            node_id=action.node_id,
+            kind=action.kind,
+            idempotency_key=action.idempotency_key,
+            attempt=attempt.attempt,
+            ok=attempt.ok,
+            request=attempt.request,
+            response=attempt.response,
+            error=attempt.error,
+            error_category=attempt.error_category,
+            retry_in_s=attempt.retry_in_s,
+            duration_ms=attempt.duration_ms,
+            executor_id=rt.executor_id,
+            at=attempt.started_at,
         )
+        if attempt.ok:
+            deferred.append(row.to_json())
+        else:
+            await asyncio.to_thread(rt.store.record_step, row)
 
     client: httpx.AsyncClient = rt.http_client()
     result = await execute_action(
@@ -77,7 +84,7 @@ async def action_step(run_id: str, request: dict[str, Any], settings: dict[str, 
         deadline=deadline,
         on_attempt=record if rt.record_attempts else None,
     )
-    return {"step": step, "result": result.to_json()}
+    return {"step": step, "result": result.to_json(), "attempts": deferred}
 
 
 def _failure_error(outcome: dict[str, Any]) -> str:
@@ -99,6 +106,7 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
         failed_step: int | None = None
         failed_node: str | None = None
         attempts = 0
+        records: list[RunStepRecord] = []
         try:
             program = program_factory(str(spec["program"]))(dict(spec.get("input") or {}))
             settings = program.action_settings()
@@ -110,6 +118,7 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
                 await rt.step_gate(run_id)
                 recorded = await action_step(run_id, request.to_json(), settings_json, deadline)
                 result = ActionResult.from_json(recorded["result"])
+                records.extend(RunStepRecord.from_json(run_id, r) for r in recorded.get("attempts") or ())
                 attempts = result.attempts
                 if result.ok:
                     failed_step = failed_node = None
@@ -141,6 +150,7 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
             failed_node=failed_node,
             attempts=attempts,
             outcome=outcome,
+            steps=records,
         )
         log.info("run_finished", status=status, error=outcome.get("error"), finished_at=dt.datetime.now(dt.UTC).isoformat())
         rt.run_finished(run_id, status)

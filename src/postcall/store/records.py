@@ -135,6 +135,28 @@ class RunStepRecord:
             "at": self.at.isoformat(),
         }
 
+    @classmethod
+    def from_json(cls, run_id: str, data: dict[str, Any]) -> RunStepRecord:
+        """The inverse of `to_json` (which leaves out the run id)."""
+        at = dt.datetime.fromisoformat(str(data["at"]))
+        return cls(
+            run_id=run_id,
+            step=int(data["step"]),
+            node_id=str(data["node_id"]),
+            kind=str(data["kind"]),
+            idempotency_key=str(data["idempotency_key"]),
+            attempt=int(data["attempt"]),
+            ok=bool(data["ok"]),
+            request=data.get("request"),
+            response=data.get("response"),
+            error=data.get("error"),
+            error_category=data.get("error_category"),
+            retry_in_s=data.get("retry_in_s"),
+            duration_ms=data.get("duration_ms"),
+            executor_id=data.get("executor_id"),
+            at=at if at.tzinfo else at.replace(tzinfo=dt.UTC),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Run:

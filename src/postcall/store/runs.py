@@ -102,26 +102,52 @@ def finish_run(
     )
 
 
+_STEP_INSERT = post_call_run_steps.insert()
+
+
+def _step_row(record: RunStepRecord) -> dict[str, Any]:
+    return {
+        "run_id": record.run_id,
+        "step": record.step,
+        "node_id": record.node_id,
+        "kind": record.kind,
+        "idempotency_key": record.idempotency_key,
+        "attempt": record.attempt,
+        "ok": record.ok,
+        "request": record.request,
+        "response": record.response,
+        "error": record.error,
+        "error_category": record.error_category,
+        "retry_in_s": record.retry_in_s,
+        "duration_ms": record.duration_ms,
+        "executor_id": record.executor_id,
+        "at": record.at,
+    }
+
+
 def insert_step(conn: sa.Connection, record: RunStepRecord) -> None:
-    conn.execute(
-        post_call_run_steps.insert().values(
-            run_id=record.run_id,
-            step=record.step,
-            node_id=record.node_id,
-            kind=record.kind,
-            idempotency_key=record.idempotency_key,
-            attempt=record.attempt,
-            ok=record.ok,
-            request=record.request,
-            response=record.response,
-            error=record.error,
-            error_category=record.error_category,
-            retry_in_s=record.retry_in_s,
-            duration_ms=record.duration_ms,
-            executor_id=record.executor_id,
-            at=record.at,
+    conn.execute(_STEP_INSERT, _step_row(record))
+
+
+def insert_steps_once(conn: sa.Connection, run_id: str, records: Sequence[RunStepRecord]) -> int:
+    """Insert the run's attempt records not stored yet (same step, attempt and start time); returns how many.
+
+    The records come from the run's step checkpoints, which a replayed or redriven run reads
+    again: what an earlier execution already stored is skipped.
+    """
+    if not records:
+        return 0
+    steps = sorted({r.step for r in records})
+    stored = {
+        (int(step), int(attempt), at)
+        for step, attempt, at in conn.execute(
+            sa.select(S.step, S.attempt, S.at).where(S.run_id == run_id, S.step.in_(steps))
         )
-    )
+    }
+    fresh = [r for r in records if (r.step, r.attempt, r.at) not in stored]
+    if fresh:
+        conn.execute(_STEP_INSERT, [_step_row(r) for r in fresh])
+    return len(fresh)
 
 
 def _to_step(row: sa.Row[Any]) -> RunStepRecord:
@@ -151,7 +177,7 @@ def steps_of(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, list[RunS
         return found
     for chunk_start in range(0, len(run_ids), 500):
         chunk = list(run_ids[chunk_start : chunk_start + 500])
-        rows = conn.execute(sa.select(post_call_run_steps).where(S.run_id.in_(chunk)).order_by(S.run_id, S.id))
+        rows = conn.execute(sa.select(post_call_run_steps).where(S.run_id.in_(chunk)).order_by(S.run_id, S.step, S.at, S.id))
         for row in rows:
             found[row.run_id].append(_to_step(row))
     return found

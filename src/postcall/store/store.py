@@ -335,8 +335,13 @@ class Store:
         failed_node: str | None = None,
         attempts: int = 0,
         outcome: dict[str, Any] | None = None,
+        steps: Sequence[RunStepRecord] = (),
     ) -> None:
+        """Store the run's outcome and, in the same transaction, the attempt records in `steps`
+        that are not stored yet (the workflow carries successful attempts in its step checkpoints
+        and stores them here, saving a commit per step)."""
         with self._write() as conn:
+            run_q.insert_steps_once(conn, run_id, steps)
             run_q.finish_run(
                 conn,
                 run_id,
