@@ -55,7 +55,7 @@ def test_a_dead_worker_is_taken_over_and_every_run_completes_once(postgres_url: 
 
     log = open(tmp_path / "workers.log", "ab")
     with CrmProcess(tmp_path / "crm.db", cases=RUNS) as crm:
-        crm.set_faults(delay_ms=25)  # every CRM answer takes a while: runs stay in flight
+        crm.set_faults(delay_ms=100)  # every CRM answer takes a while: runs stay in flight
         procs = {w: subprocess.Popen(worker_command(postgres_url, w), stdout=log, stderr=subprocess.STDOUT) for w in (w1, w2)}
         try:
             wait_for(lambda: scalar("SELECT COUNT(*) FROM worker_heartbeats WHERE state = 'running'") == 2, 60, "two workers")
@@ -66,8 +66,8 @@ def test_a_dead_worker_is_taken_over_and_every_run_completes_once(postgres_url: 
                 assert store.record_end(conversation_id, {"reason": "CUSTOMER_HANGUP"}, [spec])
                 run_ids.append(f"postcall:{conversation_id}:{spec.topic}")
             pending_on_w1 = "SELECT COUNT(*) FROM dbos.workflow_status WHERE status = 'PENDING' AND executor_id = :w"
-            wait_for(lambda: scalar(pending_on_w1, w=w1) >= 3 and scalar("SELECT COUNT(*) FROM post_call_runs WHERE status = 'succeeded'") >= 10,
-                     60, "worker 1 to have runs in flight")
+            wait_for(lambda: scalar(pending_on_w1, w=w1) >= 1 and scalar("SELECT COUNT(*) FROM post_call_runs WHERE status = 'succeeded'") >= 5,
+                     120, "worker 1 to have runs in flight")
             procs[w1].send_signal(signal.SIGKILL)
             procs[w1].wait()
             killed_at = time.monotonic()
