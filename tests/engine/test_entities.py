@@ -57,3 +57,13 @@ def test_spoken_digits(text: str, digits: str | None) -> None:
 def test_digit_entry(entry: DigitEntry, dtmf: str | None, text: str | None, digits: str | None, problem: str | None) -> None:
     result = read_digits(entry, dtmf=dtmf, text=text)
     assert (result.digits, result.problem) == (digits, problem)
+
+
+@pytest.mark.timeout(30)
+def test_email_recognition_stays_linear_on_long_caller_text() -> None:
+    # Caller text reaches these regular expressions; a run of address characters without a
+    # valid address used to be retried from every position (quadratic: seconds at 20,000).
+    from postcall.engine.entities import recognize_email
+
+    assert recognize_email("a" * 20_000 + "@" + "b" * 20_000) is None
+    assert recognize_email("x" * 20_000 + " ada at example dot com") is not None

@@ -244,3 +244,53 @@ def test_template_free_names_include_holes_that_did_not_compile() -> None:
     assert [r.path for r in result.free_names] == ["Topci.Name", "Global.x"]
     ok = parse_template("Hi {Topic.name}").template
     assert ok is not None and [r.path for r in ok.free_names] == ["Topic.name"]
+
+
+def evaluate(source: str, context: EvalContext, **scope: object) -> object:
+    formula = parse_formula(source).formula
+    assert formula is not None, source
+    return formula.evaluate(
+        EvalContext(scope={k: from_json(v) for k, v in scope.items()}, now=context.now, limits=context.limits)
+    )
+
+
+def test_is_match_with_catastrophic_backtracking_times_out_as_an_error_value() -> None:
+    from postcall.powerfx import Limits
+
+    quick = EvalContext(scope={}, now=lambda: NOW, limits=Limits(regex_timeout_seconds=0.01))
+    # The text comes from the caller; `(a|aa)+$` backtracks exponentially on a's and a '!'.
+    value = evaluate('IsMatch(Topic.said, "(a|aa)+$")', quick, Topic={"said": "a" * 80 + "!"})
+    assert isinstance(value, ErrorValue) and value.kind is ErrorKind.Timeout, value
+    assert "took longer than 0.01 s" in value.message
+    # IfError catches it like any other error.
+    assert evaluate('IfError(IsMatch(Topic.said, "(a|aa)+$"), false)', quick, Topic={"said": "a" * 80 + "!"}) is False
+    # The audit's example no longer backtracks at all on the regex engine; still false.
+    assert evaluate('IsMatch("aaaaaaaaaaaaaaaaaaaaaaaa!", "(a+)+$")', ctx()) is False
+
+
+def test_is_match_bounds_text_and_pattern_length() -> None:
+    from postcall.powerfx import Limits
+
+    small = EvalContext(
+        scope={}, now=lambda: NOW, limits=Limits(max_regex_text_length=10, max_regex_pattern_length=5)
+    )
+    long_text = evaluate('IsMatch(Rept("a", 11), "a")', small)
+    assert isinstance(long_text, ErrorValue) and long_text.kind is ErrorKind.InvalidArgument
+    assert "limit 10" in long_text.message
+    long_pattern = evaluate('IsMatch("a", Rept("a", 6))', small)
+    assert isinstance(long_pattern, ErrorValue) and long_pattern.kind is ErrorKind.BadRegex
+    assert evaluate('IsMatch(Rept("a", 10), "^a+$")', small) is True
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (r'IsMatch("Émile", "^\p{Lu}\p{Ll}+$")', True),
+        (r'IsMatch("émile", "^\p{Lu}")', False),
+        (r'IsMatch("٣٤", "^\p{Nd}+$")', True),
+        (r'IsMatch("Zoë", "^\p{L}+$")', True),
+        (r'IsMatch("a1", "\P{L}")', True),
+    ],
+)
+def test_is_match_unicode_classes(source: str, expected: bool) -> None:
+    assert evaluate(source, ctx()) is expected

@@ -387,7 +387,9 @@ def recognize_string(text: str, now: dt.datetime | None = None) -> EntityMatch |
     return EntityMatch(stripped, stripped) if stripped else None
 
 
-_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(\.[\w\-]+)+")
+# A match starts where a run of address characters starts, so a long run without a valid
+# address fails once instead of once per position (caller text; linear, not quadratic).
+_EMAIL = re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(\.[\w\-]+)+")
 
 
 def recognize_email(text: str, now: dt.datetime | None = None) -> EntityMatch | None:

@@ -19,6 +19,9 @@ class Limits:
     max_text_length: int = 1_000_000  # characters in any text value produced
     max_table_rows: int = 100_000  # rows in any table produced
     max_row_visits: int = 2_000_000  # rows visited by all table functions of one evaluation
+    max_regex_text_length: int = 20_000  # characters of text a regular expression may search
+    max_regex_pattern_length: int = 2_000  # characters of a regular expression
+    regex_timeout_seconds: float = 0.25  # time one regular expression search may take
 
 
 def _no_clock() -> dt.datetime:

@@ -1,54 +1,50 @@
-"""IsMatch with Power Fx's regular expression subset, run on Python's `re` (see docs/powerfx.md)."""
+"""IsMatch with Power Fx's regular expression subset, run on the `regex` package (docs/powerfx.md).
+
+Patterns and texts may come from callers, so matching is bounded: `regex` searches with a
+timeout (Limits.regex_timeout_seconds; a pattern such as `(a+)+$` backtracks exponentially), and
+the text and the pattern have length limits.  Going over a bound is an error value, never a hang.
+"""
 
 from __future__ import annotations
 
 import re
+
+import regex  # type: ignore[import-untyped]  # no stubs in the declared dependencies
 
 from postcall.powerfx.coerce import to_text
 from postcall.powerfx.functions.registry import CallSite, eager
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.values import ErrorKind, ErrorValue, OptionValue, Value
 
-_UNICODE_CLASSES = {
-    r"\p{L}": r"[^\W\d_]",
-    r"\P{L}": r"[\W\d_]",
-    r"\p{Lu}": r"[A-ZÀ-ÖØ-Þ]",
-    r"\p{Ll}": r"[a-zß-öø-ÿ]",
-    r"\p{N}": r"\d",
-    r"\p{Nd}": r"\d",
-}
-
 _SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
 
-_CACHE: dict[tuple[str, str], re.Pattern[str] | str] = {}
+_CACHE: dict[tuple[str, str], regex.Pattern[str] | str] = {}
 
 
 def translate(pattern: str) -> str:
-    """Power Fx (.NET/JavaScript subset) regex to Python `re` syntax."""
+    r"""Power Fx (.NET/JavaScript subset) regex to the `regex` package's syntax (which has
+    `\p{L}`, `\p{Lu}`... natively): UTF-16 surrogate pairs `\uD83D\uDE00` become the character."""
 
     def pair(match: re.Match[str]) -> str:
         high = int(match.group(1), 16)
         low = int(match.group(2), 16)
         return re.escape(chr(0x10000 + (high - 0xD800) * 0x400 + (low - 0xDC00)))
 
-    out = _SURROGATE_PAIR.sub(pair, pattern)
-    for source, target in _UNICODE_CLASSES.items():
-        out = out.replace(source, target)
-    return out
+    return _SURROGATE_PAIR.sub(pair, pattern)
 
 
-def compile_pattern(pattern: str, options: str) -> re.Pattern[str] | str:
-    """A compiled regex, or the reason it does not compile."""
+def compile_pattern(pattern: str, options: str) -> regex.Pattern[str] | str:
+    """A compiled regex (`regex` package, `re`-compatible syntax), or why it does not compile."""
     key = (pattern, options)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    flags = 0
+    flags = regex.VERSION0
     if "i" in options:
-        flags |= re.IGNORECASE
+        flags |= regex.IGNORECASE
     multiline = "m" in options
     if multiline:
-        flags |= re.MULTILINE
+        flags |= regex.MULTILINE
     # Without a position option the pattern may match anywhere (the C# interpreter's behaviour).
     begin = "^" in options
     end = "$" in options
@@ -56,8 +52,8 @@ def compile_pattern(pattern: str, options: str) -> re.Pattern[str] | str:
     start = ("^" if multiline else r"\A") if begin else ""
     finish = ("$" if multiline else r"\Z") if end else ""
     try:
-        compiled: re.Pattern[str] | str = re.compile(f"{start}(?:{body}){finish}", flags)
-    except (re.error, OverflowError, RecursionError) as exc:
+        compiled: regex.Pattern[str] | str = regex.compile(f"{start}(?:{body}){finish}", flags)
+    except (regex.error, OverflowError, RecursionError, ValueError) as exc:
         compiled = f"invalid regular expression: {exc}"
     if len(_CACHE) < 512:
         _CACHE[key] = compiled
@@ -87,10 +83,30 @@ def _is_match(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         options = converted_options
     if args[0] is None and pattern != "":
         return False
+    limits = frame.ctx.limits
+    if len(pattern) > limits.max_regex_pattern_length:
+        return site.error(
+            ErrorKind.BadRegex,
+            f"IsMatch: the pattern is {len(pattern)} characters long "
+            f"(limit {limits.max_regex_pattern_length}).",
+        )
+    if len(text) > limits.max_regex_text_length:
+        return site.error(
+            ErrorKind.InvalidArgument,
+            f"IsMatch: the text is {len(text)} characters long "
+            f"(limit {limits.max_regex_text_length}).",
+        )
     compiled = compile_pattern(pattern, options)
     if isinstance(compiled, str):
         return site.error(ErrorKind.BadRegex, f"IsMatch: {compiled}")
-    return compiled.search(text) is not None
+    try:
+        return compiled.search(text, timeout=limits.regex_timeout_seconds) is not None
+    except TimeoutError:
+        return site.error(
+            ErrorKind.Timeout,
+            f"IsMatch: matching the pattern took longer than {limits.regex_timeout_seconds} s "
+            "(it backtracks too much on this text).",
+        )
 
 
 @eager("Hex2Dec", 1, 1)
