@@ -71,9 +71,13 @@ def test_json_lists_unsupported_kinds_and_error_positions() -> None:
     code, out = run(str(CASES / "unsupported_kinds.yaml"), "--format", "json")
     assert code == 1
     payload = json.loads(out)
+    # Only valid Copilot Studio kinds the runtime does not run are "unsupported"; misspelt
+    # kinds are listed apart.
     assert payload["summary"]["unsupported_kinds"] == {
-        "OnGeneratedResponse": 1, "SearchAndSummarizeContent": 1, "SendMessage": 1, "SetVarible": 1,
+        "OnGeneratedResponse": 1, "SearchAndSummarizeContent": 1,
     }  # fmt: skip
+    assert payload["summary"]["unknown_kinds"] == {"SendMessage": 1, "SetVarible": 1}
+    assert payload["summary"]["invalid_nodes"] == {}
     send = next(d for d in payload["diagnostics"] if "SendMessage" in d["message"])
     assert (send["severity"], send["code"], send["line"], send["column"]) == (
         "error",
@@ -82,3 +86,35 @@ def test_json_lists_unsupported_kinds_and_error_positions() -> None:
         13,
     )
     assert send["hint"] == "did you mean 'SendActivity'?"
+
+
+INVALID = """kind: AdaptiveDialog
+beginDialog:
+  kind: OnConversationStar
+  id: main
+  actions:
+    - kind: SetVariable
+      id: set_no_value
+      variable: Topic.x
+    - kind: HttpRequestAction
+      id: http_no_url
+    - kind: SearchAndSummarizeContent
+      id: search_1
+"""
+
+
+def test_summary_keeps_invalid_nodes_and_unknown_kinds_out_of_unsupported_kinds(
+    tmp_path: Path,
+) -> None:
+    topic = tmp_path / "Invalid.topic.yaml"
+    topic.write_text(INVALID, encoding="utf-8")
+    code, out = run(str(topic), "--format", "json")
+    assert code == 1
+    summary = json.loads(out)["summary"]
+    assert summary["unsupported_kinds"] == {"SearchAndSummarizeContent": 1}
+    assert summary["invalid_nodes"] == {"HttpRequestAction": 1, "SetVariable": 1}
+    assert summary["unknown_kinds"] == {"OnConversationStar": 1}
+    code, text = run(str(topic))
+    assert "  unsupported kinds: SearchAndSummarizeContent 1" in text
+    assert "  unknown kinds:     OnConversationStar 1" in text
+    assert "  invalid nodes:     HttpRequestAction 1, SetVariable 1" in text

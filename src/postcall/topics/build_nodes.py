@@ -132,6 +132,7 @@ def _run_builder(
             raw=to_plain(node),
             known_kind=True,
             reason="could not be loaded (see the load diagnostics)",
+            invalid=True,
             **common,
         )
 

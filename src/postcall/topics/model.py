@@ -241,12 +241,20 @@ class UnsupportedNode(Node):
 
     `raw` is the node's YAML as plain data.  Loading warns; running into it is a runtime error.
     `known_kind` is True when the kind exists in Copilot Studio's schema (it is just not supported
-    here), False for kinds Copilot Studio does not know either.
+    here), False for kinds Copilot Studio does not know either.  `invalid` is True for a node of
+    a supported kind that failed validation (a required field missing or wrong; its errors were
+    reported): it is not an unsupported kind.
     """
 
     raw: Mapping[str, Any] = field(default_factory=dict)
     known_kind: bool = False
     reason: str = "is not supported by this runtime"
+    invalid: bool = False
+
+    @property
+    def is_unsupported_kind(self) -> bool:
+        """A valid Copilot Studio kind that this runtime does not run."""
+        return self.known_kind and not self.invalid
 
     def describe(self) -> str:
         """A sentence for the runtime error: '<kind> <id> at file:line <reason>'."""

@@ -6,15 +6,25 @@ from collections import Counter
 from typing import Any
 
 from postcall.topics.loader import LoadResult
-from postcall.topics.model import UnsupportedNode
+from postcall.topics.model import TRIGGER_KINDS, Trigger, UnsupportedNode
+from postcall.topics.schema_data import KINDS
 
 
 def summarize(result: LoadResult) -> dict[str, Any]:
-    """Counts: topics by trigger kind, nodes by kind, formulas, unsupported kinds, diagnostics
-    by severity.  Plain JSON-able data; dict keys sorted by count, then name."""
+    """Counts: topics by trigger kind, nodes by kind, formulas, diagnostics by severity, and
+
+    * `unsupported_kinds`: valid Copilot Studio kinds (of the schema) that this runtime does
+      not run, nodes and triggers;
+    * `unknown_kinds`: kinds Copilot Studio does not define either (misspellings);
+    * `invalid_nodes`: nodes of supported kinds that failed validation (a required field
+      missing or wrong), by kind.
+
+    Plain JSON-able data; dict keys sorted by count, then name."""
     triggers: Counter[str] = Counter()
     nodes: Counter[str] = Counter()
     unsupported: Counter[str] = Counter()
+    unknown: Counter[str] = Counter()
+    invalid: Counter[str] = Counter()
     agent = result.agent
     if agent is not None:
         for topic in agent.topics.values():
@@ -22,9 +32,18 @@ def summarize(result: LoadResult) -> dict[str, Any]:
             for node in topic.walk():
                 nodes[node.kind] += 1
                 if isinstance(node, UnsupportedNode):
-                    unsupported[node.kind] += 1
-            if not topic.trigger.supported:
-                unsupported[topic.trigger.kind] += 1
+                    if node.invalid:
+                        invalid[node.kind] += 1
+                    elif node.known_kind:
+                        unsupported[node.kind] += 1
+                    else:
+                        unknown[node.kind] += 1
+            for trigger in (topic.trigger, *topic.extra_triggers):
+                where = _trigger_class(trigger)
+                if where == "unsupported":
+                    unsupported[trigger.kind] += 1
+                elif where == "unknown":
+                    unknown[trigger.kind] += 1
     severities = Counter(str(d.severity) for d in result.diagnostics)
     return {
         "agent": agent.name if agent is not None else None,
@@ -35,10 +54,21 @@ def summarize(result: LoadResult) -> dict[str, Any]:
         "nodes": sum(nodes.values()),
         "formulas": result.formula_count,
         "unsupported_kinds": _ordered(unsupported),
+        "unknown_kinds": _ordered(unknown),
+        "invalid_nodes": _ordered(invalid),
         "errors": severities.get("error", 0),
         "warnings": severities.get("warning", 0),
         "infos": severities.get("info", 0),
     }
+
+
+def _trigger_class(trigger: Trigger) -> str | None:
+    """"unsupported" for a schema trigger kind the runtime never fires, "unknown" for a kind
+    outside the schema, None otherwise (a supported kind, or a topic whose trigger could not
+    be read at all: its errors were reported)."""
+    if trigger.supported or trigger.kind in TRIGGER_KINDS or not trigger.kind:
+        return None
+    return "unsupported" if trigger.kind in KINDS["TriggerBase"] else "unknown"
 
 
 def _ordered(counter: Counter[str]) -> dict[str, int]:
@@ -60,7 +90,13 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"  nodes by kind:     {counts(summary['nodes_by_kind'])}",
         f"  formulas:          {summary['formulas']}",
         f"  unsupported kinds: {counts(summary['unsupported_kinds'])}",
-        f"{plural(summary['errors'], 'error')}, {plural(summary['warnings'], 'warning')}, "
-        f"{plural(summary['infos'], 'info')}",
     ]
+    if summary.get("unknown_kinds"):
+        lines.append(f"  unknown kinds:     {counts(summary['unknown_kinds'])}")
+    if summary.get("invalid_nodes"):
+        lines.append(f"  invalid nodes:     {counts(summary['invalid_nodes'])}")
+    lines.append(
+        f"{plural(summary['errors'], 'error')}, {plural(summary['warnings'], 'warning')}, "
+        f"{plural(summary['infos'], 'info')}"
+    )
     return "\n".join(lines)
