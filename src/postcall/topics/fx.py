@@ -11,12 +11,15 @@ from postcall.powerfx import (
     ParseResult,
     Template,
     TemplateResult,
+    ast,
     parse_formula,
     parse_template,
+    walk,
 )
 
 __all__ = [
     "KNOWN_FUNCTIONS",
+    "ast",
     "OPTION_SET_NAMES",
     "WELL_KNOWN_ROOTS",
     "Formula",
@@ -26,4 +29,5 @@ __all__ = [
     "TemplateResult",
     "parse_formula",
     "parse_template",
+    "walk",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, default_severity, did_you_mean
 from postcall.topics import codes
 from postcall.topics.agent import Agent
+from postcall.topics.fx import ast, walk
 from postcall.topics.model import (
     BeginDialog,
     ConditionGroup,
@@ -32,11 +33,6 @@ from postcall.topics.model import (
 )
 from postcall.topics.names_check import check_names
 from postcall.vocabulary import KNOWN_END_REASONS
-
-_END_REASON = re.compile(
-    r'(?:(?<![\w.])(?:System\.)?Conversation\.EndReason\s*(?:=|<>)\s*"(?P<a>[^"]*)")'
-    r'|(?:"(?P<b>[^"]*)"\s*(?:=|<>)\s*(?:System\.)?Conversation\.EndReason\b)'
-)
 
 
 @dataclass
@@ -295,26 +291,59 @@ def _check_dialog(
     )
 
 
+_END_REASON_NAMES = frozenset({"System.Conversation.EndReason", "Conversation.EndReason"})
+
+
+def _is_end_reason(node: ast.Node | None) -> bool:
+    return isinstance(node, (ast.Member, ast.Name)) and ast.dotted_name(node) in _END_REASON_NAMES
+
+
+def end_reason_literals(tree: ast.Node) -> Iterator[tuple[ast.TextLit, bool]]:
+    """Text literals a formula compares Conversation.EndReason with, and whether the comparison
+    ignores case: `= "X"`, `"X" <>`, `in ["X", "Y"]` (case-insensitive), `exactin [...]`, and
+    the match values of `Switch(Conversation.EndReason, "X", ..., "Y", ...)`."""
+    for node in walk(tree):
+        if isinstance(node, ast.Binary):
+            if node.op in ("=", "<>"):
+                if _is_end_reason(node.left) and isinstance(node.right, ast.TextLit):
+                    yield node.right, False
+                elif _is_end_reason(node.right) and isinstance(node.left, ast.TextLit):
+                    yield node.left, False
+            elif (
+                node.op in ("in", "exactin")
+                and _is_end_reason(node.left)
+                and isinstance(node.right, ast.TableLit)
+            ):
+                for item in node.right.items:
+                    if isinstance(item, ast.RecordLit) and len(item.fields) == 1:
+                        item = item.fields[0][1]  # [{Value: "X"}]
+                    if isinstance(item, ast.TextLit):
+                        yield item, node.op == "in"
+        elif isinstance(node, ast.Call) and node.name == "Switch" and node.args:
+            if _is_end_reason(node.args[0]):
+                for i in range(1, len(node.args) - 1, 2):
+                    match = node.args[i]
+                    if isinstance(match, ast.TextLit):
+                        yield match, False
+
+
 def _check_end_reason(value: Expr | TextTemplate, out: _Out) -> None:
-    sources: list[tuple[str, SourceSpan, int]] = []
-    if isinstance(value, Expr) and value.formula is not None:
-        sources.append((value.formula.source, value.span, 0))
-    for source, span, _ in sources:
-        for m in _END_REASON.finditer(source):
-            literal = m.group("a") if m.group("a") is not None else m.group("b")
-            if literal in KNOWN_END_REASONS:
-                continue
-            group = "a" if m.group("a") is not None else "b"
-            where = span
-            if isinstance(value, Expr) and value.origin is not None:
-                where = value.origin.span(source, m.start(group) - 1, m.end(group) + 1)
-            guess = did_you_mean(literal, KNOWN_END_REASONS)
-            out.add(
-                codes.UNKNOWN_END_REASON,
-                f'Conversation.EndReason is never "{literal}"; the runtime sets one of {", ".join(KNOWN_END_REASONS)}.',
-                where,
-                hint=f"did you mean '{guess}'?" if guess else None,
-            )
+    if not isinstance(value, Expr) or value.formula is None:
+        return
+    for literal, ignore_case in end_reason_literals(value.formula.ast):
+        text = literal.value
+        known = (
+            {r.lower() for r in KNOWN_END_REASONS} if ignore_case else set(KNOWN_END_REASONS)
+        )
+        if (text.lower() if ignore_case else text) in known:
+            continue
+        guess = did_you_mean(text, KNOWN_END_REASONS)
+        out.add(
+            codes.UNKNOWN_END_REASON,
+            f'Conversation.EndReason is never "{text}"; the runtime sets one of {", ".join(KNOWN_END_REASONS)}.',
+            literal.span,
+            hint=f"did you mean '{guess}'?" if guess else None,
+        )
 
 
 def _check_topic_variables(
