@@ -12,6 +12,7 @@ Codes are stable and registered in `CODES`; docs/diagnostics.md lists them.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import enum
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,8 +46,11 @@ class TextOrigin:
     The Power Fx parser receives one so that its spans point into the YAML file, not into
     the formula string.  `line_starts` gives the file position of the start of each line of
     the text for multi-line (block) scalars; without it, line n of the text starts at column 1
-    of `line + n`.  `exact` is False where the YAML scalar style makes columns unrecoverable
-    (folded or escaped strings): spans then point at the scalar's start.
+    of `line + n`.  `segments`, when set, maps every character exactly: `(offset, line,
+    column)` runs, sorted by offset, where character `offset + k` (up to the next run) is at
+    `(line, column + k)`; the YAML reader builds them for scalars whose text differs from the
+    file (escapes in double quotes, `''` in single quotes, folded lines).  `exact` is False
+    where columns are unrecoverable: spans then point at the scalar's start.
     """
 
     path: str
@@ -54,12 +58,17 @@ class TextOrigin:
     column: int
     line_starts: tuple[tuple[int, int], ...] | None = None
     exact: bool = True
+    segments: tuple[tuple[int, int, int], ...] | None = None
 
     def locate(self, text: str, offset: int) -> tuple[int, int]:
         """File (line, column) of character `offset` of `text`."""
         if not self.exact:
             return self.line, self.column
         offset = max(0, min(offset, len(text)))
+        if self.segments:
+            index = bisect.bisect_right(self.segments, (offset, 1 << 62, 0)) - 1
+            start, line, column = self.segments[max(index, 0)]
+            return line, column + max(offset - start, 0)
         before = text[:offset]
         text_line = before.count("\n")
         col_in_line = offset - (before.rfind("\n") + 1)
@@ -75,8 +84,37 @@ class TextOrigin:
         line, column = self.locate(text, start)
         if end is None or end <= start:
             return SourceSpan(self.path, line, column)
-        end_line, end_column = self.locate(text, end)
+        if self.segments:
+            # Where the next character starts (so an escape such as `\"` is covered whole),
+            # unless that is on another line: then just after the last character.
+            last_line, last_column = self.locate(text, end - 1)
+            end_line, end_column = self.locate(text, end)
+            if (end_line, end_column) <= (last_line, last_column) or end_line != last_line:
+                end_line, end_column = last_line, last_column + 1
+        else:
+            end_line, end_column = self.locate(text, end)
         return SourceSpan(self.path, line, column, end_line, end_column)
+
+    def shifted(self, text: str, offset: int, length: int | None = None) -> TextOrigin:
+        """The origin of `text[offset:offset + length]` (a formula after its `=`, a `{...}`
+        hole of a template): positions stay exact."""
+        line, column = self.locate(text, offset)
+        if not self.exact:
+            return self
+        if self.segments:
+            end = len(text) if length is None else offset + length
+            runs = [(0, line, column)]
+            for start, seg_line, seg_column in self.segments:
+                if offset < start <= end:
+                    runs.append((start - offset, seg_line, seg_column))
+            return TextOrigin(self.path, line, column, None, True, tuple(runs))
+        piece = text[offset:] if length is None else text[offset : offset + length]
+        starts: list[tuple[int, int]] = [(line, column)]
+        pos = piece.find("\n")
+        while pos >= 0:
+            starts.append(self.locate(text, offset + pos + 1))
+            pos = piece.find("\n", pos + 1)
+        return TextOrigin(self.path, line, column, tuple(starts) if len(starts) > 1 else None, True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,7 @@ def test_recursive_alias_cannot_loop() -> None:
     [
         ("kind: AdaptiveDialog\nbeginDialog\n  kind: OnRedirect\n", 2, 1),
         ("a: [1, 2\n", 2, 1),
-        ("a: 'unterminated\n", 2, 1),
+        ("a: 'unterminated\n", 1, 4),  # the opening quote, not the end of the file
         ("a: b\n\tc: d\n", 2, 1),
     ],
 )
@@ -112,11 +112,12 @@ def test_block_scalar_origin_maps_every_line() -> None:
     assert origin.locate(formula, formula.index("1)")) == (4, 5)
 
 
-def test_quoted_scalar_origin_is_exact_without_escapes_only() -> None:
+def test_quoted_scalar_origin_is_exact_with_and_without_escapes() -> None:
     node, _ = parse_yaml('a: "={x: 1}"\nb: "=\\"q\\""\n', "f.yaml")
     a, b = scalar(node, "a"), scalar(node, "b")
     assert a.origin.exact and a.origin_after(1).locate(a.value[1:], 0) == (1, 6)
-    assert not b.origin.exact
+    assert b.value == '="q"' and b.origin.exact
+    assert b.origin_after(1).locate(b.value[1:], 1) == (2, 8)  # the q after the escaped quote
 
 
 def test_non_utf8_bytes_are_a_diagnostic() -> None:

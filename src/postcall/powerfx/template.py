@@ -59,14 +59,7 @@ def _hole_end(text: str, start: int) -> int | None:
 
 def sub_origin(origin: TextOrigin, text: str, offset: int, length: int) -> TextOrigin:
     """The origin of `text[offset:offset+length]` (for formulas embedded in larger text)."""
-    line, column = origin.locate(text, offset)
-    starts: list[tuple[int, int]] = [(line, column)]
-    piece = text[offset : offset + length]
-    pos = piece.find("\n")
-    while pos >= 0:
-        starts.append(origin.locate(text, offset + pos + 1))
-        pos = piece.find("\n", pos + 1)
-    return TextOrigin(origin.path, line, column, tuple(starts) if len(starts) > 1 else None, origin.exact)
+    return origin.shifted(text, offset, length)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from postcall.diagnostics import (
     TextOrigin,
     register_code,
 )
+from postcall.topics.scalar_positions import flow_scalar_segments, folded_block_segments
 
 YML_SYNTAX = register_code("YML101", Severity.ERROR, "The file is not valid YAML.")
 YML_EMPTY = register_code("YML102", Severity.ERROR, "The file is empty.")
@@ -134,6 +135,8 @@ class YScalar:
         o = self.origin
         if not o.exact:
             return o
+        if o.segments:
+            return o.shifted(self.value, skip)
         line, column = o.locate(self.value, skip)
         starts = o.line_starts
         if starts is not None and starts:
@@ -249,13 +252,23 @@ class _Converter:
 
     def origin_of(self, node: ScalarNode, style: str | None, value: str) -> TextOrigin:
         s, e = node.start_mark, node.end_mark
-        if style in ("|", ">"):
-            return self.block_origin(s.line, value, literal=style == "|")
-        if style in ('"', "'"):
-            raw = self.text[s.index + 1 : e.index - 1]
-            return TextOrigin(self.path, s.line + 1, s.column + 2, None, raw == value)
-        raw = self.text[s.index : e.index]
-        return TextOrigin(self.path, s.line + 1, s.column + 1, None, raw == value)
+        if style == ">":
+            segments = folded_block_segments(self.lines, s.line, value)
+            if segments is not None:
+                line, column = segments[0][1], segments[0][2]
+                return TextOrigin(self.path, line, column, None, True, segments)
+            return self.block_origin(s.line, value, literal=False)
+        if style == "|":
+            return self.block_origin(s.line, value, literal=True)
+        quoted = style in ('"', "'")
+        raw = self.text[s.index + 1 : e.index - 1] if quoted else self.text[s.index : e.index]
+        line, column = s.line + 1, s.column + (2 if quoted else 1)
+        if raw == value:
+            return TextOrigin(self.path, line, column, None, True)
+        segments = flow_scalar_segments(raw, line, column, style, value)
+        if segments is None:
+            return TextOrigin(self.path, line, column, None, False)
+        return TextOrigin(self.path, line, column, None, True, segments)
 
     def block_origin(self, header_line: int, value: str, *, literal: bool) -> TextOrigin:
         # Content starts on the line after the `|` header, at the block's indentation.
@@ -290,6 +303,9 @@ def _yaml_error(path: str, exc: yaml.YAMLError, text: str) -> Diagnostic:
         problem = exc.problem or "invalid YAML"
         if exc.context == "while scanning a simple key" and exc.context_mark is not None:
             # The key without its colon is where the author must look, not the next line.
+            mark = exc.context_mark
+        if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+            # An unterminated quote: the opening quote, not the end of the file.
             mark = exc.context_mark
         context = f" ({exc.context})" if exc.context else ""
         message = f"YAML syntax error: {problem}{context}."
