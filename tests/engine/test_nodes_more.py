@@ -11,7 +11,13 @@ import pytest
 from postcall.actions import ActionResult
 from postcall.clock import FixedClock
 from postcall.engine import Engine
-from postcall.engine.activity import Activity, ActivityType
+from postcall.engine.activity import (
+    Activity,
+    ActivityType,
+    Say,
+    TransferToAgent,
+    TransferToPhoneNumber,
+)
 from postcall.lifecycle.programs import action_settings_for
 from postcall.testing import Conversation
 from postcall.topics import load_agent
@@ -146,3 +152,125 @@ def test_an_unbound_connector_is_a_clear_runtime_error_handled_by_on_error() -> 
     )
     errors = [e for r in c.results for e in r.log if e.level == "error"]
     assert errors[-1].code == "RUN460" and errors[-1].node == "listAccounts"
+
+
+def pending_after_event(name: str) -> list[dict[str, object]]:
+    """The payloads of the backend requests an event's topic makes, answering each with 200."""
+    engine = Engine(agent("nodes"))
+    now = FixedClock().now()
+    state = engine.new_state("n-pure", now=now)
+    state = engine.turn(state, Activity(type=ActivityType.CONVERSATION_UPDATE, id="a1", timestamp=now), now=now).state
+    result = engine.turn(state, Activity(type=ActivityType.EVENT, id="a2", timestamp=now, name=name), now=now)
+    payloads = []
+    while result.pending is not None:
+        payloads.append(dict(result.pending.payload))
+        result = engine.resume(result.state, ActionResult(ok=True, status_code=200, body="ok"), now=now)
+    assert [o.text for o in result.outputs if isinstance(o, Say)] == ["Form ok"]
+    return payloads
+
+
+# -- variables --------------------------------------------------------------------------------
+
+
+def test_clear_all_variables_resets_globals_to_their_defaults_and_keeps_topic_variables() -> None:
+    c = started()
+    assert c.event("clear") == [
+        "Before: changed 5",
+        "After: hello other blank true, topic topic value",
+    ]
+    assert c.state.globals == {"Greeting": "hello"}
+    infos = [e for r in c.results for e in r.log if e.node == "clear_history"]
+    assert infos and "ConversationHistory" in infos[0].message  # logged, nothing cleared
+
+
+def test_edit_table_v1_adds_removes_takes_and_clears() -> None:
+    assert started().event("edit-v1") == ["List c first a last d", "Rows 2, cleared 0"]
+
+
+# -- dialogs ----------------------------------------------------------------------------------
+
+
+def test_replace_dialog_ends_the_topic_and_its_replacement_returns_to_the_caller() -> None:
+    c = started()
+    assert c.event("replace") == ["In middle.", "Replacement for Ada.", "Back in outer."]
+    assert c.state.stack == []
+
+
+def test_repeat_dialog_starts_the_topic_again_with_fresh_topic_variables_and_its_inputs() -> None:
+    c = started()
+    assert c.event("repeat") == [
+        "Round 1 seen x step 0",
+        "Round 2 seen x step 10",
+        "Done after 3 seen x step 20",
+    ]
+
+
+def test_repeat_dialog_forever_is_stopped_by_the_step_limit() -> None:
+    c = started()
+    (reply,) = c.event("repeat-forever")
+    assert reply.startswith("Error LoopLimitExceeded:")
+    assert c.state.system["Error.Code"] == "LoopLimitExceeded"
+    errors = [e for r in c.results for e in r.log if e.level == "error"]
+    assert errors[-1].code == "RUN456"
+    ticks = c.state.globals["Ticks"]
+    assert isinstance(ticks, float) and 1000 < ticks <= 10_000  # bounded, not endless
+    assert c.state.stack == []
+
+
+def test_cancel_dialog_ends_the_topic_without_returning_its_outputs() -> None:
+    c = started()
+    assert c.event("cancel") == ["In the child.", "Back after cancel, output blank true."]
+
+
+# -- transfers ----------------------------------------------------------------------------------
+
+
+def test_transfer_to_agent_with_an_expression_context() -> None:
+    c = started()
+    assert c.event("transfer-agent") == []
+    (transfer,) = c.transfers
+    assert transfer.node_id == "transfer_agent"
+    assert transfer.target == TransferToAgent(
+        message_to_agent="Caller about case CAS-42.",
+        context={"Case": "CAS-42", "Reason": "billing", "Attempts": 2},
+    )
+    # A failed transfer gives control back after the node.
+    assert c.transfer_result("busy") == ["Transfer busy; back with the agent."]
+    assert c.end is None
+
+
+def test_transfer_to_a_phone_number_with_sip_headers_and_a_dtmf_sequence() -> None:
+    c = started()
+    c.event("transfer-phone")
+    (first,) = c.transfers
+    assert first.target == TransferToPhoneNumber(
+        phone_number="+15551234567",
+        sip_uui_header="case-42",
+        sipx_headers={"X-Case-Id": "CAS-42", "X-Language": "en-US"},
+        dtmf_sequence="1234#",
+    )
+    assert c.state.transfer is not None
+    assert c.state.transfer.target_detail == {
+        "sip_uui_header": "case-42",
+        "sipx_headers": {"X-Case-Id": "CAS-42", "X-Language": "en-US"},
+        "dtmf_sequence": "1234#",
+    }
+    assert c.transfer_result("no-answer") == ["Phone transfer no-answer."]
+    second = c.transfers[1].target
+    assert isinstance(second, TransferToPhoneNumber)
+    assert second.sipx_headers == {"X-Queue": "billing"} and second.dtmf_sequence is None
+    c.transfer_result("answered")
+    assert c.end is not None and c.end.reason == "BLIND_TRANSFER"
+
+
+# -- HTTP bodies ----------------------------------------------------------------------------------
+
+
+def test_raw_request_content_sends_text_with_its_content_type() -> None:
+    form, csv = pending_after_event("raw-body")
+    assert (form["method"], form["url"]) == ("POST", "http://127.0.0.1:9/forms")
+    assert form["body"] == "case=CAS%2042&status=closed"
+    assert form["content_type"] == "application/x-www-form-urlencoded"
+    # Without contentType it is text/plain; a Content-Type header wins and leaves the headers.
+    assert (csv["method"], csv["body"], csv["content_type"]) == ("PUT", "a,b", "text/csv")
+    assert csv["headers"] == {}
