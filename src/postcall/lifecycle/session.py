@@ -28,8 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +71,7 @@ from postcall.topics.agent import Agent
 
 log = structlog.get_logger("postcall.lifecycle")
 
+WRITERS_ELSEWHERE = 8  # turn-writing threads on PostgreSQL (rows are locked one conversation at a time)
 SEEN_EVENTS_KEPT = 64  # recent provider deliveries remembered per conversation for dedupe
 
 
@@ -135,6 +138,9 @@ class Sessions:
         self._http = http_client
         self._settings = action_settings_for(agent)
         self._watchdog = Watchdog(store, self.engine)
+        self._writer = ThreadPoolExecutor(
+            max_workers=1 if store.is_sqlite else WRITERS_ELSEWHERE, thread_name_prefix="postcall-turn-writer"
+        )
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -145,6 +151,7 @@ class Sessions:
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()
+        self._writer.shutdown(wait=False)
 
     # ------------------------------------------------------------------------------------------
     # public entry points
@@ -163,7 +170,7 @@ class Sessions:
         sequence: int | None = None,
     ) -> TurnOutcome:
         """A call came in: create the conversation (once) and run its first turn."""
-        await asyncio.to_thread(
+        create = functools.partial(
             self.store.create_conversation,
             conversation_id,
             agent=self.agent.name,
@@ -171,6 +178,7 @@ class Sessions:
             caller=caller,
             exist_ok=True,
         )
+        await asyncio.get_running_loop().run_in_executor(self._writer, create)
         activity = Activity(
             type=ActivityType.CONVERSATION_UPDATE,
             id=f"start:{conversation_id}",
@@ -196,8 +204,7 @@ class Sessions:
         `sequence` is the channel's per-conversation event number, when it numbers its events.
         """
         engine = self.engine
-        step = await asyncio.to_thread(
-            self._step,
+        step = await self._step(
             conversation_id,
             lambda st, now: engine.turn(st, activity, now=now, ids=_ids),
             inbound=activity,
@@ -212,8 +219,7 @@ class Sessions:
             def resume(st: ConversationState, now: dt.datetime, r: ActionResult = result) -> TurnResult:
                 return engine.resume(st, r, now=now, ids=_ids)
 
-            step = await asyncio.to_thread(
-                self._step,
+            step = await self._step(
                 conversation_id,
                 resume,
                 inbound=None,
@@ -232,8 +238,8 @@ class Sessions:
         self, conversation_id: str, *, carried: Sequence[AgentOutput] = (), due_before: dt.datetime | None = None
     ) -> TurnOutcome | None:
         """Run a held end (see the module docstring), and the in-call actions of its turn, if any."""
-        step = await asyncio.to_thread(
-            self._step, conversation_id, None, inbound=None, event_id=None, carried=carried,
+        step = await self._step(
+            conversation_id, None, inbound=None, event_id=None, carried=carried,
             release_due_before=due_before, release=True,
         )
         if step.result is None:
@@ -246,8 +252,8 @@ class Sessions:
             def resume(st: ConversationState, now: dt.datetime, r: ActionResult = result) -> TurnResult:
                 return engine.resume(st, r, now=now, ids=_ids)
 
-            step = await asyncio.to_thread(
-                self._step, conversation_id, resume, inbound=None, event_id=None, carried=outputs, continuation=True
+            step = await self._step(
+                conversation_id, resume, inbound=None, event_id=None, carried=outputs, continuation=True
             )
             outputs = list(step.outcome.outputs)
         return step.outcome
@@ -277,7 +283,7 @@ class Sessions:
     # ------------------------------------------------------------------------------------------
     # one locked step
 
-    def _step(
+    async def _step(
         self,
         conversation_id: str,
         compute: Compute | None,
@@ -292,14 +298,14 @@ class Sessions:
     ) -> _Step:
         """One step: worked out from the conversation as last saved, then written under its lock.
 
-        The engine's turn is computed before the lock is taken, so the lock is held only to
-        write; if another turn of the conversation was saved in between (its version moved),
-        the step is worked out again under the lock.  Replays and no-ops take no lock at all.
+        The engine's turn is computed (in a worker thread) before the lock is taken, so the lock
+        is held only to write, on the writer thread; if another turn of the conversation was
+        saved in between (its version moved), the step is worked out again under the lock.
+        Replays and no-ops take no lock at all.  On SQLite the writer is one thread: writes are
+        one at a time anyway, and waiting for them in a queue costs no thread (a pool of threads
+        all waiting for the write lock would leave none to read and plan other calls' turns).
         """
         now = self.clock.now()
-        snapshot = self.store.get_conversation(conversation_id)
-        if snapshot is None:
-            raise UnknownConversationError(conversation_id)
 
         def plan(conversation: Conversation) -> _Plan:
             return self._plan(
@@ -308,16 +314,27 @@ class Sessions:
                 release_due_before=release_due_before,
             )
 
-        planned = plan(snapshot)
+        def read_and_plan() -> tuple[_Plan, int]:
+            snapshot = self.store.get_conversation(conversation_id)
+            if snapshot is None:
+                raise UnknownConversationError(conversation_id)
+            return plan(snapshot), snapshot.version
+
+        def write(planned: _Plan, version: int) -> _Plan:
+            with self._turn(conversation_id) as turn:
+                if turn.conversation.version != version:
+                    planned = plan(turn.conversation)
+                if planned.state is not None:
+                    turn.save(planned.state, planned.activities)
+                    if planned.end is not None:
+                        self._record_end(turn, planned.end, planned.end_topics)
+            return planned
+
+        planned, version = await asyncio.to_thread(read_and_plan)
         if planned.state is None:
             return planned.step
-        with self._turn(conversation_id) as turn:
-            if turn.conversation.version != snapshot.version:
-                planned = plan(turn.conversation)
-            if planned.state is not None:
-                turn.save(planned.state, planned.activities)
-                if planned.end is not None:
-                    self._record_end(turn, planned.end, planned.end_topics)
+        loop = asyncio.get_running_loop()
+        planned = await loop.run_in_executor(self._writer, write, planned, version)
         if planned.held:
             log.info("end_held_for_transfer_result", conversation_id=conversation_id, event_id=event_id)
         return planned.step

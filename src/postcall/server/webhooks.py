@@ -106,7 +106,11 @@ def channel_router(
     twilio: TwilioChannel | None,
     events: EventsChannel | None,
 ) -> APIRouter:
-    """The /channels/* routes for the configured channels (unconfigured ones answer 503)."""
+    """The /channels/* routes for the configured channels (unconfigured ones answer 503).
+
+    Plain Starlette routes (`add_route`), not FastAPI's: a webhook reads its raw body itself,
+    so FastAPI's parameter and dependency handling would only add work to every call's turn.
+    """
     router = APIRouter(include_in_schema=False)
 
     if twilio is not None:
@@ -119,9 +123,9 @@ def channel_router(
 
         twilio_endpoint = _endpoint(sessions, tw, "twilio", render_twilio)
         for path in tw.paths:
-            router.add_api_route(path, twilio_endpoint, methods=["POST", "GET"])
+            router.add_route(path, twilio_endpoint, methods=["POST", "GET"])
     else:
-        router.add_api_route("/channels/twilio/{rest:path}", _unconfigured("Twilio", "TWILIO_AUTH_TOKEN"), methods=["POST", "GET"])
+        router.add_route("/channels/twilio/{rest:path}", _unconfigured("Twilio", "TWILIO_AUTH_TOKEN"), methods=["POST", "GET"])
 
     if events is not None:
         ev = events
@@ -131,9 +135,9 @@ def channel_router(
                 return ev.respond([], ended=None)
             return ev.respond(list(outcome.outputs), ended=outcome.ended, end_reason=outcome.end_reason)
 
-        router.add_api_route("/channels/events", _endpoint(sessions, ev, "events", render_events), methods=["POST"])
+        router.add_route("/channels/events", _endpoint(sessions, ev, "events", render_events), methods=["POST"])
     else:
-        router.add_api_route("/channels/events", _unconfigured("call-events", "POSTCALL_EVENTS_SECRET"), methods=["POST"])
+        router.add_route("/channels/events", _unconfigured("call-events", "POSTCALL_EVENTS_SECRET"), methods=["POST"])
     return router
 
 
