@@ -102,5 +102,6 @@ def test_the_server_logged_no_errors(server: ServeProcess) -> None:
     log = server.log_path.read_text(encoding="utf-8", errors="replace")
     assert '"status": 500' not in log
     assert "Traceback" not in log, server.log_tail(80)
+    assert '"route": "/channels/events"' in log  # the request log names the route
     for secret in (server.twilio_token, server.events_secret, server.admin_token):
         assert secret not in log  # never logged

@@ -55,5 +55,7 @@ def test_the_server_logged_no_errors(server: ServeProcess) -> None:
     log = server.log_path.read_text(encoding="utf-8", errors="replace")
     assert '"status": 500' not in log
     assert "Traceback" not in log, server.log_tail(80)
+    for route in ("voice", "gather", "status", "dial", "enqueue-wait"):  # the request log names each route
+        assert f'"route": "/channels/twilio/{route}"' in log
     for secret in (server.twilio_token, server.events_secret, server.admin_token):
         assert secret not in log  # never logged

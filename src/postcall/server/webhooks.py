@@ -8,6 +8,7 @@ refusal is the channel's own 4xx reply naming the field at fault.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
@@ -100,6 +101,24 @@ def _endpoint(
     return endpoint
 
 
+@dataclass(frozen=True, slots=True)
+class _RouteName:
+    path: str
+
+
+def _add_route(router: APIRouter, path: str, endpoint: Callable[[Request], Awaitable[Response]],
+               *, methods: list[str]) -> None:
+    """Mount a plain Starlette route that, like FastAPI's, names its path template in the scope
+    (the request log's and the metrics' `route` label)."""
+    name = _RouteName(path)
+
+    async def named(request: Request) -> Response:
+        request.scope["route"] = name
+        return await endpoint(request)
+
+    router.add_route(path, named, methods=methods, include_in_schema=False)
+
+
 def channel_router(
     sessions: Sessions,
     *,
@@ -123,9 +142,9 @@ def channel_router(
 
         twilio_endpoint = _endpoint(sessions, tw, "twilio", render_twilio)
         for path in tw.paths:
-            router.add_route(path, twilio_endpoint, methods=["POST", "GET"])
+            _add_route(router, path, twilio_endpoint, methods=["POST", "GET"])
     else:
-        router.add_route("/channels/twilio/{rest:path}", _unconfigured("Twilio", "TWILIO_AUTH_TOKEN"), methods=["POST", "GET"])
+        _add_route(router, "/channels/twilio/{rest:path}", _unconfigured("Twilio", "TWILIO_AUTH_TOKEN"), methods=["POST", "GET"])
 
     if events is not None:
         ev = events
@@ -135,9 +154,9 @@ def channel_router(
                 return ev.respond([], ended=None)
             return ev.respond(list(outcome.outputs), ended=outcome.ended, end_reason=outcome.end_reason)
 
-        router.add_route("/channels/events", _endpoint(sessions, ev, "events", render_events), methods=["POST"])
+        _add_route(router, "/channels/events", _endpoint(sessions, ev, "events", render_events), methods=["POST"])
     else:
-        router.add_route("/channels/events", _unconfigured("call-events", "POSTCALL_EVENTS_SECRET"), methods=["POST"])
+        _add_route(router, "/channels/events", _unconfigured("call-events", "POSTCALL_EVENTS_SECRET"), methods=["POST"])
     return router
 
 
