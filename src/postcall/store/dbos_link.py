@@ -13,6 +13,7 @@ the application name and the pinned application version.
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -40,6 +41,9 @@ def dbos_serializer() -> Any:
     from dbos import DBOSPortableJSONSerializer
 
     return DBOSPortableJSONSerializer()
+
+
+REWIND_WAIT_S = 10.0  # longest wait for a just-failed run's workflow to reach its terminal state
 
 
 class DBOSLink:
@@ -99,6 +103,11 @@ class DBOSLink:
         DBOS's rewind keeps the workflow id (fork_workflow would make a new one), so the run
         id, the idempotency keys derived from the conversation and the history stay as they are.
         """
+        # A run is marked failed by its workflow's last step, a moment before DBOS records the
+        # workflow as ERROR; a redrive in that moment waits for it (bounded) instead of failing.
+        deadline = time.monotonic() + REWIND_WAIT_S
+        while self.workflow_status(run_id) in ("PENDING", "ENQUEUED") and time.monotonic() < deadline:
+            time.sleep(0.05)
         try:
             self.client.rewind_workflow(
                 run_id, start_step=from_step, application_version=APP_VERSION, queue_name=queue_name
