@@ -26,12 +26,9 @@ hang-up); the watchdog releases it once `held_end_grace_s` has passed with nothi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import functools
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +56,7 @@ from postcall.lifecycle.watchdog import (
     parse_time,
     watchdog_event,
 )
+from postcall.lifecycle.writer import TurnWriter
 from postcall.store import (
     Conversation,
     ConversationNotFoundError,
@@ -66,12 +64,12 @@ from postcall.store import (
     RunSpec,
     Store,
     Turn,
+    TurnBatch,
 )
 from postcall.topics.agent import Agent
 
 log = structlog.get_logger("postcall.lifecycle")
 
-WRITERS_ELSEWHERE = 8  # turn-writing threads on PostgreSQL (rows are locked one conversation at a time)
 SEEN_EVENTS_KEPT = 64  # recent provider deliveries remembered per conversation for dedupe
 
 
@@ -138,9 +136,7 @@ class Sessions:
         self._http = http_client
         self._settings = action_settings_for(agent)
         self._watchdog = Watchdog(store, self.engine)
-        self._writer = ThreadPoolExecutor(
-            max_workers=1 if store.is_sqlite else WRITERS_ELSEWHERE, thread_name_prefix="postcall-turn-writer"
-        )
+        self._writer = TurnWriter(store)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -151,7 +147,7 @@ class Sessions:
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()
-        self._writer.shutdown(wait=False)
+        self._writer.close()
 
     # ------------------------------------------------------------------------------------------
     # public entry points
@@ -170,15 +166,11 @@ class Sessions:
         sequence: int | None = None,
     ) -> TurnOutcome:
         """A call came in: create the conversation (once) and run its first turn."""
-        create = functools.partial(
-            self.store.create_conversation,
+        agent = self.agent.name
+        await self._writer.write(
             conversation_id,
-            agent=self.agent.name,
-            channel=channel,
-            caller=caller,
-            exist_ok=True,
+            lambda batch: batch.create_conversation(conversation_id, agent=agent, channel=channel, caller=caller),
         )
-        await asyncio.get_running_loop().run_in_executor(self._writer, create)
         activity = Activity(
             type=ActivityType.CONVERSATION_UPDATE,
             id=f"start:{conversation_id}",
@@ -299,11 +291,10 @@ class Sessions:
         """One step: worked out from the conversation as last saved, then written under its lock.
 
         The engine's turn is computed (in a worker thread) before the lock is taken, so the lock
-        is held only to write, on the writer thread; if another turn of the conversation was
-        saved in between (its version moved), the step is worked out again under the lock.
-        Replays and no-ops take no lock at all.  On SQLite the writer is one thread: writes are
-        one at a time anyway, and waiting for them in a queue costs no thread (a pool of threads
-        all waiting for the write lock would leave none to read and plan other calls' turns).
+        is held only to write, by the process's turn writer (lifecycle/writer.py: on SQLite one
+        thread, which writes whatever has queued up in one transaction); if another turn of the
+        conversation was saved in between (its version moved), the step is worked out again
+        under the lock.  Replays and no-ops take no lock at all.
         """
         now = self.clock.now()
 
@@ -320,21 +311,22 @@ class Sessions:
                 raise UnknownConversationError(conversation_id)
             return plan(snapshot), snapshot.version
 
-        def write(planned: _Plan, version: int) -> _Plan:
-            with self._turn(conversation_id) as turn:
-                if turn.conversation.version != version:
-                    planned = plan(turn.conversation)
-                if planned.state is not None:
-                    turn.save(planned.state, planned.activities)
-                    if planned.end is not None:
-                        self._record_end(turn, planned.end, planned.end_topics)
-            return planned
+        def write(batch: TurnBatch) -> _Plan:
+            try:
+                turn = batch.turn(conversation_id)
+            except ConversationNotFoundError:
+                raise UnknownConversationError(conversation_id) from None
+            written = planned if turn.conversation.version == version else plan(turn.conversation)
+            if written.state is not None:
+                turn.save(written.state, written.activities)
+                if written.end is not None:
+                    self._record_end(turn, written.end, written.end_topics)
+            return written
 
         planned, version = await asyncio.to_thread(read_and_plan)
         if planned.state is None:
             return planned.step
-        loop = asyncio.get_running_loop()
-        planned = await loop.run_in_executor(self._writer, write, planned, version)
+        planned = await self._writer.write(conversation_id, write)
         if planned.held:
             log.info("end_held_for_transfer_result", conversation_id=conversation_id, event_id=event_id)
         return planned.step
@@ -451,14 +443,6 @@ class Sessions:
                 else []
             ),
         )
-
-    @contextlib.contextmanager
-    def _turn(self, conversation_id: str) -> Iterator[Turn]:
-        try:
-            with self.store.turn(conversation_id) as turn:
-                yield turn
-        except ConversationNotFoundError:
-            raise UnknownConversationError(conversation_id) from None
 
     def _hold(
         self,

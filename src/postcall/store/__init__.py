@@ -30,7 +30,7 @@ from postcall.store.records import (
     WorkerHeartbeat,
     run_id_for,
 )
-from postcall.store.store import Store, Turn
+from postcall.store.store import Store, Turn, TurnBatch
 
 
 def open_store(
@@ -77,6 +77,7 @@ __all__ = [
     "Store",
     "TelemetryEvent",
     "Turn",
+    "TurnBatch",
     "WorkerHeartbeat",
     "open_store",
     "resolve_database_url",

@@ -78,6 +78,26 @@ class Turn:
         return self._store._end_in(self._conn, self.conversation.id, end_record, runs, activities)
 
 
+class TurnBatch:
+    """Turns of several conversations in one write transaction (see `Store.turns`)."""
+
+    def __init__(self, store: Store, conn: sa.Connection) -> None:
+        self._store = store
+        self._conn = conn
+
+    def turn(self, conversation_id: str) -> Turn:
+        """Lock one conversation (ConversationNotFoundError if there is none) and return its turn."""
+        return Turn(self._store, self._conn, conv_q.require(self._conn, conversation_id, for_update=True))
+
+    def create_conversation(self, conversation_id: str, *, agent: str, channel: str, caller: str | None = None) -> bool:
+        """Create a live conversation unless it exists; True if this created it."""
+        now = self._store.clock.now()
+        return conv_q.insert(
+            self._conn, conversation_id=conversation_id, agent=agent, channel=channel, caller=caller,
+            started_at=now, state=None, now=now,
+        )
+
+
 class Store:
     """The database of one agent deployment: see the module docstring for thread use."""
 
@@ -200,6 +220,16 @@ class Store:
         with self._write() as conn:
             conversation = conv_q.require(conn, conversation_id, for_update=True)
             yield Turn(self, conn, conversation)
+
+    @contextmanager
+    def turns(self) -> Iterator[TurnBatch]:
+        """One write transaction for the turns of several conversations, committed together.
+
+        A group commit: on SQLite one lock and one fsync for all of them.  Lock conversations in a
+        consistent order (e.g. by id) when other processes may batch the same ones.
+        """
+        with self._write() as conn:
+            yield TurnBatch(self, conn)
 
     def save_turn(
         self,
