@@ -25,7 +25,7 @@ from postcall.durable.takeover import (
 from postcall.errors import ConfigError
 from postcall.logging import get_logger
 from postcall.store import APP_NAME, APP_VERSION, DEFAULT_QUEUE, Store, open_store
-from postcall.store.database import is_sqlite, printable_url
+from postcall.store.database import create_engine, is_sqlite, printable_url
 from postcall.store.dbos_link import dbos_serializer
 
 log = get_logger("postcall.executor")
@@ -106,6 +106,7 @@ class Executor:
         self._runtime: RunRuntime | None = None
         self.started = False
         self.taken_over: list[str] = []
+        self._engine: Any = None  # DBOS's engine on SQLite (see _dbos_engine)
 
     @property
     def executor_id(self) -> str:
@@ -153,6 +154,9 @@ class Executor:
                 "log_level": cfg.dbos_log_level,
                 "sys_db_pool_size": max(10, cfg.effective_concurrency + 4),
                 "notification_listener_polling_interval_sec": 0.1,
+                # On SQLite DBOS writes through our engine, so its checkpoints take turns with
+                # every other writer through the file's write gate (store/sqlite_gate.py).
+                "system_database_engine": self._dbos_engine(),
             }
         )
         DBOS.listen_queues([cfg.queue_name])
@@ -177,6 +181,9 @@ class Executor:
         thread.join()
         if errors:
             DBOS.destroy()
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
             install_runtime(None)
             raise errors[0]
         self.store.register_worker(
@@ -282,6 +289,9 @@ class Executor:
             self._beat_thread.join(timeout=10)
         self._safe(lambda: self.store.set_worker_state(self.executor_id, "stopped") if self.store else None)
         DBOS.destroy(workflow_completion_timeout_sec=0)
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
         install_runtime(None)
         if self._own_store:
             self.store.close()
@@ -290,6 +300,14 @@ class Executor:
             _running = None
         log.info("executor_stopped", executor_id=self.executor_id, handed_back=len(handed_back))
         return handed_back
+
+    def _dbos_engine(self) -> Any:
+        """DBOS's engine on SQLite: ours (WAL, synchronous=FULL, the write gate); None: DBOS makes its own."""
+        cfg = self.config
+        if not is_sqlite(cfg.database_url):
+            return None
+        self._engine = create_engine(cfg.database_url, pool_size=max(10, cfg.effective_concurrency + 4))
+        return self._engine
 
     @staticmethod
     def _safe(action: Any) -> None:

@@ -2,7 +2,8 @@
 
 The URL comes from `--db URL`, else `POSTCALL_DATABASE_URL`, else a SQLite file
 `<agent dir>/.postcall/postcall.db`.  SQLite is switched to WAL mode the first time the file
-is opened, before DBOS ever touches it (DBOS would create it in rollback-journal mode).
+is opened, before DBOS ever touches it (DBOS would create it in rollback-journal mode), and
+every connection to it passes the file's write gate (sqlite_gate.py): writers take turns.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from postcall.errors import ConfigError
+from postcall.store.sqlite_gate import GatedConnection, gate_for
 
 ENV_VAR = "POSTCALL_DATABASE_URL"
 DEFAULT_DIR = ".postcall"
@@ -104,8 +106,17 @@ def create_engine(url: str, *, pool_size: int = 10) -> sa.Engine:
     if target.get_backend_name() == "sqlite":
         assert target.database is not None
         Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(target, pool_size=pool_size, max_overflow=pool_size, pool_timeout=60)
-        sa.event.listen(engine, "connect", _sqlite_connect)
+        gate = gate_for(target.database, SQLITE_BUSY_TIMEOUT_MS / 1000)
+
+        def connect(dbapi_conn: Any, record: Any) -> None:
+            dbapi_conn.gate = gate  # writes take turns through the gate (sqlite_gate.py)
+            _sqlite_connect(dbapi_conn, record)
+
+        engine = sa.create_engine(
+            target, pool_size=pool_size, max_overflow=pool_size, pool_timeout=60,
+            connect_args={"factory": GatedConnection},
+        )
+        sa.event.listen(engine, "connect", connect)
         return engine
     return sa.create_engine(
         target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=60
