@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 from postcall.errors import ActionError
@@ -45,3 +47,28 @@ def switchable(inputs: dict[str, Any]) -> dict[str, Any]:
     if switch["fail"]:
         raise RuntimeError("downstream system is down")
     return {"ok": True}
+
+
+held = threading.Event()
+
+
+async def held_until_released(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Waits until `held` is set (a slow backend); for the running mark of a long run."""
+    while not held.is_set():
+        await asyncio.to_thread(held.wait, 0.05)
+    return {"released": True}
+
+
+_fails_once = {"left": 0}
+
+
+async def fails_once_then_held(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The first call fails (retryable), the next waits like `held_until_released`."""
+    if _fails_once["left"] > 0:
+        _fails_once["left"] -= 1
+        raise ActionError("backend busy", retryable=True, category="connection")
+    return await held_until_released(inputs)
+
+
+def fail_once() -> None:
+    _fails_once["left"] = 1

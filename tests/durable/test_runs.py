@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,11 @@ from postcall.store import RunSpec, Store, open_store
 SETTINGS = {
     "allowed_hosts": ["127.0.0.1"],
     "retry": {"max_attempts": 3, "initial_interval_s": 0.01, "max_interval_s": 0.02},
-    "flows": {"switchable": {"callable": "durable.flows_for_tests:switchable"}},
+    "flows": {
+        "switchable": {"callable": "durable.flows_for_tests:switchable"},
+        "held": {"callable": "durable.flows_for_tests:held_until_released"},
+        "failsThenHeld": {"callable": "durable.flows_for_tests:fails_once_then_held"},
+    },
 }
 
 
@@ -75,6 +80,9 @@ def test_a_run_makes_its_steps_once_and_succeeds(executor: Executor, store: Stor
     assert executor.wait_for_runs([run_id]) == {run_id: "succeeded"}
     run = store.get_run(run_id)
     assert run is not None and run.executions == 1 and run.error is None
+    # Done in milliseconds: never marked running, its start recorded with its outcome.
+    assert run.executor_id == executor.executor_id and run.started_at is not None and run.finished_at is not None
+    assert run.started_at <= run.finished_at
     assert [(s.step, s.node_id, s.attempt, s.ok) for s in run.steps] == [(1, "patchCase", 1, True), (2, "logEnd", 1, True)]
     assert run.steps[0].request is not None and run.steps[0].request["headers"]["Authorization"] == "[redacted]"
     assert run.outcome is not None and run.outcome["log"] == ["patchCase: ok (200)", "logEnd: ok"]
@@ -221,3 +229,44 @@ def test_a_redriven_http_step_keeps_its_idempotency_key(executor: Executor, stor
     assert last.ok and last.request is not None and last.request["headers"]["Idempotency-Key"] == key
     assert crm.requests()["keys"][key] == 1 and crm.case(1205)["update_count"] == 1
     assert [s.step for s in run.steps if s.node_id == "logEnd"] == [1]  # the log step was not repeated
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def test_a_run_that_takes_a_while_is_shown_running_and_counted_once(executor: Executor, store: Store) -> None:
+    flows_for_tests.held.clear()
+    step = {"node_id": "slowBackend", "kind": "flow", "payload": {"flow_id": "held", "inputs": {}}}
+    run_id = end_with(store, [step, LOG_STEP])
+    try:
+        wait_until(lambda: getattr(store.get_run(run_id), "status", None) == "running", "the run shown running")
+        running = store.get_run(run_id)
+        assert running is not None and running.executions == 1 and running.executor_id == executor.executor_id
+        assert store.telemetry(conversation_id=running.conversation_id) == []  # stored with the outcome
+    finally:
+        flows_for_tests.held.set()
+    assert executor.wait_for_runs([run_id]) == {run_id: "succeeded"}
+    run = store.get_run(run_id)
+    assert run is not None and run.executions == 1 and [s.node_id for s in run.steps] == ["slowBackend", "logEnd"]
+    assert [e.event_name for e in store.telemetry(conversation_id=run.conversation_id)] == ["CallEnded"]
+
+
+def test_a_failed_attempt_shows_its_run_running_at_once(executor: Executor, store: Store) -> None:
+    flows_for_tests.held.clear()
+    flows_for_tests.fail_once()
+    step = {"node_id": "flaky", "kind": "flow", "payload": {"flow_id": "failsThenHeld", "inputs": {}}}
+    run_id = end_with(store, [step])
+    try:
+        wait_until(lambda: bool(getattr(store.get_run(run_id), "steps", ())), "the failed attempt stored")
+        run = store.get_run(run_id)
+        assert run is not None and run.status == "running" and [(s.attempt, s.ok) for s in run.steps] == [(1, False)]
+    finally:
+        flows_for_tests.held.set()
+    assert executor.wait_for_runs([run_id]) == {run_id: "succeeded"}
+    run = store.get_run(run_id)
+    assert run is not None and run.executions == 1 and [(s.attempt, s.ok) for s in run.steps] == [(1, False), (2, True)]

@@ -27,12 +27,13 @@ from postcall.durable.program import program_factory
 from postcall.durable.runner import execute_action
 from postcall.durable.runtime import runtime
 from postcall.logging import bind_log_context, get_logger
-from postcall.store import WORKFLOW_NAME, RunStepRecord
+from postcall.store import WORKFLOW_NAME, RunStepRecord, TelemetryEvent
 
 STEP_NAME = "postcall.action"
 # A run that crashes its process this many times in a row is parked as
 # MAX_RECOVERY_ATTEMPTS_EXCEEDED instead of taking every worker down with it.
 MAX_RECOVERY_ATTEMPTS = 50
+RUNNING_MARK_AFTER_S = 0.5  # a run still going after this long is shown running (see _RunningMark)
 
 log = get_logger("postcall.runs")
 
@@ -75,16 +76,89 @@ async def action_step(run_id: str, request: dict[str, Any], settings: dict[str, 
             await asyncio.to_thread(rt.store.record_step, row)
 
     client: httpx.AsyncClient = rt.http_client()
+    telemetry = _CarriedTelemetry()
     result = await execute_action(
         action,
         action_settings,
         http_client=client,
-        telemetry=rt.store,
+        telemetry=telemetry,
         run_id=run_id,
         deadline=deadline,
         on_attempt=record if rt.record_attempts else None,
     )
-    return {"step": step, "result": result.to_json(), "attempts": deferred}
+    return {"step": step, "result": result.to_json(), "attempts": deferred, "telemetry": telemetry.events}
+
+
+class _CarriedTelemetry:
+    """A log step's event, carried in the step's checkpoint and stored with the run's outcome.
+
+    Exactly once like the attempt records: DBOS checkpoints the step's output, a replay reads it
+    back, and the store inserts an event once per idempotency key.  (In-call log actions, outside
+    a run, store their event at once.)
+    """
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def record_telemetry(
+        self,
+        *,
+        idempotency_key: str,
+        conversation_id: str,
+        topic: str,
+        node_id: str,
+        event_name: str,
+        properties: dict[str, Any],
+        run_id: str | None,
+        at: dt.datetime,
+    ) -> bool:
+        event = TelemetryEvent(
+            idempotency_key=idempotency_key,
+            conversation_id=conversation_id,
+            run_id=run_id,
+            topic=topic,
+            node_id=node_id,
+            event_name=event_name,
+            properties=properties,
+            at=at,
+        )
+        self.events.append(event.to_json())
+        return True
+
+
+class _RunningMark:
+    """Marks the run running only if it is still going after `RUNNING_MARK_AFTER_S`.
+
+    Most runs take a few milliseconds: they go from pending to their outcome in one commit
+    (`finish_run` with `began`), a commit fewer per run.  A slower run (a retrying step, a slow
+    CRM) shows as running a moment after it started, and a failed attempt shows it at once.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.started_at = dt.datetime.now(dt.UTC)
+        self._writing = False
+        self._task = asyncio.ensure_future(self._later())
+
+    async def _later(self) -> int:
+        await asyncio.sleep(RUNNING_MARK_AFTER_S)
+        self._writing = True  # from here on the write happens: settle() waits for it
+        rt = runtime()
+        return await asyncio.to_thread(rt.store.begin_run, self.run_id, executor_id=rt.executor_id)
+
+    async def settle(self) -> tuple[dt.datetime, str | None] | None:
+        """None if the run was marked running; else what `finish_run` records as its start."""
+        if self._writing:
+            executions = await self._task
+            log.info("run_executed", execution=executions)
+            return None
+        self._task.cancel()
+        return self.started_at, runtime().executor_id
+
+    def discard(self) -> None:
+        """The workflow stopped (done, or interrupted): no mark after this."""
+        if not self._writing:
+            self._task.cancel()
 
 
 def _failure_error(outcome: dict[str, Any]) -> str:
@@ -99,14 +173,15 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
     run_id = str(spec["run_id"])
     bind_log_context(run_id=run_id, conversation_id=spec.get("conversation_id"), topic=spec.get("topic"), executor_id=rt.executor_id)
     rt.active_started(run_id)
+    # Marking the run running is bookkeeping, not a side effect: it happens beside the steps,
+    # and only for a run that takes a while (see _RunningMark).
+    running = _RunningMark(run_id)
     try:
-        # Marking the run running is bookkeeping, not a side effect: it proceeds beside the first
-        # step (off the hang-up-to-request path) and is awaited before the outcome is stored.
-        begun = asyncio.ensure_future(asyncio.to_thread(rt.store.begin_run, run_id, executor_id=rt.executor_id))
         failed_step: int | None = None
         failed_node: str | None = None
         attempts = 0
         records: list[RunStepRecord] = []
+        events: list[TelemetryEvent] = []
         try:
             program = program_factory(str(spec["program"]))(dict(spec.get("input") or {}))
             settings = program.action_settings()
@@ -119,6 +194,7 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
                 recorded = await action_step(run_id, request.to_json(), settings_json, deadline)
                 result = ActionResult.from_json(recorded["result"])
                 records.extend(RunStepRecord.from_json(run_id, r) for r in recorded.get("attempts") or ())
+                events.extend(TelemetryEvent.from_json(e) for e in recorded.get("telemetry") or ())
                 attempts = result.attempts
                 if result.ok:
                     failed_step = failed_node = None
@@ -136,8 +212,7 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:  # the program is user-facing logic: its failure fails the run, visibly
             log.exception("run_program_error")
             outcome = {"status": "failed", "error": f"The run's program raised {type(exc).__name__}: {exc}"}
-        executions = await begun
-        log.info("run_executed", execution=executions)
+        began = await running.settle()
         status = "failed" if outcome.get("status") == "failed" else "succeeded"
         if status == "succeeded":
             failed_step = failed_node = None
@@ -151,6 +226,8 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
             attempts=attempts,
             outcome=outcome,
             steps=records,
+            telemetry=events,
+            began=began,
         )
         log.info("run_finished", status=status, error=outcome.get("error"), finished_at=dt.datetime.now(dt.UTC).isoformat())
         rt.run_finished(run_id, status)
@@ -159,4 +236,5 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
             raise PortableWorkflowError(_failure_error(outcome), "PostCallRunFailed", None, {"run_id": run_id, "failed_step": failed_step})
         return outcome
     finally:
+        running.discard()
         rt.active_ended(run_id)

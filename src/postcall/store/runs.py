@@ -85,20 +85,30 @@ def finish_run(
     attempts: int,
     outcome: dict[str, Any] | None,
     now: dt.datetime,
+    began: tuple[dt.datetime, str | None] | None = None,
 ) -> None:
+    """Store the run's outcome; `began` (start time, executor) for an execution never marked running."""
+    values: dict[str, Any] = {
+        "status": status,
+        "error": error,
+        "failed_step": failed_step,
+        "failed_node": failed_node,
+        "attempts": attempts,
+        "outcome": outcome,
+        "finished_at": now,
+        "updated_at": now,
+    }
+    if began is not None:
+        values.update(executions=R.executions + 1, started_at=began[0], executor_id=began[1])
+    conn.execute(sa.update(post_call_runs).where(R.id == run_id).values(**values))
+
+
+def mark_running_if_pending(conn: sa.Connection, run_id: str, *, executor_id: str | None, now: dt.datetime) -> None:
+    """A run that shows its first failed attempt is shown running (if its start was not marked yet)."""
     conn.execute(
         sa.update(post_call_runs)
-        .where(R.id == run_id)
-        .values(
-            status=status,
-            error=error,
-            failed_step=failed_step,
-            failed_node=failed_node,
-            attempts=attempts,
-            outcome=outcome,
-            finished_at=now,
-            updated_at=now,
-        )
+        .where(R.id == run_id, R.status == "pending")
+        .values(status="running", executor_id=executor_id, started_at=now, updated_at=now)
     )
 
 

@@ -7,6 +7,7 @@ code call them through `asyncio.to_thread`.  Open one Store per process and reus
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -39,6 +40,10 @@ from postcall.store.records import (
 def _jsonable(value: Any) -> Any:
     """A JSON-safe copy: datetimes become ISO strings, tuples lists, unknown objects their str."""
     return json.loads(json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, dt.datetime | dt.date) else str(v)))
+
+
+def _jsonable_event(event: TelemetryEvent) -> TelemetryEvent:
+    return dataclasses.replace(event, properties=_jsonable(event.properties))
 
 
 def _parse_time(value: Any) -> dt.datetime | None:
@@ -347,13 +352,18 @@ class Store:
             return run_q.count_runs_by_status(conn)
 
     def begin_run(self, run_id: str, *, executor_id: str | None) -> int:
-        """Called by the workflow each time it starts; returns the execution count."""
+        """Mark the run running for one more execution; returns the execution count.
+
+        The workflow calls it only once a run has gone on for a moment (a run done sooner goes
+        from pending to its outcome in one commit, see `finish_run`'s `began`)."""
         with self._write() as conn:
             return run_q.begin_run(conn, run_id, executor_id=executor_id, now=self.clock.now())
 
     def record_step(self, record: RunStepRecord) -> None:
+        """Store a (failed) attempt at once; a run not yet shown running is shown running by it."""
         with self._write() as conn:
             run_q.insert_step(conn, record)
+            run_q.mark_running_if_pending(conn, record.run_id, executor_id=record.executor_id, now=self.clock.now())
 
     def finish_run(
         self,
@@ -366,12 +376,20 @@ class Store:
         attempts: int = 0,
         outcome: dict[str, Any] | None = None,
         steps: Sequence[RunStepRecord] = (),
+        telemetry: Sequence[TelemetryEvent] = (),
+        began: tuple[dt.datetime, str | None] | None = None,
     ) -> None:
-        """Store the run's outcome and, in the same transaction, the attempt records in `steps`
-        that are not stored yet (the workflow carries successful attempts in its step checkpoints
-        and stores them here, saving a commit per step)."""
+        """Store the run's outcome and, in the same transaction, what its steps carried.
+
+        `steps`: the attempt records not stored yet, `telemetry`: the log steps' events (once per
+        idempotency key); the workflow carries both in its step checkpoints and stores them here,
+        saving a commit per step.  `began` (start time, executor) counts an execution that
+        finished before it was ever marked running (see `begin_run`).
+        """
         with self._write() as conn:
             run_q.insert_steps_once(conn, run_id, steps)
+            for event in telemetry:
+                run_q.insert_telemetry(conn, _jsonable_event(event))
             run_q.finish_run(
                 conn,
                 run_id,
@@ -382,6 +400,7 @@ class Store:
                 attempts=attempts,
                 outcome=None if outcome is None else _jsonable(outcome),
                 now=self.clock.now(),
+                began=began,
             )
 
     def release_runs(self, run_ids: Sequence[str]) -> None:
@@ -433,11 +452,11 @@ class Store:
             topic=topic,
             node_id=node_id,
             event_name=event_name,
-            properties=_jsonable(properties),
+            properties=properties,
             at=at,
         )
         with self._write() as conn:
-            return run_q.insert_telemetry(conn, event)
+            return run_q.insert_telemetry(conn, _jsonable_event(event))
 
     def telemetry(self, *, conversation_id: str | None = None, limit: int = 1000) -> list[TelemetryEvent]:
         with self.engine.connect() as conn:
