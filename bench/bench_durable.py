@@ -132,10 +132,17 @@ def spec(conversation_id: str, crm_url: str, case: int) -> RunSpec:
     })
 
 
-def end_one(store: Store, crm_url: str, index: int, cases: int) -> tuple[str, float]:
-    """Create and end one conversation; returns its id and the hang-up time (just before record_end)."""
+def start_one(store: Store) -> str:
+    """A live conversation (a call in progress), to be ended by `end_one`."""
     cid = f"bench-{uuid.uuid4().hex[:10]}"
     store.create_conversation(cid, agent="bench", channel="bench")
+    return cid
+
+
+def end_one(store: Store, crm_url: str, index: int, cases: int, cid: str | None = None) -> tuple[str, float]:
+    """End one conversation (started here unless `cid` is given); returns its id and the hang-up time."""
+    if cid is None:
+        cid = start_one(store)
     hung_up = time.time()
     store.record_end(cid, {"reason": "CUSTOMER_HANGUP"}, [spec(cid, crm_url, 1001 + index % cases)])
     return cid, hung_up
@@ -217,9 +224,10 @@ class Latency:
 def measure_throughput(backend: str, db_url: str, folder: Path, n_workers: int, endings: int) -> Throughput:
     with crm_process(folder, cases=endings) as crm_url, open_store(db_url) as store, workers(db_url, n_workers, folder, 0.02):
         wait_for(lambda: sum(1 for w in store.workers() if w.state == "running") == n_workers, 60, "the workers")
+        live = [start_one(store) for _ in range(endings)]  # the calls, in progress before they end
         start = time.perf_counter()
-        for i in range(endings):
-            end_one(store, crm_url, i, endings)
+        for i, cid in enumerate(live):
+            end_one(store, crm_url, i, endings, cid)
         enqueued = time.perf_counter() - start
         wait_for(finished(store, crm_url), 600, "every run", poll_s=0.05)
         elapsed = time.perf_counter() - start
