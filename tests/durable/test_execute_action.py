@@ -15,6 +15,7 @@ from crm.launcher import CrmProcess, _free_port
 from durable import flows_for_tests
 from postcall.actions import ActionRequest, ActionResult
 from postcall.durable import ActionSettings, AttemptRecord, FlowBinding, RetryPolicy, execute_action
+from postcall.store import TelemetryEvent
 
 FAST = RetryPolicy(max_attempts=4, initial_interval_s=0.01, max_interval_s=0.02)
 LOCAL = ActionSettings(retry=FAST, allowed_hosts=("127.0.0.1",), request_timeout_s=5)
@@ -192,8 +193,8 @@ class Sink:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
 
-    def record_telemetry(self, **event: Any) -> bool:
-        self.events.append(event)
+    def record_telemetry(self, event: TelemetryEvent) -> bool:
+        self.events.append(event.to_json())
         return True
 
 

@@ -12,6 +12,7 @@ from postcall.store import (
     ConversationNotFoundError,
     NewActivity,
     Store,
+    TelemetryEvent,
 )
 from store.helpers import new_id
 
@@ -95,18 +96,18 @@ def test_an_exception_inside_a_turn_rolls_it_back(store: Store) -> None:
 
 def test_telemetry_is_stored_once_per_idempotency_key(store: Store) -> None:
     cid = new_id()
-    args = {
-        "idempotency_key": f"{cid}:log:n1",
-        "conversation_id": cid,
-        "topic": "log",
-        "node_id": "n1",
-        "event_name": "CallEnded",
-        "properties": {"reason": "CUSTOMER_HANGUP", "when": T0},
-        "run_id": None,
-        "at": T0,
-    }
-    assert store.record_telemetry(**args) is True
-    assert store.record_telemetry(**args) is False
+    event = TelemetryEvent(
+        idempotency_key=f"{cid}:log:n1",
+        conversation_id=cid,
+        topic="log",
+        node_id="n1",
+        event_name="CallEnded",
+        properties={"reason": "CUSTOMER_HANGUP", "when": T0},
+        run_id=None,
+        at=T0,
+    )
+    assert store.record_telemetry(event) is True
+    assert store.record_telemetry(event) is False
     events = store.telemetry(conversation_id=cid)
     assert len(events) == 1
     assert events[0].properties == {"reason": "CUSTOMER_HANGUP", "when": T0.isoformat()}

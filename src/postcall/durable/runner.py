@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
@@ -30,25 +30,15 @@ from postcall.durable.http import send_once
 from postcall.durable.policy import ActionSettings
 from postcall.logging import get_logger
 from postcall.redaction import redact_json
+from postcall.store import TelemetryEvent
 
 log = get_logger("postcall.actions")
 
 
 class TelemetrySink(Protocol):
-    """Where LogCustomTelemetryEvent rows go (the store implements it)."""
+    """Where LogCustomTelemetryEvent rows go: the store (in a call), or the step's checkpoint (in a run)."""
 
-    def record_telemetry(
-        self,
-        *,
-        idempotency_key: str,
-        conversation_id: str,
-        topic: str,
-        node_id: str,
-        event_name: str,
-        properties: dict[str, Any],
-        run_id: str | None,
-        at: dt.datetime,
-    ) -> bool:
+    def record_telemetry(self, event: TelemetryEvent) -> bool:
         """Store one event; False when an event with the same idempotency key is already there."""
         ...
 
@@ -76,17 +66,17 @@ def _log_once(
         )
         if telemetry is not None:
             try:
-                await asyncio.to_thread(
-                    telemetry.record_telemetry,
+                event = TelemetryEvent(
                     idempotency_key=request.idempotency_key,
                     conversation_id=request.conversation_id,
+                    run_id=run_id,
                     topic=request.topic,
                     node_id=request.node_id,
                     event_name=name,
                     properties=properties,
-                    run_id=run_id,
                     at=dt.datetime.now(dt.UTC),
                 )
+                await asyncio.to_thread(telemetry.record_telemetry, event)
             except Exception as exc:  # the database may be busy or gone for a moment
                 return AttemptOutcome(
                     ActionResult(ok=False, error=f"The telemetry event could not be stored: {exc}", error_category="internal"),

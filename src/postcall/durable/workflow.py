@@ -100,28 +100,7 @@ class _CarriedTelemetry:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
 
-    def record_telemetry(
-        self,
-        *,
-        idempotency_key: str,
-        conversation_id: str,
-        topic: str,
-        node_id: str,
-        event_name: str,
-        properties: dict[str, Any],
-        run_id: str | None,
-        at: dt.datetime,
-    ) -> bool:
-        event = TelemetryEvent(
-            idempotency_key=idempotency_key,
-            conversation_id=conversation_id,
-            run_id=run_id,
-            topic=topic,
-            node_id=node_id,
-            event_name=event_name,
-            properties=properties,
-            at=at,
-        )
+    def record_telemetry(self, event: TelemetryEvent) -> bool:
         self.events.append(event.to_json())
         return True
 

@@ -432,29 +432,8 @@ class Store:
 
     # -- telemetry (TelemetrySink) -------------------------------------------------------
 
-    def record_telemetry(
-        self,
-        *,
-        idempotency_key: str,
-        conversation_id: str,
-        topic: str,
-        node_id: str,
-        event_name: str,
-        properties: dict[str, Any],
-        run_id: str | None,
-        at: dt.datetime,
-    ) -> bool:
+    def record_telemetry(self, event: TelemetryEvent) -> bool:
         """Store a LogCustomTelemetryEvent once per idempotency key; False if it was already stored."""
-        event = TelemetryEvent(
-            idempotency_key=idempotency_key,
-            conversation_id=conversation_id,
-            run_id=run_id,
-            topic=topic,
-            node_id=node_id,
-            event_name=event_name,
-            properties=properties,
-            at=at,
-        )
         with self._write() as conn:
             return run_q.insert_telemetry(conn, _jsonable_event(event))
 
