@@ -61,11 +61,8 @@ class TurnWriter:
     def __init__(self, store: Store, *, threads: int | None = None, max_batch: int | None = None) -> None:
         self.store = store
         self.max_batch = max_batch if max_batch is not None else (MAX_BATCH if store.is_sqlite else 1)
-        count = threads if threads is not None else (1 if store.is_sqlite else 8)
+        self._count = threads if threads is not None else (1 if store.is_sqlite else 8)
         self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
-        self._threads = [
-            threading.Thread(target=self._run, name=f"postcall-turn-writer-{n}", daemon=True) for n in range(count)
-        ]
         self._started = False
         self._lock = threading.Lock()
 
@@ -80,18 +77,15 @@ class TurnWriter:
         """Finish what is queued, then stop the threads (without waiting for them)."""
         with self._lock:
             if self._started:
-                for _ in self._threads:
+                for _ in range(self._count):
                     self._queue.put(None)
                 self._started = False
 
     def _start(self) -> None:
         with self._lock:
-            if not self._started:
-                self._threads = [
-                    threading.Thread(target=self._run, name=t.name, daemon=True) for t in self._threads
-                ]
-                for thread in self._threads:
-                    thread.start()
+            if not self._started:  # (again after close: a closed writer that is used starts anew)
+                for n in range(self._count):
+                    threading.Thread(target=self._run, name=f"postcall-turn-writer-{n}", daemon=True).start()
                 self._started = True
 
     def _run(self) -> None:

@@ -98,22 +98,20 @@ def _is_write(sql: Any) -> bool:
 
 class GatedCursor(sqlite3.Cursor):
     def execute(self, sql: str, parameters: Any = (), /) -> GatedCursor:
-        conn: GatedConnection = self.connection  # type: ignore[assignment]
-        conn.before(sql)
-        try:
-            super().execute(sql, parameters)
-        finally:
-            conn.after()
+        self._gated(super().execute, sql, parameters)
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> GatedCursor:
+        self._gated(super().executemany, sql, seq_of_parameters)
+        return self
+
+    def _gated(self, run: Any, sql: str, parameters: Any) -> None:
         conn: GatedConnection = self.connection  # type: ignore[assignment]
         conn.before(sql)
         try:
-            super().executemany(sql, seq_of_parameters)
+            run(sql, parameters)
         finally:
             conn.after()
-        return self
 
 
 class GatedConnection(sqlite3.Connection):
