@@ -153,6 +153,9 @@ class Executor:
                 "serializer": dbos_serializer(),
                 "log_level": cfg.dbos_log_level,
                 "sys_db_pool_size": max(10, cfg.effective_concurrency + 4),
+                # Runs are synchronous workflows, a thread each (durable/runtime.py); DBOS's own
+                # default (cores + 4) would cap the concurrency below what the queue allows.
+                "max_executor_threads": cfg.effective_concurrency + 8,
                 "notification_listener_polling_interval_sec": 0.1,
                 # On SQLite DBOS writes through our engine, so its checkpoints take turns with
                 # every other writer through the file's write gate (store/sqlite_gate.py).
@@ -284,11 +287,15 @@ class Executor:
                 self._safe(lambda: self._recover(self.executor_id))
                 self._safe(lambda: self.store.release_runs(handed_back) if self.store else None)
                 log.info("runs_handed_back", executor_id=self.executor_id, runs=handed_back)
+        # Parked runs (handed back above) end their threads now; so does any run that reaches its
+        # next step after this stop (drain=False): none starts another step.
+        self._runtime.release_parked()
         self._stop.set()
         if self._beat_thread is not None:
             self._beat_thread.join(timeout=10)
         self._safe(lambda: self.store.set_worker_state(self.executor_id, "stopped") if self.store else None)
         DBOS.destroy(workflow_completion_timeout_sec=0)
+        self._runtime.close()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

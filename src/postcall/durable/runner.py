@@ -36,7 +36,11 @@ log = get_logger("postcall.actions")
 
 
 class TelemetrySink(Protocol):
-    """Where LogCustomTelemetryEvent rows go: the store (in a call), or the step's checkpoint (in a run)."""
+    """Where LogCustomTelemetryEvent rows go: the store (in a call), or the step's checkpoint (in a run).
+
+    A sink whose `blocking` attribute is False only keeps the event in memory and is called
+    on the event loop; any other is called in a thread (it writes to the database).
+    """
 
     def record_telemetry(self, event: TelemetryEvent) -> bool:
         """Store one event; False when an event with the same idempotency key is already there."""
@@ -76,7 +80,10 @@ def _log_once(
                     properties=properties,
                     at=dt.datetime.now(dt.UTC),
                 )
-                await asyncio.to_thread(telemetry.record_telemetry, event)
+                if getattr(telemetry, "blocking", True):
+                    await asyncio.to_thread(telemetry.record_telemetry, event)
+                else:  # kept in memory (a run's step checkpoint): no thread needed
+                    telemetry.record_telemetry(event)
             except Exception as exc:  # the database may be busy or gone for a moment
                 return AttemptOutcome(
                     ActionResult(ok=False, error=f"The telemetry event could not be stored: {exc}", error_category="internal"),

@@ -2,18 +2,36 @@
 
 DBOS is a process-wide singleton and so is this: the executor installs a `RunRuntime` before
 DBOS launches and removes it after DBOS stops.  Workflows reach it through `runtime()`.
+
+Runs are synchronous DBOS workflows, one per DBOS executor thread: DBOS then checkpoints a
+step on the run's own thread, where an async workflow pays two thread hops per database call
+(measured: about a quarter of a worker's CPU per run).  A step's action (`execute_action`,
+shared with in-call actions) is a coroutine; it runs on an event loop kept by that thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import httpx
 
+from postcall.durable.running import RunningMarks
 from postcall.errors import ConfigError
 from postcall.store import Store
+
+T = TypeVar("T")
+RUNNING_MARK_AFTER_S = 0.5  # a run still going after this long is shown running (see durable/running.py)
+
+
+class RunParked(BaseException):
+    """Ends a run's thread without an outcome: the run is handed back (drain) or its executor stopped.
+
+    A BaseException, so that DBOS, which records an ERROR outcome for any Exception a workflow
+    raises, records none: the run stays PENDING for the queue (or a takeover) to resume.
+    """
 
 
 class RunRuntime:
@@ -26,7 +44,17 @@ class RunRuntime:
         self._active: set[str] = set()
         self._parked: set[str] = set()
         self._draining = threading.Event()
+        self._released = threading.Event()
+        self._loops = threading.local()
+        self.marks = RunningMarks(lambda run_id: store.begin_run(run_id, executor_id=executor_id), after_s=RUNNING_MARK_AFTER_S)
         self.on_finished: Callable[[str, str], None] | None = None
+
+    def run_coroutine(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` to its end on this thread's own event loop (a run's thread, see the module docstring)."""
+        loop: asyncio.AbstractEventLoop | None = getattr(self._loops, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = self._loops.loop = asyncio.new_event_loop()
+        return loop.run_until_complete(coro)
 
     # -- HTTP clients, one per event loop (an AsyncClient must stay on the loop that made it)
 
@@ -75,18 +103,27 @@ class RunRuntime:
     def start_draining(self) -> None:
         self._draining.set()
 
-    async def step_gate(self, run_id: str) -> None:
-        """Return at once, unless the worker is draining: then park the run here for good.
+    def release_parked(self) -> None:
+        """The parked runs were handed back (or the executor stops): their threads end (RunParked)."""
+        self._released.set()
+
+    def step_gate(self, run_id: str) -> None:
+        """Return at once, unless the worker is draining or stopped: then the run goes no further.
 
         A parked run has finished its last step and will start no other; the executor hands it
-        back to the queue (DBOS re-enqueues it) and the process exits, so another worker
-        replays it from its recorded steps and carries on.
+        back to the queue (DBOS re-enqueues it), then releases it: its thread ends with RunParked
+        and no outcome, and another worker replays it from its recorded steps and carries on.
         """
-        if not self._draining.is_set():
+        if not self._draining.is_set() and not self._released.is_set():
             return
         with self._lock:
             self._parked.add(run_id)
-        await asyncio.Event().wait()
+        self._released.wait()
+        raise RunParked(run_id)
+
+    def close(self) -> None:
+        self.release_parked()
+        self.marks.close()
 
 
 _current: RunRuntime | None = None

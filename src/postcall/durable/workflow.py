@@ -12,7 +12,6 @@ DBOS launches: the decorators register the workflow under `WORKFLOW_NAME`.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from typing import Any
@@ -25,7 +24,7 @@ from postcall.durable.attempts import AttemptRecord
 from postcall.durable.policy import ActionSettings
 from postcall.durable.program import program_factory
 from postcall.durable.runner import execute_action
-from postcall.durable.runtime import runtime
+from postcall.durable.runtime import RunRuntime, runtime
 from postcall.logging import bind_log_context, get_logger
 from postcall.store import WORKFLOW_NAME, RunStepRecord, TelemetryEvent
 
@@ -33,16 +32,18 @@ STEP_NAME = "postcall.action"
 # A run that crashes its process this many times in a row is parked as
 # MAX_RECOVERY_ATTEMPTS_EXCEEDED instead of taking every worker down with it.
 MAX_RECOVERY_ATTEMPTS = 50
-RUNNING_MARK_AFTER_S = 0.5  # a run still going after this long is shown running (see _RunningMark)
 
 log = get_logger("postcall.runs")
 
 
 @DBOS.step(name=STEP_NAME)
-async def action_step(run_id: str, request: dict[str, Any], settings: dict[str, Any], deadline: float) -> dict[str, Any]:
+def action_step(run_id: str, request: dict[str, Any], settings: dict[str, Any], deadline: float) -> dict[str, Any]:
     """Carry out one ActionRequest (with its retries); the returned JSON is what DBOS records."""
     rt = runtime()
-    step = int(DBOS.step_id or 0)
+    return rt.run_coroutine(_run_action(rt, run_id, int(DBOS.step_id or 0), request, settings, deadline))
+
+
+async def _run_action(rt: RunRuntime, run_id: str, step: int, request: dict[str, Any], settings: dict[str, Any], deadline: float) -> dict[str, Any]:
     action = ActionRequest.from_json(request)
     action_settings = ActionSettings.from_json(settings)
 
@@ -73,7 +74,7 @@ async def action_step(run_id: str, request: dict[str, Any], settings: dict[str, 
         if attempt.ok:
             deferred.append(row.to_json())
         else:
-            await asyncio.to_thread(rt.store.record_step, row)
+            rt.store.record_step(row)  # this loop is the run's own: blocking it holds up nobody
 
     client: httpx.AsyncClient = rt.http_client()
     telemetry = _CarriedTelemetry()
@@ -97,6 +98,8 @@ class _CarriedTelemetry:
     a run, store their event at once.)
     """
 
+    blocking = False  # see TelemetrySink
+
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
 
@@ -105,56 +108,21 @@ class _CarriedTelemetry:
         return True
 
 
-class _RunningMark:
-    """Marks the run running only if it is still going after `RUNNING_MARK_AFTER_S`.
-
-    Most runs take a few milliseconds: they go from pending to their outcome in one commit
-    (`finish_run` with `began`), a commit fewer per run.  A slower run (a retrying step, a slow
-    CRM) shows as running a moment after it started, and a failed attempt shows it at once.
-    """
-
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
-        self.started_at = dt.datetime.now(dt.UTC)
-        self._writing = False
-        self._task = asyncio.ensure_future(self._later())
-
-    async def _later(self) -> int:
-        await asyncio.sleep(RUNNING_MARK_AFTER_S)
-        self._writing = True  # from here on the write happens: settle() waits for it
-        rt = runtime()
-        return await asyncio.to_thread(rt.store.begin_run, self.run_id, executor_id=rt.executor_id)
-
-    async def settle(self) -> tuple[dt.datetime, str | None] | None:
-        """None if the run was marked running; else what `finish_run` records as its start."""
-        if self._writing:
-            executions = await self._task
-            log.info("run_executed", execution=executions)
-            return None
-        self._task.cancel()
-        return self.started_at, runtime().executor_id
-
-    def discard(self) -> None:
-        """The workflow stopped (done, or interrupted): no mark after this."""
-        if not self._writing:
-            self._task.cancel()
-
-
 def _failure_error(outcome: dict[str, Any]) -> str:
     error = outcome.get("error")
     return str(error) if error else "The run failed."
 
 
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
-async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
+def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
     """One post-call run; `spec` holds run_id, conversation_id, topic, program and input."""
     rt = runtime()
     run_id = str(spec["run_id"])
     bind_log_context(run_id=run_id, conversation_id=spec.get("conversation_id"), topic=spec.get("topic"), executor_id=rt.executor_id)
     rt.active_started(run_id)
     # Marking the run running is bookkeeping, not a side effect: it happens beside the steps,
-    # and only for a run that takes a while (see _RunningMark).
-    running = _RunningMark(run_id)
+    # and only for a run that takes a while (see durable/running.py).
+    started_at = rt.marks.watch(run_id)
     try:
         failed_step: int | None = None
         failed_node: str | None = None
@@ -169,8 +137,8 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
             request = program.start()
             outcome: dict[str, Any] | None = None
             while request is not None:
-                await rt.step_gate(run_id)
-                recorded = await action_step(run_id, request.to_json(), settings_json, deadline)
+                rt.step_gate(run_id)
+                recorded = action_step(run_id, request.to_json(), settings_json, deadline)
                 result = ActionResult.from_json(recorded["result"])
                 records.extend(RunStepRecord.from_json(run_id, r) for r in recorded.get("attempts") or ())
                 events.extend(TelemetryEvent.from_json(e) for e in recorded.get("telemetry") or ())
@@ -191,12 +159,14 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:  # the program is user-facing logic: its failure fails the run, visibly
             log.exception("run_program_error")
             outcome = {"status": "failed", "error": f"The run's program raised {type(exc).__name__}: {exc}"}
-        began = await running.settle()
+        executions = rt.marks.settle(run_id)
+        if executions is not None:
+            log.info("run_executed", execution=executions)
+        began = (started_at, rt.executor_id) if executions is None else None
         status = "failed" if outcome.get("status") == "failed" else "succeeded"
         if status == "succeeded":
             failed_step = failed_node = None
-        await asyncio.to_thread(
-            rt.store.finish_run,
+        rt.store.finish_run(
             run_id,
             status=status,
             error=_failure_error(outcome) if status == "failed" else None,
@@ -215,5 +185,5 @@ async def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
             raise PortableWorkflowError(_failure_error(outcome), "PostCallRunFailed", None, {"run_id": run_id, "failed_step": failed_step})
         return outcome
     finally:
-        running.discard()
+        rt.marks.discard(run_id)
         rt.active_ended(run_id)
