@@ -81,11 +81,16 @@ def insert(
     return conn.execute(statement).first() is not None
 
 
+# Built once (the hot path of every turn and end; building costs more Python than running).
+_GET = sa.select(conversations).where(C.id == sa.bindparam("_cid"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_LAST_SEQ = sa.select(sa.func.max(A.seq)).where(A.conversation_id == sa.bindparam("_cid"))
+_END = sa.update(conversations).where(C.id == sa.bindparam("_cid"), C.status == "live")
+
+
 def get(conn: sa.Connection, conversation_id: str, *, for_update: bool = False) -> Conversation | None:
-    query = sa.select(conversations).where(C.id == conversation_id)
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    query = _GET_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _GET
+    row = conn.execute(query, {"_cid": conversation_id}).first()
     return None if row is None else to_conversation(row)
 
 
@@ -138,7 +143,7 @@ def append_activities(
     """Append to the history with consecutive sequence numbers; the caller holds the conversation's lock."""
     if not activities:
         return []
-    last = conn.execute(sa.select(sa.func.max(A.seq)).where(A.conversation_id == conversation_id)).scalar()
+    last = conn.execute(_LAST_SEQ, {"_cid": conversation_id}).scalar()
     seq = int(last or 0)
     rows: list[dict[str, Any]] = []
     seqs: list[int] = []
@@ -206,8 +211,7 @@ def mark_ended(
 ) -> bool:
     """Set the end once: True if this call ended it, False if it was already ended."""
     result = conn.execute(
-        sa.update(conversations)
-        .where(C.id == conversation_id, C.status == "live")
-        .values(status="ended", ended_at=ended_at, end_reason=end_reason, end_record=end_record, updated_at=now)
+        _END,
+        {"_cid": conversation_id, "status": "ended", "ended_at": ended_at, "end_reason": end_reason, "end_record": end_record, "updated_at": now},
     )
     return result.rowcount == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,17 +18,22 @@ S = post_call_run_steps.c
 T = telemetry_events.c
 
 
+@functools.cache
+def _insert_ignoring(dialect_name: str, table: sa.Table, key: tuple[str, ...]) -> sa.Insert:
+    dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
+    insert: sa.Insert = dialect.insert(table).on_conflict_do_nothing(index_elements=list(key)).returning(*[table.c[name] for name in key])
+    return insert
+
+
 def insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any], key: Sequence[str]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING on either back end; True if a row was written."""
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=list(key))
-        .returning(*[table.c[name] for name in key])
-    )
+    """INSERT ... ON CONFLICT DO NOTHING on either back end; True if a row was written.
+
+    The statement is built once per table and back end and given the values as parameters:
+    building a statement costs more Python than running it, and this one runs inside the
+    write lock (see store/sqlite_gate.py).
+    """
     # RETURNING, not rowcount: with an implicit RETURNING psycopg reports rowcount -1.
-    return conn.execute(stmt).first() is not None
+    return conn.execute(_insert_ignoring(conn.dialect.name, table, tuple(key)), values).first() is not None
 
 
 def insert_run(
@@ -98,9 +104,15 @@ def finish_run(
         "finished_at": now,
         "updated_at": now,
     }
-    if began is not None:
-        values.update(executions=R.executions + 1, started_at=began[0], executor_id=began[1])
-    conn.execute(sa.update(post_call_runs).where(R.id == run_id).values(**values))
+    if began is None:
+        conn.execute(_FINISH, {"_run": run_id, **values})
+    else:
+        conn.execute(_FINISH_BEGAN, {"_run": run_id, **values, "started_at": began[0], "executor_id": began[1]})
+
+
+# Built once: the columns to set come with the parameters (see insert_ignore for why).
+_FINISH = sa.update(post_call_runs).where(R.id == sa.bindparam("_run"))
+_FINISH_BEGAN = _FINISH.values(executions=R.executions + 1)
 
 
 def mark_running_if_pending(conn: sa.Connection, run_id: str, *, executor_id: str | None, now: dt.datetime) -> None:
@@ -113,6 +125,7 @@ def mark_running_if_pending(conn: sa.Connection, run_id: str, *, executor_id: st
 
 
 _STEP_INSERT = post_call_run_steps.insert()
+_STORED_STEPS = sa.select(S.step, S.attempt, S.at).where(S.run_id == sa.bindparam("_run"), S.step.in_(sa.bindparam("_steps", expanding=True)))
 
 
 def _step_row(record: RunStepRecord) -> dict[str, Any]:
@@ -148,12 +161,7 @@ def insert_steps_once(conn: sa.Connection, run_id: str, records: Sequence[RunSte
     if not records:
         return 0
     steps = sorted({r.step for r in records})
-    stored = {
-        (int(step), int(attempt), at)
-        for step, attempt, at in conn.execute(
-            sa.select(S.step, S.attempt, S.at).where(S.run_id == run_id, S.step.in_(steps))
-        )
-    }
+    stored = {(int(step), int(attempt), at) for step, attempt, at in conn.execute(_STORED_STEPS, {"_run": run_id, "_steps": steps})}
     fresh = [r for r in records if (r.step, r.attempt, r.at) not in stored]
     if fresh:
         conn.execute(_STEP_INSERT, [_step_row(r) for r in fresh])
