@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from postcall.powerfx.conformance import (
+from postcall.devtools.conformance import (
     parse_test_text,
     recorded_pass_rate,
     run_files,

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from postcall.actions.types import TelemetryEvent
 from postcall.clock import Clock, SystemClock
 from postcall.store import conversations as conv_q
 from postcall.store import runs as run_q
@@ -32,7 +33,6 @@ from postcall.store.records import (
     Run,
     RunSpec,
     RunStepRecord,
-    TelemetryEvent,
     WorkerHeartbeat,
 )
 
