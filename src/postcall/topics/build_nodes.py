@@ -22,6 +22,7 @@ from postcall.topics.model import (
     ConditionItem,
     ConnectionProperties,
     ContinueLoop,
+    CSATQuestion,
     DtmfMultipleChoiceOptions,
     DtmfOptions,
     DynamicClosedListEntity,
@@ -774,6 +775,22 @@ def _question(fc: FileContext, f: Fields, c: Common) -> Node:
     )
 
 
+def _csat(fc: FileContext, f: Fields, c: Common) -> Node:
+    span = f.node.span
+    variable = f.variable("variable") or VariableRef("System", "Conversation.CSAT", False, span)
+    prompt = Message(text=(TextTemplate(CSATQuestion.DEFAULT_PROMPT, span),), span=span)
+    retry = Message(text=(TextTemplate(CSATQuestion.RETRY_PROMPT, span),), span=span)
+    return CSATQuestion(
+        variable=variable,
+        prompt=prompt,
+        entity=PrebuiltEntity(name="NumberPrebuiltEntity", span=span),
+        always_prompt=Expr(text="true", span=span, literal=True),
+        repeat_count=Expr(text="1", span=span, literal=1),
+        unrecognized_prompt=retry,
+        **c,
+    )
+
+
 def _condition_group(fc: FileContext, f: Fields, c: Common) -> Node:
     seq = f.sequence("conditions")
     items = []
@@ -1206,6 +1223,7 @@ NODE_BUILDERS: dict[str, tuple[str, Builder]] = {
     "EditTableV2": ("EditTableV2", _edit_table_v2),
     "SendActivity": ("SendActivity", _send_activity),
     "Question": ("Question", _question),
+    "CSATQuestion": ("CSATQuestion", _csat),
     "ConditionGroup": ("ConditionGroup", _condition_group),
     "GotoAction": ("GotoAction", _goto),
     "Foreach": ("Foreach", _foreach),

@@ -101,6 +101,13 @@ UNBOUND_CONNECTOR = register_code(
     "An InvokeConnectorAction's operation is not bound in agent.yaml `connectors:`; running it fails.",
 )
 
+UNBOUND_FLOW = register_code(
+    "TPC238",
+    W,
+    "An InvokeFlowAction's flow is not bound in agent.yaml `flows:`; it runs once a flow URL or "
+    "Python callable is configured, until then running it fails (On Error).",
+)
+
 # -- agent.yaml --
 CONFIG_UNKNOWN_KEY = register_code("TPC250", W, "agent.yaml has a key this runtime does not know.")
 CONFIG_BAD_VALUE = register_code(

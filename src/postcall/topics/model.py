@@ -459,6 +459,24 @@ class Question(Node):
     DEFAULT_REPEAT_COUNT: ClassVar[int] = 2
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CSATQuestion(Question):
+    """The customer-satisfaction survey (CSATQuestion), built as a Question on voice.
+
+    The caller rates 1 to 5 by speech ("four", "very satisfied") or keypad; the rating (a
+    number) goes to the node's `variable` (System.Conversation.CSAT when it names none).  One
+    re-ask when the answer is not a rating; silence or a second miss skips the survey politely.
+    """
+
+    KIND: ClassVar[str] = "CSATQuestion"
+    DEFAULT_PROMPT: ClassVar[str] = (
+        "How satisfied are you with this call? Say a number from 1 to 5, where 5 is very "
+        "satisfied, or press it on your keypad."
+    )
+    RETRY_PROMPT: ClassVar[str] = "Please say a number from 1 to 5, or press it on your keypad."
+    SKIPPED: ClassVar[str] = "That's all right, let's move on."
+
+
 # -- control flow --
 
 

@@ -22,6 +22,7 @@ from postcall.topics.model import (
     Expr,
     GotoAction,
     InvokeConnectorAction,
+    InvokeFlowAction,
     Node,
     Question,
     ReplaceDialog,
@@ -139,6 +140,8 @@ def validate_agent(agent: Agent, *, single_file: bool) -> list[Diagnostic]:
         for node in topic.walk():
             if isinstance(node, InvokeConnectorAction) and not single_file:
                 _check_connector(agent, node, out)
+            elif isinstance(node, InvokeFlowAction) and not single_file and not node.disabled:
+                _check_flow(agent, node, out)
             for value in node_values(node):
                 if isinstance(value, VariableRef):
                     written.append(value)
@@ -254,6 +257,20 @@ def _check_connector(agent: Agent, node: InvokeConnectorAction, out: _Out) -> No
         hint=f"did you mean '{guess}'?"
         if guess
         else f'add connectors: {{"{node.connector}": {{url: ...}}}} to agent.yaml',
+    )
+
+
+def _check_flow(agent: Agent, node: InvokeFlowAction, out: _Out) -> None:
+    flows = agent.config.flows
+    if node.flow_id in flows:
+        return
+    name = f" ({node.display_name})" if node.display_name else ""
+    out.add(
+        codes.UNBOUND_FLOW,
+        f"InvokeFlowAction '{node.id}'{name} runs flow '{node.flow_id}', which agent.yaml "
+        "`flows:` does not bind: it runs once configured; until then running it fails.",
+        SourceSpan(node.span.path, node.span.line, node.span.column),
+        hint=f"add flows: {{\"{node.flow_id}\": {{url: https://...}}}} to agent.yaml",
     )
 
 
