@@ -102,10 +102,23 @@ UNBOUND_CONNECTOR = register_code(
 )
 
 UNBOUND_FLOW = register_code(
-    "TPC238",
+    "TPC260",
     W,
     "An InvokeFlowAction's flow is not bound in agent.yaml `flows:`; it runs once a flow URL or "
     "Python callable is configured, until then running it fails (On Error).",
+)
+
+DEFAULT_SYSTEM_TOPIC = register_code(
+    "TPC261",
+    INFO,
+    "A redirect names a Copilot Studio system topic the agent does not include; the default runs.",
+)
+
+BAD_ENTITY = register_code(
+    "TPC264",
+    W,
+    "A custom entity file is malformed, or a question names an entity the agent does not define; "
+    "the question keeps the caller's words as text.",
 )
 
 # -- agent.yaml --

@@ -401,6 +401,7 @@ class ClosedListEntity:
     span: SourceSpan
     display_name: str | None = None
     dtmf_multiple_choice: DtmfMultipleChoiceOptions | None = None
+    option_set_name: str | None = None  # `optionSetName`: formulas may name the set by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +421,17 @@ class EntityReference:
     span: SourceSpan
     entity_id: str | None = None
 
+
+@dataclass(frozen=True, slots=True)
+class RegexEntity:
+    """A custom regular-expression entity (`kind: RegexEntity`, an entities/ file)."""
+
+    pattern: str
+    span: SourceSpan
+    display_name: str | None = None
+
+
+CustomEntity: TypeAlias = "ClosedListEntity | RegexEntity"
 
 Entity: TypeAlias = PrebuiltEntity | ClosedListEntity | DynamicClosedListEntity | EntityReference
 

@@ -19,6 +19,7 @@ from postcall.topics.fx import ast, walk
 from postcall.topics.model import (
     BeginDialog,
     ConditionGroup,
+    EntityReference,
     Expr,
     GotoAction,
     InvokeConnectorAction,
@@ -142,6 +143,21 @@ def validate_agent(agent: Agent, *, single_file: bool) -> list[Diagnostic]:
                 _check_connector(agent, node, out)
             elif isinstance(node, InvokeFlowAction) and not single_file and not node.disabled:
                 _check_flow(agent, node, out)
+            elif (
+                isinstance(node, Question)
+                and isinstance(node.entity, EntityReference)
+                and node.entity.kind in ("ClosedListEntityReference", "RegexEntityReference")
+                and not single_file
+                and agent.find_entity(node.entity.entity_id) is None
+            ):
+                span = node.entity.span
+                out.add(
+                    codes.BAD_ENTITY,
+                    f"Question '{node.id}' uses entity '{node.entity.entity_id}', which this agent "
+                    "does not define (entities/ or a `.entity.` component); the caller's words are "
+                    "kept as text.",
+                    SourceSpan(span.path, span.line, span.column),
+                )
             for value in node_values(node):
                 if isinstance(value, VariableRef):
                     written.append(value)

@@ -22,8 +22,11 @@ Semantics (docs/engine.md, "Question"):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+
+import regex  # type: ignore[import-untyped]  # no stubs in the declared dependencies
 
 from postcall.engine.activity import EndReason, Listen
 from postcall.engine.dtmf import DigitEntry, clean_digits, key_char, read_digits
@@ -44,6 +47,7 @@ from postcall.topics.model import (
     Message,
     PrebuiltEntity,
     Question,
+    RegexEntity,
 )
 
 DEFAULT_REPEAT_COUNT = 2
@@ -273,11 +277,35 @@ def recognize_answer(r: Runner, frame: Frame, node: Question, *, text: str | Non
     if isinstance(entity, DynamicClosedListEntity):
         return _dynamic_list(r, frame, entity, text, dtmf, node.id)
     assert isinstance(entity, EntityReference)
-    r.warn(f"entity {entity.kind} {entity.entity_id!r} is defined outside the topic; the answer is kept as text", frame, node.id)
+    custom = r.agent.find_entity(entity.entity_id)
+    if isinstance(custom, ClosedListEntity):
+        return _closed_list(r, frame, custom, text, dtmf)
+    if isinstance(custom, RegexEntity):
+        return _regex(custom, text, dtmf)
+    r.warn(f"entity {entity.kind} {entity.entity_id!r} is not defined in this agent; the answer is kept as text", frame, node.id)
     if dtmf:
         return Answer(clean_digits(dtmf), True)
     stripped = (text or "").strip()
     return Answer(stripped, True) if stripped else Answer(problem="no-match")
+
+
+def _regex(entity: RegexEntity, text: str | None, dtmf: str | None) -> Answer:
+    """A regex entity: the first match in what was said (or keyed), also with the spaces a
+    recogniser puts between spoken letters and digits taken out ("a b 1 2 3" -> "ab123")."""
+    said = clean_digits(dtmf) if dtmf else (text or "")
+    candidates = [said.strip()]
+    spoken = spoken_digits(said)
+    if spoken is not None:
+        candidates.append(spoken)
+    candidates.append(re.sub(r"\s+", "", said))
+    for candidate in candidates:
+        try:
+            match = regex.search(entity.pattern, candidate, timeout=0.5)
+        except TimeoutError:
+            return Answer(problem="no-match")
+        if match is not None and match.group(0):
+            return Answer(match.group(0), True)
+    return Answer(problem="no-match")
 
 
 def is_free_text(node: Question) -> bool:
