@@ -24,6 +24,7 @@ from postcall.powerfx.static import (
     check_binary,
     check_call,
     check_literal_args,
+    check_regex_call,
     column_kinds,
     enum_type,
     table_literal_type,
@@ -336,6 +337,10 @@ class Compiler:
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
         result_type, coercions, problems = check_call(node.name, sig, arg_types)
         problems.extend(check_literal_args(node.name, node.args, arg_types))
+        regex_type, regex_problems = check_regex_call(node.name, node.args)
+        problems.extend(regex_problems)
+        if regex_type is not None:
+            result_type = regex_type
         for index, message in problems:
             where = node.args[index].span if 0 <= index < len(node.args) else node.span
             self.error(PFX_TYPE, message, where)

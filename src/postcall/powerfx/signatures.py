@@ -164,6 +164,8 @@ SIGNATURES: dict[str, Signature] = {
     "PlainText": S(("Text",), None, TEXT),
     "GUID": S(("Text",), None, TEXT),
     "IsMatch": S(("Text", "Any", "Any"), None, BOOL),
+    "Match": S(("Text", "Any", "Any"), None, T.UNKNOWN),
+    "MatchAll": S(("Text", "Any", "Any"), None, T.UNKNOWN),
     "Hex2Dec": S(("Text",), None, NUM, tabular=True),
     "Dec2Hex": S(("Number", "Number"), None, TEXT, tabular=True),
     "Text": S(("Any", "Any", "Text"), None, TEXT, tabular=True),
