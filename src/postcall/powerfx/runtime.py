@@ -109,7 +109,7 @@ class RowScope:
 class Frame:
     """The state of one evaluation: the context and the stack of row scopes."""
 
-    __slots__ = ("ctx", "scope", "rows", "visits", "errors_in_scope")
+    __slots__ = ("ctx", "scope", "rows", "visits", "errors_in_scope", "decimal")
 
     def __init__(self, ctx: EvalContext) -> None:
         self.ctx = ctx
@@ -118,6 +118,8 @@ class Frame:
         self.visits = 0
         # Stack of FirstError/AllErrors values visible inside IfError fallbacks.
         self.errors_in_scope: list[ErrorValue] = []
+        # Decimal mode: Value() and numbers coerced from text are Decimals (numbers.py).
+        self.decimal = False
 
     def visit(self, count: int = 1) -> None:
         """Count rows visited by table functions; raises _Budget when over the limit."""
