@@ -226,7 +226,15 @@ class Runner:
         value = self.eval(expr, frame, node=node, what=what)
         return None if value is None else to_text(value)
 
-    def render(self, template: TextTemplate | None, frame: Frame | None, *, node: str | None = None) -> str:
+    def render(
+        self,
+        template: TextTemplate | None,
+        frame: Frame | None,
+        *,
+        node: str | None = None,
+        escape: Callable[[str], str] | None = None,
+    ) -> str:
+        """A message template with its holes filled (each passed through `escape` when given)."""
         if template is None:
             return ""
         compiled = self.engine.template(template) if template.template is not None else None
@@ -240,7 +248,7 @@ class Runner:
                 span=template.span,
             )
         try:
-            return str(compiled.render(self.context(frame)))
+            return str(compiled.render(self.context(frame), escape))
         except PowerFxError as exc:
             raise self.fault(
                 f"A formula in the message failed: {exc}",
