@@ -163,6 +163,8 @@ SIGNATURES: dict[str, Signature] = {
     "EncodeUrl": S(("Text",), None, TEXT),
     "PlainText": S(("Text",), None, TEXT),
     "GUID": S(("Text",), None, TEXT),
+    "Rand": S((), None, NUM),
+    "RandBetween": S(("Number", "Number"), None, NUM),
     "IsMatch": S(("Text", "Any", "Any"), None, BOOL),
     "Match": S(("Text", "Any", "Any"), None, T.UNKNOWN),
     "MatchAll": S(("Text", "Any", "Any"), None, T.UNKNOWN),

@@ -375,22 +375,19 @@ def _plain_text(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     return re.sub(r"<[^>]*>", "", value)
 
 
-@eager("GUID", 0, 1)
-def _guid(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """GUID(text): the text, checked to be a GUID (GUID() without argument is not supported)."""
+def guid_from_text(site: CallSite, value: Value) -> Value:
+    """GUID(text): the text, checked to be a GUID (Blank stays Blank)."""
     import uuid
 
-    if not args:
-        return site.error(ErrorKind.NotSupported, "GUID() without an argument is not supported (not deterministic).")
-    if args[0] is None or (isinstance(args[0], UntypedObject) and args[0].raw is None):
+    if value is None or (isinstance(value, UntypedObject) and value.raw is None):
         return None
-    value = _text_arg(args[0])
-    if isinstance(value, ErrorValue):
-        return value
+    text = _text_arg(value)
+    if isinstance(text, ErrorValue):
+        return text
     try:
-        return str(uuid.UUID(value))
+        return str(uuid.UUID(text))
     except ValueError:
-        return site.invalid(f"{value!r} is not a GUID.")
+        return site.invalid(f"{text!r} is not a GUID.")
 
 
 def _record_of(value: Value) -> Record | None:
