@@ -161,6 +161,7 @@ SIGNATURES: dict[str, Signature] = {
     "UniChar": S(("Number",), None, TEXT, tabular=True),
     "Rept": S(("Text", "Number"), None, TEXT, tabular=True),
     "EncodeUrl": S(("Text",), None, TEXT),
+    "EncodeHTML": S(("Text",), None, TEXT),
     "PlainText": S(("Text",), None, TEXT),
     "GUID": S(("Text",), None, TEXT),
     "Rand": S((), None, NUM),
