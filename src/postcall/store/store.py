@@ -25,7 +25,12 @@ from postcall.store import runs as run_q
 from postcall.store import workers as worker_q
 from postcall.store.database import is_sqlite, printable_url, write_transaction
 from postcall.store.dbos_link import DEFAULT_QUEUE, DBOSLink
-from postcall.store.errors import ConversationExistsError, RunNotFoundError, RunNotRedrivableError
+from postcall.store.errors import (
+    AmbiguousRunIdError,
+    ConversationExistsError,
+    RunNotFoundError,
+    RunNotRedrivableError,
+)
 from postcall.store.records import (
     ActivityRecord,
     Conversation,
@@ -354,6 +359,18 @@ class Store:
             return run_q.select_runs(
                 conn, status=status, conversation_id=conversation_id, topic=topic, limit=limit, offset=offset, with_steps=with_steps
             )
+
+    def resolve_run_id(self, id_or_prefix: str) -> str:
+        """The whole run id for a whole id or a unique prefix of one (ids are long; lists cut them)."""
+        if not id_or_prefix:
+            raise RunNotFoundError(id_or_prefix)
+        with self.engine.connect() as conn:
+            found = run_q.run_ids_starting_with(conn, id_or_prefix, limit=4)
+        if not found:
+            raise RunNotFoundError(id_or_prefix)
+        if len(found) > 1:
+            raise AmbiguousRunIdError(id_or_prefix, found)
+        return found[0]
 
     def count_runs(self) -> dict[str, int]:
         """Runs per status."""
