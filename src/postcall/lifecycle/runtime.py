@@ -13,6 +13,7 @@ from postcall.clock import Clock, SystemClock
 from postcall.diagnostics import Diagnostic, render_all
 from postcall.engine.engine import Engine
 from postcall.errors import ConfigError
+from postcall.files import private_dir, secure_data_dir
 from postcall.lifecycle.programs import register_agent
 from postcall.lifecycle.session import Sessions
 from postcall.lifecycle.watchdog import WatchdogFailure
@@ -89,7 +90,7 @@ def open_runtime(
         database_url=database_url or base.database_url,
         watchdog_interval_s=base.watchdog_interval_s,
     )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings.data_dir)  # 0700, its files 0600, fixed with a log line (files.py)
     store = open_store(settings.database_url, agent_dir=agent.root if agent.root.is_dir() else agent.root.parent, clock=clock)
     engine = Engine(agent)
     register_agent(agent, engine)
@@ -119,7 +120,7 @@ def resolve_secret(data_dir: Path, name: str, env_var: str, secret_file: str | N
         text = path.read_text(encoding="utf-8").strip()
         if text:
             return text, str(path)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     value = secrets.token_hex(16)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

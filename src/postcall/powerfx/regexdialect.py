@@ -181,6 +181,195 @@ def _check_class(body: str, negative: bool) -> None:
             raise PatternError(f"Repeated {text!r} is reserved in a character class.")
 
 
+MAX_GROUP_DEPTH = 64  # two stack entries per nesting level
+MAX_LOOKBEHIND_CHARS = 250
+_AMBIGUOUS = (
+    "Quantifier on a group containing another quantifier or empty alternation that could result "
+    "in an ambiguous result"
+)
+
+
+class _Group:
+    """A group (or one alternative inside a group) with what is known of its size and captures.
+
+    Engines disagree on what a capture holds when its group can match empty and is repeated,
+    or when a back reference names a capture that may not have happened: Power Fx refuses those
+    patterns, and these sizes are how it knows."""
+
+    __slots__ = ("non_capture", "lookaround", "is_group", "closed", "error_on_quant", "lookbehind_quant",
+                 "zero_quant", "alternation", "contains_capture", "max_size", "min_size", "parent")
+
+    def __init__(self, parent: _Group | None = None, *, is_group: bool = False, non_capture: bool = True,
+                 lookaround: bool = False, min_size: int = 0, max_size: int = 0) -> None:
+        self.non_capture = non_capture
+        self.lookaround = lookaround
+        self.is_group = is_group
+        self.closed = False
+        self.error_on_quant = False
+        self.lookbehind_quant = False
+        self.zero_quant = False
+        self.alternation = False
+        self.contains_capture = False
+        self.max_size = max_size
+        self.min_size = min_size
+        self.parent = parent
+
+    def add_atom(self, low: int, high: int) -> _Group:
+        self.min_size += low
+        self.max_size = -1 if self.max_size == -1 or high == -1 else self.max_size + high
+        return _Group(min_size=low, max_size=high)
+
+    def quantify(self, last: _Group, low: int, high: int) -> None:
+        if last.is_group:
+            if last.lookbehind_quant:
+                raise PatternError("Quantifiers are not allowed on look arounds.")
+            if last.error_on_quant:
+                raise PatternError(_AMBIGUOUS + ".")
+            last.zero_quant = low == 0
+            if (low == 0 or last.min_size == 0 or last.contains_capture) and (
+                not last.non_capture or last.contains_capture
+            ):
+                self.error_on_quant = True
+        if self.max_size != -1 and high != -1 and last.max_size != -1:
+            self.max_size += last.max_size * (high - 1)
+        else:
+            self.max_size = -1
+        self.min_size += last.min_size * (low - 1)
+
+    def close_alternative(self) -> None:
+        parent = self.parent
+        assert parent is not None
+        if parent.alternation:
+            parent.max_size = -1 if parent.max_size == -1 or self.max_size == -1 else max(parent.max_size, self.max_size)
+            parent.min_size = min(parent.min_size, self.min_size)
+        else:
+            parent.max_size = self.max_size
+            parent.min_size = self.min_size
+        self.seen_end()
+        parent.error_on_quant |= self.error_on_quant
+        parent.lookbehind_quant |= self.lookbehind_quant
+        parent.contains_capture |= self.contains_capture
+
+    def seen_end(self) -> None:
+        if self.min_size == 0:
+            self.error_on_quant = True
+        if self.alternation:
+            self.error_on_quant = self.error_on_quant or self.contains_capture
+
+    def close(self) -> None:
+        self.seen_end()
+        self.closed = True
+        parent = self.parent
+        assert parent is not None
+        parent.error_on_quant |= self.error_on_quant
+        parent.lookbehind_quant |= self.lookbehind_quant
+        if not self.non_capture:
+            parent.contains_capture = True
+        if not self.lookaround:
+            parent.max_size = -1 if parent.max_size == -1 or self.max_size == -1 else parent.max_size + self.max_size
+            parent.min_size += self.min_size
+
+    def blocked_backref(self, stop: _Group | None = None) -> bool:
+        if self.zero_quant or self.min_size == 0:
+            return True
+        ptr = self.parent
+        while ptr is not None and ptr is not stop:
+            if ptr.zero_quant or ptr.alternation or ptr.min_size == 0 or ptr.lookaround:
+                return True
+            ptr = ptr.parent
+        return stop is not None and stop is not ptr
+
+
+class _Tracker:
+    """The stack of open groups while scanning a pattern."""
+
+    def __init__(self) -> None:
+        self.stack: list[_Group] = []
+        self.target: _Group | None = None
+        self.lookbehind: _Group | None = None
+        self.captures: dict[str, _Group] = {}
+        self.backrefs: list[str] = []
+        self.open()
+
+    def open(self, name: str | None = None, *, lookbehind: bool = False, lookahead: bool = False) -> None:
+        if len(self.stack) >= MAX_GROUP_DEPTH:
+            raise PatternError("Groups are nested too deeply.")
+        if self.lookbehind is not None and lookbehind:
+            raise PatternError("Look behinds cannot be nested.")
+        group = _Group(self.stack[-1] if self.stack else None, is_group=True, non_capture=name is None,
+                       lookaround=lookbehind or lookahead)
+        if name is not None:
+            if self.lookbehind is not None:
+                raise PatternError("Captures are not allowed in a look behind.")
+            if name in self.captures:
+                raise PatternError(f"The capture name {name!r} is used twice.")
+            self.captures[name] = group
+        if lookbehind:
+            self.lookbehind = group
+        self.stack.append(group)
+        self.stack.append(_Group(group))
+        self.target = None
+
+    def alternation(self) -> None:
+        self.target = None
+        closed = self.stack.pop()
+        closed.close_alternative()
+        assert closed.parent is not None
+        self.stack.append(_Group(closed.parent))
+        closed.parent.alternation = True
+
+    def atom(self, low: int = 1, high: int = 1) -> None:
+        self.target = self.stack[-1].add_atom(low, high)
+
+    def quantifier(self, low: int, high: int) -> None:
+        if self.lookbehind is not None and high == -1:
+            raise PatternError("Unlimited quantifiers are not allowed in a look behind.")
+        if self.target is None:
+            raise PatternError("Quantifier without something to repeat.")
+        if high != -1 and high < low:
+            raise PatternError("Quantifier range is reversed.")
+        self.stack[-1].quantify(self.target, low, high)
+        self.target = None
+
+    def close(self) -> None:
+        if len(self.stack) <= 2:
+            raise PatternError("Unopened group, too many closing parentheses.")
+        self.stack.pop().close_alternative()
+        group = self.stack.pop()
+        self.target = group
+        if self.lookbehind is group:
+            if group.max_size == -1 or group.max_size > MAX_LOOKBEHIND_CHARS:
+                raise PatternError("A look behind may match too many characters.")
+            self.lookbehind = None
+        if group.lookaround:
+            group.lookbehind_quant = True
+        group.close()
+
+    def backref(self, name: str) -> None:
+        group = self.captures.get(name)
+        if group is None:
+            raise PatternError(f"Back reference to {name!r}, which is not defined.")
+        if not group.closed:
+            raise PatternError(f"Back reference to {name!r} inside that capture.")
+        if self.lookbehind is not None and group.max_size == -1:
+            raise PatternError("Unlimited back references are not allowed in a look behind.")
+        self.atom(group.min_size, group.max_size)
+        if name not in self.backrefs and group.blocked_backref(self.stack[-1]):
+            self.backrefs.append(name)
+
+    def complete(self) -> None:
+        self.stack.pop().close_alternative()
+        self.stack.pop().seen_end()
+        if self.stack:
+            raise PatternError("Unclosed groups, too few closing parentheses.")
+        for name in self.backrefs:
+            if self.captures[name].blocked_backref():
+                shown = "\\" + name if name[0].isdigit() else f"\\k<{name}>"
+                raise PatternError(
+                    f"Back reference {shown} to sub match that may not happen due to alternation or zero quantifier."
+                )
+
+
 _BAD_MESSAGES = {
     "badNamedCaptureName": "Invalid capture name",
     "badOctal": "Octal escapes are not supported, use \\x or \\u instead",
@@ -201,17 +390,43 @@ _BAD_MESSAGES = {
 }
 
 
+_INT_MAX = 2**31 - 1
+
+
+def _count(text: str | None) -> int:
+    value = int(text or "0")
+    if value > _INT_MAX:
+        raise PatternError("A quantifier's number is too large.")
+    return value
+
+
+def _quantifier_bounds(token: re.Match[str]) -> tuple[int, int] | None:
+    kind = token.lastgroup
+    if kind == "goodZeroOrMore":
+        return 0, -1
+    if kind == "goodZeroOrOne":
+        return 0, 1
+    if kind == "goodOneOrMore":
+        return 1, -1
+    if kind == "goodExact":
+        exact = _count(token.group("goodExact"))
+        return exact, exact
+    if kind == "goodLimitedH":
+        return _count(token.group("goodLimitedL")), _count(token.group("goodLimitedH"))
+    if kind == "goodUnlimited":
+        return _count(token.group("goodUnlimited")), -1
+    return None
+
+
 def check_pattern(pattern: str, options: str) -> PatternInfo:
     """The pattern's named captures, or PatternError when Power Fx does not accept it."""
     free_spacing = FREE_SPACING in options
     numbered = NUMBERED in options
     names: list[str] = []
-    depth = 0
     captures = 0
-    backrefs: list[str] = []
+    tracker = _Tracker()
     pound_comment = False
     inline_comment = False
-    quantifiable = False
     for token in _GENERAL.finditer(pattern):
         kind = token.lastgroup
         text = token.group(0)
@@ -223,30 +438,31 @@ def check_pattern(pattern: str, options: str) -> PatternInfo:
             if kind == "closeParen" or text == "\\)":
                 inline_comment = False
             continue
-        if kind in ("goodZeroOrMore", "goodZeroOrOne", "goodOneOrMore", "goodExact", "goodLimitedH", "goodUnlimited"):
-            if not quantifiable:
-                raise PatternError(f"Quantifier without something to repeat, found at {text!r}.")
-            if token.group("goodLimitedL") is not None and int(token.group("goodLimitedL")) > int(token.group("goodLimitedH")):
-                raise PatternError(f"Quantifier range is reversed, found at {text!r}.")
-            quantifiable = False
+        bounds = _quantifier_bounds(token)
+        if bounds is not None:
+            try:
+                tracker.quantifier(*bounds)
+            except PatternError as exc:
+                raise PatternError(f"{exc} Found at the end of {pattern[max(0, token.end() - 12):token.end()]!r}.") from None
             continue
-        if kind == "anchors" or kind == "goodAnchorOutsideCC":
-            quantifiable = False
+        if kind in ("anchors", "goodAnchorOutsideCC"):
             continue
         if kind == "else":
             if text == "\\":
                 raise PatternError("The pattern ends with a lone backslash.")
-            quantifiable = not (free_spacing and text.isspace())
+            tracker.atom()
             continue
-        if kind in ("newline", "goodEscape", "goodUSmall", "goodEscapeOutsideAndInsideCCIfPositive",
-                    "goodUSurrPair", "goodULarge"):
-            quantifiable = not (free_spacing and kind == "newline")
+        if kind in ("newline", "goodEscape", "goodUSmall", "goodEscapeOutsideAndInsideCCIfPositive"):
+            tracker.atom()
+            continue
+        if kind in ("goodUSurrPair", "goodULarge"):
+            tracker.atom(2, 2)
             continue
         if kind == "characterClass":
             body = token.group("characterClass")
             negative = body.startswith("^")
             _check_class(body[1:] if negative else body, negative)
-            quantifiable = True
+            tracker.atom()
             continue
         if kind == "goodNamedCapture":
             name = token.group("goodNamedCapture")
@@ -254,44 +470,46 @@ def check_pattern(pattern: str, options: str) -> PatternInfo:
                 raise PatternError("Named captures cannot be used with MatchOptions.NumberedSubMatches.")
             if len(name) > MAX_CAPTURE_NAME:
                 raise PatternError(f"The capture name {name!r} is too long.")
-            if name in names:
-                raise PatternError(f"The capture name {name!r} is used twice.")
+            tracker.open(name)
             names.append(name)
-            depth += 1
-            quantifiable = False
             continue
-        if kind in ("goodNonCapture", "goodLookAhead", "goodLookBehind", "openParen"):
-            if kind == "openParen" and numbered:
+        if kind == "goodNonCapture":
+            tracker.open()
+            continue
+        if kind == "goodLookBehind":
+            tracker.open(lookbehind=True)
+            continue
+        if kind == "goodLookAhead":
+            tracker.open(lookahead=True)
+            continue
+        if kind == "openParen":
+            if numbered:
                 captures += 1
-            depth += 1
-            quantifiable = False
+                tracker.open(str(captures))
+            else:
+                tracker.open()
             continue
         if kind == "closeParen":
-            if depth == 0:
-                raise PatternError("Unopened group, too many closing parentheses.")
-            depth -= 1
-            quantifiable = True
+            tracker.close()
             continue
         if kind == "alternation":
-            quantifiable = False
+            tracker.alternation()
             continue
         if kind in ("backRefName", "backRefNumber"):
             if kind == "backRefName":
                 if numbered:
                     raise PatternError("Named back references cannot be used with MatchOptions.NumberedSubMatches.")
-                backrefs.append(token.group("backRefName"))
+                ref = token.group("backRefName")
             else:
                 if not numbered:
-                    raise PatternError(
-                        f"Numbered back reference {text!r} needs MatchOptions.NumberedSubMatches."
-                    )
-                backrefs.append(token.group("backRefNumber"))
-            quantifiable = True
+                    raise PatternError(f"Numbered back reference {text!r} needs MatchOptions.NumberedSubMatches.")
+                ref = token.group("backRefNumber")
+            tracker.backref(ref)
             continue
         if kind == "UCategory":
             if token.group("UCategory") not in UNICODE_CATEGORIES:
                 raise PatternError(f"Unknown Unicode category in {text!r}.")
-            quantifiable = True
+            tracker.atom()
             continue
         if kind == "goodInlineOptions":
             inline = token.group("goodInlineOptions")
@@ -309,25 +527,16 @@ def check_pattern(pattern: str, options: str) -> PatternInfo:
             if free_spacing:
                 pound_comment = True
             else:
-                quantifiable = True
+                tracker.atom()
             continue
         if kind == "badInlineOptions":
             where = "must be at the start of the pattern" if token.start() > 0 else "are not supported"
             raise PatternError(f"Inline options {where}: {text!r}.")
-        if kind == "backRefNumber" or kind is None:
-            continue
-        message = _BAD_MESSAGES.get(kind, "Invalid regular expression")
+        message = _BAD_MESSAGES.get(kind or "", "Invalid regular expression")
         raise PatternError(f"{message}, found at {text!r}.")
-    if depth > 0:
-        raise PatternError("Unclosed groups, too few closing parentheses.")
+    tracker.complete()
     if inline_comment:
         raise PatternError("Unclosed inline comment.")
-    for ref in backrefs:
-        if ref.isdigit():
-            if int(ref) > captures:
-                raise PatternError(f"Back reference \\{ref} refers to a group that is not defined.")
-        elif ref not in names:
-            raise PatternError(f"Back reference \\k<{ref}> refers to a group that is not defined.")
     return PatternInfo(tuple(names), numbered, free_spacing)
 
 
@@ -406,6 +615,10 @@ def translate(pattern: str, options: str) -> tuple[str, str]:
             elif curly_match is not None:
                 out.append(curly(curly_match))
                 index = curly_match.end() - 1
+            elif pattern.startswith("\\k<", index) and not in_class and ">" in pattern[index:]:
+                close = pattern.index(">", index)
+                out.append(f"(?P={pattern[index + 3 : close]})")
+                index = close
             elif index + 1 < n and pattern[index + 1] in "# ":
                 out.append("\\" + pattern[index + 1])
                 index += 1
