@@ -33,7 +33,7 @@ from postcall.engine.state import ConversationState, Frame
 from postcall.engine.values import to_text
 from postcall.engine.variables import _literal, _lookup, _store, scope_for, set_end_variables
 from postcall.errors import PowerFxError
-from postcall.powerfx.runtime import EvalContext
+from postcall.powerfx.runtime import EvalContext, SeededRandom
 from postcall.powerfx.values import ErrorValue, Record, Table, Value
 from postcall.topics.model import Expr, TextTemplate, Topic, VariableRef
 
@@ -83,8 +83,12 @@ class Runner:
         now: dt.datetime,
         mode: str = "call",
         ids: Callable[[], str] | None = None,
+        random: Callable[[int], bytes] | None = None,
     ) -> None:
         self.engine = engine
+        # Rand()/GUID() draw from a stream fixed by what identifies this run, so a replay draws
+        # the same values (recorded once, like a side effect), never refused as nondeterministic.
+        self.random = random or SeededRandom(f"{state.conversation_id}|{mode}|{now.isoformat()}")
         self.agent = engine.agent
         self.state = state
         self.now = now
@@ -121,7 +125,11 @@ class Runner:
     def context(self, frame: Frame | None, extra: Mapping[str, Value] | None = None) -> EvalContext:
         now = self.now
         return EvalContext(
-            scope=self.scope(frame, extra), now=lambda: now, timezone=dt.UTC, enums=self.engine.enums
+            scope=self.scope(frame, extra),
+            now=lambda: now,
+            timezone=dt.UTC,
+            enums=self.engine.enums,
+            random=self.random,
         )
 
     def fault(

@@ -299,10 +299,14 @@ def equals(left: Value, right: Value) -> bool | ErrorValue:
         return left
     if isinstance(right, ErrorValue):
         return right
+    if type(left) is UntypedObject or type(right) is UntypedObject:
+        left, right = _resolve_pair(left, right)
+        if isinstance(left, ErrorValue):
+            return left
+        if isinstance(right, ErrorValue):
+            return right
     if left is None or right is None:
         return left is None and right is None
-    if isinstance(left, UntypedObject) or isinstance(right, UntypedObject):
-        return invalid("Untyped objects cannot be compared; convert them first (Text(), Value()...).")
     lt, rt = type(left), type(right)
     if lt is rt:
         if lt is float or lt is str or lt is bool or lt is Decimal:
@@ -369,7 +373,47 @@ def ordinal(value: Value) -> float | Decimal | str | ErrorValue:
     return invalid(f"A {type_name(value)} cannot be compared with < or >.")
 
 
+def resolve_untyped(value: UntypedObject, other: Value) -> Value:
+    """An untyped value (ParseJSON) as the type of the value it meets in `=`, `<`...: Power Fx
+    converts it to the other operand's type (a date from ISO text, never from a number)."""
+    raw = value.raw
+    if isinstance(other, (dt.date, dt.timedelta)):
+        if not isinstance(raw, str):
+            return invalid("The untyped value is not a date or time (it must be text).")
+        when = _parse_when(raw)
+        if when is None:
+            return invalid(f"{raw!r} is not a date or time.")
+        if isinstance(other, dt.timedelta):
+            return when - dt.datetime(when.year, when.month, when.day)
+        return when
+    if raw is None:
+        return None
+    if isinstance(other, str):
+        if isinstance(raw, str):
+            return raw
+        if isinstance(raw, bool):
+            return "true" if raw else "false"
+        if isinstance(raw, (int, float, decimal.Decimal)):
+            return str(getattr(raw, "text", raw))
+        return invalid("The untyped value is not text.")
+    if isinstance(other, bool):
+        return to_boolean(value)
+    if type(other) is Decimal:
+        return to_decimal(value)
+    return to_number(value)
+
+
+def _resolve_pair(left: Value, right: Value) -> tuple[Value, Value]:
+    if type(left) is UntypedObject and type(right) is UntypedObject:
+        return to_number(left), to_number(right)
+    if type(left) is UntypedObject:
+        return resolve_untyped(left, right), right
+    return left, resolve_untyped(right, left)  # type: ignore[arg-type]
+
+
 def compare(op: str, left: Value, right: Value) -> bool | ErrorValue:
+    if type(left) is UntypedObject or type(right) is UntypedObject:
+        left, right = _resolve_pair(left, right)
     a = ordinal(left)
     if isinstance(a, ErrorValue):
         return a

@@ -59,11 +59,15 @@ def table_literal_type(items: list[FxType]) -> tuple[FxType, str | None]:
     return T.single_column(first), None
 
 
+_UNORDERED = frozenset({"Text", "Boolean"})
+
+
 def _comparable(a: FxType, b: FxType) -> bool:
     if a.is_open or b.is_open:
         return True
     if a.kind == "Dynamic" or b.kind == "Dynamic":
-        return False
+        # An untyped value takes the other side's type; two untyped values cannot be compared.
+        return not (a.kind == b.kind or a.is_aggregate or b.is_aggregate)
     if a.is_aggregate or b.is_aggregate:
         return a.kind == b.kind == "Record"
     return True
@@ -80,8 +84,14 @@ def check_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | No
             return T.BOOLEAN, f"Incompatible types for comparison. These types can't be compared: {_name(left)}, {_name(right)}."
         return T.BOOLEAN, None
     if op in ("<", "<=", ">", ">="):
-        if left.kind == "Dynamic" or right.kind == "Dynamic" or left.is_aggregate or right.is_aggregate:
+        if left.is_aggregate or right.is_aggregate or left.kind == right.kind == "Dynamic":
             return T.BOOLEAN, f"This operation isn't valid on these types: {_name(left)}, {_name(right)}."
+        # Power Fx V1: ordering is for numbers, dates and times (and untyped values taking
+        # their type), not text or Booleans.
+        if left.kind in _UNORDERED or right.kind in _UNORDERED:
+            return T.BOOLEAN, (
+                "Invalid argument type. Expecting one of the following: Number, Decimal, Date, Time, DateTime, Dynamic."
+            )
         return T.BOOLEAN, None
     if op == "&":
         if left.is_aggregate or right.is_aggregate:

@@ -312,6 +312,42 @@ def _weekday(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     return site.invalid(f"{code} is not a StartOfWeek value.")
 
 
+@eager("WeekNum", 1, 2)
+def _week_num(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """WeekNum(date, [StartOfWeek]): the week of the year; week 1 holds January 1 (Excel's system 1)."""
+    when = to_datetime(site, args[0])
+    if isinstance(when, ErrorValue):
+        return when
+    if when is None:
+        when = dt.datetime(1899, 12, 30)
+    start: Value = 1.0 if len(args) < 2 or args[1] is None else _option_number(args[1])
+    start_n = to_number(start)
+    if isinstance(start_n, ErrorValue):
+        return start_n
+    code = float(start_n)
+    if code <= 0 or code > 17 or 3 < code < 11 or code != math.floor(code):
+        return site.invalid(f"{code:g} is not a StartOfWeek value.")
+    if code == 3:
+        return site.invalid("StartOfWeek.MondayZero is not supported by WeekNum.")
+    # First day of the week, Sunday = 1 ... Saturday = 7.
+    first = {1: 1, 2: 2, 17: 1}.get(int(code), int(code) - 9)
+    january_first = dt.date(when.year, 1, 1)
+    weekday = january_first.isoweekday() % 7 + 1  # Sunday = 1
+    offset = (weekday - first + 7) % 7
+    return float((when.date() - january_first).days + offset) // 7 + 1
+
+
+@eager("ISOWeekNum", 1, 1)
+def _iso_week_num(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """ISOWeekNum(date): the ISO 8601 week (weeks start on Monday; week 1 holds the first Thursday)."""
+    when = to_datetime(site, args[0])
+    if isinstance(when, ErrorValue):
+        return when
+    if when is None:
+        when = dt.datetime(1899, 12, 30)
+    return float(when.isocalendar()[1])
+
+
 UNITS = {
     "milliseconds": "milliseconds",
     "seconds": "seconds",

@@ -7,10 +7,13 @@ the text and the pattern have length limits.  Going over a bound is an error val
 
 from __future__ import annotations
 
+import math
+
 import regex  # type: ignore[import-untyped]  # no stubs in the declared dependencies
 
 from postcall.powerfx.coerce import to_text
 from postcall.powerfx.functions.registry import CallSite, eager
+from postcall.powerfx.functions.text import tabular
 from postcall.powerfx.regexdialect import (
     CONTAINS,
     IGNORE_CASE,
@@ -159,30 +162,59 @@ def match_columns(info: PatternInfo) -> list[str]:
     return columns
 
 
+# Hex2Dec/Dec2Hex work on 10 hex digits: 40-bit two's complement, as Excel.
+_HEX_BITS = 40
+_HEX_MAX = (1 << (_HEX_BITS - 1)) - 1
+
+
 @eager("Hex2Dec", 1, 1)
+@tabular
 def _hex2dec(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """Hex2Dec(text)"""
+    """Hex2Dec(text): up to 10 hex digits; 8000000000 and above are negative."""
+    if args[0] is None:
+        return 0.0
     text = to_text(args[0])
     if isinstance(text, ErrorValue):
         return text
-    try:
-        return float(int(text, 16))
-    except ValueError:
-        return site.invalid(f"{text!r} is not a hexadecimal number.")
+    text = text.strip()
+    if text == "":
+        return 0.0
+    if len(text) > 10 or any(ch not in "0123456789abcdefABCDEF" for ch in text):
+        return site.error(ErrorKind.Numeric, f"Hex2Dec: {text!r} is not a hexadecimal number of at most 10 digits.")
+    value = int(text, 16)
+    return float(value - (1 << _HEX_BITS) if value > _HEX_MAX else value)
 
 
 @eager("Dec2Hex", 1, 2)
+@tabular
 def _dec2hex(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """Dec2Hex(number, [places])"""
+    """Dec2Hex(number, [places]): 10-digit two's complement for negative numbers."""
     from postcall.powerfx.coerce import to_number
 
     number = to_number(args[0])
     if isinstance(number, ErrorValue):
         return number
-    places = 0
+    number = float(number)
+    if not math.isfinite(number):
+        return site.error(ErrorKind.Numeric, "Dec2Hex: the number is not finite.")
+    whole = math.floor(number)
+    if not -_HEX_MAX - 1 <= whole <= _HEX_MAX:
+        return site.error(ErrorKind.Numeric, f"Dec2Hex: {whole} is outside the 40-bit range.")
+    places: int | None = None
     if len(args) > 1:
+        if args[1] is None:
+            return site.error(ErrorKind.Numeric, "Dec2Hex: places must be from 1 to 10.")
         p = to_number(args[1])
         if isinstance(p, ErrorValue):
             return p
+        if not 1 <= float(p) <= 10:
+            return site.error(ErrorKind.Numeric, "Dec2Hex: places must be from 1 to 10.")
         places = int(p)
-    return format(int(number), "X").rjust(places, "0")
+    if whole < 0:
+        return format(whole + (1 << _HEX_BITS), "X")
+    digits = format(whole, "X")
+    if places is not None:
+        if len(digits) > places:
+            return site.error(ErrorKind.Numeric, f"Dec2Hex: {digits} needs more than {places} places.")
+        digits = digits.rjust(places, "0")
+    return digits
