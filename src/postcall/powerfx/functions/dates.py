@@ -312,6 +312,23 @@ def _weekday(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     return site.invalid(f"{code} is not a StartOfWeek value.")
 
 
+def _utc_offset(when: dt.datetime, zone: dt.tzinfo) -> dt.timedelta:
+    """The zone's UTC offset at a local time (a time skipped by a clock change: the offset before)."""
+    if zone is dt.UTC:
+        return dt.timedelta(0)
+    return when.replace(tzinfo=zone).utcoffset() or dt.timedelta(0)
+
+
+def _to_utc(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    return when - _utc_offset(when, zone)
+
+
+def _from_utc(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    if zone is dt.UTC:
+        return when
+    return when.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
+
+
 @eager("WeekNum", 1, 2)
 def _week_num(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """WeekNum(date, [StartOfWeek]): the week of the year; week 1 holds January 1 (Excel's system 1)."""
@@ -410,7 +427,12 @@ def _date_add(frame: Frame, site: CallSite, args: list[Value]) -> Value:
             result = add_months(when, months)
         else:
             factor = {"milliseconds": 0.001, "seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}[unit]
-            result = when + dt.timedelta(seconds=amount * factor)
+            delta = dt.timedelta(seconds=amount * factor)
+            if unit != "days" and not is_time:
+                # Sub-day units count elapsed time: across a daylight saving change, in UTC.
+                result = _from_utc(_to_utc(when, frame.ctx.timezone) + delta, frame.ctx.timezone)
+            else:
+                result = when + delta
     except (OverflowError, ValueError):
         return site.error(ErrorKind.InvalidArgument, "DateAdd: the date is out of range.")
     if is_time:
@@ -440,6 +462,8 @@ def _date_diff(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return float((end.year - start.year) * 4 + (end.month - 1) // 3 - (start.month - 1) // 3)
     if unit == "months":
         return float((end.year - start.year) * 12 + end.month - start.month)
+    # Elapsed time across a daylight saving change: shift the end by the change of UTC offset.
+    end += _utc_offset(start, frame.ctx.timezone) - _utc_offset(end, frame.ctx.timezone)
     if unit == "days":
         return float((end.date() - start.date()).days)
     if unit == "hours":
