@@ -59,7 +59,7 @@ class _RunsGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _database_url(agent: str | None, db: str | None) -> str:
+def database_url(agent: str | None, db: str | None) -> str:
     """The database `serve AGENT` uses: --db, else $POSTCALL_DATABASE_URL, else AGENT/.postcall/postcall.db."""
     try:
         return resolve_database_url(agent or ".", db)
@@ -82,7 +82,7 @@ def _resolve_ids(store: Store, run_ids: Sequence[str]) -> list[str]:
         raise click.ClickException(str(exc)) from exc
 
 
-def _open(url: str, *, must_exist: bool = True) -> Store | None:
+def open_existing(url: str, *, must_exist: bool = True) -> Store | None:
     if must_exist and is_sqlite(url):
         path = sqlalchemy_url(url).database
         if path is None or not Path(path).exists():
@@ -162,8 +162,8 @@ def runs(
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"db": db, "agent": agent}
         return
-    url = _database_url(agent, db)
-    store = _open(url)
+    url = database_url(agent, db)
+    store = open_existing(url)
     found: list[Run] = []
     if store is not None:
         try:
@@ -232,8 +232,8 @@ def redrive(
     given_agent = agent or parent.get("agent")
     agent = given_agent or "."
     db = db or parent.get("db")
-    url = _database_url(agent, db)
-    store = _open(url)
+    url = database_url(agent, db)
+    store = open_existing(url)
     if store is None:
         raise click.ClickException(
             f"No database at {printable_url(url)}: nothing has run yet.{_no_database_hint(given_agent, db)}"
@@ -325,7 +325,7 @@ def worker(
 
     configure_logging(level=log_level)
     log = get_logger("postcall.worker")
-    url = _database_url(agent, db)
+    url = database_url(agent, db)
     try:
         config = ExecutorConfig(
             database_url=url,
@@ -340,7 +340,7 @@ def worker(
         )
     except PostCallError as exc:
         raise click.ClickException(str(exc)) from exc
-    store = _open(url, must_exist=False)
+    store = open_existing(url, must_exist=False)
     assert store is not None
     executor = Executor(config, store=store)
     installed = _install_programs(executor, agent, hooks)

@@ -24,6 +24,7 @@ from postcall.topics.config import (
     EventsChannel,
     FlowBinding,
     Limits,
+    Retention,
     RetryPolicy,
     TopicSettings,
     TwilioChannel,
@@ -34,7 +35,7 @@ from postcall.topics.source import YMap, YNode, YScalar, YSeq
 
 TOP_KEYS = (
     "name", "bot_name", "language", "description", "env", "flows", "connectors", "allowed_hosts",
-    "voice", "limits", "retry", "topic_settings", "channels",
+    "voice", "limits", "retry", "topic_settings", "channels", "retention",
 )  # fmt: skip
 _SECRET_WORDS = re.compile(r"(token|secret|password|api_?key)$", re.IGNORECASE)
 _PYTHON_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
@@ -399,6 +400,7 @@ def read_agent_yaml(
             else None
         )
     cnode = r.mapping("channels")
+    retnode = r.mapping("retention")
     config = AgentConfig(
         name=r.text("name", default_name) or default_name,
         language=r.text("language", "en-US") or "en-US",
@@ -411,8 +413,25 @@ def read_agent_yaml(
         retry=retry,
         topic_settings=MappingProxyType(topic_settings),
         channels=_channels(fc, cnode, root) if cnode is not None else Channels(),
+        retention=_retention(fc, retnode) if retnode is not None else Retention(),
     )
     return _with_env(config, env_overrides, fc), r.text("bot_name")
+
+
+def _retention(fc: FileContext, node: YMap) -> Retention:
+    """`retention:` days per kind of data (absent: kept forever) and the purge interval."""
+    rr = _Reader(fc, node, "retention", Retention.KEYS)
+
+    def days(key: str) -> float | None:
+        return rr.number(key, 0.0, minimum=0.0) if node.get(key) is not None else None
+
+    return Retention(
+        transcripts_days=days("transcripts_days"),
+        variables_days=days("variables_days"),
+        request_bodies_days=days("request_bodies_days"),
+        conversations_days=days("conversations_days"),
+        purge_interval_minutes=rr.number("purge_interval_minutes", Retention().purge_interval_minutes, minimum=0.0),
+    )
 
 
 def read_workspace_agent(
