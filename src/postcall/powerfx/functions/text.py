@@ -360,6 +360,8 @@ def _unichar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return code
     if code < 1 or code > 0x10FFFF:
         return site.invalid("the code point is out of range.")
+    if 0xD800 <= code <= 0xDFFF:
+        return site.error(ErrorKind.NotApplicable, "a surrogate code point is not a character.")
     return chr(code)
 
 
