@@ -1,24 +1,76 @@
-"""Words shared by every layer: end reasons and the System variables the runtime provides.
+"""Words shared by every layer, defined once: end reasons, initiators, activity types, transfer
+outcomes, channel events, action kinds, and the System variables the runtime provides.
 
-It sits at the bottom so that topics (validation) and the engine (runtime) agree without the
-topics package importing the engine.  engine.activity.EndReason has the same end reasons, and
-engine.variables.system_record provides exactly the System variables listed here (tests keep
-both equal; docs/engine.md has the table).
+It sits at the bottom so that topics (validation), the engine (runtime), channels, the store's
+readers, the API and the console agree without importing each other.  Wire strings are copied
+verbatim (Bot Framework activity types in camelCase, Copilot Studio end reasons in
+UPPER_SNAKE).  engine.variables.system_record provides exactly the System variables listed
+here (a test keeps them equal; docs/engine.md has the table).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
+from typing import Literal
 
-KNOWN_END_REASONS: tuple[str, ...] = (
-    "CUSTOMER_HANGUP",
-    "BLIND_TRANSFER",
-    "CCAAS_TRANSFER",
-    "AGENT_HANGUP",
-    "INACTIVITY_TIMEOUT",
-    "MAX_DURATION",
-    "CHANNEL_ERROR",
-)
+
+class ActivityType(enum.StrEnum):
+    MESSAGE = "message"
+    EVENT = "event"
+    CONVERSATION_UPDATE = "conversationUpdate"
+    END_OF_CONVERSATION = "endOfConversation"
+    INVOKE = "invoke"
+    TYPING = "typing"
+    HANDOFF = "handoff"
+    TRACE = "trace"
+
+
+class EndReason(enum.StrEnum):
+    """Why a conversation ended: the value of System.Conversation.EndReason."""
+
+    CUSTOMER_HANGUP = "CUSTOMER_HANGUP"
+    BLIND_TRANSFER = "BLIND_TRANSFER"
+    CCAAS_TRANSFER = "CCAAS_TRANSFER"
+    AGENT_HANGUP = "AGENT_HANGUP"
+    INACTIVITY_TIMEOUT = "INACTIVITY_TIMEOUT"
+    MAX_DURATION = "MAX_DURATION"
+    CHANNEL_ERROR = "CHANNEL_ERROR"
+
+
+KNOWN_END_REASONS: tuple[str, ...] = tuple(r.value for r in EndReason)
+"""The end reasons as strings, in the order the console and the docs list them."""
+
+
+class Initiator(enum.StrEnum):
+    CALLER = "caller"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class TransferOutcome(enum.StrEnum):
+    """How the channel answered a transfer.  Only ANSWERED hands the call over."""
+
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    ABANDONED = "abandoned"  # the caller hung up while the transfer still rang
+
+
+class ChannelEvent(enum.StrEnum):
+    """Reserved names of `event` activities that channels send to the engine."""
+
+    SILENCE = "postcall.silence"  # the caller said nothing before the listen timeout
+    UNRECOGNIZED_SPEECH = "postcall.unrecognizedSpeech"  # speech heard, nothing recognised
+    TRANSFER_RESULT = "postcall.transferResult"  # value: {"outcome": TransferOutcome, "raw": str}
+    WATCHDOG = "postcall.watchdog"  # value: {"reason": "INACTIVITY_TIMEOUT" | "MAX_DURATION"}
+    INACTIVITY = "postcall.inactivity"  # an OnInactivity trigger's duration has passed (no value)
+
+
+ActionKind = Literal["http", "flow", "log"]
+"""What an ActionRequest asks for: an HTTP request, a flow (or connector) run, a telemetry event."""
 
 # System.<path> -> its Power Fx type.  "Record" and "Any" values may have any fields below them
 # (System.Activity.Value.x, System.Conversation.EndDetail.Reason).

@@ -32,10 +32,7 @@ from postcall.channels.base import (
 from postcall.channels.events import EventsChannel
 from postcall.channels.twilio import TwilioChannel
 from postcall.engine.activity import (
-    ActivityType,
     AgentOutput,
-    ChannelEvent,
-    EndReason,
     HangUp,
     Listen,
     Say,
@@ -44,6 +41,7 @@ from postcall.engine.activity import (
     TransferToPhoneNumber,
 )
 from postcall.errors import ChannelError
+from postcall.vocabulary import ActivityType, ChannelEvent, EndReason
 
 Handler = Callable[[WebhookRequest], ChannelReply]
 

@@ -18,9 +18,7 @@ from postcall.channels.events import (
     signature_headers,
 )
 from postcall.engine.activity import (
-    ActivityType,
     EmitActivity,
-    EndReason,
     HangUp,
     Listen,
     Say,
@@ -29,6 +27,7 @@ from postcall.engine.activity import (
     TransferToPhoneNumber,
 )
 from postcall.errors import ChannelError, ConfigError
+from postcall.vocabulary import ActivityType, EndReason
 
 from .conftest import load
 

@@ -11,8 +11,8 @@ import pytest
 
 from postcall.channels.events import EventsChannel, signature_headers
 from postcall.devtools.events_client import CallEventsClient
-from postcall.engine.activity import EndReason
 from postcall.errors import ChannelError, ConfigError
+from postcall.vocabulary import EndReason
 
 from .harness import ScriptedRuntime, WebhookServer
 

@@ -18,7 +18,7 @@ from postcall.devtools.twilio_simulator import (
     TwilioSimulatorError,
     run_simulated_call,
 )
-from postcall.engine.activity import EndReason
+from postcall.vocabulary import EndReason
 
 from .conftest import TOKEN
 from .harness import Conversation, ScriptedRuntime, WebhookServer

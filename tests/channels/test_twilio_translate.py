@@ -9,8 +9,8 @@ import pytest
 
 from postcall.channels.base import Acknowledge, ActivityInput, CallStarted, WebhookRequest
 from postcall.channels.twilio import TwilioChannel, translate
-from postcall.engine.activity import ActivityType
 from postcall.errors import ChannelError
+from postcall.vocabulary import ActivityType
 
 from .conftest import DATA, TOKEN, load, twilio_request
 

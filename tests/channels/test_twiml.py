@@ -17,7 +17,6 @@ from postcall.channels.twilio_twiml import (
     render_twiml,
 )
 from postcall.engine.activity import (
-    ActivityType,
     EmitActivity,
     HangUp,
     Listen,
@@ -27,6 +26,7 @@ from postcall.engine.activity import (
     TransferToPhoneNumber,
 )
 from postcall.errors import ConfigError
+from postcall.vocabulary import ActivityType
 
 from .conftest import TOKEN, load, twilio_request
 

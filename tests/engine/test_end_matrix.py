@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from postcall.engine import select_post_call_topics
-from postcall.engine.activity import EndReason
 from postcall.testing import Conversation
+from postcall.vocabulary import EndReason
 
 from .helpers import DATA, agent, conversation
 

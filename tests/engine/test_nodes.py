@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from postcall.engine.activity import ActivityType, EmitActivity, Say, TransferToPhoneNumber
+from postcall.engine.activity import EmitActivity, Say, TransferToPhoneNumber
 from postcall.testing import Conversation
+from postcall.vocabulary import ActivityType
 
 from .helpers import conversation
 

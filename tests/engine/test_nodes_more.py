@@ -11,17 +11,12 @@ import pytest
 from postcall.actions import ActionResult
 from postcall.clock import FixedClock
 from postcall.engine import Engine
-from postcall.engine.activity import (
-    Activity,
-    ActivityType,
-    Say,
-    TransferToAgent,
-    TransferToPhoneNumber,
-)
+from postcall.engine.activity import Activity, Say, TransferToAgent, TransferToPhoneNumber
 from postcall.lifecycle.programs import action_settings_for
 from postcall.testing import Conversation
 from postcall.topics import load_agent
 from postcall.topics.model import ConditionGroup
+from postcall.vocabulary import ActivityType
 
 from . import connector_ops
 from .helpers import AGENTS, agent, conversation

@@ -16,8 +16,9 @@ from postcall.engine import (
     explain_post_call_selection,
     select_post_call_topics,
 )
-from postcall.engine.activity import Activity, ActivityType
+from postcall.engine.activity import Activity
 from postcall.errors import EngineError
+from postcall.vocabulary import ActivityType
 
 from .helpers import agent
 

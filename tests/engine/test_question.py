@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from postcall.engine.activity import EndReason, HangUp
+from postcall.engine.activity import HangUp
 from postcall.testing import Conversation
+from postcall.vocabulary import EndReason
 
 from .helpers import conversation
 

@@ -8,13 +8,8 @@ import pytest
 
 from postcall.actions import ActionResult
 from postcall.engine import Engine
-from postcall.engine.activity import (
-    Activity,
-    ActivityType,
-    ChannelEvent,
-    EndReason,
-    Say,
-)
+from postcall.engine.activity import Activity, Say
+from postcall.vocabulary import ActivityType, ChannelEvent, EndReason
 
 from .helpers import agent, conversation
 

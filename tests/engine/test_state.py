@@ -7,10 +7,11 @@ import json
 
 from postcall.actions import ActionResult
 from postcall.engine import ConversationState, Engine
-from postcall.engine.activity import Activity, ActivityType, ChannelEvent, output_to_json
+from postcall.engine.activity import Activity, output_to_json
 from postcall.engine.values import decode, encode
 from postcall.powerfx.values import Record, Table, Value
 from postcall.testing import load
+from postcall.vocabulary import ActivityType, ChannelEvent
 
 from .helpers import AGENTS, agent
 

@@ -6,11 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 from postcall.clock import FixedClock
-from postcall.engine.activity import Activity, ActivityType
+from postcall.engine.activity import Activity
 from postcall.engine.variables import system_record
 from postcall.powerfx.values import Record
 from postcall.testing import Conversation
-from postcall.vocabulary import SYSTEM_VARIABLES, is_system_path
+from postcall.vocabulary import SYSTEM_VARIABLES, ActivityType, is_system_path
 
 from .helpers import agent
 

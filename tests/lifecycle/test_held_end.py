@@ -22,9 +22,10 @@ from postcall.channels.base import (
     transfer_result_activity,
 )
 from postcall.clock import FixedClock
-from postcall.engine.activity import Activity, Initiator, TransferOutcome
+from postcall.engine.activity import Activity
 from postcall.lifecycle.runtime import Runtime, open_runtime
 from postcall.lifecycle.session import TurnOutcome
+from postcall.vocabulary import Initiator, TransferOutcome
 
 REPO = Path(__file__).resolve().parents[2]
 START = dt.datetime(2026, 11, 24, 17, 0, tzinfo=dt.UTC)

@@ -19,8 +19,7 @@ import httpx
 import uvicorn
 
 from postcall.diagnostics import Diagnostic
-from postcall.server.api import stats
-from postcall.store import NewActivity, RunSpec, Store
+from postcall.store import NewActivity, RunSpec, Store, stats
 
 REPO = Path(__file__).resolve().parents[2]
 CONTOSO = REPO / "examples" / "contoso-support"

@@ -29,12 +29,6 @@ Importing this package imports only the data types (the engine needs them and do
 
 from __future__ import annotations
 
-from postcall.actions.types import (
-    ActionKind,
-    ActionRequest,
-    ActionResult,
-    TelemetryEvent,
-    idempotency_key,
-)
+from postcall.actions.types import ActionRequest, ActionResult, TelemetryEvent, idempotency_key
 
-__all__ = ["ActionKind", "ActionRequest", "ActionResult", "TelemetryEvent", "idempotency_key"]
+__all__ = ["ActionRequest", "ActionResult", "TelemetryEvent", "idempotency_key"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-ActionKind = Literal["http", "flow", "log"]
+from postcall.vocabulary import ActionKind
 
 
 def idempotency_key(conversation_id: str, topic: str, node_id: str, execution: int = 1) -> str:

@@ -19,15 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from postcall.engine.activity import (
-    Activity,
-    ActivityType,
-    ChannelEvent,
-    Initiator,
-    TransferOutcome,
-)
+from postcall.engine.activity import Activity, EndSignal, TransferReport
 from postcall.errors import ChannelError
 from postcall.safetext import clean_text
+from postcall.vocabulary import ActivityType, ChannelEvent, Initiator, TransferOutcome
 
 __all__ = [
     "ActivityInput",
@@ -286,7 +281,7 @@ def transfer_result_activity(
         timestamp,
         ChannelEvent.TRANSFER_RESULT,
         channel_id=channel_id,
-        value={"outcome": str(outcome), "raw": raw},
+        value=TransferReport(outcome, raw).to_value(),
         channel_data=channel_data,
     )
 
@@ -301,13 +296,11 @@ def end_of_conversation_activity(
     extra: Mapping[str, Any] | None = None,
     channel_data: Mapping[str, Any] | None = None,
 ) -> Activity:
-    value: dict[str, Any] = {"initiator": str(initiator), "raw": raw}
-    value.update(extra or {})
     return Activity(
         type=ActivityType.END_OF_CONVERSATION,
         id=activity_id,
         timestamp=timestamp,
-        value=value,
+        value=EndSignal(initiator=initiator, raw=raw, details=dict(extra or {})).to_value(),
         channel_id=channel_id,
         channel_data=dict(channel_data or {}),
     )

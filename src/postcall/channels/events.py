@@ -52,19 +52,16 @@ from postcall.channels.base import (
 )
 from postcall.engine.activity import (
     AgentOutput,
-    ChannelEvent,
     EmitActivity,
-    EndReason,
     HangUp,
-    Initiator,
     Listen,
     Say,
     Transfer,
-    TransferOutcome,
     TransferToPhoneNumber,
 )
 from postcall.errors import ChannelError, ConfigError
 from postcall.safetext import clean_json, clean_text
+from postcall.vocabulary import ChannelEvent, EndReason, Initiator, TransferOutcome
 
 __all__ = [
     "EVENT_TYPES",

@@ -25,8 +25,8 @@ from postcall.channels.base import (
     message_activity,
     transfer_result_activity,
 )
-from postcall.engine.activity import ChannelEvent, Initiator, TransferOutcome
 from postcall.errors import ChannelError
+from postcall.vocabulary import ChannelEvent, Initiator, TransferOutcome
 
 __all__ = ["DIAL_OUTCOMES", "ENDPOINTS", "QUEUE_OUTCOMES", "TERMINAL_CALL_STATUSES", "translate"]
 

@@ -17,9 +17,10 @@ import click
 
 from postcall.cli.simulated import ignored_note
 from postcall.clock import FixedClock, SystemClock
-from postcall.engine.activity import TransferOutcome, TransferToPhoneNumber
+from postcall.engine.activity import TransferToPhoneNumber
 from postcall.errors import TopicError
 from postcall.testing import Conversation
+from postcall.vocabulary import TransferOutcome
 
 TRANSFER_CHOICES = ("answered", "busy", "no-answer", "failed")
 

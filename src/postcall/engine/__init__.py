@@ -15,9 +15,9 @@ from postcall.engine.postcall import (
     PostCallProgram,
     explain_post_call_selection,
     select_post_call_topics,
-    state_from_snapshot,
 )
 from postcall.engine.recognizer import IntentCandidate, IntentMatch, PhraseRecognizer, Recognizer
+from postcall.engine.selection import state_from_snapshot
 from postcall.engine.state import ConversationState
 
 __all__ = [

@@ -1,4 +1,7 @@
-"""The engine's vocabulary: activities in, outputs out, end reasons.
+"""Activities in, outputs out: the values a channel hands the engine and gets back.
+
+The words they use (activity types, end reasons, initiators, transfer outcomes, channel
+events) are defined once in `postcall.vocabulary` and imported here.
 
 Wire strings are copied verbatim (Bot Framework activity types in camelCase, Copilot Studio end
 reasons in UPPER_SNAKE).  Channels translate provider payloads into `Activity` values and
@@ -12,61 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
-class ActivityType(enum.StrEnum):
-    MESSAGE = "message"
-    EVENT = "event"
-    CONVERSATION_UPDATE = "conversationUpdate"
-    END_OF_CONVERSATION = "endOfConversation"
-    INVOKE = "invoke"
-    TYPING = "typing"
-    HANDOFF = "handoff"
-    TRACE = "trace"
-
-
-class EndReason(enum.StrEnum):
-    """Why a conversation ended: the value of System.Conversation.EndReason."""
-
-    CUSTOMER_HANGUP = "CUSTOMER_HANGUP"
-    BLIND_TRANSFER = "BLIND_TRANSFER"
-    CCAAS_TRANSFER = "CCAAS_TRANSFER"
-    AGENT_HANGUP = "AGENT_HANGUP"
-    INACTIVITY_TIMEOUT = "INACTIVITY_TIMEOUT"
-    MAX_DURATION = "MAX_DURATION"
-    CHANNEL_ERROR = "CHANNEL_ERROR"
-
-
-KNOWN_END_REASONS: tuple[str, ...] = tuple(r.value for r in EndReason)
-
-
-class Initiator(enum.StrEnum):
-    CALLER = "caller"
-    AGENT = "agent"
-    SYSTEM = "system"
-
-
-class TransferOutcome(enum.StrEnum):
-    """How the channel answered a transfer.  Only ANSWERED hands the call over."""
-
-    ANSWERED = "answered"
-    BUSY = "busy"
-    NO_ANSWER = "no-answer"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    ABANDONED = "abandoned"  # the caller hung up while the transfer still rang
-
-
-class ChannelEvent(enum.StrEnum):
-    """Reserved names of `event` activities that channels send to the engine."""
-
-    SILENCE = "postcall.silence"  # the caller said nothing before the listen timeout
-    UNRECOGNIZED_SPEECH = "postcall.unrecognizedSpeech"  # speech heard, nothing recognised
-    TRANSFER_RESULT = "postcall.transferResult"  # value: {"outcome": TransferOutcome, "raw": str}
-    WATCHDOG = "postcall.watchdog"  # value: {"reason": "INACTIVITY_TIMEOUT" | "MAX_DURATION"}
-    INACTIVITY = "postcall.inactivity"  # an OnInactivity trigger's duration has passed (no value)
+from postcall.vocabulary import ActivityType, EndReason, Initiator, TransferOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +28,8 @@ class Activity:
 
     `dtmf` holds digits keyed on the dial pad (a `message` may carry text, dtmf or both);
     `confidence` is the speech recogniser's confidence (0..1) when the channel gives one.
-    For `endOfConversation` from a channel, `value` is
-    {"initiator": Initiator, "raw": the provider's status or reason, ...}.
+    For `endOfConversation` from a channel, `value` is an `EndSignal` as JSON; for the
+    TRANSFER_RESULT and WATCHDOG events, a `TransferReport` and a `WatchdogSignal`.
     """
 
     type: ActivityType
@@ -120,6 +73,108 @@ class Activity:
 
 # ----------------------------------------------------------------------------------------------
 # Outputs: what the agent does.  A turn returns a list of these, in order.
+
+
+# ---------------------------------------------------------------------------------------------
+# What channels put in an activity's `value` for the engine: one typed shape per signal.  The
+# value itself stays plain JSON (topics read it as System.Activity.Value, the lifecycle stores
+# it); these classes are the one place that writes and reads it.
+
+
+def _enum_or_none(kind: type[enum.StrEnum], raw: object) -> Any:
+    try:
+        return kind(str(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class EndSignal:
+    """The value of a channel's endOfConversation: who ended the call, why, the provider's words.
+
+    `initiator` None means the channel did not say (the engine's rules pick one); `reason`
+    None means "the end the initiator implies" (caller: CUSTOMER_HANGUP, system:
+    CHANNEL_ERROR, agent: AGENT_HANGUP).  `details` are the channel's extra facts (provider,
+    call status, duration, sequence), kept for topics and the history.
+    """
+
+    initiator: Initiator | None = None
+    reason: EndReason | None = None
+    raw: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_value(self) -> dict[str, Any]:
+        value: dict[str, Any] = {}
+        if self.initiator is not None:
+            value["initiator"] = str(self.initiator)
+        if self.reason is not None:
+            value["reason"] = str(self.reason)
+        value["raw"] = self.raw
+        value.update(self.details)
+        return value
+
+    @classmethod
+    def from_value(cls, value: object) -> EndSignal:
+        """Read leniently: an unknown initiator or reason counts as not given."""
+        data: Mapping[str, Any] = value if isinstance(value, Mapping) else {}
+        raw = data.get("raw")
+        return cls(
+            initiator=_enum_or_none(Initiator, data.get("initiator")),
+            reason=_enum_or_none(EndReason, data.get("reason")),
+            raw=str(raw) if raw is not None else None,
+            details={k: v for k, v in data.items() if k not in ("initiator", "reason", "raw")},
+        )
+
+
+_OUTCOME_ALIASES = {
+    "noanswer": "no-answer", "no answer": "no-answer", "completed": "answered",
+    "in-progress": "answered", "cancelled": "canceled", "error": "failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TransferReport:
+    """The value of a TRANSFER_RESULT event: how the transfer went (None: not understood) and the raw words."""
+
+    outcome: TransferOutcome | None
+    raw: str | None = None
+
+    def to_value(self) -> dict[str, Any]:
+        return {"outcome": str(self.outcome) if self.outcome is not None else None, "raw": self.raw}
+
+    @classmethod
+    def from_value(cls, value: object) -> TransferReport:
+        """{"outcome", "raw"} or a bare outcome text; provider spellings (no_answer, completed) accepted."""
+        if isinstance(value, Mapping):
+            outcome, raw = value.get("outcome"), value.get("raw")
+        else:
+            outcome, raw = value, None
+        text = str(outcome).strip().lower().replace("_", "-") if outcome is not None else ""
+        found = _enum_or_none(TransferOutcome, _OUTCOME_ALIASES.get(text, text))
+        if found is None:
+            return cls(None, str(raw) if raw is not None else (str(outcome) if outcome is not None else None))
+        return cls(found, str(raw) if raw is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchdogSignal:
+    """The value of a WATCHDOG event: which limit passed (INACTIVITY_TIMEOUT or MAX_DURATION)."""
+
+    reason: EndReason = EndReason.INACTIVITY_TIMEOUT
+    raw: str | None = None
+
+    def to_value(self) -> dict[str, Any]:
+        value: dict[str, Any] = {"reason": str(self.reason)}
+        if self.raw is not None:
+            value["raw"] = self.raw
+        return value
+
+    @classmethod
+    def from_value(cls, value: object) -> WatchdogSignal:
+        data: Mapping[str, Any] = value if isinstance(value, Mapping) else {}
+        raw = data.get("raw")
+        reason = _enum_or_none(EndReason, data.get("reason", EndReason.INACTIVITY_TIMEOUT))
+        return cls(reason or EndReason.INACTIVITY_TIMEOUT, str(raw) if raw is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,14 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from postcall.engine.activity import (
-    Activity,
-    ActivityType,
-    EndReason,
-    Initiator,
-    TransferOutcome,
-)
+from postcall.engine.activity import Activity, EndSignal
 from postcall.errors import EngineError
+from postcall.vocabulary import ActivityType, EndReason, Initiator, TransferOutcome
 
 TransferKind = Literal["phone", "agent"]
 
@@ -184,22 +179,8 @@ class EndRecord:
 # The rules
 
 
-def _initiator(raw: object, default: Initiator) -> Initiator:
-    try:
-        return Initiator(str(raw)) if raw is not None else default
-    except ValueError:
-        return default
-
-
-def _reason(raw: object) -> EndReason | None:
-    try:
-        return EndReason(str(raw)) if raw is not None else None
-    except ValueError:
-        return None
-
-
 def end_from_channel(
-    value: object,
+    signal: EndSignal,
     *,
     transfer: TransferDetail | None,
     started_at: dt.datetime,
@@ -208,16 +189,13 @@ def end_from_channel(
 ) -> EndRecord:
     """The end an endOfConversation activity from the channel means.
 
-    `value` may carry `reason` (an EndReason), `initiator` (caller/agent/system) and `raw`.
     Without a reason: the caller hanging up, unless the initiator says otherwise (system ->
     CHANNEL_ERROR, agent -> AGENT_HANGUP).  A transfer still ringing is abandoned when the
     caller leaves, or answered when the channel says the transfer took the call.
     """
-    data: Mapping[str, Any] = value if isinstance(value, Mapping) else {}
-    raw = data.get("raw")
-    raw_text = str(raw) if raw is not None else None
-    reason = _reason(data.get("reason"))
-    initiator = _initiator(data.get("initiator"), Initiator.CALLER)
+    raw_text = signal.raw
+    reason = signal.reason
+    initiator = signal.initiator or Initiator.CALLER
     if reason is None:
         reason = {
             Initiator.CALLER: EndReason.CUSTOMER_HANGUP,
@@ -238,7 +216,7 @@ def end_from_channel(
     elif reason is EndReason.CUSTOMER_HANGUP:
         initiator = Initiator.CALLER
     elif reason in (EndReason.CHANNEL_ERROR, EndReason.INACTIVITY_TIMEOUT, EndReason.MAX_DURATION):
-        initiator = _initiator(data.get("initiator"), Initiator.SYSTEM)
+        initiator = signal.initiator or Initiator.SYSTEM
     if transfer is not None and transfer.ringing:
         outcome = (
             TransferOutcome.ABANDONED
@@ -330,22 +308,3 @@ def end_from_timeout(
         node_id=node_id,
         topic=topic,
     )
-
-
-def parse_transfer_outcome(value: object) -> tuple[TransferOutcome | None, str | None]:
-    """The outcome and raw text of a TRANSFER_RESULT event value ({"outcome", "raw"} or text)."""
-    if isinstance(value, Mapping):
-        outcome, raw = value.get("outcome"), value.get("raw")
-    else:
-        outcome, raw = value, None
-    text = str(outcome).strip().lower().replace("_", "-") if outcome is not None else ""
-    aliases = {
-        "noanswer": "no-answer", "no answer": "no-answer", "completed": "answered",
-        "in-progress": "answered", "cancelled": "canceled", "error": "failed",
-    }
-    text = aliases.get(text, text)
-    try:
-        result = TransferOutcome(text)
-    except ValueError:
-        return None, str(raw) if raw is not None else (str(outcome) if outcome is not None else None)
-    return result, str(raw) if raw is not None else None

@@ -9,7 +9,7 @@ carries it out and continues the same turn with `engine.resume(state, result, no
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +17,10 @@ from postcall.actions import ActionRequest, ActionResult
 from postcall.diagnostics import TextOrigin
 from postcall.engine.activity import (
     Activity,
-    ActivityType,
     AgentOutput,
-    ChannelEvent,
-    EndReason,
-    TransferOutcome,
+    EndSignal,
+    TransferReport,
+    WatchdogSignal,
 )
 from postcall.engine.dtmf import clean_digits
 from postcall.engine.ending import (
@@ -29,11 +28,10 @@ from postcall.engine.ending import (
     end_from_channel,
     end_from_timeout,
     end_from_transfer_answered,
-    parse_transfer_outcome,
 )
 from postcall.engine.faults import RUN_STATE, LogEntry, RuntimeFault
 from postcall.engine.interpreter import LatencyMessage, Runner, Stop, set_transfer_variables
-from postcall.engine.nodes.backend import apply_result
+from postcall.engine.nodes import NODE_KINDS, apply_result
 from postcall.engine.nodes.question import (
     accept,
     after,
@@ -46,6 +44,7 @@ from postcall.engine.nodes.question import (
 )
 from postcall.engine.program import Program, compile_topic
 from postcall.engine.recognizer import PhraseRecognizer, Recognizer
+from postcall.engine.selection import select_topics
 from postcall.engine.state import ConversationState, Frame
 from postcall.engine.triggers import (
     mark_fired,
@@ -61,6 +60,7 @@ from postcall.powerfx.values import Value
 from postcall.topics.agent import Agent
 from postcall.topics.model import Expr, Node, TextTemplate, Topic
 from postcall.topics.schema_data import ENUMS
+from postcall.vocabulary import ActivityType, ChannelEvent, EndReason, TransferOutcome
 
 DEFAULT_FALLBACK = "Sorry, I didn't catch that. Could you say it another way?"
 
@@ -99,6 +99,9 @@ class TurnResult:
     ignored: bool = False
     latency_message: LatencyMessage | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)  # nodes run: topic, node, kind
+    post_call_topics: tuple[str, ...] = ()
+    """On the turn that ended the call: the post-call topics to run, in order (their triggers'
+    conditions evaluated against `end_snapshot`)."""
 
     @property
     def action_requests(self) -> list[ActionRequest]:
@@ -136,6 +139,7 @@ class Engine:
     def __init__(self, agent: Agent, *, recognizer: Recognizer | None = None) -> None:
         self.agent = agent
         self.recognizer: Recognizer = recognizer or PhraseRecognizer()
+        self.nodes = NODE_KINDS
         self._programs: dict[str, Program] = {}
         self._nodes: dict[str, dict[str, Node]] = {}
         self.enums = {**system_option_sets(), **closed_list_option_sets(agent)}
@@ -241,7 +245,7 @@ class Engine:
         if kind is ActivityType.END_OF_CONVERSATION:
             self._note_activity(st, activity, now)
             record = end_from_channel(
-                activity.value, transfer=st.transfer, started_at=st.started_at, at=now,
+                EndSignal.from_value(activity.value), transfer=st.transfer, started_at=st.started_at, at=now,
                 activity_id=activity.id,
             )
             r.end_conversation(record)
@@ -395,6 +399,7 @@ class Engine:
                 r.log.append(LogEntry("error", str(fault), fault.topic, fault.node, fault.code, fault.span))
                 outputs.append(listen_for(r, None))
         end = r.end
+        snapshot = r.state.end_snapshot() if end else None
         return TurnResult(
             state=r.state,
             outputs=outputs,
@@ -402,20 +407,17 @@ class Engine:
             end=end,
             log=r.log,
             end_activity=end.activity(r.state.conversation_id, r.state.channel_id) if end else None,
-            end_snapshot=r.state.end_snapshot() if end else None,
+            end_snapshot=snapshot,
+            post_call_topics=tuple(select_topics(self.agent, snapshot, self)) if snapshot is not None else (),
             latency_message=r.latency if r.pending is not None else None,
             steps=list(r.steps),
         )
 
     def _watchdog(self, r: Runner, activity: Activity) -> Stop:
-        value: Mapping[str, Any] = activity.value if isinstance(activity.value, Mapping) else {}
-        try:
-            reason = EndReason(str(value.get("reason", EndReason.INACTIVITY_TIMEOUT)))
-        except ValueError:
-            reason = EndReason.INACTIVITY_TIMEOUT
-        raw = value.get("raw")
+        signal = WatchdogSignal.from_value(activity.value)
+        reason = signal.reason
         record = end_from_timeout(
-            reason, source="watchdog", raw=str(raw) if raw is not None else f"watchdog: {reason}",
+            reason, source="watchdog", raw=signal.raw if signal.raw is not None else f"watchdog: {reason}",
             started_at=r.state.started_at, at=r.now, transfer=r.state.transfer,
             activity_id=activity.id,
         )
@@ -427,7 +429,8 @@ class Engine:
         transfer = st.transfer
         if transfer is None or not transfer.ringing:
             return self._ignore(r, activity, "no transfer is in progress")
-        outcome, raw = parse_transfer_outcome(activity.value)
+        report = TransferReport.from_value(activity.value)
+        outcome, raw = report.outcome, report.raw
         if outcome is None:
             return self._ignore(r, activity, f"unknown transfer outcome {raw!r}")
         self._note_activity(st, activity, r.now)
@@ -440,7 +443,7 @@ class Engine:
             return self._result(r, Stop.END)
         if outcome is TransferOutcome.ABANDONED:
             record = end_from_channel(
-                {"reason": "CUSTOMER_HANGUP", "raw": raw or "abandoned"},
+                EndSignal(reason=EndReason.CUSTOMER_HANGUP, raw=raw or "abandoned"),
                 transfer=transfer, started_at=st.started_at, at=r.now, activity_id=activity.id,
             )
             r.end_conversation(record)

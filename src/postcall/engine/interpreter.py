@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from postcall.actions import ActionRequest
 from postcall.diagnostics import SourceSpan
@@ -28,17 +28,19 @@ from postcall.engine.faults import (
     LogEntry,
     RuntimeFault,
 )
-from postcall.engine.program import Program
+from postcall.engine.program import Instruction, Program
+from postcall.engine.recognizer import Recognizer
 from postcall.engine.state import ConversationState, Frame
+from postcall.engine.triggers import select_simple
 from postcall.engine.values import to_text
 from postcall.engine.variables import _literal, _lookup, _store, scope_for, set_end_variables
 from postcall.errors import PowerFxError
+from postcall.powerfx.formula import Formula
 from postcall.powerfx.runtime import EvalContext, SeededRandom
+from postcall.powerfx.template import Template
 from postcall.powerfx.values import ErrorValue, Record, Table, Value
-from postcall.topics.model import Expr, TextTemplate, Topic, VariableRef
-
-if TYPE_CHECKING:
-    from postcall.engine.engine import Engine
+from postcall.topics.agent import Agent
+from postcall.topics.model import BeginDialog, Expr, Node, TextTemplate, Topic, VariableRef
 
 MAX_STEPS_PER_RUN = 10_000
 
@@ -70,6 +72,49 @@ class Flow(enum.Enum):
 
 
 Handler = Callable[["Runner", Frame, Any], Flow]
+LoopStep = Callable[["Runner", Frame, Instruction], Flow]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeKinds:
+    """The node handlers the interpreter dispatches to, handed in by the engine.
+
+    The handlers (engine/nodes/) need the `Runner`; the interpreter needs the handlers.  Passing
+    them in as a value (built once in `engine.nodes.NODE_KINDS`) keeps the interpreter below the
+    nodes instead of in an import circle with them.
+    """
+
+    handlers: Mapping[type[Any], Handler]
+    unsupported: Handler
+    loop_start: LoopStep
+    loop_next: LoopStep
+    loop_break: LoopStep
+    reask: Callable[[Runner, Frame], None]
+    """Ask an interrupted question again (the interrupting topic has ended)."""
+
+
+class EngineView(Protocol):
+    """What a `Runner` uses of the `Engine` (engine.py): the agent, compiled pieces, the node handlers."""
+
+    @property
+    def agent(self) -> Agent: ...
+
+    @property
+    def recognizer(self) -> Recognizer: ...
+
+    @property
+    def enums(self) -> dict[str, dict[str, Value]]: ...
+
+    @property
+    def nodes(self) -> NodeKinds: ...
+
+    def program(self, name: str) -> Program: ...
+
+    def formula(self, expr: Expr) -> Formula | None: ...
+
+    def template(self, template: TextTemplate) -> Template | None: ...
+
+    def node(self, topic: str, node_id: str) -> Node | None: ...
 
 
 class Runner:
@@ -77,7 +122,7 @@ class Runner:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: EngineView,
         state: ConversationState,
         *,
         now: dt.datetime,
@@ -349,8 +394,6 @@ class Runner:
         if caller is None or caller.call is None:
             return
         node = self.engine.node(caller.topic, caller.call)
-        from postcall.topics.model import BeginDialog  # local: avoids a cycle at import
-
         if outputs and isinstance(node, BeginDialog):
             for binding in node.output:
                 self.assign(binding.variable, _lookup(frame.variables, binding.name), caller)
@@ -371,10 +414,8 @@ class Runner:
                 return Stop.DONE if self.mode == "postcall" else Stop.LISTEN
             if frame.question is not None and self.mode == "call":
                 if frame.question.interrupted:
-                    from postcall.engine.nodes.question import reask
-
                     try:
-                        reask(self, frame)
+                        self.engine.nodes.reask(self, frame)
                     except RuntimeFault as fault:
                         if self.on_fault(fault):
                             return Stop.DONE
@@ -428,18 +469,14 @@ class Runner:
                 return Stop.END
 
     def execute(self, frame: Frame, program: Program, pc: int) -> Flow:
-        from postcall.engine.nodes import HANDLERS
-        from postcall.engine.nodes.loops import run_break, run_loop_next, run_loop_start
-
+        kinds = self.engine.nodes
         ins = program.instructions[pc]
         if ins.op == "node":
             node = ins.node
             assert node is not None
-            handler = HANDLERS.get(type(node))
+            handler = kinds.handlers.get(type(node))
             if handler is None:
-                from postcall.engine.nodes.unsupported import run_unsupported
-
-                return run_unsupported(self, frame, node)
+                return kinds.unsupported(self, frame, node)
             self.steps.append({"topic": frame.topic, "node": node.id, "kind": node.kind})
             return handler(self, frame, node)
         if ins.op == "branch":
@@ -451,11 +488,11 @@ class Runner:
             frame.pc = ins.target
             return Flow.STAY
         if ins.op == "loop":
-            return run_loop_start(self, frame, ins)
+            return kinds.loop_start(self, frame, ins)
         if ins.op == "next":
-            return run_loop_next(self, frame, ins)
+            return kinds.loop_next(self, frame, ins)
         if ins.op == "break":
-            return run_break(self, frame, ins)
+            return kinds.loop_break(self, frame, ins)
         raise self.fault(  # pragma: no cover - the compiler emits only the ops above
             f"Unknown instruction {ins.op!r}.", code=RUN_STATE, error_code="InvalidState",
             frame=frame,
@@ -480,8 +517,6 @@ class Runner:
             self.say_default_error(fault)
             return False
         self.handling_error = True
-        from postcall.engine.triggers import select_simple
-
         handlers = select_simple(self, "OnError")
         if handlers:
             self.start_topics([(handlers[0], "error")])

@@ -8,14 +8,39 @@ ReplaceDialog and the engine's own redirects (escalation) start them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from postcall.engine.dtmf import key_char
 from postcall.engine.faults import RuntimeFault
-from postcall.engine.recognizer import IntentCandidate, IntentMatch
-from postcall.topics.model import Topic, Trigger
+from postcall.engine.recognizer import IntentCandidate, IntentMatch, Recognizer
+from postcall.topics.agent import Agent
+from postcall.topics.model import Expr, Topic, Trigger
 
-if TYPE_CHECKING:
-    from postcall.engine.interpreter import Runner
+
+class _HasRecognizer(Protocol):
+    @property
+    def recognizer(self) -> Recognizer: ...
+
+
+class Runner(Protocol):
+    """What trigger selection uses of the interpreter's `Runner` (a Protocol, so that this module
+    sits below the interpreter instead of in a circle with it)."""
+
+    @property
+    def agent(self) -> Agent: ...
+
+    @property
+    def engine(self) -> _HasRecognizer: ...
+
+    @property
+    def run_once_fired(self) -> set[str]: ...
+
+    def eval_bool(
+        self, expr: Expr | None, frame: None, *, default: bool, node: str | None = None, what: str = "condition"
+    ) -> bool: ...
+
+    def warn(self, message: str, frame: None = None, node: str | None = None) -> None: ...
+
 
 INTENT_KINDS = ("OnRecognizedIntent", "OnEscalate")
 
@@ -80,7 +105,6 @@ def select_event(r: Runner, name: str | None) -> list[Topic]:
 
 
 def select_dtmf(r: Runner, key: str) -> list[Topic]:
-    from postcall.engine.dtmf import key_char
 
     found = [
         t for t in r.agent.topics.values()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from postcall.engine.activity import (
-    ActivityType,
     AgentOutput,
     EmitActivity,
     HangUp,
@@ -15,6 +14,7 @@ from postcall.engine.activity import (
     TransferToAgent,
     TransferToPhoneNumber,
 )
+from postcall.vocabulary import ActivityType
 
 
 def output_from_json(data: dict[str, Any]) -> AgentOutput:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postcall.lifecycle.watchdog import LIFECYCLE_KEY
+from postcall.lifecycle.planning import LIFECYCLE_KEY
 from postcall.store import PurgeReport, RetentionDays, Store
 from postcall.topics.config import Retention
 

@@ -29,7 +29,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -38,25 +38,25 @@ import structlog
 from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.execute import execute_action
 from postcall.clock import Clock, SystemClock
-from postcall.engine.activity import (
-    Activity,
-    ActivityType,
-    AgentOutput,
-    output_to_json,
-)
+from postcall.engine.activity import Activity, AgentOutput, output_to_json
 from postcall.engine.engine import Engine, TurnResult
-from postcall.engine.postcall import select_post_call_topics
 from postcall.engine.state import ConversationState
 from postcall.lifecycle.outputs import output_from_json
-from postcall.lifecycle.programs import PROGRAM, action_settings_for
-from postcall.lifecycle.watchdog import (
+from postcall.lifecycle.planning import (
     LIFECYCLE_KEY,
-    Watchdog,
-    WatchdogFailure,
-    held_due,
-    parse_time,
-    watchdog_event,
+    Action,
+    Bookkeeping,
+    Delivery,
+    HeldEnd,
+    SeenReply,
+    decide,
+    hold,
+    next_turn,
+    release_time,
+    replay_of,
 )
+from postcall.lifecycle.programs import PROGRAM, action_settings_for
+from postcall.lifecycle.watchdog import Watchdog, WatchdogFailure, watchdog_event
 from postcall.lifecycle.writer import TurnWriter
 from postcall.store import (
     Conversation,
@@ -68,10 +68,9 @@ from postcall.store import (
     TurnBatch,
 )
 from postcall.topics.agent import Agent
+from postcall.vocabulary import ActivityType
 
 log = structlog.get_logger("postcall.lifecycle")
-
-SEEN_EVENTS_KEPT = 64  # recent provider deliveries remembered per conversation for dedupe
 
 
 class UnknownConversationError(LookupError):
@@ -226,7 +225,7 @@ class Sessions:
         outputs = list(step.outcome.outputs)
         while step.result is not None and step.result.pending is not None:
             request = step.result.pending
-            result = await self._run_in_call_action(request.to_json())
+            result = await self._run_in_call_action(request)
 
             def resume(st: ConversationState, now: dt.datetime, r: ActionResult = result) -> TurnResult:
                 return engine.resume(st, r, now=now, ids=_ids)
@@ -259,7 +258,7 @@ class Sessions:
         engine = self.engine
         outputs = list(step.outcome.outputs)
         while step.result is not None and step.result.pending is not None:
-            result = await self._run_in_call_action(step.result.pending.to_json())
+            result = await self._run_in_call_action(step.result.pending)
 
             def resume(st: ConversationState, now: dt.datetime, r: ActionResult = result) -> TurnResult:
                 return engine.resume(st, r, now=now, ids=_ids)
@@ -299,7 +298,7 @@ class Sessions:
         return self._watchdog.failure_count
 
     async def _end_one(
-        self, cid: str, held: dict[str, Any] | None, state: ConversationState | None, now: dt.datetime
+        self, cid: str, held: HeldEnd | None, state: ConversationState | None, now: dt.datetime
     ) -> bool:
         if held is not None:
             outcome = await self._release_held(cid, due_before=now)
@@ -392,25 +391,39 @@ class Sessions:
         release: bool,
         release_due_before: dt.datetime | None,
     ) -> _Plan:
-        """What a step answers and writes, from the conversation as saved (no I/O)."""
+        """What a step answers and writes, from the conversation as saved (no I/O).
+
+        The decisions (replay, hold, release, run) are `planning.py`'s; this method parses the
+        state, runs the engine when told to, and shapes what to write.
+        """
         conversation_id = conversation.id
         saved = dict(conversation.state or {})
-        meta: dict[str, Any] = dict(saved.pop(LIFECYCLE_KEY, None) or {})
-        seen: dict[str, Any] = dict(meta.get("seen") or {})
-        turn_no = int(meta.get("turn", 0))
-        if event_id is not None and not continuation and event_id in seen:
-            entry = seen[event_id]
-            pending = saved.get("pending")
-            if entry.get("suspended") and isinstance(pending, dict) and saved.get("end") is None:
+        book = Bookkeeping.from_json(saved.pop(LIFECYCLE_KEY, None))
+        delivery = Delivery(
+            event_id=event_id,
+            continuation=continuation,
+            inbound=inbound is not None,
+            inbound_end=inbound is not None and inbound.type is ActivityType.END_OF_CONVERSATION,
+            sequence=sequence,
+            release=release,
+            release_due_before=release_due_before,
+        )
+        replay = replay_of(
+            book, delivery, saved_pending=isinstance(saved.get("pending"), dict), saved_ended=saved.get("end") is not None
+        )
+        if replay is not None:
+            assert event_id is not None
+            answer = self._replayed(conversation_id, book.seen[event_id], saved)
+            if replay is Action.RESUME_SUSPENDED:
                 # This delivery's turn was suspended on an in-call action and never resumed
                 # (the process handling it died): carry it on.  The action runs again with
                 # the same Idempotency-Key, and its result resumes the turn.
-                request = ActionRequest.from_json(pending["request"])
+                request = ActionRequest.from_json(saved["pending"]["request"])
                 suspended = TurnResult(state=ConversationState.from_json(saved), pending=request)
                 log.info("suspended_turn_resumed", conversation_id=conversation_id, event_id=event_id,
                          node=request.node_id)
-                return _Plan(_Step(self._replayed(conversation_id, entry, saved), suspended))
-            return _Plan(_Step(self._replayed(conversation_id, entry, saved), None))
+                return _Plan(_Step(answer, suspended))
+            return _Plan(_Step(answer, None))
         if "conversation_id" in saved:
             state = ConversationState.from_json(saved)
         else:
@@ -420,35 +433,39 @@ class Sessions:
                 channel_id=conversation.channel or "test",
                 user_id=conversation.caller,
             )
-        if continuation and state.pending is None and event_id is not None and event_id in seen:
+        held = book.held
+        action, book = decide(book, delivery, pending=state.pending is not None, waiting_for=state.waiting_for)
+        if action is Action.REPLAY:
             # Another delivery of the same event resumed this turn first (a redelivery while
             # this process still waited on the action): answer with what that one stored.
-            return _Plan(_Step(self._replayed(conversation_id, seen[event_id], saved), None))
-        held = meta.get("held")
-        if release:
-            if not held or (release_due_before is not None and not held_due(held, release_due_before)):
-                return _Plan(_Step(_unchanged(conversation_id, carried, turn_no, state), None))
-            meta.pop("held")
-            activity = Activity.from_json(held["activity"])
-            event_id = str(held["event_id"]) if held.get("event_id") else None
+            assert event_id is not None
+            return _Plan(_Step(self._replayed(conversation_id, book.seen[event_id], saved), None))
+        if action is Action.UNCHANGED:
+            return _Plan(_Step(_unchanged(conversation_id, carried, book.turn, state), None))
+        if action is Action.HOLD:
+            assert inbound is not None
+            book = hold(book, inbound.to_json(), event_id, now, self.held_end_grace_s)
+            answer = TurnOutcome(conversation_id, tuple(carried), book.turn, ended=False, end_reason=None)
+            return _Plan(
+                _Step(answer, None),
+                state={**saved, LIFECYCLE_KEY: book.to_json()},
+                activities=[NewActivity("in", str(inbound.type), inbound.to_json(), at=now)],
+                held=True,
+            )
+        if action is Action.RELEASE:
+            assert held is not None
+            activity = Activity.from_json(held.activity)
+            event_id = held.event_id
             engine = self.engine
-            if release_due_before is not None:  # nothing came: the end is as of its arrival
-                now = max(parse_time(held.get("at")) or now, state.last_activity_at or state.started_at)
+            now = release_time(
+                held, now=now, by_sweep=release_due_before is not None,
+                last_activity=state.last_activity_at or state.started_at,
+            )
 
             def run_held(st: ConversationState, at: dt.datetime) -> TurnResult:
                 return engine.turn(st, activity, now=at, ids=_ids)
 
-            compute, held = run_held, None
-        gap = _note_sequence(meta, sequence) if inbound is not None and not continuation else False
-        if (
-            inbound is not None
-            and not continuation
-            and held is None
-            and inbound.type is ActivityType.END_OF_CONVERSATION
-            and state.waiting_for == "transfer"
-            and (sequence is None or gap)
-        ):
-            return self._hold(conversation_id, meta, seen, saved, inbound, event_id, now, carried, turn_no)
+            compute = run_held
         assert compute is not None
         result = compute(state, now)
         activities: list[NewActivity] = []
@@ -457,20 +474,15 @@ class Sessions:
         for output in result.outputs:
             activities.append(NewActivity("out", type(output).__name__, output_to_json(output), at=now))
         outputs = (*carried, *result.outputs)
-        if not continuation and not result.ignored:
-            turn_no += 1
+        turn_no = next_turn(book.turn, continuation=continuation, ignored=result.ignored)
+        book = replace(book, turn=turn_no)
         end_reason = str(result.state.end.reason) if result.state.end is not None else None
-        if event_id is not None:
-            reply = result.outputs if release else outputs  # a released end answers for itself
-            seen[event_id] = {
-                "outputs": [output_to_json(o) for o in reply],
-                "turn": turn_no,
-                "suspended": result.pending is not None,
-            }
-            while len(seen) > SEEN_EVENTS_KEPT:
-                seen.pop(next(iter(seen)))
+        reply = result.outputs if release else outputs  # a released end answers for itself
+        book = book.remember(
+            event_id, SeenReply(tuple(output_to_json(o) for o in reply), turn_no, suspended=result.pending is not None)
+        )
         new_state = result.state.to_json()
-        new_state[LIFECYCLE_KEY] = {**meta, "seen": seen, "turn": turn_no}
+        new_state[LIFECYCLE_KEY] = book.to_json()
         outcome = TurnOutcome(
             conversation_id=conversation_id,
             outputs=tuple(outputs),
@@ -480,46 +492,11 @@ class Sessions:
         )
         ends = result.end is not None and result.end_snapshot is not None
         return _Plan(
-            _Step(outcome, result, held_waiting=bool(meta.get("held")) and not release),
+            _Step(outcome, result, held_waiting=book.held is not None and not release),
             state=new_state,
             activities=activities,
             end=result if ends else None,
-            end_topics=(
-                select_post_call_topics(self.agent, result.end_snapshot, engine=self.engine)
-                if ends and result.end_snapshot is not None
-                else []
-            ),
-        )
-
-    def _hold(
-        self,
-        conversation_id: str,
-        meta: dict[str, Any],
-        seen: dict[str, Any],
-        saved: dict[str, Any],
-        inbound: Activity,
-        event_id: str | None,
-        now: dt.datetime,
-        carried: Sequence[AgentOutput],
-        turn_no: int,
-    ) -> _Plan:
-        """Keep a channel's end that may have overtaken the transfer's result (module docstring)."""
-        meta["held"] = {
-            "activity": inbound.to_json(),
-            "event_id": event_id,
-            "at": now.isoformat(),
-            "until": (now + dt.timedelta(seconds=self.held_end_grace_s)).isoformat(),
-        }
-        if event_id is not None:
-            seen[event_id] = {"outputs": [], "turn": turn_no}
-            while len(seen) > SEEN_EVENTS_KEPT:
-                seen.pop(next(iter(seen)))
-        outcome = TurnOutcome(conversation_id, tuple(carried), turn_no, ended=False, end_reason=None)
-        return _Plan(
-            _Step(outcome, None),
-            state={**saved, LIFECYCLE_KEY: {**meta, "seen": seen, "turn": turn_no}},
-            activities=[NewActivity("in", str(inbound.type), inbound.to_json(), at=now)],
-            held=True,
+            end_topics=list(result.post_call_topics) if ends else [],
         )
 
     def _record_end(self, turn: Turn, result: TurnResult, topics: Sequence[str]) -> None:
@@ -543,40 +520,25 @@ class Sessions:
             first=first,
         )
 
-    def _replayed(self, conversation_id: str, entry: dict[str, Any], saved: dict[str, Any]) -> TurnOutcome:
+    def _replayed(self, conversation_id: str, entry: SeenReply, saved: dict[str, Any]) -> TurnOutcome:
         end = saved.get("end") or {}
         reason = end.get("reason") if isinstance(end, dict) else None
         return TurnOutcome(
             conversation_id=conversation_id,
-            outputs=tuple(output_from_json(o) for o in entry.get("outputs") or []),
-            turn=int(entry.get("turn", 0)),
+            outputs=tuple(output_from_json(o) for o in entry.outputs),
+            turn=entry.turn,
             ended=reason is not None,
             end_reason=reason,
             duplicate=True,
         )
 
-    async def _run_in_call_action(self, request_json: dict[str, Any]) -> ActionResult:
-        request = ActionRequest.from_json(request_json)
+    async def _run_in_call_action(self, request: ActionRequest) -> ActionResult:
         settings = action_settings_for(self.agent, request.topic)
         return await execute_action(request, settings, http_client=self.http, telemetry=self.store)
 
 
 def _ids() -> str:
     return uuid.uuid4().hex
-
-
-def _note_sequence(meta: dict[str, Any], sequence: int | None) -> bool:
-    """Record a numbered event; whether an earlier number is still missing (a gap before it)."""
-    if sequence is None:
-        return False
-    numbers = dict(meta.get("seq") or {})
-    upto = int(numbers.get("upto", 0))
-    ahead = sorted({int(n) for n in numbers.get("ahead", []) if int(n) > upto} | ({sequence} if sequence > upto else set()))
-    gap = sequence > upto + 1
-    while ahead and ahead[0] == upto + 1:
-        upto = ahead.pop(0)
-    meta["seq"] = {"upto": upto, "ahead": ahead[-SEEN_EVENTS_KEPT:]}
-    return gap
 
 
 def _unchanged(conversation_id: str, carried: Sequence[AgentOutput], turn_no: int, state: ConversationState) -> TurnOutcome:

@@ -17,39 +17,23 @@ that doubles from one second up to five minutes, while the sweep goes on to the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import sqlalchemy as sa
 import structlog
 
-from postcall.engine.activity import Activity, ActivityType, ChannelEvent
+from postcall.engine.activity import Activity, WatchdogSignal
 from postcall.engine.engine import Engine
 from postcall.engine.state import ConversationState
+from postcall.lifecycle.planning import LIFECYCLE_KEY, HeldEnd
 from postcall.safetext import clean_text
 from postcall.store import Store
-from postcall.store.schema import conversations
+from postcall.vocabulary import ActivityType, ChannelEvent
 
 log = structlog.get_logger("postcall.lifecycle")
 
-LIFECYCLE_KEY = "_lifecycle"
-_BATCH = 500  # conversations read per query
 BACKOFF_FIRST_S = 1.0  # a failing conversation is tried again after 1, 2, 4 ... seconds
 BACKOFF_MAX_S = 300.0  # ... and at least every five minutes
 FAILURES_SHOWN = 200  # failing conversations remembered (the oldest are forgotten beyond this)
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def held_due(held: dict[str, Any], now: dt.datetime) -> bool:
-    until = parse_time(held.get("until"))
-    return until is None or until <= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,28 +105,12 @@ class Watchdog:
 
     # -- what is due ---------------------------------------------------------------------------
 
-    def live_versions(self) -> list[tuple[str, int]]:
-        query = sa.select(conversations.c.id, conversations.c.version).where(conversations.c.status == "live")
-        with self.store.engine.connect() as conn:
-            return [(str(row.id), int(row.version)) for row in conn.execute(query)]
-
-    def states(self, ids: Sequence[str]) -> list[tuple[str, int, dict[str, Any] | None]]:
-        out: list[tuple[str, int, dict[str, Any] | None]] = []
-        with self.store.engine.connect() as conn:
-            for start in range(0, len(ids), _BATCH):
-                chunk = list(ids[start : start + _BATCH])
-                query = sa.select(conversations.c.id, conversations.c.version, conversations.c.state).where(
-                    conversations.c.id.in_(chunk), conversations.c.status == "live"
-                )
-                out.extend((str(r.id), int(r.version), r.state) for r in conn.execute(query))
-        return out
-
-    def due(self, now: dt.datetime) -> list[tuple[str, dict[str, Any] | None, ConversationState | None]]:
+    def due(self, now: dt.datetime) -> list[tuple[str, HeldEnd | None, ConversationState | None]]:
         """The live conversations to look at now: (id, held end or None, state or None).
 
         Runs in a worker thread (it queries the database).
         """
-        live = self.live_versions()
+        live = self.store.live_versions()
         live_ids = {cid for cid, _ in live}
         for cid in [c for c in self._seen if c not in live_ids]:
             del self._seen[cid]
@@ -155,16 +123,16 @@ class Watchdog:
             cached = self._seen.get(cid)
             if cached is None or cached[0] != version or (cached[1] is not None and cached[1] <= now):
                 stale.append(cid)
-        found: list[tuple[str, dict[str, Any] | None, ConversationState | None]] = []
-        for cid, version, raw in self.states(stale):
+        found: list[tuple[str, HeldEnd | None, ConversationState | None]] = []
+        for cid, version, raw in self.store.live_states(stale):
             if not raw or "conversation_id" not in raw:
                 self._seen[cid] = (version, None)
                 continue
-            held = (raw.get(LIFECYCLE_KEY) or {}).get("held")
-            if held:
-                until = parse_time(held.get("until"))
-                self._seen[cid] = (version, until)
-                if held_due(held, now):
+            held_json = (raw.get(LIFECYCLE_KEY) or {}).get("held")
+            if held_json:
+                held = HeldEnd.from_json(held_json)
+                self._seen[cid] = (version, held.until)
+                if held.due(now):
                     found.append((cid, held, None))
                 continue
             try:
@@ -193,7 +161,7 @@ def watchdog_event(conversation_id: str, state: ConversationState, engine: Engin
         id=f"watchdog:{conversation_id}:{reason}",
         timestamp=now,
         name=ChannelEvent.WATCHDOG,
-        value={"reason": str(reason)},
+        value=WatchdogSignal(reason).to_value(),
         channel_id=state.channel_id,
     )
 

@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 
 from postcall.powerfx import numbers as nums
+from postcall.powerfx.dateparse import parse_datetime_text
 from postcall.powerfx.values import (
     EPOCH,
     NUMBER_TYPES,
@@ -438,7 +439,6 @@ def compare(op: str, left: Value, right: Value) -> bool | ErrorValue:
 
 
 def _parse_when(text: str) -> dt.datetime | None:
-    from postcall.powerfx.dateparse import parse_datetime_text
 
     parsed = parse_datetime_text(text)
     if parsed is None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from postcall.errors import PowerFxError
 from postcall.powerfx.coerce import to_text as _coerce_text
+from postcall.powerfx.enums import BUILTIN_ENUMS
 from postcall.powerfx.values import (
     ERROR_KIND_NAMES,
     NUMBER_TYPES,
@@ -179,7 +180,6 @@ def _from_typed(obj: dict[str, Any]) -> Value:
         if kind == "table":
             return Table([_from_json(r, typed=True) for r in obj["rows"]], obj.get("columns"))
         if kind == "option":
-            from postcall.powerfx.enums import BUILTIN_ENUMS
 
             option_set = BUILTIN_ENUMS.get(obj["set"])
             member = option_set.get_field(obj["name"]) if option_set is not None else None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from postcall.powerfx.convert import from_json
 from postcall.powerfx.enums import BUILTIN_ENUMS
+from postcall.powerfx.functions.errors import error_record, error_table
 from postcall.powerfx.runtime import EMPTY_RECORD, WELL_KNOWN_ROOTS, Frame
 from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, UntypedObject, Value
 
@@ -17,7 +19,6 @@ RAW_TYPES = frozenset({dict, list, tuple, int})
 def normalize(value: object) -> Value:
     """Plain dicts, lists and ints from callers as Power Fx values (records, tables, numbers)."""
     if type(value) in RAW_TYPES:
-        from postcall.powerfx.convert import from_json
 
         return from_json(value)
     return value  # type: ignore[return-value]
@@ -80,7 +81,6 @@ def lookup_name(frame: Frame, name: str) -> Value:
         return EMPTY_RECORD
     if name in ("FirstError", "AllErrors") and frame.errors_in_scope:
         err = frame.errors_in_scope[-1]
-        from postcall.powerfx.functions.errors import error_record, error_table
 
         return error_record(err) if name == "FirstError" else error_table(err)
     return ErrorValue(ErrorKind.NotFound, f"The name {name!r} is not defined.")

@@ -18,17 +18,26 @@ import decimal
 import math
 from decimal import Decimal
 
-from postcall.powerfx.values import ErrorKind, ErrorValue
+from postcall.powerfx.values import (
+    CONTEXT,
+    ONE,
+    ZERO,
+    ErrorKind,
+    ErrorValue,
+    format_decimal,
+    normalized,
+)
+
+# CONTEXT, ONE, ZERO, normalized and format_decimal are defined beside format_number in
+# values.py (formatting a value needs them, and this module builds on values.py); they are
+# part of the number model's API here too.
+
+__all__ = ["CONTEXT", "DECIMAL_MAX", "ONE", "ZERO", "add", "as_decimal", "divide", "format_decimal", "from_float", "from_text", "modulo", "multiply", "normalized", "overflow", "subtract", "to_net"]
 
 DECIMAL_MAX = Decimal(79228162514264337593543950335)
 _MANTISSA_MAX = 2**96 - 1
 _MAX_SCALE = 28
 
-# Wide enough for exact sums/products of two in-range decimals before rounding to .NET's.
-CONTEXT = decimal.Context(prec=80, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999,
-                          traps=[decimal.InvalidOperation, decimal.DivisionByZero])
-ZERO = Decimal(0)
-ONE = Decimal(1)
 
 
 def overflow() -> ErrorValue:
@@ -110,16 +119,3 @@ def modulo(a: Decimal, b: Decimal) -> Decimal | ErrorValue:
     return to_net(result)
 
 
-def normalized(value: Decimal) -> Decimal:
-    """Trailing zeros dropped (1.500 -> 1.5), without an exponent for whole numbers."""
-    if value == 0:
-        return ZERO
-    reduced = value.normalize(CONTEXT)
-    exponent = reduced.as_tuple().exponent
-    assert isinstance(exponent, int)
-    return reduced.quantize(ONE, context=CONTEXT) if exponent > 0 else reduced
-
-
-def format_decimal(value: Decimal) -> str:
-    """Power Fx's text of a Decimal: every digit it holds, never an exponent."""
-    return f"{normalized(value):f}"

@@ -11,6 +11,7 @@ from postcall.powerfx import numbers as nums
 from postcall.powerfx.coerce import (
     DAY,
     date_to_serial,
+    equals,
     serial_to_datetime,
     to_boolean,
     to_decimal,
@@ -268,7 +269,6 @@ def membership(left: Value, right: Value, exact: bool) -> Value:
     if isinstance(right, ErrorValue):
         return right
     if isinstance(right, Table):
-        from postcall.powerfx.coerce import equals
 
         for row in right.rows:
             if isinstance(row, ErrorValue):
@@ -308,7 +308,6 @@ def membership(left: Value, right: Value, exact: bool) -> Value:
 
 
 def _records_equal(a: Record, b: Record, exact: bool) -> bool:
-    from postcall.powerfx.coerce import equals
 
     if set(a) != set(b):
         return False

@@ -325,6 +325,30 @@ def type_name(value: Value) -> str:
     return "UntypedObject"
 
 
+# The Decimal arithmetic context of the number model (numbers.py), here because formatting a
+# value needs it and numbers.py builds on values.py.  Wide enough for exact sums/products of two
+# in-range decimals before rounding to .NET's.
+CONTEXT = decimal.Context(prec=80, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999,
+                          traps=[decimal.InvalidOperation, decimal.DivisionByZero])
+ZERO = decimal.Decimal(0)
+ONE = decimal.Decimal(1)
+
+
+def normalized(value: decimal.Decimal) -> decimal.Decimal:
+    """Trailing zeros dropped (1.500 -> 1.5), without an exponent for whole numbers."""
+    if value == 0:
+        return ZERO
+    reduced = value.normalize(CONTEXT)
+    exponent = reduced.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return reduced.quantize(ONE, context=CONTEXT) if exponent > 0 else reduced
+
+
+def format_decimal(value: decimal.Decimal) -> str:
+    """Power Fx's text of a decimal.Decimal: every digit it holds, never an exponent."""
+    return f"{normalized(value):f}"
+
+
 def format_number(value: float | decimal.Decimal) -> str:
     """Power Fx's default text of a number: up to 15 significant digits, no exponent if avoidable."""
     if isinstance(value, bool):
@@ -332,8 +356,6 @@ def format_number(value: float | decimal.Decimal) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, decimal.Decimal):
-        from postcall.powerfx.numbers import format_decimal
-
         return format_decimal(value)
     if math.isnan(value) or math.isinf(value):
         return "NaN" if math.isnan(value) else ("∞" if value > 0 else "-∞")

@@ -1,7 +1,7 @@
 """The ASGI application: admin REST API, console, health, metrics, and the channels' routes.
 
-`create_app(runtime)` builds it from a `ServerRuntime` that the lifecycle layer provides; this
-module names exactly what the server uses of it.  The admin side (API, console, metrics) needs the
+`create_app(runtime)` builds it from a `ServerRuntime` (runtime.py: exactly what the server uses
+of the runtime the lifecycle layer provides).  The admin side (API, console, metrics) needs the
 admin token; `/healthz`, `/readyz`, the OpenAPI document and the channels' webhooks do not (the
 webhooks are authenticated by their providers' signatures).
 """
@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from postcall import __version__
-from postcall.diagnostics import Diagnostic
-from postcall.lifecycle.watchdog import WatchdogFailure
 from postcall.server.api.conversations import router as conversations_router
 from postcall.server.api.health import router as health_router
 from postcall.server.api.runs import router as runs_router
@@ -33,64 +31,9 @@ from postcall.server.console.web import HERE as CONSOLE_DIR
 from postcall.server.console.web import base_path, templates
 from postcall.server.edges import InputGuardMiddleware
 from postcall.server.metrics import RequestObservabilityMiddleware, build_registry
+from postcall.server.runtime import ServerRuntime
 from postcall.server.security import SecurityHeadersMiddleware
 from postcall.server.throttle import AuthMetrics, LoginThrottle
-from postcall.store import Store
-from postcall.topics import Agent
-
-
-class ServerSettings(Protocol):
-    """The settings the server reads (the lifecycle's settings object may hold more)."""
-
-    @property
-    def public_base_url(self) -> str | None:
-        """The URL clients use (e.g. behind a TLS proxy); https here turns on HSTS and Secure cookies."""
-        ...
-
-    @property
-    def data_dir(self) -> Path:
-        """Where the admin token's hash and the session key are kept (`.postcall/` beside the agent)."""
-        ...
-
-
-class ServerRuntime(Protocol):
-    """Exactly what `create_app` uses of the runtime the lifecycle layer provides."""
-
-    @property
-    def agent(self) -> Agent | None:
-        """The loaded agent (None when it failed to load: the console then shows the diagnostics)."""
-        ...
-
-    @property
-    def diagnostics(self) -> Sequence[Diagnostic]:
-        """Every diagnostic of the agent's load."""
-        ...
-
-    @property
-    def store(self) -> Store:
-        """The store: conversations, runs, redrive, heartbeats (readiness reads executors' beats)."""
-        ...
-
-    @property
-    def settings(self) -> ServerSettings: ...
-
-    @property
-    def channel_router(self) -> APIRouter | None:
-        """The channels' routes (`/channels/*`), mounted without the admin token."""
-        ...
-
-    def live_conversations(self) -> int:
-        """Conversations in progress (for the dashboard, the live pill and the metric)."""
-        ...
-
-    def watchdog_failures(self) -> Sequence[WatchdogFailure]:
-        """Live conversations this process's watchdog fails to act on (console and metrics)."""
-        ...
-
-    def watchdog_failure_count(self) -> int:
-        """Watchdog failures since this process started (the `postcall_watchdog_failures` metric)."""
-        ...
-
 
 LOGIN_MAX_FAILURES = 5  # wrong tokens per minute per address (or token prefix) at the console
 API_MAX_FAILURES = 30  # ... and as bearer tokens on the API (scripts retry; humans type)

@@ -18,7 +18,7 @@ import importlib
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import (
@@ -31,9 +31,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from postcall.logging import get_logger
-
-if TYPE_CHECKING:
-    from postcall.server.app import ServerRuntime
+from postcall.server.runtime import ServerRuntime
+from postcall.store import stats
 
 access_log = get_logger("postcall.server.access")
 error_log = get_logger("postcall.server")
@@ -180,7 +179,6 @@ class DomainCollector:
 
     def collect(self) -> Iterator[Metric]:
         # Imported here: stats pulls in SQLAlchemy and the store, which the request metrics do not need.
-        from postcall.server.api import stats
 
         store = self.runtime.store
         live = GaugeMetricFamily(

@@ -26,6 +26,7 @@ from postcall.channels.base import (
 )
 from postcall.channels.events import EventsChannel
 from postcall.channels.twilio import TwilioChannel
+from postcall.channels.twilio_twiml import AgentTransferSettings, TwilioVoiceSettings
 from postcall.errors import ChannelError
 from postcall.lifecycle.session import (
     ForeignConversationError,
@@ -33,6 +34,7 @@ from postcall.lifecycle.session import (
     TurnOutcome,
     UnknownConversationError,
 )
+from postcall.topics.agent import Agent
 
 log = structlog.get_logger("postcall.webhooks")
 
@@ -195,8 +197,6 @@ def build_channels(
     variable, the secret file named in agent.yaml, or (for development) a file generated once
     under the agent's `.postcall/`.  Secrets never come from agent.yaml in clear.
     """
-    from postcall.channels.twilio_twiml import AgentTransferSettings, TwilioVoiceSettings
-    from postcall.topics.agent import Agent
 
     assert isinstance(agent, Agent)
     config = agent.config

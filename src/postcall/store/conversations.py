@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from postcall.safetext import clean_json, clean_text
+from postcall.store.dialects import dialect_of
 from postcall.store.errors import ConcurrentTurnError, ConversationNotFoundError
 from postcall.store.records import ActivityRecord, Conversation, NewActivity
 from postcall.store.schema import conversation_activities, conversations
@@ -62,24 +63,8 @@ def insert(
         version=0,
         updated_at=now,
     )
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        statement: Any = (
-            pg_insert(conversations).values(**values).on_conflict_do_nothing(index_elements=["id"]).returning(C.id)
-        )
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = (
-            sqlite_insert(conversations).values(**values).on_conflict_do_nothing(index_elements=["id"]).returning(C.id)
-        )
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        if conn.execute(sa.select(C.id).where(C.id == conversation_id)).first() is not None:
-            return False
-        statement = conversations.insert().values(**values).returning(C.id)
-    return conn.execute(statement).first() is not None
+    statement = dialect_of(conn).insert_ignoring(conversations, ("id",))
+    return conn.execute(statement, values).first() is not None
 
 
 # Built once (the hot path of every turn and end; building costs more Python than running).
@@ -90,7 +75,7 @@ _END = sa.update(conversations).where(C.id == sa.bindparam("_cid"), C.status == 
 
 
 def get(conn: sa.Connection, conversation_id: str, *, for_update: bool = False) -> Conversation | None:
-    query = _GET_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _GET
+    query = _GET_FOR_UPDATE if for_update and dialect_of(conn).row_locks else _GET
     row = conn.execute(query, {"_cid": conversation_id}).first()
     return None if row is None else to_conversation(row)
 
@@ -136,6 +121,27 @@ def count(conn: sa.Connection, *, status: str | None = None) -> int:
     if status is not None:
         query = query.where(C.status == status)
     return int(conn.execute(query).scalar() or 0)
+
+
+_LIVE_BATCH = 500  # conversations read per query by `live_states`
+
+
+def live_versions(conn: sa.Connection) -> list[tuple[str, int]]:
+    """(id, version) of every live conversation: the watchdog's cheap look at what changed."""
+    query = sa.select(conversations.c.id, conversations.c.version).where(conversations.c.status == "live")
+    return [(str(row.id), int(row.version)) for row in conn.execute(query)]
+
+
+def live_states(conn: sa.Connection, ids: Sequence[str]) -> list[tuple[str, int, dict[str, Any] | None]]:
+    """(id, version, saved state) of those of `ids` that are still live, a batch per query."""
+    out: list[tuple[str, int, dict[str, Any] | None]] = []
+    for start in range(0, len(ids), _LIVE_BATCH):
+        chunk = list(ids[start : start + _LIVE_BATCH])
+        query = sa.select(conversations.c.id, conversations.c.version, conversations.c.state).where(
+            conversations.c.id.in_(chunk), conversations.c.status == "live"
+        )
+        out.extend((str(r.id), int(r.version), r.state) for r in conn.execute(query))
+    return out
 
 
 def append_activities(

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from postcall.errors import ConfigError
 from postcall.files import secure_sqlite_file
+from postcall.store.dialects import dialect_for_url, dialect_of
 from postcall.store.sqlite_gate import GatedConnection, gate_for
 
 ENV_VAR = "POSTCALL_DATABASE_URL"
@@ -75,7 +76,8 @@ def printable_url(url: str) -> str:
 
 
 def is_sqlite(url: str) -> bool:
-    return sa.make_url(url).get_backend_name() == "sqlite"
+    """Whether the URL names SQLite's one-writer file (see `dialects.Dialect.single_writer`)."""
+    return dialect_for_url(url).single_writer
 
 
 def sqlalchemy_url(url: str) -> sa.URL:
@@ -133,6 +135,5 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     rows with SELECT ... FOR UPDATE.
     """
     with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        dialect_of(conn).begin_write(conn)
         yield conn

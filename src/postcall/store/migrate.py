@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 
 from postcall.errors import StoreError
 from postcall.store.database import printable_url
+from postcall.store.dialects import dialect_of
 
 VERSION_TABLE = "postcall_schema_version"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -57,10 +58,7 @@ def migrate_store(engine: sa.Engine) -> None:
     if current_revision(engine) == head:
         return
     with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        dialect_of(conn).lock_migrations(conn, _PG_MIGRATION_LOCK)
         config = _alembic_config()
         config.attributes["connection"] = conn
         command.upgrade(config, "head")

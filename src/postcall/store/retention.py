@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from postcall.clock import Clock
+from postcall.store.dbos_link import DBOSLink
 from postcall.store.schema import (
     conversation_activities,
     conversations,
@@ -35,8 +38,21 @@ from postcall.store.schema import (
     telemetry_events,
 )
 
-if TYPE_CHECKING:
-    from postcall.store.store import Store
+
+class Store(Protocol):
+    """What retention uses of `store.Store` (a Protocol: store.py imports this module)."""
+
+    @property
+    def engine(self) -> sa.Engine: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def dbos(self) -> DBOSLink: ...
+
+    def _write(self) -> AbstractContextManager[sa.Connection]: ...
+
 
 C = conversations.c
 A = conversation_activities.c

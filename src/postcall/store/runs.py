@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from postcall.actions.types import TelemetryEvent
+from postcall.store.dialects import dialect_of
 from postcall.store.records import Run, RunStepRecord
 from postcall.store.schema import post_call_run_steps, post_call_runs, telemetry_events
 
 R = post_call_runs.c
 S = post_call_run_steps.c
 T = telemetry_events.c
-
-
-@functools.cache
-def _insert_ignoring(dialect_name: str, table: sa.Table, key: tuple[str, ...]) -> sa.Insert:
-    dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
-    insert: sa.Insert = dialect.insert(table).on_conflict_do_nothing(index_elements=list(key)).returning(*[table.c[name] for name in key])
-    return insert
 
 
 def insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any], key: Sequence[str]) -> bool:
@@ -34,7 +26,7 @@ def insert_ignore(conn: sa.Connection, table: sa.Table, values: dict[str, Any], 
     write lock (see store/sqlite_gate.py).
     """
     # RETURNING, not rowcount: with an implicit RETURNING psycopg reports rowcount -1.
-    return conn.execute(_insert_ignoring(conn.dialect.name, table, tuple(key)), values).first() is not None
+    return conn.execute(dialect_of(conn).insert_ignoring(table, tuple(key)), values).first() is not None
 
 
 def insert_run(

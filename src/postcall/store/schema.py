@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
+from postcall.store.dialects import dialect_named
+
 metadata = sa.MetaData()
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
@@ -31,7 +33,7 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.replace(tzinfo=None) if dialect_named(dialect.name).naive_utc_times else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -160,10 +162,3 @@ worker_heartbeats = sa.Table(
     sa.Column("recovered_count", sa.Integer, nullable=True),
     sa.Index("ix_worker_heartbeats_state", "state", "last_seen_epoch"),
 )
-
-
-def db_epoch(dialect_name: str) -> sa.ColumnElement[float]:
-    """The database's clock in seconds since 1970, so that hosts with skewed clocks agree on staleness."""
-    if dialect_name == "postgresql":
-        return sa.cast(sa.func.extract("epoch", sa.func.clock_timestamp()), sa.Float)
-    return sa.cast((sa.func.julianday("now") - 2440587.5) * 86400.0, sa.Float)

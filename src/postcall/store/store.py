@@ -221,6 +221,16 @@ class Store:
         with self.engine.connect() as conn:
             return conv_q.count(conn, status=status)
 
+    def live_versions(self) -> list[tuple[str, int]]:
+        """(id, version) of every live conversation (the watchdog's sweep)."""
+        with self.engine.connect() as conn:
+            return conv_q.live_versions(conn)
+
+    def live_states(self, ids: Sequence[str]) -> list[tuple[str, int, dict[str, Any] | None]]:
+        """(id, version, saved state) of those of `ids` still live (the watchdog's sweep)."""
+        with self.engine.connect() as conn:
+            return conv_q.live_states(conn, ids)
+
     def history(self, conversation_id: str, *, after_seq: int = 0) -> list[ActivityRecord]:
         """The conversation's activities in order (the transcript, ends and late events included)."""
         with self.engine.connect() as conn:

@@ -1,6 +1,6 @@
 """Worker heartbeats and the claim that lets exactly one survivor recover a dead worker's runs.
 
-Times are read from the database's clock (`schema.db_epoch`), so workers on hosts whose clocks
+Times are read from the database's clock (`Dialect.epoch`, dialects.py), so workers on hosts whose clocks
 disagree still agree on which heartbeat is stale.
 """
 
@@ -10,8 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from postcall.store.dialects import dialect_of
 from postcall.store.records import WorkerHeartbeat
-from postcall.store.schema import db_epoch, worker_heartbeats
+from postcall.store.schema import worker_heartbeats
 
 W = worker_heartbeats.c
 LIVE_STATES = ("running", "draining")
@@ -34,7 +35,7 @@ def register(
     queue_name: str,
     concurrency: int | None,
 ) -> None:
-    now = db_epoch(conn.dialect.name)
+    now = dialect_of(conn).epoch()
     values = {
         "hostname": hostname,
         "pid": pid,
@@ -60,7 +61,7 @@ def beat(conn: sa.Connection, executor_id: str, *, state: str | None = None) -> 
     before = conn.execute(sa.select(W.state).where(W.executor_id == executor_id)).scalar()
     if before is None:
         return None
-    values: dict[str, Any] = {"last_seen_epoch": db_epoch(conn.dialect.name)}
+    values: dict[str, Any] = {"last_seen_epoch": dialect_of(conn).epoch()}
     if state is not None:
         values["state"] = state
     elif before == "dead":
@@ -76,7 +77,7 @@ def set_state(conn: sa.Connection, executor_id: str, state: str) -> None:
     conn.execute(
         sa.update(worker_heartbeats)
         .where(W.executor_id == executor_id)
-        .values(state=state, last_seen_epoch=db_epoch(conn.dialect.name))
+        .values(state=state, last_seen_epoch=dialect_of(conn).epoch())
     )
 
 
@@ -89,7 +90,7 @@ def candidates(conn: sa.Connection, *, exclude: str) -> list[WorkerHeartbeat]:
 
 
 def now_epoch(conn: sa.Connection) -> float:
-    return float(conn.execute(sa.select(db_epoch(conn.dialect.name))).scalar_one())
+    return float(conn.execute(sa.select(dialect_of(conn).epoch())).scalar_one())
 
 
 def claim_recovery(
@@ -106,7 +107,7 @@ def claim_recovery(
     `stale_after_s` (None: no staleness needed, the caller saw the process is gone), and no
     other survivor holds an unexpired claim.
     """
-    now = db_epoch(conn.dialect.name)
+    now = dialect_of(conn).epoch()
     conditions = [
         W.executor_id == executor_id,
         W.state.in_(LIVE_STATES),

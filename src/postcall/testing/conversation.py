@@ -35,27 +35,26 @@ from postcall.engine import (
     PostCallProgram,
     Recognizer,
     TurnResult,
-    select_post_call_topics,
 )
 from postcall.engine.activity import (
     Activity,
-    ActivityType,
     AgentOutput,
-    ChannelEvent,
     EmitActivity,
+    EndSignal,
     HangUp,
-    Initiator,
     Listen,
     Say,
     Transfer,
     TransferToAgent,
     TransferToPhoneNumber,
+    WatchdogSignal,
     output_to_json,
 )
 from postcall.errors import TopicError
 from postcall.lifecycle.programs import action_settings_for
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
+from postcall.vocabulary import ActivityType, ChannelEvent, EndReason, Initiator
 
 
 def load(path: str | Path, env: Mapping[str, str] | None = None) -> Agent:
@@ -138,6 +137,8 @@ class Conversation:
         self.results: list[TurnResult] = []
         self.end: EndRecord | None = None
         self.end_snapshot: dict[str, Any] | None = None
+        self.post_call_topics: tuple[str, ...] = ()
+        """The post-call topics the engine selected when the call ended (run by `run_post_call_topics`)."""
         self.post_call_runs: list[PostCallRun] = []
         self.history: list[Activity] = []
         self._ids = itertools.count(1)
@@ -229,6 +230,7 @@ class Conversation:
         if result.end is not None:
             self.end = result.end
             self.end_snapshot = result.end_snapshot
+            self.post_call_topics = result.post_call_topics
             self.transcript.append(TranscriptLine("system", f"[call ended: {result.end.reason}]"))
             if self.run_post_call:
                 self.run_post_call_topics()
@@ -308,7 +310,7 @@ class Conversation:
         self.send(
             self._activity(
                 ActivityType.END_OF_CONVERSATION,
-                value={"initiator": str(Initiator.CALLER), "raw": raw},
+                value=EndSignal(initiator=Initiator.CALLER, raw=raw).to_value(),
             )
         )
         return self.end
@@ -318,7 +320,7 @@ class Conversation:
         self.send(
             self._activity(
                 ActivityType.END_OF_CONVERSATION,
-                value={"initiator": str(Initiator.SYSTEM), "reason": "CHANNEL_ERROR", "raw": raw},
+                value=EndSignal(initiator=Initiator.SYSTEM, reason=EndReason.CHANNEL_ERROR, raw=raw).to_value(),
             )
         )
         return self.end
@@ -331,7 +333,7 @@ class Conversation:
             self._activity(
                 ActivityType.EVENT,
                 name=str(ChannelEvent.TRANSFER_RESULT),
-                value={"outcome": outcome, "raw": raw or outcome},
+                value={"outcome": outcome, "raw": raw or outcome},  # as typed: TransferReport reads it leniently
             )
         )
         return self._new_replies(before)
@@ -345,7 +347,7 @@ class Conversation:
         if reason is not None:
             self.send(
                 self._activity(
-                    ActivityType.EVENT, name=str(ChannelEvent.WATCHDOG), value={"reason": str(reason)}
+                    ActivityType.EVENT, name=str(ChannelEvent.WATCHDOG), value=WatchdogSignal(reason).to_value()
                 )
             )
         return self.end
@@ -356,7 +358,7 @@ class Conversation:
         """Run every selected post-call topic once, in order (a failure does not stop the rest)."""
         if self.end_snapshot is None:
             return []
-        for name in select_post_call_topics(self.agent, self.end_snapshot, engine=self.engine):
+        for name in self.post_call_topics:
             self.post_call_runs.append(self._run_post_call(name))
         return self.post_call_runs
 

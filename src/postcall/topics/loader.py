@@ -28,6 +28,7 @@ from postcall.topics.config import AgentConfig
 from postcall.topics.defaults import BUILTIN_PATH, DEFAULT_TOPICS, default_topic_name
 from postcall.topics.model import BeginDialog, CustomEntity, Expr, ReplaceDialog, Topic
 from postcall.topics.source import YMap, YNode, YScalar, YSeq, parse_yaml, read_text
+from postcall.topics.validator import validate_agent
 
 MAX_FILE_BYTES = 5_000_000
 TOPIC_SUFFIXES = (
@@ -238,7 +239,6 @@ def _global_variable(fc: FileContext, node: YNode | None) -> tuple[str, Expr | N
 
 def load_agent(path: str | Path, *, env_overrides: Mapping[str, str] | None = None) -> LoadResult:
     """Load and validate an agent (a folder in any layout, or a single topic file)."""
-    from postcall.topics.validator import validate_agent
 
     overrides = dict(env_overrides or {})
     target = Path(path)
@@ -267,7 +267,6 @@ def load_agent(path: str | Path, *, env_overrides: Mapping[str, str] | None = No
 
 def load_topic_text(text: str, path: str = "topic.yaml", *, name: str | None = None) -> LoadResult:
     """Load one topic from a string (tests, `postcall check -`): validated as a single file."""
-    from postcall.topics.validator import validate_agent
 
     state = _State(Path("."))
     state.sources[path] = text

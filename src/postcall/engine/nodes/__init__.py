@@ -1,12 +1,16 @@
-"""Node handlers: one function per node kind, looked up by the node's model class."""
+"""Node handlers: one function per node kind, looked up by the node's model class (`NODE_KINDS`).
+
+The engine hands `NODE_KINDS` to every `Runner`; the interpreter never imports this package.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from postcall.engine.interpreter import Handler
-from postcall.engine.nodes.backend import run_flow, run_http, run_log
-from postcall.engine.nodes.connector import run_connector
+from postcall.actions import ActionResult
+from postcall.engine.interpreter import Flow, Handler, NodeKinds, Runner
+from postcall.engine.nodes.backend import apply_backend_result, run_flow, run_http, run_log
+from postcall.engine.nodes.connector import apply_connector, run_connector
 from postcall.engine.nodes.dialogs import (
     run_begin_dialog,
     run_cancel_all,
@@ -17,9 +21,11 @@ from postcall.engine.nodes.dialogs import (
     run_repeat_dialog,
     run_replace_dialog,
 )
+from postcall.engine.nodes.loops import run_break, run_loop_next, run_loop_start
 from postcall.engine.nodes.messages import run_emit_event, run_send_activity
-from postcall.engine.nodes.question import run_question
+from postcall.engine.nodes.question import reask, run_question
 from postcall.engine.nodes.transfer import run_transfer
+from postcall.engine.nodes.unsupported import run_unsupported
 from postcall.engine.nodes.variables import (
     run_clear_all,
     run_edit_table,
@@ -31,6 +37,7 @@ from postcall.engine.nodes.variables import (
     run_set_variable,
 )
 from postcall.engine.nodes.voice import run_create_search_query, run_oauth_input, run_voice_form
+from postcall.engine.state import Frame
 from postcall.topics import model as m
 
 HANDLERS: dict[type[Any], Handler] = {
@@ -67,3 +74,21 @@ HANDLERS: dict[type[Any], Handler] = {
 BACKEND_KINDS = (
     m.HttpRequestAction, m.InvokeFlowAction, m.InvokeConnectorAction, m.LogCustomTelemetryEvent,
 )
+
+NODE_KINDS = NodeKinds(
+    handlers=HANDLERS,
+    unsupported=run_unsupported,
+    loop_start=run_loop_start,
+    loop_next=run_loop_next,
+    loop_break=run_break,
+    reask=reask,
+)
+
+
+def apply_result(r: Runner, frame: Frame, node: m.Node, result: ActionResult) -> Flow:
+    """Resume a backend node with its action's result (connectors have their own rules)."""
+    if r.steps and r.steps[-1].get("node") == node.id:
+        r.steps[-1]["result"] = result.to_json()
+    if isinstance(node, m.InvokeConnectorAction):
+        return apply_connector(r, frame, node, result)
+    return apply_backend_result(r, frame, node, result)

@@ -19,6 +19,7 @@ from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.types import idempotency_key as make_idempotency_key
 from postcall.engine.faults import RUN_FLOW, RUN_HTTP, RUN_VALUE
 from postcall.engine.interpreter import Flow, LatencyMessage, Runner
+from postcall.engine.nodes.messages import message_output
 from postcall.engine.schema import SchemaMismatch, coerce, parse_json_text
 from postcall.engine.state import Frame
 from postcall.engine.values import from_plain, to_plain
@@ -28,6 +29,7 @@ from postcall.topics.model import (
     InvokeConnectorAction,
     InvokeFlowAction,
     LogCustomTelemetryEvent,
+    Message,
     Node,
 )
 
@@ -118,9 +120,6 @@ def latency(
         return
     if not r.eval_bool(settings.allow_latency_message, frame, default=True, node=node.id, what="allowLatencyMessage"):
         return
-    from postcall.engine.nodes.messages import message_output
-    from postcall.topics.model import Message
-
     if not isinstance(settings.latency_message, Message):
         return
     r.latency = LatencyMessage(
@@ -259,17 +258,12 @@ def _apply_flow(r: Runner, frame: Frame, node: InvokeFlowAction, result: ActionR
     return Flow.NEXT
 
 
-def apply_result(r: Runner, frame: Frame, node: Node, result: ActionResult) -> Flow:
-    if r.steps and r.steps[-1].get("node") == node.id:
-        r.steps[-1]["result"] = result.to_json()
+def apply_backend_result(r: Runner, frame: Frame, node: Node, result: ActionResult) -> Flow:
+    """Resume an HttpRequestAction, InvokeFlowAction or LogCustomTelemetryEvent with its result."""
     if isinstance(node, HttpRequestAction):
         return _apply_http(r, frame, node, result)
     if isinstance(node, InvokeFlowAction):
         return _apply_flow(r, frame, node, result)
-    if isinstance(node, InvokeConnectorAction):
-        from postcall.engine.nodes.connector import apply_connector
-
-        return apply_connector(r, frame, node, result)
     if not result.ok:
         r.warn(f"telemetry event not recorded: {result.error or 'error'}", frame, node.id)
     return Flow.NEXT

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from postcall.engine.activity import ActivityType, EmitActivity, Say
+from postcall.engine.activity import EmitActivity, Say
 from postcall.engine.interpreter import Flow, Runner
 from postcall.engine.state import Frame
+from postcall.engine.triggers import select_event
 from postcall.engine.values import to_plain
 from postcall.topics.model import (
     ActivityTemplate,
@@ -14,6 +15,7 @@ from postcall.topics.model import (
     OtherActivity,
     SendActivity,
 )
+from postcall.vocabulary import ActivityType
 
 _ACTIVITY_TYPES = {t.name.replace("_", "").lower(): t for t in ActivityType}
 
@@ -71,8 +73,6 @@ def run_send_activity(r: Runner, frame: Frame, node: SendActivity) -> Flow:
 def run_emit_event(r: Runner, frame: Frame, node: EmitEvent) -> Flow:
     """Raise an event: topics with a matching OnEventActivity trigger handle it; otherwise (or
     with eventType Activity) it goes out to the channel as an event activity."""
-    from postcall.engine.triggers import select_event
-
     name = r.eval_text(node.event_name, frame, node=node.id, what="event name") or ""
     value = r.eval(node.event_value, frame, node=node.id, what="event value")
     handlers = [t for t in select_event(r, name) if t.name != frame.topic]

@@ -28,16 +28,18 @@ from typing import Any
 
 import regex  # type: ignore[import-untyped]  # no stubs in the declared dependencies
 
-from postcall.engine.activity import EndReason, Listen
+from postcall.engine.activity import Listen
 from postcall.engine.dtmf import DigitEntry, clean_digits, key_char, read_digits
 from postcall.engine.ending import end_from_timeout
 from postcall.engine.entities import PREBUILT, recognize_csat, recognize_ordinal, spoken_digits
 from postcall.engine.interpreter import Flow, Runner, Stop
+from postcall.engine.nodes.dialogs import resolve_topic
 from postcall.engine.nodes.messages import emit
 from postcall.engine.state import Frame, QuestionWait
 from postcall.engine.textnorm import normalise
+from postcall.engine.triggers import escalation_topic, mark_fired, select_simple
 from postcall.engine.values import to_text
-from postcall.engine.variables import has_value
+from postcall.engine.variables import has_value, naive_utc
 from postcall.powerfx.values import Record, Table, Value
 from postcall.topics.model import (
     ClosedListEntity,
@@ -49,6 +51,7 @@ from postcall.topics.model import (
     Question,
     RegexEntity,
 )
+from postcall.vocabulary import EndReason
 
 DEFAULT_REPEAT_COUNT = 2
 DEFAULT_REPEAT_ON_SILENCE = 2
@@ -175,8 +178,6 @@ def _prebuilt(r: Runner, frame: Frame, entity: PrebuiltEntity, text: str | None,
         return Answer(problem="no-match")
     value = match.value
     if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
-        from postcall.engine.variables import naive_utc
-
         value = naive_utc(value)
     return Answer(value, True)
 
@@ -352,8 +353,6 @@ def give_up(r: Runner, frame: Frame, node: Question) -> Flow:
         r.info(f"no answer recognised; {node.variable.path} set to the default value", frame, node.id)
         return Flow.NEXT
     if node.fallback_dialog_on_invalid_entity is not None:
-        from postcall.engine.nodes.dialogs import resolve_topic
-
         topic = resolve_topic(r, frame, node.fallback_dialog_on_invalid_entity, node.id)
         r.state.stack.pop()
         r.push(topic, started_by="fallback")
@@ -369,8 +368,6 @@ def skip_survey(r: Runner, frame: Frame, node: Question) -> Flow:
 
 
 def escalate(r: Runner, frame: Frame, node: Question) -> Flow:
-    from postcall.engine.triggers import escalation_topic
-
     topic = escalation_topic(r)
     if topic is None:
         r.warn(
@@ -404,8 +401,6 @@ def on_silence(r: Runner, frame: Frame, node: Question) -> Flow:
         return skip_survey(r, frame, node)
     vis = node.voice_input_settings
     if vis is None or voice_silence_timeout(r, frame, node) == 0:
-        from postcall.engine.triggers import mark_fired, select_simple
-
         handlers = select_simple(r, "OnSilence")
         if handlers:
             mark_fired(r, handlers[0])
@@ -431,8 +426,6 @@ def on_silence(r: Runner, frame: Frame, node: Question) -> Flow:
     if action == "Escalate":
         return escalate(r, frame, node)
     if action == "GoToDialog" and vis is not None and vis.fallback_dialog_on_silence is not None:
-        from postcall.engine.nodes.dialogs import resolve_topic
-
         topic = resolve_topic(r, frame, vis.fallback_dialog_on_silence, node.id)
         r.state.stack.pop()
         r.push(topic, started_by="silence")
@@ -459,8 +452,6 @@ def listen_for(r: Runner, frame: Frame | None) -> Listen:
     """What the channel should listen for next: the waiting question's settings or defaults."""
     voice = r.agent.config.voice
     silence: int | None = voice.silence_timeout_ms
-    from postcall.engine.triggers import select_simple
-
     silence_topics = select_simple(r, "OnSilence")
     if silence_topics:
         value = r.eval_int(silence_topics[0].trigger.silence_timeout_ms, None, default=None, what="silence timeout")

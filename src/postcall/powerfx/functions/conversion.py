@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from postcall.powerfx import numbers as nums
 from postcall.powerfx.coerce import (
+    date_to_serial,
     serial_to_datetime,
     text_to_decimal,
     text_to_number,
@@ -21,10 +22,12 @@ from postcall.powerfx.coerce import (
     untyped_to_text,
 )
 from postcall.powerfx.culture import EN_US, Culture, get_culture
+from postcall.powerfx.dateparse import parse_datetime_text
 from postcall.powerfx.functions.common import check_text
 from postcall.powerfx.functions.dates import to_datetime
 from postcall.powerfx.functions.registry import CallSite, eager
 from postcall.powerfx.functions.text import tabular
+from postcall.powerfx.functions.text import tabular as lift
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.textformat import (
     MAX_FORMAT_LENGTH,
@@ -63,7 +66,6 @@ def _text(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Text(value, [format], [language])"""
     value = args[0]
     if isinstance(value, Table):
-        from postcall.powerfx.functions.text import tabular as lift
 
         return lift(_text_scalar)(frame, site, args)
     return _text_scalar(frame, site, args)
@@ -196,8 +198,6 @@ def _localized_to_invariant(text: str, culture: Culture) -> str | None:
 
 
 def parse_date_number(text: str) -> float | None:
-    from postcall.powerfx.coerce import date_to_serial
-    from postcall.powerfx.dateparse import parse_datetime_text
 
     if not re.search(r"[-/:]", text):
         return None

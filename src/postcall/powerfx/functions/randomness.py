@@ -12,6 +12,7 @@ import uuid
 
 from postcall.powerfx.coerce import to_number
 from postcall.powerfx.functions.registry import CallSite, eager
+from postcall.powerfx.functions.text import guid_from_text
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.values import ErrorKind, ErrorValue, Value
 
@@ -63,6 +64,4 @@ def _guid(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """GUID(): a new random (version 4) GUID; GUID(text): the text, checked to be a GUID."""
     if not args:
         return str(uuid.UUID(bytes=frame.ctx.random_bytes(16), version=4))
-    from postcall.powerfx.functions.text import guid_from_text
-
     return guid_from_text(site, args[0])

@@ -11,7 +11,7 @@ import math
 
 import regex  # type: ignore[import-untyped]  # no stubs in the declared dependencies
 
-from postcall.powerfx.coerce import to_text
+from postcall.powerfx.coerce import to_number, to_text
 from postcall.powerfx.functions.registry import CallSite, eager
 from postcall.powerfx.functions.text import tabular
 from postcall.powerfx.regexdialect import (
@@ -189,7 +189,6 @@ def _hex2dec(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 @tabular
 def _dec2hex(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Dec2Hex(number, [places]): 10-digit two's complement for negative numbers."""
-    from postcall.powerfx.coerce import to_number
 
     number = to_number(args[0])
     if isinstance(number, ErrorValue):

@@ -22,10 +22,10 @@ from postcall.server.api.models import (
     ConversationDetail,
     ConversationPage,
     ConversationStatus,
-    EndReasonName,
 )
 from postcall.server.api.views import conversation_detail, conversation_summary
 from postcall.store import Store
+from postcall.vocabulary import EndReason
 
 router = APIRouter(prefix="/api", tags=["conversations"], dependencies=[Depends(api_auth)])
 
@@ -70,7 +70,7 @@ def check_range(after: dt.datetime | None, before: dt.datetime | None) -> None:
 async def list_conversations(
     request: Request,
     status: Annotated[ConversationStatus | None, Query(description="live or ended")] = None,
-    end_reason: Annotated[EndReasonName | None, Query(description="System.Conversation.EndReason")] = None,
+    end_reason: Annotated[EndReason | None, Query(description="System.Conversation.EndReason")] = None,
     caller: Annotated[str | None, Query(max_length=200, pattern=SAFE_TEXT,
                                         description="The caller's number or id, exactly")] = None,
     started_after: Annotated[dt.datetime | None, Query(description="ISO 8601; UTC if no offset")] = None,

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from postcall.server.api.models import Problem
 from postcall.server.auth import bearer_scheme, require_admin_token
+from postcall.server.runtime import ServerRuntime
 from postcall.store import Store
-
-if TYPE_CHECKING:
-    from postcall.server.app import ServerRuntime
 
 # Ids and free text in paths and queries: no control characters (PostgreSQL refuses NUL).
 SAFE_TEXT = r"^[^\x00-\x1f\x7f]+$"

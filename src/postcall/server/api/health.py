@@ -6,11 +6,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from postcall.server.api import stats
 from postcall.server.api.deps import ERROR_RESPONSES, api_auth, store_of
 from postcall.server.api.models import HealthOut, ReadyCheck, ReadyOut
 from postcall.server.metrics import exposition
-from postcall.store import Store
+from postcall.store import Store, stats
 
 router = APIRouter(tags=["health"])
 

@@ -9,15 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ConversationStatus = Literal["live", "ended"]
 RunStatus = Literal["pending", "running", "succeeded", "failed"]
-EndReasonName = Literal[
-    "CUSTOMER_HANGUP",
-    "BLIND_TRANSFER",
-    "CCAAS_TRANSFER",
-    "AGENT_HANGUP",
-    "INACTIVITY_TIMEOUT",
-    "MAX_DURATION",
-    "CHANNEL_ERROR",
-]
 TimelineKind = Literal["caller", "agent", "transfer", "end", "event"]
 
 

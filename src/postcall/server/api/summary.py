@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from postcall.server.api import stats
 from postcall.server.api.deps import ERROR_RESPONSES, api_auth, runtime_of
 from postcall.server.api.models import EndReasonBucket, RunCounts, SummaryOut
 from postcall.server.console.chart import DEFAULT_RANGE, RangeName, bucket_ends, range_window
-
-if TYPE_CHECKING:
-    from postcall.server.app import ServerRuntime
+from postcall.server.runtime import ServerRuntime
+from postcall.store import stats
 
 router = APIRouter(prefix="/api", tags=["summary"], dependencies=[Depends(api_auth)])
 

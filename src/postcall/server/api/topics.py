@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import APIRouter, Depends, Request
 
 from postcall.server.api.deps import ERROR_RESPONSES, api_auth, runtime_of
 from postcall.server.api.models import TopicsOut
 from postcall.server.api.views import diagnostic_out, topics_of
-
-if TYPE_CHECKING:
-    from postcall.server.app import ServerRuntime
+from postcall.server.runtime import ServerRuntime
 
 router = APIRouter(prefix="/api", tags=["topics"], dependencies=[Depends(api_auth)])
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 from markupsafe import Markup
 
-from postcall.engine.activity import KNOWN_END_REASONS
+from postcall.vocabulary import KNOWN_END_REASONS
 
 RANGES: dict[str, tuple[int, dt.timedelta]] = {
     # name: (number of buckets, bucket width)

@@ -14,7 +14,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from postcall.engine.activity import KNOWN_END_REASONS
 from postcall.server.api import conversations as conv_api
 from postcall.server.api import runs as runs_api
 from postcall.server.api.summary import build_summary
@@ -39,6 +38,7 @@ from postcall.server.console.web import (
     templates,
 )
 from postcall.store import Store
+from postcall.vocabulary import KNOWN_END_REASONS
 
 router = APIRouter(include_in_schema=False)
 

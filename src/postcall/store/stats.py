@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from postcall.store import Store
+from postcall.store.dialects import dialect_of
 from postcall.store.schema import (
     conversations,
-    db_epoch,
     post_call_run_steps,
     post_call_runs,
     worker_heartbeats,
 )
+from postcall.store.store import Store
 
 C = conversations.c
 R = post_call_runs.c
@@ -134,7 +134,7 @@ def database_ready(store: Store) -> tuple[bool, str]:
 def live_workers(store: Store, stale_after_s: float = EXECUTOR_STALE_SECONDS) -> int:
     """Executors whose heartbeat is fresh (database clock) and that are running or draining."""
     with store.engine.connect() as conn:
-        now = db_epoch(conn.dialect.name)
+        now = dialect_of(conn).epoch()
         query = (
             sa.select(sa.func.count())
             .select_from(worker_heartbeats)
