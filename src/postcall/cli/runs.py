@@ -19,7 +19,6 @@ from postcall.errors import PostCallError
 from postcall.store import Run, Store, open_store, resolve_database_url
 from postcall.store.database import is_sqlite, printable_url, sqlalchemy_url
 
-LIFECYCLE_HOOK = "postcall.lifecycle.programs:install"
 STATUS_CHOICES = ("pending", "running", "succeeded", "failed")
 
 
@@ -183,12 +182,19 @@ def _live_workers(store: Store, stale_after_s: float) -> list[str]:
 
 
 def _install_programs(executor: Any, agent_path: str, extra: Sequence[str]) -> list[str]:
-    """Register the programs runs need: the built-in scripted one, the lifecycle's, and `--install` hooks."""
+    """Register the programs runs need, explicitly: the scripted one (devtools), the agent's
+    post-call topics (lifecycle), then the user's `--install module:function` hooks."""
     from postcall.devtools import scripted
+    from postcall.lifecycle import programs as lifecycle_programs
 
     scripted.install()
-    installed = ["postcall.devtools.scripted:install"]
-    hooks: list[tuple[str, bool]] = [(LIFECYCLE_HOOK, False)] + [(h, True) for h in extra]
+    installed = [scripted.PROGRAM_NAME]
+    try:
+        lifecycle_programs.install(executor, agent_path)
+    except PostCallError as exc:
+        raise click.ClickException(str(exc)) from exc
+    installed.append(lifecycle_programs.PROGRAM)
+    hooks: list[tuple[str, bool]] = [(h, True) for h in extra]
     for hook, required in hooks:
         module_name, _, attr = hook.partition(":")
         try:
