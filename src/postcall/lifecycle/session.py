@@ -37,8 +37,8 @@ import structlog
 
 from postcall import tracing
 from postcall.actions import ActionRequest, ActionResult
+from postcall.actions.execute import execute_action
 from postcall.clock import Clock, SystemClock
-from postcall.durable.runner import execute_action
 from postcall.engine.activity import (
     Activity,
     ActivityType,
