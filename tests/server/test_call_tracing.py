@@ -24,8 +24,8 @@ from starlette.testclient import TestClient
 from crm.launcher import CrmProcess
 from postcall import tracing
 from postcall.channels.events import EventsChannel, signature_headers
+from postcall.devtools.scripted import install as install_scripted
 from postcall.durable import Executor, ExecutorConfig
-from postcall.durable.scripted import install as install_scripted
 from postcall.lifecycle.programs import ENV_OVERRIDES_VAR
 from postcall.lifecycle.programs import install as install_programs
 from postcall.lifecycle.runtime import open_runtime
