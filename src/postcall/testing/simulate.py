@@ -116,11 +116,13 @@ class Fault:
     node_kind: str | None
     where: str | None  # path:line
     needs_config: bool = False
+    foretold: bool = False  # `postcall check` gave a warning or an error on this node or line
 
     def to_json(self) -> dict[str, Any]:
         return {
             "code": self.code, "message": self.message, "topic": self.topic, "node": self.node,
             "node_kind": self.node_kind, "where": self.where, "needs_config": self.needs_config,
+            "foretold_by_check": self.foretold,
         }
 
 
@@ -181,6 +183,10 @@ class SimulationReport:
                     clean[kind] += 1
         return {k: (total[k], clean[k]) for k in sorted(total)}
 
+    def unforetold(self) -> int:
+        """Faults on a node or line `postcall check` said nothing about (check's blind spots)."""
+        return sum(1 for c in self.calls for f in c.faults if not f.needs_config and not f.foretold)
+
     def faults_by(self, key: Callable[[Fault], str]) -> Counter[str]:
         counts: Counter[str] = Counter()
         for call in self.calls:
@@ -202,6 +208,7 @@ class SimulationReport:
                 "by_node_kind": {k: {"calls": t, "clean": c} for k, (t, c) in self.by_node_kind().items()},
                 "faults_by_code": dict(self.faults_by(lambda f: f.code)),
                 "faults_by_node_kind": dict(self.faults_by(lambda f: f.node_kind or "?")),
+                "faults_check_did_not_name": self.unforetold(),
             },
             "topics": self.topics,
             "calls": [c.to_json(transcript=transcripts) for c in self.calls],
@@ -343,7 +350,16 @@ class Simulator:
         for diag in diagnostics:
             if diag.code in NEEDS_CONFIG_CHECK and diag.span is not None:
                 self.named_by_check.add((_norm(diag.span.path), diag.span.line))
-        self._node_index: dict[tuple[str, str], Any] = {}
+        self.diag_lines: dict[str, set[int]] = {}
+        for diag in diagnostics:
+            if diag.span is not None and str(diag.severity) in ("warning", "error"):
+                self.diag_lines.setdefault(_norm(diag.span.path), set()).add(diag.span.line)
+        self.node_ranges: dict[tuple[str, str], tuple[str, int, int]] = {}
+        for topic in agent.topics.values():
+            nodes = sorted(topic.walk(), key=lambda n: n.span.line)
+            for i, node in enumerate(nodes):
+                end = nodes[i + 1].span.line - 1 if i + 1 < len(nodes) else node.span.line + 10_000
+                self.node_ranges[(topic.name, node.id)] = (_norm(node.span.path), node.span.line, max(end, node.span.line))
 
     # -- faults --------------------------------------------------------------------------------
 
@@ -359,7 +375,16 @@ class Simulator:
         if code in NEEDS_CONFIG_RUNTIME and node_obj is not None:
             needs = (_norm(node_obj.span.path), node_obj.span.line) in self.named_by_check
         kind = node_obj.kind if node_obj is not None else None
-        return Fault(code, message, topic, node, kind, where, needs)
+        return Fault(code, message, topic, node, kind, where, needs, self._foretold(topic, node, span))
+
+    def _foretold(self, topic: str | None, node: str | None, span: SourceSpan | None) -> bool:
+        if span is not None and span.line in self.diag_lines.get(_norm(span.path), set()):
+            return True
+        found = self.node_ranges.get((topic or "", node or ""))
+        if found is None:
+            return False
+        path, first, last = found
+        return any(first <= line <= last for line in self.diag_lines.get(path, ()))
 
     # -- calls ---------------------------------------------------------------------------------
 
@@ -550,7 +575,7 @@ def render_text(report: SimulationReport) -> str:
     lines.append(
         f"{total} simulated calls, {report.clean_calls} clean ({rate}), "
         f"{sum(len([f for f in c.faults if not f.needs_config]) for c in report.calls)} faults, "
-        f"{report.crashes} crashes"
+        f"{report.crashes} crashes; {report.unforetold()} faults check did not name"
     )
     return "\n".join(lines)
 
@@ -562,7 +587,9 @@ def _faults(lines: list[str], calls: list[CallOutcome]) -> None:
             key = (fault.where, fault.code, fault.message.split("\n")[0][:200])
             seen.setdefault(key, []).append(call.scenario)
             if fault.needs_config:
-                seen[key][-1] += " (named by check)"
+                seen[key][-1] += " (needs configuration; named by check)"
+            elif not fault.foretold:
+                seen[key][-1] += " (check did not name it)"
         if call.crash:
             key = (None, "CRASH", call.crash.splitlines()[0])
             seen.setdefault(key, []).append(call.scenario)
