@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from postcall.actions import ActionRequest, ActionResult
 from postcall.diagnostics import Diagnostic, SourceSpan
 from postcall.engine.engine import TurnResult
@@ -272,7 +274,7 @@ class _Call:
         self.outcome = CallOutcome(topic.name if topic else None, scenario)
         self.conv = Conversation(
             sim.agent, conversation_id=f"sim-{scenario}", run_post_call=True, in_test_mode=True,
-            channel_id="telephony",
+            channel_id="telephony", http=sim.http,
         )
         self.conv.actions.close()
         self.conv.actions = SimulatedActions()  # type: ignore[assignment]
@@ -350,6 +352,9 @@ class Simulator:
         for diag in diagnostics:
             if diag.code in NEEDS_CONFIG_CHECK and diag.span is not None:
                 self.named_by_check.add((_norm(diag.span.path), diag.span.line))
+        # Never used to send (SimulatedActions carries nothing out); shared because building a
+        # client per call (its TLS context) cost more than the calls themselves.
+        self.http = httpx.Client()
         self.diag_lines: dict[str, set[int]] = {}
         for diag in diagnostics:
             if diag.span is not None and str(diag.severity) in ("warning", "error"):
@@ -534,6 +539,7 @@ def simulate(path: str | Path, *, env: dict[str, str] | None = None) -> Simulati
         entry["ends"] = dict(Counter(c.end or "none" for c in calls))
         report.topics[topic.name] = entry
     report.calls.extend(sim.simulate_agent_calls())
+    sim.http.close()
     ran: Counter[str] = Counter()
     for call in report.calls:
         ran.update(set(call.topics_ran))
