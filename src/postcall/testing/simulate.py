@@ -14,8 +14,9 @@ phrases) and each topic other topics redirect to, the simulator places in-proces
 Plus three calls for the agent as a whole (an off-script opening, silence, a keypad press).
 Backend actions never leave the process: HTTP requests and bound flows get an empty success
 (``SimulatedActions``).  A call is *clean* when no turn logged a runtime fault, nothing raised,
-and the call ended; a fault of a flow or connector that needs the customer's tenant (RUN453,
-RUN460) counts as clean only when `postcall check` named that node beforehand (TPC237/TPC238).
+and the call ended; a fault of a flow, connector, skill or prompt that needs the customer's
+tenant or model (RUN453, RUN460, RUN470) counts as clean only when `postcall check` named that
+node beforehand (TPC260, TPC237, TPC263, GEN310, GEN311).
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ from postcall.topics.model import (
 )
 
 MAX_CALLER_TURNS = 24
-NEEDS_CONFIG_RUNTIME = {"RUN453", "RUN460"}
-NEEDS_CONFIG_CHECK = {"TPC237", "TPC260", "TPC263"}
+NEEDS_CONFIG_RUNTIME = {"RUN453", "RUN460", "RUN470"}  # flow, connector, prompt (model)
+NEEDS_CONFIG_CHECK = {"TPC237", "TPC260", "TPC263", "GEN310", "GEN311"}
 OFF_SCRIPT = "what's the weather like on mars today"
 UNKNOWN_KEY = "9"
 
