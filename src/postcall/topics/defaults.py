@@ -73,9 +73,12 @@ beginDialog:
             - id: default_eoc_retry_no
               condition: =Topic.TryAgain = false
               actions:
+                - kind: SetVariable
+                  id: default_eoc_confirmed_failure
+                  variable: System.Conversation.Outcome
+                  value: ConfirmedFailure
                 - kind: SendActivity
                   id: default_eoc_failed
-                  conversationOutcome: ResolvedImplied
                   activity: I'm sorry I couldn't help. Goodbye.
                 - kind: EndConversation
                   id: default_eoc_end_failed
