@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import signal
 import threading
 import time
@@ -304,6 +305,7 @@ def _wait_and_report(store: Store, run_ids: list[str], timeout_s: float, executo
 @click.option("--no-local-pid-check", is_flag=True, help="Detect dead workers on this host by heartbeat only.")
 @click.option("--drain-timeout", "drain_timeout_s", type=float, default=30.0, show_default=True, help="On SIGTERM, seconds to finish current steps.")
 @click.option("--install", "hooks", multiple=True, metavar="MODULE:FUNCTION", help="Extra program hook(s) to call with (executor, agent path).")
+@click.option("--env", "env_items", multiple=True, metavar="NAME=VALUE", help="Override an agent env value (Env.NAME), as `serve --env` does.")
 @click.option("--log-level", default="INFO", show_default=True, type=click.Choice(("DEBUG", "INFO", "WARNING", "ERROR")))
 def worker(
     agent: str,
@@ -316,9 +318,16 @@ def worker(
     no_local_pid_check: bool,
     drain_timeout_s: float,
     hooks: tuple[str, ...],
+    env_items: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Run post-call runs of AGENT from the shared database until SIGTERM (then finish the current steps and stop)."""
+    if env_items:
+        from postcall.cli.serve import _parse_env
+        from postcall.lifecycle.programs import ENV_OVERRIDES_VAR
+
+        merged = {**json.loads(os.environ.get(ENV_OVERRIDES_VAR) or "{}"), **_parse_env(env_items)}
+        os.environ[ENV_OVERRIDES_VAR] = json.dumps(merged)
     from postcall.durable import Executor, ExecutorConfig
     from postcall.durable.executor import new_executor_id
     from postcall.logging import configure_logging, get_logger

@@ -10,6 +10,7 @@ persistence.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from postcall.actions import ActionRequest, ActionResult
+from postcall.hostentries import host_allowed, network_allows, parse_entries, public_allowed
 from postcall.topics.agent import Agent
 
 
@@ -32,10 +34,23 @@ class ActionCall:
 
 
 def _host_allowed(url: str, allowed: tuple[str, ...] | None) -> bool:
+    """agent.yaml `allowed_hosts` as the runtime reads it (postcall/hostentries.py), without DNS."""
     if allowed is None:
         return True
-    host = (urlsplit(url).hostname or "").lower()
-    return any(host == h.lower() or (h.startswith(".") and host.endswith(h.lower())) for h in allowed)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    entries, _ = parse_entries(allowed)
+    if host_allowed(host, port, entries):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return network_allows(address, port, entries) or (address.is_global and public_allowed(port, entries))
 
 
 @dataclass

@@ -224,11 +224,12 @@ def _datetime(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     h, mi, s = numbers[3:6]
     ms = numbers[6] if len(numbers) > 6 else 0.0
     try:
-        return dt.datetime(date.year, date.month, date.day) + dt.timedelta(
+        local = dt.datetime(date.year, date.month, date.day) + dt.timedelta(
             hours=h, minutes=mi, seconds=s, milliseconds=ms
         )
     except (OverflowError, ValueError):
         return site.invalid("the date is out of range.")
+    return existing_local_time(local, frame.ctx.timezone)
 
 
 @eager("Time", 3, 4)
@@ -317,6 +318,22 @@ def _utc_offset(when: dt.datetime, zone: dt.tzinfo) -> dt.timedelta:
     if zone is dt.UTC:
         return dt.timedelta(0)
     return when.replace(tzinfo=zone).utcoffset() or dt.timedelta(0)
+
+
+def existing_local_time(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """`when`, or, if the clocks skipped it (spring forward), the first local time after the gap."""
+    if zone is dt.UTC:
+        return when
+    if _from_utc(_to_utc(when, zone), zone) == when:
+        return when
+    start = when
+    for _ in range(24 * 60):  # gaps last minutes to hours; walk back to the gap's start
+        earlier = start - dt.timedelta(minutes=1)
+        if _from_utc(_to_utc(earlier, zone), zone) == earlier:
+            break
+        start = earlier
+    # The gap's first minute, read with the offset before the change, is the time after the gap.
+    return _from_utc(_to_utc(start.replace(second=0, microsecond=0), zone), zone)
 
 
 def _to_utc(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
@@ -489,7 +506,7 @@ def _edate(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if isinstance(months, ErrorValue):
         return months
     if when is None:
-        return None
+        when = dt.datetime(1899, 12, 30)
     try:
         return add_months(when, math.trunc(months)).date()
     except (OverflowError, ValueError):
@@ -506,7 +523,7 @@ def _eomonth(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if isinstance(months, ErrorValue):
         return months
     if when is None:
-        return None
+        when = dt.datetime(1899, 12, 30)
     try:
         moved = add_months(when.replace(day=1), math.trunc(months))
     except (OverflowError, ValueError):

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 
 from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number, to_text
 from postcall.powerfx.functions.common import (
+    TableText,
     as_table,
     check_rows,
     check_text,
     eval_in_row,
     iter_rows,
+    text_room,
 )
 from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
 from postcall.powerfx.runtime import Frame
@@ -301,8 +303,12 @@ def _for_all(site: CallSite, args: Sequence[Fn]) -> Fn:
         if isinstance(table, ErrorValue):
             return table
         out: list[Value] = []
+        held = TableText(frame, site)
         for row in iter_rows(frame, table):
             out.append(eval_in_row(frame, row, alias, body, table.columns))
+            too_much = held.add(out[-1])
+            if too_much is not None:
+                return too_much
         if body_kind == "Record":
             return Table(out)
         if out and all(isinstance(v, Record) or v is None or isinstance(v, ErrorValue) for v in out) and any(
@@ -363,10 +369,10 @@ def _concat(site: CallSite, args: Sequence[Fn]) -> Fn:
             piece = to_text(eval_in_row(frame, row, alias, body, table.columns))
             if isinstance(piece, ErrorValue):
                 return piece
-            parts.append(piece)
             size += len(piece) + len(sep_text)
-            if size > limit:
-                return site.invalid("the text would be too long.")
+            if size > limit + len(sep_text):  # before keeping this piece
+                return text_room(frame, site, size - len(sep_text)) or site.invalid("the text would be too long.")
+            parts.append(piece)
         return check_text(frame, site, sep_text.join(parts))
 
     return run
