@@ -13,7 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from hostile.world import copy_agent
-from postcall.durable.hosts import check_destination
+from postcall.actions.hosts import check_destination
 from postcall.errors import ActionError
 from postcall.lifecycle.runtime import open_runtime
 from postcall.topics import load_agent

@@ -391,6 +391,13 @@ def _sort_key(value: Value) -> tuple[int, object]:
     return (1, number)
 
 
+def _ordered(keyed: list[tuple[tuple[int, object], Value]], descending: bool) -> list[Value]:
+    """Rows by key, stable; Blank keys last in either direction, as Power Fx sorts."""
+    present = [kv for kv in keyed if kv[0][0] != 0]
+    present.sort(key=lambda kv: kv[0], reverse=descending)
+    return [row for _, row in present] + [row for key, row in keyed if key[0] == 0]
+
+
 def _direction(value: Value) -> bool | ErrorValue:
     """True for descending."""
     if value is None:
@@ -425,8 +432,7 @@ def _sort(site: CallSite, args: Sequence[Fn]) -> Fn:
             if isinstance(key, ErrorValue):
                 return key
             keyed.append((_sort_key(key), row))
-        keyed.sort(key=lambda kv: kv[0], reverse=descending)
-        return Table([row for _, row in keyed], table.columns)
+        return Table(_ordered(keyed, descending), table.columns)
 
     return run
 
@@ -434,11 +440,15 @@ def _sort(site: CallSite, args: Sequence[Fn]) -> Fn:
 @eager("SortByColumns", 2, None)
 def _sort_by_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """SortByColumns(table, column, [order], [column2, order2]...)"""
+    if args[0] is None:
+        return None
     table = _table_arg(site, args[0])
     if isinstance(table, ErrorValue):
         return table
-    specs: list[tuple[str, bool]] = []
     rest = args[1:]
+    if len(rest) == 2 and isinstance(rest[1], Table):
+        return _sort_by_order_table(site, table, rest[0], rest[1])
+    specs: list[tuple[str, bool]] = []
     i = 0
     while i < len(rest):
         name = to_text(rest[i])
@@ -454,11 +464,36 @@ def _sort_by_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     rows = list(table.rows)
     frame.visit(len(rows))
     for name, descending in reversed(specs):
-        rows.sort(
-            key=lambda r, n=name: _sort_key(r.get_field(n) if isinstance(r, Record) else None),  # type: ignore[misc]
-            reverse=descending,
-        )
+        values = [r.get_field(name) if isinstance(r, Record) else r for r in rows]
+        bad = next((v for v in values if isinstance(v, ErrorValue)), None)
+        if bad is not None:
+            return bad
+        rows = _ordered([(_sort_key(v), r) for v, r in zip(values, rows, strict=True)], descending)
     return Table(rows, table.columns)
+
+
+def _sort_by_order_table(site: CallSite, table: Table, column: Value, order: Table) -> Value:
+    """SortByColumns(table, column, order_table): rows in the order their value has in the
+    one-column order table; values not in it keep their order after the listed ones."""
+    name = to_text(column)
+    if isinstance(name, ErrorValue):
+        return name
+    if table.columns and name not in table.columns:
+        return site.error(ErrorKind.InvalidFunctionUsage, f"SortByColumns: the table has no column {name!r}.")
+    wanted: list[Value] = []
+    for row in order.rows:
+        if isinstance(row, ErrorValue):
+            return row
+        wanted.append(row.get_field(order.columns[0]) if isinstance(row, Record) and order.columns else row)
+
+    def position(row: Value) -> int:
+        value = row.get_field(name) if isinstance(row, Record) else None
+        for index, candidate in enumerate(wanted):
+            if equals(value, candidate) is True:
+                return index
+        return len(wanted)
+
+    return Table(sorted(table.rows, key=position), table.columns)
 
 
 @lazy("Distinct", 2, 2)

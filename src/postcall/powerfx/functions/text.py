@@ -33,6 +33,8 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
             if type(a) is Table:
                 break
         else:
+            if None in args and any(a is None and site.arg_kind(i) == "Table" for i, a in enumerate(args)):
+                return None  # a Blank table gives a Blank result, not one row's
             return impl(frame, site, args)
         types = site.arg_types
         if any(a is None and i < len(types) and types[i].kind == "Table" for i, a in enumerate(args)):
