@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from postcall.actions import ActionRequest, ActionResult
 from postcall.diagnostics import Diagnostic, SourceSpan
 from postcall.engine.engine import TurnResult
@@ -95,6 +93,7 @@ class SimulatedActions:
     def __init__(self) -> None:
         self.calls: list[Any] = []
         self.telemetry: list[dict[str, Any]] = []
+        self.events: list[Any] = []
 
     def execute(self, request: ActionRequest) -> ActionResult:
         self.calls.append(request)
@@ -248,12 +247,8 @@ def answer_for(agent: Agent, node: Question) -> tuple[str, str]:
 
 
 def _custom_entity(agent: Agent, entity: EntityReference) -> ClosedListEntity | None:
-    sets = agent.option_sets()
-    if entity.entity_id:
-        for name in (entity.entity_id, entity.entity_id.rsplit(".", 1)[-1]):
-            if name in sets:
-                return sets[name]
-    return None
+    found = agent.find_entity(entity.entity_id)
+    return found if isinstance(found, ClosedListEntity) else None
 
 
 def trigger_phrase(topic: Topic) -> str | None:
@@ -275,7 +270,7 @@ class _Call:
         self.outcome = CallOutcome(topic.name if topic else None, scenario)
         self.conv = Conversation(
             sim.agent, conversation_id=f"sim-{scenario}", run_post_call=True, in_test_mode=True,
-            channel_id="telephony", http=sim.http,
+            channel_id="telephony",
         )
         self.conv.actions.close()
         self.conv.actions = SimulatedActions()  # type: ignore[assignment]
@@ -353,9 +348,6 @@ class Simulator:
         for diag in diagnostics:
             if diag.code in NEEDS_CONFIG_CHECK and diag.span is not None:
                 self.named_by_check.add((_norm(diag.span.path), diag.span.line))
-        # Never used to send (SimulatedActions carries nothing out); shared because building a
-        # client per call (its TLS context) cost more than the calls themselves.
-        self.http = httpx.Client()
         self.diag_lines: dict[str, set[int]] = {}
         for diag in diagnostics:
             if diag.span is not None and str(diag.severity) in ("warning", "error"):
@@ -540,7 +532,6 @@ def simulate(path: str | Path, *, env: dict[str, str] | None = None) -> Simulati
         entry["ends"] = dict(Counter(c.end or "none" for c in calls))
         report.topics[topic.name] = entry
     report.calls.extend(sim.simulate_agent_calls())
-    sim.http.close()
     ran: Counter[str] = Counter()
     for call in report.calls:
         ran.update(set(call.topics_ran))
