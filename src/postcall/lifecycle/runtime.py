@@ -18,6 +18,7 @@ from postcall.lifecycle.session import Sessions
 from postcall.store import Store, open_store
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
+from postcall.understanding import recognizer_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ def open_runtime(
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(settings.database_url, agent_dir=agent.root if agent.root.is_dir() else agent.root.parent, clock=clock)
-    engine = Engine(agent)
+    engine = Engine(agent, recognizer=recognizer_for(agent))
     register_agent(agent, engine)
     sessions = Sessions(agent, store, engine=engine, clock=clock or SystemClock())
     return Runtime(agent=agent, diagnostics=diagnostics, store=store, sessions=sessions, settings=settings)
