@@ -107,6 +107,7 @@ def serve(
     """Serve AGENT: Twilio and call-events webhooks, the REST API, the console, post-call runs."""
     import uvicorn
 
+    from postcall.cli.hint import call_hint
     from postcall.lifecycle.programs import ENV_OVERRIDES_VAR
     from postcall.lifecycle.runtime import RuntimeSettings, open_runtime, resolve_secret
     from postcall.logging import configure_logging
@@ -166,10 +167,9 @@ def serve(
         click.echo(f"  admin token:    generated at first start (stored hashed in {data_dir}); set POSTCALL_ADMIN_TOKEN to choose one")
     if with_example_crm:
         click.echo(f"  example CRM:    http://127.0.0.1:{crm_port}/cases/1001")
-    token_hint = f" --auth-token-file {twilio_token_file}" if twilio_token_file else ""
     click.echo("Place a simulated Twilio call in another terminal"
                + ("" if twilio_token_file else " (with the same TWILIO_AUTH_TOKEN in its environment)") + ":")
-    click.echo(f"  postcall call --twilio {base}{token_hint} --say \"case status\" --press 1001# --hang-up")
+    click.echo(f"  {call_hint(runtime.agent, base, twilio_token_file)}")
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False, lifespan="on")
     server = uvicorn.Server(config)

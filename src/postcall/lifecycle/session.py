@@ -52,6 +52,7 @@ from postcall.lifecycle.programs import PROGRAM, action_settings_for
 from postcall.lifecycle.watchdog import (
     LIFECYCLE_KEY,
     Watchdog,
+    WatchdogFailure,
     held_due,
     parse_time,
     watchdog_event,
@@ -80,6 +81,20 @@ class UnknownConversationError(LookupError):
     def __init__(self, conversation_id: str) -> None:
         super().__init__(f"No conversation {conversation_id!r} is known here.")
         self.conversation_id = conversation_id
+
+
+class ForeignConversationError(UnknownConversationError):
+    """A channel referred to a conversation another channel started: it may not act on it."""
+
+    def __init__(self, conversation_id: str, channel: str, owner: str) -> None:
+        LookupError.__init__(
+            self,
+            f"Conversation {conversation_id!r} was started by the {owner} channel; the {channel} "
+            "channel acts only on the conversations it started.",
+        )
+        self.conversation_id = conversation_id
+        self.channel = channel
+        self.owner = owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +196,8 @@ class Sessions:
             value={"callee": callee} if callee else None,
         )
         return await self.handle(
-            conversation_id, activity, event_id=event_id or f"start:{conversation_id}", sequence=sequence
+            conversation_id, activity, event_id=event_id or f"start:{conversation_id}", sequence=sequence,
+            channel=channel,
         )
 
     async def handle(
@@ -191,10 +207,13 @@ class Sessions:
         *,
         event_id: str | None = None,
         sequence: int | None = None,
+        channel: str | None = None,
     ) -> TurnOutcome:
         """Run one activity through the engine, with any in-call actions it asks for.
 
         `sequence` is the channel's per-conversation event number, when it numbers its events.
+        `channel` is the channel the activity came from: a channel acts only on the conversations
+        it started (ForeignConversationError otherwise); None (the watchdog, tests) skips the check.
         """
         engine = self.engine
         step = await self._step(
@@ -203,6 +222,7 @@ class Sessions:
             inbound=activity,
             event_id=event_id,
             sequence=sequence,
+            channel=channel,
         )
         outputs = list(step.outcome.outputs)
         while step.result is not None and step.result.pending is not None:
@@ -253,25 +273,49 @@ class Sessions:
 
     async def end_idle(self) -> list[str]:
         """Watchdog: end every live conversation past its idle or duration limit, and release held
-        ends whose wait is over; the ids of the conversations that ended."""
+        ends whose wait is over; the ids of the conversations that ended.
+
+        Each conversation is acted on by itself: one that raises is noted by the watchdog
+        (logged, counted, retried after a backoff; lifecycle/watchdog.py) and the others go on.
+        """
         now = self.clock.now()
         ended: list[str] = []
         for cid, held, state in await asyncio.to_thread(self._watchdog.due, now):
-            if held is not None:
-                outcome = await self._release_held(cid, due_before=now)
-                if outcome is not None and outcome.ended:
-                    log.info("held_end_released", conversation_id=cid, reason=outcome.end_reason)
+            try:
+                if await self._end_one(cid, held, state, now):
                     ended.append(cid)
-                continue
-            assert state is not None
-            event = watchdog_event(cid, state, self.engine, now)
-            if event is None:
-                continue
-            outcome = await self.handle(cid, event, event_id=f"watchdog:{event.value['reason']}")
-            if outcome.ended:
-                log.info("watchdog_ended", conversation_id=cid, reason=outcome.end_reason)
-                ended.append(cid)
+            except Exception as exc:  # one broken conversation never stalls the others
+                self._watchdog.failed(cid, exc, now)
+            else:
+                self._watchdog.succeeded(cid)
         return ended
+
+    def watchdog_failures(self) -> list[WatchdogFailure]:
+        """The live conversations the watchdog is failing on (for the console and the metrics)."""
+        return self._watchdog.failures()
+
+    @property
+    def watchdog_failure_count(self) -> int:
+        """Every watchdog failure since this process started."""
+        return self._watchdog.failure_count
+
+    async def _end_one(
+        self, cid: str, held: dict[str, Any] | None, state: ConversationState | None, now: dt.datetime
+    ) -> bool:
+        if held is not None:
+            outcome = await self._release_held(cid, due_before=now)
+            if outcome is not None and outcome.ended:
+                log.info("held_end_released", conversation_id=cid, reason=outcome.end_reason)
+                return True
+            return False
+        assert state is not None
+        event = watchdog_event(cid, state, self.engine, now)
+        if event is None:
+            return False
+        outcome = await self.handle(cid, event, event_id=f"watchdog:{event.value['reason']}")
+        if outcome.ended:
+            log.info("watchdog_ended", conversation_id=cid, reason=outcome.end_reason)
+        return outcome.ended
 
     # ------------------------------------------------------------------------------------------
     # one locked step
@@ -288,6 +332,7 @@ class Sessions:
         sequence: int | None = None,
         release: bool = False,
         release_due_before: dt.datetime | None = None,
+        channel: str | None = None,
     ) -> _Step:
         """One step: worked out from the conversation as last saved, then written under its lock.
 
@@ -310,6 +355,8 @@ class Sessions:
             snapshot = self.store.get_conversation(conversation_id)
             if snapshot is None:
                 raise UnknownConversationError(conversation_id)
+            if channel is not None and snapshot.channel != channel:
+                raise ForeignConversationError(conversation_id, channel, snapshot.channel)
             return plan(snapshot), snapshot.version
 
         def write(batch: TurnBatch) -> _Plan:

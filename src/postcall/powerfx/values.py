@@ -4,7 +4,8 @@ Value model (see docs/powerfx.md):
 
 * Blank    -> ``None``
 * Boolean  -> ``bool``
-* Number   -> ``float`` (ints given by callers are accepted and treated as numbers)
+* Number   -> ``float`` (Float; ints given by callers are accepted and treated as numbers)
+  or ``decimal.Decimal`` (Decimal, .NET's range and precision; see postcall.powerfx.numbers)
 * Text     -> ``str``
 * Date     -> ``datetime.date``; DateTime -> naive ``datetime.datetime`` (local time of the context)
 * Time     -> ``datetime.timedelta`` (time of day, may exceed a day)
@@ -18,6 +19,7 @@ Value model (see docs/powerfx.md):
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import enum
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,6 +27,10 @@ from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     from postcall.diagnostics import SourceSpan
+
+
+# The Python types of Power Fx numbers: Float (float; int from callers) and Decimal.
+NUMBER_TYPES = (int, float, decimal.Decimal)
 
 
 class ErrorKind(enum.IntEnum):
@@ -240,6 +246,7 @@ Value: TypeAlias = (
     None
     | bool
     | float
+    | decimal.Decimal
     | int
     | str
     | dt.date
@@ -261,7 +268,9 @@ def type_name(value: Value) -> str:
         return "Blank"
     if isinstance(value, bool):
         return "Boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, decimal.Decimal):
+        return "Decimal"
+    if isinstance(value, NUMBER_TYPES):
         return "Number"
     if isinstance(value, str):
         return "Text"
@@ -282,12 +291,16 @@ def type_name(value: Value) -> str:
     return "UntypedObject"
 
 
-def format_number(value: float) -> str:
+def format_number(value: float | decimal.Decimal) -> str:
     """Power Fx's default text of a number: up to 15 significant digits, no exponent if avoidable."""
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, decimal.Decimal):
+        from postcall.powerfx.numbers import format_decimal
+
+        return format_decimal(value)
     if math.isnan(value) or math.isinf(value):
         return "NaN" if math.isnan(value) else ("∞" if value > 0 else "-∞")
     if value == 0:

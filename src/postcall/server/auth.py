@@ -25,6 +25,7 @@ from fastapi import HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from postcall.errors import ConfigError
+from postcall.files import private_dir
 
 TOKEN_ENV = "POSTCALL_ADMIN_TOKEN"
 TOKEN_HASH_FILE = "admin_token.sha256"
@@ -44,7 +45,7 @@ def generate_token() -> str:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)

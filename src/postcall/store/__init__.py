@@ -11,6 +11,7 @@ from postcall.clock import Clock
 from postcall.store.database import create_engine, resolve_database_url
 from postcall.store.dbos_link import APP_NAME, APP_VERSION, DEFAULT_QUEUE, WORKFLOW_NAME
 from postcall.store.errors import (
+    AmbiguousRunIdError,
     ConcurrentTurnError,
     ConversationExistsError,
     ConversationNotFoundError,
@@ -63,6 +64,7 @@ __all__ = [
     "DEFAULT_QUEUE",
     "WORKFLOW_NAME",
     "ActivityRecord",
+    "AmbiguousRunIdError",
     "ConcurrentTurnError",
     "Conversation",
     "ConversationExistsError",

@@ -18,12 +18,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from postcall.clock import Clock, SystemClock
+from postcall.safetext import clean_json
 from postcall.store import conversations as conv_q
 from postcall.store import runs as run_q
 from postcall.store import workers as worker_q
 from postcall.store.database import is_sqlite, printable_url, write_transaction
 from postcall.store.dbos_link import DEFAULT_QUEUE, DBOSLink
-from postcall.store.errors import ConversationExistsError, RunNotFoundError, RunNotRedrivableError
+from postcall.store.errors import (
+    AmbiguousRunIdError,
+    ConversationExistsError,
+    RunNotFoundError,
+    RunNotRedrivableError,
+)
 from postcall.store.records import (
     ActivityRecord,
     Conversation,
@@ -38,8 +44,16 @@ from postcall.store.records import (
 
 
 def _jsonable(value: Any) -> Any:
-    """A JSON-safe copy: datetimes become ISO strings, tuples lists, unknown objects their str."""
-    return json.loads(json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, dt.datetime | dt.date) else str(v)))
+    """A JSON-safe copy: datetimes become ISO strings, tuples lists, unknown objects their str.
+
+    Strings that no back end can store (a NUL, a lone surrogate: postcall/safetext.py) are
+    cleaned; the escaped dump shows them as `\\u0000` or `\\udXXX`, so clean text costs one scan.
+    """
+    dumped = json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, dt.datetime | dt.date) else str(v))
+    loaded = json.loads(dumped)
+    if "\\u0000" in dumped or "\\ud" in dumped:
+        return clean_json(loaded)
+    return loaded
 
 
 def _jsonable_event(event: TelemetryEvent) -> TelemetryEvent:
@@ -345,6 +359,18 @@ class Store:
             return run_q.select_runs(
                 conn, status=status, conversation_id=conversation_id, topic=topic, limit=limit, offset=offset, with_steps=with_steps
             )
+
+    def resolve_run_id(self, id_or_prefix: str) -> str:
+        """The whole run id for a whole id or a unique prefix of one (ids are long; lists cut them)."""
+        if not id_or_prefix:
+            raise RunNotFoundError(id_or_prefix)
+        with self.engine.connect() as conn:
+            found = run_q.run_ids_starting_with(conn, id_or_prefix, limit=4)
+        if not found:
+            raise RunNotFoundError(id_or_prefix)
+        if len(found) > 1:
+            raise AmbiguousRunIdError(id_or_prefix, found)
+        return found[0]
 
     def count_runs(self) -> dict[str, int]:
         """Runs per status."""

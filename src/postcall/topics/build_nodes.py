@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ from postcall.topics.model import (
     ConditionItem,
     ConnectionProperties,
     ContinueLoop,
+    CSATQuestion,
+    CustomEntity,
     DtmfMultipleChoiceOptions,
     DtmfOptions,
     DynamicClosedListEntity,
@@ -52,6 +55,7 @@ from postcall.topics.model import (
     PrebuiltEntity,
     PropertyType,
     Question,
+    RegexEntity,
     RepeatDialog,
     ReplaceDialog,
     ResetVariable,
@@ -636,6 +640,7 @@ def build_entity(fc: FileContext, node: YNode | None, what: str) -> Entity | Non
                 span=node.span,
                 display_name=f.text("displayName"),
                 dtmf_multiple_choice=_dtmf_choice(fc, df),
+                option_set_name=df.text("optionSetName"),
             )
         return EntityReference(
             dkind.value if isinstance(dkind, YScalar) else "EmbeddedEntity", node.span
@@ -646,12 +651,13 @@ def build_entity(fc: FileContext, node: YNode | None, what: str) -> Entity | Non
             items=_closed_list_items(fc, df),
             span=node.span,
             dtmf_multiple_choice=_dtmf_choice(fc, df),
+            option_set_name=df.text("optionSetName"),
         )
     if kind == "DynamicClosedListEntity":
         df = Fields(fc, node, "DynamicClosedListEntity", what)
         return DynamicClosedListEntity(df.expr("items", "value"), node.span, _dtmf_choice(fc, df))
-    if kind == "ClosedListEntityReference":
-        df = Fields(fc, node, "ClosedListEntityReference", what)
+    if kind in ("ClosedListEntityReference", "RegexEntityReference"):
+        df = Fields(fc, node, "ClosedListEntityReference", what, check_unknown=False)
         return EntityReference(kind, node.span, df.text("entityId"))
     if kind in known and kind.endswith("PrebuiltEntity"):
         df = Fields(fc, node, _PREBUILT_DEFS.get(kind), what, check_unknown=kind in _PREBUILT_DEFS)
@@ -671,6 +677,54 @@ def build_entity(fc: FileContext, node: YNode | None, what: str) -> Entity | Non
         hint=f"did you mean '{guess}'?" if guess else None,
     )
     return EntityReference(kind, node.span)
+
+
+def build_custom_entity(fc: FileContext, node: YNode | None, name: str) -> CustomEntity | None:
+    """An entities/ file or `<bot>.entity.<Name>` component: a closed list or a regex entity.
+
+    A malformed one is reported (naming the file) and skipped; questions that use it then keep
+    the caller's words as text.
+    """
+    if not isinstance(node, YMap):
+        fc.add(
+            codes.BAD_ENTITY,
+            f"Entity {name} is not a mapping with a kind; it is skipped.",
+            SourceSpan(fc.path, 1, 1),
+        )
+        return None
+    kind_node = node.get("kind")
+    kind = kind_node.value if isinstance(kind_node, YScalar) else None
+    if kind == "ClosedListEntity":
+        df = Fields(fc, node, "ClosedListEntity", f"entity {name}")
+        items = _closed_list_items(fc, df)
+        if not items:
+            fc.add(codes.BAD_ENTITY, f"Entity {name} has no items.", start_span(node.span))
+        return ClosedListEntity(
+            items=items, span=node.span, display_name=name, option_set_name=df.text("optionSetName"),
+            dtmf_multiple_choice=_dtmf_choice(fc, df),
+        )
+    if kind == "RegexEntity":
+        df = Fields(fc, node, "RegexEntity", f"entity {name}")
+        pattern = df.text("pattern")
+        if not pattern:
+            fc.add(codes.BAD_ENTITY, f"Regex entity {name} has no pattern; it is skipped.", start_span(node.span))
+            return None
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            fc.add(
+                codes.BAD_ENTITY,
+                f"Regex entity {name}: the pattern does not compile ({exc}); it is skipped.",
+                start_span(node.span),
+            )
+            return None
+        return RegexEntity(pattern=pattern, span=node.span, display_name=name)
+    fc.add(
+        codes.BAD_ENTITY,
+        f"Entity {name} has kind {kind!r}; only ClosedListEntity and RegexEntity are read.",
+        start_span(node.span),
+    )
+    return None
 
 
 def _closed_list_items(fc: FileContext, f: Fields) -> tuple[ClosedListItem, ...]:
@@ -770,6 +824,22 @@ def _question(fc: FileContext, f: Fields, c: Common) -> Node:
         voice_input_settings=_voice_input(fc, f),
         fallback_dialog_on_invalid_entity=f.expr("fallbackDialogOnInvalidEntity", "string"),
         hold_settings_kind=hold_kind,
+        **c,
+    )
+
+
+def _csat(fc: FileContext, f: Fields, c: Common) -> Node:
+    span = f.node.span
+    variable = f.variable("variable") or VariableRef("System", "Conversation.CSAT", False, span)
+    prompt = Message(text=(TextTemplate(CSATQuestion.DEFAULT_PROMPT, span),), span=span)
+    retry = Message(text=(TextTemplate(CSATQuestion.RETRY_PROMPT, span),), span=span)
+    return CSATQuestion(
+        variable=variable,
+        prompt=prompt,
+        entity=PrebuiltEntity(name="NumberPrebuiltEntity", span=span),
+        always_prompt=Expr(text="true", span=span, literal=True),
+        repeat_count=Expr(text="1", span=span, literal=1),
+        unrecognized_prompt=retry,
         **c,
     )
 
@@ -1206,6 +1276,7 @@ NODE_BUILDERS: dict[str, tuple[str, Builder]] = {
     "EditTableV2": ("EditTableV2", _edit_table_v2),
     "SendActivity": ("SendActivity", _send_activity),
     "Question": ("Question", _question),
+    "CSATQuestion": ("CSATQuestion", _csat),
     "ConditionGroup": ("ConditionGroup", _condition_group),
     "GotoAction": ("GotoAction", _goto),
     "Foreach": ("Foreach", _foreach),

@@ -22,9 +22,11 @@ from postcall.topics import codes
 from postcall.topics.agent import Agent, Layout
 from postcall.topics.agent_yaml import read_agent_yaml, read_workspace_agent
 from postcall.topics.build import FileContext
+from postcall.topics.build_nodes import build_custom_entity
 from postcall.topics.build_topic import build_topic
 from postcall.topics.config import AgentConfig
-from postcall.topics.model import Expr, Topic
+from postcall.topics.defaults import BUILTIN_PATH, DEFAULT_TOPICS, default_topic_name
+from postcall.topics.model import BeginDialog, CustomEntity, Expr, ReplaceDialog, Topic
 from postcall.topics.source import YMap, YNode, YScalar, parse_yaml, read_text
 
 MAX_FILE_BYTES = 5_000_000
@@ -87,6 +89,18 @@ class _State:
     sources: dict[str, str] = field(default_factory=dict)
     formula_count: int = 0
     formula_unparsed: int = 0
+    entities: dict[str, CustomEntity] = field(default_factory=dict)  # short or schema name
+
+    def entity(self, file: Path, display: str, name: str, schema: str | None) -> None:
+        """Read a custom entity file; a malformed one is reported and skipped."""
+        fc, node = self.parse(file, display)
+        found = build_custom_entity(fc, node, name) if node is not None else None
+        self.absorb(fc)
+        if found is None:
+            return
+        self.entities.setdefault(name, found)
+        if schema:
+            self.entities[schema] = found
 
     def info(self, display: str, message: str) -> None:
         self.diagnostics.append(
@@ -339,6 +353,12 @@ def _make_agent(
         state.diagnostics.append(
             Diagnostic(codes.NO_TOPICS, codes.W, f"No topics found under {state.root}.", None)
         )
+    if layout != "file":
+        _add_default_topics(state, topics, bot_name)
+    entities = dict(state.entities)
+    for key, value in state.entities.items():
+        if ".entity." not in key:
+            entities.setdefault(f"{bot_name}.entity.{key}", value)
     return Agent(
         name=config.name,
         language=config.language,
@@ -348,7 +368,44 @@ def _make_agent(
         bot_name=bot_name,
         layout=layout,
         global_variables=MappingProxyType(globals_),
+        entities=MappingProxyType(entities),
     )
+
+
+def _add_default_topics(state: _State, topics: dict[str, Topic], bot_name: str) -> None:
+    """Copilot Studio's default system topics the agent redirects to but does not include."""
+    known = {n.lower() for n in topics} | {t.schema_name.lower() for t in topics.values()}
+    wanted: dict[str, tuple[str, SourceSpan]] = {}
+    for topic in topics.values():
+        for node in topic.walk():
+            if not isinstance(node, (BeginDialog, ReplaceDialog)) or node.dialog.is_formula:
+                continue
+            ref = str(node.dialog.literal or "").strip()
+            name = default_topic_name(ref)
+            if not name or ref.lower() in known or name.lower() in known:
+                continue
+            wanted.setdefault(name, (ref, node.dialog.span))
+    for name, (ref, span) in sorted(wanted.items()):
+        display = f"{BUILTIN_PATH}/{name}.topic.yaml"
+        text = DEFAULT_TOPICS[name]
+        state.sources[display] = text
+        fc = FileContext(display)
+        root, diags = parse_yaml(text, display)
+        fc.diagnostics.extend(diags)
+        built = build_topic(fc, root, name=name, schema_name=f"{bot_name}.topic.{name}", path=display)
+        state.absorb(fc)
+        if built is None:  # pragma: no cover - the defaults are our own valid YAML
+            continue
+        topics[name] = built
+        state.diagnostics.append(
+            Diagnostic(
+                codes.DEFAULT_SYSTEM_TOPIC,
+                codes.INFO,
+                f"'{ref}' is Copilot Studio's {name} system topic, which this agent does not "
+                "include: its default behaviour runs (docs/compatibility.md).",
+                SourceSpan(span.path, span.line, span.column),
+            )
+        )
 
 
 def _load_single(state: _State, file: Path, overrides: dict[str, str]) -> Agent:
@@ -426,6 +483,12 @@ def _load_solution(state: _State, components: Path, overrides: dict[str, str]) -
             (comp / n for n in ("data", "data.yml", "data.yaml") if (comp / n).is_file()), None
         )
         display = _display(state.root, comp.resolve())
+        if ".entity." in comp.name and data is not None:
+            state.entity(
+                data, _display(state.root, data.resolve()), comp.name.split(".entity.", 1)[1],
+                comp.name,
+            )
+            continue
         if ".topic." not in comp.name:
             if data is not None:
                 fc, node = state.parse(data, _display(state.root, data.resolve()))
@@ -464,7 +527,6 @@ def _load_solution(state: _State, components: Path, overrides: dict[str, str]) -
 _WORKSPACE_SKIPPED = (
     "actions",
     "knowledge",
-    "entities",
     "translations",
     "trigger",
     "triggers",
@@ -494,8 +556,25 @@ def _load_workspace(state: _State, root: Path, overrides: dict[str, str]) -> Age
         else:
             state.info(vfc.path, "Skipped: not a global variable file.")
         state.absorb(vfc)
+    bot = _workspace_schema_name(state, root)
+    for entity_file in _yaml_files(root / "entities"):
+        stem = entity_file.name.split(".", 1)[0]
+        state.entity(
+            entity_file, _display(state.root, entity_file.resolve()), stem,
+            f"{bot}.entity.{stem}" if bot else None,
+        )
     for sub in _WORKSPACE_SKIPPED:
         for f in _yaml_files(root / sub):
             state.info(_display(state.root, f.resolve()), f"Skipped: {sub}/ holds no topics.")
     files = _topic_files(state, _yaml_files(root / "topics"))
-    return _make_agent(state, files, config=config, bot=None, layout="workspace", globals_=globals_)
+    return _make_agent(state, files, config=config, bot=bot, layout="workspace", globals_=globals_)
+
+
+def _workspace_schema_name(state: _State, root: Path) -> str | None:
+    """The bot's schema name (settings.mcs.yml `schemaName`): the `<bot>` of `<bot>.topic.X`."""
+    settings = root / "settings.mcs.yml"
+    if not settings.is_file():
+        return None
+    fc, node = state.parse(settings, "settings.mcs.yml")
+    value = node.get("schemaName") if isinstance(node, YMap) else None
+    return value.value.strip() or None if isinstance(value, YScalar) and not value.is_null else None

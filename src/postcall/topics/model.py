@@ -401,6 +401,7 @@ class ClosedListEntity:
     span: SourceSpan
     display_name: str | None = None
     dtmf_multiple_choice: DtmfMultipleChoiceOptions | None = None
+    option_set_name: str | None = None  # `optionSetName`: formulas may name the set by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +421,17 @@ class EntityReference:
     span: SourceSpan
     entity_id: str | None = None
 
+
+@dataclass(frozen=True, slots=True)
+class RegexEntity:
+    """A custom regular-expression entity (`kind: RegexEntity`, an entities/ file)."""
+
+    pattern: str
+    span: SourceSpan
+    display_name: str | None = None
+
+
+CustomEntity: TypeAlias = "ClosedListEntity | RegexEntity"
 
 Entity: TypeAlias = PrebuiltEntity | ClosedListEntity | DynamicClosedListEntity | EntityReference
 
@@ -457,6 +469,24 @@ class Question(Node):
     hold_settings_kind: str | None = None  # DoNotHoldSettings | AutomaticHoldSettings | ...
 
     DEFAULT_REPEAT_COUNT: ClassVar[int] = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CSATQuestion(Question):
+    """The customer-satisfaction survey (CSATQuestion), built as a Question on voice.
+
+    The caller rates 1 to 5 by speech ("four", "very satisfied") or keypad; the rating (a
+    number) goes to the node's `variable` (System.Conversation.CSAT when it names none).  One
+    re-ask when the answer is not a rating; silence or a second miss skips the survey politely.
+    """
+
+    KIND: ClassVar[str] = "CSATQuestion"
+    DEFAULT_PROMPT: ClassVar[str] = (
+        "How satisfied are you with this call? Say a number from 1 to 5, where 5 is very "
+        "satisfied, or press it on your keypad."
+    )
+    RETRY_PROMPT: ClassVar[str] = "Please say a number from 1 to 5, or press it on your keypad."
+    SKIPPED: ClassVar[str] = "That's all right, let's move on."
 
 
 # -- control flow --

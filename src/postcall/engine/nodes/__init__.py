@@ -36,6 +36,7 @@ HANDLERS: dict[type[Any], Handler] = {
     m.SendActivity: run_send_activity,
     m.EmitEvent: run_emit_event,
     m.Question: run_question,
+    m.CSATQuestion: run_question,
     m.SetVariable: run_set_variable,
     m.SetTextVariable: run_set_text_variable,
     m.SetMultipleVariables: run_set_multiple,

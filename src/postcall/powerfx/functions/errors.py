@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from postcall.powerfx.enums import error_kind_option
 from postcall.powerfx.functions.registry import CallSite
-from postcall.powerfx.values import ErrorKind, ErrorValue, OptionValue, Record, Table, Value
+from postcall.powerfx.values import (
+    NUMBER_TYPES,
+    ErrorKind,
+    ErrorValue,
+    OptionValue,
+    Record,
+    Table,
+    Value,
+)
 
 
 def error_record(err: ErrorValue) -> Record:
@@ -17,8 +25,8 @@ def error_table(err: ErrorValue) -> Table:
 
 def _kind_of(value: Value) -> ErrorKind | None:
     if isinstance(value, OptionValue) and value.option_set == "ErrorKind":
-        return ErrorKind(int(value.value)) if isinstance(value.value, (int, float)) else None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return ErrorKind(int(value.value)) if isinstance(value.value, NUMBER_TYPES) else None
+    if isinstance(value, NUMBER_TYPES) and not isinstance(value, bool):
         try:
             return ErrorKind(int(value))
         except ValueError:
