@@ -53,6 +53,8 @@ def test_the_printed_call_hint_runs_and_steps_after_the_end_are_reported(tmp_pat
         log = server.log_path.read_text(encoding="utf-8")
         lines = log.splitlines()
         hint = lines[lines.index(next(line for line in lines if line.startswith("Place a simulated Twilio call"))) + 1]
+        ignore = server.agent_dir / ".postcall" / ".gitignore"
+        assert ignore.read_text(encoding="utf-8").splitlines()[-1] == "*"  # secrets and call data never committed
         argv = shlex.split(hint)
         assert os.access(argv[0], os.X_OK), hint  # a real path to postcall, not a bare name
         placed = _run(argv, server)

@@ -94,3 +94,47 @@ def test_check_names_the_malformed_entity_file_and_the_missing_entity() -> None:
     assert ("TPC261", "topics/Order.mcs.yml") in found
     assert not result.has_errors
     assert result.agent is not None and "EndofConversation" in result.agent.topics
+
+
+def test_an_adaptive_card_is_asked_as_questions_and_its_submit_data_stored() -> None:
+    conv = Conversation(VOICE, channel_id="twilio")
+    conv.start()
+    assert conv.say("submit an expense claim") == ["Submit travel expenses", "How much did you spend?"]
+    assert conv.say("one hundred and twenty") == ["What kind of expense? Hotel or Train?"]
+    assert conv.say("the train") == ["Which day?"]
+    assert conv.say("next tuesday") == ["submitClaim: 120 for Train on 2026-01-06"]
+
+
+def test_a_card_built_by_a_formula_leaves_its_outputs_blank_and_check_names_it() -> None:
+    conv = call(VOICE, "rate the photos")
+    assert conv.replies[-1] == "Stars: none"
+    assert not [e for r in conv.results for e in r.log if e.level == "error"]
+    found = [d for d in load_agent(VOICE).diagnostics if d.code == "TPC262"]
+    assert any("ratingCard" in d.message and "formula" in d.message for d in found)
+
+
+def test_sign_in_on_a_call_goes_on_signed_out_and_a_bound_skill_runs() -> None:
+    conv = Conversation(VOICE, channel_id="twilio")
+    conv.state.user_id = "+15551234567"
+    conv.start()
+    replies = conv.say("what is my balance")
+    assert replies == [
+        "I can't sign you in on a phone call, so let's continue without it.",
+        "Signed out, calling from +15551234567.",
+        "what is my balance: 42 dollars",
+    ]
+    assert [c.request.payload["flow_id"] for c in conv.action_calls] == ["skill:balance-skill:getBalance"]
+
+
+def test_an_unbound_skill_and_an_unbound_flow_are_named_by_check(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    (root / "topics").mkdir(parents=True)
+    (root / "agent.yaml").write_text("name: A\n")
+    (root / "topics" / "T.topic.yaml").write_text(
+        "kind: AdaptiveDialog\nbeginDialog:\n  kind: OnRecognizedIntent\n  id: main\n"
+        "  intent:\n    triggerQueries: [go]\n  actions:\n"
+        "    - kind: InvokeSkillAction\n      id: s\n      skillId: sk\n"
+        "    - kind: InvokeFlowAction\n      id: f\n      flowId: 0000-1111\n"
+    )
+    codes = {(d.code, d.span.line if d.span else 0) for d in load_agent(root).diagnostics}
+    assert ("TPC263", 8) in codes and ("TPC260", 11) in codes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import signal
 import threading
 import time
@@ -59,7 +60,7 @@ class _RunsGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _database_url(agent: str | None, db: str | None) -> str:
+def database_url(agent: str | None, db: str | None) -> str:
     """The database `serve AGENT` uses: --db, else $POSTCALL_DATABASE_URL, else AGENT/.postcall/postcall.db."""
     try:
         return resolve_database_url(agent or ".", db)
@@ -82,7 +83,7 @@ def _resolve_ids(store: Store, run_ids: Sequence[str]) -> list[str]:
         raise click.ClickException(str(exc)) from exc
 
 
-def _open(url: str, *, must_exist: bool = True) -> Store | None:
+def open_existing(url: str, *, must_exist: bool = True) -> Store | None:
     if must_exist and is_sqlite(url):
         path = sqlalchemy_url(url).database
         if path is None or not Path(path).exists():
@@ -162,8 +163,8 @@ def runs(
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"db": db, "agent": agent}
         return
-    url = _database_url(agent, db)
-    store = _open(url)
+    url = database_url(agent, db)
+    store = open_existing(url)
     found: list[Run] = []
     if store is not None:
         try:
@@ -232,8 +233,8 @@ def redrive(
     given_agent = agent or parent.get("agent")
     agent = given_agent or "."
     db = db or parent.get("db")
-    url = _database_url(agent, db)
-    store = _open(url)
+    url = database_url(agent, db)
+    store = open_existing(url)
     if store is None:
         raise click.ClickException(
             f"No database at {printable_url(url)}: nothing has run yet.{_no_database_hint(given_agent, db)}"
@@ -304,6 +305,7 @@ def _wait_and_report(store: Store, run_ids: list[str], timeout_s: float, executo
 @click.option("--no-local-pid-check", is_flag=True, help="Detect dead workers on this host by heartbeat only.")
 @click.option("--drain-timeout", "drain_timeout_s", type=float, default=30.0, show_default=True, help="On SIGTERM, seconds to finish current steps.")
 @click.option("--install", "hooks", multiple=True, metavar="MODULE:FUNCTION", help="Extra program hook(s) to call with (executor, agent path).")
+@click.option("--env", "env_items", multiple=True, metavar="NAME=VALUE", help="Override an agent env value (Env.NAME), as `serve --env` does.")
 @click.option("--log-level", default="INFO", show_default=True, type=click.Choice(("DEBUG", "INFO", "WARNING", "ERROR")))
 def worker(
     agent: str,
@@ -316,16 +318,23 @@ def worker(
     no_local_pid_check: bool,
     drain_timeout_s: float,
     hooks: tuple[str, ...],
+    env_items: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Run post-call runs of AGENT from the shared database until SIGTERM (then finish the current steps and stop)."""
+    if env_items:
+        from postcall.cli.serve import _parse_env
+        from postcall.lifecycle.programs import ENV_OVERRIDES_VAR
+
+        merged = {**json.loads(os.environ.get(ENV_OVERRIDES_VAR) or "{}"), **_parse_env(env_items)}
+        os.environ[ENV_OVERRIDES_VAR] = json.dumps(merged)
     from postcall.durable import Executor, ExecutorConfig
     from postcall.durable.executor import new_executor_id
     from postcall.logging import configure_logging, get_logger
 
     configure_logging(level=log_level)
     log = get_logger("postcall.worker")
-    url = _database_url(agent, db)
+    url = database_url(agent, db)
     try:
         config = ExecutorConfig(
             database_url=url,
@@ -340,7 +349,7 @@ def worker(
         )
     except PostCallError as exc:
         raise click.ClickException(str(exc)) from exc
-    store = _open(url, must_exist=False)
+    store = open_existing(url, must_exist=False)
     assert store is not None
     executor = Executor(config, store=store)
     installed = _install_programs(executor, agent, hooks)

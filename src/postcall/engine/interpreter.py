@@ -122,7 +122,8 @@ class Runner:
 
     def scope(self, frame: Frame | None, extra: Mapping[str, Value] | None = None) -> dict[str, Value]:
         return scope_for(
-            self.state, frame, bot_name=self.agent.name, env=self.agent.env, extra=extra
+            self.state, frame, bot_name=self.agent.name, env=self.agent.env, extra=extra,
+            schema_name=self.agent.bot_name,
         )
 
     def context(self, frame: Frame | None, extra: Mapping[str, Value] | None = None) -> EvalContext:

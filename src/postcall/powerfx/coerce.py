@@ -66,9 +66,9 @@ def text_to_decimal(text: str) -> Decimal | ErrorValue | None:
     except decimal.InvalidOperation:
         return None
     if negative:
-        value = -value
+        value = value.copy_negate()
     if percent:
-        value = value.scaleb(-2)
+        value = value.scaleb(-2, context=nums.CONTEXT)
     return nums.to_net(value)
 
 

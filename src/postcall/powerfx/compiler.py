@@ -80,7 +80,9 @@ class Compiler:
         assert isinstance(node, ast.NumberLit)
         value: Value = ops.numeric(node.value)
         if self.decimal:
-            exact = nums.from_text(node.text)
+            digits = node.text.lstrip("+-")
+            negative = node.text[: len(node.text) - len(digits)].count("-") % 2 == 1  # `-(-1)` folds to "--1"
+            exact = nums.from_text(("-" if negative else "") + digits)
             if isinstance(exact, ErrorValue):
                 self.error(PFX_TYPE, "Numeric value is too large.", node.span)
                 return (lambda frame: exact), T.ERROR

@@ -44,7 +44,7 @@ def to_net(value: Decimal) -> Decimal | ErrorValue:
     sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     if exponent >= 0:
-        if abs(value) > DECIMAL_MAX:
+        if value.copy_abs() > DECIMAL_MAX:
             return overflow()
         return value
     # Scale (digits after the point) at most 28, and the scaled integer within 96 bits.
@@ -56,7 +56,7 @@ def to_net(value: Decimal) -> Decimal | ErrorValue:
         if mantissa <= _MANTISSA_MAX or scale == 0:
             break
         scale -= 1
-    if abs(rounded) > DECIMAL_MAX:
+    if rounded.copy_abs() > DECIMAL_MAX:
         return overflow()
     return rounded
 

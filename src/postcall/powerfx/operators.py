@@ -204,7 +204,7 @@ def power(left: Value, right: Value, mode: bool = False) -> Value:
         return pair
     base, exp = pair
     if base == 0 and exp == 0:
-        return ErrorValue(ErrorKind.Numeric, "0^0 is undefined.")
+        return 1.0  # as Excel and Power Fx
     if base == 0 and exp < 0:
         return ErrorValue(ErrorKind.Div0, "Division by zero.")
     try:
@@ -215,8 +215,10 @@ def power(left: Value, right: Value, mode: bool = False) -> Value:
 
 
 def negate(value: Value) -> Value:
-    if type(value) is float or type(value) is Decimal:
+    if type(value) is float:
         return -value if value != 0 else value
+    if type(value) is Decimal:
+        return value.copy_negate() if value != 0 else value  # exact (no context rounding)
     if isinstance(value, ErrorValue):
         return value
     if isinstance(value, dt.timedelta):
@@ -231,7 +233,7 @@ def percent(value: Value) -> Value:
     if isinstance(value, ErrorValue):
         return value
     if type(value) is Decimal:
-        return nums.to_net(value.scaleb(-2))
+        return nums.to_net(value.scaleb(-2, context=nums.CONTEXT))
     number = to_number(value)
     if isinstance(number, ErrorValue):
         return number

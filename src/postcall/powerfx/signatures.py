@@ -222,6 +222,8 @@ SIGNATURES: dict[str, Signature] = {
     "Minute": S(("DateTime",), None, NUM, tabular=True),
     "Second": S(("DateTime",), None, NUM, tabular=True),
     "Weekday": S(("DateTime", "Any"), None, NUM),
+    "WeekNum": S(("DateTime", "Any"), None, NUM),
+    "ISOWeekNum": S(("DateTime",), None, NUM),
     "DateAdd": S(("DateTime", "Number", "Any"), None, lambda a: a[0] if a and a[0].kind in ("Date", "DateTime", "Time") else T.DATETIME, tabular=False),
     "DateDiff": S(("DateTime", "DateTime", "Any"), None, NUM),
     "EDate": S(("DateTime", "Number"), None, T.DATE),

@@ -60,6 +60,7 @@ def table_literal_type(items: list[FxType]) -> tuple[FxType, str | None]:
 
 
 _UNORDERED = frozenset({"Text", "Boolean"})
+_TIMES = frozenset({"Date", "DateTime", "Time"})
 
 
 def _comparable(a: FxType, b: FxType) -> bool:
@@ -70,7 +71,16 @@ def _comparable(a: FxType, b: FxType) -> bool:
         return not (a.kind == b.kind or a.is_aggregate or b.is_aggregate)
     if a.is_aggregate or b.is_aggregate:
         return a.kind == b.kind == "Record"
-    return True
+    # Power Fx V1: numbers, dates and times compare with one another; text only with text,
+    # Booleans only with Booleans (Blank with anything).
+    ga, gb = _EQUALITY_GROUP.get(a.kind), _EQUALITY_GROUP.get(b.kind)
+    return ga is None or gb is None or ga == gb
+
+
+_EQUALITY_GROUP = {
+    "Number": "number", "Date": "number", "DateTime": "number", "Time": "number",
+    "Text": "text", "Boolean": "boolean",
+}
 
 
 def check_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | None]:
@@ -103,6 +113,13 @@ def check_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | No
     if left.is_aggregate or right.is_aggregate:
         return T.NUMBER, f"This operation isn't valid on these types: {_name(left)}, {_name(right)}."
     lk, rk = left.kind, right.kind
+    if op == "^" and (lk in _TIMES or rk in _TIMES):
+        return T.NUMBER, "Invalid argument type. Expecting one of the following: Number, Decimal, Text, Boolean, Dynamic."
+    bad = f"This operation isn't valid on these types: {_name(left)}, {_name(right)}."
+    if op == "+" and lk in ("Date", "DateTime") and rk in ("Date", "DateTime"):
+        return T.NUMBER, bad
+    if op == "-" and lk == "Time" and rk in ("Date", "DateTime"):
+        return T.NUMBER, bad
     if op == "+":
         if lk in ("Date", "DateTime") and rk in ("Number", "Blank"):
             return left, None

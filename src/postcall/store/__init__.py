@@ -31,6 +31,7 @@ from postcall.store.records import (
     WorkerHeartbeat,
     run_id_for,
 )
+from postcall.store.retention import EraseReport, PurgeReport, RetentionDays
 from postcall.store.store import Store, Turn, TurnBatch
 
 
@@ -69,8 +70,11 @@ __all__ = [
     "Conversation",
     "ConversationExistsError",
     "ConversationNotFoundError",
+    "EraseReport",
     "NewActivity",
+    "PurgeReport",
     "RedriveResult",
+    "RetentionDays",
     "Run",
     "RunNotFoundError",
     "RunNotRedrivableError",

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from postcall.clock import Clock, SystemClock
 from postcall.safetext import clean_json
 from postcall.store import conversations as conv_q
+from postcall.store import retention
 from postcall.store import runs as run_q
 from postcall.store import workers as worker_q
 from postcall.store.database import is_sqlite, printable_url, write_transaction
@@ -41,6 +42,7 @@ from postcall.store.records import (
     TelemetryEvent,
     WorkerHeartbeat,
 )
+from postcall.store.retention import EraseReport, PurgeReport, RetentionDays, StateScrubber
 
 
 def _jsonable(value: Any) -> Any:
@@ -371,6 +373,19 @@ class Store:
         if len(found) > 1:
             raise AmbiguousRunIdError(id_or_prefix, found)
         return found[0]
+
+    # -- retention and erasure (store/retention.py) -----------------------------------------
+
+    def purge(self, days: RetentionDays, *, scrub: StateScrubber | None = None, now: dt.datetime | None = None) -> PurgeReport:
+        """Delete what the retention says is due; runs in flight are never touched."""
+        return retention.purge(self, days, scrub=scrub, now=now)
+
+    def erase(self, *, conversation_ids: Sequence[str] = (), caller: str | None = None) -> EraseReport:
+        """Delete every trace of some conversations (by id, or all of one caller), DBOS's records too."""
+        ids = list(conversation_ids)
+        if caller is not None:
+            ids += retention.conversations_of_caller(self, caller)
+        return retention.erase(self, ids)
 
     def count_runs(self) -> dict[str, int]:
         """Runs per status."""

@@ -26,6 +26,7 @@ from postcall.topics.config import (
     FlowBinding,
     Limits,
     RecognizerSettings,
+    Retention,
     RetryPolicy,
     TopicSettings,
     TwilioChannel,
@@ -36,7 +37,7 @@ from postcall.topics.source import YMap, YNode, YScalar, YSeq
 
 TOP_KEYS = (
     "name", "bot_name", "language", "description", "env", "flows", "connectors", "allowed_hosts",
-    "voice", "limits", "retry", "topic_settings", "channels", "recognizer",
+    "voice", "limits", "retry", "topic_settings", "channels", "recognizer", "retention",
 )  # fmt: skip
 _SECRET_WORDS = re.compile(r"(token|secret|password|api_?key)$", re.IGNORECASE)
 _PYTHON_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
@@ -424,6 +425,7 @@ def read_agent_yaml(
         )
     cnode = r.mapping("channels")
     recnode = r.mapping("recognizer")
+    retnode = r.mapping("retention")
     config = AgentConfig(
         name=r.text("name", default_name) or default_name,
         language=r.text("language", "en-US") or "en-US",
@@ -437,8 +439,25 @@ def read_agent_yaml(
         topic_settings=MappingProxyType(topic_settings),
         channels=_channels(fc, cnode, root) if cnode is not None else Channels(),
         recognizer=_recognizer(fc, recnode) if recnode is not None else RecognizerSettings(),
+        retention=_retention(fc, retnode) if retnode is not None else Retention(),
     )
     return _with_env(config, env_overrides, fc), r.text("bot_name")
+
+
+def _retention(fc: FileContext, node: YMap) -> Retention:
+    """`retention:` days per kind of data (absent: kept forever) and the purge interval."""
+    rr = _Reader(fc, node, "retention", Retention.KEYS)
+
+    def days(key: str) -> float | None:
+        return rr.number(key, 0.0, minimum=0.0) if node.get(key) is not None else None
+
+    return Retention(
+        transcripts_days=days("transcripts_days"),
+        variables_days=days("variables_days"),
+        request_bodies_days=days("request_bodies_days"),
+        conversations_days=days("conversations_days"),
+        purge_interval_minutes=rr.number("purge_interval_minutes", Retention().purge_interval_minutes, minimum=0.0),
+    )
 
 
 def read_workspace_agent(

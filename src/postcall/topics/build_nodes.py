@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,7 @@ from postcall.topics.model import (
     ConditionItem,
     ConnectionProperties,
     ContinueLoop,
+    CreateSearchQuery,
     CSATQuestion,
     CustomEntity,
     DtmfMultipleChoiceOptions,
@@ -49,6 +51,7 @@ from postcall.topics.model import (
     LogCustomTelemetryEvent,
     Message,
     Node,
+    OAuthInput,
     OtherActivity,
     OutputBinding,
     ParseValue,
@@ -74,6 +77,7 @@ from postcall.topics.model import (
 )
 from postcall.topics.schema_data import ENUMS, KINDS
 from postcall.topics.source import YMap, YNode, YScalar, YSeq, to_plain
+from postcall.topics.voice_card import build_voice_form
 
 Common = dict[str, Any]
 Builder = Callable[[FileContext, Fields, Common], Node | None]
@@ -844,6 +848,49 @@ def _csat(fc: FileContext, f: Fields, c: Common) -> Node:
     )
 
 
+def _adaptive_card(fc: FileContext, f: Fields, c: Common) -> Node:
+    card = f.get("card")
+    text = card.value if isinstance(card, YScalar) and not card.is_null else None
+    if isinstance(card, YMap):
+        text = json.dumps(to_plain(card))
+    form = build_voice_form(c["id"], text, build_output_bindings(fc, f), f.node.span, dict(c))
+    if form.card_error is not None:
+        fc.add(
+            codes.VOICE_BEHAVIOUR,
+            f"AdaptiveCardPrompt '{c['id']}' cannot be read aloud: {form.card_error}. On a call "
+            "its outputs stay Blank and the topic goes on.",
+            start_span(card.span if card is not None else f.node.span),
+        )
+    return form
+
+
+def _oauth_input(fc: FileContext, f: Fields, c: Common) -> Node:
+    fc.add(
+        codes.VOICE_BEHAVIOUR,
+        f"OAuthInput '{c['id']}' asks the caller to sign in, which a phone line cannot do: the "
+        "call says so, sets System.SignInReason to SignInRequired (System.User.IsLoggedIn stays "
+        "false) and goes on.",
+        start_span(f.node.span),
+    )
+    return OAuthInput(title=f.expr("title", "string"), text=f.expr("text", "string"), **c)
+
+
+def _create_search_query(fc: FileContext, f: Fields, c: Common) -> Node:
+    return CreateSearchQuery(user_input=f.expr("userInput", "string"), result=f.variable("result"), **c)
+
+
+def _invoke_skill(fc: FileContext, f: Fields, c: Common) -> Node:
+    skill = required(f, "skillId", f.text("skillId"))
+    action = f.text("actionId")
+    return InvokeFlowAction(
+        flow_id=f"skill:{skill}" + (f":{action}" if action else ""),
+        input=build_input_bindings(fc, f),
+        output=build_output_bindings(fc, f),
+        latency_message=build_latency(fc, f),
+        **c,
+    )
+
+
 def _condition_group(fc: FileContext, f: Fields, c: Common) -> Node:
     seq = f.sequence("conditions")
     items = []
@@ -1277,6 +1324,10 @@ NODE_BUILDERS: dict[str, tuple[str, Builder]] = {
     "SendActivity": ("SendActivity", _send_activity),
     "Question": ("Question", _question),
     "CSATQuestion": ("CSATQuestion", _csat),
+    "AdaptiveCardPrompt": ("AdaptiveCardPrompt", _adaptive_card),
+    "OAuthInput": ("OAuthInput", _oauth_input),
+    "CreateSearchQuery": ("CreateSearchQuery", _create_search_query),
+    "InvokeSkillAction": ("InvokeSkillAction", _invoke_skill),
     "ConditionGroup": ("ConditionGroup", _condition_group),
     "GotoAction": ("GotoAction", _goto),
     "Foreach": ("Foreach", _foreach),

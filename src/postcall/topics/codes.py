@@ -114,6 +114,17 @@ DEFAULT_SYSTEM_TOPIC = register_code(
     "A redirect names a Copilot Studio system topic the agent does not include; the default runs.",
 )
 
+VOICE_BEHAVIOUR = register_code(
+    "TPC262",
+    W,
+    "A node that cannot work as written on a phone line; the message says what the call does instead.",
+)
+UNBOUND_SKILL = register_code(
+    "TPC263",
+    W,
+    "An InvokeSkillAction's skill is not bound in agent.yaml `flows:` (as `skill:<skillId>`); it "
+    "runs once configured, until then running it fails (On Error).",
+)
 BAD_ENTITY = register_code(
     "TPC264",
     W,

@@ -27,7 +27,7 @@ from postcall.topics.build_topic import build_topic
 from postcall.topics.config import AgentConfig
 from postcall.topics.defaults import BUILTIN_PATH, DEFAULT_TOPICS, default_topic_name
 from postcall.topics.model import BeginDialog, CustomEntity, Expr, ReplaceDialog, Topic
-from postcall.topics.source import YMap, YNode, YScalar, parse_yaml, read_text
+from postcall.topics.source import YMap, YNode, YScalar, YSeq, parse_yaml, read_text
 
 MAX_FILE_BYTES = 5_000_000
 TOPIC_SUFFIXES = (
@@ -308,9 +308,13 @@ def _make_agent(
             )
         )
     topics: dict[str, Topic] = {}
+    definitions: list[tuple[FileContext, YMap]] = []
     for tf in sorted(files, key=lambda f: f.display):
         fc, node = state.parse(tf.file, tf.display)
         kind = _root_kind(node)
+        if kind == "BotDefinition" and isinstance(node, YMap):
+            definitions.append((fc, node))
+            continue
         if layout != "file" and kind in _OTHER_COMPONENT_KINDS:
             found = (
                 _global_variable(fc, node)
@@ -349,6 +353,8 @@ def _make_agent(
             )
             continue
         topics[name] = topic
+    for fc, node in definitions:
+        _add_component_topics(state, fc, node, topics, by_schema=by_schema)
     if not topics and layout != "file":
         state.diagnostics.append(
             Diagnostic(codes.NO_TOPICS, codes.W, f"No topics found under {state.root}.", None)
@@ -370,6 +376,38 @@ def _make_agent(
         global_variables=MappingProxyType(globals_),
         entities=MappingProxyType(entities),
     )
+
+
+# System triggers an agent has once: a BotDefinition's default does not add a second one.
+_SINGLE_SYSTEM_TRIGGERS = frozenset(
+    "OnConversationStart OnUnknownIntent OnError OnEscalate OnSelectIntent OnSignIn OnSilence "
+    "OnUnrecognizedSpeech OnUnknownDtmfKey".split()
+)
+
+
+def _add_component_topics(
+    state: _State, fc: FileContext, node: YMap, topics: dict[str, Topic], *, by_schema: bool
+) -> None:
+    """The topics of a BotDefinition file: each DialogComponent's `dialog:` (by its schemaName);
+    a topic the agent has as its own file wins (same name, or the same system trigger)."""
+    own_names = {n.lower() for n in topics}
+    own_system = {t.trigger.kind for t in topics.values() if t.trigger.kind in _SINGLE_SYSTEM_TRIGGERS}
+    components = node.get("components")
+    for comp in components.items if isinstance(components, YSeq) else ():
+        if not isinstance(comp, YMap) or _root_kind(comp) != "DialogComponent":
+            continue
+        schema = comp.get("schemaName")
+        dialog = comp.get("dialog")
+        if not isinstance(schema, YScalar) or ".topic." not in schema.value or not isinstance(dialog, YMap):
+            continue
+        schema_name = schema.value.strip()
+        name = schema_name if by_schema else schema_name.split(".topic.", 1)[1]
+        if name.lower() in own_names or any(t.schema_name == schema_name for t in topics.values()):
+            continue
+        built = build_topic(fc, dialog, name=name, schema_name=schema_name, path=fc.path, embedded=True)
+        if built is not None and built.trigger.kind not in own_system:
+            topics[name] = built
+    state.absorb(fc)
 
 
 def _add_default_topics(state: _State, topics: dict[str, Topic], bot_name: str) -> None:
@@ -567,6 +605,11 @@ def _load_workspace(state: _State, root: Path, overrides: dict[str, str]) -> Age
         for f in _yaml_files(root / sub):
             state.info(_display(state.root, f.resolve()), f"Skipped: {sub}/ holds no topics.")
     files = _topic_files(state, _yaml_files(root / "topics"))
+    for extra in sorted(root.iterdir()):
+        if _is_yaml(extra) and extra.is_file() and not extra.name.endswith(".mcs.yml"):
+            head = extra.read_text(encoding="utf-8", errors="replace")[:4000]
+            if re.search(r"^kind:\s*BotDefinition\s*$", head, re.MULTILINE):
+                files.extend(_topic_files(state, [extra]))
     return _make_agent(state, files, config=config, bot=bot, layout="workspace", globals_=globals_)
 
 

@@ -489,6 +489,46 @@ class CSATQuestion(Question):
     SKIPPED: ClassVar[str] = "That's all right, let's move on."
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoiceForm(Node):
+    """An AdaptiveCardPrompt on voice: the card's text spoken, each simple input asked as a
+    Question, an Action.Submit's data stored (built from the card by the loader).
+
+    `actions` run in order like a branch; `card_error` says why the card could not become a
+    voice form (a formula card, an input kind a caller cannot say): then the node says so in the
+    log, leaves its outputs Blank and the call goes on.
+    """
+
+    KIND: ClassVar[str] = "AdaptiveCardPrompt"
+    actions: Actions = ()
+    card_error: str | None = None
+
+    def children(self) -> Iterator[Actions]:
+        yield self.actions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OAuthInput(Node):
+    """A sign-in card.  A phone line cannot sign in: the node says so, sets
+    System.SignInReason to SignInRequired (System.User.IsLoggedIn stays false) and goes on."""
+
+    KIND: ClassVar[str] = "OAuthInput"
+    title: Expr | None = None
+    text: Expr | None = None
+
+    MESSAGE: ClassVar[str] = "I can't sign you in on a phone call, so let's continue without it."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateSearchQuery(Node):
+    """Rewrites the caller's words into a search query (generative orchestration).  Without a
+    model the query is the words themselves (`userInput`, default System.Activity.Text)."""
+
+    KIND: ClassVar[str] = "CreateSearchQuery"
+    user_input: Expr | None = None
+    result: VariableRef | None = None
+
+
 # -- control flow --
 
 

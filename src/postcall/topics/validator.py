@@ -281,6 +281,15 @@ def _check_flow(agent: Agent, node: InvokeFlowAction, out: _Out) -> None:
     if node.flow_id in flows:
         return
     name = f" ({node.display_name})" if node.display_name else ""
+    if node.kind == "InvokeSkillAction":
+        out.add(
+            codes.UNBOUND_SKILL,
+            f"InvokeSkillAction '{node.id}'{name} calls skill '{node.flow_id[6:]}', which agent.yaml "
+            "does not bind: it runs once configured; until then running it fails.",
+            SourceSpan(node.span.path, node.span.line, node.span.column),
+            hint=f"add flows: {{\"{node.flow_id}\": {{url: https://...}}}} (the skill's endpoint) to agent.yaml",
+        )
+        return
     out.add(
         codes.UNBOUND_FLOW,
         f"InvokeFlowAction '{node.id}'{name} runs flow '{node.flow_id}', which agent.yaml "

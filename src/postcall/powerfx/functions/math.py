@@ -86,7 +86,7 @@ def _cot(site: CallSite, n: float) -> Value:
     return site.error(ErrorKind.Div0, "Cot of 0.") if tangent == 0 else numeric(1 / tangent)
 
 
-_exact_unary("Abs", lambda d: abs(d), lambda site, n: abs(n))
+_exact_unary("Abs", lambda d: d.copy_abs(), lambda site, n: abs(n))
 _unary("Sqrt", _sqrt)
 _unary("Ln", _ln)
 _unary("Exp", lambda site, n: numeric(math.exp(n)))
@@ -320,9 +320,9 @@ def _decimal_sum(ds: list[Decimal]) -> Value:
 
 
 def _decimal_average(ds: list[Decimal]) -> Value:
-    total = nums.to_net(nums.CONTEXT.add(sum(ds, nums.ZERO), nums.ZERO)) if ds else nums.ZERO
-    if isinstance(total, ErrorValue):
-        return total
+    total = nums.ZERO
+    for d in ds:
+        total = nums.CONTEXT.add(total, d)
     return nums.divide(total, Decimal(len(ds)))
 
 

@@ -28,6 +28,10 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
                 break
         else:
             return impl(frame, site, args)
+        types = site.arg_types
+        if any(a is None and i < len(types) and types[i].kind == "Table" for i, a in enumerate(args)):
+            # A Blank where a table was expected: the result is Blank, not a table.
+            return None
         tables = [i for i, a in enumerate(args) if type(a) is Table]
         length = None
         for i in tables:
@@ -43,7 +47,11 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
             for i, a in enumerate(args):
                 if i in tables:
                     assert isinstance(a, Table)
-                    row = a.rows[r] if r < len(a.rows) else None
+                    if r >= len(a.rows):
+                        # A shorter table has no value for this row.
+                        row_args.append(ErrorValue(ErrorKind.NotApplicable, "The tables have different numbers of rows."))
+                        continue
+                    row = a.rows[r]
                     row_args.append(row if isinstance(row, ErrorValue) else row_value(a, row))
                 else:
                     row_args.append(a)
