@@ -28,7 +28,7 @@ from crm.launcher import CrmProcess
 from deploy.topology import REPO, commands, environment
 from e2e.balancer import Balancer
 from e2e.server import free_port, poll
-from postcall.channels.twilio_simulator import TwilioSimulator
+from postcall.devtools.twilio_simulator import TwilioSimulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from postcall.devtools.scripted import install as install_scripted
 from postcall.durable import Executor, ExecutorConfig
-from postcall.durable.scripted import install as install_scripted
 from postcall.lifecycle.retention import scrub_state
 from postcall.store import NewActivity, RetentionDays, RunSpec, Store, open_store
 

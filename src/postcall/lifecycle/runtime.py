@@ -14,13 +14,17 @@ from postcall.diagnostics import Diagnostic, render_all
 from postcall.engine.engine import Engine
 from postcall.errors import ConfigError
 from postcall.files import private_dir, secure_data_dir
+from postcall.hostentries import parse_entries
 from postcall.lifecycle.programs import register_agent
 from postcall.lifecycle.session import Sessions
 from postcall.lifecycle.watchdog import WatchdogFailure
+from postcall.logging import get_logger
 from postcall.store import Store, open_store
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
 from postcall.understanding import recognizer_for
+
+log = get_logger("postcall.lifecycle")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,9 @@ def open_runtime(
         watchdog_interval_s=base.watchdog_interval_s,
     )
     secure_data_dir(settings.data_dir)  # 0700, its files 0600, fixed with a log line (files.py)
+    _, never = parse_entries(agent.config.allowed_hosts or ())
+    for entry, why in never:  # `postcall check` warns too; a server start must not hide it
+        log.warning("allowed_hosts_entry_never_matches", entry=entry, reason=why)
     store = open_store(settings.database_url, agent_dir=agent.root if agent.root.is_dir() else agent.root.parent, clock=clock)
     engine = Engine(agent, recognizer=recognizer_for(agent))
     register_agent(agent, engine)

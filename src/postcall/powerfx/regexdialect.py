@@ -544,6 +544,7 @@ def check_pattern(pattern: str, options: str) -> PatternInfo:
 # Translation to the `regex` package.
 
 _INLINE = re.compile(r"\A\(\?([imnsx]+)\)")
+_BACKREF_NUMBER = re.compile(r"\\([1-9]\d*)")
 _U_CURLY = re.compile(r"\\u\{0*([0-9a-fA-F]{1,6})\}")
 _U_PAIR = re.compile(r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})")
 
@@ -615,6 +616,10 @@ def translate(pattern: str, options: str) -> tuple[str, str]:
             elif curly_match is not None:
                 out.append(curly(curly_match))
                 index = curly_match.end() - 1
+            elif (number := _BACKREF_NUMBER.match(pattern, index)) is not None and numbered and not in_class:
+                # \g<N>: the digits that follow (after a comment or free spacing) stay literal.
+                out.append(f"\\g<{number.group(1)}>")
+                index = number.end() - 1
             elif pattern.startswith("\\k<", index) and not in_class and ">" in pattern[index:]:
                 close = pattern.index(">", index)
                 out.append(f"(?P={pattern[index + 3 : close]})")

@@ -27,7 +27,6 @@ from postcall.store.records import (
     Run,
     RunSpec,
     RunStepRecord,
-    TelemetryEvent,
     WorkerHeartbeat,
     run_id_for,
 )
@@ -81,7 +80,6 @@ __all__ = [
     "RunSpec",
     "RunStepRecord",
     "Store",
-    "TelemetryEvent",
     "Turn",
     "TurnBatch",
     "WorkerHeartbeat",

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from postcall.diagnostics import Severity, SourceSpan, did_you_mean
+from postcall.hostentries import entry_problem
 from postcall.topics import codes
 from postcall.topics.build import FileContext, kind_name, start_span
 from postcall.topics.config import (
@@ -363,6 +364,16 @@ def read_agent_yaml(
     hosts: tuple[str, ...] | None = None
     if isinstance(hosts_node, YSeq):
         hosts = tuple(h.value for h in hosts_node.items if isinstance(h, YScalar) and not h.is_null)
+        for item in hosts_node.items:
+            if not isinstance(item, YScalar) or item.is_null:
+                continue
+            problem = entry_problem(item.value)
+            if problem is not None:
+                fc.add(codes.CONFIG_BAD_VALUE,
+                       f"allowed_hosts: {item.value!r} can never match a URL: {problem}.",
+                       start_span(item.span), severity=Severity.WARNING,
+                       hint="Write a host, address or network, optionally with a port: "
+                            "'crm.example.com', '127.0.0.1:8765', '[::1]:8765', '10.0.0.0/8'.")
     elif hosts_node is not None:
         r.bad(hosts_node, "'allowed_hosts' must be a list of host names.")
     voice = VoiceSettings()

@@ -108,7 +108,22 @@ class _State:
         )
 
     def parse(self, file: Path, display: str) -> tuple[FileContext, YNode | None]:
+        """Read and parse one file of the agent: every file the loader reads comes through here.
+
+        A file that resolves outside the agent folder (a symbolic link, itself or one of its
+        folders, pointing elsewhere) is refused with a diagnostic and never read: `postcall
+        check` would otherwise print another file's content in its excerpts.
+        """
         fc = FileContext(display)
+        outside = _outside(self.root, file)
+        if outside is not None:
+            fc.add(
+                codes.UNREADABLE,
+                f"The file is a symbolic link to {outside}, outside the agent folder; it is not "
+                "read. Copy the file into the agent folder instead.",
+                SourceSpan(display, 1, 1),
+            )
+            return fc, None
         try:
             size = file.stat().st_size
             if size > MAX_FILE_BYTES:
@@ -157,11 +172,27 @@ def topic_name_of(file: Path) -> tuple[str, str | None]:
     return stem, None
 
 
+def _outside(root: Path, file: Path) -> str | None:
+    """Where `file` really is when that is outside `root` (resolved), else None."""
+    try:
+        real = file.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return "a loop of symbolic links"
+    if real == root or real.is_relative_to(root):
+        return None
+    return repr(real.as_posix())
+
+
 def _display(root: Path, file: Path) -> str:
     try:
         return file.relative_to(root).as_posix()
     except ValueError:
         return file.as_posix()
+
+
+def _link(file: Path) -> Path:
+    """`file` with its folders resolved but not itself: a symbolic link shows its own name."""
+    return file.parent.resolve() / file.name
 
 
 def _is_yaml(p: Path) -> bool:
@@ -453,21 +484,35 @@ def _load_single(state: _State, file: Path, overrides: dict[str, str]) -> Agent:
         from dataclasses import replace
 
         config = replace(config, env=MappingProxyType(dict(overrides)))
-    tf = _TopicFile(_display(state.root, file.resolve()), file, name, bot)
+    tf = _TopicFile(_display(state.root, _link(file)), file, name, bot)
     return _make_agent(state, [tf], config=config, bot=bot, layout="file", globals_={})
 
 
-def _yaml_files(folder: Path) -> list[Path]:
+def _yaml_files(folder: Path, state: _State) -> list[Path]:
+    """The YAML files under `folder`; a symlinked folder leading out of the agent is reported."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if _is_yaml(p))
+    found = []
+    for p in folder.rglob("*"):
+        if p.is_symlink() and p.is_dir():
+            outside = _outside(state.root, p)
+            if outside is not None:
+                state.diagnostics.append(Diagnostic(
+                    codes.UNREADABLE, codes.E,
+                    f"The folder is a symbolic link to {outside}, outside the agent folder; it is not "
+                    "read. Copy the files into the agent folder instead.",
+                    SourceSpan(_display(state.root, _link(p)), 1, 1),
+                ))
+        elif _is_yaml(p):
+            found.append(p)
+    return sorted(found)
 
 
 def _topic_files(state: _State, files: list[Path]) -> list[_TopicFile]:
     out = []
     for f in files:
         name, bot = topic_name_of(f)
-        out.append(_TopicFile(_display(state.root, f.resolve()), f, name, bot))
+        out.append(_TopicFile(_display(state.root, _link(f)), f, name, bot))
     return out
 
 
@@ -488,14 +533,14 @@ def _load_folder(state: _State, root: Path, overrides: dict[str, str]) -> Agent:
         state.absorb(fc)
     topics_dir = root / "topics"
     globals_: dict[str, Expr | None] = {}
-    for var_file in _yaml_files(root / "variables"):
-        vfc, vnode = state.parse(var_file, _display(state.root, var_file.resolve()))
+    for var_file in _yaml_files(root / "variables", state):
+        vfc, vnode = state.parse(var_file, _display(state.root, _link(var_file)))
         found = _global_variable(vfc, vnode)
         if found is not None:
             globals_[found[0]] = found[1]
         state.absorb(vfc)
     if topics_dir.is_dir():
-        files = _topic_files(state, _yaml_files(topics_dir))
+        files = _topic_files(state, _yaml_files(topics_dir, state))
         return _make_agent(state, files, config=config, bot=bot, layout="folder", globals_=globals_)
     loose = sorted(
         p for p in root.iterdir() if _is_yaml(p) and p.name not in ("agent.yaml", "agent.yml")
@@ -520,16 +565,16 @@ def _load_solution(state: _State, components: Path, overrides: dict[str, str]) -
         data = next(
             (comp / n for n in ("data", "data.yml", "data.yaml") if (comp / n).is_file()), None
         )
-        display = _display(state.root, comp.resolve())
+        display = _display(state.root, _link(comp))
         if ".entity." in comp.name and data is not None:
             state.entity(
-                data, _display(state.root, data.resolve()), comp.name.split(".entity.", 1)[1],
+                data, _display(state.root, _link(data)), comp.name.split(".entity.", 1)[1],
                 comp.name,
             )
             continue
         if ".topic." not in comp.name:
             if data is not None:
-                fc, node = state.parse(data, _display(state.root, data.resolve()))
+                fc, node = state.parse(data, _display(state.root, _link(data)))
                 if _root_kind(node) in ("GlobalVariableComponent", "Variable"):
                     found = _global_variable(fc, node)
                     if found is not None:
@@ -549,7 +594,7 @@ def _load_solution(state: _State, components: Path, overrides: dict[str, str]) -
                 f"Skipped component {comp.name}: a translation of topic {name.rsplit('.', 1)[0]}.",
             )
             continue
-        files.append(_TopicFile(_display(state.root, data.resolve()), data, name, bot))
+        files.append(_TopicFile(_display(state.root, _link(data)), data, name, bot))
     folder_name = components.parent.name if components.name == "botcomponents" else components.name
     only_bot = sorted(bots)[0] if len(bots) == 1 else None
     fc = FileContext(".")
@@ -586,8 +631,8 @@ def _load_workspace(state: _State, root: Path, overrides: dict[str, str]) -> Age
     )
     state.absorb(fc)
     globals_: dict[str, Expr | None] = {}
-    for var_file in _yaml_files(root / "variables"):
-        vfc, vnode = state.parse(var_file, _display(state.root, var_file.resolve()))
+    for var_file in _yaml_files(root / "variables", state):
+        vfc, vnode = state.parse(var_file, _display(state.root, _link(var_file)))
         found = _global_variable(vfc, vnode)
         if found is not None:
             globals_[found[0]] = found[1]
@@ -595,18 +640,21 @@ def _load_workspace(state: _State, root: Path, overrides: dict[str, str]) -> Age
             state.info(vfc.path, "Skipped: not a global variable file.")
         state.absorb(vfc)
     bot = _workspace_schema_name(state, root)
-    for entity_file in _yaml_files(root / "entities"):
+    for entity_file in _yaml_files(root / "entities", state):
         stem = entity_file.name.split(".", 1)[0]
         state.entity(
-            entity_file, _display(state.root, entity_file.resolve()), stem,
+            entity_file, _display(state.root, _link(entity_file)), stem,
             f"{bot}.entity.{stem}" if bot else None,
         )
     for sub in _WORKSPACE_SKIPPED:
-        for f in _yaml_files(root / sub):
-            state.info(_display(state.root, f.resolve()), f"Skipped: {sub}/ holds no topics.")
-    files = _topic_files(state, _yaml_files(root / "topics"))
+        for f in _yaml_files(root / sub, state):
+            state.info(_display(state.root, _link(f)), f"Skipped: {sub}/ holds no topics.")
+    files = _topic_files(state, _yaml_files(root / "topics", state))
     for extra in sorted(root.iterdir()):
         if _is_yaml(extra) and extra.is_file() and not extra.name.endswith(".mcs.yml"):
+            if _outside(state.root, extra) is not None:  # parse() reports it; never sniff it
+                files.extend(_topic_files(state, [extra]))
+                continue
             head = extra.read_text(encoding="utf-8", errors="replace")[:4000]
             if re.search(r"^kind:\s*BotDefinition\s*$", head, re.MULTILINE):
                 files.extend(_topic_files(state, [extra]))

@@ -506,7 +506,7 @@ def _edate(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if isinstance(months, ErrorValue):
         return months
     if when is None:
-        return None
+        when = dt.datetime(1899, 12, 30)
     try:
         return add_months(when, math.trunc(months)).date()
     except (OverflowError, ValueError):
@@ -523,7 +523,7 @@ def _eomonth(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if isinstance(months, ErrorValue):
         return months
     if when is None:
-        return None
+        when = dt.datetime(1899, 12, 30)
     try:
         moved = add_months(when.replace(day=1), math.trunc(months))
     except (OverflowError, ValueError):

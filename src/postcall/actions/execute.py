@@ -1,0 +1,99 @@
+"""`execute_action`: carry out one ActionRequest (http, flow, log) with retries: the one entry point.
+
+The same function runs an in-call HttpRequestAction from the server's event loop, a
+post-call step inside a DBOS workflow, and every action of `chat`, `call` and the test
+harness (through `inprocess.InProcessActions`), so all get the same timeouts, host checks,
+retries and error categories.  It never raises for a failed action: the failure comes back as an
+`ActionResult` with `ok=False`, and the program (errorHandling) decides what happens next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from postcall.actions.flow import flow_once
+from postcall.actions.hosts import Resolver
+from postcall.actions.http import send_once
+from postcall.actions.retry import (
+    AttemptListener,
+    AttemptOutcome,
+    AttemptRecord,
+    Sleep,
+    retry_attempts,
+)
+from postcall.actions.settings import ActionSettings
+from postcall.actions.telemetry import TelemetrySink, log_once
+from postcall.actions.types import ActionRequest, ActionResult
+from postcall.logging import get_logger
+
+log = get_logger("postcall.actions")
+
+
+async def execute_action(
+    request: ActionRequest,
+    settings: ActionSettings,
+    *,
+    http_client: httpx.AsyncClient,
+    telemetry: TelemetrySink | None = None,
+    run_id: str | None = None,
+    deadline: float | None = None,
+    on_attempt: AttemptListener | None = None,
+    sleep: Sleep = asyncio.sleep,
+    resolver: Resolver | None = None,
+    rng: random.Random | None = None,
+) -> ActionResult:
+    """Carry out `request` under `settings`, retrying as the policy allows; never raises for a failed action.
+
+    Args:
+        http_client: the client HTTP and HTTP-bound flow actions use (its own timeouts are
+            overridden per request).
+        telemetry: where log actions store their event; None logs only.
+        run_id: the post-call run this action belongs to (for logs and telemetry rows).
+        deadline: wall-clock time (time.time()) after which no attempt starts: the run budget.
+        on_attempt: awaited after every attempt with its redacted record.
+        sleep, resolver, rng: injection points for tests (waiting, DNS, jitter).
+    """
+    context = {"conversation_id": request.conversation_id, "topic": request.topic, "node": request.node_id, "run_id": run_id}
+
+    async def listener(record: AttemptRecord) -> None:
+        log.info(
+            "action_attempt",
+            kind=request.kind,
+            attempt=record.attempt,
+            ok=record.ok,
+            status_code=(record.response or {}).get("status_code"),
+            error=record.error,
+            error_category=record.error_category,
+            retry_in_s=record.retry_in_s,
+            duration_ms=round(record.duration_ms, 1),
+            **context,
+        )
+        if on_attempt is not None:
+            await on_attempt(record)
+
+    once: Callable[[int, float | None], Awaitable[AttemptOutcome]]
+    if request.kind == "http":
+
+        async def once(attempt: int, seconds_left: float | None) -> AttemptOutcome:
+            return await send_once(request, settings, http_client, seconds_left, resolver=resolver)
+
+    elif request.kind == "flow":
+
+        async def once(attempt: int, seconds_left: float | None) -> AttemptOutcome:
+            return await flow_once(request, settings, http_client, seconds_left, resolver=resolver)
+
+    elif request.kind == "log":
+        once = log_once(request, telemetry, run_id)
+    else:
+        return ActionResult(
+            ok=False, error=f"Node {request.node_id!r} asks for an unknown action kind {request.kind!r}.", error_category="bad_request"
+        )
+    try:
+        return await retry_attempts(once, settings.retry, deadline=deadline, on_attempt=listener, sleep=sleep, rng=rng)
+    except Exception as exc:  # a bug here must not kill a run silently: it becomes a failed step
+        log.exception("action_crashed", kind=request.kind, **context)
+        return ActionResult(ok=False, error=f"Internal error while running the action: {type(exc).__name__}: {exc}", error_category="internal")
