@@ -165,6 +165,7 @@ SIGNATURES: dict[str, Signature] = {
     "PlainText": S(("Text",), None, TEXT),
     "GUID": S(("Text",), None, TEXT),
     "Rand": S((), None, NUM),
+    "Language": S((), None, TEXT),
     "RandBetween": S(("Number", "Number"), None, NUM),
     "IsMatch": S(("Text", "Any", "Any"), None, BOOL),
     "Match": S(("Text", "Any", "Any"), None, T.UNKNOWN),
