@@ -21,6 +21,7 @@ from postcall.engine.engine import Engine
 from postcall.engine.nodes.backend import expand_env
 from postcall.engine.postcall import PostCallProgram
 from postcall.errors import ConfigError
+from postcall.redaction import is_secret_name, register_secret_values
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
 
@@ -84,7 +85,13 @@ class TopicProgram:
 
 
 def register_agent(agent: Agent, engine: Engine | None = None) -> None:
-    """Make this process able to run the agent's post-call topics."""
+    """Make this process able to run the agent's post-call topics.
+
+    The agent's `env` values whose names look like secrets (`crm_ApiKey`...) are registered with
+    the redaction, so that wherever a formula copies one (a body, a URL) it is masked when shown
+    or logged (postcall/redaction.py).
+    """
+    register_secret_values(v for k, v in agent.config.env.items() if is_secret_name(k))
     shared = engine or Engine(agent)
     register_program(PROGRAM, lambda data: TopicProgram(agent, shared, data))
 
