@@ -56,6 +56,7 @@ from postcall.errors import TopicError
 from postcall.lifecycle.programs import action_settings_for
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
+from postcall.understanding import recognizer_for
 
 
 def load(path: str | Path, env: Mapping[str, str] | None = None) -> Agent:
@@ -120,7 +121,7 @@ class Conversation:
         step_seconds: float = 1.0,
     ) -> None:
         self.agent = agent if isinstance(agent, Agent) else load(agent, env)
-        self.engine = Engine(self.agent, recognizer=recognizer)
+        self.engine = Engine(self.agent, recognizer=recognizer or recognizer_for(self.agent))
         self.clock = clock or FixedClock()
         agent_ = self.agent
         self.actions = InProcessActions(
