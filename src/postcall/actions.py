@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-ActionKind = Literal["http", "flow", "log"]
+ActionKind = Literal["http", "flow", "log", "model"]
 
 
 @dataclass(frozen=True, slots=True)
