@@ -167,7 +167,9 @@ async def model_once(
         ok=True,
         status_code=200,
         body=content,
-        json={"content": content, "finish_reason": choice.finish_reason, "model": completion.model, "usage": usage},
+        json={"content": content, "finish_reason": choice.finish_reason, "model": completion.model, "usage": usage,
+              # the passages an answer was grounded on come back with it (a replay reads them too)
+              "citations": payload.get("citations") or []},
     )
     response_view = {"status_code": 200, "content": truncate(content, settings.recorded_body_chars), "usage": usage}
     return AttemptOutcome(result, request_view=view, response_view=response_view)

@@ -15,12 +15,14 @@ from typing import Any
 
 from postcall.actions import ActionRequest, ActionResult
 from postcall.diagnostics import TextOrigin
+from postcall.engine import transcript
 from postcall.engine.activity import (
     Activity,
     ActivityType,
     AgentOutput,
     ChannelEvent,
     EndReason,
+    Say,
     TransferOutcome,
 )
 from postcall.engine.dtmf import clean_digits
@@ -56,6 +58,7 @@ from postcall.engine.triggers import (
     select_simple,
 )
 from postcall.errors import EngineError
+from postcall.knowledge.types import KnowledgeSearch
 from postcall.powerfx import Formula, Template, parse_formula, parse_template
 from postcall.powerfx.values import Value
 from postcall.topics.agent import Agent
@@ -123,9 +126,13 @@ def closed_list_option_sets(agent: Agent) -> dict[str, dict[str, Value]]:
 class Engine:
     """Runs an agent's in-call topics.  One Engine serves any number of conversations."""
 
-    def __init__(self, agent: Agent, *, recognizer: Recognizer | None = None) -> None:
+    def __init__(
+        self, agent: Agent, *, recognizer: Recognizer | None = None, knowledge: KnowledgeSearch | None = None
+    ) -> None:
         self.agent = agent
         self.recognizer: Recognizer = recognizer or PhraseRecognizer()
+        self.knowledge = knowledge
+        """The agent's knowledge index (postcall.knowledge), searched by generative answers; None: no sources."""
         self._programs: dict[str, Program] = {}
         self._nodes: dict[str, dict[str, Node]] = {}
         self.enums = closed_list_option_sets(agent)
@@ -248,6 +255,7 @@ class Engine:
         self._note_activity(st, activity, now)
         st.turns += 1
         if kind is ActivityType.MESSAGE:
+            transcript.note(st, "caller", activity.text or (f"(pressed {activity.dtmf})" if activity.dtmf else None), now)
             return self._result(r, self._message(r, activity))
         if kind is ActivityType.CONVERSATION_UPDATE:
             return self._result(r, self._conversation_update(r))
@@ -377,6 +385,10 @@ class Engine:
 
     def _result(self, r: Runner, stop: Stop) -> TurnResult:
         outputs = list(r.outputs)
+        if r.mode == "call":
+            for output in outputs:
+                if isinstance(output, Say):
+                    transcript.note(r.state, "agent", output.text, r.now)
         if stop is Stop.LISTEN:
             frame = r.top
             try:

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from postcall.actions import ActionRequest, ActionResult
+from postcall.durable.model_endpoint import ModelEndpoint
 from postcall.durable.policy import ActionSettings, FlowBinding, RetryPolicy
 from postcall.durable.program import register_program
 from postcall.engine.engine import Engine
 from postcall.engine.nodes.backend import expand_env
 from postcall.engine.postcall import PostCallProgram
 from postcall.errors import ConfigError
+from postcall.knowledge.index import open_index
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
 
@@ -54,6 +56,19 @@ def action_settings_for(agent: Agent, topic: str | None = None) -> ActionSetting
         allowed_hosts=config.allowed_hosts if config.allowed_hosts is not None else ("*",),
         flows=flows,
         run_budget_s=retry.run_timeout_seconds,
+        model=model_endpoint(agent),
+    )
+
+
+def model_endpoint(agent: Agent) -> ModelEndpoint | None:
+    """agent.yaml `model:` (with the environment's overrides already applied) as the action layer's endpoint."""
+    m = agent.config.model
+    if m is None:
+        return None
+    return ModelEndpoint(
+        base_url=m.base_url, model=m.model, api_key_env=m.api_key_env, api_key_file=m.api_key_file,
+        timeout_s=m.timeout_seconds, budget_s=m.budget_seconds, max_attempts=m.max_attempts,
+        max_tokens=m.max_tokens, temperature=m.temperature,
     )
 
 
@@ -84,7 +99,8 @@ class TopicProgram:
 
 def register_agent(agent: Agent, engine: Engine | None = None) -> None:
     """Make this process able to run the agent's post-call topics."""
-    shared = engine or Engine(agent)
+    root = agent.root if agent.root.is_dir() else agent.root.parent
+    shared = engine or Engine(agent, knowledge=open_index(root))
     register_program(PROGRAM, lambda data: TopicProgram(agent, shared, data))
 
 

@@ -13,6 +13,7 @@ from postcall.clock import Clock, SystemClock
 from postcall.diagnostics import Diagnostic, render_all
 from postcall.engine.engine import Engine
 from postcall.errors import ConfigError
+from postcall.knowledge.index import open_index
 from postcall.lifecycle.programs import register_agent
 from postcall.lifecycle.session import Sessions
 from postcall.store import Store, open_store
@@ -84,7 +85,7 @@ def open_runtime(
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(settings.database_url, agent_dir=agent.root if agent.root.is_dir() else agent.root.parent, clock=clock)
-    engine = Engine(agent)
+    engine = Engine(agent, knowledge=open_index(agent.root if agent.root.is_dir() else agent.root.parent, settings.data_dir))
     register_agent(agent, engine)
     sessions = Sessions(agent, store, engine=engine, clock=clock or SystemClock())
     return Runtime(agent=agent, diagnostics=diagnostics, store=store, sessions=sessions, settings=settings)

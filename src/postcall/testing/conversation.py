@@ -51,6 +51,7 @@ from postcall.engine.activity import (
     output_to_json,
 )
 from postcall.errors import TopicError
+from postcall.knowledge.index import open_index
 from postcall.testing.actions import ActionCall, InProcessActions
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
@@ -118,7 +119,8 @@ class Conversation:
         step_seconds: float = 1.0,
     ) -> None:
         self.agent = agent if isinstance(agent, Agent) else load(agent, env)
-        self.engine = Engine(self.agent, recognizer=recognizer)
+        root = self.agent.root if self.agent.root.is_dir() else self.agent.root.parent
+        self.engine = Engine(self.agent, recognizer=recognizer, knowledge=open_index(root))
         self.clock = clock or FixedClock()
         self.actions = InProcessActions(self.agent, http=http)
         self.conversation_id = conversation_id

@@ -1,0 +1,67 @@
+"""Generative answers and prompt actions without a model: Copilot Studio's no-model and no-answer paths."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from postcall.testing import Conversation
+
+KB = Path(__file__).resolve().parent / "agents" / "kb"
+
+
+@pytest.fixture
+def agent_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "kb"
+    shutil.copytree(KB, target, ignore=shutil.ignore_patterns(".postcall"))
+    return target
+
+
+@pytest.fixture
+def conv(agent_dir: Path) -> Iterator[Conversation]:
+    with Conversation(agent_dir, conversation_id="kb-1") as c:
+        yield c
+
+
+def test_an_unmatched_question_gets_an_extractive_answer_from_the_documents(conv: Conversation) -> None:
+    conv.start()
+    replies = conv.say("what are your opening hours on saturdays")
+    assert replies == ["On Saturdays we open at 10 am and close at 2 pm."]
+
+
+def test_below_the_confidence_the_fallback_topic_runs_after_boosting(conv: Conversation) -> None:
+    conv.start()
+    replies = conv.say("do you sell bicycles")
+    assert replies == ["I'm sorry, I didn't get that. Try asking about our hours or returns."]
+
+
+def test_auto_send_false_fills_the_variable_with_citations_without_speaking(conv: Conversation) -> None:
+    conv.start()
+    replies = conv.say("quiet returns question")
+    assert replies == [
+        "Quiet answer: You can return any product within 30 days of purchase with its receipt. "
+        "Refunds reach your card within five working days. (1 source)"
+    ]
+
+
+def test_answer_question_with_ai_without_a_model_leaves_the_variable_blank(conv: Conversation) -> None:
+    conv.start()
+    assert conv.say("tell me a joke") == ["Joke is blank: true"]
+
+
+def test_a_prompt_action_without_a_model_takes_the_error_path(conv: Conversation) -> None:
+    conv.start()
+    assert conv.say("my heating is broken") == ["Error ModelNotConfigured"]
+
+
+def test_a_missing_knowledge_file_is_not_a_fault_and_the_transcript_is_kept(conv: Conversation) -> None:
+    conv.start()
+    conv.say("what are your opening hours on saturdays")
+    system = conv.state.system
+    text = system["Conversation.TranscriptText"]
+    assert "caller: what are your opening hours on saturdays" in text
+    assert "agent: On Saturdays we open at 10 am" in text
+    assert system["Conversation.LastAnswerSources"] == "policies.md"
