@@ -59,7 +59,11 @@ def test_if_condition_loads_as_a_condition_group() -> None:
     assert [n.id for n in node.else_actions] == ["sendMessage_other01"]
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not present")
+@pytest.mark.skipif(
+    not CORPUS.is_dir(),
+    reason="the Copilot Studio topic corpus is not present: fetch microsoft/vscode-copilotstudio "
+    "(its all-the-things-clean-workspace fixture) into ../shared/compat/copilot-studio-topics",
+)
 def test_microsofts_rich_actions_fixture_runs() -> None:
     (path,) = [
         p

@@ -12,7 +12,9 @@ from postcall.powerfx.conformance import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-TESTS_DIR = REPO.parent / "shared" / "compat" / "powerfx-expression-tests"
+# A copy of Microsoft's cases lives in the repository (MIT; source and commit in its README.md),
+# so that a plain clone runs this test; it is the same set as ../shared/compat/.
+TESTS_DIR = REPO / "tests" / "data" / "powerfx-expression-tests"
 
 
 def test_shared_conformance_rate_does_not_fall() -> None:
@@ -47,7 +49,7 @@ def test_format_reader_handles_directives_continuations_and_skips() -> None:
         "Errors: Error 6-6: Expected an operand.\n"
     )
     parsed = parse_test_text(text, "x.txt")
-    assert parsed.setup == ["TableSyntaxDoesntWrapRecords", "NoSuchFeature"]
+    assert parsed.setup == ["TableSyntaxDoesntWrapRecords, NoSuchFeature"]
     assert [c.expression for c in parsed.cases] == ["If(true,\n    1,\n    2)", "1/0", "Blank("]
     assert parsed.cases[1].skip_reason is not None
     assert parsed.cases[2].expected.startswith("Errors:")
@@ -55,13 +57,59 @@ def test_format_reader_handles_directives_continuations_and_skips() -> None:
 
 def test_file_needing_unknown_feature_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "Needs.txt"
-    path.write_text("#SETUP: SomeFeatureWeLack\n\n>> 1+1\n2\n", encoding="utf-8")
+    path.write_text("#SETUP: TraceSetup\n\n>> 1+1\n2\n", encoding="utf-8")
     ok = tmp_path / "Ok.txt"
-    ok.write_text(">> 1+1\n2\n\n>> 1+1\n3\n\n>> 1/0\nError({Kind:ErrorKind.Div0})\n\n>> Blank(\nErrors: x\n", encoding="utf-8")
+    ok.write_text(">> 1+1\n2\n\n>> 2+1\n4\n\n>> 1/0\nError({Kind:ErrorKind.Div0})\n\n>> Blank(\nErrors: x\n", encoding="utf-8")
     report = run_files([str(path), str(ok)])
     assert (report.passed, report.failed, report.skipped) == (3, 1, 1)
-    assert report.skips_by_reason() == {"#SETUP needs SomeFeatureWeLack": 1}
+    assert report.skips_by_reason() == {"#SETUP TraceSetup: Trace() to a test trace listener": 1}
     assert report.summary_line() == "3 passed, 1 failed, 1 skipped"
+
+
+def test_setups_follow_microsofts_configurations(tmp_path: Path) -> None:
+    """A file runs in the first configuration its #SETUP agrees with; #OVERRIDE replaces results there."""
+    base = tmp_path / "A.txt"
+    base.write_text(">> 1/2\n0.5\n\n>> 3\n4\n", encoding="utf-8")
+    over = tmp_path / "A_Fix.txt"
+    over.write_text("#OVERRIDE: A.txt\n#SETUP: NumberIsFloat\n\n>> 3\n3\n", encoding="utf-8")
+    legacy = tmp_path / "Old.txt"
+    legacy.write_text("#SETUP: disable:PowerFxV1CompatibilityRules\n\n>> 1\n1\n", encoding="utf-8")
+    never = tmp_path / "Never.txt"
+    never.write_text("#SETUP: disable:ConsistentOneColumnTableResult\n\n>> 1\n1\n", encoding="utf-8")
+    report = run_files([str(base), str(over), str(legacy), str(never)])
+    where = {(o.case.file.rsplit("/", 1)[-1], o.case.line): (o.status, o.case.configuration) for o in report.outcomes}
+    # In "V1, Decimal" the Float override is not loaded: A.txt's own `3 -> 4` fails there.
+    assert where[("A.txt", 1)] == ("passed", "V1, Decimal")
+    assert where[("A.txt", 4)] == ("failed", "V1, Decimal")
+    # In "V1, Float" the override replaces it and passes.
+    assert where[("A_Fix.txt", 4)] == ("passed", "V1, Float")
+    assert where[("Old.txt", 3)][0] == "skipped"
+    assert where[("Never.txt", 3)][0] == "skipped"
+    reasons = report.skips_by_reason()
+    assert "Copilot Studio runs Power Fx V1 with it on" in " ".join(reasons)
+    assert "no configuration of Microsoft's harness runs this file" in reasons
+
+
+def test_an_engine_crash_is_one_failed_case(tmp_path: Path, monkeypatch: object) -> None:
+    import pytest
+
+    from postcall.powerfx import conformance
+
+    path = tmp_path / "Crash.txt"
+    path.write_text(">> 1\n1\n\n>> 2\n2\n", encoding="utf-8")
+
+    def explode(case: conformance.Case) -> conformance.Outcome:
+        if case.expression == "1":
+            raise TypeError("boom")
+        return real_run(case)
+
+    real_run = conformance._run_case
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(conformance, "_run_case", explode)
+    report = run_files([str(path)])
+    assert report.summary_line() == "1 passed, 1 failed, 0 skipped"
+    failed = [o for o in report.outcomes if o.status == "failed"][0]
+    assert failed.actual == "TypeError: boom"
 
 
 def test_values_equal_compares_structurally() -> None:

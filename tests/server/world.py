@@ -49,6 +49,12 @@ class AssembledRuntime:
     def live_conversations(self) -> int:
         return stats.count_live(self.store)
 
+    def watchdog_failures(self) -> list[Any]:
+        return []  # no watchdog runs in these tests
+
+    def watchdog_failure_count(self) -> int:
+        return 0
+
 
 def free_port() -> int:
     with socket.socket() as s:

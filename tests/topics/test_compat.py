@@ -24,7 +24,12 @@ REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "compat" / "copilot-studio-topics"
 DOC = REPO / "docs" / "compatibility.md"
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not present")
+pytestmark = pytest.mark.skipif(
+    not CORPUS.is_dir(),
+    reason=("the Copilot Studio topic corpus is not present: fetch the MIT files listed in "
+    "shared/compat/copilot-studio-topics/SOURCES.md (microsoft/CopilotStudioSamples, Power-CAT-Copilot-Studio-Kit, "
+    "skills-for-copilot-studio, vscode-copilotstudio) into ../shared/compat/copilot-studio-topics"),
+)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from postcall.engine.activity import (
     TransferOutcome,
 )
 from postcall.errors import ChannelError
+from postcall.safetext import clean_text
 
 __all__ = [
     "ActivityInput",
@@ -104,8 +105,10 @@ class WebhookRequest:
 
     @property
     def query(self) -> dict[str, str]:
-        """The query string's parameters (the last value of a repeated name wins)."""
-        return dict(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
+        """The query string's parameters (the last value of a repeated name wins), NUL replaced
+        by U+FFFD (postcall/safetext.py; signatures are checked over the URL itself)."""
+        pairs = parse_qsl(urlsplit(self.url).query, keep_blank_values=True)
+        return {clean_text(name): clean_text(value) for name, value in pairs}
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -133,7 +136,7 @@ class WebhookRequest:
                 status=400,
                 field="body",
             ) from None
-        for name, value in pairs:
+        for name, value in pairs:  # raw: signatures are computed over them as sent
             fields.setdefault(name, []).append(value)
         return fields
 

@@ -18,7 +18,9 @@ default) away from our clock is refused; signatures are compared with `hmac.comp
 Several `v1=` values (comma-separated) and several secrets are accepted, for key rotation.
 
 Order of checks: size (413), then signature (403), then the JSON (400, naming the field), so an
-unsigned caller learns nothing about the schema.
+unsigned caller learns nothing about the schema.  Free text (`text`, `caller`, `callee`,
+`raw_reason`, `metadata`) keeps any Unicode except a NUL or a lone surrogate, each of which becomes
+U+FFFD (postcall/safetext.py); fields with a syntax of their own are refused with a 400 instead.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from postcall.engine.activity import (
     TransferToPhoneNumber,
 )
 from postcall.errors import ChannelError, ConfigError
+from postcall.safetext import clean_json, clean_text
 
 __all__ = [
     "EVENT_TYPES",
@@ -253,7 +256,7 @@ class CallEvent:
 
 
 def _bad(message: str, field: str) -> ChannelError:
-    return ChannelError(message, status=400, field=field)
+    return ChannelError(clean_text(message), status=400, field=clean_text(field))
 
 
 def _text(data: Mapping[str, Any], name: str, limit: int, *, required: bool = False) -> str | None:
@@ -268,7 +271,7 @@ def _text(data: Mapping[str, Any], name: str, limit: int, *, required: bool = Fa
         raise _bad(f"Field {name!r} is {len(value)} characters; at most {limit} are allowed.", name)
     if required and not value.strip():
         raise _bad(f"Field {name!r} must not be empty.", name)
-    return value
+    return clean_text(value)  # a NUL or lone surrogate becomes U+FFFD (postcall/safetext.py)
 
 
 def _required(data: Mapping[str, Any], name: str, limit: int) -> str:
@@ -336,6 +339,8 @@ def parse_event(body: bytes) -> tuple[CallEvent, dict[str, Any]]:
         metadata = {}
     if not isinstance(metadata, dict):
         raise _bad("Field 'metadata' must be a JSON object.", "metadata")
+    metadata = clean_json(metadata)
+    data = clean_json(data)  # the raw event is kept in the activity's channel data
 
     event = CallEvent(
         conversation_id=cid,

@@ -53,6 +53,7 @@ from postcall.channels.twilio_twiml import (
 )
 from postcall.engine.activity import AgentOutput, HangUp
 from postcall.errors import ChannelError, ConfigError
+from postcall.safetext import clean_text
 
 __all__ = [
     "AgentTransferSettings",
@@ -183,7 +184,8 @@ class TwilioChannel:
         if request.method == "POST":
             fields = request.form(self.max_body_bytes)
             signed: Mapping[str, Any] = _MultiParams(fields)
-            params = {name: values[-1] for name, values in fields.items()}
+            # Checked over the raw values; what the runtime sees has NUL replaced (safetext.py).
+            params = {clean_text(name): clean_text(values[-1]) for name, values in fields.items()}
         elif request.method == "GET":
             signed, params = {}, request.query
         else:

@@ -100,6 +100,7 @@ class TurnResult:
     end_snapshot: dict[str, Any] | None = None
     ignored: bool = False
     latency_message: LatencyMessage | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)  # nodes run: topic, node, kind
 
     @property
     def action_requests(self) -> list[ActionRequest]:
@@ -394,7 +395,7 @@ class Engine:
             try:
                 outputs.append(listen_for(r, frame if frame is not None and frame.question else None))
             except RuntimeFault as fault:
-                r.log.append(LogEntry("error", str(fault), fault.topic, fault.node, fault.code))
+                r.log.append(LogEntry("error", str(fault), fault.topic, fault.node, fault.code, fault.span))
                 outputs.append(listen_for(r, None))
         end = r.end
         return TurnResult(
@@ -406,6 +407,7 @@ class Engine:
             end_activity=end.activity(r.state.conversation_id, r.state.channel_id) if end else None,
             end_snapshot=r.state.end_snapshot() if end else None,
             latency_message=r.latency if r.pending is not None else None,
+            steps=list(r.steps),
         )
 
     def _watchdog(self, r: Runner, activity: Activity) -> Stop:

@@ -53,6 +53,7 @@ class LogEntry:
     topic: str | None = None
     node: str | None = None
     code: str | None = None
+    span: SourceSpan | None = None  # where a fault's formula or node is (file:line)
 
     def to_json(self) -> dict[str, Any]:
         return {

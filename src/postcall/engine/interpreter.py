@@ -449,7 +449,7 @@ class Runner:
 
     def on_fault(self, fault: RuntimeFault) -> bool:
         """Handle a failed topic.  Returns True when the run must stop (post-call mode)."""
-        self.log.append(LogEntry("error", str(fault), fault.topic, fault.node, fault.code))
+        self.log.append(LogEntry("error", str(fault), fault.topic, fault.node, fault.code, fault.span))
         self.state.system["Error.Code"] = fault.error_code
         self.state.system["Error.Message"] = str(fault)
         self.pending = None

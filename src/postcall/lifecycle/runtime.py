@@ -16,6 +16,7 @@ from postcall.errors import ConfigError
 from postcall.knowledge.index import open_index
 from postcall.lifecycle.programs import register_agent
 from postcall.lifecycle.session import Sessions
+from postcall.lifecycle.watchdog import WatchdogFailure
 from postcall.store import Store, open_store
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
@@ -46,6 +47,12 @@ class Runtime:
 
     def live_conversations(self) -> int:
         return self.store.count_conversations(status="live")
+
+    def watchdog_failures(self) -> list[WatchdogFailure]:
+        return self.sessions.watchdog_failures()
+
+    def watchdog_failure_count(self) -> int:
+        return self.sessions.watchdog_failure_count
 
     def close(self) -> None:
         self.store.close()

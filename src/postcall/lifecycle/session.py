@@ -52,6 +52,7 @@ from postcall.lifecycle.programs import PROGRAM, action_settings_for
 from postcall.lifecycle.watchdog import (
     LIFECYCLE_KEY,
     Watchdog,
+    WatchdogFailure,
     held_due,
     parse_time,
     watchdog_event,
@@ -252,25 +253,49 @@ class Sessions:
 
     async def end_idle(self) -> list[str]:
         """Watchdog: end every live conversation past its idle or duration limit, and release held
-        ends whose wait is over; the ids of the conversations that ended."""
+        ends whose wait is over; the ids of the conversations that ended.
+
+        Each conversation is acted on by itself: one that raises is noted by the watchdog
+        (logged, counted, retried after a backoff; lifecycle/watchdog.py) and the others go on.
+        """
         now = self.clock.now()
         ended: list[str] = []
         for cid, held, state in await asyncio.to_thread(self._watchdog.due, now):
-            if held is not None:
-                outcome = await self._release_held(cid, due_before=now)
-                if outcome is not None and outcome.ended:
-                    log.info("held_end_released", conversation_id=cid, reason=outcome.end_reason)
+            try:
+                if await self._end_one(cid, held, state, now):
                     ended.append(cid)
-                continue
-            assert state is not None
-            event = watchdog_event(cid, state, self.engine, now)
-            if event is None:
-                continue
-            outcome = await self.handle(cid, event, event_id=f"watchdog:{event.value['reason']}")
-            if outcome.ended:
-                log.info("watchdog_ended", conversation_id=cid, reason=outcome.end_reason)
-                ended.append(cid)
+            except Exception as exc:  # one broken conversation never stalls the others
+                self._watchdog.failed(cid, exc, now)
+            else:
+                self._watchdog.succeeded(cid)
         return ended
+
+    def watchdog_failures(self) -> list[WatchdogFailure]:
+        """The live conversations the watchdog is failing on (for the console and the metrics)."""
+        return self._watchdog.failures()
+
+    @property
+    def watchdog_failure_count(self) -> int:
+        """Every watchdog failure since this process started."""
+        return self._watchdog.failure_count
+
+    async def _end_one(
+        self, cid: str, held: dict[str, Any] | None, state: ConversationState | None, now: dt.datetime
+    ) -> bool:
+        if held is not None:
+            outcome = await self._release_held(cid, due_before=now)
+            if outcome is not None and outcome.ended:
+                log.info("held_end_released", conversation_id=cid, reason=outcome.end_reason)
+                return True
+            return False
+        assert state is not None
+        event = watchdog_event(cid, state, self.engine, now)
+        if event is None:
+            return False
+        outcome = await self.handle(cid, event, event_id=f"watchdog:{event.value['reason']}")
+        if outcome.ended:
+            log.info("watchdog_ended", conversation_id=cid, reason=outcome.end_reason)
+        return outcome.ended
 
     # ------------------------------------------------------------------------------------------
     # one locked step

@@ -7,12 +7,18 @@ version it last parsed and the next moment anything can be due (`Engine.next_dea
 end's release time).  Only conversations that changed since, or whose moment has come, are read
 and looked at again.  Another process changing a conversation changes its version, so the cache
 is never stale for long: at most until the next sweep.
+
+One conversation never stalls the others: `Sessions.end_idle` acts on each due conversation on
+its own, and one that raises is logged (`watchdog_conversation_failed`, with the traceback),
+counted (`postcall_watchdog_failures`), shown in the console, and tried again after a backoff
+that doubles from one second up to five minutes, while the sweep goes on to the next.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +27,7 @@ import structlog
 from postcall.engine.activity import Activity, ActivityType, ChannelEvent
 from postcall.engine.engine import Engine
 from postcall.engine.state import ConversationState
+from postcall.safetext import clean_text
 from postcall.store import Store
 from postcall.store.schema import conversations
 
@@ -28,6 +35,9 @@ log = structlog.get_logger("postcall.lifecycle")
 
 LIFECYCLE_KEY = "_lifecycle"
 _BATCH = 500  # conversations read per query
+BACKOFF_FIRST_S = 1.0  # a failing conversation is tried again after 1, 2, 4 ... seconds
+BACKOFF_MAX_S = 300.0  # ... and at least every five minutes
+FAILURES_SHOWN = 200  # failing conversations remembered (the oldest are forgotten beyond this)
 
 
 def parse_time(value: Any) -> dt.datetime | None:
@@ -42,6 +52,23 @@ def held_due(held: dict[str, Any], now: dt.datetime) -> bool:
     return until is None or until <= now
 
 
+@dataclass(frozen=True, slots=True)
+class WatchdogFailure:
+    """A live conversation the watchdog could not act on: shown in the console and the metrics."""
+
+    conversation_id: str
+    attempts: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+    retry_at: dt.datetime
+    error: str  # the exception's type and message (first 300 characters)
+
+
+def backoff_s(attempts: int) -> float:
+    """Seconds to wait before trying a conversation that failed `attempts` times in a row."""
+    return float(min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(attempts - 1, 30)))
+
+
 class Watchdog:
     """Finds what is due among the live conversations of one store; `Sessions` acts on it."""
 
@@ -49,6 +76,50 @@ class Watchdog:
         self.store = store
         self.engine = engine
         self._seen: dict[str, tuple[int, dt.datetime | None]] = {}  # id -> (version, next due)
+        self._failures: dict[str, WatchdogFailure] = {}
+        self.failure_count = 0  # every failure since the process started (the metric)
+
+    # -- failures ------------------------------------------------------------------------------
+
+    def failed(self, conversation_id: str, error: BaseException, now: dt.datetime) -> WatchdogFailure:
+        """Note that acting on a conversation raised: log it, count it, back off before the next try."""
+        previous = self._failures.pop(conversation_id, None)
+        attempts = 1 if previous is None else previous.attempts + 1
+        delay = backoff_s(attempts)
+        failure = WatchdogFailure(
+            conversation_id=conversation_id,
+            attempts=attempts,
+            first_at=now if previous is None else previous.first_at,
+            last_at=now,
+            retry_at=now + dt.timedelta(seconds=delay),
+            error=clean_text(f"{type(error).__name__}: {error}")[:300],
+        )
+        self._failures[conversation_id] = failure
+        while len(self._failures) > FAILURES_SHOWN:
+            self._failures.pop(next(iter(self._failures)))
+        self.failure_count += 1
+        self._seen.pop(conversation_id, None)
+        log.error(
+            "watchdog_conversation_failed", conversation_id=conversation_id, attempts=attempts,
+            retry_in_s=delay, error=failure.error, exc_info=error,
+        )
+        return failure
+
+    def succeeded(self, conversation_id: str) -> None:
+        """The conversation was acted on without error: forget its failures."""
+        failure = self._failures.pop(conversation_id, None)
+        if failure is not None:
+            log.info("watchdog_conversation_recovered", conversation_id=conversation_id, attempts=failure.attempts)
+
+    def failures(self) -> list[WatchdogFailure]:
+        """The live conversations the watchdog is failing on now, oldest failure first."""
+        return sorted(self._failures.values(), key=lambda f: f.first_at)
+
+    def _backing_off(self, conversation_id: str, now: dt.datetime) -> bool:
+        failure = self._failures.get(conversation_id)
+        return failure is not None and failure.retry_at > now
+
+    # -- what is due ---------------------------------------------------------------------------
 
     def live_versions(self) -> list[tuple[str, int]]:
         query = sa.select(conversations.c.id, conversations.c.version).where(conversations.c.status == "live")
@@ -75,8 +146,12 @@ class Watchdog:
         live_ids = {cid for cid, _ in live}
         for cid in [c for c in self._seen if c not in live_ids]:
             del self._seen[cid]
+        for cid in [c for c in self._failures if c not in live_ids]:
+            del self._failures[cid]  # ended (or removed) meanwhile: nothing is failing any more
         stale = []
         for cid, version in live:
+            if self._backing_off(cid, now):
+                continue
             cached = self._seen.get(cid)
             if cached is None or cached[0] != version or (cached[1] is not None and cached[1] <= now):
                 stale.append(cid)
@@ -94,12 +169,13 @@ class Watchdog:
                 continue
             try:
                 state = ConversationState.from_json(raw)
-            except Exception:  # a state we cannot read is reported, never crashes the sweep
-                log.exception("watchdog_unreadable_state", conversation_id=cid)
-                self._seen[cid] = (version, None)
+                next_due = self.engine.next_deadline(state)
+                is_due = self.engine.watchdog_due(state, now) is not None
+            except Exception as exc:  # a state we cannot read is reported, never crashes the sweep
+                self.failed(cid, exc, now)
                 continue
-            self._seen[cid] = (version, self.engine.next_deadline(state))
-            if self.engine.watchdog_due(state, now) is not None:
+            self._seen[cid] = (version, next_due)
+            if is_due:
                 found.append((cid, None, state))
         return found
 

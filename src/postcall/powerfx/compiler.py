@@ -23,6 +23,7 @@ from postcall.powerfx.signatures import signature
 from postcall.powerfx.static import (
     check_binary,
     check_call,
+    check_literal_args,
     column_kinds,
     enum_type,
     table_literal_type,
@@ -334,6 +335,7 @@ class Compiler:
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
         result_type, coercions, problems = check_call(node.name, sig, arg_types)
+        problems.extend(check_literal_args(node.name, node.args, arg_types))
         for index, message in problems:
             where = node.args[index].span if 0 <= index < len(node.args) else node.span
             self.error(PFX_TYPE, message, where)

@@ -2,11 +2,24 @@
 
 Format (FORMAT.md beside the shared files): `>> expression` (continuation lines start with
 white space), then the expected result: a Power Fx value, `Error({Kind:ErrorKind.X})`,
-`Errors: ...` (must not compile), `Blank()`, or `#SKIP`.  File directives: `#SETUP:`
-(handlers and flags; a file needing one we do not have is skipped), `#OVERRIDE:`, `#DISABLE:`.
+`Errors: ...` (must not compile), `Blank()`, or `#SKIP`.  File directives: `#SETUP:`,
+`#OVERRIDE:`, `#DISABLE:`.
+
+Setups are read as Microsoft's harness (TestRunner.cs, FileExpressionEvaluationTests.cs) means
+them: a `#SETUP` line names features, parser flags and setup handlers, each possibly
+`disable:`d.  Microsoft runs the whole folder once per host *configuration* (V1 with Decimal
+numbers, V1 with Float numbers, Canvas with and without the V1 rules); a file whose setup
+contradicts a configuration is not part of that run, and `#OVERRIDE: X.txt` replaces the
+expected results of the same expressions in X.txt only within the runs that load the overriding
+file.  Here every case is run once, in the first configuration that loads it, in the order
+Copilot Studio's own (Power Fx V1, Decimal numbers) first.  A case is skipped only when its
+setup needs behaviour this engine does not have (a feature switched off that Copilot Studio
+keeps on, a test-only handler); the reason says which.  An internal error while running one case
+is that case's failure, with its message.
 
 Expected values are themselves read with this engine and compared structurally (numbers with a
-relative tolerance of 1e-9, text exactly, errors by kind).
+relative tolerance of 1e-9, text exactly, errors by kind).  An `Errors:` case passes when the
+formula does not compile (Microsoft also compares the message text; ours differ in wording).
 """
 
 from __future__ import annotations
@@ -14,8 +27,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+import re
+import zoneinfo
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from postcall.errors import PowerFxError
@@ -24,24 +39,117 @@ from postcall.powerfx.formula import parse_formula
 from postcall.powerfx.runtime import EvalContext
 from postcall.powerfx.values import ErrorValue, OptionValue, Record, Table, UntypedObject, Value
 
-# Setup handlers and feature flags this engine satisfies.
-SUPPORTED_FLAGS = frozenset(
-    {
-        "TableSyntaxDoesntWrapRecords",
-        "ConsistentOneColumnTableResult",
-        "NumberIsFloat",
-        "RestrictedIsEmptyArguments",
-        "DisableMemChecks",
-        "EnableJsonFunctions",
-        "RegEx",
-        "PowerFxV1CompatibilityRules",
-        "SupportColumnNamesAsIdentifiers",
-    }
+# Microsoft's Features.PowerFxV1 (Features.cs): what `#SETUP: PowerFxV1` expands to.
+V1_FEATURES = (
+    "TableSyntaxDoesntWrapRecords",
+    "ConsistentOneColumnTableResult",
+    "DisableRowScopeDisambiguationSyntax",
+    "SupportColumnNamesAsIdentifiers",
+    "StronglyTypedBuiltinEnums",
+    "RestrictedIsEmptyArguments",
+    "FirstLastNRequiresSecondArguments",
+    "PowerFxV1CompatibilityRules",
+    "PrimaryOutputPropertyCoercionDeprecated",
+    "JsonFunctionAcceptsLazyTypes",
+    "IsUserDefinedTypesEnabled",
 )
-# Flags that may be disabled (we do not depend on them being on).
-DISABLEABLE_FLAGS = frozenset({"StronglyTypedBuiltinEnums"})
+FEATURES = frozenset(V1_FEATURES) | {"AsTypeLegacyCheck"}
+PARSER_FLAGS = frozenset(
+    {"None", "EnableExpressionChaining", "NamedFormulas", "NumberIsFloat", "DisableReservedKeywords",
+     "TextFirst", "AllowAttributes", "AllowTypeLiteral", "AllowParseAsTypeLiteral"}
+)
+HANDLERS = frozenset(
+    {"AllEnumsSetup", "AllEnumsPlusTestEnumsSetup", "AllEnumsPlusTestOptionSetsSetup", "AsyncTestSetup",
+     "Blob", "DecimalSupport", "Default", "DisableMemChecks", "EnableJsonFunctions",
+     "MutationFunctionsTestSetup", "OptionSetSortTestSetup", "OptionSetTestSetup", "PowerFxV1", "RegEx",
+     "TimeZoneInfo", "TraceSetup", "CultureInfo", "Net7"}
+)
+
+# How this engine behaves, feature by feature: Power Fx V1, as Copilot Studio runs it.
+ENGINE_FEATURES: Mapping[str, bool] = {**{f: True for f in V1_FEATURES}, "AsTypeLegacyCheck": False}
+
+# Features whose being off this engine tolerates (it accepts what the feature's being on accepts
+# and the rest); cases needing them off run, and fail where the difference shows.
+TOLERATED_OFF = frozenset({"StronglyTypedBuiltinEnums", "SupportColumnNamesAsIdentifiers"})
+
+# Handlers this engine provides (the rest are test-only hosts Copilot Studio does not have; see
+# docs/powerfx.md, "Setups not run").
+SUPPORTED_HANDLERS = frozenset(
+    {"DecimalSupport", "DisableMemChecks", "EnableJsonFunctions", "RegEx", "TimeZoneInfo", "Net7",
+     "AllEnumsSetup", "NumberIsFloat", "PowerFxV1"}
+)
+UNSUPPORTED_HANDLER_REASONS: Mapping[str, str] = {
+    "OptionSetTestSetup": "test-only option sets (OptionSetTestSetup)",
+    "OptionSetSortTestSetup": "test-only option sets (OptionSetSortTestSetup)",
+    "AllEnumsPlusTestEnumsSetup": "test-only enums (AllEnumsPlusTestEnumsSetup)",
+    "AllEnumsPlusTestOptionSetsSetup": "test-only option sets (AllEnumsPlusTestOptionSetsSetup)",
+    "MutationFunctionsTestSetup": "data-source mutation (Collect/Patch/Remove on test tables)",
+    "TraceSetup": "Trace() to a test trace listener",
+    "Blob": "file/blob values",
+    "AsyncTestSetup": "test-only asynchronous functions",
+    "EnableExpressionChaining": "behaviour formulas chained with ';'",
+    "CultureInfo": "a non-invariant culture",
+}
+
+# Windows time zone ids the test files name, as IANA zones.
+WINDOWS_ZONES: Mapping[str, str] = {
+    "Pacific Standard Time": "America/Los_Angeles",
+    "Romance Standard Time": "Europe/Paris",
+    "GMT Standard Time": "Europe/London",
+    "Middle East Standard Time": "Asia/Beirut",
+    "Lord Howe Standard Time": "Australia/Lord_Howe",
+    "UTC": "UTC",
+}
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One of the ways Microsoft runs the folder (FileExpressionEvaluationTests.cs)."""
+
+    name: str
+    setup: Mapping[str, bool]
+
+
+def _config(name: str, setup: str) -> Configuration:
+    return Configuration(name, parse_setup(setup))
+
 
 FIXED_NOW = dt.datetime(2024, 3, 15, 13, 45, 30, tzinfo=dt.UTC)
+
+
+class SetupError(ValueError):
+    """A `#SETUP` line Microsoft's harness would refuse (unknown name, contradiction)."""
+
+
+_SETUP_ITEM = re.compile(r"(disable:)?(([\w]+|//)(\([^\)]*\))?)")
+
+
+def parse_setup(text: str) -> dict[str, bool]:
+    """Microsoft's TestRunner.ParseSetupString: name (with its argument) -> enabled."""
+    settings: dict[str, bool] = {}
+    for match in _SETUP_ITEM.finditer(text):
+        enabled = match.group(1) != "disable:"
+        name, complete = match.group(3), match.group(2)
+        if name == "//":
+            break
+        if name not in FEATURES and name not in PARSER_FLAGS and name not in HANDLERS:
+            raise SetupError(f"unknown setup {name!r} in {text!r}")
+        if complete in settings and settings[complete] != enabled:
+            raise SetupError(f"contradictory setup {complete!r} in {text!r}")
+        settings[complete] = enabled
+        if complete == "PowerFxV1":
+            settings.update({f: True for f in V1_FEATURES})
+    return settings
+
+
+# In order of preference: Copilot Studio's configuration first.
+CONFIGURATIONS = (
+    _config("V1, Decimal", "PowerFxV1,disable:NumberIsFloat,DecimalSupport"),
+    _config("V1, Float", "PowerFxV1,NumberIsFloat,DecimalSupport"),
+    _config("Canvas V1, Float",
+            "TableSyntaxDoesntWrapRecords,ConsistentOneColumnTableResult,PowerFxV1CompatibilityRules,NumberIsFloat,DecimalSupport"),
+    _config("Canvas, Float", "TableSyntaxDoesntWrapRecords,ConsistentOneColumnTableResult,NumberIsFloat,DecimalSupport"),
+)
 
 
 @dataclass
@@ -51,6 +159,9 @@ class Case:
     expression: str
     expected: str
     skip_reason: str | None = None
+    setup: dict[str, bool] = field(default_factory=dict)
+    configuration: str = ""
+    overrides: str | None = None  # the file:line whose expected result this case replaces
 
 
 @dataclass
@@ -60,6 +171,7 @@ class TestFile:
     overrides: list[str] = field(default_factory=list)
     disables: list[str] = field(default_factory=list)
     cases: list[Case] = field(default_factory=list)
+    problem: str | None = None  # a directive Microsoft's harness would refuse
 
 
 @dataclass
@@ -105,6 +217,13 @@ class Report:
     def failures_by_file(self) -> Counter[str]:
         return Counter(os.path.basename(o.case.file) for o in self.outcomes if o.status == "failed")
 
+    def by_file(self) -> dict[str, Counter[str]]:
+        """File name -> counts of passed/failed/skipped."""
+        table: dict[str, Counter[str]] = {}
+        for o in self.outcomes:
+            table.setdefault(os.path.basename(o.case.file), Counter())[o.status] += 1
+        return table
+
     def summary_line(self) -> str:
         return f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped"
 
@@ -121,7 +240,7 @@ def _directive(line: str) -> tuple[str, str] | None:
         return None
     name, _, rest = stripped[1:].partition(":")
     value = rest.split("//")[0].strip()
-    return name.strip(), value
+    return name.strip().upper(), value
 
 
 def parse_test_text(text: str, path: str = "<text>") -> TestFile:
@@ -140,8 +259,8 @@ def parse_test_text(text: str, path: str = "<text>") -> TestFile:
             while i < n and lines[i][:1] in (" ", "\t") and lines[i].strip():
                 expr_lines.append(lines[i])
                 i += 1
-            # Skip blank lines and comments up to the expected result.
-            while i < n and (not lines[i].strip() or lines[i].strip().startswith("//")):
+            # Skip blank lines, comments and per-.NET-version directives up to the expected result.
+            while i < n and (not lines[i].strip() or lines[i].strip().startswith(("//", "#DISABLE.NET"))):
                 i += 1
             expected_lines: list[str] = []
             if i < n and not lines[i].strip().startswith(">>"):
@@ -152,7 +271,7 @@ def parse_test_text(text: str, path: str = "<text>") -> TestFile:
                     i += 1
             expected = " ".join(expected_lines).strip()
             case = Case(path, start_line, "\n".join(expr_lines).strip(), expected)
-            if expected.startswith("#SKIP"):
+            if re.match(r"\s*#skip", expected, re.IGNORECASE):
                 case.skip_reason = "#SKIP in the test file"
             result.cases.append(case)
             continue
@@ -160,7 +279,7 @@ def parse_test_text(text: str, path: str = "<text>") -> TestFile:
         if directive is not None and not result.cases:
             name, value = directive
             if name == "SETUP":
-                result.setup.extend(v.strip() for v in value.split(",") if v.strip())
+                result.setup.append(value)
             elif name == "OVERRIDE":
                 result.overrides.append(value)
             elif name == "DISABLE":
@@ -169,20 +288,69 @@ def parse_test_text(text: str, path: str = "<text>") -> TestFile:
     return result
 
 
-def unsupported_setup(setup: Sequence[str]) -> str | None:
-    for item in setup:
-        for flag in item.split():
-            if flag.startswith("disable:"):
-                if flag[len("disable:") :] not in DISABLEABLE_FLAGS | SUPPORTED_FLAGS:
-                    return f"#SETUP needs {flag}"
-                continue
-            if flag not in SUPPORTED_FLAGS:
-                return f"#SETUP needs {flag}"
+def file_setup(test_file: TestFile) -> dict[str, bool]:
+    """All of a file's `#SETUP` lines as one mapping (raises SetupError as Microsoft's harness)."""
+    merged: dict[str, bool] = {}
+    for line in test_file.setup:
+        for name, enabled in parse_setup(line).items():
+            if merged.get(name, enabled) != enabled:
+                raise SetupError(f"contradictory #SETUP directives: {name}")
+            merged[name] = enabled
+    return merged
+
+
+def compatible(needs: Mapping[str, bool], configuration: Mapping[str, bool]) -> bool:
+    """TestRunner.AddFile: a file runs in a configuration unless they set a flag differently."""
+    default = configuration.get("Default")
+    for name, enabled in needs.items():
+        if name in configuration:
+            if configuration[name] != enabled:
+                return False
+        elif default is not None and default != enabled:
+            return False
+    return True
+
+
+def unsupported_setup(setup: Mapping[str, bool] | Sequence[str]) -> str | None:
+    """Why this engine cannot run a case with this effective setup (None: it can)."""
+    if not isinstance(setup, Mapping):
+        try:
+            setup = file_setup(TestFile("<setup>", setup=list(setup)))
+        except SetupError as exc:
+            return f"#SETUP {exc}"
+    for name, enabled in setup.items():
+        base = name.split("(")[0]
+        if base in ENGINE_FEATURES:
+            if ENGINE_FEATURES[base] != enabled and not (not enabled and base in TOLERATED_OFF):
+                state = "on" if ENGINE_FEATURES[base] else "off"
+                return f"#SETUP {'' if enabled else 'disable:'}{base}: Copilot Studio runs Power Fx V1 with it {state}"
+            continue
+        if not enabled or base in PARSER_FLAGS - {"EnableExpressionChaining"} or base in SUPPORTED_HANDLERS:
+            if base == "TimeZoneInfo" and _zone(name) is None:
+                return f"#SETUP {name}: time zone not known"
+            continue
+        reason = UNSUPPORTED_HANDLER_REASONS.get(base, "not a Copilot Studio setup")
+        return f"#SETUP {base}: {reason}"
     return None
 
 
-def _context() -> EvalContext:
-    return EvalContext(scope={}, now=lambda: FIXED_NOW)
+def _zone(name: str) -> dt.tzinfo | None:
+    match = re.search(r'\("([^"]+)"\)', name)
+    if match is None:
+        return None
+    iana = WINDOWS_ZONES.get(match.group(1), match.group(1))
+    try:
+        return zoneinfo.ZoneInfo(iana)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _context(setup: Mapping[str, bool] | None = None) -> EvalContext:
+    zone: dt.tzinfo = dt.UTC
+    for name, enabled in (setup or {}).items():
+        if enabled and name.startswith("TimeZoneInfo"):
+            zone = _zone(name) or dt.UTC
+    return EvalContext(scope={}, now=lambda: FIXED_NOW, timezone=zone)
 
 
 def _close(a: float, b: float) -> bool:
@@ -228,17 +396,28 @@ def values_equal(actual: Value, expected: Value) -> bool:
 
 
 def run_case(case: Case) -> Outcome:
+    """One case's outcome; an internal error in the engine is this case's failure, never a crash."""
     if case.skip_reason is not None:
         return Outcome(case, "skipped", case.skip_reason)
+    try:
+        return _run_case(case)
+    except RecursionError:
+        return Outcome(case, "failed", "internal error", "RecursionError: formula too deep for the engine")
+    except Exception as exc:  # one case's crash is that case's failure, never the run's
+        return Outcome(case, "failed", "internal error", f"{type(exc).__name__}: {exc}")
+
+
+def _run_case(case: Case) -> Outcome:
     expected_text = case.expected
     if not expected_text:
-        return Outcome(case, "skipped", "no expected result in the test file")
+        return Outcome(case, "failed", "no expected result in the test file")
+    ctx = _context(case.setup)
     parsed = parse_formula(case.expression, known_names=())
     if expected_text.startswith("Errors:"):
         if parsed.formula is None:
             return Outcome(case, "passed")
         try:
-            value = parsed.formula.evaluate(_context())
+            value = parsed.formula.evaluate(ctx)
         except PowerFxError as exc:
             return Outcome(case, "failed", "expected a compile error", f"raised {exc}")
         return Outcome(case, "failed", "expected a compile error", format_value(value))
@@ -247,42 +426,81 @@ def run_case(case: Case) -> Outcome:
             case, "failed", "did not compile", "; ".join(d.message for d in parsed.diagnostics if d.is_error)
         )
     try:
-        actual = parsed.formula.evaluate(_context())
+        actual = parsed.formula.evaluate(ctx)
     except PowerFxError as exc:
         return Outcome(case, "failed", "raised", str(exc))
-    if expected_text == "#Error" or expected_text.startswith("#Error"):
+    if expected_text.startswith("#Error"):
         ok = isinstance(actual, ErrorValue)
         return Outcome(case, "passed" if ok else "failed", "expected an error", format_value(actual))
     expected_parse = parse_formula(expected_text)
     if expected_parse.formula is None:
         return Outcome(case, "failed", "cannot read the expected result", format_value(actual))
-    expected = expected_parse.formula.evaluate(_context())
+    expected = expected_parse.formula.evaluate(_context(case.setup))
     if values_equal(actual, expected):
         return Outcome(case, "passed")
     return Outcome(case, "failed", "different value", format_value(actual))
 
 
+def plan_cases(files: Sequence[TestFile]) -> list[Case]:
+    """Every case once, with the configuration it runs in (see the module docstring)."""
+    chosen: dict[tuple[str, int], Case] = {}
+    order: list[tuple[str, int]] = []
+    for config in CONFIGURATIONS:
+        for case in _configuration_cases(files, config):
+            key = (case.file, case.line)
+            if key not in chosen:
+                chosen[key] = case
+                order.append(key)
+    replaced = {c.overrides for c in chosen.values() if c.overrides}
+    for f in files:  # files no configuration of Microsoft's runs (or that it refuses)
+        for case in f.cases:
+            key = (case.file, case.line)
+            if key not in chosen and f"{case.file}:{case.line}" not in replaced:
+                reason = f.problem or "no configuration of Microsoft's harness runs this file"
+                skipped = Case(case.file, case.line, case.expression, case.expected, reason)
+                chosen[key] = skipped
+                order.append(key)
+    return [chosen[k] for k in order]
+
+
+def _configuration_cases(files: Sequence[TestFile], config: Configuration) -> list[Case]:
+    """TestRunner.AddFile over the folder for one configuration: overrides applied in file order."""
+    by_key: dict[str, int] = {}
+    cases: list[Case] = []
+    for f in files:
+        if f.problem is not None:
+            continue
+        try:
+            needs = file_setup(f)
+        except SetupError as exc:
+            f.problem = f"#SETUP refused by Microsoft's harness: {exc}"
+            continue
+        if not compatible(needs, config.setup):
+            continue
+        effective = {**config.setup, **needs}
+        reason = unsupported_setup(effective)
+        target = f.overrides[0] if f.overrides else os.path.basename(f.path)
+        for source in f.cases:
+            case = Case(source.file, source.line, source.expression, source.expected,
+                        source.skip_reason or reason, dict(effective), config.name)
+            key = target.lower() + ":" + source.expression
+            position = by_key.get(key)
+            if position is not None:
+                existing = cases[position]
+                case.overrides = existing.overrides or f"{existing.file}:{existing.line}"
+                cases[position] = case
+            else:
+                by_key[key] = len(cases)
+                cases.append(case)
+    disabled = {d.lower() for f in files if f.problem is None for d in f.disables}
+    return [c for c in cases if os.path.basename(c.file).lower() not in disabled]
+
+
 def run_files(paths: Iterable[str]) -> Report:
     files = [read_test_file(p) for p in paths]
-    disabled = {os.path.basename(d) for f in files for d in f.disables}
-    # Overrides: results in an overriding file replace the same expression in the named file.
-    overridden: dict[str, set[str]] = defaultdict(set)
-    for f in files:
-        for target in f.overrides:
-            overridden[os.path.basename(target)].update(c.expression for c in f.cases)
     report = Report()
-    for f in files:
-        name = os.path.basename(f.path)
-        file_skip = unsupported_setup(f.setup)
-        if name in disabled:
-            file_skip = "disabled by #DISABLE"
-        for case in f.cases:
-            if case.expression in overridden.get(name, set()):
-                continue
-            if file_skip is not None:
-                report.outcomes.append(Outcome(case, "skipped", file_skip))
-                continue
-            report.outcomes.append(run_case(case))
+    for case in plan_cases(files):
+        report.outcomes.append(run_case(case))
     return report
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from postcall.powerfx import ast
 from postcall.powerfx import types as T
 from postcall.powerfx.enums import BUILTIN_ENUMS
 from postcall.powerfx.signatures import Signature
+from postcall.powerfx.textformat import MAX_FORMAT_LENGTH, NOT_FORMATTABLE, check_format
 from postcall.powerfx.types import FxType, coercible
 
 MISMATCH = (
@@ -270,3 +274,13 @@ def _agree(
         if t.kind != first.kind and first.is_scalar:
             coercions[i] = first.kind
     return result
+
+
+def check_literal_args(name: str, args: Sequence[ast.Node], types: Sequence[FxType]) -> list[tuple[int, str]]:
+    """Problems Power Fx finds in literal arguments before running: Text's format code."""
+    if name == "Text" and len(args) > 1 and types[0].kind in ("Text", "Boolean", "Guid"):
+        return [(1, NOT_FORMATTABLE)]
+    if name == "Text" and len(args) > 1 and isinstance(args[1], ast.TextLit):
+        if len(args[1].value) <= MAX_FORMAT_LENGTH and check_format(args[1].value) is None:
+            return [(1, "Incorrect format specifier for 'Text'.")]
+    return []

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from postcall import __version__
 from postcall.diagnostics import Diagnostic
+from postcall.lifecycle.watchdog import WatchdogFailure
 from postcall.server.api.conversations import router as conversations_router
 from postcall.server.api.health import router as health_router
 from postcall.server.api.runs import router as runs_router
@@ -30,6 +31,7 @@ from postcall.server.console.auth_routes import router as console_auth_router
 from postcall.server.console.pages import router as console_router
 from postcall.server.console.web import HERE as CONSOLE_DIR
 from postcall.server.console.web import base_path, templates
+from postcall.server.edges import InputGuardMiddleware
 from postcall.server.metrics import RequestObservabilityMiddleware, build_registry
 from postcall.server.security import SecurityHeadersMiddleware
 from postcall.store import Store
@@ -80,6 +82,14 @@ class ServerRuntime(Protocol):
         """Conversations in progress (for the dashboard, the live pill and the metric)."""
         ...
 
+    def watchdog_failures(self) -> Sequence[WatchdogFailure]:
+        """Live conversations this process's watchdog fails to act on (console and metrics)."""
+        ...
+
+    def watchdog_failure_count(self) -> int:
+        """Watchdog failures since this process started (the `postcall_watchdog_failures` metric)."""
+        ...
+
 
 API_DESCRIPTION = """\
 The admin API of a postcall server: conversations with their end reasons, transcripts and end
@@ -123,6 +133,7 @@ def create_app(runtime: ServerRuntime) -> FastAPI:
         app.include_router(runtime.channel_router)
 
     # Outermost last: security headers wrap everything, including the clean 500.
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RequestObservabilityMiddleware, metrics=http_metrics)
     app.add_middleware(SecurityHeadersMiddleware, public_base_url=settings.public_base_url)
     return app

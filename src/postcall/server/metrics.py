@@ -217,6 +217,18 @@ class DomainCollector:
         age.add_metric([], queue.oldest_pending_age_s)
         yield age
 
+        failures = CounterMetricFamily(
+            "postcall_watchdog_failures",
+            "Times the watchdog failed to act on a live conversation (this process, since start).",
+        )
+        failures.add_metric([], float(self.runtime.watchdog_failure_count()))
+        yield failures
+        failing = GaugeMetricFamily(
+            "postcall_watchdog_failing_conversations",
+            "Live conversations the watchdog is failing on now (retried with backoff).",
+        )
+        failing.add_metric([], float(len(self.runtime.watchdog_failures())))
+        yield failing
         workers = GaugeMetricFamily(
             "postcall_live_executors", "Executor processes with a fresh heartbeat."
         )

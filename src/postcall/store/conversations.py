@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from postcall.safetext import clean_json, clean_text
 from postcall.store.errors import ConcurrentTurnError, ConversationNotFoundError
 from postcall.store.records import ActivityRecord, Conversation, NewActivity
 from postcall.store.schema import conversation_activities, conversations
@@ -54,7 +55,7 @@ def insert(
         id=conversation_id,
         agent=agent,
         channel=channel,
-        caller=caller,
+        caller=None if caller is None else clean_text(caller)[:200],
         status="live",
         started_at=started_at,
         state=state,
@@ -156,7 +157,7 @@ def append_activities(
                 "seq": seq,
                 "direction": activity.direction,
                 "type": activity.type,
-                "activity": activity.activity,
+                "activity": clean_json(activity.activity),  # no NUL or lone surrogate (safetext.py)
                 "at": activity.at or now,
             }
         )

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from postcall.clock import Clock, SystemClock
+from postcall.safetext import clean_json
 from postcall.store import conversations as conv_q
 from postcall.store import runs as run_q
 from postcall.store import workers as worker_q
@@ -38,8 +39,16 @@ from postcall.store.records import (
 
 
 def _jsonable(value: Any) -> Any:
-    """A JSON-safe copy: datetimes become ISO strings, tuples lists, unknown objects their str."""
-    return json.loads(json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, dt.datetime | dt.date) else str(v)))
+    """A JSON-safe copy: datetimes become ISO strings, tuples lists, unknown objects their str.
+
+    Strings that no back end can store (a NUL, a lone surrogate: postcall/safetext.py) are
+    cleaned; the escaped dump shows them as `\\u0000` or `\\udXXX`, so clean text costs one scan.
+    """
+    dumped = json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, dt.datetime | dt.date) else str(v))
+    loaded = json.loads(dumped)
+    if "\\u0000" in dumped or "\\ud" in dumped:
+        return clean_json(loaded)
+    return loaded
 
 
 def _jsonable_event(event: TelemetryEvent) -> TelemetryEvent:

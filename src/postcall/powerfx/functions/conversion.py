@@ -8,18 +8,27 @@ import json
 import math
 import re
 
-from postcall.powerfx.coerce import text_to_number, to_number, to_text, untyped_to_text
+from postcall.powerfx.coerce import (
+    serial_to_datetime,
+    text_to_number,
+    to_number,
+    to_text,
+    untyped_to_text,
+)
+from postcall.powerfx.culture import EN_US, Culture, get_culture
 from postcall.powerfx.functions.common import check_text
-from postcall.powerfx.functions.dates import KNOWN_LANGUAGES_PREFIX, to_datetime
+from postcall.powerfx.functions.dates import to_datetime
 from postcall.powerfx.functions.registry import CallSite, eager
 from postcall.powerfx.functions.text import tabular
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.textformat import (
-    NAMED_FORMATS,
-    format_datetime,
-    format_number_pattern,
-    language_names,
-    split_language,
+    MAX_FORMAT_LENGTH,
+    NOT_FORMATTABLE,
+    FormatError,
+    check_format,
+    format_datetime_code,
+    format_named,
+    format_number_code,
 )
 from postcall.powerfx.values import (
     ErrorKind,
@@ -33,17 +42,15 @@ from postcall.powerfx.values import (
 )
 
 
-def _language(site: CallSite, value: Value) -> str | None | ErrorValue:
-    if value is None:
-        return None
+def _culture(site: CallSite, value: Value) -> Culture | ErrorValue:
+    """The culture named by a language argument (en-US when empty)."""
     lang = to_text(value)
     if isinstance(lang, ErrorValue):
         return lang
-    if lang == "":
-        return None
-    if lang.split("-")[0].lower() not in KNOWN_LANGUAGES_PREFIX:
+    culture = get_culture(lang)
+    if culture is None:
         return site.error(ErrorKind.BadLanguageCode, f"Unknown language code {lang!r}.")
-    return lang
+    return culture
 
 
 @eager("Text", 1, 3)
@@ -59,9 +66,6 @@ def _text(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 
 def _text_scalar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     value = args[0]
-    language = _language(site, args[2]) if len(args) > 2 else None
-    if isinstance(language, ErrorValue):
-        return language
     if len(args) == 1:
         if value is None:
             return None
@@ -73,87 +77,91 @@ def _text_scalar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
                 return None
             return untyped_to_text(value)
         return to_text(value)
-    fmt_value = args[1]
-    if fmt_value is None or (len(args) > 2 and args[2] is None):
+    if any(a is None for a in args[1:]):
         return ""
+    for arg in args[1:]:
+        if isinstance(arg, ErrorValue):
+            return arg
+    culture = _culture(site, args[2]) if len(args) > 2 else EN_US
+    if isinstance(culture, ErrorValue):
+        return culture
+    fmt_value = args[1]
     if isinstance(fmt_value, OptionValue):
-        fmt_value = fmt_value.value  # type: ignore[assignment]
+        return _text_named(frame, site, value, str(fmt_value.value), culture)
     fmt = to_text(fmt_value)
     if isinstance(fmt, ErrorValue):
         return fmt
-    fmt, embedded_lang = split_language(fmt)
-    if embedded_lang is not None and language is None:
-        language = embedded_lang
-    if language is not None and language_names(language) is None and not language.lower().startswith("en"):
-        language = None
+    if len(fmt) > MAX_FORMAT_LENGTH:
+        return site.invalid(f"the format is longer than {MAX_FORMAT_LENGTH} characters.")
+    code = check_format(fmt)
+    if code is None:
+        return site.invalid(f"incorrect format specifier {fmt!r} for 'Text'.")
     if value is None:
-        value = 0.0 if not _looks_like_date_format(fmt) else None
-        if value is None:
-            return ""
+        value = 0.0
     if isinstance(value, UntypedObject):
         raw = value.raw
         if isinstance(raw, (int, float, decimal.Decimal)) and not isinstance(raw, bool):
             value = float(raw)
-        elif isinstance(raw, str):
-            value = raw
         elif raw is None:
-            return ""
+            value = 0.0
         else:
             return site.invalid("the untyped value cannot be formatted.")
-    if isinstance(value, (dt.date, dt.timedelta)):
-        if isinstance(value, dt.timedelta):
-            when = dt.datetime(1899, 12, 30) + value
-        elif isinstance(value, dt.datetime):
-            when = value
-        else:
-            when = dt.datetime(value.year, value.month, value.day)
-        if fmt.lower() == "utc":
-            aware = when.replace(tzinfo=frame.ctx.timezone).astimezone(dt.UTC)
-            return aware.strftime("%Y-%m-%dT%H:%M:%S.") + f"{aware.microsecond // 1000:03d}Z"
-        pattern = NAMED_FORMATS.get(fmt.lower(), fmt)
-        return check_text(frame, site, format_datetime(when, pattern, language))
-    if isinstance(value, str):
-        number = text_to_number(value)
-        if number is None:
-            return value
-        value = number
-    number_value = to_number(value)
-    if isinstance(number_value, ErrorValue):
-        return number_value
-    if fmt.lower() in NAMED_FORMATS or fmt.lower() == "utc" or _looks_like_date_format(fmt):
-        when_value = to_datetime(site, number_value)
-        if isinstance(when_value, ErrorValue) or when_value is None:
-            return when_value
-        if fmt.lower() == "utc":
-            return when_value.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        return format_datetime(when_value, NAMED_FORMATS.get(fmt.lower(), fmt), language)
+    if isinstance(value, (str, bool)):
+        return site.invalid(NOT_FORMATTABLE)
     try:
-        formatted = format_number_pattern(number_value, fmt)
-        prefix = language.split("-")[0].lower() if language else ""
-        if prefix in _DECIMAL_COMMA:
-            formatted = formatted.translate(_SPACE_GROUPS if prefix in _SPACE_GROUPING else _DOT_GROUPS)
-        return check_text(frame, site, formatted)
-    except (decimal.InvalidOperation, ValueError, OverflowError):
-        return site.invalid(f"cannot format {format_number(number_value)} with {fmt!r}.")
+        if isinstance(value, (dt.date, dt.timedelta)):
+            serial = to_number(value)
+            if isinstance(serial, ErrorValue):
+                return serial
+            if code.is_numeric:
+                return check_text(frame, site, format_number_code(serial, code.code, culture))
+            when = to_datetime(site, value)
+            if not isinstance(when, dt.datetime):
+                return when
+            return check_text(frame, site, format_datetime_code(when, code.section_for(serial), culture))
+        number_value = value if isinstance(value, decimal.Decimal) else to_number(value)
+        if isinstance(number_value, ErrorValue):
+            return number_value
+        if code.is_datetime:
+            when = serial_to_datetime(float(number_value))
+            if isinstance(when, ErrorValue):
+                return when
+            section = code.section_for(float(number_value))
+            return check_text(frame, site, format_datetime_code(when, section, culture))
+        if code.code == "":
+            return ""
+        return check_text(frame, site, format_number_code(number_value, code.code, culture))
+    except (FormatError, OverflowError, ValueError):
+        return site.invalid(f"cannot format the value with {fmt!r}.")
 
 
-def _looks_like_date_format(fmt: str) -> bool:
-    stripped = re.sub(r'"[^"]*"', "", fmt).lower()
-    return bool(re.search(r"[ydhs]|mm|am/pm", stripped)) and not re.search(r"[0#]", stripped)
+def _text_named(frame: Frame, site: CallSite, value: Value, name: str, culture: Culture) -> Value:
+    """Text(value, DateTimeFormat.X): a named date/time format."""
+    if value is None:
+        value = 0.0
+    if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
+        when_value: Value = serial_to_datetime(float(value))
+    else:
+        when_value = to_datetime(site, value)
+    if not isinstance(when_value, dt.datetime):
+        return when_value
+    when = when_value
+    name = name.strip("'")
+    if name.lower() == "utc":
+        aware = when.replace(tzinfo=frame.ctx.timezone).astimezone(dt.UTC)
+        return aware.strftime("%Y-%m-%dT%H:%M:%S.") + f"{aware.microsecond // 1000:03d}Z"
+    text = format_named(when, name, culture)
+    if text is None:
+        return site.invalid(f"{name!r} is not a date/time format.")
+    return check_text(frame, site, text)
 
 
-_SPACE_GROUPS = str.maketrans({".": ",", ",": "\u00a0"})
-_DOT_GROUPS = str.maketrans({".": ",", ",": "."})
-_SPACE_GROUPING = ("fr", "ru", "pl", "sv", "nb", "fi", "cs", "sk", "hu")
-_DECIMAL_COMMA = ("fr", "de", "es", "it", "pt", "nl", "ru", "pl", "sv", "da", "nb", "fi", "tr", "cs", "hu", "el", "sr", "vi")
-
-
-def _value_of_text(site: CallSite, text: str, language: str | None) -> Value:
+def _value_of_text(site: CallSite, text: str, culture: Culture) -> Value:
     if text == "":
         return None
     candidate: str | None = text
-    if language and language.split("-")[0].lower() in _DECIMAL_COMMA:
-        candidate = _decimal_comma_to_point(text, language.split("-")[0].lower())
+    if culture.decimal != ".":
+        candidate = _localized_to_invariant(text, culture)
     number = text_to_number(candidate) if candidate is not None else None
     if number is None:
         when = parse_date_number(text)
@@ -163,19 +171,22 @@ def _value_of_text(site: CallSite, text: str, language: str | None) -> Value:
     return number
 
 
-def _decimal_comma_to_point(text: str, language: str) -> str | None:
+_SPACES = {" ", "\u00a0", "\u202f"}
+
+
+def _localized_to_invariant(text: str, culture: Culture) -> str | None:
     """`1 234,56` (fr) or `1.234,56` (de) as en-US text, or None when it cannot be one."""
-    thousands = {" ", "\u00a0", "\u202f"} | (set() if language == "fr" else {"."})
-    comma = text.find(",")
-    if comma >= 0 and "." in text[comma:]:
+    thousands = ({culture.group} | (_SPACES if culture.group in _SPACES else set())) - {culture.decimal}
+    point = text.find(culture.decimal)
+    if point >= 0 and any(ch in thousands or ch == "." for ch in text[point + 1 :]):
         return None
     out = []
     for i, ch in enumerate(text):
         if ch in thousands and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
             continue
-        if ch == ".":
+        if ch == "." and "." not in thousands:
             return None
-        out.append("." if ch == "," else ch)
+        out.append("." if ch == culture.decimal else "-" if ch == culture.negative else ch)
     return "".join(out)
 
 
@@ -200,9 +211,9 @@ def parse_date_number(text: str) -> float | None:
 def _value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Value(text, [language]): a number."""
     value = args[0]
-    language = _language(site, args[1]) if len(args) > 1 else None
-    if isinstance(language, ErrorValue):
-        return language
+    culture = _culture(site, args[1]) if len(args) > 1 and args[1] is not None else EN_US
+    if isinstance(culture, ErrorValue):
+        return culture
     if value is None:
         return None
     if isinstance(value, UntypedObject):
@@ -214,10 +225,10 @@ def _value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         if isinstance(raw, (int, float, decimal.Decimal)):
             return float(raw)
         if isinstance(raw, str):
-            return _value_of_text(site, raw, language)
+            return _value_of_text(site, raw, culture)
         return site.invalid("the untyped value is not a number.")
     if isinstance(value, str):
-        return _value_of_text(site, value, language)
+        return _value_of_text(site, value, culture)
     if isinstance(value, (bool, int, float, dt.date, dt.timedelta)):
         return to_number(value)
     return site.invalid("the value cannot be turned into a number.")

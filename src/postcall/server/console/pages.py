@@ -162,6 +162,7 @@ async def dashboard(request: Request) -> Response:
         "legend": legend_reasons(buckets),
         "failed_runs": data["failed"],
         "recent": data["recent"],
+        "watchdog_failures": list(runtime.watchdog_failures())[:20],
         "live_count": summary.live_conversations,
         "refresh": LIVE_REFRESH_SECONDS if summary.live_conversations else 0,
     })
@@ -252,6 +253,8 @@ async def conversation(request: Request, conversation_id: str) -> Response:
         "active": "conversations",
         "c": detail,
         "runs": runs,
+        "watchdog_failure": next((f for f in request.app.state.runtime.watchdog_failures()
+                                  if f.conversation_id == conversation_id), None),
         "variables": detail.variables,
         "refresh": LIVE_REFRESH_SECONDS if busy else 0,
         "here": request.url.path,

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from postcall.safetext import bad_character, clean_text
 from postcall.server.auth import SESSION_COOKIE, Session, SessionCodec
 from postcall.server.security import is_https
 
@@ -119,6 +120,15 @@ def render(
 
 
 async def form_of(request: Request) -> dict[str, str]:
-    """The posted form's text fields (files and repeated keys ignored)."""
+    """The posted form's text fields (repeated keys ignored).
+
+    A field holding a NUL is refused with 400 naming it (safetext.py: what an operator typed
+    is refused, not altered).  Multipart bodies never get here (server/edges.py).
+    """
     form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    for name, value in fields.items():
+        problem = bad_character(name) or bad_character(value)
+        if problem is not None:
+            raise HTTPException(status_code=400, detail=f"Bad form field {clean_text(name)[:40]!r}: it holds {problem}.")
+    return fields
