@@ -15,11 +15,26 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 
 def norm(word: str) -> str:
-    """A crude stem, the same at build and query time (FTS5's porter stemmer ranks; this weighs)."""
+    """A light stem, the same at build and query time (FTS5's porter stemmer ranks; this weighs):
+    plural, -ing and -ed endings, a doubled final consonant and a final e dropped, so that
+    take/takes/taking, ship/ships/shipping/shipped and hour/hours meet."""
     w = word.lower()
-    for suffix in ("ing", "ies", "es", "ed", "s"):
-        if len(w) > len(suffix) + 2 and w.endswith(suffix):
-            return w[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    if len(w) <= 3:
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith(("sses", "xes", "zes", "ches", "shes")):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    if w.endswith("ing") and len(w) > 5:
+        w = w[:-3]
+    elif w.endswith("ed") and len(w) > 4:
+        w = w[:-2]
+    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
+        w = w[:-1]
+    if len(w) > 3 and w.endswith("e"):
+        w = w[:-1]
     return w
 
 
@@ -31,7 +46,8 @@ def terms(text: str) -> list[str]:
 def spoken_answer(question: str, passage: str, *, max_words: int = 45) -> str:
     """The sentence (or two) of `passage` that answers `question` best, short enough to speak.
 
-    Sentences are scored by the question's words they hold; the best one is kept, with the one
+    Sentences are scored by the question's words they hold (a word held by fewer of the
+    passage's sentences weighs more); the best one is kept, with the one
     after it when both fit in `max_words`; a sentence longer than that is cut at a word
     boundary and ends with an ellipsis.
     """
@@ -41,7 +57,10 @@ def spoken_answer(question: str, passage: str, *, max_words: int = 45) -> str:
     if not sentences:
         return ""
     wanted = set(terms(question))
-    scores = [len(wanted & set(terms(s))) for s in sentences]
+    held = [wanted & set(terms(s)) for s in sentences]
+    # a word of the question found in fewer sentences tells more about which one answers it
+    spread = {t: sum(t in h for h in held) for t in wanted}
+    scores = [sum(1.0 / spread[t] for t in h) for h in held]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     chosen = [sentences[best]]
     if best + 1 < len(sentences) and scores[best + 1] > 0:
