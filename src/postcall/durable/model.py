@@ -16,7 +16,9 @@ sizes of the messages, not their text.
 from __future__ import annotations
 
 import asyncio
+import threading
 import weakref
+from collections import Counter
 from typing import Any
 
 import httpx2
@@ -52,6 +54,17 @@ class _PolicyTransport(httpx2.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+ATTEMPTS: Counter[str] = Counter()
+"""Model call attempts in this process by outcome ("ok" or the error category), for metrics."""
+_attempts_lock = threading.Lock()
+
+
+def _count(outcome: AttemptOutcome) -> AttemptOutcome:
+    with _attempts_lock:
+        ATTEMPTS["ok" if outcome.result.ok else (outcome.result.error_category or "error")] += 1
+    return outcome
 
 
 class _Refused(Exception):
@@ -91,11 +104,11 @@ def _request_view(endpoint: ModelEndpoint, payload: dict[str, Any]) -> dict[str,
 
 def _fail(message: str, category: str, *, retryable: bool = False, view: dict[str, Any] | None = None,
           status: int | None = None, retry_after: float | None = None) -> AttemptOutcome:
-    return AttemptOutcome(
+    return _count(AttemptOutcome(
         ActionResult(ok=False, status_code=status, error=message, error_category=category),
         retryable=retryable, retry_after=retry_after, request_view=view or {},
         response_view={"status_code": status} if status is not None else None,
-    )
+    ))
 
 
 async def model_once(
@@ -172,7 +185,7 @@ async def model_once(
               "citations": payload.get("citations") or []},
     )
     response_view = {"status_code": 200, "content": truncate(content, settings.recorded_body_chars), "usage": usage}
-    return AttemptOutcome(result, request_view=view, response_view=response_view)
+    return _count(AttemptOutcome(result, request_view=view, response_view=response_view))
 
 
 def _message(exc: openai.APIStatusError) -> str:
