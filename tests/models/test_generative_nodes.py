@@ -65,3 +65,19 @@ def test_a_missing_knowledge_file_is_not_a_fault_and_the_transcript_is_kept(conv
     assert "caller: what are your opening hours on saturdays" in text
     assert "agent: On Saturdays we open at 10 am" in text
     assert system["Conversation.LastAnswerSources"] == "policies.md"
+
+
+def test_check_says_which_nodes_need_a_model_or_a_prompt(agent_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from postcall.cli.main import cli
+
+    (agent_dir / "topics" / "Unknown prompt.topic.yaml").write_text(
+        "kind: AdaptiveDialog\nbeginDialog:\n  kind: OnRecognizedIntent\n  id: main\n  intent:\n"
+        "    triggerQueries: [unknown prompt]\n  actions:\n    - kind: InvokeAIBuilderModelAction\n"
+        "      id: prompt_x\n      aIModelId: 0bde30fa-b6bd-42f3-a9b6-d58c47ca2065\n"
+    )
+    out = CliRunner().invoke(cli, ["check", str(agent_dir)]).output
+    assert "topics/Classify.topic.yaml:9:7: warning GEN310: InvokeAIBuilderModelAction 'invokeAIBuilderModelAction_cat' needs a model" in out
+    assert "warning GEN311: InvokeAIBuilderModelAction 'prompt_x' runs prompt '0bde30fa-b6bd-42f3-a9b6-d58c47ca2065'" in out
+    assert "knowledge/files/Handbook.pdf.mcs.yml:1:1: warning KNW300" in out
