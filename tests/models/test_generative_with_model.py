@@ -8,11 +8,11 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from postcall.actions import ActionRequest, ActionResult
 from postcall.devtools.openai_server import OpenAIServer, Scripted
 from postcall.durable import RetryPolicy, execute_action
 from postcall.engine.activity import Activity, ActivityType, Say
@@ -48,11 +48,11 @@ class Call:
             if result.pending is None:
                 return said
 
-            async def run() -> Any:
-                async with httpx.AsyncClient() as client:
-                    return await execute_action(result.pending, self.settings, http_client=client)  # type: ignore[arg-type]
+            result = self.engine.resume(self.state, asyncio.run(self._execute(result.pending)), now=T0)
 
-            result = self.engine.resume(self.state, asyncio.run(run()), now=T0)
+    async def _execute(self, request: ActionRequest) -> ActionResult:
+        async with httpx.AsyncClient() as client:
+            return await execute_action(request, self.settings, http_client=client)
 
     def send(self, kind: ActivityType, text: str | None = None) -> list[str]:
         self.n += 1
