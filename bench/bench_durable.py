@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 
-from postcall.durable.scripted import PROGRAM_NAME
+from postcall.devtools.scripted import PROGRAM_NAME
 from postcall.store import RunSpec, Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent

@@ -40,9 +40,11 @@ import httpx
 import httpx2
 
 from postcall.actions import ActionRequest
+from postcall.actions.execute import execute_action
+from postcall.actions.model_endpoint import ModelEndpoint
+from postcall.actions.retry import RetryPolicy
+from postcall.actions.settings import ActionSettings
 from postcall.devtools.openai_server import OpenAIServer
-from postcall.durable import ActionSettings, RetryPolicy, execute_action
-from postcall.durable.model_endpoint import ModelEndpoint
 from postcall.knowledge.documents import passages
 from postcall.knowledge.index import KnowledgeIndex
 from postcall.knowledge.text import WORD, spoken_answer

@@ -19,7 +19,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from postcall.powerfx.conformance import Outcome, run_files
+from postcall.devtools.conformance import Outcome, run_files
 
 FOLDERS = (
     "src/tests/Microsoft.PowerFx.Core.Tests.Shared/ExpressionTestCases",

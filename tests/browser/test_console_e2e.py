@@ -82,7 +82,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 
 def _place_call(served: Served) -> str:
-    from postcall.channels.twilio_simulator import TwilioSimulator
+    from postcall.devtools.twilio_simulator import TwilioSimulator
 
     sim = TwilioSimulator(served.url, TWILIO_TOKEN, from_="+15550001001")
     try:

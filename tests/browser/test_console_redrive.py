@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from browser.conftest import screenshot
+from postcall.devtools.scripted import install as install_scripted
 from postcall.durable import Executor, ExecutorConfig
-from postcall.durable.scripted import install as install_scripted
 from postcall.server.app import create_app
 from postcall.server.auth import TOKEN_ENV
 from postcall.store import Store, open_store, run_id_for

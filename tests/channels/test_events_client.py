@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from postcall.channels.events import EventsChannel, signature_headers
-from postcall.channels.events_client import CallEventsClient
+from postcall.devtools.events_client import CallEventsClient
 from postcall.engine.activity import EndReason
 from postcall.errors import ChannelError, ConfigError
 

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 import pytest
 
 from postcall.channels.twilio import TwilioChannel
-from postcall.channels.twilio_simulator import (
+from postcall.channels.twilio_twiml import AgentTransferSettings
+from postcall.devtools.twilio_simulator import (
     SimulatorOptions,
     TwilioSimulator,
     TwilioSimulatorError,
     run_simulated_call,
 )
-from postcall.channels.twilio_twiml import AgentTransferSettings
 from postcall.engine.activity import EndReason
 
 from .conftest import TOKEN

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from postcall.channels.events_client import CallEventsClient
+from postcall.devtools.events_client import CallEventsClient
 from postcall.errors import ChannelError
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from postcall.actions import ActionRequest, ActionResult
-from postcall.durable import ActionSettings, register_program
+from postcall.actions.settings import ActionSettings
+from postcall.durable import register_program
 
 
 class Exploding:

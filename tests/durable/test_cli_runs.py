@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from durable import flows_for_tests
 from postcall.cli.main import cli
+from postcall.devtools.scripted import install as install_scripted
 from postcall.durable import Executor, ExecutorConfig
-from postcall.durable.scripted import install as install_scripted
 from postcall.store import RunSpec, open_store
 
 SETTINGS = {"flows": {"switchable": {"callable": "durable.flows_for_tests:switchable"}}}

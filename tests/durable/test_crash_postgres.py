@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from crm.launcher import REPO, CrmProcess
-from postcall.durable.crashdrill import drill_spec
+from postcall.devtools.crashdrill import drill_spec
 from postcall.store import open_store
 
 RUNS = 200

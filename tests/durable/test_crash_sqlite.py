@@ -1,7 +1,7 @@
 """Crash test (a): the serving process is SIGKILLed five times while 300 conversations end; nothing is lost or applied twice.
 
 The serving process is a parameter (`serving_command`): today the crash drill
-(`python -m postcall.durable.crashdrill`), which ends conversations through the store API and
+(`python -m postcall.devtools.crashdrill`), which ends conversations through the store API and
 executes their runs with an in-process executor, as `postcall serve` will.  Kill moments are
 random but chosen by progress (a number of CRM deliveries or of ended conversations polled
 for), so each kill lands while work is in flight.
@@ -31,7 +31,7 @@ FIRST_CASE = 1001
 
 def serving_command(db_url: str, crm_url: str) -> list[str]:
     """The process under test; swap in `postcall serve ...` once it exists."""
-    return [sys.executable, "-m", "postcall.durable.crashdrill", "--db", db_url, "--crm", crm_url,
+    return [sys.executable, "-m", "postcall.devtools.crashdrill", "--db", db_url, "--crm", crm_url,
             "--conversations", str(CONVERSATIONS), "--first-case", str(FIRST_CASE), "--rate", "100"]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from crm.launcher import REPO, CrmProcess
-from postcall.durable.scripted import PROGRAM_NAME
+from postcall.devtools.scripted import PROGRAM_NAME
 from postcall.store import RunSpec, open_store
 
 RUNS = 12

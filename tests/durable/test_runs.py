@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from crm.launcher import CrmProcess
 from durable import flows_for_tests, programs_for_tests
 from postcall.cli.main import cli
+from postcall.devtools.scripted import install as install_scripted
 from postcall.durable import Executor, ExecutorConfig
-from postcall.durable.scripted import install as install_scripted
 from postcall.store import RunSpec, Store, open_store
 
 SETTINGS = {

@@ -21,8 +21,8 @@ import yaml
 from twilio.request_validator import RequestValidator
 
 from e2e.server import ServeProcess
-from postcall.channels.events_client import CallEventsClient
-from postcall.channels.twilio_simulator import SimulatorOptions, TwilioSimulator
+from postcall.devtools.events_client import CallEventsClient
+from postcall.devtools.twilio_simulator import SimulatorOptions, TwilioSimulator
 
 DATA = Path(__file__).parent / "data"
 CRM_UPDATE = "Post-call CRM update"

@@ -24,8 +24,8 @@ from twilio.request_validator import RequestValidator
 
 from e2e.server import ServeProcess
 from postcall.channels.events import signature_headers
-from postcall.channels.events_client import CallEventsClient
 from postcall.channels.twilio_translate import ENDPOINTS
+from postcall.devtools.events_client import CallEventsClient
 
 pytestmark = pytest.mark.slow
 

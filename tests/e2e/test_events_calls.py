@@ -18,7 +18,7 @@ import pytest
 from crm.launcher import CrmProcess
 from e2e.scenarios import SCENARIOS, Scenario, check_outcome, play_events, play_twilio
 from e2e.server import ServeProcess
-from postcall.channels.events_client import CallEventsClient
+from postcall.devtools.events_client import CallEventsClient
 
 pytestmark = pytest.mark.slow
 

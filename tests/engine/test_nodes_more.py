@@ -141,7 +141,7 @@ def test_a_failing_connector_with_continue_on_error_goes_on_else_it_is_an_error(
     c = started()
     replies = c.event("connector-failing")
     assert replies[0] == (
-        "Went on: status 0, RuntimeError: the directory is down, name blank true."
+        "Went on: status 0, Flow 'connector:FailingOperation' raised RuntimeError: the directory is down, name blank true."
     )
     assert replies[1].startswith("Error ConnectorFailed: Connector shared_directory/FailingOperation")
     assert c.state.system["Error.Code"] == "ConnectorFailed"

@@ -76,12 +76,13 @@ def test_unknown_case_and_crm_failure(conv: Conversation, crm: CrmProcess, case_
     conv.start()
     conv.say("case status")
     assert conv.press("99999#")[0] == "I couldn't find case 99999. Please check the number and ask me again."
-    crm.set_faults(status=503, count=1)
+    crm.set_faults(status=503, count=5)  # agent.yaml retries 5 times in all, in `chat` as in production
     try:
         conv.say("case status")
         assert conv.press(f"{case_number}#")[0] == "Sorry, I can't reach our case system right now. Please try again later."
     finally:
         crm.clear_faults()
+    assert conv.action_calls[-1].result.attempts == 5
 
 
 def test_hang_up_updates_the_case_and_logs(conv: Conversation, crm: CrmProcess, case_number: int) -> None:
@@ -179,7 +180,7 @@ def test_rerunning_post_call_topics_applies_the_update_once(conv: Conversation, 
 
 def test_crm_failure_fails_only_its_own_run(conv: Conversation, crm: CrmProcess, case_number: int) -> None:
     _look_up_case(conv, case_number)
-    crm.set_faults(status=500, count=1)
+    crm.set_faults(status=500, count=5)  # every attempt the retry policy allows
     try:
         conv.hang_up()
     finally:

@@ -11,9 +11,11 @@ import httpx
 import pytest
 
 from postcall.actions import ActionRequest, ActionResult
+from postcall.actions.execute import execute_action
+from postcall.actions.model_endpoint import ModelEndpoint
+from postcall.actions.retry import RetryPolicy
+from postcall.actions.settings import ActionSettings
 from postcall.devtools.openai_server import OpenAIServer, Scripted
-from postcall.durable import ActionSettings, RetryPolicy, execute_action
-from postcall.durable.model_endpoint import ModelEndpoint
 
 FAST = RetryPolicy(max_attempts=4, initial_interval_s=0.01, max_interval_s=0.02)
 

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from postcall.actions import ActionRequest, ActionResult
+from postcall.actions.execute import execute_action
+from postcall.actions.retry import RetryPolicy
 from postcall.devtools.openai_server import OpenAIServer, Scripted
-from postcall.durable import RetryPolicy, execute_action
 from postcall.engine.activity import Activity, ActivityType, Say
 from postcall.engine.engine import Engine, TurnResult
 from postcall.engine.state import ConversationState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from postcall.powerfx.conformance import (
+from postcall.devtools.conformance import (
     parse_test_text,
     recorded_pass_rate,
     run_files,
@@ -93,7 +93,7 @@ def test_setups_follow_microsofts_configurations(tmp_path: Path) -> None:
 def test_an_engine_crash_is_one_failed_case(tmp_path: Path, monkeypatch: object) -> None:
     import pytest
 
-    from postcall.powerfx import conformance
+    from postcall.devtools import conformance
 
     path = tmp_path / "Crash.txt"
     path.write_text(">> 1\n1\n\n>> 2\n2\n", encoding="utf-8")

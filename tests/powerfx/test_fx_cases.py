@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from postcall.devtools.conformance import values_equal
 from postcall.diagnostics import TextOrigin
 from postcall.powerfx import (
     ErrorKind,
@@ -19,7 +20,6 @@ from postcall.powerfx import (
     from_json,
     parse_formula,
 )
-from postcall.powerfx.conformance import values_equal
 
 CASES_DIR = Path(__file__).parent / "cases"
 NOW = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)

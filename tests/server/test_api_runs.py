@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
+from postcall.devtools.scripted import install as install_scripted
 from postcall.durable import Executor, ExecutorConfig
-from postcall.durable.scripted import install as install_scripted
 from postcall.server.app import create_app
 from postcall.server.auth import TOKEN_ENV
 from postcall.store import Store, open_store, run_id_for

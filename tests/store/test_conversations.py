@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 
+from postcall.actions import TelemetryEvent
 from postcall.store import (
     ConcurrentTurnError,
     ConversationExistsError,
     ConversationNotFoundError,
     NewActivity,
     Store,
-    TelemetryEvent,
 )
 from store.helpers import new_id
 

@@ -1,7 +1,8 @@
 """Rendered diagnostics of each file under cases/ match golden/<case>.txt.
 
 Each case starts with `# expect: CODE, CODE` (or `(nothing)`): the codes that must appear, so a
-golden file cannot silently lose the point of its case.  Regenerate the golden files with
+golden file cannot silently lose the point of its case.  A missing golden file fails the
+test; only the explicit flag writes golden files:
     POSTCALL_REGENERATE=1 .venv/bin/pytest tests/topics/test_golden.py
 and review the diff.
 """
@@ -41,6 +42,14 @@ def test_rendered_diagnostics_match_golden(case: Path) -> None:
     if not expect:
         assert not result.diagnostics, rendered
     golden = GOLDEN / f"{case.stem}.txt"
-    if os.environ.get("POSTCALL_REGENERATE") or not golden.exists():
+    if os.environ.get("POSTCALL_REGENERATE"):
         golden.write_text(rendered, encoding="utf-8")
+    assert golden.exists(), (
+        f"{golden.relative_to(HERE)} is missing; write it with POSTCALL_REGENERATE=1 and review it."
+    )
     assert rendered == golden.read_text(encoding="utf-8")
+
+
+def test_every_golden_file_has_its_case() -> None:
+    orphans = sorted(g.name for g in GOLDEN.glob("*.txt") if not (HERE / "cases" / f"{g.stem}.yaml").exists())
+    assert not orphans, f"golden files without a case under cases/: {orphans}"

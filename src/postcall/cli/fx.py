@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
+from postcall.devtools.conformance import format_report, run_files
 from postcall.diagnostics import render_all
 from postcall.powerfx import EvalContext, Record, Value, format_value, from_json, parse_formula
-from postcall.powerfx.conformance import format_report, run_files
 from postcall.powerfx.values import ErrorValue
 
 

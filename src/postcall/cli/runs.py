@@ -165,10 +165,10 @@ def _live_workers(store: Store, stale_after_s: float) -> list[str]:
 
 def _install_programs(executor: Any, agent_path: str, extra: Sequence[str]) -> list[str]:
     """Register the programs runs need: the built-in scripted one, the lifecycle's, and `--install` hooks."""
-    from postcall.durable import scripted
+    from postcall.devtools import scripted
 
     scripted.install()
-    installed = ["postcall.durable.scripted:install"]
+    installed = ["postcall.devtools.scripted:install"]
     hooks: list[tuple[str, bool]] = [(LIFECYCLE_HOOK, False)] + [(h, True) for h in extra]
     for hook, required in hooks:
         module_name, _, attr = hook.partition(":")

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import httpx
 
-from postcall.channels.twilio_simulator import SimulatedCall, TwilioSimulator, TwilioSimulatorError
+from postcall.devtools.twilio_simulator import SimulatedCall, TwilioSimulator, TwilioSimulatorError
 from postcall.errors import ChannelError
 
 RUNS_WAIT_S = 15.0

@@ -1,16 +1,15 @@
-"""Durable post-call runs on DBOS, and the action layer (HTTP, flows, log events) shared with in-call requests.
+"""Durable post-call runs on DBOS: one checkpointed step per side effect, takeover of dead workers.
 
-Public API: `Program`, `ProgramFactory`, `register_program` (program.py); `ActionSettings`,
-`RetryPolicy`, `FlowBinding` (policy.py); `execute_action`, `TelemetrySink` (runner.py);
-`Executor`, `ExecutorConfig` (executor.py).  Importing this package does not import DBOS;
-starting an executor does.
+Public API: `Program`, `ProgramFactory`, `register_program` (program.py); `Executor`,
+`ExecutorConfig` (executor.py).  The side effects themselves (HTTP, flows, telemetry,
+retries, allowed hosts) are carried out by `postcall.actions`, the same layer in-call
+requests, `chat`, `call` and the test harness use.  Importing this package does not import
+DBOS; starting an executor does.
 """
 
 from __future__ import annotations
 
-from postcall.durable.attempts import AttemptRecord
 from postcall.durable.executor import Executor, ExecutorConfig
-from postcall.durable.policy import ActionSettings, FlowBinding, RetryPolicy
 from postcall.durable.program import (
     Program,
     ProgramFactory,
@@ -18,19 +17,12 @@ from postcall.durable.program import (
     register_program,
     registered_programs,
 )
-from postcall.durable.runner import TelemetrySink, execute_action
 
 __all__ = [
-    "ActionSettings",
-    "AttemptRecord",
     "Executor",
     "ExecutorConfig",
-    "FlowBinding",
     "Program",
     "ProgramFactory",
-    "RetryPolicy",
-    "TelemetrySink",
-    "execute_action",
     "program_factory",
     "register_program",
     "registered_programs",

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from postcall.actions import ActionRequest, ActionResult
-from postcall.durable.policy import ActionSettings
+from postcall.actions.settings import ActionSettings
 from postcall.errors import ConfigError
 
 

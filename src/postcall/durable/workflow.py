@@ -20,13 +20,14 @@ import httpx
 from dbos import DBOS, PortableWorkflowError
 
 from postcall.actions import ActionRequest, ActionResult
-from postcall.durable.attempts import AttemptRecord
-from postcall.durable.policy import ActionSettings
+from postcall.actions.execute import execute_action
+from postcall.actions.retry import AttemptRecord
+from postcall.actions.settings import ActionSettings
+from postcall.actions.types import TelemetryEvent
 from postcall.durable.program import program_factory
-from postcall.durable.runner import execute_action
 from postcall.durable.runtime import RunRuntime, runtime
 from postcall.logging import bind_log_context, get_logger
-from postcall.store import WORKFLOW_NAME, RunStepRecord, TelemetryEvent
+from postcall.store import WORKFLOW_NAME, RunStepRecord
 
 STEP_NAME = "postcall.action"
 # A run that crashes its process this many times in a row is parked as

@@ -21,8 +21,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import httpx
 
 from postcall.actions import ActionRequest
-from postcall.durable.policy import ActionSettings
-from postcall.durable.runner import execute_action
+from postcall.actions.execute import execute_action
+from postcall.actions.settings import ActionSettings
 from postcall.knowledge.sources import Source, find_sources
 
 MAX_PAGES = 20

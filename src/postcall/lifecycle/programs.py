@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from postcall.actions import ActionRequest, ActionResult
-from postcall.durable.model_endpoint import ModelEndpoint
-from postcall.durable.policy import ActionSettings, FlowBinding, RetryPolicy
+from postcall.actions.model_endpoint import ModelEndpoint
+from postcall.actions.retry import RetryPolicy
+from postcall.actions.settings import ActionSettings, FlowBinding
 from postcall.durable.program import register_program
 from postcall.engine.engine import Engine
 from postcall.engine.nodes.backend import expand_env

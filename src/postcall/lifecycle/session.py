@@ -36,8 +36,8 @@ import httpx
 import structlog
 
 from postcall.actions import ActionRequest, ActionResult
+from postcall.actions.execute import execute_action
 from postcall.clock import Clock, SystemClock
-from postcall.durable.runner import execute_action
 from postcall.engine.activity import (
     Activity,
     ActivityType,

@@ -205,10 +205,8 @@ class DomainCollector:
             "refusal, bad_response, refused_host, no_model, ...).",
             labels=["outcome"],
         )
-
-        from postcall.durable import model_endpoint  # noqa: F401  (cheap; the SDK loads only with a call)
-
-        attempts = getattr(sys.modules.get("postcall.durable.model"), "ATTEMPTS", {})
+        # read only if a model call loaded the module: a scrape does not import the openai SDK
+        attempts = getattr(sys.modules.get("postcall.actions.model"), "ATTEMPTS", {})
         for outcome, n in sorted(dict(attempts).items()):
             model.add_metric([outcome], float(n))
         yield model

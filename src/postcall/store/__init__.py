@@ -26,7 +26,6 @@ from postcall.store.records import (
     Run,
     RunSpec,
     RunStepRecord,
-    TelemetryEvent,
     WorkerHeartbeat,
     run_id_for,
 )
@@ -75,7 +74,6 @@ __all__ = [
     "RunSpec",
     "RunStepRecord",
     "Store",
-    "TelemetryEvent",
     "Turn",
     "TurnBatch",
     "WorkerHeartbeat",

@@ -218,45 +218,6 @@ class Run:
 
 
 @dataclass(frozen=True, slots=True)
-class TelemetryEvent:
-    idempotency_key: str
-    conversation_id: str
-    run_id: str | None
-    topic: str
-    node_id: str
-    event_name: str
-    properties: dict[str, Any]
-    at: dt.datetime
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "idempotency_key": self.idempotency_key,
-            "conversation_id": self.conversation_id,
-            "run_id": self.run_id,
-            "topic": self.topic,
-            "node_id": self.node_id,
-            "event_name": self.event_name,
-            "properties": self.properties,
-            "at": self.at.isoformat(),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TelemetryEvent:
-        """The inverse of `to_json` (a post-call step carries its events in its checkpoint)."""
-        at = dt.datetime.fromisoformat(str(data["at"]))
-        return cls(
-            idempotency_key=str(data["idempotency_key"]),
-            conversation_id=str(data["conversation_id"]),
-            run_id=data.get("run_id"),
-            topic=str(data["topic"]),
-            node_id=str(data["node_id"]),
-            event_name=str(data["event_name"]),
-            properties=dict(data.get("properties") or {}),
-            at=at if at.tzinfo else at.replace(tzinfo=dt.UTC),
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class WorkerHeartbeat:
     executor_id: str
     hostname: str

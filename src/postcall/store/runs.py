@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from postcall.store.records import Run, RunStepRecord, TelemetryEvent
+from postcall.actions.types import TelemetryEvent
+from postcall.store.records import Run, RunStepRecord
 from postcall.store.schema import post_call_run_steps, post_call_runs, telemetry_events
 
 R = post_call_runs.c

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from postcall.actions.types import TelemetryEvent
 from postcall.clock import Clock, SystemClock
 from postcall.safetext import clean_json
 from postcall.store import conversations as conv_q
@@ -33,7 +34,6 @@ from postcall.store.records import (
     Run,
     RunSpec,
     RunStepRecord,
-    TelemetryEvent,
     WorkerHeartbeat,
 )
 

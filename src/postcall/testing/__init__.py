@@ -6,7 +6,7 @@
     assert conv.end.reason == "BLIND_TRANSFER"
 """
 
-from postcall.testing.actions import ActionCall, InProcessActions
+from postcall.actions.inprocess import ActionCall, InProcessActions
 from postcall.testing.conversation import Conversation, PostCallRun, TranscriptLine, load
 
 __all__ = [

@@ -9,7 +9,8 @@
     assert [r.topic for r in conv.post_call_runs] == ["Post-call CRM update", "Post-call log"]
 
 Time comes from a FixedClock (each caller action moves it one second on; `silence()` moves it by
-the listen timeout).  Backend actions run at once through `InProcessActions` (real HTTP); when
+the listen timeout).  Backend actions run at once through the production action layer
+(`postcall.actions`, real HTTP; a wait between retries advances the clock instead of sleeping); when
 the conversation ends, its post-call topics run one after the other, each as a PostCallProgram.
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 import httpx
 
 from postcall.actions import ActionRequest, ActionResult
+from postcall.actions.inprocess import ActionCall, InProcessActions
 from postcall.clock import FixedClock
 from postcall.diagnostics import render_all
 from postcall.engine import (
@@ -52,7 +54,7 @@ from postcall.engine.activity import (
 )
 from postcall.errors import TopicError
 from postcall.knowledge.index import open_index
-from postcall.testing.actions import ActionCall, InProcessActions
+from postcall.lifecycle.programs import action_settings_for
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
 
@@ -110,7 +112,7 @@ class Conversation:
         *,
         env: Mapping[str, str] | None = None,
         clock: FixedClock | None = None,
-        http: httpx.Client | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         conversation_id: str = "test-conversation",
         recognizer: Recognizer | None = None,
         run_post_call: bool = True,
@@ -122,7 +124,10 @@ class Conversation:
         root = self.agent.root if self.agent.root.is_dir() else self.agent.root.parent
         self.engine = Engine(self.agent, recognizer=recognizer, knowledge=open_index(root))
         self.clock = clock or FixedClock()
-        self.actions = InProcessActions(self.agent, http=http)
+        agent_ = self.agent
+        self.actions = InProcessActions(
+            lambda topic: action_settings_for(agent_, topic), transport=transport, sleep=self._wait
+        )
         self.conversation_id = conversation_id
         self.run_post_call = run_post_call
         self.channel_id = channel_id
@@ -178,7 +183,17 @@ class Conversation:
 
     @property
     def telemetry(self) -> list[dict[str, Any]]:
-        return list(self.actions.telemetry)
+        """The LogCustomTelemetryEvent events, in order (event_name, properties, ids)."""
+        return [
+            {
+                "event_name": e.event_name,
+                "properties": e.properties,
+                "conversation_id": e.conversation_id,
+                "topic": e.topic,
+                "idempotency_key": e.idempotency_key,
+            }
+            for e in self.actions.events
+        ]
 
     def run(self, topic: str) -> PostCallRun:
         """The post-call run of a topic (KeyError when it did not run)."""
@@ -235,6 +250,10 @@ class Conversation:
                 self.transcript.append(TranscriptLine("system", f"[transfer to {where}]"))
             elif isinstance(output, HangUp):
                 self.transcript.append(TranscriptLine("system", "[agent hung up]"))
+
+    async def _wait(self, seconds: float) -> None:
+        """The wait between two attempts of an action: the conversation's clock moves on, no wall time passes."""
+        self.clock.advance(seconds)
 
     def _tick(self, seconds: float | None = None) -> None:
         self.clock.advance(self.step_seconds if seconds is None else seconds)

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from postcall.actions import ActionRequest, ActionResult
+from postcall.actions.types import idempotency_key as make_idempotency_key
 from postcall.engine.faults import RUN_FLOW, RUN_HTTP, RUN_VALUE
 from postcall.engine.interpreter import Flow, LatencyMessage, Runner
 from postcall.engine.schema import SchemaMismatch, coerce, parse_json_text
@@ -36,9 +37,7 @@ HTTP_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 
 
 def idempotency_key(r: Runner, frame: Frame, node_id: str) -> str:
-    count = r.node_run(frame, node_id)
-    base = f"{r.state.conversation_id}:{frame.topic}:{node_id}"
-    return base if count == 1 else f"{base}#{count}"
+    return make_idempotency_key(r.state.conversation_id, frame.topic, node_id, r.node_run(frame, node_id))
 
 
 def suspend(r: Runner, frame: Frame, node: Node, kind: str, payload: dict[str, Any]) -> Flow:

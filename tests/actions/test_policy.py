@@ -7,13 +7,8 @@ import random
 
 import pytest
 
-from postcall.durable.policy import (
-    ActionSettings,
-    FlowBinding,
-    RetryPolicy,
-    is_retryable_status,
-    parse_retry_after,
-)
+from postcall.actions.retry import RetryPolicy, is_retryable_status, parse_retry_after
+from postcall.actions.settings import ActionSettings, FlowBinding
 from postcall.errors import ConfigError
 
 

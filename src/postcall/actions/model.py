@@ -24,11 +24,11 @@ from typing import Any
 import httpx2
 import openai
 
-from postcall.actions import ActionRequest, ActionResult
-from postcall.durable.attempts import AttemptOutcome
-from postcall.durable.hosts import Resolver, check_destination
-from postcall.durable.model_endpoint import ModelEndpoint
-from postcall.durable.policy import ActionSettings, parse_retry_after
+from postcall.actions.hosts import Resolver, check_destination
+from postcall.actions.model_endpoint import ModelEndpoint
+from postcall.actions.retry import AttemptOutcome, parse_retry_after
+from postcall.actions.settings import ActionSettings
+from postcall.actions.types import ActionRequest, ActionResult
 from postcall.errors import ActionError, ConfigError
 from postcall.redaction import truncate
 

@@ -1,6 +1,6 @@
 """A small client for the call-events webhook, for bridges written in Python.
 
-    from postcall.channels.events_client import CallEventsClient
+    from postcall.devtools.events_client import CallEventsClient
 
     with CallEventsClient("http://127.0.0.1:8000", secret="s3cret") as client:
         reply = client.call_started("call-42", caller="+15550100", callee="+15550199")

@@ -1,6 +1,6 @@
 """A serving process for crash drills: ends conversations through the store and executes their post-call runs.
 
-    python -m postcall.durable.crashdrill --db URL --crm http://127.0.0.1:PORT --conversations 300
+    python -m postcall.devtools.crashdrill --db URL --crm http://127.0.0.1:PORT --conversations 300
 
 It plays `postcall serve`'s part in the crash tests: it records the end of conversations
 `drill-0` ... `drill-<N-1>` (each with one post-call run of two steps: a PATCH of case
@@ -19,9 +19,9 @@ import sys
 import time
 from typing import Any
 
+from postcall.devtools.scripted import PROGRAM_NAME
+from postcall.devtools.scripted import install as install_scripted
 from postcall.durable.executor import Executor, ExecutorConfig
-from postcall.durable.scripted import PROGRAM_NAME
-from postcall.durable.scripted import install as install_scripted
 from postcall.store import RunSpec, open_store, run_id_for
 
 TOPIC = "crm-update"

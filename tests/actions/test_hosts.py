@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from postcall.durable.hosts import check_destination
+from postcall.actions.hosts import check_destination
 from postcall.errors import ActionError
 
 

@@ -1,100 +1,38 @@
-"""`execute_action`: carry out one ActionRequest (http, flow, log) with retries; used in-call and by post-call steps.
+"""`execute_action`: carry out one ActionRequest (http, flow, log) with retries: the one entry point.
 
-The same function runs an in-call HttpRequestAction from the server's event loop and a
-post-call step inside a DBOS workflow, so both get the same timeouts, host checks, retries
-and error categories.  It never raises for a failed action: the failure comes back as an
+The same function runs an in-call HttpRequestAction from the server's event loop, a
+post-call step inside a DBOS workflow, and every action of `chat`, `call` and the test
+harness (through `inprocess.InProcessActions`), so all get the same timeouts, host checks,
+retries and error categories.  It never raises for a failed action: the failure comes back as an
 `ActionResult` with `ok=False`, and the program (errorHandling) decides what happens next.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Protocol
 
 import httpx
 
-from postcall.actions import ActionRequest, ActionResult
-from postcall.durable.attempts import (
+from postcall.actions.flow import flow_once
+from postcall.actions.hosts import Resolver
+from postcall.actions.http import send_once
+from postcall.actions.retry import (
     AttemptListener,
     AttemptOutcome,
     AttemptRecord,
     Sleep,
     retry_attempts,
 )
-from postcall.durable.flow import flow_once
-from postcall.durable.hosts import Resolver
-from postcall.durable.http import send_once
-from postcall.durable.policy import ActionSettings
+from postcall.actions.settings import ActionSettings
+from postcall.actions.telemetry import TelemetrySink, log_once
+from postcall.actions.types import ActionRequest, ActionResult
 from postcall.logging import get_logger
-from postcall.redaction import redact_json
-from postcall.store import TelemetryEvent
 
 log = get_logger("postcall.actions")
-
-
-class TelemetrySink(Protocol):
-    """Where LogCustomTelemetryEvent rows go: the store (in a call), or the step's checkpoint (in a run).
-
-    A sink whose `blocking` attribute is False only keeps the event in memory and is called
-    on the event loop; any other is called in a thread (it writes to the database).
-    """
-
-    def record_telemetry(self, event: TelemetryEvent) -> bool:
-        """Store one event; False when an event with the same idempotency key is already there."""
-        ...
-
-
-def _log_once(
-    request: ActionRequest, telemetry: TelemetrySink | None, run_id: str | None
-) -> Callable[[int, float | None], Awaitable[AttemptOutcome]]:
-    async def once(attempt: int, seconds_left: float | None) -> AttemptOutcome:
-        name = str(request.payload.get("event_name") or "")
-        properties = dict(request.payload.get("properties") or {})
-        view = {"event_name": name, "properties": redact_json(properties)}
-        if not name:
-            return AttemptOutcome(
-                ActionResult(ok=False, error=f"Node {request.node_id!r} logs an event without a name.", error_category="bad_request"),
-                request_view=view,
-            )
-        log.info(
-            "telemetry_event",
-            event_name=name,
-            properties=properties,
-            conversation_id=request.conversation_id,
-            topic=request.topic,
-            node=request.node_id,
-            run_id=run_id,
-        )
-        if telemetry is not None:
-            try:
-                event = TelemetryEvent(
-                    idempotency_key=request.idempotency_key,
-                    conversation_id=request.conversation_id,
-                    run_id=run_id,
-                    topic=request.topic,
-                    node_id=request.node_id,
-                    event_name=name,
-                    properties=properties,
-                    at=dt.datetime.now(dt.UTC),
-                )
-                if getattr(telemetry, "blocking", True):
-                    await asyncio.to_thread(telemetry.record_telemetry, event)
-                else:  # kept in memory (a run's step checkpoint): no thread needed
-                    telemetry.record_telemetry(event)
-            except Exception as exc:  # the database may be busy or gone for a moment
-                return AttemptOutcome(
-                    ActionResult(ok=False, error=f"The telemetry event could not be stored: {exc}", error_category="internal"),
-                    retryable=True,
-                    request_view=view,
-                )
-        return AttemptOutcome(ActionResult(ok=True), request_view=view, response_view={"stored": telemetry is not None})
-
-    return once
 
 
 async def execute_action(
@@ -152,9 +90,9 @@ async def execute_action(
             return await flow_once(request, settings, http_client, seconds_left, resolver=resolver)
 
     elif request.kind == "log":
-        once = _log_once(request, telemetry, run_id)
+        once = log_once(request, telemetry, run_id)
     elif request.kind == "model":
-        from postcall.durable.model import (
+        from postcall.actions.model import (
             model_once,  # the openai SDK loads on the first model call
         )
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 
-from postcall.actions import ActionRequest, ActionResult
-from postcall.durable.attempts import AttemptOutcome
-from postcall.durable.hosts import Resolver
-from postcall.durable.http import send_once
-from postcall.durable.policy import ActionSettings, FlowBinding
+from postcall.actions.hosts import Resolver
+from postcall.actions.http import send_once
+from postcall.actions.retry import AttemptOutcome
+from postcall.actions.settings import ActionSettings, FlowBinding
+from postcall.actions.types import ActionRequest, ActionResult
 from postcall.errors import ActionError
 from postcall.redaction import redact_json, truncate
 

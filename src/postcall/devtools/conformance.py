@@ -532,10 +532,10 @@ def compatibility_section(report: Report, source_label: str) -> str:
     lines = [
         "## Power Fx conformance (Microsoft's expression tests)",
         "",
-        f"Measured by `postcall fx test` (`postcall.powerfx.conformance`) on `{source_label}`, run by",
+        f"Measured by `postcall fx test` (`postcall.devtools.conformance`) on `{source_label}`, run by",
         "`tests/powerfx/test_conformance.py`, which fails when the pass rate falls below the figure",
         "recorded here. Rewrite this section with",
-        "`python -m postcall.powerfx.conformance --write docs/compatibility.md ../shared/compat/powerfx-expression-tests/*.txt`.",
+        "`python -m postcall.devtools.conformance --write docs/compatibility.md ../shared/compat/powerfx-expression-tests/*.txt`.",
         "",
         "| measure | value |",
         "|---|---|",

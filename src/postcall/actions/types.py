@@ -8,10 +8,21 @@ that DBOS can checkpoint them and a replay can feed recorded results back to the
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 ActionKind = Literal["http", "flow", "log", "model"]
+
+
+def idempotency_key(conversation_id: str, topic: str, node_id: str, execution: int = 1) -> str:
+    """`<conversation id>:<topic>:<node id>`, plus `#<n>` for the n-th execution (n > 1) of a node.
+
+    The one definition of the key: the engine stamps it on every request, the HTTP layer sends
+    it as the `Idempotency-Key` header (replacing any the author set), a receiver applies it once.
+    """
+    base = f"{conversation_id}:{topic}:{node_id}"
+    return base if execution == 1 else f"{base}#{execution}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,4 +96,45 @@ class ActionResult:
             error=data.get("error"),
             error_category=data.get("error_category"),
             attempts=int(data.get("attempts", 1)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryEvent:
+    """One LogCustomTelemetryEvent as stored (once per idempotency key) and shown by the API."""
+
+    idempotency_key: str
+    conversation_id: str
+    run_id: str | None
+    topic: str
+    node_id: str
+    event_name: str
+    properties: dict[str, Any]
+    at: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "idempotency_key": self.idempotency_key,
+            "conversation_id": self.conversation_id,
+            "run_id": self.run_id,
+            "topic": self.topic,
+            "node_id": self.node_id,
+            "event_name": self.event_name,
+            "properties": self.properties,
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TelemetryEvent:
+        """The inverse of `to_json` (a post-call step carries its events in its checkpoint)."""
+        at = dt.datetime.fromisoformat(str(data["at"]))
+        return cls(
+            idempotency_key=str(data["idempotency_key"]),
+            conversation_id=str(data["conversation_id"]),
+            run_id=data.get("run_id"),
+            topic=str(data["topic"]),
+            node_id=str(data["node_id"]),
+            event_name=str(data["event_name"]),
+            properties=dict(data.get("properties") or {}),
+            at=at if at.tzinfo else at.replace(tzinfo=dt.UTC),
         )

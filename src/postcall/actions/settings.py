@@ -1,115 +1,20 @@
-"""Retry policy and action settings: what an action may reach, how long it may take, how often it is retried.
+"""Action settings: what an action may reach, how long it may take, where flows go.
 
-Pure data and arithmetic (no I/O), shared by in-call requests and post-call steps.  The
-defaults are documented in docs/durable-actions.md; agent.yaml overrides them for the agent
-and per topic (the lifecycle layer reads agent.yaml and builds an `ActionSettings`).
+Pure data (no I/O), the same for in-call requests, post-call steps, `chat`, `call` and the
+test harness.  The defaults are documented in docs/durable-actions.md; agent.yaml overrides
+them for the agent and per topic (`lifecycle.programs.action_settings_for` builds one).  The
+retry policy itself lives in `retry.py`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from postcall.durable.model_endpoint import ModelEndpoint
+from postcall.actions.model_endpoint import ModelEndpoint
+from postcall.actions.retry import RetryPolicy
 from postcall.errors import ConfigError
-
-# Statuses retried besides every 5xx: request timeout and too many requests.
-RETRYABLE_STATUSES = frozenset({408, 429})
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How a failed attempt is retried: exponential backoff with full jitter, honouring Retry-After."""
-
-    max_attempts: int = 5
-    """Attempts in all, the first included.  1 means no retry."""
-
-    initial_interval_s: float = 0.5
-    """Upper bound of the first backoff, in seconds."""
-
-    backoff_rate: float = 2.0
-    """Factor by which the upper bound grows after each attempt."""
-
-    max_interval_s: float = 30.0
-    """Cap of the backoff upper bound, in seconds."""
-
-    max_retry_after_s: float = 60.0
-    """Cap of a server's Retry-After, in seconds; a longer wait is shortened to this."""
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.max_attempts < 1:
-            problems.append(f"max_attempts must be at least 1, not {self.max_attempts!r}")
-        if self.initial_interval_s < 0:
-            problems.append(f"initial_interval_s must not be negative, not {self.initial_interval_s!r}")
-        if self.backoff_rate < 1:
-            problems.append(f"backoff_rate must be at least 1, not {self.backoff_rate!r}")
-        if self.max_interval_s < 0:
-            problems.append(f"max_interval_s must not be negative, not {self.max_interval_s!r}")
-        if self.max_retry_after_s < 0:
-            problems.append(f"max_retry_after_s must not be negative, not {self.max_retry_after_s!r}")
-        if problems:
-            raise ConfigError("Invalid retry policy: " + "; ".join(problems) + ".")
-
-    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based): full jitter.
-
-        The wait is drawn uniformly from [0, min(max_interval, initial * rate ** (attempt - 1))],
-        so that many runs failing together do not retry in lockstep.
-        """
-        ceiling = min(self.max_interval_s, self.initial_interval_s * self.backoff_rate ** (attempt - 1))
-        return (rng or random).uniform(0.0, ceiling)
-
-    def delay(self, attempt: int, retry_after: float | None, rng: random.Random | None = None) -> float:
-        """The wait before the next attempt: the server's Retry-After (capped) or the backoff."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after_s)
-        return self.backoff(attempt, rng)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "max_attempts": self.max_attempts,
-            "initial_interval_s": self.initial_interval_s,
-            "backoff_rate": self.backoff_rate,
-            "max_interval_s": self.max_interval_s,
-            "max_retry_after_s": self.max_retry_after_s,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RetryPolicy:
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"Unknown retry policy field(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}.")
-        return cls(**{k: data[k] for k in data})
-
-
-def is_retryable_status(status_code: int) -> bool:
-    """408, 429 and every 5xx are worth another attempt; other statuses are final."""
-    return status_code in RETRYABLE_STATUSES or 500 <= status_code <= 599
-
-
-def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; None if absent or bad."""
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    if text.isdigit():
-        return float(int(text))
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    current = now or dt.datetime.now(dt.UTC)
-    return max(0.0, (when - current).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)

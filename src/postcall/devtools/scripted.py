@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from postcall.actions import ActionRequest, ActionResult
-from postcall.durable.policy import ActionSettings
+from postcall.actions.settings import ActionSettings
 from postcall.durable.program import register_program
 from postcall.errors import ConfigError
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 
-from postcall.actions import ActionRequest, ActionResult
-from postcall.durable.attempts import AttemptOutcome
-from postcall.durable.hosts import Resolver, check_destination
-from postcall.durable.policy import ActionSettings, is_retryable_status, parse_retry_after
+from postcall.actions.hosts import Resolver, check_destination
+from postcall.actions.retry import AttemptOutcome, is_retryable_status, parse_retry_after
+from postcall.actions.settings import ActionSettings
+from postcall.actions.types import ActionRequest, ActionResult
 from postcall.errors import ActionError
 from postcall.redaction import redact_body, redact_headers, redact_url, truncate
 

@@ -13,9 +13,10 @@ import pytest
 
 from crm.launcher import CrmProcess, _free_port
 from durable import flows_for_tests
-from postcall.actions import ActionRequest, ActionResult
-from postcall.durable import ActionSettings, AttemptRecord, FlowBinding, RetryPolicy, execute_action
-from postcall.store import TelemetryEvent
+from postcall.actions import ActionRequest, ActionResult, TelemetryEvent
+from postcall.actions.execute import execute_action
+from postcall.actions.retry import AttemptRecord, RetryPolicy
+from postcall.actions.settings import ActionSettings, FlowBinding
 
 FAST = RetryPolicy(max_attempts=4, initial_interval_s=0.01, max_interval_s=0.02)
 LOCAL = ActionSettings(retry=FAST, allowed_hosts=("127.0.0.1",), request_timeout_s=5)
