@@ -126,3 +126,22 @@ def test_a_structured_prompt_binds_fields_and_rejects_an_answer_off_its_schema(c
     assert call.say("analyse this call") == ["Error PromptOutputInvalid"]
     errors = [e for r in call.results for e in r.log if e.level == "error"]
     assert errors[-1].code == "RUN470" and "resolved: 'yes' is not of type 'boolean'" in errors[-1].message
+
+
+def test_the_harness_runs_model_calls_through_the_action_layer(
+    tmp_path: Path, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from postcall.testing import Conversation
+
+    monkeypatch.setenv("POSTCALL_MODEL_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("POSTCALL_MODEL", "local-model")
+    monkeypatch.setenv("POSTCALL_MODEL_API_KEY", "sk-test")
+    root = tmp_path / "kb"
+    shutil.copytree(KB, root, ignore=shutil.ignore_patterns(".postcall"))
+    openai_server.responder = lambda body: "HVAC"
+    with Conversation(root, conversation_id="kb-harness") as conv:
+        conv.start()
+        assert conv.say("my heating is broken") == ["Category: HVAC"]
+        (call,) = conv.action_calls
+        assert call.request.kind == "model" and call.result.ok
+        assert call.request.idempotency_key == "kb-harness:Classify:invokeAIBuilderModelAction_cat"
