@@ -79,9 +79,13 @@ def test_malformed_answers_are_retried_then_fail_with_a_clear_category(openai_se
 
 
 def test_a_refusal_is_not_retried(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from postcall.actions import model
+
+    before = model.ATTEMPTS["refusal"]
     openai_server.script.append(Scripted(refusal="I can't help with that."))
     result = run(ask(), settings(openai_server, monkeypatch))
     assert not result.ok and result.error_category == "refusal" and result.attempts == 1
+    assert model.ATTEMPTS["refusal"] == before + 1  # postcall_model_attempts_total{outcome="refusal"}
     assert "can't help" in (result.error or "")
 
 
