@@ -49,6 +49,14 @@ def switchable(inputs: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
+def switchable_busy(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Fails retryably (every attempt) while switch["fail"] is set; for attempt counts across a redrive."""
+    calls.append({"switchable_busy": inputs})
+    if switch["fail"]:
+        raise ActionError("backend busy", retryable=True, category="connection")
+    return {"ok": True}
+
+
 held = threading.Event()
 
 

@@ -15,6 +15,10 @@ from postcall.durable import Executor, ExecutorConfig
 from postcall.store import RunSpec, open_store
 
 SETTINGS = {"flows": {"switchable": {"callable": "durable.flows_for_tests:switchable"}}}
+RETRYING = {
+    "flows": {"busy": {"callable": "durable.flows_for_tests:switchable_busy"}},
+    "retry": {"max_attempts": 3, "initial_interval_s": 0.01, "max_interval_s": 0.02},
+}
 
 
 def test_listing_a_database_that_does_not_exist_yet(tmp_path: Path) -> None:
@@ -62,3 +66,76 @@ def test_options_may_follow_the_agent_and_precede_the_subcommand(tmp_path: Path)
     open_store(url).close()
     before = CliRunner().invoke(cli, ["runs", "--db", url, "redrive", "--all-failed"])
     assert before.exit_code == 0 and "No failed runs" in before.output
+
+
+def _failed_run(url: str, *, retrying: bool = False) -> str:
+    """A run whose one flow step fails (retryably: three attempts, then the run fails)."""
+    install_scripted()
+    flows_for_tests.switch["fail"] = True
+    with open_store(url) as store:
+        cid = f"cli-{uuid.uuid4().hex[:8]}"
+        store.create_conversation(cid, agent="a", channel="t")
+        flow, settings = ("busy", RETRYING) if retrying else ("switchable", SETTINGS)
+        steps = [{"node_id": "notify", "kind": "flow", "payload": {"flow_id": flow, "inputs": {}}}]
+        spec = {"conversation_id": cid, "topic": "Post-call CRM update", "steps": steps, "settings": settings}
+        store.record_end(cid, {"reason": "CUSTOMER_HANGUP"}, [RunSpec("Post-call CRM update", "scripted", spec)])
+        run_id = f"postcall:{cid}:Post-call CRM update"
+        with Executor(ExecutorConfig(database_url=url), store=store) as executor:
+            assert executor.wait_for_runs([run_id]) == {run_id: "failed"}
+    return run_id
+
+
+def test_runs_and_redrive_take_the_agent_folder_from_anywhere_and_a_prefix(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    agent = tmp_path / "agent"
+    (agent / ".postcall").mkdir(parents=True)
+    run_id = _failed_run(f"sqlite:///{agent / '.postcall' / 'postcall.db'}")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("POSTCALL_DATABASE_URL", raising=False)
+
+    lost = CliRunner().invoke(cli, ["runs"])
+    assert lost.exit_code == 0 and "No post-call runs" in lost.output and "postcall runs AGENT" in lost.output
+
+    listed = CliRunner().invoke(cli, ["runs", str(agent)])
+    assert listed.exit_code == 0, listed.output
+    assert run_id in listed.output  # whole, not cut: it can be copied into redrive
+
+    flows_for_tests.switch["fail"] = False
+    prefix = run_id[: len("postcall:") + 8]
+    redriven = CliRunner().invoke(cli, ["runs", str(agent), "redrive", prefix])
+    assert redriven.exit_code == 0, redriven.output
+    assert f"redriven {run_id} from step 1" in redriven.output and f"{run_id}: succeeded" in redriven.output
+
+
+def test_a_prefix_matching_several_runs_or_none_is_a_clear_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    _failed_run(url)
+    _failed_run(url)
+    several = CliRunner().invoke(cli, ["runs", "--db", url, "redrive", "postcall:cli-"])
+    assert several.exit_code == 1 and "matches several runs" in several.output and "Traceback" not in several.output
+    none = CliRunner().invoke(cli, ["runs", "--db", url, "redrive", "postcall:nope"])
+    assert none.exit_code == 1 and "No post-call run 'postcall:nope'" in none.output
+
+
+def test_attempts_are_one_figure_in_the_cli_the_api_and_the_console(tmp_path: Path) -> None:
+    from postcall.server.api.views import steps_of
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    run_id = _failed_run(url, retrying=True)
+
+    def shown() -> tuple[int, int, int]:
+        listed = json.loads(CliRunner().invoke(cli, ["runs", "--db", url, "--format", "json"]).output)["runs"]
+        with open_store(url) as store:
+            run = store.get_run(run_id)
+            assert run is not None
+            console_step = steps_of(run.steps)[-1]  # the per-step attempts the console lists
+            return listed[0]["attempts"], run.attempts, len(console_step.attempts)
+
+    cli_n, store_n, console_n = shown()
+    assert cli_n == store_n == console_n == 3
+    flows_for_tests.switch["fail"] = False
+    redriven = CliRunner().invoke(cli, ["runs", "--db", url, "redrive", run_id, "--agent", str(tmp_path)])
+    assert redriven.exit_code == 0, redriven.output
+    after = shown()
+    assert after[0] == after[1] == after[2] == console_n + 1

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,3 +41,27 @@ def test_sigterm_stops_serve_and_its_children(tmp_path: Path) -> None:
         assert "Traceback" not in server.log_path.read_text(encoding="utf-8", errors="replace")
     finally:
         server.stop()
+
+
+def _run(argv: list[str], server: ServeProcess) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TWILIO_AUTH_TOKEN": server.twilio_token, "POSTCALL_ADMIN_TOKEN": server.admin_token}
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_the_printed_call_hint_runs_and_steps_after_the_end_are_reported(tmp_path: Path) -> None:
+    with ServeProcess(tmp_path) as server:
+        log = server.log_path.read_text(encoding="utf-8")
+        lines = log.splitlines()
+        hint = lines[lines.index(next(line for line in lines if line.startswith("Place a simulated Twilio call"))) + 1]
+        ignore = server.agent_dir / ".postcall" / ".gitignore"
+        assert ignore.read_text(encoding="utf-8").splitlines()[-1] == "*"  # secrets and call data never committed
+        argv = shlex.split(hint)
+        assert os.access(argv[0], os.X_OK), hint  # a real path to postcall, not a bare name
+        placed = _run(argv, server)
+        assert placed.returncode == 0, placed.stderr
+        assert "end: CUSTOMER_HANGUP" in placed.stdout and "not played" not in placed.stdout
+
+        late = _run([*argv[: argv.index("--twilio") + 2], "--say", "goodbye", "--say", "case status", "--hang-up"], server)
+        assert late.returncode == 0, late.stderr
+        assert "end: AGENT_HANGUP" in late.stdout
+        assert "note: the agent hung up before the last 2 step(s); not played: --say 'case status', --hang-up" in late.stdout

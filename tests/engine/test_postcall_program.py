@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -130,3 +131,27 @@ def test_programs_refuse_misuse() -> None:
         program.start()
     with pytest.raises(EngineError, match="malformed"):
         PostCallProgram(agent("postcall"), "Chatty", {"conversation_id": "x"})
+
+
+def test_guid_and_rand_work_after_the_call_and_a_replay_draws_the_same_values() -> None:
+    snap = _snapshot()
+    first = _drive(PostCallProgram(agent("postcall"), "Reference numbers", snap), [OK, OK])
+    replay = _drive(PostCallProgram(agent("postcall"), "Reference numbers", snap), [OK, OK])
+    assert [r.to_json() for r in first] == [r.to_json() for r in replay]
+    body = json.loads(first[0].payload["body"])
+    ref = uuid.UUID(body["ref"])
+    assert ref.version == 4 and str(ref) == body["ref"]
+    assert 1 <= body["sample"] <= 1_000_000 and body["sample"] == int(body["sample"])
+    assert 0 <= body["weight"] < 1
+    logged = first[1].payload["properties"]
+    # The same variable after the resume; a new GUID drawn after it continues the stream.
+    assert logged["ref"] == body["ref"]
+    assert uuid.UUID(logged["next"]).version == 4 and logged["next"] != body["ref"]
+
+
+def test_another_conversation_draws_other_values() -> None:
+    snap = _snapshot()
+    other = json.loads(json.dumps(snap).replace('"pc-1"', '"pc-2"'))
+    mine = _drive(PostCallProgram(agent("postcall"), "Reference numbers", snap), [OK, OK])
+    theirs = _drive(PostCallProgram(agent("postcall"), "Reference numbers", other), [OK, OK])
+    assert json.loads(mine[0].payload["body"])["ref"] != json.loads(theirs[0].payload["body"])["ref"]

@@ -113,3 +113,12 @@ def test_chat_reads_lines_and_commands(crm: CrmProcess, case_number: int) -> Non
     assert "end: CUSTOMER_HANGUP" in out
     assert "  transfer to +15550100200: no-answer" in out
     assert crm.case(case_number)["end_reason"] == "CUSTOMER_HANGUP"
+
+
+def test_steps_after_the_agent_hung_up_are_reported_not_dropped(crm: CrmProcess) -> None:
+    code, out = _call(crm, "--say", "goodbye", "--say", "case status", "--hang-up", conversation_id="cli-late")
+    assert code == 0
+    assert "end: AGENT_HANGUP" in out
+    assert "note: the agent hung up before the last 2 step(s); not played: --say 'case status', --hang-up" in out
+    code, out = _call(crm, "--say", "goodbye", "--press", "1#", "--format", "json", conversation_id="cli-late-json")
+    assert json.loads(out)["ignored_steps"] == [{"step": "press", "value": "1#"}]

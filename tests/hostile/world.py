@@ -19,6 +19,7 @@ with warnings.catch_warnings():
 
 from postcall.channels.events import EventsChannel, signature_headers
 from postcall.channels.twilio import TwilioChannel
+from postcall.channels.twilio_twiml import TwilioVoiceSettings
 from postcall.clock import FixedClock
 from postcall.engine.engine import Engine
 from postcall.lifecycle.runtime import Runtime, open_runtime
@@ -67,17 +68,24 @@ def copy_agent(tmp_path: Path) -> Path:
 
 
 @contextmanager
-def world(tmp_path: Path, database_url: str, monkeypatch: Any, *, engine_factory: Any = None) -> Iterator[World]:
-    """The server of `postcall serve`, minus uvicorn: requests go through the real ASGI app."""
+def world(tmp_path: Path, database_url: str, monkeypatch: Any, *, engine_factory: Any = None,
+          prepare: Any = None) -> Iterator[World]:
+    """The server of `postcall serve`, minus uvicorn: requests go through the real ASGI app.
+
+    `prepare(agent_dir)` may change the copied example agent before it is loaded."""
     monkeypatch.setenv(TOKEN_ENV, ADMIN_TOKEN)
     clock = FixedClock(START)
     agent = copy_agent(tmp_path)
+    if prepare is not None:
+        prepare(agent)
     runtime = open_runtime(agent, database_url=database_url, clock=clock)
     if engine_factory is not None:
         engine: Engine = engine_factory(runtime.agent)
         runtime.sessions = Sessions(runtime.agent, runtime.store, engine=engine, clock=clock)
     events = EventsChannel(EVENTS_SECRET, now=lambda: clock.now().timestamp())
-    twilio = TwilioChannel(TWILIO_TOKEN, public_base_url="http://testserver", now=clock.now)
+    config = runtime.agent.config
+    voice = TwilioVoiceSettings(voice=config.voice.voice, language=config.voice.language or runtime.agent.language)
+    twilio = TwilioChannel(TWILIO_TOKEN, public_base_url="http://testserver", voice=voice, now=clock.now)
     runtime.channel_router = channel_router(runtime.sessions, twilio=twilio, events=events)
     app = create_app(runtime)
     try:

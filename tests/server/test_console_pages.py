@@ -118,3 +118,69 @@ def test_topics_page_lists_triggers_and_conditions(browser: TestClient) -> None:
     assert "Post-call CRM update" in html and "post-call" in html
     assert "OnActivity · EndOfConversation" in html
     assert "OnRecognizedIntent" in html
+
+
+# -- rough edges of daily use (issue 18) ---------------------------------------------------------
+
+
+def test_the_timeline_shows_what_the_caller_heard_and_marks_events_after_the_end(browser: TestClient, store: Store) -> None:
+    from postcall.store import NewActivity
+
+    spoken = NewActivity("out", "Say", {"type": "Say", "text": "Case 1001: open.", "speak": "Case one zero zero one is open.",
+                                        "allow_barge_in": True})
+    same = NewActivity("out", "Say", {"type": "Say", "text": "Goodbye.", "speak": "Goodbye.", "allow_barge_in": True})
+    record_call(store, "CA-heard", lines=[spoken, same, caller("thanks")])
+    store.append_activities("CA-heard", [caller("hello? are you there")])
+    html = browser.get("/console/conversations/CA-heard").text
+    assert "Caller heard: “Case one zero zero one is open.”" in html
+    assert html.count('data-testid="heard"') == 1  # not when the speak text is the display text
+    entries = re.findall(r'<li class="ev-[a-z]+[^"]*" data-kind="[a-z]+"[^>]*>.*?</li>', html, flags=re.S)
+    late = [e for e in entries if "hello? are you there" in e]
+    assert len(late) == 1 and 'data-ignored="true"' in late[0] and "ignored: after the end" in late[0]
+    early = [e for e in entries if "thanks" in e]
+    assert len(early) == 1 and "data-ignored" not in early[0]
+
+
+def test_provider_statuses_are_explained(browser: TestClient, store: Store) -> None:
+    from postcall.store import NewActivity
+
+    answered = NewActivity("in", "event", {"type": "event", "name": "postcall.transferResult",
+                                           "value": {"outcome": "answered", "raw": "child-leg:in-progress"}})
+    record_call(store, "CA-leg", lines=[transfer("+15559990000"), answered], end_reason="BLIND_TRANSFER")
+    html = browser.get("/console/conversations/CA-leg").text
+    assert "second leg (the dialled party&#39;s call): the call was answered and is connected." in html
+    assert "Twilio&#39;s call status: the call was answered and then ended normally." in html  # the end's raw "completed"
+
+
+def test_a_retrying_step_is_amber_and_steps_carry_their_display_name(browser: TestClient, store: Store) -> None:
+    from postcall.store import RunStepRecord
+
+    record_call(store, "CA-retry", runs=[RunSpec(topic="Post-call CRM update", program="scripted", input={})])
+    run_id = "postcall:CA-retry:Post-call CRM update"
+    store.record_step(RunStepRecord(
+        run_id=run_id, step=1, node_id="httpRequest_CrmUpd", kind="http", idempotency_key="CA-retry:crm:1",
+        attempt=1, ok=False, request={"method": "PATCH", "url": "http://127.0.0.1:1/cases/1"}, response={"status_code": 503},
+        error="HTTP 503", error_category="http_status", retry_in_s=0.5, duration_ms=3.0, executor_id="w1",
+        at=dt.datetime.now(dt.UTC)))
+    html = browser.get(f"/console/runs/{run_id}").text
+    step = html.split('<ol class="steps">')[1]
+    assert '<li class="retrying">' in step and '<span class="badge retrying">retrying</span>' in step
+    assert '<span class="badge failed">' not in step
+    assert "Update the case in the CRM</span> <span class=\"muted mono\">httpRequest_CrmUpd</span>" in step
+    api = browser.get(f"/api/runs/{run_id}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()
+    assert api["steps"][0]["status"] == "retrying" and api["steps"][0]["display_name"] == "Update the case in the CRM"
+
+
+def test_redrive_from_the_runs_list_follows_the_run(browser: TestClient, store: Store) -> None:
+    from postcall.store import RunStepRecord
+
+    record_call(store, "CA-fail", runs=[RunSpec(topic="Post-call CRM update", program="scripted", input={})])
+    run_id = "postcall:CA-fail:Post-call CRM update"
+    store.record_step(RunStepRecord(
+        run_id=run_id, step=1, node_id="httpRequest_CrmUpd", kind="http", idempotency_key="k", attempt=1, ok=False,
+        request=None, response=None, error="down", error_category="connection", retry_in_s=None, duration_ms=1.0,
+        executor_id="w1", at=dt.datetime.now(dt.UTC)))
+    store.finish_run(run_id, status="failed", error="down", failed_step=1, failed_node="httpRequest_CrmUpd", attempts=1)
+    html = browser.get("/console/runs").text
+    form = html.split(f'data-run-id="{run_id}"')[1].split("</form>")[0]
+    assert 'name="next" value="/console/runs/postcall%3ACA-fail%3APost-call%20CRM%20update"' in form

@@ -43,6 +43,8 @@ ClosedListEntity ClosedListEntityReference EmbeddedEntity DynamicClosedListEntit
 StringPrebuiltEntity BooleanPrebuiltEntity NumberPrebuiltEntity DtmfMultipleChoiceOptions
 VariableNoKind GlobalVariableComponent RecordNoKind Record Table
 AutomaticTaskInput ManualTaskInput
+CSATQuestion AdaptiveCardPrompt OAuthInput InvokeSkillAction CreateSearchQuery OnSignIn
+OnGeneratedResponse OnKnowledgeRequested OnToolSelected OnPlanComplete RegexEntity
 """.split()
 
 # Unions whose member kinds the loader recognises as "known to Copilot Studio".

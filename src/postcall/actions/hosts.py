@@ -4,6 +4,8 @@ Topic authors write URLs, sometimes from Power Fx formulas fed by callers.  With
 formula could make the runtime call its own admin endpoints or the cloud metadata service.
 So an address that is not public (loopback, private, link-local, reserved, multicast) is
 refused unless `allowed_hosts` names the host or the address; "*" admits public addresses only.
+An entry may carry a port (`127.0.0.1:8765`, `[::1]:8765`): then only that port is allowed.
+What an entry means is postcall/hostentries.py's (shared with `postcall check`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 from postcall.errors import ActionError
+from postcall.hostentries import host_allowed, network_allows, parse_entries, public_allowed
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -39,28 +42,6 @@ def _describe(address: IPAddress) -> str:
     if address.is_private:
         return "a private address"
     return "a non-public address"
-
-
-def _host_listed(host: str, entries: Sequence[str]) -> bool:
-    for entry in entries:
-        entry = entry.strip().lower()
-        if not entry or entry == "*":
-            continue
-        if entry.startswith("*.") and (host.endswith(entry[1:]) and host != entry[2:]):
-            return True
-        if entry == host:
-            return True
-    return False
-
-
-def _networks(entries: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    nets = []
-    for entry in entries:
-        try:
-            nets.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            continue
-    return nets
 
 
 def _literal_address(host: str) -> list[str] | None:
@@ -96,11 +77,13 @@ async def check_destination(
             retryable=False,
             category="refused_host",
         )
-    listed = _host_listed(host, allowed_hosts)
+    port = port or (443 if parts.scheme == "https" else 80)
+    entries, _ = parse_entries(allowed_hosts)  # entries that can never match are warned about at load
+    listed = host_allowed(host, port, entries)
     addresses = _literal_address(host)
     if addresses is None:
         try:
-            addresses = await (resolver or resolve_host)(host, port or (443 if parts.scheme == "https" else 80))
+            addresses = await (resolver or resolve_host)(host, port)
         except (OSError, UnicodeError) as exc:
             raise ActionError(
                 f"The host {host!r} could not be resolved: {exc}.", retryable=True, category="connection"
@@ -109,18 +92,17 @@ async def check_destination(
             raise ActionError(f"The host {host!r} resolved to no address.", retryable=True, category="connection")
     if listed:
         return addresses
-    networks = _networks(allowed_hosts)
-    public_ok = any(entry.strip() == "*" for entry in allowed_hosts)
+    public_ok = public_allowed(port, entries)
     for text in addresses:
         address = ipaddress.ip_address(text.split("%", 1)[0])
-        if any(address in net for net in networks if net.version == address.version):
+        if network_allows(address, port, entries):
             continue
         if address.is_global and public_ok:
             continue
         if address.is_global:
-            reason = "it is not listed in allowed_hosts"
+            reason = f"it is not listed in allowed_hosts (for port {port})"
         else:
-            reason = f"it is {_describe(address)}, which needs an explicit allowed_hosts entry"
+            reason = f"it is {_describe(address)}, which needs an explicit allowed_hosts entry (for port {port})"
         shown = host if host == text else f"{host} ({text})"
         raise ActionError(
             f"Refused to send an HTTP request to {shown}: {reason}.",

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from postcall.cli.simulated import ignored_note
 from postcall.clock import FixedClock, SystemClock
 from postcall.engine.activity import TransferOutcome, TransferToPhoneNumber
 from postcall.errors import TopicError
@@ -149,14 +150,16 @@ def answer_transfers(conv: Conversation, outcomes: list[str]) -> None:
         conv.transfer_result(outcomes.pop(0) if outcomes else str(TransferOutcome.ANSWERED))
 
 
-def run_script(conv: Conversation, steps: Sequence[tuple[str, str | None]]) -> None:
-    """Run `call` steps in order; the caller hangs up when they run out and the call goes on."""
+def run_script(conv: Conversation, steps: Sequence[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """Run `call` steps in order; the caller hangs up when they run out and the call goes on.
+
+    Returns the steps that came after the end of the call (not played)."""
     outcomes: list[str] = []
     conv.start()
     answer_transfers(conv, outcomes)
-    for kind, value in steps:
+    for index, (kind, value) in enumerate(steps):
         if conv.ended:
-            break
+            return list(steps[index:])
         if kind == "say":
             conv.say(value or "")
         elif kind == "press":
@@ -170,6 +173,7 @@ def run_script(conv: Conversation, steps: Sequence[tuple[str, str | None]]) -> N
         answer_transfers(conv, outcomes)
     if not conv.ended:
         conv.hang_up()
+    return []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,11 +230,19 @@ def call(
         raise click.UsageError("Give AGENT (run the call here) or --twilio URL (call a running server).")
     conv = open_conversation(agent, parse_env(env), conversation_id)
     try:
-        run_script(conv, steps)
+        ignored = run_script(conv, steps)
         if fmt == "json":
-            click.echo(json.dumps(report_json(conv), indent=2, ensure_ascii=False))
+            report = report_json(conv)
+            report["ignored_steps"] = [{"step": name, "value": value} for name, value in ignored]
+            click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         else:
             print_report(conv)
+            if ignored:
+                reason = str(conv.end.reason) if conv.end is not None else ""
+                ended_by = {"AGENT_HANGUP": "agent", "CUSTOMER_HANGUP": "caller"}.get(
+                    reason, None if reason.endswith("TRANSFER") else "twilio"
+                )
+                click.echo(ignored_note(ignored, ended_by))
     finally:
         conv.close()
 

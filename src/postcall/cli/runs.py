@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import signal
 import threading
 import time
@@ -59,14 +60,30 @@ class _RunsGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _database_url(agent: str | None, db: str | None) -> str:
+def database_url(agent: str | None, db: str | None) -> str:
+    """The database `serve AGENT` uses: --db, else $POSTCALL_DATABASE_URL, else AGENT/.postcall/postcall.db."""
     try:
         return resolve_database_url(agent or ".", db)
     except PostCallError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _open(url: str, *, must_exist: bool = True) -> Store | None:
+def _no_database_hint(agent: str | None, db: str | None) -> str:
+    """What to do when the default database is missing: usually the agent folder was not given."""
+    if agent is None and db is None:
+        return " Give the agent folder (`postcall runs AGENT`) or --db URL, as for `postcall serve`."
+    return ""
+
+
+def _resolve_ids(store: Store, run_ids: Sequence[str]) -> list[str]:
+    """Whole run ids from whole ids or unique prefixes (a clear error when one matches none or several)."""
+    try:
+        return [store.resolve_run_id(run_id) for run_id in run_ids]
+    except PostCallError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def open_existing(url: str, *, must_exist: bool = True) -> Store | None:
     if must_exist and is_sqlite(url):
         path = sqlalchemy_url(url).database
         if path is None or not Path(path).exists():
@@ -113,16 +130,18 @@ def _format_exchange(run: Run) -> list[str]:
     return lines
 
 
-def _print_runs(runs: Sequence[Run], url: str) -> None:
+def _print_runs(runs: Sequence[Run], url: str, hint: str = "") -> None:
     if not runs:
-        click.echo(f"No post-call runs in {printable_url(url)}.")
+        click.echo(f"No post-call runs in {printable_url(url)}.{hint}")
         return
-    header = f"{'RUN':<48} {'STATUS':<10} {'ATTEMPTS':>8} {'REDRIVES':>8}  {'UPDATED':<19}  ERROR"
+    # Run ids are printed whole (they are copied into `redrive`, which also takes a unique prefix).
+    width = max(len("RUN"), *(len(run.id) for run in runs))
+    header = f"{'RUN':<{width}} {'STATUS':<10} {'ATTEMPTS':>8} {'REDRIVES':>8}  {'UPDATED':<19}  ERROR"
     click.echo(header)
     for run in runs:
         updated = run.updated_at.strftime("%Y-%m-%d %H:%M:%S")
         click.echo(
-            f"{_short(run.id, 48):<48} {run.status:<10} {run.attempts:>8} {run.redrives:>8}  {updated:<19}  {_short(run.error, 80)}"
+            f"{run.id:<{width}} {run.status:<10} {run.attempts:>8} {run.redrives:>8}  {updated:<19}  {_short(run.error, 80)}"
         )
         if run.status == "failed":
             for line in _format_exchange(run):
@@ -144,8 +163,8 @@ def runs(
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"db": db, "agent": agent}
         return
-    url = _database_url(agent, db)
-    store = _open(url)
+    url = database_url(agent, db)
+    store = open_existing(url)
     found: list[Run] = []
     if store is not None:
         try:
@@ -155,7 +174,7 @@ def runs(
     if fmt == "json":
         click.echo(json.dumps({"database": printable_url(url), "runs": [r.to_json(with_steps=False) for r in found]}, indent=2))
     else:
-        _print_runs(found, url)
+        _print_runs(found, url, "" if store is not None else _no_database_hint(agent, db))
 
 
 def _live_workers(store: Store, stale_after_s: float) -> list[str]:
@@ -194,14 +213,14 @@ def _install_programs(executor: Any, agent_path: str, extra: Sequence[str]) -> l
 @runs.command("redrive")
 @click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
 @click.option("--all-failed", is_flag=True, help="Redrive every failed run.")
-@click.option("--agent", "agent", default=".", show_default=True, type=click.Path(), help="The agent folder (for the default database and its programs).")
+@click.option("--agent", "agent", default=None, type=click.Path(), help="The agent folder (for the default database and its programs); `postcall runs AGENT redrive ...` gives it too [default: .].")
 @click.option("--db", "db", metavar="URL", help="Database URL.")
 @click.option("--wait/--no-wait", default=None, help="Wait for the runs to finish (default: only when no worker is running).")
 @click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True, help="Seconds to wait.")
 @click.option("--install", "hooks", multiple=True, metavar="MODULE:FUNCTION", help="Extra program hook(s) to call.")
 @click.pass_context
 def redrive(
-    ctx: click.Context, run_ids: tuple[str, ...], all_failed: bool, agent: str, db: str | None, wait: bool | None, timeout_s: float, hooks: tuple[str, ...]
+    ctx: click.Context, run_ids: tuple[str, ...], all_failed: bool, agent: str | None, db: str | None, wait: bool | None, timeout_s: float, hooks: tuple[str, ...]
 ) -> None:
     """Resume failed runs from their failed step; completed steps are not repeated.
 
@@ -211,13 +230,18 @@ def redrive(
     if not run_ids and not all_failed:
         raise click.UsageError("Give RUN_ID(s) or --all-failed.")
     parent = ctx.obj or {}
-    url = _database_url(agent, db or parent.get("db"))
-    store = _open(url)
+    given_agent = agent or parent.get("agent")
+    agent = given_agent or "."
+    db = db or parent.get("db")
+    url = database_url(agent, db)
+    store = open_existing(url)
     if store is None:
-        raise click.ClickException(f"No database at {printable_url(url)}: nothing has run yet.")
+        raise click.ClickException(
+            f"No database at {printable_url(url)}: nothing has run yet.{_no_database_hint(given_agent, db)}"
+        )
     try:
         try:
-            results = store.redrive_all_failed() if all_failed else [store.redrive(r) for r in run_ids]
+            results = store.redrive_all_failed() if all_failed else [store.redrive(r) for r in _resolve_ids(store, run_ids)]
         except PostCallError as exc:
             raise click.ClickException(str(exc)) from exc
         if not results:
@@ -281,6 +305,7 @@ def _wait_and_report(store: Store, run_ids: list[str], timeout_s: float, executo
 @click.option("--no-local-pid-check", is_flag=True, help="Detect dead workers on this host by heartbeat only.")
 @click.option("--drain-timeout", "drain_timeout_s", type=float, default=30.0, show_default=True, help="On SIGTERM, seconds to finish current steps.")
 @click.option("--install", "hooks", multiple=True, metavar="MODULE:FUNCTION", help="Extra program hook(s) to call with (executor, agent path).")
+@click.option("--env", "env_items", multiple=True, metavar="NAME=VALUE", help="Override an agent env value (Env.NAME), as `serve --env` does.")
 @click.option("--log-level", default="INFO", show_default=True, type=click.Choice(("DEBUG", "INFO", "WARNING", "ERROR")))
 def worker(
     agent: str,
@@ -293,16 +318,23 @@ def worker(
     no_local_pid_check: bool,
     drain_timeout_s: float,
     hooks: tuple[str, ...],
+    env_items: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Run post-call runs of AGENT from the shared database until SIGTERM (then finish the current steps and stop)."""
+    if env_items:
+        from postcall.cli.serve import _parse_env
+        from postcall.lifecycle.programs import ENV_OVERRIDES_VAR
+
+        merged = {**json.loads(os.environ.get(ENV_OVERRIDES_VAR) or "{}"), **_parse_env(env_items)}
+        os.environ[ENV_OVERRIDES_VAR] = json.dumps(merged)
     from postcall.durable import Executor, ExecutorConfig
     from postcall.durable.executor import new_executor_id
     from postcall.logging import configure_logging, get_logger
 
     configure_logging(level=log_level)
     log = get_logger("postcall.worker")
-    url = _database_url(agent, db)
+    url = database_url(agent, db)
     try:
         config = ExecutorConfig(
             database_url=url,
@@ -317,7 +349,7 @@ def worker(
         )
     except PostCallError as exc:
         raise click.ClickException(str(exc)) from exc
-    store = _open(url, must_exist=False)
+    store = open_existing(url, must_exist=False)
     assert store is not None
     executor = Executor(config, store=store)
     installed = _install_programs(executor, agent, hooks)

@@ -71,6 +71,20 @@ class _Child:
             proc.wait()
 
 
+GITIGNORE = (
+    "# postcall's data folder: the database (transcripts, variables, post-call payloads) and secrets\n"
+    "# (Twilio auth token, call-events secret, admin token hash, session key). Never commit it.\n"
+    "*\n"
+)
+
+
+def write_gitignore(data_dir: Path) -> None:
+    """`.postcall/.gitignore` ignoring everything, so `git add .` never commits secrets or call data."""
+    path = data_dir / ".gitignore"
+    if not path.exists():
+        path.write_text(GITIGNORE, encoding="utf-8")
+
+
 def _example_crm(agent_dir: Path, data_dir: Path, port: int) -> _Child:
     crm = agent_dir.parent / "crm" / "crm_app.py"
     if not crm.is_file():
@@ -107,6 +121,7 @@ def serve(
     """Serve AGENT: Twilio and call-events webhooks, the REST API, the console, post-call runs."""
     import uvicorn
 
+    from postcall.cli.hint import call_hint
     from postcall.lifecycle.programs import ENV_OVERRIDES_VAR
     from postcall.lifecycle.runtime import RuntimeSettings, open_runtime, resolve_secret
     from postcall.logging import configure_logging
@@ -129,6 +144,7 @@ def serve(
             env_overrides=env,
             settings=RuntimeSettings(host=host, port=port, public_base_url=public_base_url),
         )
+        write_gitignore(runtime.settings.data_dir)
         base = public_base_url or f"http://{host}:{port}"
 
         def secret(name: str, env_var: str, secret_file: str | None) -> tuple[str, str | None]:
@@ -166,10 +182,9 @@ def serve(
         click.echo(f"  admin token:    generated at first start (stored hashed in {data_dir}); set POSTCALL_ADMIN_TOKEN to choose one")
     if with_example_crm:
         click.echo(f"  example CRM:    http://127.0.0.1:{crm_port}/cases/1001")
-    token_hint = f" --auth-token-file {twilio_token_file}" if twilio_token_file else ""
     click.echo("Place a simulated Twilio call in another terminal"
                + ("" if twilio_token_file else " (with the same TWILIO_AUTH_TOKEN in its environment)") + ":")
-    click.echo(f"  postcall call --twilio {base}{token_hint} --say \"case status\" --press 1001# --hang-up")
+    click.echo(f"  {call_hint(runtime.agent, base, twilio_token_file)}")
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False, lifespan="on")
     server = uvicorn.Server(config)
@@ -183,13 +198,33 @@ def serve(
                     log.exception("watchdog_failed")
                 await asyncio.sleep(runtime.settings.watchdog_interval_s)
 
-        task = asyncio.create_task(watchdog())
+        async def purge() -> None:
+            # The retention of agent.yaml, applied by every serve process on its own schedule:
+            # purges are idempotent and skip runs in flight, so two servers may both run them.
+            from postcall.lifecycle.retention import purge as run_purge
+
+            retention = runtime.agent.config.retention
+            interval = retention.purge_interval_minutes * 60.0
+            if retention.keeps_everything or interval <= 0:
+                return
+            while not server.should_exit:
+                try:
+                    report = await asyncio.to_thread(run_purge, runtime.store, retention)
+                    if report.total:
+                        log.info("retention_purged", purged=report.purged, skipped_in_flight=report.skipped_in_flight)
+                except Exception:  # a failed purge is retried at the next interval
+                    log.exception("retention_purge_failed")
+                await asyncio.sleep(interval)
+
+        tasks = [asyncio.create_task(watchdog()), asyncio.create_task(purge())]
         try:
             await server.serve()
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await runtime.sessions.aclose()
 
     # uvicorn answers SIGTERM by shutting down, then raises the signal again under the handler

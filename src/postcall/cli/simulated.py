@@ -45,9 +45,25 @@ def _server_view(base_url: str, call_sid: str, admin_token: str) -> dict[str, An
             time.sleep(0.2)
 
 
-def _play(base_url: str, token: str, steps: Sequence[tuple[str, str | None]], call_sid: str | None) -> SimulatedCall:
+def describe_steps(steps: Sequence[tuple[str, str | None]]) -> str:
+    """Steps as they were written on the command line: `--say 'hi', --hang-up`."""
+    return ", ".join(f"--{name}" + (f" {value!r}" if value is not None else "") for name, value in steps)
+
+
+def ignored_note(steps: Sequence[tuple[str, str | None]], ended_by: str | None) -> str:
+    """The sentence that says which steps were not played because the call was over (or bridged)."""
+    who = {"agent": "the agent hung up", "caller": "the caller hung up", "twilio": "the call ended"}.get(
+        ended_by or "", "the call was bridged to a person"
+    )
+    return f"note: {who} before the last {len(steps)} step(s); not played: {describe_steps(steps)}"
+
+
+def _play(
+    base_url: str, token: str, steps: Sequence[tuple[str, str | None]], call_sid: str | None
+) -> tuple[SimulatedCall, list[tuple[str, str | None]]]:
     """Play `postcall call` steps: a --transfer-result answers the first transfer after it
-    (answered when none was given); the caller hangs up when the steps run out."""
+    (answered when none was given); the caller hangs up when the steps run out.  Returns the
+    call and the steps that came after its end (not played)."""
     simulator = TwilioSimulator(base_url, token, call_sid=call_sid)
     outcomes: list[str] = []
 
@@ -58,15 +74,17 @@ def _play(base_url: str, token: str, steps: Sequence[tuple[str, str | None]], ca
     try:
         simulator.start()
         answer_transfers()
-        for name, argument in steps:
+        ignored: list[tuple[str, str | None]] = []
+        for index, (name, argument) in enumerate(steps):
             if simulator.call.ended_by is not None or simulator.bridged:
+                ignored = list(steps[index:])
                 break
             if name == "transfer-result":
                 outcomes.append(argument or "answered")
                 continue
             simulator.step(name, argument)
             answer_transfers()
-        return simulator.finish()
+        return simulator.finish(), ignored
     finally:
         simulator.close()
 
@@ -82,7 +100,7 @@ def simulated_call(
 ) -> None:
     token = _token(auth_token_file)
     try:
-        call = _play(base_url, token, steps, call_sid)
+        call, ignored = _play(base_url, token, steps, call_sid)
     except (ChannelError, TwilioSimulatorError, httpx.HTTPError) as exc:
         raise click.ClickException(f"The server at {base_url} refused the simulated call: {exc}") from None
     view = _server_view(base_url, call.call_sid, admin_token) if admin_token else None
@@ -92,6 +110,7 @@ def simulated_call(
             "transcript": [{"from": "caller" if line.speaker == "caller" else "agent", "text": line.text}
                            for line in call.lines],
             "ended_by": call.ended_by,
+            "ignored_steps": [{"step": name, "value": value} for name, value in ignored],
         }
         if view is not None:
             out["end"] = view.get("end_record")
@@ -99,6 +118,8 @@ def simulated_call(
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     click.echo(call.render())
+    if ignored:
+        click.echo(ignored_note(ignored, call.ended_by))
     if view is None:
         click.echo("(set POSTCALL_ADMIN_TOKEN or --admin-token to see the end reason and post-call runs)")
         return

@@ -17,8 +17,9 @@ setup needs behaviour this engine does not have (a feature switched off that Cop
 keeps on, a test-only handler); the reason says which.  An internal error while running one case
 is that case's failure, with its message.
 
-Expected values are themselves read with this engine and compared structurally (numbers with a
-relative tolerance of 1e-9, text exactly, errors by kind).  An `Errors:` case passes when the
+Expected values are themselves read with this engine, in the case's number mode, and compared
+structurally (Floats with a relative tolerance of 1e-9, Decimals to one unit in the 28th
+significant digit, text exactly, errors by kind).  An `Errors:` case passes when the
 formula does not compile (Microsoft also compares the message text; ours differ in wording).
 """
 
@@ -32,6 +33,7 @@ import zoneinfo
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from postcall.errors import PowerFxError
 from postcall.powerfx.convert import format_value
@@ -371,7 +373,10 @@ def values_equal(actual: Value, expected: Value) -> bool:
         return expected is None and actual is None
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(expected) is type(actual) and expected == actual
-    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+    if isinstance(expected, Decimal) and isinstance(actual, Decimal):
+        # .NET keeps 28-29 significant digits; allow one unit in the 28th.
+        return expected == actual or abs(expected - actual) <= abs(expected) * Decimal("1e-27")
+    if isinstance(expected, (int, float, Decimal)) and isinstance(actual, (int, float, Decimal)):
         return _close(float(actual), float(expected))
     if isinstance(expected, str) and isinstance(actual, str):
         return expected == actual
@@ -412,7 +417,8 @@ def _run_case(case: Case) -> Outcome:
     if not expected_text:
         return Outcome(case, "failed", "no expected result in the test file")
     ctx = _context(case.setup)
-    parsed = parse_formula(case.expression, known_names=())
+    number_is_float = case.setup.get("NumberIsFloat", True)
+    parsed = parse_formula(case.expression, known_names=(), number_is_float=number_is_float)
     if expected_text.startswith("Errors:"):
         if parsed.formula is None:
             return Outcome(case, "passed")
@@ -432,7 +438,7 @@ def _run_case(case: Case) -> Outcome:
     if expected_text.startswith("#Error"):
         ok = isinstance(actual, ErrorValue)
         return Outcome(case, "passed" if ok else "failed", "expected an error", format_value(actual))
-    expected_parse = parse_formula(expected_text)
+    expected_parse = parse_formula(expected_text, number_is_float=number_is_float)
     if expected_parse.formula is None:
         return Outcome(case, "failed", "cannot read the expected result", format_value(actual))
     expected = expected_parse.formula.evaluate(_context(case.setup))

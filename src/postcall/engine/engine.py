@@ -63,6 +63,7 @@ from postcall.powerfx import Formula, Template, parse_formula, parse_template
 from postcall.powerfx.values import Value
 from postcall.topics.agent import Agent
 from postcall.topics.model import Expr, Node, TextTemplate, Topic
+from postcall.topics.schema_data import ENUMS
 
 DEFAULT_FALLBACK = "Sorry, I didn't catch that. Could you say it another way?"
 
@@ -124,6 +125,14 @@ def closed_list_option_sets(agent: Agent) -> dict[str, dict[str, Value]]:
     return sets
 
 
+def system_option_sets() -> dict[str, dict[str, Value]]:
+    """Copilot Studio's own option sets (SignInReason, ChannelId, VariablesToClear...): each
+    member reads as its name, which is what the matching System variables hold
+    (System.Activity.Channel is "Telephony" on a call)."""
+    names = ENUMS.get("SystemOptionSetName", ())
+    return {name: {m: m for m in ENUMS.get(name, ())} for name in names if ENUMS.get(name)}
+
+
 class Engine:
     """Runs an agent's in-call topics.  One Engine serves any number of conversations."""
 
@@ -136,7 +145,7 @@ class Engine:
         """The agent's knowledge index (postcall.knowledge), searched by generative answers; None: no sources."""
         self._programs: dict[str, Program] = {}
         self._nodes: dict[str, dict[str, Node]] = {}
-        self.enums = closed_list_option_sets(agent)
+        self.enums = {**system_option_sets(), **closed_list_option_sets(agent)}
         self._formulas: dict[str, Formula | None] = {}
         self._templates: dict[str, Template | None] = {}
 

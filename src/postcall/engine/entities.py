@@ -409,6 +409,33 @@ def recognize_phone_number(text: str, now: dt.datetime | None = None) -> EntityM
     return EntityMatch(digits, text.strip()) if len(digits.lstrip("+")) >= 7 else None
 
 
+# Customer satisfaction (CSATQuestion): Copilot Studio's five stars, said as words or a number.
+_CSAT_PHRASES: tuple[tuple[str, int], ...] = (
+    ("very dissatisfied", 1), ("very unsatisfied", 1), ("extremely dissatisfied", 1),
+    ("very unhappy", 1), ("very bad", 1), ("very poor", 1), ("terrible", 1), ("awful", 1),
+    ("horrible", 1), ("not satisfied", 2), ("not happy", 2), ("dissatisfied", 2),
+    ("unsatisfied", 2), ("unhappy", 2), ("poor", 2), ("bad", 2), ("neutral", 3), ("so so", 3),
+    ("okay", 3), ("ok", 3), ("average", 3), ("alright", 3), ("fine", 3),
+    ("very satisfied", 5), ("extremely satisfied", 5), ("very happy", 5), ("very good", 5),
+    ("excellent", 5), ("great", 5), ("perfect", 5), ("amazing", 5), ("fantastic", 5),
+    ("satisfied", 4), ("happy", 4), ("good", 4),
+)
+
+
+def recognize_csat(text: str, now: dt.datetime | None = None) -> EntityMatch | None:
+    """A 1-5 satisfaction rating: "four", "4 stars", "very satisfied" (5), "dissatisfied" (2)."""
+    norm = normalise(text)
+    padded = f" {norm} "
+    found = [(len(p), p, v) for p, v in _CSAT_PHRASES if f" {p} " in padded]
+    number = recognize_number(norm)
+    if number is not None and isinstance(number.value, int) and 1 <= number.value <= 5:
+        return EntityMatch(number.value, number.text)
+    if found:
+        found.sort(key=lambda f: -f[0])
+        return EntityMatch(found[0][2], found[0][1])
+    return None
+
+
 EntityRecognizer = Callable[[str, "dt.datetime | None"], "EntityMatch | None"]
 
 PREBUILT: dict[str, EntityRecognizer] = {

@@ -33,7 +33,7 @@ from postcall.engine.state import ConversationState, Frame
 from postcall.engine.values import to_text
 from postcall.engine.variables import _literal, _lookup, _store, scope_for, set_end_variables
 from postcall.errors import PowerFxError
-from postcall.powerfx.runtime import EvalContext
+from postcall.powerfx.runtime import EvalContext, SeededRandom
 from postcall.powerfx.values import ErrorValue, Record, Table, Value
 from postcall.topics.model import Expr, TextTemplate, Topic, VariableRef
 
@@ -83,8 +83,12 @@ class Runner:
         now: dt.datetime,
         mode: str = "call",
         ids: Callable[[], str] | None = None,
+        random: Callable[[int], bytes] | None = None,
     ) -> None:
         self.engine = engine
+        # Rand()/GUID() draw from a stream fixed by what identifies this run, so a replay draws
+        # the same values (recorded once, like a side effect), never refused as nondeterministic.
+        self.random = random or SeededRandom(f"{state.conversation_id}|{mode}|{now.isoformat()}")
         self.agent = engine.agent
         self.state = state
         self.now = now
@@ -115,13 +119,18 @@ class Runner:
 
     def scope(self, frame: Frame | None, extra: Mapping[str, Value] | None = None) -> dict[str, Value]:
         return scope_for(
-            self.state, frame, bot_name=self.agent.name, env=self.agent.env, extra=extra
+            self.state, frame, bot_name=self.agent.name, env=self.agent.env, extra=extra,
+            schema_name=self.agent.bot_name,
         )
 
     def context(self, frame: Frame | None, extra: Mapping[str, Value] | None = None) -> EvalContext:
         now = self.now
         return EvalContext(
-            scope=self.scope(frame, extra), now=lambda: now, timezone=dt.UTC, enums=self.engine.enums
+            scope=self.scope(frame, extra),
+            now=lambda: now,
+            timezone=dt.UTC,
+            enums=self.engine.enums,
+            random=self.random,
         )
 
     def fault(
@@ -226,7 +235,15 @@ class Runner:
         value = self.eval(expr, frame, node=node, what=what)
         return None if value is None else to_text(value)
 
-    def render(self, template: TextTemplate | None, frame: Frame | None, *, node: str | None = None) -> str:
+    def render(
+        self,
+        template: TextTemplate | None,
+        frame: Frame | None,
+        *,
+        node: str | None = None,
+        escape: Callable[[str], str] | None = None,
+    ) -> str:
+        """A message template with its holes filled (each passed through `escape` when given)."""
         if template is None:
             return ""
         compiled = self.engine.template(template) if template.template is not None else None
@@ -240,7 +257,7 @@ class Runner:
                 span=template.span,
             )
         try:
-            return str(compiled.render(self.context(frame)))
+            return str(compiled.render(self.context(frame), escape))
         except PowerFxError as exc:
             raise self.fault(
                 f"A formula in the message failed: {exc}",

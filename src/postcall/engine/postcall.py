@@ -30,6 +30,7 @@ from postcall.engine.nodes.question import after
 from postcall.engine.state import ConversationState, _vars_from_json
 from postcall.engine.triggers import condition_holds
 from postcall.errors import EngineError
+from postcall.powerfx import SeededRandom
 from postcall.topics.agent import Agent
 from postcall.topics.model import Topic
 
@@ -123,6 +124,9 @@ class PostCallProgram:
         self.error: str | None = None
         self.error_code: str | None = None
         self._pending: ActionRequest | None = None
+        # One stream for the whole topic: start() and every resume() continue it, so a replay
+        # (same start, same recorded results) draws the same Rand()/GUID() values.
+        self.random = SeededRandom(f"{self.state.conversation_id}|postcall|{topic_name}|{self.now.isoformat()}")
 
     @property
     def done(self) -> bool:
@@ -133,7 +137,7 @@ class PostCallProgram:
         return self._pending
 
     def _runner(self) -> Runner:
-        return Runner(self.engine, self.state, now=self.now, mode="postcall")
+        return Runner(self.engine, self.state, now=self.now, mode="postcall", random=self.random)
 
     def _collect(self, runner: Runner, stop: Stop) -> ActionRequest | None:
         self.log.extend(runner.log)

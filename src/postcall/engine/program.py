@@ -28,6 +28,7 @@ from postcall.topics.model import (
     Foreach,
     Node,
     Topic,
+    VoiceForm,
 )
 
 
@@ -71,6 +72,9 @@ class _Builder:
                 continue
             if isinstance(node, ConditionGroup):
                 self.condition_group(node)
+            elif isinstance(node, VoiceForm):
+                self.emit(Instruction("node", node))  # says what it does, then its nodes run
+                self.actions(node.actions)
             elif isinstance(node, Foreach):
                 self.foreach(node)
             elif isinstance(node, BreakLoop):

@@ -68,13 +68,42 @@ def activity_variables(activity: Mapping[str, Any] | None) -> dict[str, Value]:
         "Activity.Locale": activity.get("locale"),
         "Activity.From.Id": activity.get("from_id"),
         "Activity.From.Name": activity.get("from_name"),
+        "Activity.Channel": channel_option(activity.get("channel_id")),
     }
 
 
 _EMPTY_TRANSCRIPT = Table([], columns=["Speaker", "Text", "Time"])
 
 
-def system_record(state: ConversationState, *, bot_name: str) -> Record:
+# Channel ids of the activities -> Copilot Studio's ChannelId option (System.Activity.Channel).
+_CHANNELS = {
+    "telephony": "Telephony", "twilio": "Telephony", "events": "Telephony", "voice": "Telephony",
+    "msteams": "MsTeams", "directline": "Directline", "webchat": "Directline",
+    "facebook": "Facebook", "omnichannel": "Omnichannel",
+}
+
+
+def channel_option(channel_id: object) -> str | None:
+    """The ChannelId option name of a channel id ("twilio" -> "Telephony"); None if unknown."""
+    return _CHANNELS.get(str(channel_id).lower()) if channel_id else None
+
+
+def _name_parts(name: str | None) -> tuple[str | None, str | None]:
+    parts = (name or "").split()
+    if not parts:
+        return None, None
+    return parts[0], (" ".join(parts[1:]) or None)
+
+
+def _phone(user_id: str | None) -> str | None:
+    """The caller's number on voice: the user id when it is one (+15551234567, sip:...)."""
+    if not user_id:
+        return None
+    digits = user_id.removeprefix("tel:")
+    return digits if digits.lstrip("+").isdigit() and len(digits.lstrip("+")) >= 5 else None
+
+
+def system_record(state: ConversationState, *, bot_name: str, schema_name: str | None = None) -> Record:
     """The whole System record as topics read it."""
     flat: dict[str, Value] = {
         "Conversation.Id": state.conversation_id,
@@ -89,9 +118,21 @@ def system_record(state: ConversationState, *, bot_name: str) -> Record:
         "Bot.Id": state.agent,
         "User.Id": state.user_id,
         "User.DisplayName": state.user_name,
+        "User.FirstName": _name_parts(state.user_name)[0],
+        "User.LastName": _name_parts(state.user_name)[1],
+        "User.PhoneNumber": _phone(state.user_id),
+        "User.Email": None,
+        "User.PrincipalName": None,
+        "User.Language": None,
+        "User.IsLoggedIn": False,
+        "User.AccessToken": None,
+        "SignInReason": None,
+        "Conversation.CSAT": None,
+        "Bot.SchemaName": schema_name,
         "FallbackCount": 0,
         "LastMessage.Text": None,
         "LastMessage.Id": None,
+        "Activity.Channel": channel_option(state.channel_id),
         "Error.Code": None,
         "Error.Message": None,
         "Transfer.Outcome": None,
@@ -115,9 +156,10 @@ def scope_for(
     bot_name: str,
     env: Mapping[str, str],
     extra: Mapping[str, Value] | None = None,
+    schema_name: str | None = None,
 ) -> dict[str, Value]:
     """The names a formula can read: Topic, Global, System, Env, and Conversation (alias)."""
-    system = system_record(state, bot_name=bot_name)
+    system = system_record(state, bot_name=bot_name, schema_name=schema_name)
     topic_vars: Mapping[str, Value] = frame.variables if frame is not None else {}
     scope: dict[str, Value] = {
         "Topic": nest(topic_vars),

@@ -13,13 +13,18 @@ from postcall.clock import Clock, SystemClock
 from postcall.diagnostics import Diagnostic, render_all
 from postcall.engine.engine import Engine
 from postcall.errors import ConfigError
+from postcall.files import private_dir, secure_data_dir
+from postcall.hostentries import parse_entries
 from postcall.knowledge.index import open_index
 from postcall.lifecycle.programs import register_agent
 from postcall.lifecycle.session import Sessions
 from postcall.lifecycle.watchdog import WatchdogFailure
+from postcall.logging import get_logger
 from postcall.store import Store, open_store
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
+
+log = get_logger("postcall.lifecycle")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,10 @@ def open_runtime(
         database_url=database_url or base.database_url,
         watchdog_interval_s=base.watchdog_interval_s,
     )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings.data_dir)  # 0700, its files 0600, fixed with a log line (files.py)
+    _, never = parse_entries(agent.config.allowed_hosts or ())
+    for entry, why in never:  # `postcall check` warns too; a server start must not hide it
+        log.warning("allowed_hosts_entry_never_matches", entry=entry, reason=why)
     store = open_store(settings.database_url, agent_dir=agent.root if agent.root.is_dir() else agent.root.parent, clock=clock)
     engine = Engine(agent, knowledge=open_index(agent.root if agent.root.is_dir() else agent.root.parent, settings.data_dir))
     register_agent(agent, engine)
@@ -120,7 +128,7 @@ def resolve_secret(data_dir: Path, name: str, env_var: str, secret_file: str | N
         text = path.read_text(encoding="utf-8").strip()
         if text:
             return text, str(path)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     value = secrets.token_hex(16)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -82,6 +82,20 @@ class UnknownConversationError(LookupError):
         self.conversation_id = conversation_id
 
 
+class ForeignConversationError(UnknownConversationError):
+    """A channel referred to a conversation another channel started: it may not act on it."""
+
+    def __init__(self, conversation_id: str, channel: str, owner: str) -> None:
+        LookupError.__init__(
+            self,
+            f"Conversation {conversation_id!r} was started by the {owner} channel; the {channel} "
+            "channel acts only on the conversations it started.",
+        )
+        self.conversation_id = conversation_id
+        self.channel = channel
+        self.owner = owner
+
+
 @dataclass(frozen=True, slots=True)
 class TurnOutcome:
     """What a channel needs to answer the provider."""
@@ -181,7 +195,8 @@ class Sessions:
             value={"callee": callee} if callee else None,
         )
         return await self.handle(
-            conversation_id, activity, event_id=event_id or f"start:{conversation_id}", sequence=sequence
+            conversation_id, activity, event_id=event_id or f"start:{conversation_id}", sequence=sequence,
+            channel=channel,
         )
 
     async def handle(
@@ -191,10 +206,13 @@ class Sessions:
         *,
         event_id: str | None = None,
         sequence: int | None = None,
+        channel: str | None = None,
     ) -> TurnOutcome:
         """Run one activity through the engine, with any in-call actions it asks for.
 
         `sequence` is the channel's per-conversation event number, when it numbers its events.
+        `channel` is the channel the activity came from: a channel acts only on the conversations
+        it started (ForeignConversationError otherwise); None (the watchdog, tests) skips the check.
         """
         engine = self.engine
         step = await self._step(
@@ -203,6 +221,7 @@ class Sessions:
             inbound=activity,
             event_id=event_id,
             sequence=sequence,
+            channel=channel,
         )
         outputs = list(step.outcome.outputs)
         while step.result is not None and step.result.pending is not None:
@@ -312,6 +331,7 @@ class Sessions:
         sequence: int | None = None,
         release: bool = False,
         release_due_before: dt.datetime | None = None,
+        channel: str | None = None,
     ) -> _Step:
         """One step: worked out from the conversation as last saved, then written under its lock.
 
@@ -334,6 +354,8 @@ class Sessions:
             snapshot = self.store.get_conversation(conversation_id)
             if snapshot is None:
                 raise UnknownConversationError(conversation_id)
+            if channel is not None and snapshot.channel != channel:
+                raise ForeignConversationError(conversation_id, channel, snapshot.channel)
             return plan(snapshot), snapshot.version
 
         def write(batch: TurnBatch) -> _Plan:

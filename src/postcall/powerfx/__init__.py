@@ -16,7 +16,7 @@ from postcall.powerfx.convert import format_value, from_json, to_json, to_text
 from postcall.powerfx.enums import BUILTIN_ENUMS
 from postcall.powerfx.formula import Formula, NameRef, ParseResult, is_formula, parse_formula
 from postcall.powerfx.functions import KNOWN_FUNCTIONS
-from postcall.powerfx.runtime import WELL_KNOWN_ROOTS, EvalContext, Limits
+from postcall.powerfx.runtime import WELL_KNOWN_ROOTS, EvalContext, Limits, SeededRandom
 from postcall.powerfx.template import Template, TemplateResult, parse_template
 from postcall.powerfx.values import (
     ErrorKind,
@@ -40,6 +40,7 @@ __all__ = [
     "ErrorKind",
     "ErrorValue",
     "EvalContext",
+    "SeededRandom",
     "Formula",
     "Limits",
     "NameRef",

@@ -6,9 +6,12 @@ import datetime as dt
 import decimal
 import math
 import re
+from decimal import Decimal
 
+from postcall.powerfx import numbers as nums
 from postcall.powerfx.values import (
     EPOCH,
+    NUMBER_TYPES,
     ErrorKind,
     ErrorValue,
     OptionValue,
@@ -35,6 +38,42 @@ def invalid(message: str) -> ErrorValue:
 def text_to_number(text: str) -> float | None:
     """Parse text the way Value() does in en-US: thousands commas, a sign, %, a currency symbol
     and accounting parentheses (negative) around the digits; None when it is not a number."""
+    parts = _number_parts(text)
+    if parts is None:
+        return None
+    core, negative, percent = parts
+    try:
+        value = float(core)
+    except ValueError:
+        return None
+    if negative:
+        value = -value
+    if percent:
+        value /= 100
+    if math.isinf(value):
+        return None
+    return value
+
+
+def text_to_decimal(text: str) -> Decimal | ErrorValue | None:
+    """As `text_to_number`, as a Decimal (a Numeric error when out of Decimal's range)."""
+    parts = _number_parts(text)
+    if parts is None:
+        return None
+    core, negative, percent = parts
+    try:
+        value = Decimal(core)
+    except decimal.InvalidOperation:
+        return None
+    if negative:
+        value = value.copy_negate()
+    if percent:
+        value = value.scaleb(-2, context=nums.CONTEXT)
+    return nums.to_net(value)
+
+
+def _number_parts(text: str) -> tuple[str, bool, bool] | None:
+    """The digits (thousands commas removed), whether negative, whether a percentage."""
     n = len(text)
     i = 0
     while i < n and text[i] in _PREFIX_CHARS:
@@ -54,18 +93,7 @@ def text_to_number(text: str) -> float | None:
         return None
     if parens != suffix.count(")") or parens > 1 or (parens and signs):
         return None
-    core = match.group(0)
-    try:
-        value = float(core.replace(",", ""))
-    except ValueError:
-        return None
-    if "-" in prefix or parens:
-        value = -value
-    if percents:
-        value /= 100
-    if math.isinf(value):
-        return None
-    return value
+    return match.group(0).replace(",", ""), bool("-" in prefix or parens), bool(percents)
 
 
 def date_to_serial(value: dt.date) -> float:
@@ -95,7 +123,7 @@ def to_number(value: Value) -> float | ErrorValue:
         return 0.0
     if tp is bool:
         return 1.0 if value else 0.0
-    if tp is int:
+    if tp is int or tp is Decimal:
         return float(value)  # type: ignore[arg-type]
     if tp is str:
         if value == "":
@@ -112,9 +140,38 @@ def to_number(value: Value) -> float | ErrorValue:
         return time_to_fraction(value)
     if isinstance(value, UntypedObject):
         return untyped_to_number(value)
-    if isinstance(value, OptionValue) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+    if isinstance(value, OptionValue) and isinstance(value.value, NUMBER_TYPES) and not isinstance(value.value, bool):
         return float(value.value)
     return invalid(f"A {type_name(value)} cannot be used as a number.")
+
+
+def to_decimal(value: Value) -> Decimal | ErrorValue:
+    """Decimal coercion (Blank is 0): what a Decimal operation does to its operands."""
+    tp = type(value)
+    if tp is Decimal:
+        return value  # type: ignore[return-value]
+    if value is None:
+        return nums.ZERO
+    if tp is bool:
+        return nums.ONE if value else nums.ZERO
+    if tp is float or tp is int:
+        return nums.from_float(float(value))  # type: ignore[arg-type]
+    if tp is str:
+        if value == "":
+            return nums.ZERO
+        parsed = text_to_decimal(value)  # type: ignore[arg-type]
+        if parsed is None or isinstance(parsed, ErrorValue):
+            return invalid(f"The text {value!r} is not a Decimal number.")
+        return parsed
+    if isinstance(value, UntypedObject):
+        raw = value.raw
+        if isinstance(raw, (str, int, float, Decimal)) and not isinstance(raw, bool):
+            parsed = text_to_decimal(str(raw)) if not isinstance(raw, float) else nums.from_float(raw)
+            if parsed is None or isinstance(parsed, ErrorValue):
+                return invalid(f"The untyped value {raw!s} is not a Decimal number.")
+            return parsed
+    number = to_number(value)
+    return number if isinstance(number, ErrorValue) else nums.from_float(number)
 
 
 def untyped_to_number(value: UntypedObject) -> float | ErrorValue:
@@ -161,6 +218,8 @@ def to_text(value: Value) -> str | ErrorValue:
         return ""
     if tp is float or tp is int:
         return format_number(value)  # type: ignore[arg-type]
+    if tp is Decimal:
+        return nums.format_decimal(value)  # type: ignore[arg-type]
     if tp is bool:
         return "true" if value else "false"
     if isinstance(value, ErrorValue):
@@ -198,7 +257,7 @@ def to_boolean(value: Value) -> bool | ErrorValue:
         return value  # type: ignore[return-value]
     if value is None:
         return False
-    if tp is float or tp is int:
+    if tp is float or tp is int or tp is Decimal:
         return value != 0
     if tp is str:
         lowered = value.lower()  # type: ignore[union-attr]
@@ -240,27 +299,37 @@ def equals(left: Value, right: Value) -> bool | ErrorValue:
         return left
     if isinstance(right, ErrorValue):
         return right
+    if type(left) is UntypedObject or type(right) is UntypedObject:
+        left, right = _resolve_pair(left, right)
+        if isinstance(left, ErrorValue):
+            return left
+        if isinstance(right, ErrorValue):
+            return right
     if left is None or right is None:
         return left is None and right is None
-    if isinstance(left, UntypedObject) or isinstance(right, UntypedObject):
-        return invalid("Untyped objects cannot be compared; convert them first (Text(), Value()...).")
     lt, rt = type(left), type(right)
     if lt is rt:
-        if lt is float or lt is str or lt is bool:
+        if lt is float or lt is str or lt is bool or lt is Decimal:
             return left == right
+    if lt is Decimal or rt is Decimal:
+        if lt in (float, int, Decimal) and rt in (float, int, Decimal):
+            return float(left) == float(right)  # type: ignore[arg-type]
+        if isinstance(left, (bool, dt.date, dt.timedelta)) or isinstance(right, (bool, dt.date, dt.timedelta)):
+            a, b = to_number(left), to_number(right)
+            return a if isinstance(a, ErrorValue) else b if isinstance(b, ErrorValue) else a == b
     if isinstance(left, bool) or isinstance(right, bool):
         if isinstance(left, bool) and isinstance(right, bool):
             return left == right
-        if isinstance(left, (int, float)) or isinstance(right, (int, float)):
+        if isinstance(left, NUMBER_TYPES) or isinstance(right, NUMBER_TYPES):
             return to_number(left) == to_number(right)
         return False
-    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+    if isinstance(left, NUMBER_TYPES) and isinstance(right, NUMBER_TYPES):
         return float(left) == float(right)
     if isinstance(left, dt.date) and isinstance(right, dt.date):
         return date_to_serial(left) == date_to_serial(right)
-    if isinstance(left, (dt.date, dt.timedelta)) and isinstance(right, (int, float)):
+    if isinstance(left, (dt.date, dt.timedelta)) and isinstance(right, NUMBER_TYPES):
         return to_number(left) == float(right)
-    if isinstance(right, (dt.date, dt.timedelta)) and isinstance(left, (int, float)):
+    if isinstance(right, (dt.date, dt.timedelta)) and isinstance(left, NUMBER_TYPES):
         return to_number(right) == float(left)
     if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
         return left == right
@@ -275,17 +344,17 @@ def equals(left: Value, right: Value) -> bool | ErrorValue:
         return left is right or left == right
     if isinstance(left, Table) and isinstance(right, Table):
         return left is right
-    if isinstance(left, str) and isinstance(right, (int, float)):
+    if isinstance(left, str) and isinstance(right, NUMBER_TYPES):
         return left == format_number(right)
-    if isinstance(right, str) and isinstance(left, (int, float)):
+    if isinstance(right, str) and isinstance(left, NUMBER_TYPES):
         return right == format_number(left)
     return False
 
 
-def ordinal(value: Value) -> float | str | ErrorValue:
+def ordinal(value: Value) -> float | Decimal | str | ErrorValue:
     """The comparable form of a value for <, <=, >, >= (Blank is 0)."""
     tp = type(value)
-    if tp is float:
+    if tp is float or tp is Decimal:
         return value  # type: ignore[return-value]
     if value is None:
         return 0.0
@@ -304,7 +373,47 @@ def ordinal(value: Value) -> float | str | ErrorValue:
     return invalid(f"A {type_name(value)} cannot be compared with < or >.")
 
 
+def resolve_untyped(value: UntypedObject, other: Value) -> Value:
+    """An untyped value (ParseJSON) as the type of the value it meets in `=`, `<`...: Power Fx
+    converts it to the other operand's type (a date from ISO text, never from a number)."""
+    raw = value.raw
+    if isinstance(other, (dt.date, dt.timedelta)):
+        if not isinstance(raw, str):
+            return invalid("The untyped value is not a date or time (it must be text).")
+        when = _parse_when(raw)
+        if when is None:
+            return invalid(f"{raw!r} is not a date or time.")
+        if isinstance(other, dt.timedelta):
+            return when - dt.datetime(when.year, when.month, when.day)
+        return when
+    if raw is None:
+        return None
+    if isinstance(other, str):
+        if isinstance(raw, str):
+            return raw
+        if isinstance(raw, bool):
+            return "true" if raw else "false"
+        if isinstance(raw, (int, float, decimal.Decimal)):
+            return str(getattr(raw, "text", raw))
+        return invalid("The untyped value is not text.")
+    if isinstance(other, bool):
+        return to_boolean(value)
+    if type(other) is Decimal:
+        return to_decimal(value)
+    return to_number(value)
+
+
+def _resolve_pair(left: Value, right: Value) -> tuple[Value, Value]:
+    if type(left) is UntypedObject and type(right) is UntypedObject:
+        return to_number(left), to_number(right)
+    if type(left) is UntypedObject:
+        return resolve_untyped(left, right), right
+    return left, resolve_untyped(right, left)  # type: ignore[arg-type]
+
+
 def compare(op: str, left: Value, right: Value) -> bool | ErrorValue:
+    if type(left) is UntypedObject or type(right) is UntypedObject:
+        left, right = _resolve_pair(left, right)
     a = ordinal(left)
     if isinstance(a, ErrorValue):
         return a
@@ -344,7 +453,7 @@ def coerce_to_kind(kind: str, value: Value) -> Value:
     if value is None or isinstance(value, ErrorValue):
         return value
     if kind == "Number":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             return value
         return to_number(value)
     if kind == "Text":

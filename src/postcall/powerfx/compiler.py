@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, did_you_mean
 from postcall.powerfx import ast
+from postcall.powerfx import numbers as nums
 from postcall.powerfx import operators as ops
 from postcall.powerfx import types as T
 from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOWN_FUNCTION
@@ -24,6 +25,7 @@ from postcall.powerfx.static import (
     check_binary,
     check_call,
     check_literal_args,
+    check_regex_call,
     column_kinds,
     enum_type,
     table_literal_type,
@@ -45,8 +47,12 @@ class _StaticRow:
 class Compiler:
     """Builds closures and collects diagnostics (unknown functions, arities, types, names)."""
 
-    def __init__(self, diagnostics: list[Diagnostic], known_names: Collection[str] | None = None) -> None:
+    def __init__(
+        self, diagnostics: list[Diagnostic], known_names: Collection[str] | None = None, *, number_is_float: bool = True
+    ) -> None:
         self.diagnostics = diagnostics
+        # Decimal mode (NumberIsFloat off): literals and coerced numbers are Decimals.
+        self.decimal = not number_is_float
         self.functions: set[str] = set()
         self.types: dict[int, FxType] = {}
         self.known_names = known_names
@@ -73,6 +79,14 @@ class Compiler:
     def _NumberLit(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.NumberLit)
         value: Value = ops.numeric(node.value)
+        if self.decimal:
+            digits = node.text.lstrip("+-")
+            negative = node.text[: len(node.text) - len(digits)].count("-") % 2 == 1  # `-(-1)` folds to "--1"
+            exact = nums.from_text(("-" if negative else "") + digits)
+            if isinstance(exact, ErrorValue):
+                self.error(PFX_TYPE, "Numeric value is too large.", node.span)
+                return (lambda frame: exact), T.ERROR
+            value = exact
         return (lambda frame: value), T.NUMBER
 
     def _TextLit(self, node: ast.Node) -> tuple[Fn, FxType]:
@@ -278,7 +292,7 @@ class Compiler:
         fx_type, problem = check_binary(op, self.type_of(node.left), self.type_of(node.right))
         if problem is not None:
             self.error(PFX_TYPE, problem, span)
-        return _binary_closure(op, left, right, span, node), fx_type
+        return _binary_closure(op, left, right, span, node, self.decimal), fx_type
 
     # --- calls ----------------------------------------------------------------------
     def _AsArg(self, node: ast.Node) -> tuple[Fn, FxType]:
@@ -336,6 +350,10 @@ class Compiler:
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
         result_type, coercions, problems = check_call(node.name, sig, arg_types)
         problems.extend(check_literal_args(node.name, node.args, arg_types))
+        regex_type, regex_problems = check_regex_call(node.name, node.args)
+        problems.extend(regex_problems)
+        if regex_type is not None:
+            result_type = regex_type
         for index, message in problems:
             where = node.args[index].span if 0 <= index < len(node.args) else node.span
             self.error(PFX_TYPE, message, where)
@@ -400,7 +418,7 @@ def _coercing(fn: Fn, kind: str) -> Fn:
     return coerced
 
 
-def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Binary) -> Fn:
+def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Binary, decimal: bool = False) -> Fn:
     if op == "&&":
 
         def and_(frame: Frame) -> Value:
@@ -475,7 +493,9 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
             return _with_span(ops.membership(left(frame), right(frame), exact), span)
 
         return member_of
-    func = {"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "^": ops.power}[op]
+    func: ops.Arith = {"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "^": ops.power}[op]
+    if decimal:
+        func = ops.decimal_mode({"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "^": ops.power}[op])
 
     def arith(frame: Frame) -> Value:
         return _with_span(func(left(frame), right(frame)), span)

@@ -12,6 +12,7 @@ from postcall.errors import PowerFxError
 from postcall.powerfx.coerce import to_text as _coerce_text
 from postcall.powerfx.values import (
     ERROR_KIND_NAMES,
+    NUMBER_TYPES,
     ErrorKind,
     ErrorValue,
     OptionValue,
@@ -88,7 +89,9 @@ def _to_json(value: Value, *, typed: bool = False) -> JSONable:
     """
     if value is None or isinstance(value, (bool, str)):
         return value
-    if isinstance(value, (int, float)):
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**63 else float(value)
+    if isinstance(value, NUMBER_TYPES):
         return _json_number(float(value))
     if isinstance(value, dt.datetime):
         text = value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
@@ -146,7 +149,7 @@ def _from_json(obj: JSONable, *, typed: bool = False) -> Value:
     """A Power Fx value from parsed JSON: objects become Records, arrays Tables, numbers floats."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj
-    if isinstance(obj, (int, float)):
+    if isinstance(obj, NUMBER_TYPES):
         return float(obj)
     if isinstance(obj, dt.datetime):
         return obj.astimezone(dt.UTC).replace(tzinfo=None) if obj.tzinfo is not None else obj
@@ -203,7 +206,9 @@ def _format_value(value: Value) -> str:
         return "Blank()"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, decimal.Decimal):
+        return format_number(value)
+    if isinstance(value, NUMBER_TYPES):
         return format_number(float(value))
     if isinstance(value, str):
         return '"' + value.replace('"', '""') + '"'
@@ -233,10 +238,21 @@ def _format_value(value: Value) -> str:
             return f"Error({{Kind:ErrorKind.{_kind_name(kinds[0])}}})"
         return "Error(Table(" + ",".join(f"{{Kind:ErrorKind.{_kind_name(k)}}}" for k in kinds) + "))"
     if isinstance(value, UntypedObject):
-        import json
-
-        return "ParseJSON(" + _format_value(json.dumps(value.raw)) + ")"
+        return "ParseJSON(" + _format_value(_raw_json(value.raw)) + ")"
     return repr(value)
+
+
+def _raw_json(raw: object) -> str:
+    """Parsed JSON written back (numbers with their digits as read)."""
+    import json
+
+    if isinstance(raw, decimal.Decimal):
+        return str(getattr(raw, "text", raw))
+    if isinstance(raw, dict):
+        return "{" + ",".join(json.dumps(k) + ":" + _raw_json(v) for k, v in raw.items()) + "}"
+    if isinstance(raw, list):
+        return "[" + ",".join(_raw_json(v) for v in raw) + "]"
+    return json.dumps(raw)
 
 
 def _kind_name(kind: ErrorKind) -> str:

@@ -74,7 +74,8 @@ def _time_of(match: re.Match[str]) -> dt.timedelta | None:
             return None
         is_pm = ampm[0] in "Pp"
         hour = (hour % 12) + (12 if is_pm else 0)
-    if hour > 23 or minute > 59 or second > 59:
+    # Hours past 23 run into the next day, as Excel reads "27:00:00" (TimeValue keeps the time).
+    if hour > 99 or minute > 59 or second > 59:
         return None
     return dt.timedelta(hours=hour, minutes=minute, seconds=second, milliseconds=_fraction_ms(match.group("f")))
 

@@ -34,8 +34,14 @@ MATCH_PATTERNS = {
     "Any": ".",
     "Comma": ",",
     "Digit": r"\d",
-    "Email": r"[^@\s\\]+@[^@\s\\]+\.[^@\s\\]+",
-    "Hyphen": r"\-",
+    # Power Fx V1's definition: a local part without spaces or brackets, dotted domain labels
+    # of letters and digits (any script).
+    "Email": (
+        r'(?:(?:[\{\}]|[^\s@<>,;:\\"\p{Pi}\p{Ps}\p{Pe}\p{Pf}])+@'
+        r"(?:(?:[\-_\xb7\u05f3\u05f4\u0f0b\u30fb]|[^\s\p{P}<=>+\|])+\.)+"
+        r"(?:[\-_\xb7\u05f3\u05f4\u0f0b\u30fb]|[^\s\p{P}<=>+\|])+)"
+    ),
+    "Hyphen": "-",
     "LeftParen": r"\(",
     "Letter": r"\p{L}",
     "MultipleDigits": r"\d+",
@@ -94,6 +100,9 @@ BUILTIN_ENUMS: dict[str, Record] = {
             "EndsWith": "c$",
             "IgnoreCase": "i",
             "Multiline": "m",
+            "FreeSpacing": "x",
+            "DotAll": "s",
+            "NumberedSubMatches": "N",
         },
     ),
     "SortOrder": _option_set("SortOrder", {"Ascending": "ascending", "Descending": "descending"}),

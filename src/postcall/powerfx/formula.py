@@ -100,7 +100,7 @@ class Formula:
     """A parsed and compiled formula.  `evaluate` never raises anything but PowerFxError."""
 
     __slots__ = (
-        "source", "ast", "names", "functions", "depth", "_fn", "origin", "type", "free_names"
+        "source", "ast", "names", "functions", "depth", "_fn", "origin", "type", "free_names", "decimal"
     )
 
     def __init__(
@@ -123,6 +123,7 @@ class Formula:
         self.depth = depth
         self.origin = origin
         self.type = "Unknown"
+        self.decimal = False  # numbers are Decimals (NumberIsFloat off)
 
     def __repr__(self) -> str:
         return f"Formula({self.source!r})"
@@ -136,6 +137,7 @@ class Formula:
                 self.ast.span,
             )
         frame = Frame(ctx)
+        frame.decimal = self.decimal
         try:
             return self._fn(frame)
         except PowerFxError:
@@ -172,7 +174,11 @@ class ParseResult:
 
 
 def parse_formula(
-    text: str, origin: TextOrigin | None = None, *, known_names: Collection[str] | None = None
+    text: str,
+    origin: TextOrigin | None = None,
+    *,
+    known_names: Collection[str] | None = None,
+    number_is_float: bool = True,
 ) -> ParseResult:
     """Parse and compile a formula (the text after the leading "=").
 
@@ -180,7 +186,8 @@ def parse_formula(
     errors PFX3xx; spans point into the file `origin` describes.  `formula` is None when there
     are errors.  With `known_names` (e.g. {"Topic", "Global", "System", "Env"}), a top-level
     name outside it (and outside row scopes and option sets) is error PFX304; without it any
-    name is accepted and resolved at evaluation.
+    name is accepted and resolved at evaluation.  `number_is_float=False` is Power Fx's
+    Decimal mode (see postcall.powerfx.numbers): literals and numbers from text are Decimals.
     """
     where = origin if origin is not None else DEFAULT_ORIGIN
     if not isinstance(text, str):
@@ -202,7 +209,7 @@ def parse_formula(
             Diagnostic(PFX_TOO_DEEP, Severity.ERROR, f"The formula nests {depth} deep (limit {MAX_SYNTAX_DEPTH}).", tree.span)
         )
         return ParseResult(None, diagnostics)
-    compiler = Compiler(diagnostics, known_names)
+    compiler = Compiler(diagnostics, known_names, number_is_float=number_is_float)
     try:
         fn = compiler.compile(tree)
     except RecursionError:
@@ -216,4 +223,5 @@ def parse_formula(
         text, tree, names, frozenset(compiler.functions), fn, depth, where, free_names
     )
     formula.type = str(compiler.type_of(tree).kind)
+    formula.decimal = not number_is_float
     return ParseResult(formula, diagnostics, names, free_names)

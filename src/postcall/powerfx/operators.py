@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
+from decimal import Decimal
 
+from postcall.powerfx import numbers as nums
 from postcall.powerfx.coerce import (
     DAY,
     date_to_serial,
     serial_to_datetime,
     to_boolean,
+    to_decimal,
     to_number,
     to_text,
 )
@@ -43,7 +47,35 @@ def _timelike(value: Value) -> bool:
     return isinstance(value, (dt.date, dt.timedelta))
 
 
-def add(left: Value, right: Value) -> Value:
+def _decimal_pair(left: Value, right: Value, mode: bool) -> tuple[Decimal, Decimal] | ErrorValue | None:
+    """Both operands as Decimals when the operation is a Decimal one, else None (a Float one).
+
+    Decimal when either operand is a Decimal, or in Decimal mode (`mode`) when neither is a
+    Float; never with a Float, a date or a time (see postcall.powerfx.numbers)."""
+    tl, tr = type(left), type(right)
+    if tl is float or tr is float:
+        return None
+    if not (mode or tl is Decimal or tr is Decimal):
+        return None
+    if _timelike(left) or _timelike(right):
+        return None
+    a = to_decimal(left)
+    b = to_decimal(right)
+    if isinstance(a, ErrorValue) or isinstance(b, ErrorValue):
+        return ErrorValue.merge([e for e in (a, b) if isinstance(e, ErrorValue)])
+    return a, b
+
+
+decimal_operands = _decimal_pair
+Arith = Callable[[Value, Value], Value]
+
+
+def decimal_mode(func: Callable[[Value, Value, bool], Value]) -> Arith:
+    """The operator as a formula in Decimal mode calls it."""
+    return lambda left, right: func(left, right, True)
+
+
+def add(left: Value, right: Value, mode: bool = False) -> Value:
     if type(left) is float and type(right) is float:
         return numeric(left + right)
     if isinstance(left, ErrorValue):
@@ -52,6 +84,9 @@ def add(left: Value, right: Value) -> Value:
         return right
     if _timelike(left) or _timelike(right):
         return _add_dates(left, right)
+    exact = _decimal_pair(left, right, mode)
+    if exact is not None:
+        return exact if isinstance(exact, ErrorValue) else nums.add(*exact)
     pair = _num_pair(left, right)
     if isinstance(pair, ErrorValue):
         return pair
@@ -100,7 +135,7 @@ def _wrap_time(value: dt.timedelta) -> dt.timedelta:
     return dt.timedelta(seconds=value.total_seconds() % 86400)
 
 
-def subtract(left: Value, right: Value) -> Value:
+def subtract(left: Value, right: Value, mode: bool = False) -> Value:
     if type(left) is float and type(right) is float:
         return numeric(left - right)
     if isinstance(left, ErrorValue):
@@ -118,30 +153,39 @@ def subtract(left: Value, right: Value) -> Value:
         if isinstance(days, ErrorValue):
             return days
         return _add_dates(left, -days)
+    exact = _decimal_pair(left, right, mode)
+    if exact is not None:
+        return exact if isinstance(exact, ErrorValue) else nums.subtract(*exact)
     pair = _num_pair(left, right)
     if isinstance(pair, ErrorValue):
         return pair
     return numeric(pair[0] - pair[1])
 
 
-def multiply(left: Value, right: Value) -> Value:
+def multiply(left: Value, right: Value, mode: bool = False) -> Value:
     if type(left) is float and type(right) is float:
         return numeric(left * right)
     if isinstance(left, ErrorValue):
         return left
     if isinstance(right, ErrorValue):
         return right
+    exact = _decimal_pair(left, right, mode)
+    if exact is not None:
+        return exact if isinstance(exact, ErrorValue) else nums.multiply(*exact)
     pair = _num_pair(left, right)
     if isinstance(pair, ErrorValue):
         return pair
     return numeric(pair[0] * pair[1])
 
 
-def divide(left: Value, right: Value) -> Value:
+def divide(left: Value, right: Value, mode: bool = False) -> Value:
     if isinstance(left, ErrorValue):
         return left
     if isinstance(right, ErrorValue):
         return right
+    exact = _decimal_pair(left, right, mode)
+    if exact is not None:
+        return exact if isinstance(exact, ErrorValue) else nums.divide(*exact)
     pair = _num_pair(left, right)
     if isinstance(pair, ErrorValue):
         return pair
@@ -150,7 +194,7 @@ def divide(left: Value, right: Value) -> Value:
     return numeric(pair[0] / pair[1])
 
 
-def power(left: Value, right: Value) -> Value:
+def power(left: Value, right: Value, mode: bool = False) -> Value:
     if isinstance(left, ErrorValue):
         return left
     if isinstance(right, ErrorValue):
@@ -160,7 +204,7 @@ def power(left: Value, right: Value) -> Value:
         return pair
     base, exp = pair
     if base == 0 and exp == 0:
-        return ErrorValue(ErrorKind.Numeric, "0^0 is undefined.")
+        return 1.0  # as Excel and Power Fx
     if base == 0 and exp < 0:
         return ErrorValue(ErrorKind.Div0, "Division by zero.")
     try:
@@ -172,7 +216,9 @@ def power(left: Value, right: Value) -> Value:
 
 def negate(value: Value) -> Value:
     if type(value) is float:
-        return -value
+        return -value if value != 0 else value
+    if type(value) is Decimal:
+        return value.copy_negate() if value != 0 else value  # exact (no context rounding)
     if isinstance(value, ErrorValue):
         return value
     if isinstance(value, dt.timedelta):
@@ -186,6 +232,8 @@ def negate(value: Value) -> Value:
 def percent(value: Value) -> Value:
     if isinstance(value, ErrorValue):
         return value
+    if type(value) is Decimal:
+        return nums.to_net(value.scaleb(-2, context=nums.CONTEXT))
     number = to_number(value)
     if isinstance(number, ErrorValue):
         return number

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -37,7 +39,9 @@ class EvalContext:
 
     `scope` maps top-level names (`Topic`, `Global`, `System`, `Env`, `Conversation`...) to values
     (usually Records; plain dicts are read as records too).  `now` is the clock `Now()` and
-    `Today()` read; without it they raise PowerFxError.  `timezone` is the local zone DateTime
+    `Today()` read; without it they raise PowerFxError.  `random` gives the bytes `Rand()`,
+    `RandBetween()` and `GUID()` draw (the operating system's when None; the engine passes a
+    `SeededRandom` so that a replayed run draws the same values).  `timezone` is the local zone DateTime
     values live in (Now() is converted to it; `DateTimeFormat.UTC` converts back).  `enums`
     adds option sets beyond the built-in ones (`DateTimeFormat`, `ErrorKind`, `TimeUnit`...).
     """
@@ -47,6 +51,11 @@ class EvalContext:
     limits: Limits = field(default_factory=Limits)
     enums: Mapping[str, Mapping[str, Value]] = field(default_factory=dict)
     timezone: dt.tzinfo = dt.UTC
+    random: Callable[[int], bytes] | None = None
+
+    def random_bytes(self, count: int) -> bytes:
+        """`count` random bytes from the context's source."""
+        return self.random(count) if self.random is not None else os.urandom(count)
 
     def local_now(self) -> dt.datetime:
         """The current local time as a naive DateTime."""
@@ -55,6 +64,29 @@ class EvalContext:
         if value.tzinfo is not None:
             value = value.astimezone(self.timezone).replace(tzinfo=None)
         return value
+
+
+class SeededRandom:
+    """A stream of random bytes fixed by a seed: the n-th draw of a run is the same on every replay.
+
+    The engine seeds it with what identifies a run (conversation, turn or post-call topic), which
+    is recorded with the run; evaluation order is deterministic, so a replay after a crash draws
+    exactly the values the first attempt drew, the way a recorded side effect would be returned.
+    """
+
+    __slots__ = ("_seed", "_counter")
+
+    def __init__(self, seed: str) -> None:
+        self._seed = seed.encode("utf-8")
+        self._counter = 0
+
+    def __call__(self, count: int) -> bytes:
+        out = b""
+        while len(out) < count:
+            self._counter += 1
+            block = hashlib.blake2b(self._seed + b"#" + str(self._counter).encode(), digest_size=64)
+            out += block.digest()
+        return out[:count]
 
 
 # Top-level names that read as empty records when the caller did not supply them.
@@ -77,7 +109,7 @@ class RowScope:
 class Frame:
     """The state of one evaluation: the context and the stack of row scopes."""
 
-    __slots__ = ("ctx", "scope", "rows", "visits", "errors_in_scope")
+    __slots__ = ("ctx", "scope", "rows", "visits", "errors_in_scope", "decimal")
 
     def __init__(self, ctx: EvalContext) -> None:
         self.ctx = ctx
@@ -86,6 +118,8 @@ class Frame:
         self.visits = 0
         # Stack of FirstError/AllErrors values visible inside IfError fallbacks.
         self.errors_in_scope: list[ErrorValue] = []
+        # Decimal mode: Value() and numbers coerced from text are Decimals (numbers.py).
+        self.decimal = False
 
     def visit(self, count: int = 1) -> None:
         """Count rows visited by table functions; raises _Budget when over the limit."""

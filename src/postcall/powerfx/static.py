@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from postcall.powerfx import ast
 from postcall.powerfx import types as T
 from postcall.powerfx.enums import BUILTIN_ENUMS
+from postcall.powerfx.regexdialect import PatternError, check_pattern
 from postcall.powerfx.signatures import Signature
 from postcall.powerfx.textformat import MAX_FORMAT_LENGTH, NOT_FORMATTABLE, check_format
 from postcall.powerfx.types import FxType, coercible
@@ -58,14 +59,28 @@ def table_literal_type(items: list[FxType]) -> tuple[FxType, str | None]:
     return T.single_column(first), None
 
 
+_UNORDERED = frozenset({"Text", "Boolean"})
+_TIMES = frozenset({"Date", "DateTime", "Time"})
+
+
 def _comparable(a: FxType, b: FxType) -> bool:
     if a.is_open or b.is_open:
         return True
     if a.kind == "Dynamic" or b.kind == "Dynamic":
-        return False
+        # An untyped value takes the other side's type; two untyped values cannot be compared.
+        return not (a.kind == b.kind or a.is_aggregate or b.is_aggregate)
     if a.is_aggregate or b.is_aggregate:
         return a.kind == b.kind == "Record"
-    return True
+    # Power Fx V1: numbers, dates and times compare with one another; text only with text,
+    # Booleans only with Booleans (Blank with anything).
+    ga, gb = _EQUALITY_GROUP.get(a.kind), _EQUALITY_GROUP.get(b.kind)
+    return ga is None or gb is None or ga == gb
+
+
+_EQUALITY_GROUP = {
+    "Number": "number", "Date": "number", "DateTime": "number", "Time": "number",
+    "Text": "text", "Boolean": "boolean",
+}
 
 
 def check_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | None]:
@@ -79,8 +94,14 @@ def check_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | No
             return T.BOOLEAN, f"Incompatible types for comparison. These types can't be compared: {_name(left)}, {_name(right)}."
         return T.BOOLEAN, None
     if op in ("<", "<=", ">", ">="):
-        if left.kind == "Dynamic" or right.kind == "Dynamic" or left.is_aggregate or right.is_aggregate:
+        if left.is_aggregate or right.is_aggregate or left.kind == right.kind == "Dynamic":
             return T.BOOLEAN, f"This operation isn't valid on these types: {_name(left)}, {_name(right)}."
+        # Power Fx V1: ordering is for numbers, dates and times (and untyped values taking
+        # their type), not text or Booleans.
+        if left.kind in _UNORDERED or right.kind in _UNORDERED:
+            return T.BOOLEAN, (
+                "Invalid argument type. Expecting one of the following: Number, Decimal, Date, Time, DateTime, Dynamic."
+            )
         return T.BOOLEAN, None
     if op == "&":
         if left.is_aggregate or right.is_aggregate:
@@ -92,6 +113,13 @@ def check_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | No
     if left.is_aggregate or right.is_aggregate:
         return T.NUMBER, f"This operation isn't valid on these types: {_name(left)}, {_name(right)}."
     lk, rk = left.kind, right.kind
+    if op == "^" and (lk in _TIMES or rk in _TIMES):
+        return T.NUMBER, "Invalid argument type. Expecting one of the following: Number, Decimal, Text, Boolean, Dynamic."
+    bad = f"This operation isn't valid on these types: {_name(left)}, {_name(right)}."
+    if op == "+" and lk in ("Date", "DateTime") and rk in ("Date", "DateTime"):
+        return T.NUMBER, bad
+    if op == "-" and lk == "Time" and rk in ("Date", "DateTime"):
+        return T.NUMBER, bad
     if op == "+":
         if lk in ("Date", "DateTime") and rk in ("Number", "Blank"):
             return left, None
@@ -284,3 +312,77 @@ def check_literal_args(name: str, args: Sequence[ast.Node], types: Sequence[FxTy
         if len(args[1].value) <= MAX_FORMAT_LENGTH and check_format(args[1].value) is None:
             return [(1, "Incorrect format specifier for 'Text'.")]
     return []
+
+
+_REGEX_FUNCTIONS = ("IsMatch", "Match", "MatchAll")
+
+
+def constant_text(node: ast.Node) -> str | None:
+    """The text a node always evaluates to (literals, `&` of constants, Match./MatchOptions.
+    members), or None when it is not a constant."""
+    if isinstance(node, ast.TextLit):
+        return node.value
+    if isinstance(node, ast.Binary) and node.op == "&" and node.left is not None and node.right is not None:
+        left, right = constant_text(node.left), constant_text(node.right)
+        return None if left is None or right is None else left + right
+    if isinstance(node, ast.Interpolation):
+        parts = [p if isinstance(p, str) else constant_text(p) for p in node.parts]
+        return None if any(p is None for p in parts) else "".join(p or "" for p in parts)
+    if isinstance(node, ast.Call) and node.name in ("Char", "UniChar") and len(node.args) == 1:
+        code = _constant_number(node.args[0])
+        if code is None or not 0 < code <= 0x10FFFF or code != int(code) or (node.name == "Char" and code > 255):
+            return None
+        return chr(int(code))
+    if isinstance(node, ast.Call) and node.name == "Concatenate":
+        parts = [constant_text(a) for a in node.args]
+        return None if any(p is None for p in parts) else "".join(p or "" for p in parts)
+    if isinstance(node, ast.Member):
+        dotted = ast.dotted_name(node)
+        if dotted is not None and dotted.count(".") == 1:
+            enum, member = dotted.split(".")
+            if enum in ("Match", "MatchOptions") and member in BUILTIN_ENUMS[enum]:
+                option = BUILTIN_ENUMS[enum][member]
+                value = getattr(option, "value", None)
+                return value if isinstance(value, str) else None
+    return None
+
+
+def check_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None, list[tuple[int, str]]]:
+    """IsMatch/Match/MatchAll: the pattern (and options) must be constants Power Fx accepts;
+    the result's fields are the pattern's named captures."""
+    if name not in _REGEX_FUNCTIONS or len(args) < 2:
+        return None, []
+    pattern = constant_text(args[1])
+    if pattern is None:
+        return None, [(1, "Regular expressions must be constant values.")]
+    default = "c"
+    options = default
+    if len(args) > 2:
+        given = constant_text(args[2])
+        if given is None:
+            return None, [(2, "MatchOptions must be a constant value.")]
+        options = given if "c" in given else given + default
+    try:
+        info = check_pattern(pattern, options)
+    except PatternError as exc:
+        return None, [(1, f"Invalid regular expression: {exc}")]
+    if name == "IsMatch":
+        return T.BOOLEAN, []
+    fields: dict[str, FxType] = {"FullMatch": T.TEXT, "StartMatch": T.NUMBER}
+    if info.numbered:
+        fields["SubMatches"] = T.single_column(T.TEXT)
+    for capture in info.names:
+        fields[capture] = T.TEXT
+    return (T.record(fields) if name == "Match" else T.table(fields)), []
+
+
+def _constant_number(node: ast.Node) -> float | None:
+    if isinstance(node, ast.NumberLit):
+        return node.value
+    if isinstance(node, ast.Call) and node.name == "Hex2Dec" and len(node.args) == 1:
+        text = constant_text(node.args[0])
+        try:
+            return float(int(text, 16)) if text is not None else None
+        except ValueError:
+            return None
+    return None

@@ -12,6 +12,7 @@ Rules (see docs/powerfx.md):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from postcall.diagnostics import Diagnostic, Severity, TextOrigin
@@ -92,8 +93,12 @@ class Template:
     def is_literal(self) -> bool:
         return not self.formulas
 
-    def render(self, ctx: EvalContext) -> str:
-        """The text with every hole replaced by its value; an error value raises PowerFxError."""
+    def render(self, ctx: EvalContext, escape: Callable[[str], str] | None = None) -> str:
+        """The text with every hole replaced by its value; an error value raises PowerFxError.
+
+        `escape`, when given, is applied to each hole's text and never to the template's own
+        text: a `speak` template's SSML stays markup, the caller's words put in it do not.
+        """
         out: list[str] = []
         for part in self.parts:
             if isinstance(part, str):
@@ -109,11 +114,12 @@ class Template:
                 isinstance(value, UntypedObject) and not isinstance(value.raw, (dict, list))
             ):
                 try:
-                    out.append(json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":")))
+                    shown = json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":"))
                 except (TypeError, ValueError) as exc:
                     raise PowerFxError(f"{{{part.source}}} cannot be shown as text: {exc}", part.ast.span) from exc
             else:
-                out.append(to_text(value))
+                shown = to_text(value)
+            out.append(shown if escape is None else escape(shown))
         return "".join(out)
 
 

@@ -26,7 +26,7 @@ from postcall.server.api.health import router as health_router
 from postcall.server.api.runs import router as runs_router
 from postcall.server.api.summary import router as summary_router
 from postcall.server.api.topics import router as topics_router
-from postcall.server.auth import SessionCodec, load_admin_auth
+from postcall.server.auth import REVOKED_FILE, SessionCodec, SessionRevocations, load_admin_auth
 from postcall.server.console.auth_routes import router as console_auth_router
 from postcall.server.console.pages import router as console_router
 from postcall.server.console.web import HERE as CONSOLE_DIR
@@ -34,6 +34,7 @@ from postcall.server.console.web import base_path, templates
 from postcall.server.edges import InputGuardMiddleware
 from postcall.server.metrics import RequestObservabilityMiddleware, build_registry
 from postcall.server.security import SecurityHeadersMiddleware
+from postcall.server.throttle import AuthMetrics, LoginThrottle
 from postcall.store import Store
 from postcall.topics import Agent
 
@@ -91,6 +92,9 @@ class ServerRuntime(Protocol):
         ...
 
 
+LOGIN_MAX_FAILURES = 5  # wrong tokens per minute per address (or token prefix) at the console
+API_MAX_FAILURES = 30  # ... and as bearer tokens on the API (scripts retry; humans type)
+
 API_DESCRIPTION = """\
 The admin API of a postcall server: conversations with their end reasons, transcripts and end
 records; post-call runs step by step (secrets redacted); redrive of failed runs; the agent's
@@ -113,9 +117,14 @@ def create_app(runtime: ServerRuntime) -> FastAPI:
     )
     auth = load_admin_auth(Path(settings.data_dir))
     registry, http_metrics = build_registry(runtime)
+    auth_metrics = AuthMetrics(registry)
+    app.state.login_throttle = LoginThrottle("console", auth_metrics, max_failures=LOGIN_MAX_FAILURES)
+    app.state.api_throttle = LoginThrottle("api", auth_metrics, max_failures=API_MAX_FAILURES)
     app.state.runtime = runtime
     app.state.admin_auth = auth
-    app.state.session_codec = SessionCodec(auth)
+    app.state.session_codec = SessionCodec(
+        auth, revocations=SessionRevocations(Path(settings.data_dir) / REVOKED_FILE)
+    )
     app.state.public_base_url = settings.public_base_url
     app.state.registry = registry
     _install_error_handlers(app)

@@ -3,8 +3,12 @@
 The token comes from `POSTCALL_ADMIN_TOKEN`, or is generated at first start and kept only as its
 SHA-256 in `<data dir>/admin_token.sha256` (the serve command prints it once).  Comparisons are
 constant-time.  The console's session is a stateless cookie signed with HMAC-SHA256 under a key
-kept in `<data dir>/session.key`; it carries the per-session CSRF token and a fingerprint of the
-admin token, so changing the token logs every session out.  Channel webhooks never use any of this.
+kept in `<data dir>/session.key`; it carries the per-session CSRF token, a fingerprint of the
+admin token (so changing the token logs every session out) and, once logged in, a random session
+id.  Logging out revokes that id on the server: it is written to `<data dir>/revoked_sessions`
+(0600, beside the session key that signs the cookies, so every server sharing that key shares
+the list), and a revoked id is no session any more even if its cookie is replayed.
+Channel webhooks never use any of this.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -25,10 +30,12 @@ from fastapi import HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from postcall.errors import ConfigError
+from postcall.files import private_dir
 
 TOKEN_ENV = "POSTCALL_ADMIN_TOKEN"
 TOKEN_HASH_FILE = "admin_token.sha256"
 SESSION_KEY_FILE = "session.key"
+REVOKED_FILE = "revoked_sessions"
 SESSION_COOKIE = "postcall_session"
 SESSION_MAX_AGE_SECONDS = 12 * 3600
 MIN_TOKEN_LENGTH = 16
@@ -44,7 +51,7 @@ def generate_token() -> str:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
@@ -148,6 +155,7 @@ class Session:
     authenticated: bool
     issued_at: int
     fingerprint: str = ""
+    sid: str = ""  # set at login; revoked at logout
 
     @classmethod
     def anonymous(cls, now: int) -> Session:
@@ -157,7 +165,7 @@ class Session:
         # A fresh CSRF token at login: a token seen before login is not reused after.
         return replace(
             self, csrf=secrets.token_urlsafe(24), authenticated=True, issued_at=now,
-            fingerprint=fingerprint,
+            fingerprint=fingerprint, sid=secrets.token_urlsafe(18),
         )
 
     def csrf_matches(self, submitted: str | None) -> bool:
@@ -174,6 +182,49 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+class SessionRevocations:
+    """Session ids logged out before their cookie expired: a private file, re-read when it changes."""
+
+    def __init__(self, path: Path, now: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self.now = now
+        self._revoked: dict[str, int] = {}
+        self._seen: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def revoke(self, sid: str, until: int) -> None:
+        """Revoke `sid` until `until` (unix seconds: when its cookie would expire anyway)."""
+        if not sid:
+            return
+        with self._lock:
+            private_dir(self.path.parent)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+                handle.write(f"{sid} {until}\n")
+            self._revoked[sid] = until
+
+    def is_revoked(self, sid: str) -> bool:
+        with self._lock:
+            self._reload()
+            return sid in self._revoked
+
+    def _reload(self) -> None:
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return
+        seen = (info.st_mtime_ns, info.st_size)
+        if seen == self._seen:
+            return
+        now = self.now()
+        revoked: dict[str, int] = {}
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+            sid, _, until = line.partition(" ")
+            if sid and until.isdigit() and int(until) > now:
+                revoked[sid] = int(until)
+        self._revoked, self._seen = revoked, seen
+
+
 class SessionCodec:
     """Signs and reads session cookies (`<base64 json>.<base64 hmac>`)."""
 
@@ -183,10 +234,17 @@ class SessionCodec:
         *,
         max_age: int = SESSION_MAX_AGE_SECONDS,
         now: Callable[[], float] = time.time,
+        revocations: SessionRevocations | None = None,
     ) -> None:
         self.auth = auth
         self.max_age = max_age
         self.now = now
+        self.revocations = revocations
+
+    def revoke(self, session: Session) -> None:
+        """Log a session out on the server (its cookie is refused from now on)."""
+        if self.revocations is not None and session.sid:
+            self.revocations.revoke(session.sid, session.issued_at + self.max_age + 300)
 
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self.auth.session_key, payload, hashlib.sha256).digest()
@@ -194,7 +252,7 @@ class SessionCodec:
     def encode(self, session: Session) -> str:
         payload = json.dumps(
             {"c": session.csrf, "a": session.authenticated, "t": session.issued_at,
-             "f": session.fingerprint},
+             "f": session.fingerprint, "s": session.sid},
             separators=(",", ":"),
         ).encode()
         return f"{_b64(payload)}.{_b64(self._sign(payload))}"
@@ -215,7 +273,7 @@ class SessionCodec:
             data = json.loads(payload)
             session = Session(
                 csrf=str(data["c"]), authenticated=bool(data["a"]), issued_at=int(data["t"]),
-                fingerprint=str(data.get("f", "")),
+                fingerprint=str(data.get("f", "")), sid=str(data.get("s", "")),
             )
         except (ValueError, KeyError, TypeError):
             return None
@@ -226,6 +284,10 @@ class SessionCodec:
             session.fingerprint, self.auth.fingerprint
         ):
             return None  # the admin token changed since this session logged in
+        if session.authenticated and self.revocations is not None and (
+            not session.sid or self.revocations.is_revoked(session.sid)
+        ):
+            return None  # logged out (or from before sessions had ids)
         return session
 
     def new_session(self) -> Session:
@@ -256,7 +318,20 @@ def require_admin_token(
             detail="Missing admin token: send `Authorization: Bearer <token>`.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if not admin_auth_of(request).verify(credentials.credentials):
+    throttle = getattr(request.app.state, "api_throttle", None)
+    client = request.client.host if request.client else None
+    presented = credentials.credentials
+    if throttle is not None:
+        wait = throttle.retry_after(client, presented)
+        if wait is not None:
+            raise HTTPException(
+                status_code=429,
+                detail=f"Too many wrong admin tokens; try again in {wait} seconds.",
+                headers={"Retry-After": str(wait)},
+            )
+    if not admin_auth_of(request).verify(presented):
+        if throttle is not None:
+            throttle.failed(client, presented)
         raise HTTPException(
             status_code=401,
             detail="The admin token is wrong.",

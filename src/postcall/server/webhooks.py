@@ -27,7 +27,12 @@ from postcall.channels.base import (
 from postcall.channels.events import EventsChannel
 from postcall.channels.twilio import TwilioChannel
 from postcall.errors import ChannelError
-from postcall.lifecycle.session import Sessions, TurnOutcome, UnknownConversationError
+from postcall.lifecycle.session import (
+    ForeignConversationError,
+    Sessions,
+    TurnOutcome,
+    UnknownConversationError,
+)
 
 log = structlog.get_logger("postcall.webhooks")
 
@@ -71,7 +76,8 @@ async def _run(sessions: Sessions, channel_name: str, inp: ChannelInput) -> Turn
         )
     if isinstance(inp, ActivityInput):
         return await sessions.handle(  # UnknownConversationError when there is no such call
-            inp.conversation_id, inp.activity, event_id=inp.event_id, sequence=inp.sequence
+            inp.conversation_id, inp.activity, event_id=inp.event_id, sequence=inp.sequence,
+            channel=channel_name,  # ForeignConversationError when another channel started it
         )
     assert isinstance(inp, Acknowledge)
     return None
@@ -93,6 +99,10 @@ def _endpoint(
             return _response(channel.error_reply(exc))
         try:
             outcome = await _run(sessions, channel_name, inp)
+        except ForeignConversationError as exc:
+            log.warning("webhook_foreign_conversation", channel=channel_name, owner=exc.owner,
+                        conversation_id=exc.conversation_id)
+            return _response(channel.error_reply(ChannelError(str(exc), status=409, field="conversation_id")))
         except UnknownConversationError as exc:
             log.warning("webhook_unknown_conversation", channel=channel_name, conversation_id=exc.conversation_id)
             return _response(channel.error_reply(ChannelError(str(exc), status=404, field="conversation_id")))

@@ -11,6 +11,7 @@ from postcall.clock import Clock
 from postcall.store.database import create_engine, resolve_database_url
 from postcall.store.dbos_link import APP_NAME, APP_VERSION, DEFAULT_QUEUE, WORKFLOW_NAME
 from postcall.store.errors import (
+    AmbiguousRunIdError,
     ConcurrentTurnError,
     ConversationExistsError,
     ConversationNotFoundError,
@@ -29,6 +30,7 @@ from postcall.store.records import (
     WorkerHeartbeat,
     run_id_for,
 )
+from postcall.store.retention import EraseReport, PurgeReport, RetentionDays
 from postcall.store.store import Store, Turn, TurnBatch
 
 
@@ -62,12 +64,16 @@ __all__ = [
     "DEFAULT_QUEUE",
     "WORKFLOW_NAME",
     "ActivityRecord",
+    "AmbiguousRunIdError",
     "ConcurrentTurnError",
     "Conversation",
     "ConversationExistsError",
     "ConversationNotFoundError",
+    "EraseReport",
     "NewActivity",
+    "PurgeReport",
     "RedriveResult",
+    "RetentionDays",
     "Run",
     "RunNotFoundError",
     "RunNotRedrivableError",

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from postcall.errors import ConfigError
+from postcall.files import secure_sqlite_file
 from postcall.store.sqlite_gate import GatedConnection, gate_for
 
 ENV_VAR = "POSTCALL_DATABASE_URL"
@@ -105,7 +106,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> sa.Engine:
     target = sqlalchemy_url(url)
     if target.get_backend_name() == "sqlite":
         assert target.database is not None
-        Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        secure_sqlite_file(Path(target.database).expanduser())  # 0600 in a private folder (files.py)
         gate = gate_for(target.database, SQLITE_BUSY_TIMEOUT_MS / 1000)
 
         def connect(dbapi_conn: Any, record: Any) -> None:

@@ -36,6 +36,14 @@ class RunNotFoundError(StoreError):
         self.run_id = run_id
 
 
+class AmbiguousRunIdError(StoreError):
+    def __init__(self, prefix: str, matches: list[str]) -> None:
+        shown = ", ".join(repr(m) for m in matches[:3])
+        super().__init__(f"The run id prefix {prefix!r} matches several runs ({shown}, ...); give more of the id.")
+        self.prefix = prefix
+        self.matches = matches
+
+
 class RunNotRedrivableError(StoreError):
     def __init__(self, run_id: str, status: str) -> None:
         super().__init__(f"Run {run_id!r} is {status}; only failed runs can be redriven.")

@@ -202,8 +202,21 @@ def steps_of(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, list[RunS
     return found
 
 
+# A run's attempts, the one figure the CLI, the API and the console show: the attempt records of
+# the last step that ran, over every execution (a retrying step's attempts while it retries, the
+# attempts before and after a redrive).  The column only holds what the last execution reported
+# when it finished, so it is the fallback for runs whose attempts are not recorded.
+_S2 = post_call_run_steps.alias("last_step")
+_LAST_STEP = sa.select(sa.func.max(_S2.c.step)).where(_S2.c.run_id == R.id).scalar_subquery()
+_STEP_ATTEMPTS = (
+    sa.select(sa.func.count()).select_from(post_call_run_steps).where(S.run_id == R.id, S.step == _LAST_STEP).scalar_subquery()
+)
+_RUN_COLUMNS = (post_call_runs, _STEP_ATTEMPTS.label("step_attempts"))
+
+
 def _to_run(row: sa.Row[Any], steps: Sequence[RunStepRecord] = ()) -> Run:
     m = row._mapping
+    recorded = m.get("step_attempts") or 0
     return Run(
         id=m["id"],
         conversation_id=m["conversation_id"],
@@ -212,7 +225,7 @@ def _to_run(row: sa.Row[Any], steps: Sequence[RunStepRecord] = ()) -> Run:
         queue_name=m["queue_name"],
         status=m["status"],
         executions=m["executions"],
-        attempts=m["attempts"],
+        attempts=max(int(m["attempts"]), int(recorded)),
         redrives=m["redrives"],
         error=m["error"],
         failed_step=m["failed_step"],
@@ -228,7 +241,7 @@ def _to_run(row: sa.Row[Any], steps: Sequence[RunStepRecord] = ()) -> Run:
 
 
 def get_run(conn: sa.Connection, run_id: str, *, with_steps: bool = True) -> Run | None:
-    row = conn.execute(sa.select(post_call_runs).where(R.id == run_id)).first()
+    row = conn.execute(sa.select(*_RUN_COLUMNS).where(R.id == run_id)).first()
     if row is None:
         return None
     steps = steps_of(conn, [run_id])[run_id] if with_steps else []
@@ -245,7 +258,7 @@ def select_runs(
     offset: int = 0,
     with_steps: bool = False,
 ) -> list[Run]:
-    query = sa.select(post_call_runs)
+    query = sa.select(*_RUN_COLUMNS)
     if status is not None:
         query = query.where(R.status == status)
     if conversation_id is not None:
@@ -258,6 +271,15 @@ def select_runs(
     rows = list(conn.execute(query))
     steps = steps_of(conn, [r.id for r in rows]) if with_steps else {}
     return [_to_run(r, steps.get(r.id, [])) for r in rows]
+
+
+def run_ids_starting_with(conn: sa.Connection, prefix: str, *, limit: int = 2) -> list[str]:
+    """Run ids that are `prefix` or start with it (the exact id first), at most `limit`."""
+    exact = conn.execute(sa.select(R.id).where(R.id == prefix)).scalar()
+    if exact is not None:
+        return [str(exact)]
+    rows = conn.execute(sa.select(R.id).where(R.id.startswith(prefix, autoescape=True)).order_by(R.id).limit(limit))
+    return [str(r) for (r,) in rows]
 
 
 def count_runs_by_status(conn: sa.Connection) -> dict[str, int]:

@@ -59,7 +59,10 @@ conversations = sa.Table(
     sa.Column("state", JSONType, nullable=True),
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # The kinds of data retention already purged, sorted, comma-separated (store/retention.py).
+    sa.Column("purged", sa.String(100), nullable=True),
     sa.Index("ix_conversations_status_started", "status", "started_at"),
+    sa.Index("ix_conversations_status_ended", "status", "ended_at"),
     sa.Index("ix_conversations_end_reason", "end_reason"),
     sa.Index("ix_conversations_caller", "caller"),
     sa.Index("ix_conversations_started", "started_at"),

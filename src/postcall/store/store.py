@@ -21,11 +21,17 @@ from postcall.actions.types import TelemetryEvent
 from postcall.clock import Clock, SystemClock
 from postcall.safetext import clean_json
 from postcall.store import conversations as conv_q
+from postcall.store import retention
 from postcall.store import runs as run_q
 from postcall.store import workers as worker_q
 from postcall.store.database import is_sqlite, printable_url, write_transaction
 from postcall.store.dbos_link import DEFAULT_QUEUE, DBOSLink
-from postcall.store.errors import ConversationExistsError, RunNotFoundError, RunNotRedrivableError
+from postcall.store.errors import (
+    AmbiguousRunIdError,
+    ConversationExistsError,
+    RunNotFoundError,
+    RunNotRedrivableError,
+)
 from postcall.store.records import (
     ActivityRecord,
     Conversation,
@@ -36,6 +42,7 @@ from postcall.store.records import (
     RunStepRecord,
     WorkerHeartbeat,
 )
+from postcall.store.retention import EraseReport, PurgeReport, RetentionDays, StateScrubber
 
 
 def _jsonable(value: Any) -> Any:
@@ -354,6 +361,31 @@ class Store:
             return run_q.select_runs(
                 conn, status=status, conversation_id=conversation_id, topic=topic, limit=limit, offset=offset, with_steps=with_steps
             )
+
+    def resolve_run_id(self, id_or_prefix: str) -> str:
+        """The whole run id for a whole id or a unique prefix of one (ids are long; lists cut them)."""
+        if not id_or_prefix:
+            raise RunNotFoundError(id_or_prefix)
+        with self.engine.connect() as conn:
+            found = run_q.run_ids_starting_with(conn, id_or_prefix, limit=4)
+        if not found:
+            raise RunNotFoundError(id_or_prefix)
+        if len(found) > 1:
+            raise AmbiguousRunIdError(id_or_prefix, found)
+        return found[0]
+
+    # -- retention and erasure (store/retention.py) -----------------------------------------
+
+    def purge(self, days: RetentionDays, *, scrub: StateScrubber | None = None, now: dt.datetime | None = None) -> PurgeReport:
+        """Delete what the retention says is due; runs in flight are never touched."""
+        return retention.purge(self, days, scrub=scrub, now=now)
+
+    def erase(self, *, conversation_ids: Sequence[str] = (), caller: str | None = None) -> EraseReport:
+        """Delete every trace of some conversations (by id, or all of one caller), DBOS's records too."""
+        ids = list(conversation_ids)
+        if caller is not None:
+            ids += retention.conversations_of_caller(self, caller)
+        return retention.erase(self, ids)
 
     def count_runs(self) -> dict[str, int]:
         """Runs per status."""

@@ -47,7 +47,7 @@ from postcall.topics.model import (
 
 MAX_CALLER_TURNS = 24
 NEEDS_CONFIG_RUNTIME = {"RUN453", "RUN460"}
-NEEDS_CONFIG_CHECK = {"TPC237", "TPC238", "TPC239"}
+NEEDS_CONFIG_CHECK = {"TPC237", "TPC260", "TPC263"}
 OFF_SCRIPT = "what's the weather like on mars today"
 UNKNOWN_KEY = "9"
 

@@ -9,7 +9,14 @@ from types import MappingProxyType
 from typing import Literal
 
 from postcall.topics.config import AgentConfig
-from postcall.topics.model import ClosedListEntity, Expr, Question, Topic
+from postcall.topics.model import (
+    ClosedListEntity,
+    CustomEntity,
+    EntityReference,
+    Expr,
+    Question,
+    Topic,
+)
 
 Layout = Literal["folder", "solution", "workspace", "file"]
 
@@ -33,6 +40,19 @@ class Agent:
     global_variables: Mapping[str, Expr | None] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    entities: Mapping[str, CustomEntity] = field(default_factory=lambda: MappingProxyType({}))
+    """Custom entities (entities/*.mcs.yml, `<bot>.entity.<Name>` components) by schema name
+    `<bot>.entity.<Name>` and by short name."""
+
+    def find_entity(self, ref: str | None) -> CustomEntity | None:
+        """The custom entity an `entityId` names (schema name, or short name as a fallback)."""
+        if not ref:
+            return None
+        ref = ref.strip()
+        found = self.entities.get(ref)
+        if found is None and ".entity." in ref:
+            found = self.entities.get(ref.split(".entity.", 1)[1])
+        return found
 
     @property
     def env(self) -> Mapping[str, str]:
@@ -72,8 +92,19 @@ class Agent:
         `'<topic schema>.main.<question id>'`, `'<topic schema>.<question id>'` and the
         entity's display name (first one wins)."""
         sets: dict[str, ClosedListEntity] = {}
+        for key, custom in self.entities.items():
+            if isinstance(custom, ClosedListEntity):
+                sets.setdefault(key, custom)
+                if custom.option_set_name:
+                    sets.setdefault(custom.option_set_name, custom)
         for topic in self.topics.values():
             for node in topic.walk():
+                if isinstance(node, Question) and isinstance(node.entity, EntityReference):
+                    ref = self.find_entity(node.entity.entity_id)
+                    if isinstance(ref, ClosedListEntity):
+                        for name in (node.id, f"{topic.schema_name}.main.{node.id}"):
+                            sets.setdefault(name, ref)
+                    continue
                 if not isinstance(node, Question) or not isinstance(node.entity, ClosedListEntity):
                     continue
                 names = [
@@ -83,6 +114,8 @@ class Agent:
                 ]
                 if node.entity.display_name:
                     names.append(node.entity.display_name)
+                if node.entity.option_set_name:
+                    names.append(node.entity.option_set_name)
                 for name in names:
                     sets.setdefault(name, node.entity)
         return sets

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from postcall.diagnostics import Severity, SourceSpan, did_you_mean
+from postcall.hostentries import entry_problem
 from postcall.topics import codes
 from postcall.topics.build import FileContext, kind_name, start_span
 from postcall.topics.config import (
@@ -27,6 +28,7 @@ from postcall.topics.config import (
     Limits,
     ModelSettings,
     PromptDefinition,
+    Retention,
     RetryPolicy,
     TopicSettings,
     TwilioChannel,
@@ -37,7 +39,8 @@ from postcall.topics.source import YMap, YNode, YScalar, YSeq, to_plain
 
 TOP_KEYS = (
     "name", "bot_name", "language", "description", "env", "flows", "connectors", "allowed_hosts",
-    "voice", "limits", "retry", "topic_settings", "channels", "model", "prompts", "knowledge",
+    "voice", "limits", "retry", "topic_settings", "channels", "retention", "model", "prompts",
+    "knowledge",
 )  # fmt: skip
 _SECRET_WORDS = re.compile(r"(token|secret|password|api_?key)$", re.IGNORECASE)
 _PYTHON_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
@@ -331,6 +334,16 @@ def read_agent_yaml(
     hosts: tuple[str, ...] | None = None
     if isinstance(hosts_node, YSeq):
         hosts = tuple(h.value for h in hosts_node.items if isinstance(h, YScalar) and not h.is_null)
+        for item in hosts_node.items:
+            if not isinstance(item, YScalar) or item.is_null:
+                continue
+            problem = entry_problem(item.value)
+            if problem is not None:
+                fc.add(codes.CONFIG_BAD_VALUE,
+                       f"allowed_hosts: {item.value!r} can never match a URL: {problem}.",
+                       start_span(item.span), severity=Severity.WARNING,
+                       hint="Write a host, address or network, optionally with a port: "
+                            "'crm.example.com', '127.0.0.1:8765', '[::1]:8765', '10.0.0.0/8'.")
     elif hosts_node is not None:
         r.bad(hosts_node, "'allowed_hosts' must be a list of host names.")
     voice = VoiceSettings()
@@ -392,6 +405,7 @@ def read_agent_yaml(
             else None
         )
     cnode = r.mapping("channels")
+    retnode = r.mapping("retention")
     config = AgentConfig(
         name=r.text("name", default_name) or default_name,
         language=r.text("language", "en-US") or "en-US",
@@ -404,6 +418,7 @@ def read_agent_yaml(
         retry=retry,
         topic_settings=MappingProxyType(topic_settings),
         channels=_channels(fc, cnode, root) if cnode is not None else Channels(),
+        retention=_retention(fc, retnode) if retnode is not None else Retention(),
         model=_model(fc, r.mapping("model"), root),
         prompts=MappingProxyType(_prompts(fc, r.mapping("prompts"))),
         knowledge=_knowledge(fc, r.mapping("knowledge")),
@@ -509,6 +524,22 @@ def _knowledge(fc: FileContext, node: YMap | None) -> KnowledgeSettings:
         response_confidence=confidence,
         max_passages=r.integer("max_passages", defaults.max_passages, minimum=1),
         answer_words=r.integer("answer_words", defaults.answer_words, minimum=5),
+    )
+
+
+def _retention(fc: FileContext, node: YMap) -> Retention:
+    """`retention:` days per kind of data (absent: kept forever) and the purge interval."""
+    rr = _Reader(fc, node, "retention", Retention.KEYS)
+
+    def days(key: str) -> float | None:
+        return rr.number(key, 0.0, minimum=0.0) if node.get(key) is not None else None
+
+    return Retention(
+        transcripts_days=days("transcripts_days"),
+        variables_days=days("variables_days"),
+        request_bodies_days=days("request_bodies_days"),
+        conversations_days=days("conversations_days"),
+        purge_interval_minutes=rr.number("purge_interval_minutes", Retention().purge_interval_minutes, minimum=0.0),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,9 @@ from postcall.topics.model import (
     ConditionItem,
     ConnectionProperties,
     ContinueLoop,
+    CreateSearchQuery,
+    CSATQuestion,
+    CustomEntity,
     DtmfMultipleChoiceOptions,
     DtmfOptions,
     DynamicClosedListEntity,
@@ -46,12 +51,14 @@ from postcall.topics.model import (
     LogCustomTelemetryEvent,
     Message,
     Node,
+    OAuthInput,
     OtherActivity,
     OutputBinding,
     ParseValue,
     PrebuiltEntity,
     PropertyType,
     Question,
+    RegexEntity,
     RepeatDialog,
     ReplaceDialog,
     ResetVariable,
@@ -70,6 +77,7 @@ from postcall.topics.model import (
 )
 from postcall.topics.schema_data import ENUMS, KINDS
 from postcall.topics.source import YMap, YNode, YScalar, YSeq, to_plain
+from postcall.topics.voice_card import build_voice_form
 
 Common = dict[str, Any]
 Builder = Callable[[FileContext, Fields, Common], Node | None]
@@ -636,6 +644,7 @@ def build_entity(fc: FileContext, node: YNode | None, what: str) -> Entity | Non
                 span=node.span,
                 display_name=f.text("displayName"),
                 dtmf_multiple_choice=_dtmf_choice(fc, df),
+                option_set_name=df.text("optionSetName"),
             )
         return EntityReference(
             dkind.value if isinstance(dkind, YScalar) else "EmbeddedEntity", node.span
@@ -646,12 +655,13 @@ def build_entity(fc: FileContext, node: YNode | None, what: str) -> Entity | Non
             items=_closed_list_items(fc, df),
             span=node.span,
             dtmf_multiple_choice=_dtmf_choice(fc, df),
+            option_set_name=df.text("optionSetName"),
         )
     if kind == "DynamicClosedListEntity":
         df = Fields(fc, node, "DynamicClosedListEntity", what)
         return DynamicClosedListEntity(df.expr("items", "value"), node.span, _dtmf_choice(fc, df))
-    if kind == "ClosedListEntityReference":
-        df = Fields(fc, node, "ClosedListEntityReference", what)
+    if kind in ("ClosedListEntityReference", "RegexEntityReference"):
+        df = Fields(fc, node, "ClosedListEntityReference", what, check_unknown=False)
         return EntityReference(kind, node.span, df.text("entityId"))
     if kind in known and kind.endswith("PrebuiltEntity"):
         df = Fields(fc, node, _PREBUILT_DEFS.get(kind), what, check_unknown=kind in _PREBUILT_DEFS)
@@ -671,6 +681,54 @@ def build_entity(fc: FileContext, node: YNode | None, what: str) -> Entity | Non
         hint=f"did you mean '{guess}'?" if guess else None,
     )
     return EntityReference(kind, node.span)
+
+
+def build_custom_entity(fc: FileContext, node: YNode | None, name: str) -> CustomEntity | None:
+    """An entities/ file or `<bot>.entity.<Name>` component: a closed list or a regex entity.
+
+    A malformed one is reported (naming the file) and skipped; questions that use it then keep
+    the caller's words as text.
+    """
+    if not isinstance(node, YMap):
+        fc.add(
+            codes.BAD_ENTITY,
+            f"Entity {name} is not a mapping with a kind; it is skipped.",
+            SourceSpan(fc.path, 1, 1),
+        )
+        return None
+    kind_node = node.get("kind")
+    kind = kind_node.value if isinstance(kind_node, YScalar) else None
+    if kind == "ClosedListEntity":
+        df = Fields(fc, node, "ClosedListEntity", f"entity {name}")
+        items = _closed_list_items(fc, df)
+        if not items:
+            fc.add(codes.BAD_ENTITY, f"Entity {name} has no items.", start_span(node.span))
+        return ClosedListEntity(
+            items=items, span=node.span, display_name=name, option_set_name=df.text("optionSetName"),
+            dtmf_multiple_choice=_dtmf_choice(fc, df),
+        )
+    if kind == "RegexEntity":
+        df = Fields(fc, node, "RegexEntity", f"entity {name}")
+        pattern = df.text("pattern")
+        if not pattern:
+            fc.add(codes.BAD_ENTITY, f"Regex entity {name} has no pattern; it is skipped.", start_span(node.span))
+            return None
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            fc.add(
+                codes.BAD_ENTITY,
+                f"Regex entity {name}: the pattern does not compile ({exc}); it is skipped.",
+                start_span(node.span),
+            )
+            return None
+        return RegexEntity(pattern=pattern, span=node.span, display_name=name)
+    fc.add(
+        codes.BAD_ENTITY,
+        f"Entity {name} has kind {kind!r}; only ClosedListEntity and RegexEntity are read.",
+        start_span(node.span),
+    )
+    return None
 
 
 def _closed_list_items(fc: FileContext, f: Fields) -> tuple[ClosedListItem, ...]:
@@ -770,6 +828,65 @@ def _question(fc: FileContext, f: Fields, c: Common) -> Node:
         voice_input_settings=_voice_input(fc, f),
         fallback_dialog_on_invalid_entity=f.expr("fallbackDialogOnInvalidEntity", "string"),
         hold_settings_kind=hold_kind,
+        **c,
+    )
+
+
+def _csat(fc: FileContext, f: Fields, c: Common) -> Node:
+    span = f.node.span
+    variable = f.variable("variable") or VariableRef("System", "Conversation.CSAT", False, span)
+    prompt = Message(text=(TextTemplate(CSATQuestion.DEFAULT_PROMPT, span),), span=span)
+    retry = Message(text=(TextTemplate(CSATQuestion.RETRY_PROMPT, span),), span=span)
+    return CSATQuestion(
+        variable=variable,
+        prompt=prompt,
+        entity=PrebuiltEntity(name="NumberPrebuiltEntity", span=span),
+        always_prompt=Expr(text="true", span=span, literal=True),
+        repeat_count=Expr(text="1", span=span, literal=1),
+        unrecognized_prompt=retry,
+        **c,
+    )
+
+
+def _adaptive_card(fc: FileContext, f: Fields, c: Common) -> Node:
+    card = f.get("card")
+    text = card.value if isinstance(card, YScalar) and not card.is_null else None
+    if isinstance(card, YMap):
+        text = json.dumps(to_plain(card))
+    form = build_voice_form(c["id"], text, build_output_bindings(fc, f), f.node.span, dict(c))
+    if form.card_error is not None:
+        fc.add(
+            codes.VOICE_BEHAVIOUR,
+            f"AdaptiveCardPrompt '{c['id']}' cannot be read aloud: {form.card_error}. On a call "
+            "its outputs stay Blank and the topic goes on.",
+            start_span(card.span if card is not None else f.node.span),
+        )
+    return form
+
+
+def _oauth_input(fc: FileContext, f: Fields, c: Common) -> Node:
+    fc.add(
+        codes.VOICE_BEHAVIOUR,
+        f"OAuthInput '{c['id']}' asks the caller to sign in, which a phone line cannot do: the "
+        "call says so, sets System.SignInReason to SignInRequired (System.User.IsLoggedIn stays "
+        "false) and goes on.",
+        start_span(f.node.span),
+    )
+    return OAuthInput(title=f.expr("title", "string"), text=f.expr("text", "string"), **c)
+
+
+def _create_search_query(fc: FileContext, f: Fields, c: Common) -> Node:
+    return CreateSearchQuery(user_input=f.expr("userInput", "string"), result=f.variable("result"), **c)
+
+
+def _invoke_skill(fc: FileContext, f: Fields, c: Common) -> Node:
+    skill = required(f, "skillId", f.text("skillId"))
+    action = f.text("actionId")
+    return InvokeFlowAction(
+        flow_id=f"skill:{skill}" + (f":{action}" if action else ""),
+        input=build_input_bindings(fc, f),
+        output=build_output_bindings(fc, f),
+        latency_message=build_latency(fc, f),
         **c,
     )
 
@@ -1218,6 +1335,11 @@ NODE_BUILDERS: dict[str, tuple[str, Builder]] = {
     "EditTableV2": ("EditTableV2", _edit_table_v2),
     "SendActivity": ("SendActivity", _send_activity),
     "Question": ("Question", _question),
+    "CSATQuestion": ("CSATQuestion", _csat),
+    "AdaptiveCardPrompt": ("AdaptiveCardPrompt", _adaptive_card),
+    "OAuthInput": ("OAuthInput", _oauth_input),
+    "CreateSearchQuery": ("CreateSearchQuery", _create_search_query),
+    "InvokeSkillAction": ("InvokeSkillAction", _invoke_skill),
     "ConditionGroup": ("ConditionGroup", _condition_group),
     "GotoAction": ("GotoAction", _goto),
     "Foreach": ("Foreach", _foreach),

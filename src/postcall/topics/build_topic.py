@@ -15,9 +15,12 @@ TOPIC_IGNORED_KEYS = ("mcs.metadata", "managedProperties")
 
 
 def build_topic(
-    fc: FileContext, root: YNode | None, *, name: str, schema_name: str, path: str
+    fc: FileContext, root: YNode | None, *, name: str, schema_name: str, path: str,
+    embedded: bool = False,
 ) -> Topic | None:
-    """The Topic of one parsed file, or None when the file is not a topic (reported)."""
+    """The Topic of one parsed file, or None when the file is not a topic (reported).
+
+    `embedded`: the `dialog:` of a BotDefinition's DialogComponent, which has no `kind`."""
     if root is None:
         return None
     if not isinstance(root, YMap):
@@ -28,7 +31,9 @@ def build_topic(
         )
         return None
     kind_node = root.get("kind")
-    if not isinstance(kind_node, YScalar) or kind_node.value != "AdaptiveDialog":
+    if embedded and kind_node is None:
+        pass
+    elif not isinstance(kind_node, YScalar) or kind_node.value != "AdaptiveDialog":
         found = kind_node.value if isinstance(kind_node, YScalar) else None
         hint = None
         if found and did_you_mean(found, ["AdaptiveDialog"]):

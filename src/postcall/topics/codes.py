@@ -101,6 +101,37 @@ UNBOUND_CONNECTOR = register_code(
     "An InvokeConnectorAction's operation is not bound in agent.yaml `connectors:`; running it fails.",
 )
 
+UNBOUND_FLOW = register_code(
+    "TPC260",
+    W,
+    "An InvokeFlowAction's flow is not bound in agent.yaml `flows:`; it runs once a flow URL or "
+    "Python callable is configured, until then running it fails (On Error).",
+)
+
+DEFAULT_SYSTEM_TOPIC = register_code(
+    "TPC261",
+    INFO,
+    "A redirect names a Copilot Studio system topic the agent does not include; the default runs.",
+)
+
+VOICE_BEHAVIOUR = register_code(
+    "TPC262",
+    W,
+    "A node that cannot work as written on a phone line; the message says what the call does instead.",
+)
+UNBOUND_SKILL = register_code(
+    "TPC263",
+    W,
+    "An InvokeSkillAction's skill is not bound in agent.yaml `flows:` (as `skill:<skillId>`); it "
+    "runs once configured, until then running it fails (On Error).",
+)
+BAD_ENTITY = register_code(
+    "TPC264",
+    W,
+    "A custom entity file is malformed, or a question names an entity the agent does not define; "
+    "the question keeps the caller's words as text.",
+)
+
 # -- agent.yaml --
 CONFIG_UNKNOWN_KEY = register_code("TPC250", W, "agent.yaml has a key this runtime does not know.")
 CONFIG_BAD_VALUE = register_code(

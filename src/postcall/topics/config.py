@@ -140,6 +140,34 @@ class KnowledgeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Retention:
+    """How long each kind of a call's data is kept, in days after the call ended (None: forever).
+
+    `transcripts`: what was said (the activity history); `variables`: the saved variables of
+    the conversation and the inputs of its finished post-call runs; `request_bodies`: the
+    requests and responses of post-call steps; `conversations`: everything of the call.
+    `purge_interval_minutes`: how often `serve` purges (0: never; run `postcall purge`).
+    """
+
+    transcripts_days: float | None = None
+    variables_days: float | None = None
+    request_bodies_days: float | None = None
+    conversations_days: float | None = None
+    purge_interval_minutes: float = 60.0
+
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "transcripts_days", "variables_days", "request_bodies_days", "conversations_days", "purge_interval_minutes",
+    )  # fmt: skip
+
+    @property
+    def keeps_everything(self) -> bool:
+        return all(
+            d is None
+            for d in (self.transcripts_days, self.variables_days, self.request_bodies_days, self.conversations_days)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AgentConfig:
     """Settings from agent.yaml (or defaults when the agent has none).
 
@@ -162,6 +190,7 @@ class AgentConfig:
         default_factory=lambda: MappingProxyType({})
     )
     channels: Channels = Channels()
+    retention: Retention = Retention()
     model: ModelSettings | None = None
     prompts: Mapping[str, PromptDefinition] = field(default_factory=lambda: MappingProxyType({}))
     knowledge: KnowledgeSettings = KnowledgeSettings()

@@ -22,10 +22,12 @@ from postcall.topics import codes
 from postcall.topics.agent import Agent, Layout
 from postcall.topics.agent_yaml import read_agent_yaml, read_workspace_agent
 from postcall.topics.build import FileContext
+from postcall.topics.build_nodes import build_custom_entity
 from postcall.topics.build_topic import build_topic
 from postcall.topics.config import AgentConfig
-from postcall.topics.model import Expr, Topic
-from postcall.topics.source import YMap, YNode, YScalar, parse_yaml, read_text
+from postcall.topics.defaults import BUILTIN_PATH, DEFAULT_TOPICS, default_topic_name
+from postcall.topics.model import BeginDialog, CustomEntity, Expr, ReplaceDialog, Topic
+from postcall.topics.source import YMap, YNode, YScalar, YSeq, parse_yaml, read_text
 
 MAX_FILE_BYTES = 5_000_000
 TOPIC_SUFFIXES = (
@@ -87,6 +89,18 @@ class _State:
     sources: dict[str, str] = field(default_factory=dict)
     formula_count: int = 0
     formula_unparsed: int = 0
+    entities: dict[str, CustomEntity] = field(default_factory=dict)  # short or schema name
+
+    def entity(self, file: Path, display: str, name: str, schema: str | None) -> None:
+        """Read a custom entity file; a malformed one is reported and skipped."""
+        fc, node = self.parse(file, display)
+        found = build_custom_entity(fc, node, name) if node is not None else None
+        self.absorb(fc)
+        if found is None:
+            return
+        self.entities.setdefault(name, found)
+        if schema:
+            self.entities[schema] = found
 
     def info(self, display: str, message: str) -> None:
         self.diagnostics.append(
@@ -94,7 +108,22 @@ class _State:
         )
 
     def parse(self, file: Path, display: str) -> tuple[FileContext, YNode | None]:
+        """Read and parse one file of the agent: every file the loader reads comes through here.
+
+        A file that resolves outside the agent folder (a symbolic link, itself or one of its
+        folders, pointing elsewhere) is refused with a diagnostic and never read: `postcall
+        check` would otherwise print another file's content in its excerpts.
+        """
         fc = FileContext(display)
+        outside = _outside(self.root, file)
+        if outside is not None:
+            fc.add(
+                codes.UNREADABLE,
+                f"The file is a symbolic link to {outside}, outside the agent folder; it is not "
+                "read. Copy the file into the agent folder instead.",
+                SourceSpan(display, 1, 1),
+            )
+            return fc, None
         try:
             size = file.stat().st_size
             if size > MAX_FILE_BYTES:
@@ -143,11 +172,27 @@ def topic_name_of(file: Path) -> tuple[str, str | None]:
     return stem, None
 
 
+def _outside(root: Path, file: Path) -> str | None:
+    """Where `file` really is when that is outside `root` (resolved), else None."""
+    try:
+        real = file.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return "a loop of symbolic links"
+    if real == root or real.is_relative_to(root):
+        return None
+    return repr(real.as_posix())
+
+
 def _display(root: Path, file: Path) -> str:
     try:
         return file.relative_to(root).as_posix()
     except ValueError:
         return file.as_posix()
+
+
+def _link(file: Path) -> Path:
+    """`file` with its folders resolved but not itself: a symbolic link shows its own name."""
+    return file.parent.resolve() / file.name
 
 
 def _is_yaml(p: Path) -> bool:
@@ -294,9 +339,13 @@ def _make_agent(
             )
         )
     topics: dict[str, Topic] = {}
+    definitions: list[tuple[FileContext, YMap]] = []
     for tf in sorted(files, key=lambda f: f.display):
         fc, node = state.parse(tf.file, tf.display)
         kind = _root_kind(node)
+        if kind == "BotDefinition" and isinstance(node, YMap):
+            definitions.append((fc, node))
+            continue
         if layout != "file" and kind in _OTHER_COMPONENT_KINDS:
             found = (
                 _global_variable(fc, node)
@@ -335,10 +384,18 @@ def _make_agent(
             )
             continue
         topics[name] = topic
+    for fc, node in definitions:
+        _add_component_topics(state, fc, node, topics, by_schema=by_schema)
     if not topics and layout != "file":
         state.diagnostics.append(
             Diagnostic(codes.NO_TOPICS, codes.W, f"No topics found under {state.root}.", None)
         )
+    if layout != "file":
+        _add_default_topics(state, topics, bot_name)
+    entities = dict(state.entities)
+    for key, value in state.entities.items():
+        if ".entity." not in key:
+            entities.setdefault(f"{bot_name}.entity.{key}", value)
     return Agent(
         name=config.name,
         language=config.language,
@@ -348,7 +405,76 @@ def _make_agent(
         bot_name=bot_name,
         layout=layout,
         global_variables=MappingProxyType(globals_),
+        entities=MappingProxyType(entities),
     )
+
+
+# System triggers an agent has once: a BotDefinition's default does not add a second one.
+_SINGLE_SYSTEM_TRIGGERS = frozenset(
+    "OnConversationStart OnUnknownIntent OnError OnEscalate OnSelectIntent OnSignIn OnSilence "
+    "OnUnrecognizedSpeech OnUnknownDtmfKey".split()
+)
+
+
+def _add_component_topics(
+    state: _State, fc: FileContext, node: YMap, topics: dict[str, Topic], *, by_schema: bool
+) -> None:
+    """The topics of a BotDefinition file: each DialogComponent's `dialog:` (by its schemaName);
+    a topic the agent has as its own file wins (same name, or the same system trigger)."""
+    own_names = {n.lower() for n in topics}
+    own_system = {t.trigger.kind for t in topics.values() if t.trigger.kind in _SINGLE_SYSTEM_TRIGGERS}
+    components = node.get("components")
+    for comp in components.items if isinstance(components, YSeq) else ():
+        if not isinstance(comp, YMap) or _root_kind(comp) != "DialogComponent":
+            continue
+        schema = comp.get("schemaName")
+        dialog = comp.get("dialog")
+        if not isinstance(schema, YScalar) or ".topic." not in schema.value or not isinstance(dialog, YMap):
+            continue
+        schema_name = schema.value.strip()
+        name = schema_name if by_schema else schema_name.split(".topic.", 1)[1]
+        if name.lower() in own_names or any(t.schema_name == schema_name for t in topics.values()):
+            continue
+        built = build_topic(fc, dialog, name=name, schema_name=schema_name, path=fc.path, embedded=True)
+        if built is not None and built.trigger.kind not in own_system:
+            topics[name] = built
+    state.absorb(fc)
+
+
+def _add_default_topics(state: _State, topics: dict[str, Topic], bot_name: str) -> None:
+    """Copilot Studio's default system topics the agent redirects to but does not include."""
+    known = {n.lower() for n in topics} | {t.schema_name.lower() for t in topics.values()}
+    wanted: dict[str, tuple[str, SourceSpan]] = {}
+    for topic in topics.values():
+        for node in topic.walk():
+            if not isinstance(node, (BeginDialog, ReplaceDialog)) or node.dialog.is_formula:
+                continue
+            ref = str(node.dialog.literal or "").strip()
+            name = default_topic_name(ref)
+            if not name or ref.lower() in known or name.lower() in known:
+                continue
+            wanted.setdefault(name, (ref, node.dialog.span))
+    for name, (ref, span) in sorted(wanted.items()):
+        display = f"{BUILTIN_PATH}/{name}.topic.yaml"
+        text = DEFAULT_TOPICS[name]
+        state.sources[display] = text
+        fc = FileContext(display)
+        root, diags = parse_yaml(text, display)
+        fc.diagnostics.extend(diags)
+        built = build_topic(fc, root, name=name, schema_name=f"{bot_name}.topic.{name}", path=display)
+        state.absorb(fc)
+        if built is None:  # pragma: no cover - the defaults are our own valid YAML
+            continue
+        topics[name] = built
+        state.diagnostics.append(
+            Diagnostic(
+                codes.DEFAULT_SYSTEM_TOPIC,
+                codes.INFO,
+                f"'{ref}' is Copilot Studio's {name} system topic, which this agent does not "
+                "include: its default behaviour runs (docs/compatibility.md).",
+                SourceSpan(span.path, span.line, span.column),
+            )
+        )
 
 
 def _load_single(state: _State, file: Path, overrides: dict[str, str]) -> Agent:
@@ -358,21 +484,35 @@ def _load_single(state: _State, file: Path, overrides: dict[str, str]) -> Agent:
         from dataclasses import replace
 
         config = replace(config, env=MappingProxyType(dict(overrides)))
-    tf = _TopicFile(_display(state.root, file.resolve()), file, name, bot)
+    tf = _TopicFile(_display(state.root, _link(file)), file, name, bot)
     return _make_agent(state, [tf], config=config, bot=bot, layout="file", globals_={})
 
 
-def _yaml_files(folder: Path) -> list[Path]:
+def _yaml_files(folder: Path, state: _State) -> list[Path]:
+    """The YAML files under `folder`; a symlinked folder leading out of the agent is reported."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if _is_yaml(p))
+    found = []
+    for p in folder.rglob("*"):
+        if p.is_symlink() and p.is_dir():
+            outside = _outside(state.root, p)
+            if outside is not None:
+                state.diagnostics.append(Diagnostic(
+                    codes.UNREADABLE, codes.E,
+                    f"The folder is a symbolic link to {outside}, outside the agent folder; it is not "
+                    "read. Copy the files into the agent folder instead.",
+                    SourceSpan(_display(state.root, _link(p)), 1, 1),
+                ))
+        elif _is_yaml(p):
+            found.append(p)
+    return sorted(found)
 
 
 def _topic_files(state: _State, files: list[Path]) -> list[_TopicFile]:
     out = []
     for f in files:
         name, bot = topic_name_of(f)
-        out.append(_TopicFile(_display(state.root, f.resolve()), f, name, bot))
+        out.append(_TopicFile(_display(state.root, _link(f)), f, name, bot))
     return out
 
 
@@ -393,14 +533,14 @@ def _load_folder(state: _State, root: Path, overrides: dict[str, str]) -> Agent:
         state.absorb(fc)
     topics_dir = root / "topics"
     globals_: dict[str, Expr | None] = {}
-    for var_file in _yaml_files(root / "variables"):
-        vfc, vnode = state.parse(var_file, _display(state.root, var_file.resolve()))
+    for var_file in _yaml_files(root / "variables", state):
+        vfc, vnode = state.parse(var_file, _display(state.root, _link(var_file)))
         found = _global_variable(vfc, vnode)
         if found is not None:
             globals_[found[0]] = found[1]
         state.absorb(vfc)
     if topics_dir.is_dir():
-        files = _topic_files(state, _yaml_files(topics_dir))
+        files = _topic_files(state, _yaml_files(topics_dir, state))
         return _make_agent(state, files, config=config, bot=bot, layout="folder", globals_=globals_)
     loose = sorted(
         p for p in root.iterdir() if _is_yaml(p) and p.name not in ("agent.yaml", "agent.yml")
@@ -425,10 +565,16 @@ def _load_solution(state: _State, components: Path, overrides: dict[str, str]) -
         data = next(
             (comp / n for n in ("data", "data.yml", "data.yaml") if (comp / n).is_file()), None
         )
-        display = _display(state.root, comp.resolve())
+        display = _display(state.root, _link(comp))
+        if ".entity." in comp.name and data is not None:
+            state.entity(
+                data, _display(state.root, _link(data)), comp.name.split(".entity.", 1)[1],
+                comp.name,
+            )
+            continue
         if ".topic." not in comp.name:
             if data is not None:
-                fc, node = state.parse(data, _display(state.root, data.resolve()))
+                fc, node = state.parse(data, _display(state.root, _link(data)))
                 if _root_kind(node) in ("GlobalVariableComponent", "Variable"):
                     found = _global_variable(fc, node)
                     if found is not None:
@@ -448,7 +594,7 @@ def _load_solution(state: _State, components: Path, overrides: dict[str, str]) -
                 f"Skipped component {comp.name}: a translation of topic {name.rsplit('.', 1)[0]}.",
             )
             continue
-        files.append(_TopicFile(_display(state.root, data.resolve()), data, name, bot))
+        files.append(_TopicFile(_display(state.root, _link(data)), data, name, bot))
     folder_name = components.parent.name if components.name == "botcomponents" else components.name
     only_bot = sorted(bots)[0] if len(bots) == 1 else None
     fc = FileContext(".")
@@ -464,7 +610,6 @@ def _load_solution(state: _State, components: Path, overrides: dict[str, str]) -
 _WORKSPACE_SKIPPED = (
     "actions",
     "knowledge",
-    "entities",
     "translations",
     "trigger",
     "triggers",
@@ -486,16 +631,41 @@ def _load_workspace(state: _State, root: Path, overrides: dict[str, str]) -> Age
     )
     state.absorb(fc)
     globals_: dict[str, Expr | None] = {}
-    for var_file in _yaml_files(root / "variables"):
-        vfc, vnode = state.parse(var_file, _display(state.root, var_file.resolve()))
+    for var_file in _yaml_files(root / "variables", state):
+        vfc, vnode = state.parse(var_file, _display(state.root, _link(var_file)))
         found = _global_variable(vfc, vnode)
         if found is not None:
             globals_[found[0]] = found[1]
         else:
             state.info(vfc.path, "Skipped: not a global variable file.")
         state.absorb(vfc)
+    bot = _workspace_schema_name(state, root)
+    for entity_file in _yaml_files(root / "entities", state):
+        stem = entity_file.name.split(".", 1)[0]
+        state.entity(
+            entity_file, _display(state.root, _link(entity_file)), stem,
+            f"{bot}.entity.{stem}" if bot else None,
+        )
     for sub in _WORKSPACE_SKIPPED:
-        for f in _yaml_files(root / sub):
-            state.info(_display(state.root, f.resolve()), f"Skipped: {sub}/ holds no topics.")
-    files = _topic_files(state, _yaml_files(root / "topics"))
-    return _make_agent(state, files, config=config, bot=None, layout="workspace", globals_=globals_)
+        for f in _yaml_files(root / sub, state):
+            state.info(_display(state.root, _link(f)), f"Skipped: {sub}/ holds no topics.")
+    files = _topic_files(state, _yaml_files(root / "topics", state))
+    for extra in sorted(root.iterdir()):
+        if _is_yaml(extra) and extra.is_file() and not extra.name.endswith(".mcs.yml"):
+            if _outside(state.root, extra) is not None:  # parse() reports it; never sniff it
+                files.extend(_topic_files(state, [extra]))
+                continue
+            head = extra.read_text(encoding="utf-8", errors="replace")[:4000]
+            if re.search(r"^kind:\s*BotDefinition\s*$", head, re.MULTILINE):
+                files.extend(_topic_files(state, [extra]))
+    return _make_agent(state, files, config=config, bot=bot, layout="workspace", globals_=globals_)
+
+
+def _workspace_schema_name(state: _State, root: Path) -> str | None:
+    """The bot's schema name (settings.mcs.yml `schemaName`): the `<bot>` of `<bot>.topic.X`."""
+    settings = root / "settings.mcs.yml"
+    if not settings.is_file():
+        return None
+    fc, node = state.parse(settings, "settings.mcs.yml")
+    value = node.get("schemaName") if isinstance(node, YMap) else None
+    return value.value.strip() or None if isinstance(value, YScalar) and not value.is_null else None

@@ -401,6 +401,7 @@ class ClosedListEntity:
     span: SourceSpan
     display_name: str | None = None
     dtmf_multiple_choice: DtmfMultipleChoiceOptions | None = None
+    option_set_name: str | None = None  # `optionSetName`: formulas may name the set by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +421,17 @@ class EntityReference:
     span: SourceSpan
     entity_id: str | None = None
 
+
+@dataclass(frozen=True, slots=True)
+class RegexEntity:
+    """A custom regular-expression entity (`kind: RegexEntity`, an entities/ file)."""
+
+    pattern: str
+    span: SourceSpan
+    display_name: str | None = None
+
+
+CustomEntity: TypeAlias = "ClosedListEntity | RegexEntity"
 
 Entity: TypeAlias = PrebuiltEntity | ClosedListEntity | DynamicClosedListEntity | EntityReference
 
@@ -457,6 +469,64 @@ class Question(Node):
     hold_settings_kind: str | None = None  # DoNotHoldSettings | AutomaticHoldSettings | ...
 
     DEFAULT_REPEAT_COUNT: ClassVar[int] = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CSATQuestion(Question):
+    """The customer-satisfaction survey (CSATQuestion), built as a Question on voice.
+
+    The caller rates 1 to 5 by speech ("four", "very satisfied") or keypad; the rating (a
+    number) goes to the node's `variable` (System.Conversation.CSAT when it names none).  One
+    re-ask when the answer is not a rating; silence or a second miss skips the survey politely.
+    """
+
+    KIND: ClassVar[str] = "CSATQuestion"
+    DEFAULT_PROMPT: ClassVar[str] = (
+        "How satisfied are you with this call? Say a number from 1 to 5, where 5 is very "
+        "satisfied, or press it on your keypad."
+    )
+    RETRY_PROMPT: ClassVar[str] = "Please say a number from 1 to 5, or press it on your keypad."
+    SKIPPED: ClassVar[str] = "That's all right, let's move on."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoiceForm(Node):
+    """An AdaptiveCardPrompt on voice: the card's text spoken, each simple input asked as a
+    Question, an Action.Submit's data stored (built from the card by the loader).
+
+    `actions` run in order like a branch; `card_error` says why the card could not become a
+    voice form (a formula card, an input kind a caller cannot say): then the node says so in the
+    log, leaves its outputs Blank and the call goes on.
+    """
+
+    KIND: ClassVar[str] = "AdaptiveCardPrompt"
+    actions: Actions = ()
+    card_error: str | None = None
+
+    def children(self) -> Iterator[Actions]:
+        yield self.actions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OAuthInput(Node):
+    """A sign-in card.  A phone line cannot sign in: the node says so, sets
+    System.SignInReason to SignInRequired (System.User.IsLoggedIn stays false) and goes on."""
+
+    KIND: ClassVar[str] = "OAuthInput"
+    title: Expr | None = None
+    text: Expr | None = None
+
+    MESSAGE: ClassVar[str] = "I can't sign you in on a phone call, so let's continue without it."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateSearchQuery(Node):
+    """Rewrites the caller's words into a search query (generative orchestration).  Without a
+    model the query is the words themselves (`userInput`, default System.Activity.Text)."""
+
+    KIND: ClassVar[str] = "CreateSearchQuery"
+    user_input: Expr | None = None
+    result: VariableRef | None = None
 
 
 # -- control flow --

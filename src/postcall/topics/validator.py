@@ -19,9 +19,11 @@ from postcall.topics.fx import ast, walk
 from postcall.topics.model import (
     BeginDialog,
     ConditionGroup,
+    EntityReference,
     Expr,
     GotoAction,
     InvokeConnectorAction,
+    InvokeFlowAction,
     Node,
     Question,
     ReplaceDialog,
@@ -139,6 +141,23 @@ def validate_agent(agent: Agent, *, single_file: bool) -> list[Diagnostic]:
         for node in topic.walk():
             if isinstance(node, InvokeConnectorAction) and not single_file:
                 _check_connector(agent, node, out)
+            elif isinstance(node, InvokeFlowAction) and not single_file and not node.disabled:
+                _check_flow(agent, node, out)
+            elif (
+                isinstance(node, Question)
+                and isinstance(node.entity, EntityReference)
+                and node.entity.kind in ("ClosedListEntityReference", "RegexEntityReference")
+                and not single_file
+                and agent.find_entity(node.entity.entity_id) is None
+            ):
+                span = node.entity.span
+                out.add(
+                    codes.BAD_ENTITY,
+                    f"Question '{node.id}' uses entity '{node.entity.entity_id}', which this agent "
+                    "does not define (entities/ or a `.entity.` component); the caller's words are "
+                    "kept as text.",
+                    SourceSpan(span.path, span.line, span.column),
+                )
             for value in node_values(node):
                 if isinstance(value, VariableRef):
                     written.append(value)
@@ -254,6 +273,29 @@ def _check_connector(agent: Agent, node: InvokeConnectorAction, out: _Out) -> No
         hint=f"did you mean '{guess}'?"
         if guess
         else f'add connectors: {{"{node.connector}": {{url: ...}}}} to agent.yaml',
+    )
+
+
+def _check_flow(agent: Agent, node: InvokeFlowAction, out: _Out) -> None:
+    flows = agent.config.flows
+    if node.flow_id in flows:
+        return
+    name = f" ({node.display_name})" if node.display_name else ""
+    if node.kind == "InvokeSkillAction":
+        out.add(
+            codes.UNBOUND_SKILL,
+            f"InvokeSkillAction '{node.id}'{name} calls skill '{node.flow_id[6:]}', which agent.yaml "
+            "does not bind: it runs once configured; until then running it fails.",
+            SourceSpan(node.span.path, node.span.line, node.span.column),
+            hint=f"add flows: {{\"{node.flow_id}\": {{url: https://...}}}} (the skill's endpoint) to agent.yaml",
+        )
+        return
+    out.add(
+        codes.UNBOUND_FLOW,
+        f"InvokeFlowAction '{node.id}'{name} runs flow '{node.flow_id}', which agent.yaml "
+        "`flows:` does not bind: it runs once configured; until then running it fails.",
+        SourceSpan(node.span.path, node.span.line, node.span.column),
+        hint=f"add flows: {{\"{node.flow_id}\": {{url: https://...}}}} to agent.yaml",
     )
 
 

@@ -31,12 +31,17 @@ from postcall.engine.nodes.variables import (
     run_set_text_variable,
     run_set_variable,
 )
+from postcall.engine.nodes.voice import run_create_search_query, run_oauth_input, run_voice_form
 from postcall.topics import model as m
 
 HANDLERS: dict[type[Any], Handler] = {
     m.SendActivity: run_send_activity,
     m.EmitEvent: run_emit_event,
     m.Question: run_question,
+    m.CSATQuestion: run_question,
+    m.VoiceForm: run_voice_form,
+    m.OAuthInput: run_oauth_input,
+    m.CreateSearchQuery: run_create_search_query,
     m.SetVariable: run_set_variable,
     m.SetTextVariable: run_set_text_variable,
     m.SetMultipleVariables: run_set_multiple,

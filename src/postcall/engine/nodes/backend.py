@@ -142,7 +142,7 @@ def flow_payload(r: Runner, frame: Frame, node: InvokeFlowAction) -> dict[str, A
     binding = r.agent.config.flows.get(node.flow_id)
     if binding is None:
         raise r.fault(
-            f"InvokeFlowAction {node.id!r} runs flow {node.flow_id!r}, which agent.yaml does not "
+            f"{node.kind} {node.id!r} runs flow {node.flow_id!r}, which agent.yaml does not "
             "bind; add it under `flows:` with a `url` or a `python` callable.",
             code=RUN_FLOW, error_code="FlowNotBound", frame=frame, node=node.id, span=node.span,
         )

@@ -18,14 +18,23 @@ from postcall.topics.model import (
 _ACTIVITY_TYPES = {t.name.replace("_", "").lower(): t for t in ActivityType}
 
 
+def ssml_escape(text: str) -> str:
+    """Text made inert inside SSML: `&`, `<` and `>` as entities (issue 16, point 7)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def message_output(r: Runner, frame: Frame | None, message: Message, node_id: str) -> Say:
-    """A Message rendered: one text variant (and the matching speak variant), in rotation."""
+    """A Message rendered: one text variant (and the matching speak variant), in rotation.
+
+    The `speak` variant is SSML written by the author; what its holes put in it (the caller's
+    words, a CRM's answer) is escaped, so `You said {text}` can never become a `<break>`.
+    """
     variants = message.text or message.speak
     index = r.next_seq() % len(variants) if len(variants) > 1 else 0
     text = r.render(variants[index], frame, node=node_id) if variants else ""
     speak: str | None = None
     if message.speak:
-        speak = r.render(message.speak[index % len(message.speak)], frame, node=node_id)
+        speak = r.render(message.speak[index % len(message.speak)], frame, node=node_id, escape=ssml_escape)
     return Say(text=text, speak=speak, allow_barge_in=message.allow_barge_in)
 
 

@@ -22,13 +22,16 @@ Semantics (docs/engine.md, "Question"):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+
+import regex  # type: ignore[import-untyped]  # no stubs in the declared dependencies
 
 from postcall.engine.activity import EndReason, Listen
 from postcall.engine.dtmf import DigitEntry, clean_digits, key_char, read_digits
 from postcall.engine.ending import end_from_timeout
-from postcall.engine.entities import PREBUILT, recognize_ordinal, spoken_digits
+from postcall.engine.entities import PREBUILT, recognize_csat, recognize_ordinal, spoken_digits
 from postcall.engine.interpreter import Flow, Runner, Stop
 from postcall.engine.nodes.messages import emit
 from postcall.engine.state import Frame, QuestionWait
@@ -38,11 +41,13 @@ from postcall.engine.variables import has_value
 from postcall.powerfx.values import Record, Table, Value
 from postcall.topics.model import (
     ClosedListEntity,
+    CSATQuestion,
     DynamicClosedListEntity,
     EntityReference,
     Message,
     PrebuiltEntity,
     Question,
+    RegexEntity,
 )
 
 DEFAULT_REPEAT_COUNT = 2
@@ -253,7 +258,17 @@ def _dynamic_list(r: Runner, frame: Frame, entity: DynamicClosedListEntity, text
     return _match_choices(options, text, dtmf)
 
 
+def _csat_answer(text: str | None, dtmf: str | None) -> Answer:
+    if dtmf:
+        key = clean_digits(dtmf).rstrip("#")[:1]
+        return Answer(int(key), True) if key in {"1", "2", "3", "4", "5"} else Answer(problem="unknown-key")
+    match = recognize_csat(text or "")
+    return Answer(match.value, True) if match is not None else Answer(problem="no-match")
+
+
 def recognize_answer(r: Runner, frame: Frame, node: Question, *, text: str | None, dtmf: str | None) -> Answer:
+    if isinstance(node, CSATQuestion):
+        return _csat_answer(text, dtmf)
     entity = node.entity
     if isinstance(entity, PrebuiltEntity):
         return _prebuilt(r, frame, entity, text, dtmf)
@@ -262,11 +277,35 @@ def recognize_answer(r: Runner, frame: Frame, node: Question, *, text: str | Non
     if isinstance(entity, DynamicClosedListEntity):
         return _dynamic_list(r, frame, entity, text, dtmf, node.id)
     assert isinstance(entity, EntityReference)
-    r.warn(f"entity {entity.kind} {entity.entity_id!r} is defined outside the topic; the answer is kept as text", frame, node.id)
+    custom = r.agent.find_entity(entity.entity_id)
+    if isinstance(custom, ClosedListEntity):
+        return _closed_list(r, frame, custom, text, dtmf)
+    if isinstance(custom, RegexEntity):
+        return _regex(custom, text, dtmf)
+    r.warn(f"entity {entity.kind} {entity.entity_id!r} is not defined in this agent; the answer is kept as text", frame, node.id)
     if dtmf:
         return Answer(clean_digits(dtmf), True)
     stripped = (text or "").strip()
     return Answer(stripped, True) if stripped else Answer(problem="no-match")
+
+
+def _regex(entity: RegexEntity, text: str | None, dtmf: str | None) -> Answer:
+    """A regex entity: the first match in what was said (or keyed), also with the spaces a
+    recogniser puts between spoken letters and digits taken out ("a b 1 2 3" -> "ab123")."""
+    said = clean_digits(dtmf) if dtmf else (text or "")
+    candidates = [said.strip()]
+    spoken = spoken_digits(said)
+    if spoken is not None:
+        candidates.append(spoken)
+    candidates.append(re.sub(r"\s+", "", said))
+    for candidate in candidates:
+        try:
+            match = regex.search(entity.pattern, candidate, timeout=0.5)
+        except TimeoutError:
+            return Answer(problem="no-match")
+        if match is not None and match.group(0):
+            return Answer(match.group(0), True)
+    return Answer(problem="no-match")
 
 
 def is_free_text(node: Question) -> bool:
@@ -303,6 +342,8 @@ def no_match(r: Runner, frame: Frame, node: Question, *, invalid: bool = False) 
 def give_up(r: Runner, frame: Frame, node: Question) -> Flow:
     """Out of retries: default value, fallback topic, escalation, or Blank."""
     frame.question = None
+    if isinstance(node, CSATQuestion):
+        return skip_survey(r, frame, node)
     if node.default_value is not None:
         value = r.eval(node.default_value, frame, node=node.id, what="defaultValue")
         r.assign(node.variable, value, frame)
@@ -318,6 +359,13 @@ def give_up(r: Runner, frame: Frame, node: Question) -> Flow:
         r.push(topic, started_by="fallback")
         return Flow.STAY
     return escalate(r, frame, node)
+
+
+def skip_survey(r: Runner, frame: Frame, node: Question) -> Flow:
+    """A CSAT survey the caller did not answer: said politely, the variable stays Blank."""
+    r.say(CSATQuestion.SKIPPED)
+    r.info("satisfaction survey skipped: no rating", frame, node.id)
+    return Flow.NEXT
 
 
 def escalate(r: Runner, frame: Frame, node: Question) -> Flow:
@@ -351,6 +399,9 @@ def on_silence(r: Runner, frame: Frame, node: Question) -> Flow:
     """The caller said nothing while the question waited."""
     q = frame.question
     assert q is not None
+    if isinstance(node, CSATQuestion):
+        frame.question = None
+        return skip_survey(r, frame, node)
     vis = node.voice_input_settings
     if vis is None or voice_silence_timeout(r, frame, node) == 0:
         from postcall.engine.triggers import mark_fired, select_simple
@@ -435,7 +486,9 @@ def listen_for(r: Runner, frame: Frame | None) -> Listen:
         if end is not None:
             kwargs["speech_end_timeout_ms"] = end
     entity = node.entity
-    if isinstance(entity, PrebuiltEntity):
+    if isinstance(node, CSATQuestion):
+        kwargs["dtmf_max_digits"] = 1
+    elif isinstance(entity, PrebuiltEntity):
         entry = digit_entry(r, frame, entity)
         if entry is not None:
             kwargs["dtmf_min_digits"] = entry.min_length

@@ -7,6 +7,7 @@ from postcall.powerfx.functions import (  # noqa: F401  (imported to register th
     dates,
     logical,
     math,
+    randomness,
     regex,
     tables,
     text,

@@ -7,10 +7,14 @@ import decimal
 import json
 import math
 import re
+from decimal import Decimal
 
+from postcall.powerfx import numbers as nums
 from postcall.powerfx.coerce import (
     serial_to_datetime,
+    text_to_decimal,
     text_to_number,
+    to_decimal,
     to_number,
     to_text,
     untyped_to_text,
@@ -206,10 +210,8 @@ def parse_date_number(text: str) -> float | None:
     return date_to_serial(when)
 
 
-@eager("Value", 1, 2)
-@tabular
-def _value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """Value(text, [language]): a number."""
+def _to_number_type(frame: Frame, site: CallSite, args: list[Value], decimal_result: bool, name: str) -> Value:
+    """Value/Decimal/Float: a number of the requested type from text, untyped, Boolean, date..."""
     value = args[0]
     culture = _culture(site, args[1]) if len(args) > 1 and args[1] is not None else EN_US
     if isinstance(culture, ErrorValue):
@@ -221,24 +223,77 @@ def _value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         if raw is None:
             return None
         if isinstance(raw, bool):
-            return 1.0 if raw else 0.0
-        if isinstance(raw, (int, float, decimal.Decimal)):
-            return float(raw)
-        if isinstance(raw, str):
-            return _value_of_text(site, raw, culture)
-        return site.invalid("the untyped value is not a number.")
+            value = raw
+        elif isinstance(raw, (int, float, decimal.Decimal)):
+            if decimal_result:
+                return _decimal_or_invalid(site, str(getattr(raw, "text", raw)), name)
+            return _finite(site, float(raw), name)
+        elif isinstance(raw, str):
+            value = raw
+        else:
+            return site.invalid(f"{name}: the untyped value is not a number.")
     if isinstance(value, str):
-        return _value_of_text(site, value, culture)
-    if isinstance(value, (bool, int, float, dt.date, dt.timedelta)):
+        if value == "":
+            return None
+        candidate: str | None = value
+        if culture.decimal != ".":
+            candidate = _localized_to_invariant(value, culture)
+        if decimal_result and candidate is not None:
+            exact = text_to_decimal(candidate)
+            if isinstance(exact, Decimal):
+                return exact
+            if isinstance(exact, ErrorValue):
+                return site.invalid(f"{name}: {value!r} is outside the range of a Decimal number.")
+        number = _value_of_text(site, value, culture)
+        if not isinstance(number, float):
+            return number
+        return nums.from_float(number) if decimal_result else number
+    if isinstance(value, (bool, int, float, Decimal, dt.date, dt.timedelta)):
+        if decimal_result:
+            return to_decimal(value)
         return to_number(value)
-    return site.invalid("the value cannot be turned into a number.")
+    return site.invalid(f"{name}: the value cannot be turned into a number.")
+
+
+def _decimal_or_invalid(site: CallSite, text: str, name: str) -> Value:
+    exact = text_to_decimal(text)
+    if isinstance(exact, Decimal):
+        return exact
+    return site.invalid(f"{name}: {text} is not a Decimal number (or is outside its range).")
+
+
+def _finite(site: CallSite, number: float, name: str) -> Value:
+    if math.isinf(number) or math.isnan(number):
+        return site.invalid(f"{name}: {number} is not a finite number.")
+    return number
+
+
+@eager("Value", 1, 2)
+@tabular
+def _value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Value(text, [language]): a number (a Decimal in Decimal mode, else a Float)."""
+    return _to_number_type(frame, site, args, frame.decimal, "Value")
+
+
+@eager("Decimal", 1, 2)
+@tabular
+def _decimal(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Decimal(value, [language]): a Decimal number (28-29 significant digits)."""
+    return _to_number_type(frame, site, args, True, "Decimal")
+
+
+@eager("Float", 1, 2)
+@tabular
+def _float(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Float(value, [language]): a Float (binary floating point) number."""
+    return _to_number_type(frame, site, args, False, "Float")
 
 
 @eager("IsNumeric", 1, 1)
 def _is_numeric(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """IsNumeric(value)"""
     value = args[0]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return True
     if isinstance(value, str):
         return text_to_number(value) is not None
@@ -299,6 +354,8 @@ def _to_json_text(frame: Frame, value: Value, flatten: bool, indent: int | None,
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return nums.format_decimal(value)
     if isinstance(value, (int, float)):
         return _json_number(float(value))
     if isinstance(value, str):
@@ -317,7 +374,7 @@ def _to_json_text(frame: Frame, value: Value, flatten: bool, indent: int | None,
         inner = value.value
         if isinstance(inner, str):
             return _json_string(inner)
-        if isinstance(inner, (int, float)):
+        if isinstance(inner, (int, float, Decimal)):
             return _json_number(float(inner))
         return _json_string(value.name)
     if isinstance(value, Record):

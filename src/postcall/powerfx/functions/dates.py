@@ -224,11 +224,12 @@ def _datetime(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     h, mi, s = numbers[3:6]
     ms = numbers[6] if len(numbers) > 6 else 0.0
     try:
-        return dt.datetime(date.year, date.month, date.day) + dt.timedelta(
+        local = dt.datetime(date.year, date.month, date.day) + dt.timedelta(
             hours=h, minutes=mi, seconds=s, milliseconds=ms
         )
     except (OverflowError, ValueError):
         return site.invalid("the date is out of range.")
+    return existing_local_time(local, frame.ctx.timezone)
 
 
 @eager("Time", 3, 4)
@@ -312,6 +313,75 @@ def _weekday(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     return site.invalid(f"{code} is not a StartOfWeek value.")
 
 
+def _utc_offset(when: dt.datetime, zone: dt.tzinfo) -> dt.timedelta:
+    """The zone's UTC offset at a local time (a time skipped by a clock change: the offset before)."""
+    if zone is dt.UTC:
+        return dt.timedelta(0)
+    return when.replace(tzinfo=zone).utcoffset() or dt.timedelta(0)
+
+
+def existing_local_time(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """`when`, or, if the clocks skipped it (spring forward), the first local time after the gap."""
+    if zone is dt.UTC:
+        return when
+    if _from_utc(_to_utc(when, zone), zone) == when:
+        return when
+    start = when
+    for _ in range(24 * 60):  # gaps last minutes to hours; walk back to the gap's start
+        earlier = start - dt.timedelta(minutes=1)
+        if _from_utc(_to_utc(earlier, zone), zone) == earlier:
+            break
+        start = earlier
+    # The gap's first minute, read with the offset before the change, is the time after the gap.
+    return _from_utc(_to_utc(start.replace(second=0, microsecond=0), zone), zone)
+
+
+def _to_utc(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    return when - _utc_offset(when, zone)
+
+
+def _from_utc(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    if zone is dt.UTC:
+        return when
+    return when.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
+
+
+@eager("WeekNum", 1, 2)
+def _week_num(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """WeekNum(date, [StartOfWeek]): the week of the year; week 1 holds January 1 (Excel's system 1)."""
+    when = to_datetime(site, args[0])
+    if isinstance(when, ErrorValue):
+        return when
+    if when is None:
+        when = dt.datetime(1899, 12, 30)
+    start: Value = 1.0 if len(args) < 2 or args[1] is None else _option_number(args[1])
+    start_n = to_number(start)
+    if isinstance(start_n, ErrorValue):
+        return start_n
+    code = float(start_n)
+    if code <= 0 or code > 17 or 3 < code < 11 or code != math.floor(code):
+        return site.invalid(f"{code:g} is not a StartOfWeek value.")
+    if code == 3:
+        return site.invalid("StartOfWeek.MondayZero is not supported by WeekNum.")
+    # First day of the week, Sunday = 1 ... Saturday = 7.
+    first = {1: 1, 2: 2, 17: 1}.get(int(code), int(code) - 9)
+    january_first = dt.date(when.year, 1, 1)
+    weekday = january_first.isoweekday() % 7 + 1  # Sunday = 1
+    offset = (weekday - first + 7) % 7
+    return float((when.date() - january_first).days + offset) // 7 + 1
+
+
+@eager("ISOWeekNum", 1, 1)
+def _iso_week_num(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """ISOWeekNum(date): the ISO 8601 week (weeks start on Monday; week 1 holds the first Thursday)."""
+    when = to_datetime(site, args[0])
+    if isinstance(when, ErrorValue):
+        return when
+    if when is None:
+        when = dt.datetime(1899, 12, 30)
+    return float(when.isocalendar()[1])
+
+
 UNITS = {
     "milliseconds": "milliseconds",
     "seconds": "seconds",
@@ -374,7 +444,12 @@ def _date_add(frame: Frame, site: CallSite, args: list[Value]) -> Value:
             result = add_months(when, months)
         else:
             factor = {"milliseconds": 0.001, "seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}[unit]
-            result = when + dt.timedelta(seconds=amount * factor)
+            delta = dt.timedelta(seconds=amount * factor)
+            if unit != "days" and not is_time:
+                # Sub-day units count elapsed time: across a daylight saving change, in UTC.
+                result = _from_utc(_to_utc(when, frame.ctx.timezone) + delta, frame.ctx.timezone)
+            else:
+                result = when + delta
     except (OverflowError, ValueError):
         return site.error(ErrorKind.InvalidArgument, "DateAdd: the date is out of range.")
     if is_time:
@@ -404,6 +479,8 @@ def _date_diff(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return float((end.year - start.year) * 4 + (end.month - 1) // 3 - (start.month - 1) // 3)
     if unit == "months":
         return float((end.year - start.year) * 12 + end.month - start.month)
+    # Elapsed time across a daylight saving change: shift the end by the change of UTC offset.
+    end += _utc_offset(start, frame.ctx.timezone) - _utc_offset(end, frame.ctx.timezone)
     if unit == "days":
         return float((end.date() - start.date()).days)
     if unit == "hours":
@@ -429,7 +506,7 @@ def _edate(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if isinstance(months, ErrorValue):
         return months
     if when is None:
-        return None
+        when = dt.datetime(1899, 12, 30)
     try:
         return add_months(when, math.trunc(months)).date()
     except (OverflowError, ValueError):
@@ -446,7 +523,7 @@ def _eomonth(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if isinstance(months, ErrorValue):
         return months
     if when is None:
-        return None
+        when = dt.datetime(1899, 12, 30)
     try:
         moved = add_months(when.replace(day=1), math.trunc(months))
     except (OverflowError, ValueError):

@@ -10,7 +10,15 @@ from postcall.powerfx.functions.common import eval_in_row
 from postcall.powerfx.functions.errors import error_from_value
 from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
 from postcall.powerfx.runtime import Frame
-from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, UntypedObject, Value
+from postcall.powerfx.values import (
+    NUMBER_TYPES,
+    ErrorKind,
+    ErrorValue,
+    Record,
+    Table,
+    UntypedObject,
+    Value,
+)
 
 
 @lazy("If", 2, None)
@@ -237,7 +245,7 @@ def _boolean(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return site.invalid(f"the text {value!r} is not true or false.")
     if isinstance(value, bool):
         return value
-    if isinstance(value, (int, float)):
+    if isinstance(value, NUMBER_TYPES):
         return value != 0
     return site.invalid("the value is not a boolean.")
 

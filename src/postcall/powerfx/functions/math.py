@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import math
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
-from postcall.powerfx.coerce import compare, to_number
+from postcall.powerfx import numbers as nums
+from postcall.powerfx.coerce import compare, to_decimal, to_number
 from postcall.powerfx.functions.common import as_table, eval_in_row, iter_rows
 from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
 from postcall.powerfx.functions.text import tabular
-from postcall.powerfx.operators import numeric, power
+from postcall.powerfx.operators import decimal_operands, numeric, power
 from postcall.powerfx.runtime import Frame
-from postcall.powerfx.values import ErrorKind, ErrorValue, Table, Value
+from postcall.powerfx.values import ErrorKind, ErrorValue, Table, Value, format_number
 
 
 def _numbers(args: list[Value]) -> list[float] | ErrorValue:
@@ -50,12 +53,68 @@ def _ln(site: CallSite, n: float) -> Value:
     return site.error(ErrorKind.Numeric, "Ln of a number that is not positive.") if n <= 0 else math.log(n)
 
 
-_unary("Abs", lambda site, n: abs(n))
+def _exact_unary(name: str, exact: Callable[[Decimal], Value], func: Callable[[CallSite, float], Value]) -> None:
+    """A function with a Decimal form: a Decimal argument (or, in Decimal mode, a non-Float one)
+    gives a Decimal result."""
+
+    def impl(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+        value = args[0]
+        if type(value) is Decimal or (frame.decimal and type(value) is not float and value is not None
+                                      and not isinstance(value, (dt.date, dt.timedelta))):
+            number = to_decimal(value)
+            return number if isinstance(number, ErrorValue) else exact(number)
+        converted = to_number(value)
+        if isinstance(converted, ErrorValue):
+            return converted
+        return func(site, converted)
+
+    impl.__doc__ = f"{name}(number)"
+    eager(name, 1, 1)(tabular(impl))
+
+
+def _angle(name: str, func: Callable[[float], float], domain: Callable[[float], bool] | None = None) -> None:
+    def run(site: CallSite, n: float) -> Value:
+        if domain is not None and not domain(n):
+            return site.error(ErrorKind.Numeric, f"{name}: {format_number(n)} is outside the function's domain.")
+        return numeric(func(n))
+
+    _unary(name, run)
+
+
+def _cot(site: CallSite, n: float) -> Value:
+    tangent = math.tan(n)
+    return site.error(ErrorKind.Div0, "Cot of 0.") if tangent == 0 else numeric(1 / tangent)
+
+
+_exact_unary("Abs", lambda d: d.copy_abs(), lambda site, n: abs(n))
 _unary("Sqrt", _sqrt)
 _unary("Ln", _ln)
 _unary("Exp", lambda site, n: numeric(math.exp(n)))
-_unary("Int", lambda site, n: float(math.floor(n)))
-_unary("Sign", lambda site, n: float((n > 0) - (n < 0)))
+_exact_unary("Int", lambda d: d.to_integral_value(rounding=decimal.ROUND_FLOOR), lambda site, n: float(math.floor(n)))
+_exact_unary("Sign", lambda d: Decimal((d > 0) - (d < 0)), lambda site, n: float((n > 0) - (n < 0)))
+_angle("Sin", math.sin)
+_angle("Cos", math.cos)
+_angle("Tan", math.tan)
+_unary("Cot", _cot)
+_angle("Asin", math.asin, lambda n: -1 <= n <= 1)
+_angle("Acos", math.acos, lambda n: -1 <= n <= 1)
+_angle("Atan", math.atan)
+_angle("Acot", lambda n: math.pi / 2 - math.atan(n))
+_angle("Degrees", math.degrees)
+_angle("Radians", math.radians)
+
+
+@eager("Atan2", 2, 2)
+@tabular
+def _atan2(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Atan2(x, y): the angle of the point (x, y) from the x axis (Excel's argument order)."""
+    numbers = _numbers(args)
+    if isinstance(numbers, ErrorValue):
+        return numbers
+    x, y = numbers
+    if x == 0 and y == 0:
+        return site.error(ErrorKind.Div0, "Atan2(0, 0) is undefined.")
+    return math.atan2(y, x)
 
 
 _CONTEXT = decimal.Context(prec=60)
@@ -80,6 +139,9 @@ def _round_digits(number: float, digits: float, mode: str) -> float:
 
 def _rounder(name: str, mode: str) -> None:
     def impl(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+        exact = _exact_round(frame, args, mode)
+        if exact is not None:
+            return exact
         numbers = _numbers(args if len(args) == 2 else [args[0], 0.0])
         if isinstance(numbers, ErrorValue):
             return numbers
@@ -96,6 +158,28 @@ def _rounder(name: str, mode: str) -> None:
     eager(name, 1, 2)(tabular(impl))
 
 
+def _exact_round(frame: Frame, args: list[Value], mode: str) -> Value | None:
+    """Rounding of a Decimal (or, in Decimal mode, a non-Float) number: exact, no 15-digit step."""
+    value = args[0]
+    if not (type(value) is Decimal or (frame.decimal and type(value) is not float
+                                       and not isinstance(value, (dt.date, dt.timedelta)))):
+        return None
+    number = to_decimal(value)
+    digits_value = to_number(args[1]) if len(args) == 2 else 0.0
+    if isinstance(number, ErrorValue) or isinstance(digits_value, ErrorValue):
+        return ErrorValue.merge([e for e in (number, digits_value) if isinstance(e, ErrorValue)])
+    places = int(max(min(digits_value, 60), -60))
+    quantum = Decimal(1).scaleb(-places)
+    try:
+        if places >= 0:
+            rounded = number.quantize(quantum, rounding=mode, context=nums.CONTEXT)
+        else:
+            rounded = (nums.CONTEXT.divide(number, quantum)).quantize(_ONE, rounding=mode, context=nums.CONTEXT) * quantum
+    except decimal.InvalidOperation:
+        return number
+    return nums.to_net(rounded)
+
+
 _rounder("Round", decimal.ROUND_HALF_UP)
 _rounder("RoundUp", decimal.ROUND_UP)
 _rounder("RoundDown", decimal.ROUND_DOWN)
@@ -105,6 +189,9 @@ _rounder("RoundDown", decimal.ROUND_DOWN)
 @tabular
 def _trunc(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Trunc(number, [digits])"""
+    exact = _exact_round(frame, args, decimal.ROUND_DOWN)
+    if exact is not None:
+        return exact
     numbers = _numbers(args if len(args) == 2 else [args[0], 0.0])
     if isinstance(numbers, ErrorValue):
         return numbers
@@ -118,6 +205,9 @@ def _trunc(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 @tabular
 def _mod(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Mod(number, divisor): the remainder, with the sign of the divisor."""
+    exact = decimal_operands(args[0], args[1], frame.decimal)
+    if exact is not None:
+        return exact if isinstance(exact, ErrorValue) else nums.modulo(*exact)
     numbers = _numbers(args)
     if isinstance(numbers, ErrorValue):
         return numbers
@@ -161,7 +251,11 @@ def _pi(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     return math.pi
 
 
-def _aggregate(name: str, combine: Callable[[list[float]], float | None]) -> None:
+def _aggregate(
+    name: str,
+    combine: Callable[[list[float]], float | None],
+    exact: Callable[[list[Decimal]], Value] | None = None,
+) -> None:
     def build(site: CallSite, args: Sequence[Fn]) -> Fn:
         first = args[0]
         rest = list(args[1:])
@@ -183,12 +277,23 @@ def _aggregate(name: str, combine: Callable[[list[float]], float | None]) -> Non
                     values.append(eval_in_row(frame, row, alias, rest[0], table.columns))
             else:
                 values = [head, *(a(frame) for a in rest)]
-            numbers: list[float] = []
-            for v in values:
+            present = [v for v in values if v is not None]
+            for v in present:
                 if isinstance(v, ErrorValue):
                     return v
-                if v is None:
-                    continue
+            if exact is not None and present and all(
+                type(v) is Decimal or (frame.decimal and type(v) is not float
+                                       and not isinstance(v, (dt.date, dt.timedelta))) for v in present
+            ):
+                decimals: list[Decimal] = []
+                for v in present:
+                    d = to_decimal(v)
+                    if isinstance(d, ErrorValue):
+                        return d
+                    decimals.append(d)
+                return exact(decimals)
+            numbers: list[float] = []
+            for v in present:
                 n = to_number(v)
                 if isinstance(n, ErrorValue):
                     return n
@@ -204,10 +309,36 @@ def _aggregate(name: str, combine: Callable[[list[float]], float | None]) -> Non
     lazy(name, 1, None)(build)
 
 
-_aggregate("Sum", lambda ns: math.fsum(ns))
-_aggregate("Min", lambda ns: min(ns) if ns else None)
-_aggregate("Max", lambda ns: max(ns) if ns else None)
-_aggregate("Average", lambda ns: math.fsum(ns) / len(ns) if ns else None)
+def _decimal_sum(ds: list[Decimal]) -> Value:
+    total = nums.ZERO
+    for d in ds:
+        step = nums.add(total, d)
+        if isinstance(step, ErrorValue):
+            return step
+        total = step
+    return total
+
+
+def _decimal_average(ds: list[Decimal]) -> Value:
+    total = nums.ZERO
+    for d in ds:
+        total = nums.CONTEXT.add(total, d)
+    return nums.divide(total, Decimal(len(ds)))
+
+
+def _variance(ns: list[float]) -> float | None:
+    if not ns:
+        return None
+    mean = math.fsum(ns) / len(ns)
+    return math.fsum((n - mean) ** 2 for n in ns) / len(ns)
+
+
+_aggregate("Sum", lambda ns: math.fsum(ns), _decimal_sum)
+_aggregate("Min", lambda ns: min(ns) if ns else None, lambda ds: min(ds))
+_aggregate("Max", lambda ns: max(ns) if ns else None, lambda ds: max(ds))
+_aggregate("Average", lambda ns: math.fsum(ns) / len(ns) if ns else None, _decimal_average)
+_aggregate("VarP", _variance)
+_aggregate("StdevP", lambda ns: None if not ns else math.sqrt(_variance(ns) or 0.0))
 
 
 __all__ = ["compare"]

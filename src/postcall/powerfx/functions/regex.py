@@ -1,4 +1,4 @@
-"""IsMatch with Power Fx's regular expression subset, run on the `regex` package (docs/powerfx.md).
+"""IsMatch, Match and MatchAll with Power Fx's regular expression dialect, run on the `regex` package (docs/powerfx.md).
 
 Patterns and texts may come from callers, so matching is bounded: `regex` searches with a
 timeout (Limits.regex_timeout_seconds; a pattern such as `(a+)+$` backtracks exponentially), and
@@ -7,52 +7,43 @@ the text and the pattern have length limits.  Going over a bound is an error val
 
 from __future__ import annotations
 
-import re
+import math
 
 import regex  # type: ignore[import-untyped]  # no stubs in the declared dependencies
 
 from postcall.powerfx.coerce import to_text
 from postcall.powerfx.functions.registry import CallSite, eager
+from postcall.powerfx.functions.text import tabular
+from postcall.powerfx.regexdialect import (
+    CONTAINS,
+    IGNORE_CASE,
+    PatternError,
+    PatternInfo,
+    check_pattern,
+    translate,
+    utf16_index,
+)
 from postcall.powerfx.runtime import Frame
-from postcall.powerfx.values import ErrorKind, ErrorValue, OptionValue, Value
+from postcall.powerfx.values import ErrorKind, ErrorValue, OptionValue, Record, Table, Value
 
-_SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
-
-_CACHE: dict[tuple[str, str], regex.Pattern[str] | str] = {}
-
-
-def translate(pattern: str) -> str:
-    r"""Power Fx (.NET/JavaScript subset) regex to the `regex` package's syntax (which has
-    `\p{L}`, `\p{Lu}`... natively): UTF-16 surrogate pairs `\uD83D\uDE00` become the character."""
-
-    def pair(match: re.Match[str]) -> str:
-        high = int(match.group(1), 16)
-        low = int(match.group(2), 16)
-        return re.escape(chr(0x10000 + (high - 0xD800) * 0x400 + (low - 0xDC00)))
-
-    return _SURROGATE_PAIR.sub(pair, pattern)
+_CACHE: dict[tuple[str, str], tuple[regex.Pattern[str], PatternInfo] | str] = {}
+_NOT_CONSTANT_OPTIONS = "MatchOptions must be a constant value."
 
 
-def compile_pattern(pattern: str, options: str) -> regex.Pattern[str] | str:
-    """A compiled regex (`regex` package, `re`-compatible syntax), or why it does not compile."""
+def compile_pattern(pattern: str, options: str) -> tuple[regex.Pattern[str], PatternInfo] | str:
+    """The compiled pattern (`regex` package) and what it captures, or why Power Fx refuses it."""
     key = (pattern, options)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    flags = regex.VERSION0
-    if "i" in options:
-        flags |= regex.IGNORECASE
-    multiline = "m" in options
-    if multiline:
-        flags |= regex.MULTILINE
-    # Without a position option the pattern may match anywhere (the C# interpreter's behaviour).
-    begin = "^" in options
-    end = "$" in options
-    body = translate(pattern)
-    start = ("^" if multiline else r"\A") if begin else ""
-    finish = ("$" if multiline else r"\Z") if end else ""
+    compiled: tuple[regex.Pattern[str], PatternInfo] | str
     try:
-        compiled: regex.Pattern[str] | str = regex.compile(f"{start}(?:{body}){finish}", flags)
+        info = check_pattern(pattern, options)
+        body, effective = translate(pattern, options)
+        flags = regex.VERSION0 | (regex.IGNORECASE if IGNORE_CASE in effective else 0)
+        compiled = (regex.compile(body, flags), info)
+    except PatternError as exc:
+        compiled = f"invalid regular expression: {exc}"
     except (regex.error, OverflowError, RecursionError, ValueError) as exc:
         compiled = f"invalid regular expression: {exc}"
     if len(_CACHE) < 512:
@@ -60,79 +51,170 @@ def compile_pattern(pattern: str, options: str) -> regex.Pattern[str] | str:
     return compiled
 
 
-@eager("IsMatch", 2, 3)
-def _is_match(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """IsMatch(text, pattern, [MatchOptions]): the pattern occurs in the text (MatchOptions.Complete: all of it)."""
-    if args[0] is None:
-        text = ""
-    else:
-        converted = to_text(args[0])
-        if isinstance(converted, ErrorValue):
-            return converted
-        text = converted
-    pattern_value = args[1].value if isinstance(args[1], OptionValue) else args[1]
-    pattern = to_text(pattern_value)  # type: ignore[arg-type]
+def _option_text(value: Value) -> str | ErrorValue:
+    raw = value.value if isinstance(value, OptionValue) else value
+    return to_text(raw)  # type: ignore[arg-type]
+
+
+def _prepare(
+    frame: Frame, site: CallSite, args: list[Value], default: str
+) -> tuple[str, regex.Pattern[str], PatternInfo] | ErrorValue:
+    """(text, compiled pattern, captures) for IsMatch/Match/MatchAll, or the error to return."""
+    for arg in args:
+        if isinstance(arg, ErrorValue):
+            return arg
+    text = "" if args[0] is None else to_text(args[0])
+    if isinstance(text, ErrorValue):
+        return text
+    pattern = _option_text(args[1]) if args[1] is not None else ""
     if isinstance(pattern, ErrorValue):
         return pattern
-    options = ""
+    options = default
     if len(args) > 2 and args[2] is not None:
-        option_value = args[2].value if isinstance(args[2], OptionValue) else args[2]
-        converted_options = to_text(option_value)  # type: ignore[arg-type]
-        if isinstance(converted_options, ErrorValue):
-            return converted_options
-        options = converted_options
-    if args[0] is None and pattern != "":
-        return False
+        given = _option_text(args[2])
+        if isinstance(given, ErrorValue):
+            return given
+        options = given if CONTAINS in given else given + default
     limits = frame.ctx.limits
     if len(pattern) > limits.max_regex_pattern_length:
         return site.error(
             ErrorKind.BadRegex,
-            f"IsMatch: the pattern is {len(pattern)} characters long "
-            f"(limit {limits.max_regex_pattern_length}).",
+            f"{site.name}: the pattern is {len(pattern)} characters long (limit {limits.max_regex_pattern_length}).",
         )
     if len(text) > limits.max_regex_text_length:
         return site.error(
             ErrorKind.InvalidArgument,
-            f"IsMatch: the text is {len(text)} characters long "
-            f"(limit {limits.max_regex_text_length}).",
+            f"{site.name}: the text is {len(text)} characters long (limit {limits.max_regex_text_length}).",
         )
     compiled = compile_pattern(pattern, options)
     if isinstance(compiled, str):
-        return site.error(ErrorKind.BadRegex, f"IsMatch: {compiled}")
+        return site.error(ErrorKind.BadRegex, f"{site.name}: {compiled}")
+    return text, compiled[0], compiled[1]
+
+
+def _timeout(site: CallSite, frame: Frame) -> ErrorValue:
+    seconds = frame.ctx.limits.regex_timeout_seconds
+    return site.error(
+        ErrorKind.Timeout,
+        f"{site.name}: matching the pattern took longer than {seconds} s (it backtracks too much on this text).",
+    )
+
+
+def _record(text: str, match: regex.Match[str], info: PatternInfo) -> Record:
+    fields: dict[str, Value] = {
+        "FullMatch": match.group(0),
+        "StartMatch": float(utf16_index(text, match.start()) + 1),
+    }
+    if info.numbered:
+        fields["SubMatches"] = Table.of_values(match.groups())
+    for name in info.names:
+        fields[name] = match.group(name)
+    return Record(fields)
+
+
+@eager("IsMatch", 2, 3)
+def _is_match(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """IsMatch(text, pattern, [MatchOptions]): the pattern occurs in the text, as the C# interpreter
+    that Copilot Studio runs has it (MatchOptions.Complete: all of it)."""
+    prepared = _prepare(frame, site, args, "c")
+    if isinstance(prepared, ErrorValue):
+        return prepared
+    text, compiled, _info = prepared
     try:
-        return compiled.search(text, timeout=limits.regex_timeout_seconds) is not None
+        return compiled.search(text, timeout=frame.ctx.limits.regex_timeout_seconds) is not None
     except TimeoutError:
-        return site.error(
-            ErrorKind.Timeout,
-            f"IsMatch: matching the pattern took longer than {limits.regex_timeout_seconds} s "
-            "(it backtracks too much on this text).",
-        )
+        return _timeout(site, frame)
+
+
+@eager("Match", 2, 3)
+def _match(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Match(text, pattern, [MatchOptions]): the first match as a record, Blank when none."""
+    prepared = _prepare(frame, site, args, "c")
+    if isinstance(prepared, ErrorValue):
+        return prepared
+    text, compiled, info = prepared
+    try:
+        found = compiled.search(text, timeout=frame.ctx.limits.regex_timeout_seconds)
+    except TimeoutError:
+        return _timeout(site, frame)
+    return None if found is None else _record(text, found, info)
+
+
+@eager("MatchAll", 2, 3)
+def _match_all(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """MatchAll(text, pattern, [MatchOptions]): every match, as a table of records."""
+    prepared = _prepare(frame, site, args, "c")
+    if isinstance(prepared, ErrorValue):
+        return prepared
+    text, compiled, info = prepared
+    try:
+        rows = [_record(text, m, info) for m in compiled.finditer(text, timeout=frame.ctx.limits.regex_timeout_seconds)]
+    except TimeoutError:
+        return _timeout(site, frame)
+    frame.visit(len(rows))
+    return Table(rows, columns=match_columns(info))
+
+
+def match_columns(info: PatternInfo) -> list[str]:
+    columns = ["FullMatch", "StartMatch", *info.names]
+    if info.numbered:
+        columns.append("SubMatches")
+    return columns
+
+
+# Hex2Dec/Dec2Hex work on 10 hex digits: 40-bit two's complement, as Excel.
+_HEX_BITS = 40
+_HEX_MAX = (1 << (_HEX_BITS - 1)) - 1
 
 
 @eager("Hex2Dec", 1, 1)
+@tabular
 def _hex2dec(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """Hex2Dec(text)"""
+    """Hex2Dec(text): up to 10 hex digits; 8000000000 and above are negative."""
+    if args[0] is None:
+        return 0.0
     text = to_text(args[0])
     if isinstance(text, ErrorValue):
         return text
-    try:
-        return float(int(text, 16))
-    except ValueError:
-        return site.invalid(f"{text!r} is not a hexadecimal number.")
+    text = text.strip()
+    if text == "":
+        return 0.0
+    if len(text) > 10 or any(ch not in "0123456789abcdefABCDEF" for ch in text):
+        return site.error(ErrorKind.Numeric, f"Hex2Dec: {text!r} is not a hexadecimal number of at most 10 digits.")
+    value = int(text, 16)
+    return float(value - (1 << _HEX_BITS) if value > _HEX_MAX else value)
 
 
 @eager("Dec2Hex", 1, 2)
+@tabular
 def _dec2hex(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """Dec2Hex(number, [places])"""
+    """Dec2Hex(number, [places]): 10-digit two's complement for negative numbers."""
     from postcall.powerfx.coerce import to_number
 
     number = to_number(args[0])
     if isinstance(number, ErrorValue):
         return number
-    places = 0
+    number = float(number)
+    if not math.isfinite(number):
+        return site.error(ErrorKind.Numeric, "Dec2Hex: the number is not finite.")
+    whole = math.floor(number)
+    if not -_HEX_MAX - 1 <= whole <= _HEX_MAX:
+        return site.error(ErrorKind.Numeric, f"Dec2Hex: {whole} is outside the 40-bit range.")
+    places: int | None = None
     if len(args) > 1:
+        if args[1] is None:
+            return site.error(ErrorKind.Numeric, "Dec2Hex: places must be from 1 to 10.")
         p = to_number(args[1])
         if isinstance(p, ErrorValue):
             return p
+        if not 1 <= float(p) <= 10:
+            return site.error(ErrorKind.Numeric, "Dec2Hex: places must be from 1 to 10.")
         places = int(p)
-    return format(int(number), "X").rjust(places, "0")
+    if whole < 0:
+        return format(whole + (1 << _HEX_BITS), "X")
+    digits = format(whole, "X")
+    if places is not None:
+        if len(digits) > places:
+            return site.error(ErrorKind.Numeric, f"Dec2Hex: {digits} needs more than {places} places.")
+        digits = digits.rjust(places, "0")
+    return digits

@@ -96,7 +96,8 @@ def eager(
                         if broadcast and any(type(v) is Table for v in values):
                             # A table argument: the error goes into each row instead.
                             return impl(frame, site, values)
-                        return value
+                        # Every argument's error, in order, as Power Fx aggregates them.
+                        return ErrorValue.merge([v for v in values if type(v) is ErrorValue])
                 return impl(frame, site, values)
 
             return run

@@ -16,6 +16,7 @@ from postcall.powerfx.functions.common import (
 from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.values import (
+    NUMBER_TYPES,
     ErrorKind,
     ErrorValue,
     OptionValue,
@@ -175,7 +176,7 @@ def _count(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     table = _table_arg(site, args[0])
     if isinstance(table, ErrorValue):
         return table
-    return float(sum(1 for v in _single_values(table) if isinstance(v, (int, float)) and not isinstance(v, bool)))
+    return float(sum(1 for v in _single_values(table) if isinstance(v, NUMBER_TYPES) and not isinstance(v, bool)))
 
 
 @eager("CountA", 1, 1)

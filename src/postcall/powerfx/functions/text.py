@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import html
 import math
+import re
 import urllib.parse
 from collections.abc import Callable, Sequence
 
@@ -26,6 +28,10 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
                 break
         else:
             return impl(frame, site, args)
+        types = site.arg_types
+        if any(a is None and i < len(types) and types[i].kind == "Table" for i, a in enumerate(args)):
+            # A Blank where a table was expected: the result is Blank, not a table.
+            return None
         tables = [i for i, a in enumerate(args) if type(a) is Table]
         length = None
         for i in tables:
@@ -41,7 +47,11 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
             for i, a in enumerate(args):
                 if i in tables:
                     assert isinstance(a, Table)
-                    row = a.rows[r] if r < len(a.rows) else None
+                    if r >= len(a.rows):
+                        # A shorter table has no value for this row.
+                        row_args.append(ErrorValue(ErrorKind.NotApplicable, "The tables have different numbers of rows."))
+                        continue
+                    row = a.rows[r]
                     row_args.append(row if isinstance(row, ErrorValue) else row_value(a, row))
                 else:
                     row_args.append(a)
@@ -334,6 +344,8 @@ def _unichar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return code
     if code < 1 or code > 0x10FFFF:
         return site.invalid("the code point is out of range.")
+    if 0xD800 <= code <= 0xDFFF:
+        return site.error(ErrorKind.NotApplicable, "a surrogate code point is not a character.")
     return chr(code)
 
 
@@ -364,33 +376,73 @@ def _encode_url(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     return urllib.parse.quote(value, safe="-_.~")
 
 
+def _html_entity(ch: str) -> str:
+    code = ord(ch)
+    if ch in _HTML_NAMED:
+        return _HTML_NAMED[ch]
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    if 160 <= code <= 255 or code > 0xFFFF:
+        return f"&#{code};"
+    return ch
+
+
+_HTML_NAMED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+
+
+@eager("EncodeHTML", 1, 1)
+def _encode_html(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """EncodeHTML(text): & < > " ' as entities, and characters 160-255 and beyond U+FFFF as &#N;."""
+    if args[0] is None:
+        return ""
+    value = _text_arg(args[0])
+    if isinstance(value, ErrorValue):
+        return value
+    return "".join(_html_entity(ch) for ch in value)
+
+
+_FLAGS = re.IGNORECASE
+_HTML_STEPS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Whole elements whose content is not text.
+    (re.compile(r"<\s*(header)[\s\S]*?>[\s\S]*?<\s*/\s*(header)\s*>", _FLAGS), ""),
+    (re.compile(r"<\s*(script)[\s\S]*?>[\s\S]*?<\s*/\s*(script)\s*>", _FLAGS), ""),
+    (re.compile(r"<\s*(style)[\s\S]*?>[\s\S]*?<\s*/\s*(style)\s*>", _FLAGS), ""),
+    (re.compile(r"<!--[\s\S]*?--\s*>", _FLAGS), ""),
+    (re.compile(r"<\s*(td)[\s\S]*?/?>", _FLAGS), ""),
+    # Line breaks: one for <br> and <li>, two for <div>, <p> and <tr>.
+    (re.compile(r"<\s*(br|li)((\s+[\s\S]*?)|(\s*/\s*))?>", _FLAGS), "\r\n"),
+    (re.compile(r"<\s*(div|p|tr)((\s+[\s\S]*?)|(\s*/\s*))?>", _FLAGS), "\r\n\r\n"),
+    (re.compile(r"<[^>]*>", _FLAGS), ""),
+)
+
+
 @eager("PlainText", 1, 1)
 def _plain_text(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """PlainText(html): tags removed."""
-    import re
-
+    """PlainText(html): the text of an HTML fragment (tags removed, breaks kept, entities decoded)."""
+    if args[0] is None:
+        return ""
     value = _text_arg(args[0])
     if isinstance(value, ErrorValue):
         return value
-    return re.sub(r"<[^>]*>", "", value)
+    text = value.strip()
+    for pattern, replacement in _HTML_STEPS:
+        text = pattern.sub(replacement, text)
+    return html.unescape(text).strip()
 
 
-@eager("GUID", 0, 1)
-def _guid(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """GUID(text): the text, checked to be a GUID (GUID() without argument is not supported)."""
+def guid_from_text(site: CallSite, value: Value) -> Value:
+    """GUID(text): the text, checked to be a GUID (Blank stays Blank)."""
     import uuid
 
-    if not args:
-        return site.error(ErrorKind.NotSupported, "GUID() without an argument is not supported (not deterministic).")
-    if args[0] is None or (isinstance(args[0], UntypedObject) and args[0].raw is None):
+    if value is None or (isinstance(value, UntypedObject) and value.raw is None):
         return None
-    value = _text_arg(args[0])
-    if isinstance(value, ErrorValue):
-        return value
+    text = _text_arg(value)
+    if isinstance(text, ErrorValue):
+        return text
     try:
-        return str(uuid.UUID(value))
+        return str(uuid.UUID(text))
     except ValueError:
-        return site.invalid(f"{value!r} is not a GUID.")
+        return site.invalid(f"{text!r} is not a GUID.")
 
 
 def _record_of(value: Value) -> Record | None:

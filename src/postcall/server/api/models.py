@@ -66,6 +66,9 @@ class TimelineEntry(Model):
     kind: TimelineKind
     text: str
     detail: dict[str, Any] = Field(default_factory=dict)
+    heard: str | None = Field(default=None, description="What the caller heard (the speak text), when it differs from the display text.")
+    ignored: bool = Field(default=False, description="True for a caller or provider event that arrived after the end: recorded, not acted on.")
+    explanation: str | None = Field(default=None, description="The provider status of this entry in words.")
 
 
 class ActivityOut(Model):
@@ -83,6 +86,7 @@ class EndRecordOut(Model):
     initiator: str | None
     source: str | None
     raw: str | None
+    raw_explained: str | None = Field(default=None, description="The provider status in words.")
     ended_at: dt.datetime | None
     duration_seconds: float | None
     record: dict[str, Any] = Field(description="The end record as stored (secrets redacted).")
@@ -130,9 +134,12 @@ class AttemptOut(Model):
 class StepOut(Model):
     step: int
     node_id: str
+    display_name: str | None = Field(default=None, description="The node's displayName in its topic, if it has one.")
     kind: str
     idempotency_key: str
-    status: Literal["succeeded", "failed"]
+    status: Literal["succeeded", "failed", "retrying"] = Field(
+        description="The last attempt's: retrying while a failed attempt will be tried again (the run is not over)."
+    )
     attempts: list[AttemptOut]
 
 

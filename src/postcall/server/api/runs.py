@@ -20,6 +20,7 @@ from postcall.server.api.models import Problem, RedriveOut, RunDetail, RunPage, 
 from postcall.server.api.summary import run_counts
 from postcall.server.api.views import run_detail, run_summary
 from postcall.store import RunNotFoundError, RunNotRedrivableError, Store
+from postcall.topics import Agent
 
 router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(api_auth)])
 
@@ -61,9 +62,9 @@ async def list_runs(
     )
 
 
-def _detail(store: Store, run_id: str) -> RunDetail | None:
+def _detail(store: Store, run_id: str, agent: Agent | None = None) -> RunDetail | None:
     run = store.get_run(run_id, with_steps=True)
-    return None if run is None else run_detail(run)
+    return None if run is None else run_detail(run, agent)
 
 
 @router.post("/runs/{run_id:path}/redrive", response_model=RedriveOut, status_code=202,
@@ -96,7 +97,7 @@ def redrive(store: Store, run_id: str) -> RedriveOut:
             responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
             summary="One post-call run with each step, attempt, request and response")
 async def get_run(request: Request, run_id: RunId) -> RunDetail:
-    found = await run_in_threadpool(_detail, store_of(request), run_id)
+    found = await run_in_threadpool(_detail, store_of(request), run_id, getattr(request.app.state.runtime, "agent", None))
     if found is None:
         raise not_found("post-call run", run_id)
     return found

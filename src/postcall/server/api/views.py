@@ -7,8 +7,8 @@ reached the store under a secret-looking name (a header, a token variable) never
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
 
 from postcall.diagnostics import Diagnostic
 from postcall.engine.values import decode, to_plain
@@ -27,6 +27,7 @@ from postcall.server.api.models import (
     TopicOut,
     TriggerOut,
 )
+from postcall.server.api.provider_status import explain as explain_status
 from postcall.store import ActivityRecord, Conversation, Run, RunStepRecord
 from postcall.topics import Agent
 
@@ -105,7 +106,9 @@ def _entry(record: ActivityRecord) -> TimelineEntry | None:
 
 def _outbound(kind: str, data: Mapping[str, Any], base: dict[str, Any]) -> TimelineEntry | None:
     if kind in ("Say", "message"):
-        return TimelineEntry(**base, kind="agent", text=_text(data.get("text")) or _text(data.get("speak")))
+        shown, spoken = _text(data.get("text")), _text(data.get("speak"))
+        heard = spoken if spoken and shown and spoken.strip() != shown.strip() else None
+        return TimelineEntry(**base, kind="agent", text=shown or spoken, heard=heard)
     if kind == "Listen":
         return None  # the agent waiting for the caller is not an event worth a line
     if kind == "Transfer":
@@ -141,7 +144,8 @@ def _inbound(kind: str, stored_type: str, data: Mapping[str, Any], base: dict[st
                                  detail=redact_json(dict(value)))
         initiator = data.get("initiator")
         text = f"Call ended: {reason}" + (f" (by the {initiator})" if initiator else "")
-        return TimelineEntry(**base, kind="end", text=text, detail=redact_json(dict(data)))
+        return TimelineEntry(**base, kind="end", text=text, detail=redact_json(dict(data)),
+                             explanation=explain_status(_raw_of(data)))
     if kind == "message":
         said = _text(data.get("text"))
         dtmf = _text(data.get("dtmf"))
@@ -157,9 +161,11 @@ def _inbound(kind: str, stored_type: str, data: Mapping[str, Any], base: dict[st
         value = data.get("value")
         if name == "postcall.transferResult" and isinstance(value, Mapping):
             outcome = str(value.get("outcome") or "")
+            raw = value.get("raw")
             return TimelineEntry(**base, kind="transfer",
                                  text=TRANSFER_OUTCOME_TEXT.get(outcome, f"Transfer {outcome}"),
-                                 detail=redact_json(dict(value)))
+                                 detail=redact_json(dict(value)),
+                                 explanation=explain_status(raw if isinstance(raw, str) else None))
         if name == "postcall.silence":
             return TimelineEntry(**base, kind="event", text="Silence: the caller said nothing")
         if name == "postcall.unrecognizedSpeech":
@@ -173,13 +179,28 @@ def _inbound(kind: str, stored_type: str, data: Mapping[str, Any], base: dict[st
     return TimelineEntry(**base, kind="event", text=f"Activity {kind}")
 
 
+def _raw_of(data: Mapping[str, Any]) -> str | None:
+    raw = _map(data.get("detail")).get("raw") or data.get("raw")
+    return raw if isinstance(raw, str) else None
+
+
 def timeline(history: Iterable[ActivityRecord]) -> list[TimelineEntry]:
-    """The conversation as a person reads it: caller, agent, transfers, the end."""
+    """The conversation as a person reads it: caller, agent, transfers, the end.
+
+    What the caller or the provider sent after the end is kept in the history (it shows what
+    happened) but changed nothing: those entries are marked `ignored`.
+    """
     entries = []
+    ended = False
     for record in history:
         entry = _entry(record)
-        if entry is not None:
-            entries.append(entry)
+        if entry is None:
+            continue
+        if ended and record.direction != "out" and entry.kind != "end":
+            entry = entry.model_copy(update={"ignored": True})
+        if entry.kind == "end":
+            ended = True
+        entries.append(entry)
     return entries
 
 
@@ -227,6 +248,7 @@ def end_record_of(conv: Conversation) -> EndRecordOut | None:
         initiator=_str_or_none(record.get("initiator") or detail.get("initiator")),
         source=_str_or_none(detail.get("source")),
         raw=_str_or_none(detail.get("raw")),
+        raw_explained=explain_status(_str_or_none(detail.get("raw"))),
         ended_at=conv.ended_at,
         duration_seconds=float(duration) if isinstance(duration, int | float) else _duration(
             conv.started_at, conv.ended_at
@@ -276,8 +298,16 @@ def _attempt(record: RunStepRecord) -> AttemptOut:
     )
 
 
-def steps_of(records: Sequence[RunStepRecord]) -> list[StepOut]:
-    """Attempts grouped by step, in step order; a step's status is its last attempt's."""
+NodeNames = Callable[[str], str | None]
+"""node id -> the node's displayName in the run's topic (None when it has none)."""
+
+
+def steps_of(records: Sequence[RunStepRecord], *, run_status: str = "failed", names: NodeNames | None = None) -> list[StepOut]:
+    """Attempts grouped by step, in step order; a step's status is its last attempt's.
+
+    A failed last attempt of a run that is not over (pending or running) is `retrying`: the
+    step will be tried again, it has not failed the run (docs/console.md: amber, not red).
+    """
     by_step: dict[int, list[RunStepRecord]] = {}
     for record in records:
         by_step.setdefault(record.step, []).append(record)
@@ -285,26 +315,39 @@ def steps_of(records: Sequence[RunStepRecord]) -> list[StepOut]:
     for number in sorted(by_step):
         attempts = sorted(by_step[number], key=lambda r: (r.at, r.attempt))
         last = attempts[-1]
+        status: Literal["succeeded", "failed", "retrying"] = "succeeded" if last.ok else (
+            "retrying" if run_status in ("pending", "running") else "failed"
+        )
         steps.append(
             StepOut(
                 step=number,
                 node_id=last.node_id,
+                display_name=names(last.node_id) if names is not None else None,
                 kind=last.kind,
                 idempotency_key=last.idempotency_key,
-                status="succeeded" if last.ok else "failed",
+                status=status,
                 attempts=[_attempt(a) for a in attempts],
             )
         )
     return steps
 
 
-def run_detail(run: Run) -> RunDetail:
+def node_names(agent: Agent | None, topic: str) -> NodeNames | None:
+    """A look-up of display names in the run's topic of the served agent (None without one)."""
+    found = agent.find_topic(topic) if agent is not None else None
+    if found is None:
+        return None
+    names = {node.id: node.display_name for node in found.walk() if node.display_name}
+    return names.get
+
+
+def run_detail(run: Run, agent: Agent | None = None) -> RunDetail:
     return RunDetail(
         **run_summary(run).model_dump(),
         program=run.program,
         outcome=redact_json(run.outcome) if run.outcome is not None else None,
         executor_id=run.executor_id,
-        steps=steps_of(run.steps),
+        steps=steps_of(run.steps, run_status=run.status, names=node_names(agent, run.topic)),
     )
 
 

@@ -1,4 +1,8 @@
-"""The console's login and logout: the admin token in a form, a signed session cookie out."""
+"""The console's login and logout: the admin token in a form, a signed session cookie out.
+
+Wrong tokens are throttled per address and token prefix (server/throttle.py: 429 with
+Retry-After); logging out revokes the session on the server (server/auth.py).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from postcall.server.console.web import (
     safe_next,
     set_session_cookie,
 )
+from postcall.server.throttle import LoginThrottle
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,12 +50,27 @@ async def login(request: Request) -> Response:
             status_code=400, set_cookie=True,
         )
     auth: AdminAuth = request.app.state.admin_auth
-    if not auth.verify(form.get("token", "").strip()):
+    throttle: LoginThrottle = request.app.state.login_throttle
+    client = request.client.host if request.client else None
+    token = form.get("token", "").strip()
+    wait = throttle.retry_after(client, token)
+    if wait is not None:
+        refused = render(
+            request, session, "login.html",
+            {"title": "Sign in", "next": target,
+             "error": f"Too many wrong tokens; try again in {wait} seconds."},
+            status_code=429,
+        )
+        refused.headers["Retry-After"] = str(wait)
+        return refused
+    if not auth.verify(token):
+        throttle.failed(client, token)
         return render(
             request, session, "login.html",
             {"title": "Sign in", "next": target, "error": "That token is not the admin token."},
             status_code=401,
         )
+    throttle.succeeded(client)
     codec = codec_of(request)
     response = RedirectResponse(base_path(request) + target, status_code=303)
     set_session_cookie(request, response, session.logged_in(int(codec.now()), auth.fingerprint))
@@ -63,6 +83,8 @@ async def logout(request: Request) -> Response:
     form = await form_of(request)
     if session.authenticated and not session.csrf_matches(form.get("csrf_token")):
         return RedirectResponse(base_path(request) + "/console?flash=csrf", status_code=303)
+    if session.authenticated:
+        codec_of(request).revoke(session)  # the cookie is refused from now on, wherever it is kept
     response = RedirectResponse(
         base_path(request) + "/console/login?flash=logged-out", status_code=303
     )

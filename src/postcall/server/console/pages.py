@@ -235,13 +235,14 @@ async def conversation(request: Request, conversation_id: str) -> Response:
     if isinstance(session, Response):
         return session
     store = _store(request)
+    agent = request.app.state.runtime.agent
 
     def load() -> Any:
         found = conv_api.detail(store, conversation_id)
         if found is None:
             return None
         runs = [store.get_run(r.id, with_steps=True) for r in found.runs]
-        return found, [run_detail(r) for r in runs if r is not None]
+        return found, [run_detail(r, agent) for r in runs if r is not None]
 
     loaded = await run_in_threadpool(load) if len(conversation_id) <= 500 else None
     if loaded is None:
@@ -302,10 +303,11 @@ async def run(request: Request, run_id: str) -> Response:
     if isinstance(session, Response):
         return session
     store = _store(request)
+    agent = request.app.state.runtime.agent
 
     def load() -> Any:
         found = store.get_run(run_id, with_steps=True)
-        return None if found is None else run_detail(found)
+        return None if found is None else run_detail(found, agent)
 
     detail = await run_in_threadpool(load) if len(run_id) <= 500 else None
     if detail is None:
