@@ -138,3 +138,10 @@ def test_sync_fetches_a_site_and_its_sub_pages_through_allowed_hosts(agent: Path
     refused = runner.invoke(cli, ["knowledge", "sync", str(agent)])
     assert refused.exit_code == 1 and "Refused" in refused.output
     assert KnowledgeIndex(agent).search("when are invoices emailed")  # the last good pages stay
+
+
+def test_the_index_file_is_private(agent: Path) -> None:
+    index = KnowledgeIndex(agent)
+    index.ensure()
+    assert oct(index.path.stat().st_mode & 0o777) == "0o600"
+    assert oct(index.data_dir.stat().st_mode & 0o777) == "0o700"

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from postcall.files import private_dir, private_file
 from postcall.knowledge.documents import DocumentError, passages, read_document
 from postcall.knowledge.sources import Source, find_sources
 from postcall.knowledge.text import STOPWORDS, WORD, terms
@@ -87,9 +88,10 @@ class KnowledgeIndex:
             return None
 
     def _build(self, sources: list[Source], problems: list[KnowledgeProblem], wanted: str) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)  # the index holds the agent's documents: 0700 / 0600 like the rest
         tmp = self.path.with_suffix(f".building-{os.getpid()}")
         tmp.unlink(missing_ok=True)
+        private_file(tmp)
         df: Counter[str] = Counter()
         problems = list(problems)
         db = sqlite3.connect(tmp)
