@@ -34,7 +34,7 @@ def test_backend_actions_run_over_real_http_with_the_idempotency_key(conv: Conve
 
 def test_hosts_outside_allowed_hosts_are_refused(conv: Conversation, crm: CrmServer) -> None:
     conv.start()
-    assert conv.say("go elsewhere") == ["status 0 body Refused to send an HTTP request to 10.1.2.3: it is a private address, which needs an explicit allowed_hosts entry."]
+    assert conv.say("go elsewhere") == ["status 0 body Refused to send an HTTP request to 10.1.2.3: it is a private address, which needs an explicit allowed_hosts entry (for port 80)."]
     (call,) = conv.action_calls
     assert call.result.error_category == "refused_host"
 

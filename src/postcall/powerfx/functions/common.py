@@ -71,6 +71,47 @@ def check_text(frame: Frame, site: CallSite, value: str) -> Value:
     return value
 
 
+def text_room(frame: Frame, site: CallSite, size: int) -> ErrorValue | None:
+    """An error when a text of `size` characters would pass the limit: asked BEFORE building it,
+    so that a formula cannot make the runtime allocate far more than the limit (issue 16)."""
+    limit = frame.ctx.limits.max_text_length
+    if size > limit:
+        return site.error(ErrorKind.InvalidArgument, f"{site.name}: the text would be {size} characters long (limit {limit}).")
+    return None
+
+
+class TableText:
+    """The text a table being built holds in all its rows, checked as each row is added.
+
+    Each value is held to `max_text_length`; together a table's rows may hold ten times that,
+    so that `ForAll(Sequence(100000), Rept("a", 999999))` stops after ten rows, not 100 GB.
+    """
+
+    def __init__(self, frame: Frame, site: CallSite) -> None:
+        self.site = site
+        self.limit = frame.ctx.limits.max_text_length * 10
+        self.size = 0
+
+    def add(self, value: Value) -> ErrorValue | None:
+        self.size += _text_size(value)
+        if self.size > self.limit:
+            return self.site.error(
+                ErrorKind.InvalidArgument,
+                f"{self.site.name}: the table's rows would hold more than {self.limit} characters of text.",
+            )
+        return None
+
+
+def _text_size(value: Value) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, Record):
+        return sum(_text_size(v) for v in value.values())
+    if isinstance(value, Table):
+        return sum(_text_size(r) for r in value.rows)
+    return 0
+
+
 def single_column(table: Table) -> str | None:
     return table.columns[0] if len(table.columns) == 1 else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import decimal
 import json
@@ -336,6 +337,20 @@ class _JsonFail(Exception):
         self.error = error
 
 
+# Characters JSON() may still write in this evaluation: spent as each string is written, so that
+# a table of long texts is refused at the limit instead of after building all of it (issue 16).
+_JSON_ROOM: contextvars.ContextVar[list[int]] = contextvars.ContextVar("postcall_json_room")
+
+
+def _json_spend(size: int) -> None:
+    room = _JSON_ROOM.get(None)
+    if room is None:
+        return
+    room[0] -= size
+    if room[0] < 0:
+        raise _JsonFail(ErrorValue(ErrorKind.InvalidArgument, "JSON: the text would be longer than the limit."))
+
+
 def _json_number(value: float) -> str:
     if math.isnan(value) or math.isinf(value):
         raise _JsonFail(ErrorValue(ErrorKind.Numeric, "JSON cannot hold a number that is not finite."))
@@ -359,6 +374,7 @@ def _to_json_text(frame: Frame, value: Value, flatten: bool, indent: int | None,
     if isinstance(value, (int, float)):
         return _json_number(float(value))
     if isinstance(value, str):
+        _json_spend(len(value) + 2)  # before escaping: the escaped text is at least this long
         return _json_string(value)
     if isinstance(value, dt.datetime):
         aware = value.replace(tzinfo=frame.ctx.timezone).astimezone(dt.UTC)
@@ -435,11 +451,14 @@ def _json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         options = text_opt
     flatten = isinstance(args[1], OptionValue) and args[1].name == "FlattenValueTables" if len(args) > 1 else False
     indent = 4 if "4" in options else None
+    room = _JSON_ROOM.set([frame.ctx.limits.max_text_length])
     try:
         return check_text(frame, site, _to_json_text(frame, args[0], flatten, indent, 0))
     except _JsonFail as failure:
         err = failure.error
         return ErrorValue(err.kind, err.message, err.span or site.span)
+    finally:
+        _JSON_ROOM.reset(room)
 
 
 class JsonNumber(decimal.Decimal):

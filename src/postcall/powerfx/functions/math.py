@@ -292,6 +292,12 @@ def _aggregate(
                         return d
                     decimals.append(d)
                 return exact(decimals)
+            if name in ("Min", "Max") and present and all(isinstance(v, (dt.date, dt.timedelta)) for v in present):
+                # Dates and times keep their type (the earliest or latest one).
+                serials = [to_number(v) for v in present]
+                pick = min if name == "Min" else max
+                best = pick(range(len(present)), key=lambda i: serials[i])  # type: ignore[arg-type,return-value]
+                return present[best]
             numbers: list[float] = []
             for v in present:
                 n = to_number(v)

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 
 from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number, to_text
 from postcall.powerfx.functions.common import (
+    TableText,
     as_table,
     check_rows,
     check_text,
     eval_in_row,
     iter_rows,
+    text_room,
 )
 from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
 from postcall.powerfx.runtime import Frame
@@ -301,8 +303,12 @@ def _for_all(site: CallSite, args: Sequence[Fn]) -> Fn:
         if isinstance(table, ErrorValue):
             return table
         out: list[Value] = []
+        held = TableText(frame, site)
         for row in iter_rows(frame, table):
             out.append(eval_in_row(frame, row, alias, body, table.columns))
+            too_much = held.add(out[-1])
+            if too_much is not None:
+                return too_much
         if body_kind == "Record":
             return Table(out)
         if out and all(isinstance(v, Record) or v is None or isinstance(v, ErrorValue) for v in out) and any(
@@ -363,10 +369,10 @@ def _concat(site: CallSite, args: Sequence[Fn]) -> Fn:
             piece = to_text(eval_in_row(frame, row, alias, body, table.columns))
             if isinstance(piece, ErrorValue):
                 return piece
-            parts.append(piece)
             size += len(piece) + len(sep_text)
-            if size > limit:
-                return site.invalid("the text would be too long.")
+            if size > limit + len(sep_text):  # before keeping this piece
+                return text_room(frame, site, size - len(sep_text)) or site.invalid("the text would be too long.")
+            parts.append(piece)
         return check_text(frame, site, sep_text.join(parts))
 
     return run
@@ -383,6 +389,13 @@ def _sort_key(value: Value) -> tuple[int, object]:
     if isinstance(number, ErrorValue):
         return (3, str(value))
     return (1, number)
+
+
+def _ordered(keyed: list[tuple[tuple[int, object], Value]], descending: bool) -> list[Value]:
+    """Rows by key, stable; Blank keys last in either direction, as Power Fx sorts."""
+    present = [kv for kv in keyed if kv[0][0] != 0]
+    present.sort(key=lambda kv: kv[0], reverse=descending)
+    return [row for _, row in present] + [row for key, row in keyed if key[0] == 0]
 
 
 def _direction(value: Value) -> bool | ErrorValue:
@@ -419,8 +432,7 @@ def _sort(site: CallSite, args: Sequence[Fn]) -> Fn:
             if isinstance(key, ErrorValue):
                 return key
             keyed.append((_sort_key(key), row))
-        keyed.sort(key=lambda kv: kv[0], reverse=descending)
-        return Table([row for _, row in keyed], table.columns)
+        return Table(_ordered(keyed, descending), table.columns)
 
     return run
 
@@ -428,11 +440,15 @@ def _sort(site: CallSite, args: Sequence[Fn]) -> Fn:
 @eager("SortByColumns", 2, None)
 def _sort_by_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """SortByColumns(table, column, [order], [column2, order2]...)"""
+    if args[0] is None:
+        return None
     table = _table_arg(site, args[0])
     if isinstance(table, ErrorValue):
         return table
-    specs: list[tuple[str, bool]] = []
     rest = args[1:]
+    if len(rest) == 2 and isinstance(rest[1], Table):
+        return _sort_by_order_table(site, table, rest[0], rest[1])
+    specs: list[tuple[str, bool]] = []
     i = 0
     while i < len(rest):
         name = to_text(rest[i])
@@ -448,11 +464,36 @@ def _sort_by_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     rows = list(table.rows)
     frame.visit(len(rows))
     for name, descending in reversed(specs):
-        rows.sort(
-            key=lambda r, n=name: _sort_key(r.get_field(n) if isinstance(r, Record) else None),  # type: ignore[misc]
-            reverse=descending,
-        )
+        values = [r.get_field(name) if isinstance(r, Record) else r for r in rows]
+        bad = next((v for v in values if isinstance(v, ErrorValue)), None)
+        if bad is not None:
+            return bad
+        rows = _ordered([(_sort_key(v), r) for v, r in zip(values, rows, strict=True)], descending)
     return Table(rows, table.columns)
+
+
+def _sort_by_order_table(site: CallSite, table: Table, column: Value, order: Table) -> Value:
+    """SortByColumns(table, column, order_table): rows in the order their value has in the
+    one-column order table; values not in it keep their order after the listed ones."""
+    name = to_text(column)
+    if isinstance(name, ErrorValue):
+        return name
+    if table.columns and name not in table.columns:
+        return site.error(ErrorKind.InvalidFunctionUsage, f"SortByColumns: the table has no column {name!r}.")
+    wanted: list[Value] = []
+    for row in order.rows:
+        if isinstance(row, ErrorValue):
+            return row
+        wanted.append(row.get_field(order.columns[0]) if isinstance(row, Record) and order.columns else row)
+
+    def position(row: Value) -> int:
+        value = row.get_field(name) if isinstance(row, Record) else None
+        for index, candidate in enumerate(wanted):
+            if equals(value, candidate) is True:
+                return index
+        return len(wanted)
+
+    return Table(sorted(table.rows, key=position), table.columns)
 
 
 @lazy("Distinct", 2, 2)

@@ -10,7 +10,13 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 
 from postcall.powerfx.coerce import to_number, to_text
-from postcall.powerfx.functions.common import check_rows, check_text, row_value
+from postcall.powerfx.functions.common import (
+    TableText,
+    check_rows,
+    check_text,
+    row_value,
+    text_room,
+)
 from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, UntypedObject, Value
@@ -27,6 +33,8 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
             if type(a) is Table:
                 break
         else:
+            if None in args and any(a is None and site.arg_kind(i) == "Table" for i, a in enumerate(args)):
+                return None  # a Blank table gives a Blank result, not one row's
             return impl(frame, site, args)
         types = site.arg_types
         if any(a is None and i < len(types) and types[i].kind == "Table" for i, a in enumerate(args)):
@@ -41,6 +49,7 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
                 return site.invalid("expected a one-column table.")
             length = len(table.rows) if length is None else max(length, len(table.rows))
         out: list[Value] = []
+        held = TableText(frame, site)
         for r in range(length or 0):
             frame.visit()
             row_args: list[Value] = []
@@ -57,6 +66,9 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
                     row_args.append(a)
             err = next((v for v in row_args if isinstance(v, ErrorValue)), None)
             out.append(err if err is not None else impl(frame, site, row_args))
+            too_much = held.add(out[-1])
+            if too_much is not None:
+                return too_much
         return Table.of_values(out)
 
     run.tabular = True  # type: ignore[attr-defined]
@@ -101,7 +113,8 @@ def _concat_scalars(frame: Frame, site: CallSite, values: list[Value]) -> Value:
         if isinstance(piece, ErrorValue):
             return piece
         parts.append(piece)
-    return check_text(frame, site, "".join(parts))
+    too_long = text_room(frame, site, sum(len(p) for p in parts))
+    return too_long if too_long is not None else "".join(parts)
 
 
 @eager("Len", 1, 1)
@@ -167,7 +180,7 @@ def _mid(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 def _lower(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Lower(text)"""
     value = _text_arg(args[0])
-    return value if isinstance(value, ErrorValue) else value.lower()
+    return value if isinstance(value, ErrorValue) else check_text(frame, site, value.lower())  # grows 3x at most
 
 
 @eager("Upper", 1, 1)
@@ -175,7 +188,7 @@ def _lower(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 def _upper(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Upper(text)"""
     value = _text_arg(args[0])
-    return value if isinstance(value, ErrorValue) else value.upper()
+    return value if isinstance(value, ErrorValue) else check_text(frame, site, value.upper())  # 'ß' -> 'SS'
 
 
 @eager("Proper", 1, 1)
@@ -190,7 +203,7 @@ def _proper(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     for ch in value:
         out.append(ch.lower() if prev_letter else ch.upper())
         prev_letter = ch.isalpha()
-    return "".join(out)
+    return check_text(frame, site, "".join(out))
 
 
 @eager("Trim", 1, 1)
@@ -271,7 +284,9 @@ def _substitute(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if old == "":
         return value
     if len(args) < 4:
-        return check_text(frame, site, value.replace(old, new))
+        grows = len(new) - len(old)
+        too_long = text_room(frame, site, len(value) + value.count(old) * grows) if grows > 0 else None
+        return too_long if too_long is not None else value.replace(old, new)
     instance = _int_arg(args[3])
     if isinstance(instance, ErrorValue):
         return instance
@@ -284,7 +299,8 @@ def _substitute(frame: Frame, site: CallSite, args: list[Value]) -> Value:
             return value
         if _ != instance - 1:
             index += len(old) - 1
-    return value[:index] + new + value[index + len(old) :]
+    too_long = text_room(frame, site, len(value) - len(old) + len(new))
+    return too_long if too_long is not None else value[:index] + new + value[index + len(old) :]
 
 
 @eager("Replace", 4, 4)
@@ -302,7 +318,9 @@ def _replace(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     assert isinstance(start, int) and isinstance(count, int)
     if start < 1 or count < 0:
         return site.invalid("the start must be at least 1 and the count not negative.")
-    return value[: start - 1] + new + value[start - 1 + count :]
+    head = min(start - 1, len(value))
+    too_long = text_room(frame, site, head + len(new) + max(0, len(value) - (start - 1 + count)))
+    return too_long if too_long is not None else value[: start - 1] + new + value[start - 1 + count :]
 
 
 @eager("Split", 2, 2)
@@ -316,10 +334,10 @@ def _split(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return sep
     if value == "":
         return Table((), ("Value",))
-    pieces = list(value) if sep == "" else value.split(sep)
-    err = check_rows(frame, site, len(pieces))
+    err = check_rows(frame, site, len(value) if sep == "" else value.count(sep) + 1)  # before splitting
     if err is not None:
         return err
+    pieces = list(value) if sep == "" else value.split(sep)
     return Table.of_values(pieces)
 
 
@@ -361,9 +379,8 @@ def _rept(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return count
     if count < 0:
         return site.invalid("the count must not be negative.")
-    if len(value) * count > frame.ctx.limits.max_text_length:
-        return site.invalid("the text would be too long.")
-    return value * count
+    too_long = text_room(frame, site, len(value) * count)
+    return too_long if too_long is not None else value * count
 
 
 @eager("EncodeUrl", 1, 1)
@@ -373,7 +390,13 @@ def _encode_url(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     value = _text_arg(args[0])
     if isinstance(value, ErrorValue):
         return value
-    return urllib.parse.quote(value, safe="-_.~")
+    encoded = value.encode("utf-8", "surrogatepass")  # each byte outside the safe set becomes %XX
+    kept = sum(encoded.count(byte) for byte in _URL_SAFE)
+    too_long = text_room(frame, site, kept + 3 * (len(encoded) - kept))
+    return too_long if too_long is not None else urllib.parse.quote(value, safe="-_.~")
+
+
+_URL_SAFE = tuple(bytes([b]) for b in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 
 
 def _html_entity(ch: str) -> str:
@@ -398,7 +421,16 @@ def _encode_html(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     value = _text_arg(args[0])
     if isinstance(value, ErrorValue):
         return value
-    return "".join(_html_entity(ch) for ch in value)
+    out: list[str] = []
+    size = 0
+    limit = frame.ctx.limits.max_text_length
+    for ch in value:
+        piece = _html_entity(ch)
+        size += len(piece)
+        if size > limit:  # stop building at the limit, not after
+            return text_room(frame, site, size) or site.invalid("the text would be too long.")
+        out.append(piece)
+    return "".join(out)
 
 
 _FLAGS = re.IGNORECASE
@@ -426,8 +458,8 @@ def _plain_text(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         return value
     text = value.strip()
     for pattern, replacement in _HTML_STEPS:
-        text = pattern.sub(replacement, text)
-    return html.unescape(text).strip()
+        text = pattern.sub(replacement, text)  # grows by a third at most (<p> to two line breaks)
+    return check_text(frame, site, html.unescape(text).strip())
 
 
 def guid_from_text(site: CallSite, value: Value) -> Value:
