@@ -426,12 +426,6 @@ def read_agent_yaml(
     return _with_env(config, env_overrides, fc), r.text("bot_name")
 
 
-_MODEL_KEYS = (
-    "base_url", "model", "api_key_env", "api_key_file", "timeout_seconds", "budget_seconds",
-    "max_attempts", "max_tokens", "temperature",
-)  # fmt: skip
-
-
 def _model(fc: FileContext, node: YMap | None, root: Path) -> ModelSettings | None:
     """agent.yaml `model:`, then POSTCALL_MODEL_BASE_URL / POSTCALL_MODEL from the environment
     (which also configure a model when agent.yaml has none)."""
@@ -439,7 +433,10 @@ def _model(fc: FileContext, node: YMap | None, root: Path) -> ModelSettings | No
     name = os.environ.get("POSTCALL_MODEL") or None
     if node is None:
         return ModelSettings(base_url=base_url, model=name) if base_url and name else None
-    r = _Reader(fc, node, "model", _MODEL_KEYS)
+    r = _Reader(fc, node, "model", (
+        "base_url", "model", "api_key_env", "api_key_file", "timeout_seconds", "budget_seconds",
+        "max_attempts", "max_tokens", "temperature",
+    ))  # fmt: skip
     url = base_url or r.text("base_url")
     model = name or r.text("model")
     if not url or not url.startswith(("http://", "https://")):
