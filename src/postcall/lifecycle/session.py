@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 import structlog
 
+from postcall import tracing
 from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.execute import execute_action
 from postcall.clock import Clock, SystemClock
@@ -558,7 +559,12 @@ class Sessions:
     async def _run_in_call_action(self, request_json: dict[str, Any]) -> ActionResult:
         request = ActionRequest.from_json(request_json)
         settings = action_settings_for(self.agent, request.topic)
-        return await execute_action(request, settings, http_client=self.http, telemetry=self.store)
+        with tracing.call_span("postcall.action", request.conversation_id,
+                               {"postcall.kind": str(request.kind), "postcall.topic": request.topic, "postcall.node": request.node_id}) as span:
+            result = await execute_action(request, settings, http_client=self.http, telemetry=self.store)
+            tracing.set_attributes(span, **{"postcall.ok": result.ok, "postcall.attempts": result.attempts,
+                                            "http.response.status_code": result.status_code})
+            return result
 
 
 def _ids() -> str:
