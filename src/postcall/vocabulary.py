@@ -63,6 +63,7 @@ SYSTEM_VARIABLES: dict[str, str] = {
     "User.AccessToken": "Text",
     "SignInReason": "Text",
     "Conversation.CSAT": "Number",
+    "Conversation.Outcome": "Text",
     "Bot.Name": "Text",
     "Bot.Id": "Text",
     "Bot.SchemaName": "Text",

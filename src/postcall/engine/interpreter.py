@@ -441,6 +441,8 @@ class Runner:
 
                 return run_unsupported(self, frame, node)
             self.steps.append({"topic": frame.topic, "node": node.id, "kind": node.kind})
+            if node.conversation_outcome:  # ResolvedConfirmed, ResolvedImplied, Escalated
+                self.state.system["Conversation.Outcome"] = node.conversation_outcome
             return handler(self, frame, node)
         if ins.op == "branch":
             if self.eval_bool(ins.expr, frame, default=False, node=ins.branch_id):

@@ -128,6 +128,7 @@ def system_record(state: ConversationState, *, bot_name: str, schema_name: str |
         "User.AccessToken": None,
         "SignInReason": None,
         "Conversation.CSAT": None,
+        "Conversation.Outcome": None,
         "Bot.SchemaName": schema_name,
         "FallbackCount": 0,
         "LastMessage.Text": None,
