@@ -81,3 +81,18 @@ def test_check_says_which_nodes_need_a_model_or_a_prompt(agent_dir: Path) -> Non
     assert "topics/Classify.topic.yaml:9:7: warning GEN310: InvokeAIBuilderModelAction 'invokeAIBuilderModelAction_cat' needs a model" in out
     assert "warning GEN311: InvokeAIBuilderModelAction 'prompt_x' runs prompt '0bde30fa-b6bd-42f3-a9b6-d58c47ca2065'" in out
     assert "knowledge/files/Handbook.pdf.mcs.yml:1:1: warning KNW300" in out
+
+
+def test_two_boosting_topics_without_an_answer_hand_over_once_each(agent_dir: Path) -> None:
+    (agent_dir / "topics" / "Another search.topic.yaml").write_text(
+        "kind: AdaptiveDialog\nbeginDialog:\n  kind: OnUnknownIntent\n  id: main\n  actions:\n"
+        "    - kind: SearchAndSummarizeContent\n      id: search-again\n      variable: Topic.Answer\n"
+    )
+    with Conversation(agent_dir, conversation_id="kb-2") as conv:
+        conv.start()
+        assert conv.say("do you sell bicycles") == ["I'm sorry, I didn't get that. Try asking about our hours or returns."]
+        started = [e.message for r in conv.results for e in r.log if "queued after" in e.message]
+        assert started == [
+            "topic 'Another search' queued after 'Conversational boosting' (no generative answer)",
+            "topic 'Fallback' queued after 'Another search' (no generative answer)",
+        ]

@@ -171,7 +171,11 @@ def no_answer(r: Runner, frame: Frame, node: GenerativeAnswers, why: str) -> Flo
     if frame.started_by == "fallback":
         from postcall.engine.triggers import select_simple
 
-        others = [t for t in select_simple(r, "OnUnknownIntent") if t.name != frame.topic]
+        # the unknown-intent topics in their firing order: the one after this one runs next (never
+        # an earlier one, so two boosting topics without an answer cannot hand over for ever)
+        ordered = [t.name for t in select_simple(r, "OnUnknownIntent")]
+        later = ordered[ordered.index(frame.topic) + 1:] if frame.topic in ordered else []
+        others = [r.agent.topics[name] for name in later]
         if others:
             at = r.state.stack.index(frame) if frame in r.state.stack else 0
             r.state.stack.insert(at, Frame(topic=others[0].name, started_by="fallback"))
