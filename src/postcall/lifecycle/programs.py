@@ -23,6 +23,7 @@ from postcall.engine.nodes.backend import expand_env
 from postcall.engine.postcall import PostCallProgram
 from postcall.errors import ConfigError
 from postcall.knowledge.index import open_index
+from postcall.redaction import is_secret_name, register_secret_values
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
 
@@ -99,7 +100,13 @@ class TopicProgram:
 
 
 def register_agent(agent: Agent, engine: Engine | None = None) -> None:
-    """Make this process able to run the agent's post-call topics."""
+    """Make this process able to run the agent's post-call topics.
+
+    The agent's `env` values whose names look like secrets (`crm_ApiKey`...) are registered with
+    the redaction, so that wherever a formula copies one (a body, a URL) it is masked when shown
+    or logged (postcall/redaction.py).
+    """
+    register_secret_values(v for k, v in agent.config.env.items() if is_secret_name(k))
     root = agent.root if agent.root.is_dir() else agent.root.parent
     shared = engine or Engine(agent, knowledge=open_index(root))
     register_program(PROGRAM, lambda data: TopicProgram(agent, shared, data))

@@ -69,6 +69,7 @@ from postcall.store import (
     TurnBatch,
 )
 from postcall.topics.agent import Agent
+from postcall.understanding import recognizer_for
 
 log = structlog.get_logger("postcall.lifecycle")
 
@@ -147,7 +148,7 @@ class Sessions:
         self.agent = agent
         self.held_end_grace_s = held_end_grace_s
         self.store = store
-        self.engine = engine or Engine(agent)
+        self.engine = engine or Engine(agent, recognizer=recognizer_for(agent))
         self.clock = clock or SystemClock()
         self._http = http_client
         self._settings = action_settings_for(agent)
@@ -455,6 +456,8 @@ class Sessions:
         activities: list[NewActivity] = []
         if inbound is not None:
             activities.append(NewActivity("in", str(inbound.type), inbound.to_json(), at=now))
+        for recognition in result.recognitions:  # why this topic (the console explains turns)
+            activities.append(NewActivity("out", "Recognition", recognition.to_json(), at=now))
         for output in result.outputs:
             activities.append(NewActivity("out", type(output).__name__, output_to_json(output), at=now))
         outputs = (*carried, *result.outputs)

@@ -57,6 +57,7 @@ from postcall.knowledge.index import open_index
 from postcall.lifecycle.programs import action_settings_for
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
+from postcall.understanding import recognizer_for
 
 
 def load(path: str | Path, env: Mapping[str, str] | None = None) -> Agent:
@@ -122,7 +123,9 @@ class Conversation:
     ) -> None:
         self.agent = agent if isinstance(agent, Agent) else load(agent, env)
         root = self.agent.root if self.agent.root.is_dir() else self.agent.root.parent
-        self.engine = Engine(self.agent, recognizer=recognizer, knowledge=open_index(root))
+        self.engine = Engine(
+            self.agent, recognizer=recognizer or recognizer_for(self.agent), knowledge=open_index(root)
+        )
         self.clock = clock or FixedClock()
         agent_ = self.agent
         self.actions = InProcessActions(

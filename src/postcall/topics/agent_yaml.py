@@ -20,6 +20,8 @@ from postcall.topics import codes
 from postcall.topics.build import FileContext, kind_name, start_span
 from postcall.topics.config import (
     CONNECTOR_FLOW_PREFIX,
+    RECOGNIZER_KINDS,
+    RECOGNIZER_KINDS_PLANNED,
     AgentConfig,
     Channels,
     EventsChannel,
@@ -28,6 +30,7 @@ from postcall.topics.config import (
     Limits,
     ModelSettings,
     PromptDefinition,
+    RecognizerSettings,
     Retention,
     RetryPolicy,
     TopicSettings,
@@ -39,8 +42,8 @@ from postcall.topics.source import YMap, YNode, YScalar, YSeq, to_plain
 
 TOP_KEYS = (
     "name", "bot_name", "language", "description", "env", "flows", "connectors", "allowed_hosts",
-    "voice", "limits", "retry", "topic_settings", "channels", "retention", "model", "prompts",
-    "knowledge",
+    "voice", "limits", "retry", "topic_settings", "channels", "recognizer", "retention", "model",
+    "prompts", "knowledge",
 )  # fmt: skip
 _SECRET_WORDS = re.compile(r"(token|secret|password|api_?key)$", re.IGNORECASE)
 _PYTHON_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
@@ -299,6 +302,38 @@ def _channels(fc: FileContext, node: YMap, root: Path) -> Channels:
     return Channels(twilio=twilio, events=events)
 
 
+def _recognizer(fc: FileContext, node: YMap) -> RecognizerSettings:
+    r = _Reader(
+        fc, node, "recognizer",
+        ("kind", "match_threshold", "similarity_floor", "ambiguity_ratio", "strong"),
+    )
+    kind = r.text("kind", "embedded") or "embedded"
+    if kind not in RECOGNIZER_KINDS:
+        planned = " (planned, not available in this version)" if kind in RECOGNIZER_KINDS_PLANNED else ""
+        r.bad(
+            node.get("kind") or node,
+            f"recognizer kind '{kind}'{planned} is not one of {', '.join(RECOGNIZER_KINDS)}.",
+        )
+        kind = "embedded"
+
+    def optional(key: str) -> float | None:
+        if node.get(key) is None:
+            return None
+        value = r.number(key, -1.0, minimum=0.0)
+        if value > 1.0:
+            r.bad(node.get(key) or node, f"recognizer.{key} must be between 0 and 1.")
+            return None
+        return value if value >= 0 else None
+
+    return RecognizerSettings(
+        kind=kind,
+        match_threshold=optional("match_threshold"),
+        similarity_floor=optional("similarity_floor"),
+        ambiguity_ratio=optional("ambiguity_ratio"),
+        strong=optional("strong"),
+    )
+
+
 def read_agent_yaml(
     fc: FileContext,
     root_node: YNode | None,
@@ -405,6 +440,7 @@ def read_agent_yaml(
             else None
         )
     cnode = r.mapping("channels")
+    recnode = r.mapping("recognizer")
     retnode = r.mapping("retention")
     config = AgentConfig(
         name=r.text("name", default_name) or default_name,
@@ -418,6 +454,7 @@ def read_agent_yaml(
         retry=retry,
         topic_settings=MappingProxyType(topic_settings),
         channels=_channels(fc, cnode, root) if cnode is not None else Channels(),
+        recognizer=_recognizer(fc, recnode) if recnode is not None else RecognizerSettings(),
         retention=_retention(fc, retnode) if retnode is not None else Retention(),
         model=_model(fc, r.mapping("model"), root),
         prompts=MappingProxyType(_prompts(fc, r.mapping("prompts"))),

@@ -219,11 +219,13 @@ def build_trigger(fc: FileContext, node: YNode) -> Trigger:
         )
     queries: tuple[str, ...] = ()
     intent_name = None
+    in_select = True
     intent = f.mapping("intent") if "intent" in f.known else None
     if intent is not None:
         inf = Fields(fc, intent, "IntentNoKind", f"{kind} intent", extra=("kind",))
         queries = inf.texts("triggerQueries")
         intent_name = inf.text("displayName")
+        in_select = inf.flag("includeInOnSelectIntent", True)
     activity_type = f.enum("type", "ActivityType") if kind == "OnActivity" else None
     dtmf_key = f.enum("dtmfKey", "DtmfMappingKey") if kind == "OnDtmfKeyPress" else None
     duration: Expr | None = None
@@ -246,6 +248,7 @@ def build_trigger(fc: FileContext, node: YNode) -> Trigger:
         run_once=f.flag("runOnce", False),
         trigger_queries=queries,
         intent_display_name=intent_name,
+        include_in_on_select_intent=in_select,
         type=activity_type,
         event_name=event_name,
         duration_seconds=duration,

@@ -103,6 +103,26 @@ class Channels:
     events: EventsChannel | None = None
 
 
+RECOGNIZER_KINDS = ("embedded", "lexical")
+RECOGNIZER_KINDS_PLANNED = ("llm", "http")
+
+
+@dataclass(frozen=True, slots=True)
+class RecognizerSettings:
+    """agent.yaml `recognizer:`: which recogniser picks topics, and its decision thresholds.
+
+    `kind` is `embedded` (the default: static embeddings + lexical evidence, fitted on the
+    agent's phrases) or `lexical` (the word-overlap PhraseRecognizer).  A threshold left None
+    keeps the recogniser's calibrated default (docs/engine.md).
+    """
+
+    kind: str = "embedded"
+    match_threshold: float | None = None
+    similarity_floor: float | None = None
+    ambiguity_ratio: float | None = None
+    strong: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSettings:
     """agent.yaml `model:`: an OpenAI-compatible chat-completions endpoint (docs/models.md).
@@ -190,6 +210,7 @@ class AgentConfig:
         default_factory=lambda: MappingProxyType({})
     )
     channels: Channels = Channels()
+    recognizer: RecognizerSettings = RecognizerSettings()
     retention: Retention = Retention()
     model: ModelSettings | None = None
     prompts: Mapping[str, PromptDefinition] = field(default_factory=lambda: MappingProxyType({}))

@@ -864,6 +864,7 @@ class InvokePrompt(Node):
 
 TRIGGER_KINDS: tuple[str, ...] = (
     "OnRecognizedIntent",
+    "OnSelectIntent",
     "OnUnknownIntent",
     "OnSystemRedirect",
     "OnConversationStart",
@@ -901,6 +902,7 @@ class Trigger:
     run_once: bool = False
     trigger_queries: tuple[str, ...] = ()
     intent_display_name: str | None = None
+    include_in_on_select_intent: bool = True  # offered by Multiple Topics Matched
     type: str | None = None
     event_name: str | None = None
     duration_seconds: Expr | None = None

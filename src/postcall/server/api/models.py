@@ -18,7 +18,7 @@ EndReasonName = Literal[
     "MAX_DURATION",
     "CHANNEL_ERROR",
 ]
-TimelineKind = Literal["caller", "agent", "transfer", "end", "event"]
+TimelineKind = Literal["caller", "agent", "transfer", "end", "event", "recognition"]
 
 
 class Model(BaseModel):
