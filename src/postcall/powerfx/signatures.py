@@ -254,7 +254,7 @@ SIGNATURES: dict[str, Signature] = {
     "Search": S(("Table", "Text"), "Any", _same_table),
     "ColumnNames": S(("Any",), None, T.single_column(TEXT)),
     "Column": S(("Any", "Text"), None, T.DYNAMIC),
-    "AddColumns": S(("Table",), "Any", T.UNKNOWN, scoped="rest"),
+    "AddColumns": S(("Any",), "Any", T.UNKNOWN, scoped="rest"),
 }
 
 
