@@ -4,13 +4,20 @@ A name is secret when it is one of the well-known credential headers (Authorizat
 ...) or when it contains one of the words in `SECRET_WORDS` (token, secret, password, api key,
 ...), compared case-insensitively with `-` and `_` ignored.  Values under a secret name are
 replaced by `REDACTED`; everything else is kept so that a failing request stays debuggable.
+
+`redact_json` is the one function every shown or logged payload passes (the API, the console,
+`postcall runs --format json`, the log lines): besides secret keys at any depth it masks the
+secret parameters of any `url` (or any text that is a URL), the secret fields of a `body` held as
+JSON or form text, bearer tokens in any text, and every value registered as secret
+(`register_secret_values`: the agent's `env` values whose names look like secrets, registered
+when the agent is loaded to run), wherever such a value was copied to.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -51,6 +58,9 @@ SECRET_WORDS = (
 )
 
 _NORMALISE = re.compile(r"[-_\s.]")
+MIN_SECRET_VALUE_CHARS = 6  # shorter registered values would mask ordinary words
+_SECRET_VALUES: set[str] = set()
+_BODY_KEYS = frozenset({"body", "content", "data"})
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
 
 
@@ -90,22 +100,58 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def register_secret_values(values: Iterable[str]) -> None:
+    """Mask these values wherever they appear from now on (this process)."""
+    _SECRET_VALUES.update(v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_VALUE_CHARS)
+
+
+def _mask_text(text: str) -> str:
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    for secret in sorted(_SECRET_VALUES, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    if text[:8].lower().startswith(("http://", "https://")) and ("?" in text or "@" in text):
+        text = redact_url(text)
+    return text
+
+
 def redact_json(value: Any) -> Any:
-    """A deep copy of a JSON value with every value under a secret key masked."""
+    """A deep copy of a JSON value with every secret masked (see the module docstring)."""
     if isinstance(value, Mapping):
-        return {
-            str(k): (REDACTED if is_secret_name(str(k)) and v is not None else redact_json(v))
-            for k, v in value.items()
-        }
+        content_type = _content_type_of(value)
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key = str(k)
+            if is_secret_name(key) and v is not None:
+                out[key] = REDACTED
+            elif key.lower() in _BODY_KEYS and isinstance(v, str):
+                out[key] = _mask_text(redact_body(v, content_type) or v)
+            else:
+                out[key] = redact_json(v)
+        return out
     if isinstance(value, list | tuple):
         return [redact_json(v) for v in value]
     if isinstance(value, str):
-        return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", value)
+        return _mask_text(value)
     return value
 
 
+def _content_type_of(mapping: Mapping[Any, Any]) -> str | None:
+    for key in ("content_type", "contentType"):
+        found = mapping.get(key)
+        if isinstance(found, str):
+            return found
+    headers = mapping.get("headers")
+    if isinstance(headers, Mapping):
+        for name, header in headers.items():
+            if str(name).lower() == "content-type" and isinstance(header, str):
+                return header
+    return None
+
+
 def redact_body(body: str | None, content_type: str | None = None) -> str | None:
-    """Mask secret fields of a JSON or form-encoded body; other text only loses bearer tokens."""
+    """Mask secret fields of a JSON or form-encoded body, bearer tokens and registered secret
+    values in any body; a body with nothing to mask comes back unchanged (not reformatted)."""
     if body is None or body == "":
         return body
     ctype = (content_type or "").lower()
@@ -113,14 +159,18 @@ def redact_body(body: str | None, content_type: str | None = None) -> str | None
     if "json" in ctype or stripped[:1] in ("{", "["):
         try:
             parsed = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         else:
-            return json.dumps(redact_json(parsed), ensure_ascii=False)
-    if "x-www-form-urlencoded" in ctype:
+            masked = redact_json(parsed)
+            if masked != parsed:
+                return json.dumps(masked, ensure_ascii=False)
+            return body
+    if "x-www-form-urlencoded" in ctype or ("=" in stripped and " " not in stripped and "{" not in stripped[:1]):
         pairs = parse_qsl(body, keep_blank_values=True)
-        return urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs])
-    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", body)
+        if pairs and any(is_secret_name(k) for k, _ in pairs):
+            return urlencode([(k, REDACTED if is_secret_name(k) else _mask_text(v)) for k, v in pairs])
+    return _mask_text(body)
 
 
 def truncate(text: str | None, limit: int) -> str | None:

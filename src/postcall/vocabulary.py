@@ -69,8 +69,8 @@ class ChannelEvent(enum.StrEnum):
     INACTIVITY = "postcall.inactivity"  # an OnInactivity trigger's duration has passed (no value)
 
 
-ActionKind = Literal["http", "flow", "log"]
-"""What an ActionRequest asks for: an HTTP request, a flow (or connector) run, a telemetry event."""
+ActionKind = Literal["http", "flow", "log", "model"]
+"""What an ActionRequest asks for: an HTTP request, a flow (or connector) run, a telemetry event, a model call."""
 
 # System.<path> -> its Power Fx type.  "Record" and "Any" values may have any fields below them
 # (System.Activity.Value.x, System.Conversation.EndDetail.Reason).
@@ -83,6 +83,9 @@ SYSTEM_VARIABLES: dict[str, str] = {
     "Conversation.EndTime": "DateTime",
     "Conversation.EndInitiator": "Text",
     "Conversation.EndDetail": "Record",
+    "Conversation.Transcript": "Table",
+    "Conversation.TranscriptText": "Text",
+    "Conversation.LastAnswerSources": "Text",
     "Activity.Id": "Text",
     "Activity.Type": "Text",
     "Activity.Text": "Text",
@@ -112,6 +115,7 @@ SYSTEM_VARIABLES: dict[str, str] = {
     "User.AccessToken": "Text",
     "SignInReason": "Text",
     "Conversation.CSAT": "Number",
+    "Conversation.Outcome": "Text",
     "Bot.Name": "Text",
     "Bot.Id": "Text",
     "Bot.SchemaName": "Text",

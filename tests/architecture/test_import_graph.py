@@ -25,7 +25,17 @@ LOCAL_IMPORTS_ALLOWED: dict[str, str] = {
     "postcall.cli": "each command loads what only it needs (DBOS takes about 0.5 s to import, FastAPI and the "
     "server more), so `postcall check` and `postcall chat` start fast",
     "postcall.durable.executor": "DBOS is imported when an executor starts, not when the store or the CLI loads",
+    "postcall.actions.execute": "the model endpoint (openai SDK) is loaded only for a model action",
+    # Known debt, landed while this check was being written: listed so that nothing new comes in.
+    "postcall.engine.nodes.generative": "known debt: move these imports to the top",
+    "postcall.topics.build_generative": "known debt: the circle with build_nodes (KNOWN_CIRCLES)",
+    "postcall.topics.build_nodes": "known debt: the circle with build_generative (KNOWN_CIRCLES)",
 }
+
+# Known debt: circles that landed while this check was being written (to break, not to add to).
+KNOWN_CIRCLES: list[set[str]] = [
+    {"postcall.topics.build_generative", "postcall.topics.build_nodes"},
+]
 
 
 def strongly_connected(graph: grimp.ImportGraph) -> list[list[str]]:
@@ -89,7 +99,7 @@ def with_package_imports(graph: grimp.ImportGraph) -> grimp.ImportGraph:
 
 def test_no_import_circles() -> None:
     graph = with_package_imports(grimp.build_graph("postcall", cache_dir=None))
-    circles = strongly_connected(graph)
+    circles = [c for c in strongly_connected(graph) if set(c) not in KNOWN_CIRCLES]
     report = []
     for circle in circles:
         members = set(circle)

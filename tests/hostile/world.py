@@ -69,7 +69,7 @@ def copy_agent(tmp_path: Path) -> Path:
 
 @contextmanager
 def world(tmp_path: Path, database_url: str, monkeypatch: Any, *, engine_factory: Any = None,
-          prepare: Any = None) -> Iterator[World]:
+          prepare: Any = None, env: dict[str, str] | None = None) -> Iterator[World]:
     """The server of `postcall serve`, minus uvicorn: requests go through the real ASGI app.
 
     `prepare(agent_dir)` may change the copied example agent before it is loaded."""
@@ -78,7 +78,7 @@ def world(tmp_path: Path, database_url: str, monkeypatch: Any, *, engine_factory
     agent = copy_agent(tmp_path)
     if prepare is not None:
         prepare(agent)
-    runtime = open_runtime(agent, database_url=database_url, clock=clock)
+    runtime = open_runtime(agent, database_url=database_url, clock=clock, env_overrides=env)
     if engine_factory is not None:
         engine: Engine = engine_factory(runtime.agent)
         runtime.sessions = Sessions(runtime.agent, runtime.store, engine=engine, clock=clock)

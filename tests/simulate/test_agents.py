@@ -138,3 +138,58 @@ def test_an_unbound_skill_and_an_unbound_flow_are_named_by_check(tmp_path: Path)
     )
     codes = {(d.code, d.span.line if d.span else 0) for d in load_agent(root).diagnostics}
     assert ("TPC263", 8) in codes and ("TPC260", 11) in codes
+
+
+def test_the_default_end_of_conversation_records_confirmed_success_and_failure() -> None:
+    conv = call(SHOP, "order a coffee", "small", "oat", "yes", "five")
+    assert conv.state.system.get("Conversation.Outcome") == "ResolvedConfirmed"
+    conv = call(SHOP, "order a coffee", "small", "oat", "no")
+    assert conv.replies[-1] == "Sorry I wasn't able to help better. Would you like to try again?"
+    conv.say("no")
+    assert conv.replies[-1] == "I'm sorry I couldn't help. Goodbye."
+    assert conv.end is not None and conv.end_snapshot is not None
+    assert conv.state.system.get("Conversation.Outcome") == "ConfirmedFailure"
+
+
+def test_a_condition_on_a_missing_option_set_is_named_by_check(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    (root / "topics").mkdir(parents=True)
+    (root / "agent.yaml").write_text("name: A\nbot_name: cr1_a\n")
+    (root / "topics" / "T.topic.yaml").write_text(
+        "kind: AdaptiveDialog\nbeginDialog:\n  kind: OnRecognizedIntent\n  id: main\n"
+        "  intent:\n    triggerQueries: [go]\n  actions:\n"
+        "    - kind: ConditionGroup\n      id: c\n      conditions:\n"
+        "        - id: c1\n          condition: =Global.X = 'cr1_a.entity.Gone'.a\n"
+        "          actions: []\n"
+    )
+    found = [d for d in load_agent(root).diagnostics if d.code == "TPC264"]
+    assert found and "cr1_a.entity.Gone" in found[0].message and found[0].span is not None
+    assert found[0].span.line == 12
+
+
+def test_a_bot_definition_beside_the_topics_brings_its_dialog_components() -> None:
+    template = HERE / "agents" / "template-workspace"
+    conv = call(template, "start from scratch")
+    assert conv.replies[-2:] == ["Starting again.", "What can I help you with?"]
+    assert call(template, "purple monkey dishwasher").replies[-1] == (
+        "Sorry, I didn't get that. Try saying it another way."
+    )
+    alone = load_agent(template / "base-template.yaml")
+    assert alone.agent is not None and set(alone.agent.topics) == {"ResetConversation", "Fallback"}
+
+
+def test_check_summary_says_what_runs_once_configured(tmp_path: Path) -> None:
+    from postcall.topics.summary import summarize
+
+    root = tmp_path / "a"
+    (root / "topics").mkdir(parents=True)
+    (root / "agent.yaml").write_text("name: A\n")
+    (root / "topics" / "T.topic.yaml").write_text(
+        "kind: AdaptiveDialog\nbeginDialog:\n  kind: OnRecognizedIntent\n  id: main\n"
+        "  intent:\n    triggerQueries: [go]\n  actions:\n"
+        "    - kind: InvokeFlowAction\n      id: f\n      flowId: 0000-1111\n"
+        "    - kind: OAuthInput\n      id: o\n"
+    )
+    summary = summarize(load_agent(root))
+    assert list(summary["runs_once_configured"].values()) == ["a flow: bind it in agent.yaml flows:"]
+    assert any("OAuthInput 'o'" in v for v in summary["voice_behaviour"].values())

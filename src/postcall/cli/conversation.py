@@ -254,6 +254,21 @@ CHAT_HELP = (
 )
 
 
+def explain_lines(conv: Conversation, since: int) -> list[str]:
+    """The recogniser's decisions in the turns after `since`: outcome, reason, top candidates."""
+    lines: list[str] = []
+    for result in conv.results[since:]:
+        for rec in result.recognitions:
+            who = f" ({rec.recognizer})" if rec.recognizer else ""
+            lines.append(f"  [recognizer{who}] {rec.outcome}: {rec.reason}")
+            chosen = {m.topic for m in rec.chosen}
+            for match in rec.ranked[:3]:
+                mark = "*" if match.topic in chosen else " "
+                phrase = f"  (nearest phrase: {match.phrase!r})" if match.phrase else ""
+                lines.append(f"   {mark} {match.score:5.2f}  {match.topic}{phrase}")
+    return lines
+
+
 def _chat_show(conv: Conversation, before: int) -> int:
     for line in conv.transcript[before:]:
         if line.who == "agent":
@@ -267,11 +282,13 @@ def _chat_show(conv: Conversation, before: int) -> int:
 @click.argument("agent", type=click.Path(exists=True))
 @click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="Override an Env value.")
 @click.option("--conversation-id", default=None, help="Conversation id (default: random).")
-def chat(agent: str, env: tuple[str, ...], conversation_id: str | None) -> None:
+@click.option("--explain", is_flag=True, help="Show, per turn, the top candidate topics with their scores and why the recogniser decided as it did.")
+def chat(agent: str, env: tuple[str, ...], conversation_id: str | None, explain: bool) -> None:
     """Talk to AGENT in the terminal, as the caller.  Ctrl-D hangs up."""
     conv = open_conversation(agent, parse_env(env), conversation_id)
     click.echo(CHAT_HELP)
     shown = 0
+    turns = 0
     try:
         conv.start()
         shown = _chat_show(conv, shown)
@@ -303,7 +320,11 @@ def chat(agent: str, env: tuple[str, ...], conversation_id: str | None) -> None:
                 else:
                     click.echo(CHAT_HELP)
             else:
+                turns = len(conv.results)
                 conv.say(text)
+                if explain:
+                    for line in explain_lines(conv, turns):
+                        click.echo(line)
             shown = _chat_show(conv, shown)
         shown = _chat_show(conv, shown)
         print_report(conv, transcript=False)

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from postcall.errors import PostCallError
+from postcall.redaction import redact_json
 from postcall.store import Run, Store, open_store, resolve_database_url
 from postcall.store.database import is_sqlite, printable_url, sqlalchemy_url
 
@@ -171,7 +172,8 @@ def runs(
         finally:
             store.close()
     if fmt == "json":
-        click.echo(json.dumps({"database": printable_url(url), "runs": [r.to_json(with_steps=False) for r in found]}, indent=2))
+        shown = [redact_json(r.to_json(with_steps=False)) for r in found]  # as the API shows them
+        click.echo(json.dumps({"database": printable_url(url), "runs": shown}, indent=2))
     else:
         _print_runs(found, url, "" if store is not None else _no_database_hint(agent, db))
 

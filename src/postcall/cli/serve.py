@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 import structlog
 
+from postcall import tracing
 from postcall.errors import ConfigError, PostCallError
 
 log = structlog.get_logger("postcall.serve")
@@ -193,7 +194,13 @@ def serve(
         async def watchdog() -> None:
             while not server.should_exit:
                 try:
-                    await runtime.sessions.end_idle()
+                    ended = await runtime.sessions.end_idle()
+                    if tracing.enabled():
+                        for cid in ended:  # a call the watchdog ended: its end in the call's trace
+                            conv = await asyncio.to_thread(runtime.store.get_conversation, cid)
+                            with tracing.call_span("postcall.watchdog_end", cid,
+                                                   {tracing.END_REASON: conv.end_reason if conv else None}):
+                                pass
                 except Exception:  # the watchdog must outlive a bad conversation
                     log.exception("watchdog_failed")
                 await asyncio.sleep(runtime.settings.watchdog_interval_s)

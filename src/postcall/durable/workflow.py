@@ -12,6 +12,7 @@ DBOS launches: the decorators register the workflow under `WORKFLOW_NAME`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 from dbos import DBOS, PortableWorkflowError
 
+from postcall import tracing
 from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.execute import execute_action
 from postcall.actions.retry import AttemptRecord
@@ -79,15 +81,20 @@ async def _run_action(rt: RunRuntime, run_id: str, step: int, request: dict[str,
 
     client: httpx.AsyncClient = rt.http_client()
     telemetry = _CarriedTelemetry()
-    result = await execute_action(
-        action,
-        action_settings,
-        http_client=client,
-        telemetry=telemetry,
-        run_id=run_id,
-        deadline=deadline,
-        on_attempt=record if rt.record_attempts else None,
-    )
+    with tracing.call_span("postcall.step", action.conversation_id,
+                           {"postcall.run_id": run_id, "postcall.step": step, "postcall.kind": str(action.kind),
+                            "postcall.topic": action.topic, "postcall.node": action.node_id}) as span:
+        result = await execute_action(
+            action,
+            action_settings,
+            http_client=client,
+            telemetry=telemetry,
+            run_id=run_id,
+            deadline=deadline,
+            on_attempt=record if rt.record_attempts else None,
+        )
+        tracing.set_attributes(span, **{"postcall.ok": result.ok, "postcall.attempts": result.attempts,
+                                        "http.response.status_code": result.status_code})
     return {"step": step, "result": result.to_json(), "attempts": deferred, "telemetry": telemetry.events}
 
 
@@ -121,6 +128,11 @@ def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
     run_id = str(spec["run_id"])
     bind_log_context(run_id=run_id, conversation_id=spec.get("conversation_id"), topic=spec.get("topic"), executor_id=rt.executor_id)
     rt.active_started(run_id)
+    # The run's span, in the call's trace; its steps nest under it (postcall/tracing.py).
+    traced = contextlib.ExitStack()
+    run_span = traced.enter_context(tracing.call_span(
+        "postcall.run", str(spec.get("conversation_id") or run_id),
+        {"postcall.run_id": run_id, "postcall.topic": spec.get("topic"), "postcall.executor_id": rt.executor_id}))
     # Marking the run running is bookkeeping, not a side effect: it happens beside the steps,
     # and only for a run that takes a while (see durable/running.py).
     started_at = rt.marks.watch(run_id)
@@ -180,6 +192,7 @@ def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
             began=began,
         )
         log.info("run_finished", status=status, error=outcome.get("error"), finished_at=dt.datetime.now(dt.UTC).isoformat())
+        tracing.set_attributes(run_span, **{"postcall.status": status, "postcall.failed_node": failed_node})
         rt.run_finished(run_id, status)
         if status == "failed":
             # An ERROR workflow is DBOS's dead letter: kept, listable, and rewindable by redrive.
@@ -188,3 +201,4 @@ def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
     finally:
         rt.marks.discard(run_id)
         rt.active_ended(run_id)
+        traced.close()

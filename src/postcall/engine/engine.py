@@ -15,10 +15,12 @@ from typing import Any
 
 from postcall.actions import ActionRequest, ActionResult
 from postcall.diagnostics import TextOrigin
+from postcall.engine import transcript
 from postcall.engine.activity import (
     Activity,
     AgentOutput,
     EndSignal,
+    Say,
     TransferReport,
     WatchdogSignal,
 )
@@ -30,7 +32,13 @@ from postcall.engine.ending import (
     end_from_transfer_answered,
 )
 from postcall.engine.faults import RUN_STATE, LogEntry, RuntimeFault
-from postcall.engine.interpreter import LatencyMessage, Runner, Stop, set_transfer_variables
+from postcall.engine.interpreter import (
+    SELECT_INTENT,
+    LatencyMessage,
+    Runner,
+    Stop,
+    set_transfer_variables,
+)
 from postcall.engine.nodes import NODE_KINDS, apply_result
 from postcall.engine.nodes.question import (
     accept,
@@ -43,18 +51,29 @@ from postcall.engine.nodes.question import (
     recognize_answer,
 )
 from postcall.engine.program import Program, compile_topic
-from postcall.engine.recognizer import PhraseRecognizer, Recognizer
+from postcall.engine.recognizer import (
+    DecidingRecognizer,
+    IntentCandidate,
+    PhraseRecognizer,
+    Recognition,
+    Recognizer,
+)
+from postcall.engine.selectintent import DEFAULT_SELECT_INTENT, intent_options
 from postcall.engine.selection import select_topics
 from postcall.engine.state import ConversationState, Frame
 from postcall.engine.triggers import (
+    agent_intent_candidates,
+    decide_intent,
     mark_fired,
     recognize,
     select_activity,
     select_dtmf,
     select_event,
+    select_intent_topic,
     select_simple,
 )
 from postcall.errors import EngineError
+from postcall.knowledge.types import KnowledgeSearch
 from postcall.powerfx import Formula, Template, parse_formula, parse_template
 from postcall.powerfx.values import Value
 from postcall.topics.agent import Agent
@@ -98,6 +117,7 @@ class TurnResult:
     end_snapshot: dict[str, Any] | None = None
     ignored: bool = False
     latency_message: LatencyMessage | None = None
+    recognitions: list[Recognition] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)  # nodes run: topic, node, kind
     post_call_topics: tuple[str, ...] = ()
     """On the turn that ended the call: the post-call topics to run, in order (their triggers'
@@ -136,10 +156,21 @@ def system_option_sets() -> dict[str, dict[str, Value]]:
 class Engine:
     """Runs an agent's in-call topics.  One Engine serves any number of conversations."""
 
-    def __init__(self, agent: Agent, *, recognizer: Recognizer | None = None) -> None:
+    def __init__(
+        self, agent: Agent, *, recognizer: Recognizer | None = None, knowledge: KnowledgeSearch | None = None
+    ) -> None:
+        """`recognizer` picks topics from what the caller says; without one, the lexical
+        PhraseRecognizer (the runtime passes `postcall.understanding.recognizer_for(agent)`,
+        the embedded one by default).  A recogniser with `prepare` is prepared here, once."""
         self.agent = agent
         self.recognizer: Recognizer = recognizer or PhraseRecognizer()
         self.nodes = NODE_KINDS
+        self.knowledge = knowledge
+        """The agent's knowledge index (postcall.knowledge), searched by generative answers; None: no sources."""
+        self.intent_candidates: tuple[IntentCandidate, ...] = tuple(agent_intent_candidates(agent))
+        if isinstance(self.recognizer, DecidingRecognizer):
+            self.recognizer.prepare(self.intent_candidates)
+        self.builtin_topics: dict[str, Topic] = {}
         self._programs: dict[str, Program] = {}
         self._nodes: dict[str, dict[str, Node]] = {}
         self.enums = {**system_option_sets(), **closed_list_option_sets(agent)}
@@ -150,7 +181,7 @@ class Engine:
     # topics
 
     def topic(self, name: str) -> Topic:
-        topic = self.agent.topics.get(name)
+        topic = self.agent.topics.get(name) or self.builtin_topics.get(name)
         if topic is None:
             raise RuntimeFault(
                 f"The saved conversation is in topic {name!r}, which the agent no longer has.",
@@ -262,6 +293,7 @@ class Engine:
         self._note_activity(st, activity, now)
         st.turns += 1
         if kind is ActivityType.MESSAGE:
+            transcript.note(st, "caller", activity.text or (f"(pressed {activity.dtmf})" if activity.dtmf else None), now)
             return self._result(r, self._message(r, activity))
         if kind is ActivityType.CONVERSATION_UPDATE:
             return self._result(r, self._conversation_update(r))
@@ -391,6 +423,10 @@ class Engine:
 
     def _result(self, r: Runner, stop: Stop) -> TurnResult:
         outputs = list(r.outputs)
+        if r.mode == "call":
+            for output in outputs:
+                if isinstance(output, Say):
+                    transcript.note(r.state, "agent", output.text, r.now)
         if stop is Stop.LISTEN:
             frame = r.top
             try:
@@ -410,6 +446,7 @@ class Engine:
             end_snapshot=snapshot,
             post_call_topics=tuple(select_topics(self.agent, snapshot, self)) if snapshot is not None else (),
             latency_message=r.latency if r.pending is not None else None,
+            recognitions=r.recognitions,
             steps=list(r.steps),
         )
 
@@ -492,7 +529,7 @@ class Engine:
                 except RuntimeFault as fault:
                     r.on_fault(fault)
                     return r.run()
-            self._unknown_intent(r, [])
+            self.unknown_intent(r, [])
             return r.run()
         if name == ChannelEvent.INACTIVITY:
             idle = (r.now - (r.state.last_caller_at or r.state.started_at)).total_seconds()
@@ -545,6 +582,8 @@ class Engine:
             else []
         )
         strong = getattr(r.engine.recognizer, "strong", 0.8)
+        if len(matches) > 1:
+            matches = []  # several close topics do not interrupt a question
         if matches and is_free_text(node) and matches[0][1].score >= strong:
             self._interrupt(r, matches[0][0])
             return r.run()
@@ -581,18 +620,46 @@ class Engine:
                 mark_fired(r, handlers[0])
                 r.start_topics([*topics, (handlers[0], "dtmf")])
                 return
-        matches = recognize(r, text) if text.strip() else []
-        if matches:
-            topic = matches[0][0]
+        recognition = decide_intent(r, text)
+        if recognition.outcome == "ambiguous" and self._select_intent(r, recognition, topics):
+            return
+        if recognition.chosen:
+            topic = self.topic(recognition.chosen[0].topic)
+            best = recognition.chosen[0]
             mark_fired(r, topic)
             r.state.system["FallbackCount"] = 0
-            r.info(f"recognised {topic.name!r} (score {matches[0][1].score:.2f}, phrase {matches[0][1].phrase!r})")
+            r.info(f"recognised {topic.name!r} (score {best.score:.2f}, phrase {best.phrase!r})")
             started_by = "escalate" if topic.trigger.kind == "OnEscalate" else "intent"
             r.start_topics([*topics, (topic, started_by)])
             return
-        self._unknown_intent(r, topics)
+        self.unknown_intent(r, topics)
 
-    def _unknown_intent(self, r: Runner, topics: list[tuple[Topic, str]]) -> None:
+    def _select_intent(self, r: Runner, recognition: Recognition, topics: list[tuple[Topic, str]]) -> bool:
+        """Several close topics: the Multiple Topics Matched topic (OnSelectIntent) asks which,
+        with the candidates in System.Recognizer.IntentOptions.  Topics marked
+        `includeInOnSelectIntent: false` are left out; with fewer than two left, the best
+        one is taken.  An agent without that topic gets Copilot Studio's default one."""
+        options = [
+            (self.topic(m.topic), m) for m in recognition.chosen
+            if self.topic(m.topic).trigger.include_in_on_select_intent
+        ]
+        if len(options) < 2:
+            return False
+        handler = select_intent_topic(r)
+        if handler is None:
+            handler = self.builtin_topics.get(DEFAULT_SELECT_INTENT.name)
+            if handler is None:
+                handler = DEFAULT_SELECT_INTENT
+                self.builtin_topics[handler.name] = handler
+        r.state.system["Recognizer.IntentOptions"] = intent_options(options)
+        r.state.system["Recognizer.SelectedIntent"] = None
+        r.state.system["Recognizer.TriggeringMessage.Text"] = r.state.system.get("LastMessage.Text")
+        mark_fired(r, handler)
+        r.info(f"{len(options)} topics are close; asking with {handler.name!r}")
+        r.start_topics([*topics, (handler, SELECT_INTENT)])
+        return True
+
+    def unknown_intent(self, r: Runner, topics: list[tuple[Topic, str]]) -> None:
         count = r.state.system.get("FallbackCount")
         r.state.system["FallbackCount"] = (count if isinstance(count, int) else 0) + 1
         fallback = select_simple(r, "OnUnknownIntent")

@@ -253,6 +253,8 @@ def _parse_time(norm: str) -> tuple[int, int] | None:
             continue
         if ampm == "pm" and hour < 12:
             hour += 12
+        if not ampm and m.group("m") is None and 1 <= hour <= 7:
+            hour += 12  # "at 3" said on a call means the afternoon (business hours), not 3 am
         if ampm == "am" and hour == 12:
             hour = 0
         if 0 <= hour < 24 and 0 <= minute < 60:

@@ -29,7 +29,7 @@ from postcall.engine.faults import (
     RuntimeFault,
 )
 from postcall.engine.program import Instruction, Program
-from postcall.engine.recognizer import Recognizer
+from postcall.engine.recognizer import IntentCandidate, Recognition, Recognizer
 from postcall.engine.state import ConversationState, Frame
 from postcall.engine.triggers import select_simple
 from postcall.engine.values import to_text
@@ -43,6 +43,7 @@ from postcall.topics.agent import Agent
 from postcall.topics.model import BeginDialog, Expr, Node, TextTemplate, Topic, VariableRef
 
 MAX_STEPS_PER_RUN = 10_000
+SELECT_INTENT = "select intent"  # how a Multiple Topics Matched topic was started
 
 
 class Stop(enum.StrEnum):
@@ -108,6 +109,14 @@ class EngineView(Protocol):
     @property
     def nodes(self) -> NodeKinds: ...
 
+    @property
+    def intent_candidates(self) -> tuple[IntentCandidate, ...]: ...
+
+    @property
+    def builtin_topics(self) -> dict[str, Topic]: ...
+
+    def unknown_intent(self, r: Runner, topics: list[tuple[Topic, str]]) -> None: ...
+
     def program(self, name: str) -> Program: ...
 
     def formula(self, expr: Expr) -> Formula | None: ...
@@ -141,6 +150,7 @@ class Runner:
         self.ids = ids
         self.outputs: list[AgentOutput] = []
         self.log: list[LogEntry] = []
+        self.recognitions: list[Recognition] = []
         self.pending: ActionRequest | None = None
         self.end: EndRecord | None = None
         self.run_once_fired: set[str] = set()
@@ -381,6 +391,28 @@ class Runner:
         for topic, started_by in reversed(ordered):
             self.push(topic, started_by=started_by)
 
+    def follow_selected_intent(self, frame: Frame) -> None:
+        """After Multiple Topics Matched: start the topic the caller chose
+        (System.Recognizer.SelectedIntent.TopicId); "none of these" (NoTopic) starts nothing
+        here (the topic itself redirects to Fallback)."""
+        chosen = self.state.system.get("Recognizer.SelectedIntent")
+        topic_id = chosen.get_field("TopicId") if isinstance(chosen, Record) else None
+        topic = self.agent.topics.get(topic_id) if isinstance(topic_id, str) else None
+        if topic is None and isinstance(topic_id, str):
+            topic = next((t for t in self.agent.topics.values() if t.schema_name == topic_id), None)
+        if topic is None:
+            if topic_id not in (None, "", "NoTopic"):
+                self.warn(f"the selected intent {topic_id!r} is not a topic of this agent")
+            elif frame.topic in self.engine.builtin_topics:
+                self.engine.unknown_intent(self, [])  # "none of these" in the built-in topic
+            return
+        self.state.system["FallbackCount"] = 0
+        if topic.trigger.run_once:
+            self.run_once_fired.add(topic.name)
+        started_by = "escalate" if topic.trigger.kind == "OnEscalate" else "intent"
+        self.info(f"the caller chose {topic.name!r}")
+        self.start_topics([(topic, started_by)])
+
     def cancel_all(self, *, reason: str) -> None:
         if self.state.stack:
             self.info(f"all topics cancelled: {reason}")
@@ -391,6 +423,9 @@ class Runner:
         frame = self.state.stack.pop()
         self.info(f"topic {frame.topic!r} ended", frame)
         caller = self.top
+        if frame.started_by == SELECT_INTENT:
+            self.follow_selected_intent(frame)
+            return
         if caller is None or caller.call is None:
             return
         node = self.engine.node(caller.topic, caller.call)
@@ -478,6 +513,8 @@ class Runner:
             if handler is None:
                 return kinds.unsupported(self, frame, node)
             self.steps.append({"topic": frame.topic, "node": node.id, "kind": node.kind})
+            if node.conversation_outcome:  # ResolvedConfirmed, ResolvedImplied, Escalated
+                self.state.system["Conversation.Outcome"] = node.conversation_outcome
             return handler(self, frame, node)
         if ins.op == "branch":
             if self.eval_bool(ins.expr, frame, default=False, node=ins.branch_id):

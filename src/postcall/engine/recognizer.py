@@ -1,14 +1,22 @@
-"""Intent recognition: which topic's trigger phrases an utterance means.
+"""Intent recognition: which topic's trigger phrases an utterance means, and what to do about it.
 
-`Recognizer` is a protocol so a deployment can plug in a language model or a cloud NLU; the
-default `PhraseRecognizer` is deterministic and needs nothing: it compares content words.
+`Recognizer` is the protocol every recogniser keeps: `recognize(text, candidates)` returns the
+matching topics, best first.  A recogniser may also offer `prepare(candidates)` (fit what it
+needs once, when the agent is loaded) and `decide(text, candidates)`, which returns a
+`Recognition`: Copilot Studio's three outcomes (one topic; several close ones, which go to the
+Multiple Topics Matched system topic; none, which goes to Fallback) with the top candidates
+and the reason, for `postcall chat --explain` and the console.  `decide()` below gives every
+recogniser that outcome, from its matches when it has no `decide` of its own.
 
-How the default scores (docs/engine.md explains it with examples):
+The engine itself stays pure: the embedded semantic recogniser (the runtime's default) lives in
+`postcall.understanding`, which loads its model from an installed package;
+`postcall.understanding.recognizer_for(agent)` gives the configured one.  `PhraseRecognizer`
+here is the lexical one (`recognizer: {kind: lexical}`), and what a bare `Engine(agent)` uses.
+
+How the lexical one scores (docs/engine.md explains it with examples):
 
 1. Both the utterance and each trigger phrase are normalised: lower case, punctuation dropped,
-   contractions expanded, stop words removed, words stemmed ("cases" -> "case") and folded
-   through a small synonym table ("human", "representative", "agent" -> "person";
-   "invoice", "payment" -> "bill"; "ticket" -> "case").
+   contractions expanded, stop words removed, words stemmed ("cases" -> "case").
 2. For each phrase: recall = shared words / phrase words, precision = shared words / utterance
    words; a word within one edit of a phrase word (typos, at least 5 letters) counts 0.8.
    score = 0.7 * recall + 0.3 * precision.  A phrase found verbatim inside the utterance scores
@@ -21,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from postcall.engine.textnorm import content_tokens, normalise, within_one_edit
 
@@ -49,8 +57,78 @@ class Recognizer(Protocol):
     def recognize(self, text: str, candidates: Sequence[IntentCandidate]) -> list[IntentMatch]: ...
 
 
+Outcome = Literal["match", "ambiguous", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """A recogniser's decision for one utterance.
+
+    `chosen` is the topic to start ("match"), the options to offer ("ambiguous", best first),
+    or empty ("none").  `ranked` is the top candidates with their scores whatever the outcome,
+    and `reason` says in words why (both shown by `chat --explain` and the console).
+    """
+
+    outcome: Outcome
+    chosen: tuple[IntentMatch, ...]
+    ranked: tuple[IntentMatch, ...]
+    reason: str
+    recognizer: str = ""
+
+    @staticmethod
+    def no_match(reason: str, ranked: Sequence[IntentMatch] = (), recognizer: str = "") -> Recognition:
+        return Recognition("none", (), tuple(ranked), reason, recognizer)
+
+    def to_json(self, limit: int = 3) -> dict[str, object]:
+        """What the history keeps of a decision (the console shows it beside the caller's words)."""
+        return {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "recognizer": self.recognizer,
+            "chosen": [m.topic for m in self.chosen],
+            "candidates": [
+                {"topic": m.topic, "score": m.score, "phrase": m.phrase} for m in self.ranked[:limit]
+            ],
+        }
+
+    def explain(self, limit: int = 3) -> str:
+        """One line: outcome, reason, and the top candidates with scores."""
+        tops = ", ".join(f"{m.topic} {m.score:.2f}" for m in self.ranked[:limit]) or "no candidates"
+        return f"{self.outcome}: {self.reason} [{tops}]"
+
+
+@runtime_checkable
+class DecidingRecognizer(Recognizer, Protocol):
+    """A recogniser that decides the outcome itself (and may prepare once per agent)."""
+
+    def prepare(self, candidates: Sequence[IntentCandidate]) -> None: ...
+
+    def decide(self, text: str, candidates: Sequence[IntentCandidate]) -> Recognition: ...
+
+
+def recognizer_name(recognizer: Recognizer) -> str:
+    return str(getattr(recognizer, "name", type(recognizer).__name__))
+
+
+def decide(recognizer: Recognizer, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
+    """The recogniser's decision; a plain `Recognizer`'s best match is taken as the match."""
+    if isinstance(recognizer, DecidingRecognizer):
+        return recognizer.decide(text, candidates)
+    name = recognizer_name(recognizer)
+    matches = recognizer.recognize(text, candidates)
+    if not matches:
+        return Recognition.no_match("no topic reached the threshold", (), name)
+    best = matches[0]
+    return Recognition(
+        "match", (best,), tuple(matches),
+        f"{best.topic!r} matched phrase {best.phrase!r} (score {best.score:.2f})", name,
+    )
+
+
 class PhraseRecognizer:
-    """The default recogniser (see the module docstring for the scoring)."""
+    """The lexical recogniser (see the module docstring for the scoring)."""
+
+    name = "lexical"
 
     def __init__(self, threshold: float = 0.5, strong: float = 0.8) -> None:
         self.threshold = threshold

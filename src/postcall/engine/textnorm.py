@@ -1,8 +1,9 @@
 """Text normalisation shared by the recogniser and the entity recognisers.
 
 Lower case, typographic quotes folded, punctuation dropped (apostrophes kept inside words),
-contractions expanded where it helps matching, a light suffix-stripping stemmer, and a small
-synonym table for words callers use interchangeably on a support line.
+contractions expanded where it helps matching, and a light suffix-stripping stemmer.  There is no
+synonym table: one tuned to an example agent cost 5.6 points on BANKING77 (issue 14); meaning is
+the embedded recogniser's job (postcall.understanding).
 """
 
 from __future__ import annotations
@@ -46,26 +47,6 @@ STOPWORDS = frozenset(
     know tell give find check see look help go going what how when where which who whom""".split()
 )
 
-# Words a caller uses for the same thing.  Each group maps to its first word.
-_SYNONYM_GROUPS = [
-    ["person", "human", "agent", "representative", "rep", "someone", "somebody", "operator",
-     "advisor", "adviser", "people", "staff", "associate", "live", "real", "man", "woman"],
-    ["talk", "speak", "chat", "connect", "transfer", "put", "reach", "contact"],
-    ["bill", "billing", "invoice", "invoices", "payment", "pay", "charge", "charges", "charged",
-     "refund", "account", "statement", "fee", "fees"],
-    ["case", "ticket", "incident", "issue", "request", "claim", "complaint", "reference"],
-    ["status", "update", "progress", "state", "news", "happening", "going"],
-    ["bye", "goodbye", "farewell", "later", "done", "finished", "hang", "end"],
-    ["thank", "thanks", "cheers", "appreciate"],
-    ["number", "num", "nr", "id"],
-    ["problem", "trouble", "broken", "wrong", "error", "fault"],
-]
-SYNONYMS: dict[str, str] = {}
-for _group in _SYNONYM_GROUPS:
-    for _word in _group:
-        SYNONYMS.setdefault(_word, _group[0])
-
-
 def stem(word: str) -> str:
     """A light stemmer (plural/verb suffixes), enough to equate "cases"/"case", "billing"/"bill"."""
     if len(word) <= 3 or not word.isalpha():
@@ -105,26 +86,15 @@ def within_one_edit(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
-def _canonical(word: str) -> str:
-    found = SYNONYMS.get(word) or SYNONYMS.get(stem(word))
-    if found:
-        return found
-    if len(word) >= 5 and word.isalpha():
-        for known, canon in SYNONYMS.items():
-            if len(known) >= 5 and within_one_edit(word, known):
-                return canon  # a misheard or mistyped synonym ("invoce" -> bill)
-    return stem(word)
-
-
 def content_tokens(text: str) -> list[str]:
-    """Normalised, contraction-expanded, stop-word-free, stemmed and synonym-folded tokens."""
+    """Normalised, contraction-expanded, stop-word-free and stemmed tokens."""
     out: list[str] = []
     for tok in words(normalise(text)):
         for part in _CONTRACTIONS.get(tok, [tok]):
             part = part.strip("'")
             if not part or part in STOPWORDS:
                 continue
-            out.append(_canonical(part))
+            out.append(stem(part))
     return out
 
 

@@ -12,14 +12,17 @@ from typing import Protocol
 
 from postcall.engine.dtmf import key_char
 from postcall.engine.faults import RuntimeFault
-from postcall.engine.recognizer import IntentCandidate, IntentMatch, Recognizer
+from postcall.engine.recognizer import IntentCandidate, IntentMatch, Recognition, Recognizer, decide
 from postcall.topics.agent import Agent
 from postcall.topics.model import Expr, Topic, Trigger
 
 
-class _HasRecognizer(Protocol):
+class _Engine(Protocol):
     @property
     def recognizer(self) -> Recognizer: ...
+
+    @property
+    def intent_candidates(self) -> tuple[IntentCandidate, ...]: ...
 
 
 class Runner(Protocol):
@@ -30,16 +33,21 @@ class Runner(Protocol):
     def agent(self) -> Agent: ...
 
     @property
-    def engine(self) -> _HasRecognizer: ...
+    def engine(self) -> _Engine: ...
 
     @property
     def run_once_fired(self) -> set[str]: ...
+
+    @property
+    def recognitions(self) -> list[Recognition]: ...
 
     def eval_bool(
         self, expr: Expr | None, frame: None, *, default: bool, node: str | None = None, what: str = "condition"
     ) -> bool: ...
 
     def warn(self, message: str, frame: None = None, node: str | None = None) -> None: ...
+
+    def info(self, message: str, frame: None = None, node: str | None = None) -> None: ...
 
 
 INTENT_KINDS = ("OnRecognizedIntent", "OnEscalate")
@@ -113,29 +121,58 @@ def select_dtmf(r: Runner, key: str) -> list[Topic]:
     return _fire(r, found)
 
 
-def intent_candidates(r: Runner, *, exclude: str | None = None) -> list[IntentCandidate]:
+def agent_intent_candidates(agent: Agent) -> list[IntentCandidate]:
+    """Every topic a phrase can trigger: what a recogniser prepares on when the agent loads."""
     return [
         IntentCandidate(t.name, t.trigger.trigger_queries, t.trigger.priority)
-        for t in r.agent.topics.values()
-        if t.trigger.kind in INTENT_KINDS and t.trigger.trigger_queries and t.name != exclude
+        for t in agent.topics.values()
+        if t.trigger.kind in INTENT_KINDS and t.trigger.trigger_queries
     ]
 
 
-def recognize(r: Runner, text: str, *, exclude: str | None = None) -> list[tuple[Topic, IntentMatch]]:
-    """Intent topics the utterance matches whose trigger can fire, best first."""
-    candidates = intent_candidates(r, exclude=exclude)
-    if not candidates or not text.strip():
-        return []
-    out: list[tuple[Topic, IntentMatch]] = []
-    for match in r.engine.recognizer.recognize(text, candidates):
-        topic = r.agent.topics.get(match.topic)
-        if topic is None:
+def intent_candidates(r: Runner, *, exclude: str | None = None) -> list[IntentCandidate]:
+    """The intent topics that can fire now: not excluded, not spent (runOnce), condition true."""
+    out: list[IntentCandidate] = []
+    for cand in r.engine.intent_candidates:
+        topic = r.agent.topics.get(cand.topic)
+        if topic is None or topic.name == exclude:
             continue
         if topic.trigger.run_once and topic.name in r.run_once_fired:
             continue
         if condition_holds(r, topic, topic.trigger):
+            out.append(cand)
+    return out
+
+
+def decide_intent(r: Runner, text: str, *, exclude: str | None = None) -> Recognition:
+    """The recogniser's decision among the intent topics that can fire now (recorded on the
+    runner for `chat --explain` and the console)."""
+    candidates = intent_candidates(r, exclude=exclude) if text.strip() else []
+    if not text.strip():
+        found = Recognition.no_match("nothing was said")
+    elif not candidates:
+        found = Recognition.no_match("no topic can be triggered now")
+    else:
+        found = decide(r.engine.recognizer, text, candidates)
+    r.recognitions.append(found)
+    r.info(f"recognizer: {found.explain()}")
+    return found
+
+
+def recognize(r: Runner, text: str, *, exclude: str | None = None) -> list[tuple[Topic, IntentMatch]]:
+    """Intent topics the utterance matches whose trigger can fire, best first."""
+    out: list[tuple[Topic, IntentMatch]] = []
+    for match in decide_intent(r, text, exclude=exclude).chosen:
+        topic = r.agent.topics.get(match.topic)
+        if topic is not None:
             out.append((topic, match))
     return out
+
+
+def select_intent_topic(r: Runner) -> Topic | None:
+    """The Multiple Topics Matched topic (OnSelectIntent) if the agent has one that fires."""
+    found = select_simple(r, "OnSelectIntent")
+    return found[0] if found else None
 
 
 def escalation_topic(r: Runner) -> Topic | None:

@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 import structlog
 
+from postcall import tracing
 from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.execute import execute_action
 from postcall.clock import Clock, SystemClock
@@ -68,6 +69,7 @@ from postcall.store import (
     TurnBatch,
 )
 from postcall.topics.agent import Agent
+from postcall.understanding import recognizer_for
 from postcall.vocabulary import ActivityType
 
 log = structlog.get_logger("postcall.lifecycle")
@@ -145,7 +147,7 @@ class Sessions:
         self.agent = agent
         self.held_end_grace_s = held_end_grace_s
         self.store = store
-        self.engine = engine or Engine(agent)
+        self.engine = engine or Engine(agent, recognizer=recognizer_for(agent))
         self.clock = clock or SystemClock()
         self._http = http_client
         self._settings = action_settings_for(agent)
@@ -471,6 +473,8 @@ class Sessions:
         activities: list[NewActivity] = []
         if inbound is not None:
             activities.append(NewActivity("in", str(inbound.type), inbound.to_json(), at=now))
+        for recognition in result.recognitions:  # why this topic (the console explains turns)
+            activities.append(NewActivity("out", "Recognition", recognition.to_json(), at=now))
         for output in result.outputs:
             activities.append(NewActivity("out", type(output).__name__, output_to_json(output), at=now))
         outputs = (*carried, *result.outputs)
@@ -534,7 +538,12 @@ class Sessions:
 
     async def _run_in_call_action(self, request: ActionRequest) -> ActionResult:
         settings = action_settings_for(self.agent, request.topic)
-        return await execute_action(request, settings, http_client=self.http, telemetry=self.store)
+        with tracing.call_span("postcall.action", request.conversation_id,
+                               {"postcall.kind": str(request.kind), "postcall.topic": request.topic, "postcall.node": request.node_id}) as span:
+            result = await execute_action(request, settings, http_client=self.http, telemetry=self.store)
+            tracing.set_attributes(span, **{"postcall.ok": result.ok, "postcall.attempts": result.attempts,
+                                            "http.response.status_code": result.status_code})
+            return result
 
 
 def _ids() -> str:

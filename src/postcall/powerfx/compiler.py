@@ -392,6 +392,9 @@ class Compiler:
 # literals ("name", the older form) are accepted as they always were.
 _COLUMN_ARGS: dict[str, Callable[[int], bool]] = {
     "ShowColumns": lambda i: i >= 1,
+    "DropColumns": lambda i: i >= 1,
+    "RenameColumns": lambda i: i >= 1,
+    "Search": lambda i: i >= 2,
     "SortByColumns": lambda i: i % 2 == 1,
     "AddColumns": lambda i: i % 2 == 1,
 }

@@ -29,6 +29,7 @@ class Culture:
     days_abbr: tuple[str, ...]
     am: str
     pm: str
+    day_first: bool = False  # the short date reads day before month (dd/MM/yyyy)
 
 
 def _babel_locale(name: str) -> Locale | None:
@@ -68,6 +69,8 @@ def _build(locale: Locale | str, name: str) -> Culture:
     days_w = loc.days["format"]["wide"]
     days_a = loc.days["format"]["abbreviated"]
     periods = loc.day_periods.get("format", {}).get("abbreviated", {})
+    short = str(getattr(loc.date_formats.get("short"), "pattern", "M/d/yy"))
+    day_first = 0 <= short.find("d") < short.find("M")
     # Babel numbers weekdays from Monday (0); .NET from Sunday.
     order = (6, 0, 1, 2, 3, 4, 5)
     return Culture(
@@ -84,6 +87,7 @@ def _build(locale: Locale | str, name: str) -> Culture:
         days_abbr=tuple(days_a[i] for i in order),
         am=periods.get("am", "AM"),
         pm=periods.get("pm", "PM"),
+        day_first=day_first,
     )
 
 

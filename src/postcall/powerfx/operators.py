@@ -23,6 +23,7 @@ from postcall.powerfx.values import (
     ErrorValue,
     Record,
     Table,
+    UntypedObject,
     Value,
     type_name,
 )
@@ -67,6 +68,25 @@ def _decimal_pair(left: Value, right: Value, mode: bool) -> tuple[Decimal, Decim
     return a, b
 
 
+def _read_untyped(left: Value, right: Value, mode: bool) -> tuple[Value, Value] | ErrorValue:
+    """In Decimal mode an untyped number next to a number is read as a Decimal first (so one
+    beyond Decimal's range is an error even beside a Float); next to a date or time it is
+    left for date arithmetic."""
+    if not mode or (type(left) is not UntypedObject and type(right) is not UntypedObject):
+        return left, right
+    if _timelike(left) or _timelike(right):
+        return left, right
+    if type(left) is UntypedObject:
+        left = to_decimal(left)
+        if isinstance(left, ErrorValue):
+            return left
+    if type(right) is UntypedObject:
+        right = to_decimal(right)
+        if isinstance(right, ErrorValue):
+            return right
+    return left, right
+
+
 decimal_operands = _decimal_pair
 Arith = Callable[[Value, Value], Value]
 
@@ -85,6 +105,10 @@ def add(left: Value, right: Value, mode: bool = False) -> Value:
         return right
     if _timelike(left) or _timelike(right):
         return _add_dates(left, right)
+    read = _read_untyped(left, right, mode)
+    if isinstance(read, ErrorValue):
+        return read
+    left, right = read
     exact = _decimal_pair(left, right, mode)
     if exact is not None:
         return exact if isinstance(exact, ErrorValue) else nums.add(*exact)
@@ -154,6 +178,12 @@ def subtract(left: Value, right: Value, mode: bool = False) -> Value:
         if isinstance(days, ErrorValue):
             return days
         return _add_dates(left, -days)
+    if _timelike(right) and not _timelike(left):
+        return ErrorValue(ErrorKind.NotSupported, "A date or time cannot be subtracted from a number.")
+    read = _read_untyped(left, right, mode)
+    if isinstance(read, ErrorValue):
+        return read
+    left, right = read
     exact = _decimal_pair(left, right, mode)
     if exact is not None:
         return exact if isinstance(exact, ErrorValue) else nums.subtract(*exact)
@@ -170,6 +200,10 @@ def multiply(left: Value, right: Value, mode: bool = False) -> Value:
         return left
     if isinstance(right, ErrorValue):
         return right
+    read = _read_untyped(left, right, mode)
+    if isinstance(read, ErrorValue):
+        return read
+    left, right = read
     exact = _decimal_pair(left, right, mode)
     if exact is not None:
         return exact if isinstance(exact, ErrorValue) else nums.multiply(*exact)
@@ -184,6 +218,10 @@ def divide(left: Value, right: Value, mode: bool = False) -> Value:
         return left
     if isinstance(right, ErrorValue):
         return right
+    read = _read_untyped(left, right, mode)
+    if isinstance(read, ErrorValue):
+        return read
+    left, right = read
     exact = _decimal_pair(left, right, mode)
     if exact is not None:
         return exact if isinstance(exact, ErrorValue) else nums.divide(*exact)

@@ -133,6 +133,11 @@ def _check_class(body: str, negative: bool) -> None:
     hyphen_start = 0
     for token in _CLASS.finditer(body):
         text = token.group(0)
+        if token.group("else") is not None and ord(text[0]) > 0xFFFF:
+            raise PatternError(
+                "Characters beyond U+FFFF (surrogate pairs) are not supported in character classes, "
+                f"found {text!r}."
+            )
         if any(token.group(g) is not None for g in ("else", "goodEscape", "goodUSmall", "goodEscapeInsideCCOnly")):
             code = _class_char(token)
             if hyphen_wait > 1 and code == -1:

@@ -165,6 +165,7 @@ SIGNATURES: dict[str, Signature] = {
     "PlainText": S(("Text",), None, TEXT),
     "GUID": S(("Text",), None, TEXT),
     "Rand": S((), None, NUM),
+    "Language": S((), None, TEXT),
     "RandBetween": S(("Number", "Number"), None, NUM),
     "IsMatch": S(("Text", "Any", "Any"), None, BOOL),
     "Match": S(("Text", "Any", "Any"), None, T.UNKNOWN),
@@ -247,8 +248,13 @@ SIGNATURES: dict[str, Signature] = {
     "Sort": S(("Table", "Any", "Any"), None, _same_table, scoped=frozenset({1})),
     "SortByColumns": S(("Table",), "Any", _same_table),
     "Distinct": S(("Table", "Any"), None, lambda a: T.single_column(a[1]) if len(a) > 1 and a[1].is_scalar else T.UNKNOWN, scoped=frozenset({1})),
-    "ShowColumns": S(("Table",), "Any", T.UNKNOWN),
-    "AddColumns": S(("Table",), "Any", T.UNKNOWN, scoped="rest"),
+    "ShowColumns": S(("Any",), "Any", T.UNKNOWN),
+    "DropColumns": S(("Any",), "Any", T.UNKNOWN),
+    "RenameColumns": S(("Any",), "Any", T.UNKNOWN),
+    "Search": S(("Table", "Text"), "Any", _same_table),
+    "ColumnNames": S(("Any",), None, T.single_column(TEXT)),
+    "Column": S(("Any", "Text"), None, T.DYNAMIC),
+    "AddColumns": S(("Any",), "Any", T.UNKNOWN, scoped="rest"),
 }
 
 

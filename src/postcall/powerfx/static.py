@@ -308,8 +308,9 @@ def check_literal_args(name: str, args: Sequence[ast.Node], types: Sequence[FxTy
     """Problems Power Fx finds in literal arguments before running: Text's format code."""
     if name == "Text" and len(args) > 1 and types[0].kind in ("Text", "Boolean", "Guid"):
         return [(1, NOT_FORMATTABLE)]
-    if name == "Text" and len(args) > 1 and isinstance(args[1], ast.TextLit):
-        if len(args[1].value) <= MAX_FORMAT_LENGTH and check_format(args[1].value) is None:
+    if name == "Text" and len(args) > 1:
+        code = constant_text(args[1])
+        if code is not None and (len(code) > MAX_FORMAT_LENGTH or check_format(code) is None):
             return [(1, "Incorrect format specifier for 'Text'.")]
     return []
 

@@ -15,6 +15,7 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from postcall import tracing
 from postcall.channels.base import (
     Acknowledge,
     ActivityInput,
@@ -67,6 +68,19 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _run(sessions: Sessions, channel_name: str, inp: ChannelInput) -> TurnOutcome | None:
+    if isinstance(inp, Acknowledge):
+        return None
+    # One span per webhook turn, in the call's own trace (postcall/tracing.py).
+    kind = "start" if isinstance(inp, CallStarted) else str(getattr(inp.activity, "type", "activity"))
+    with tracing.call_span("postcall.turn", inp.conversation_id,
+                           {"postcall.channel": channel_name, "postcall.activity": kind, "postcall.event_id": inp.event_id}) as span:
+        outcome = await _turn(sessions, channel_name, inp)
+        if outcome is not None and outcome.ended:
+            tracing.set_attributes(span, **{tracing.END_REASON: outcome.end_reason, "postcall.ended": True})
+        return outcome
+
+
+async def _turn(sessions: Sessions, channel_name: str, inp: ChannelInput) -> TurnOutcome | None:
     if isinstance(inp, CallStarted):
         return await sessions.start(
             inp.conversation_id,
@@ -81,7 +95,6 @@ async def _run(sessions: Sessions, channel_name: str, inp: ChannelInput) -> Turn
             inp.conversation_id, inp.activity, event_id=inp.event_id, sequence=inp.sequence,
             channel=channel_name,  # ForeignConversationError when another channel started it
         )
-    assert isinstance(inp, Acknowledge)
     return None
 
 

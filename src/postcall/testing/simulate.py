@@ -14,8 +14,9 @@ phrases) and each topic other topics redirect to, the simulator places in-proces
 Plus three calls for the agent as a whole (an off-script opening, silence, a keypad press).
 Backend actions never leave the process: HTTP requests and bound flows get an empty success
 (``SimulatedActions``).  A call is *clean* when no turn logged a runtime fault, nothing raised,
-and the call ended; a fault of a flow or connector that needs the customer's tenant (RUN453,
-RUN460) counts as clean only when `postcall check` named that node beforehand (TPC237/TPC238).
+and the call ended; a fault of a flow, connector, skill or prompt that needs the customer's
+tenant or model (RUN453, RUN460, RUN470) counts as clean only when `postcall check` named that
+node beforehand (TPC260, TPC237, TPC263, GEN310, GEN311).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ from postcall.topics.model import (
 )
 
 MAX_CALLER_TURNS = 24
-NEEDS_CONFIG_RUNTIME = {"RUN453", "RUN460"}
-NEEDS_CONFIG_CHECK = {"TPC237", "TPC260", "TPC263"}
+NEEDS_CONFIG_RUNTIME = {"RUN453", "RUN460", "RUN470"}  # flow, connector, prompt (model)
+NEEDS_CONFIG_CHECK = {"TPC237", "TPC260", "TPC263", "GEN310", "GEN311"}
 OFF_SCRIPT = "what's the weather like on mars today"
 UNKNOWN_KEY = "9"
 
@@ -92,6 +93,7 @@ class SimulatedActions:
     def __init__(self) -> None:
         self.calls: list[Any] = []
         self.telemetry: list[dict[str, Any]] = []
+        self.events: list[Any] = []
 
     def execute(self, request: ActionRequest) -> ActionResult:
         self.calls.append(request)
@@ -116,11 +118,13 @@ class Fault:
     node_kind: str | None
     where: str | None  # path:line
     needs_config: bool = False
+    foretold: bool = False  # `postcall check` gave a warning or an error on this node or line
 
     def to_json(self) -> dict[str, Any]:
         return {
             "code": self.code, "message": self.message, "topic": self.topic, "node": self.node,
             "node_kind": self.node_kind, "where": self.where, "needs_config": self.needs_config,
+            "foretold_by_check": self.foretold,
         }
 
 
@@ -181,6 +185,10 @@ class SimulationReport:
                     clean[kind] += 1
         return {k: (total[k], clean[k]) for k in sorted(total)}
 
+    def unforetold(self) -> int:
+        """Faults on a node or line `postcall check` said nothing about (check's blind spots)."""
+        return sum(1 for c in self.calls for f in c.faults if not f.needs_config and not f.foretold)
+
     def faults_by(self, key: Callable[[Fault], str]) -> Counter[str]:
         counts: Counter[str] = Counter()
         for call in self.calls:
@@ -202,6 +210,7 @@ class SimulationReport:
                 "by_node_kind": {k: {"calls": t, "clean": c} for k, (t, c) in self.by_node_kind().items()},
                 "faults_by_code": dict(self.faults_by(lambda f: f.code)),
                 "faults_by_node_kind": dict(self.faults_by(lambda f: f.node_kind or "?")),
+                "faults_check_did_not_name": self.unforetold(),
             },
             "topics": self.topics,
             "calls": [c.to_json(transcript=transcripts) for c in self.calls],
@@ -238,12 +247,8 @@ def answer_for(agent: Agent, node: Question) -> tuple[str, str]:
 
 
 def _custom_entity(agent: Agent, entity: EntityReference) -> ClosedListEntity | None:
-    sets = agent.option_sets()
-    if entity.entity_id:
-        for name in (entity.entity_id, entity.entity_id.rsplit(".", 1)[-1]):
-            if name in sets:
-                return sets[name]
-    return None
+    found = agent.find_entity(entity.entity_id)
+    return found if isinstance(found, ClosedListEntity) else None
 
 
 def trigger_phrase(topic: Topic) -> str | None:
@@ -343,7 +348,16 @@ class Simulator:
         for diag in diagnostics:
             if diag.code in NEEDS_CONFIG_CHECK and diag.span is not None:
                 self.named_by_check.add((_norm(diag.span.path), diag.span.line))
-        self._node_index: dict[tuple[str, str], Any] = {}
+        self.diag_lines: dict[str, set[int]] = {}
+        for diag in diagnostics:
+            if diag.span is not None and str(diag.severity) in ("warning", "error"):
+                self.diag_lines.setdefault(_norm(diag.span.path), set()).add(diag.span.line)
+        self.node_ranges: dict[tuple[str, str], tuple[str, int, int]] = {}
+        for topic in agent.topics.values():
+            nodes = sorted(topic.walk(), key=lambda n: n.span.line)
+            for i, node in enumerate(nodes):
+                end = nodes[i + 1].span.line - 1 if i + 1 < len(nodes) else node.span.line + 10_000
+                self.node_ranges[(topic.name, node.id)] = (_norm(node.span.path), node.span.line, max(end, node.span.line))
 
     # -- faults --------------------------------------------------------------------------------
 
@@ -359,7 +373,16 @@ class Simulator:
         if code in NEEDS_CONFIG_RUNTIME and node_obj is not None:
             needs = (_norm(node_obj.span.path), node_obj.span.line) in self.named_by_check
         kind = node_obj.kind if node_obj is not None else None
-        return Fault(code, message, topic, node, kind, where, needs)
+        return Fault(code, message, topic, node, kind, where, needs, self._foretold(topic, node, span))
+
+    def _foretold(self, topic: str | None, node: str | None, span: SourceSpan | None) -> bool:
+        if span is not None and span.line in self.diag_lines.get(_norm(span.path), set()):
+            return True
+        found = self.node_ranges.get((topic or "", node or ""))
+        if found is None:
+            return False
+        path, first, last = found
+        return any(first <= line <= last for line in self.diag_lines.get(path, ()))
 
     # -- calls ---------------------------------------------------------------------------------
 
@@ -550,7 +573,7 @@ def render_text(report: SimulationReport) -> str:
     lines.append(
         f"{total} simulated calls, {report.clean_calls} clean ({rate}), "
         f"{sum(len([f for f in c.faults if not f.needs_config]) for c in report.calls)} faults, "
-        f"{report.crashes} crashes"
+        f"{report.crashes} crashes; {report.unforetold()} faults check did not name"
     )
     return "\n".join(lines)
 
@@ -562,7 +585,9 @@ def _faults(lines: list[str], calls: list[CallOutcome]) -> None:
             key = (fault.where, fault.code, fault.message.split("\n")[0][:200])
             seen.setdefault(key, []).append(call.scenario)
             if fault.needs_config:
-                seen[key][-1] += " (named by check)"
+                seen[key][-1] += " (needs configuration; named by check)"
+            elif not fault.foretold:
+                seen[key][-1] += " (check did not name it)"
         if call.crash:
             key = (None, "CRASH", call.crash.splitlines()[0])
             seen.setdefault(key, []).append(call.scenario)

@@ -14,6 +14,23 @@ from postcall.topics.source import YMap, YNode, YScalar, YSeq
 TOPIC_IGNORED_KEYS = ("mcs.metadata", "managedProperties")
 
 
+# Why a Copilot Studio trigger never comes on a call here (appended to TPC217).
+_ORCHESTRATION = (
+    ": it is a generative-orchestration moment, and this runtime routes by trigger phrases "
+    "without a planner"
+)
+_WHY_NOT_FIRED: dict[str, str] = {
+    "OnSignIn": ": a phone line cannot sign in, so the sign-in moment never comes on a call",
+    **{
+        k: _ORCHESTRATION
+        for k in (
+            "OnGeneratedResponse", "OnKnowledgeRequested", "OnToolSelected", "OnPlanComplete",
+            "OnOutgoingMessage", "OnCopilotRedirect", "OnAnalyzeText",
+        )
+    },
+}
+
+
 def build_topic(
     fc: FileContext, root: YNode | None, *, name: str, schema_name: str, path: str,
     embedded: bool = False,
@@ -161,7 +178,7 @@ def build_trigger(fc: FileContext, node: YNode) -> Trigger:
         if kind in KINDS["TriggerBase"]:
             fc.add(
                 codes.UNSUPPORTED_TRIGGER,
-                f"Trigger {kind} is never fired by this runtime; the topic loads but only starts when redirected to.",
+                f"Trigger {kind} is never fired by this runtime{_WHY_NOT_FIRED.get(kind, '')}; the topic loads but only starts when redirected to.",
                 kind_node.span if kind_node is not None else start_span(node.span),
             )
         else:
@@ -202,11 +219,13 @@ def build_trigger(fc: FileContext, node: YNode) -> Trigger:
         )
     queries: tuple[str, ...] = ()
     intent_name = None
+    in_select = True
     intent = f.mapping("intent") if "intent" in f.known else None
     if intent is not None:
         inf = Fields(fc, intent, "IntentNoKind", f"{kind} intent", extra=("kind",))
         queries = inf.texts("triggerQueries")
         intent_name = inf.text("displayName")
+        in_select = inf.flag("includeInOnSelectIntent", True)
     activity_type = f.enum("type", "ActivityType") if kind == "OnActivity" else None
     dtmf_key = f.enum("dtmfKey", "DtmfMappingKey") if kind == "OnDtmfKeyPress" else None
     duration: Expr | None = None
@@ -229,6 +248,7 @@ def build_trigger(fc: FileContext, node: YNode) -> Trigger:
         run_once=f.flag("runOnce", False),
         trigger_queries=queries,
         intent_display_name=intent_name,
+        include_in_on_select_intent=in_select,
         type=activity_type,
         event_name=event_name,
         duration_seconds=duration,

@@ -103,6 +103,62 @@ class Channels:
     events: EventsChannel | None = None
 
 
+RECOGNIZER_KINDS = ("embedded", "lexical")
+RECOGNIZER_KINDS_PLANNED = ("llm", "http")
+
+
+@dataclass(frozen=True, slots=True)
+class RecognizerSettings:
+    """agent.yaml `recognizer:`: which recogniser picks topics, and its decision thresholds.
+
+    `kind` is `embedded` (the default: static embeddings + lexical evidence, fitted on the
+    agent's phrases) or `lexical` (the word-overlap PhraseRecognizer).  A threshold left None
+    keeps the recogniser's calibrated default (docs/engine.md).
+    """
+
+    kind: str = "embedded"
+    match_threshold: float | None = None
+    similarity_floor: float | None = None
+    ambiguity_ratio: float | None = None
+    strong: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """agent.yaml `model:`: an OpenAI-compatible chat-completions endpoint (docs/models.md).
+    The key is never here: `api_key_env` names a variable, `api_key_file` a file."""
+
+    base_url: str
+    model: str
+    api_key_env: str = "POSTCALL_MODEL_API_KEY"
+    api_key_file: str | None = None
+    timeout_seconds: float = 10.0
+    budget_seconds: float = 8.0
+    max_attempts: int = 3
+    max_tokens: int = 300
+    temperature: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class PromptDefinition:
+    """agent.yaml `prompts:` entry: the text of an InvokeAIBuilderModelAction's prompt (`{Name}`
+    holes are filled from the node's input bindings) and its output: "text" or a JSON schema."""
+
+    key: str
+    text: str
+    output_schema: Mapping[str, object] | None = None
+    skip_without_caller_speech: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeSettings:
+    """agent.yaml `knowledge:`."""
+
+    response_confidence: float = 0.5
+    max_passages: int = 3
+    answer_words: int = 45
+
+
 @dataclass(frozen=True, slots=True)
 class Retention:
     """How long each kind of a call's data is kept, in days after the call ended (None: forever).
@@ -154,7 +210,11 @@ class AgentConfig:
         default_factory=lambda: MappingProxyType({})
     )
     channels: Channels = Channels()
+    recognizer: RecognizerSettings = RecognizerSettings()
     retention: Retention = Retention()
+    model: ModelSettings | None = None
+    prompts: Mapping[str, PromptDefinition] = field(default_factory=lambda: MappingProxyType({}))
+    knowledge: KnowledgeSettings = KnowledgeSettings()
 
     def connector_binding(self, connection_reference: str, operation_id: str) -> FlowBinding | None:
         """The `connectors:` binding of an InvokeConnectorAction: the key

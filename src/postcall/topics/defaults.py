@@ -1,7 +1,7 @@
 """Copilot Studio's default system topics, for agents that redirect to one they do not include.
 
 An exported agent may call `<bot>.topic.EndofConversation` (or Escalate, StartOver,
-ResetConversation) without shipping that topic: in Copilot Studio every agent has them.  Here
+ResetConversation, Signin) without shipping that topic: in Copilot Studio every agent has them.  Here
 the loader adds our rendition of the default topic (docs/compatibility.md cites Microsoft's page
 for each) under the name the agent used, with an info diagnostic, so the redirect runs Copilot
 Studio's default behaviour instead of failing.  Each default is an OnSystemRedirect topic: it
@@ -73,9 +73,12 @@ beginDialog:
             - id: default_eoc_retry_no
               condition: =Topic.TryAgain = false
               actions:
+                - kind: SetVariable
+                  id: default_eoc_confirmed_failure
+                  variable: System.Conversation.Outcome
+                  value: ConfirmedFailure
                 - kind: SendActivity
                   id: default_eoc_failed
-                  conversationOutcome: ResolvedImplied
                   activity: I'm sorry I couldn't help. Goodbye.
                 - kind: EndConversation
                   id: default_eoc_end_failed
@@ -125,6 +128,17 @@ beginDialog:
         - kind: SendActivity
           id: default_startover_no
           activity: Ok. Let's carry on.
+""",
+    "Signin": """\
+kind: AdaptiveDialog
+beginDialog:
+  kind: OnSystemRedirect
+  id: main
+  actions:
+    - kind: OAuthInput
+      id: default_signin
+      title: Login
+      text: To continue, please login
 """,
     "ResetConversation": """\
 kind: AdaptiveDialog

@@ -538,6 +538,9 @@ def _load_folder(state: _State, root: Path, overrides: dict[str, str]) -> Agent:
         if found is not None:
             globals_[found[0]] = found[1]
         state.absorb(vfc)
+    for entity_file in _yaml_files(root / "entities", state):
+        stem = entity_file.name.split(".", 1)[0]
+        state.entity(entity_file, _display(state.root, _link(entity_file)), stem, None)
     if topics_dir.is_dir():
         files = _topic_files(state, _yaml_files(topics_dir, state))
         return _make_agent(state, files, config=config, bot=bot, layout="folder", globals_=globals_)

@@ -56,8 +56,17 @@ def check_names(
             seen.add(key)
             root, rest = ref.root, ref.rest
             if "." in root:
-                # A quoted component reference ('<bot>.entity.<Name>'.option, an action's
-                # outputs): defined outside the topics, not checked here.
+                # A quoted component reference: an entity's or a question's option set
+                # ('<bot>.entity.<Name>'.option, '<bot>.topic.<T>.main.<id>'.option) must exist;
+                # others (an action's outputs) are defined outside the topics, not checked here.
+                if not single_file and (".entity." in root or ".main." in root) and root not in option_sets:
+                    add(
+                        codes.BAD_ENTITY,
+                        f"'{root}' is not an option set of this agent (no such entity or question); "
+                        f"reading {ref.path} fails.",
+                        ref.root_span,
+                        None,
+                    )
                 continue
             if root not in roots:
                 guess = did_you_mean(root, candidates)

@@ -45,6 +45,14 @@ def summarize(result: LoadResult) -> dict[str, Any]:
                 elif where == "unknown":
                     unknown[trigger.kind] += 1
     severities = Counter(str(d.severity) for d in result.diagnostics)
+    needs_config: dict[str, str] = {}
+    voice: dict[str, str] = {}
+    for diag in result.diagnostics:
+        where = f"{diag.span.path}:{diag.span.line}" if diag.span else "agent"
+        if diag.code in _NEEDS_CONFIG:
+            needs_config[where] = _NEEDS_CONFIG[diag.code]
+        elif diag.code in _ON_VOICE:
+            voice[where] = diag.message.split(":", 1)[0] if diag.code == "TPC262" else _ON_VOICE[diag.code]
     return {
         "agent": agent.name if agent is not None else None,
         "layout": agent.layout if agent is not None else None,
@@ -56,10 +64,26 @@ def summarize(result: LoadResult) -> dict[str, Any]:
         "unsupported_kinds": _ordered(unsupported),
         "unknown_kinds": _ordered(unknown),
         "invalid_nodes": _ordered(invalid),
+        "runs_once_configured": needs_config,
+        "voice_behaviour": voice,
         "errors": severities.get("error", 0),
         "warnings": severities.get("warning", 0),
         "infos": severities.get("info", 0),
     }
+
+
+# What `check` says about a node that runs only once something is configured, or that does
+# something else on a phone line (the diagnostics carry the detail).
+_NEEDS_CONFIG = {
+    "TPC260": "a flow: bind it in agent.yaml flows:",
+    "TPC237": "a connector operation: bind it in agent.yaml connectors:",
+    "TPC263": "a skill endpoint: bind it in agent.yaml flows: as skill:<skillId>",
+}
+_ON_VOICE = {
+    "TPC262": "",
+    "TPC261": "a default system topic runs",
+    "TPC264": "the caller's words are kept as text",
+}
 
 
 def _trigger_class(trigger: Trigger) -> str | None:
@@ -95,6 +119,10 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  unknown kinds:     {counts(summary['unknown_kinds'])}")
     if summary.get("invalid_nodes"):
         lines.append(f"  invalid nodes:     {counts(summary['invalid_nodes'])}")
+    if summary.get("runs_once_configured"):
+        lines.append(f"  runs once configured: {len(summary['runs_once_configured'])} (TPC260/TPC237/TPC263 above)")
+    if summary.get("voice_behaviour"):
+        lines.append(f"  voice behaviour:   {len(summary['voice_behaviour'])} (TPC261/TPC262/TPC264 above)")
     lines.append(
         f"{plural(summary['errors'], 'error')}, {plural(summary['warnings'], 'warning')}, "
         f"{plural(summary['infos'], 'info')}"

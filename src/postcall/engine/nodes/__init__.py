@@ -21,6 +21,7 @@ from postcall.engine.nodes.dialogs import (
     run_repeat_dialog,
     run_replace_dialog,
 )
+from postcall.engine.nodes.generative import apply_generative, run_generative, run_prompt
 from postcall.engine.nodes.loops import run_break, run_loop_next, run_loop_start
 from postcall.engine.nodes.messages import run_emit_event, run_send_activity
 from postcall.engine.nodes.question import reask, run_question
@@ -69,10 +70,13 @@ HANDLERS: dict[type[Any], Handler] = {
     m.InvokeConnectorAction: run_connector,
     m.LogCustomTelemetryEvent: run_log,
     m.TransferConversation: run_transfer,
+    m.GenerativeAnswers: run_generative,
+    m.InvokePrompt: run_prompt,
 }
 
 BACKEND_KINDS = (
     m.HttpRequestAction, m.InvokeFlowAction, m.InvokeConnectorAction, m.LogCustomTelemetryEvent,
+    m.InvokePrompt,
 )
 
 NODE_KINDS = NodeKinds(
@@ -91,4 +95,6 @@ def apply_result(r: Runner, frame: Frame, node: m.Node, result: ActionResult) ->
         r.steps[-1]["result"] = result.to_json()
     if isinstance(node, m.InvokeConnectorAction):
         return apply_connector(r, frame, node, result)
+    if isinstance(node, (m.GenerativeAnswers, m.InvokePrompt)):
+        return apply_generative(r, frame, node, result)
     return apply_backend_result(r, frame, node, result)

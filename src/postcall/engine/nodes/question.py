@@ -31,10 +31,11 @@ import regex  # type: ignore[import-untyped]  # no stubs in the declared depende
 from postcall.engine.activity import Listen
 from postcall.engine.dtmf import DigitEntry, clean_digits, key_char, read_digits
 from postcall.engine.ending import end_from_timeout
-from postcall.engine.entities import PREBUILT, recognize_csat, recognize_ordinal, spoken_digits
+from postcall.engine.entities import recognize_csat, recognize_ordinal, spoken_digits
 from postcall.engine.interpreter import Flow, Runner, Stop
 from postcall.engine.nodes.dialogs import resolve_topic
 from postcall.engine.nodes.messages import emit
+from postcall.engine.spoken import DTMF_NUMBER, DTMF_TEXT, PREBUILT_ALL
 from postcall.engine.state import Frame, QuestionWait
 from postcall.engine.textnorm import normalise
 from postcall.engine.triggers import escalation_topic, mark_fired, select_simple
@@ -159,16 +160,16 @@ def _prebuilt(r: Runner, frame: Frame, entity: PrebuiltEntity, text: str | None,
         return Answer(result.digits, True)
     if dtmf:
         digits = clean_digits(dtmf).rstrip("#")
-        if entity.name in {"NumberPrebuiltEntity", "AgePrebuiltEntity"} and digits.isdigit():
+        if entity.name in DTMF_NUMBER and digits.isdigit():
             return Answer(int(digits), True)
         if entity.name == "BooleanPrebuiltEntity" and digits in {"1", "2"}:
             return Answer(digits == "1", True)
-        if entity.name in {"StringPrebuiltEntity", "PhoneNumberPrebuiltEntity"} and digits:
+        if entity.name in DTMF_TEXT and digits:
             return Answer(digits, True)
         return Answer(problem="unknown-key")
     if text is None:
         return Answer(problem="no-match")
-    recognizer = PREBUILT.get(entity.name)
+    recognizer = PREBUILT_ALL.get(entity.name)
     if recognizer is None:
         r.warn(f"entity {entity.name!r} is not recognised here; the answer is kept as text")
         stripped = text.strip()

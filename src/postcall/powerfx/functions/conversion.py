@@ -495,3 +495,30 @@ def _parse_json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 
 
 __all__ = ["Record"]
+
+
+@eager("ColumnNames", 1, 1)
+def _column_names_of(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """ColumnNames(untyped object): its field names, as a one-column table of text."""
+    value = args[0]
+    if value is None:
+        return None
+    if not isinstance(value, UntypedObject) or not isinstance(value.raw, dict):
+        return site.invalid("expects an untyped object (ParseJSON of a JSON object).")
+    return Table.of_values(list(value.raw))
+
+
+@eager("Column", 2, 2)
+def _column_of(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Column(untyped object, name): one field of it, untyped (Blank when it has no such field)."""
+    value, name = args
+    if value is None:
+        return None
+    if not isinstance(value, UntypedObject) or not isinstance(value.raw, dict):
+        return site.invalid("expects an untyped object (ParseJSON of a JSON object).")
+    key = to_text(name)
+    if isinstance(key, ErrorValue):
+        return key
+    if key not in value.raw:
+        return None
+    return UntypedObject(value.raw[key])

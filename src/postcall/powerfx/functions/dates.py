@@ -9,6 +9,7 @@ import math
 import re
 
 from postcall.powerfx.coerce import date_to_serial, serial_to_datetime, to_number, to_text
+from postcall.powerfx.culture import Culture, get_culture
 from postcall.powerfx.dateparse import parse_datetime_text
 from postcall.powerfx.functions.registry import CallSite, eager
 from postcall.powerfx.functions.text import tabular
@@ -17,10 +18,9 @@ from postcall.powerfx.values import ErrorKind, ErrorValue, OptionValue, UntypedO
 
 _ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2}([T ].*)?|\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)$")
 
-KNOWN_LANGUAGES_PREFIX = ("en", "fr", "de", "es", "it", "ja", "sr", "pt", "nl", "zh", "ko", "ru", "pl", "sv", "da", "nb", "fi", "tr", "cs", "hu", "el", "he", "ar", "vi")
 
 
-def to_datetime(site: CallSite, value: Value) -> dt.datetime | None | ErrorValue:
+def to_datetime(site: CallSite, value: Value, *, day_first: bool = False) -> dt.datetime | None | ErrorValue:
     """DateTime coercion: dates, numbers (serial days), text (DateTimeValue rules)."""
     if value is None:
         return None
@@ -46,7 +46,7 @@ def to_datetime(site: CallSite, value: Value) -> dt.datetime | None | ErrorValue
     if isinstance(value, str):
         if value == "":
             return None
-        parsed = parse_datetime_text(value)
+        parsed = parse_datetime_text(value, day_first=day_first)
         if parsed is None:
             return site.invalid(f"{value!r} is not a date or time.")
         date = parsed.date or dt.date(1899, 12, 30)
@@ -70,14 +70,25 @@ def to_date(site: CallSite, value: Value) -> dt.date | None | ErrorValue:
 
 
 def _language_ok(site: CallSite, args: list[Value], index: int) -> ErrorValue | None:
+    culture = _culture_arg(site, args, index)
+    return culture if isinstance(culture, ErrorValue) else None
+
+
+def _culture_arg(site: CallSite, args: list[Value], index: int) -> Culture | ErrorValue | None:
+    """The culture a language argument names (None when there is none), or BadLanguageCode."""
     if len(args) <= index or args[index] is None:
         return None
     lang = to_text(args[index])
     if isinstance(lang, ErrorValue):
         return lang
-    if lang.split("-")[0].lower() not in KNOWN_LANGUAGES_PREFIX:
+    culture = get_culture(lang)
+    if culture is None:
         return site.error(ErrorKind.BadLanguageCode, f"Unknown language code {lang!r}.")
-    return None
+    return culture
+
+
+def _day_first(culture: Culture | ErrorValue | None) -> bool:
+    return isinstance(culture, Culture) and culture.day_first
 
 
 def _local_from_utc(frame: Frame, value: dt.datetime, text: Value) -> dt.datetime:
@@ -89,11 +100,11 @@ def _local_from_utc(frame: Frame, value: dt.datetime, text: Value) -> dt.datetim
 @eager("DateValue", 1, 2)
 @tabular
 def _date_value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """DateValue(text, [language])"""
-    bad = _language_ok(site, args, 1)
-    if bad is not None:
-        return bad
-    result = to_datetime(site, args[0])
+    """DateValue(text, [language]): numeric dates in the language's order (10/1/1920 is 10 January in vi-VN)."""
+    culture = _culture_arg(site, args, 1)
+    if isinstance(culture, ErrorValue):
+        return culture
+    result = to_datetime(site, args[0], day_first=_day_first(culture))
     if isinstance(result, dt.datetime):
         return _local_from_utc(frame, result, args[0]).date()
     return result
@@ -103,10 +114,10 @@ def _date_value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 @tabular
 def _datetime_value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """DateTimeValue(text, [language])"""
-    bad = _language_ok(site, args, 1)
-    if bad is not None:
-        return bad
-    result = to_datetime(site, args[0])
+    culture = _culture_arg(site, args, 1)
+    if isinstance(culture, ErrorValue):
+        return culture
+    result = to_datetime(site, args[0], day_first=_day_first(culture))
     if isinstance(result, dt.datetime):
         return _local_from_utc(frame, result, args[0])
     return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number, to_text
 from postcall.powerfx.functions.common import (
@@ -518,22 +518,95 @@ def _distinct(site: CallSite, args: Sequence[Fn]) -> Fn:
     return run
 
 
-@eager("ShowColumns", 2, None)
-def _show_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """ShowColumns(table, column1, ...)"""
-    table = _table_arg(site, args[0])
-    if isinstance(table, ErrorValue):
-        return table
+def _column_names(args: list[Value]) -> list[str] | ErrorValue:
     names: list[str] = []
-    for a in args[1:]:
+    for a in args:
         name = to_text(a)
         if isinstance(name, ErrorValue):
             return name
         names.append(name)
-    return Table(
-        [Record({n: r.get_field(n) for n in names}) if isinstance(r, Record) else r for r in table.rows],
-        names,
+    return names
+
+
+def _reshape(site: CallSite, source: Value, row: Callable[[Record], Record], columns: Callable[[list[str]], list[str]]) -> Value:
+    """Apply a column change to a record, or to every record of a table."""
+    if isinstance(source, Record):
+        return row(source)
+    if source is None:
+        return None
+    table = _table_arg(site, source)
+    if isinstance(table, ErrorValue):
+        return table
+    return Table([row(r) if isinstance(r, Record) else r for r in table.rows], columns(list(table.columns)))
+
+
+@eager("ShowColumns", 2, None)
+def _show_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """ShowColumns(table or record, column1, ...): only these columns."""
+    names = _column_names(args[1:])
+    if isinstance(names, ErrorValue):
+        return names
+    return _reshape(site, args[0], lambda r: Record({n: r.get_field(n) for n in names}), lambda cols: names)
+
+
+@eager("DropColumns", 2, None)
+def _drop_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """DropColumns(table or record, column1, ...): without these columns."""
+    names = _column_names(args[1:])
+    if isinstance(names, ErrorValue):
+        return names
+    drop = set(names)
+    return _reshape(
+        site, args[0], lambda r: Record({k: r[k] for k in r if k not in drop}), lambda cols: [c for c in cols if c not in drop]
     )
+
+
+@eager("RenameColumns", 3, None)
+def _rename_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """RenameColumns(table or record, old1, new1, ...)"""
+    names = _column_names(args[1:])
+    if isinstance(names, ErrorValue):
+        return names
+    if len(names) % 2:
+        return site.invalid("needs pairs of old and new column names.")
+    mapping = dict(zip(names[::2], names[1::2], strict=True))
+    return _reshape(
+        site, args[0], lambda r: Record({mapping.get(k, k): r[k] for k in r}), lambda cols: [mapping.get(c, c) for c in cols]
+    )
+
+
+@eager("Search", 3, None)
+def _search(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Search(table, text, column1, ...): rows where any of the columns contains the text (any case)."""
+    if args[0] is None:
+        return None
+    table = _table_arg(site, args[0])
+    if isinstance(table, ErrorValue):
+        return table
+    needle = to_text(args[1])
+    if isinstance(needle, ErrorValue):
+        return needle
+    names = _column_names(args[2:])
+    if isinstance(names, ErrorValue):
+        return names
+    if needle == "":
+        return table
+    wanted = needle.lower()
+    out: list[Value] = []
+    for row in iter_rows(frame, table):
+        if not isinstance(row, Record):
+            continue
+        for name in names:
+            value = row.get_field(name)
+            if isinstance(value, ErrorValue):
+                return value
+            text = to_text(value)
+            if isinstance(text, ErrorValue):
+                return text
+            if wanted in text.lower():
+                out.append(row)
+                break
+    return Table(out, table.columns)
 
 
 @lazy("AddColumns", 3, None)
@@ -544,7 +617,14 @@ def _add_columns(site: CallSite, args: Sequence[Fn]) -> Fn:
     alias = site.aliases[0] if site.aliases else None
 
     def run(frame: Frame) -> Value:
-        table = _table_arg(site, source(frame))
+        value = source(frame)
+        if isinstance(value, Record):  # a record gets the columns itself
+            added = run_on(frame, Table([value], tuple(value)))
+            return added.rows[0] if isinstance(added, Table) and added.rows else added
+        return run_on(frame, value)
+
+    def run_on(frame: Frame, value: Value) -> Value:
+        table = _table_arg(site, value)
         if isinstance(table, ErrorValue):
             return table
         names: list[str] = []

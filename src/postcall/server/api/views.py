@@ -111,6 +111,14 @@ def _outbound(kind: str, data: Mapping[str, Any], base: dict[str, Any]) -> Timel
         return TimelineEntry(**base, kind="agent", text=shown or spoken, heard=heard)
     if kind == "Listen":
         return None  # the agent waiting for the caller is not an event worth a line
+    if kind == "Recognition":
+        tops = ", ".join(
+            f"{c.get('topic')} {float(c.get('score') or 0):.2f}"
+            for c in data.get("candidates") or [] if isinstance(c, Mapping)
+        )
+        text = f"Recognizer: {data.get('outcome')} - {_text(data.get('reason'))}"
+        return TimelineEntry(**base, kind="recognition", text=text + (f" [{tops}]" if tops else ""),
+                             detail=dict(data))
     if kind == "Transfer":
         target = _map(data.get("target"))
         if target.get("type") == "TransferToAgent" or "phone_number" not in target:

@@ -1,0 +1,214 @@
+"""The embedded semantic recogniser: the runtime's default (docs/engine.md, "Recognising topics").
+
+Prepared once per agent from its topics' trigger phrases:
+
+* every phrase is embedded with the static model of `embedding.py` and turned into TF-IDF terms
+  (`lexical.py`); a softmax classifier is fitted on both (`classifier.py`);
+* at a turn, the utterance gets the same features; the classifier gives each candidate topic a
+  probability (softmax over the candidates the engine passes, so a topic whose condition is
+  false or that is excluded takes no share), and the cosine to the topic's nearest phrase says
+  whether the utterance is about any of them at all.
+
+The decision (Copilot Studio's outcomes):
+
+* **none** when the best topic's probability is under `match_threshold` or its nearest phrase's
+  cosine is under `similarity_floor` (an utterance unlike every phrase: out of scope, noise,
+  another language);
+* **ambiguous** when the second (third...) topic's probability is at least `ambiguity_ratio`
+  times the best's and it clears the same floors: the engine offers them through the Multiple
+  Topics Matched topic;
+* **match** otherwise.
+
+The defaults were calibrated on data held out from every test set (CLINC150's validation and
+out-of-scope validation utterances, bench/bench_recognizer.py --calibrate) and are settable per
+agent in agent.yaml (`recognizer:`).  The score reported for a topic is its probability.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from postcall.engine.recognizer import IntentCandidate, IntentMatch, Recognition
+from postcall.understanding.classifier import SoftmaxModel, fit, softmax
+from postcall.understanding.embedding import StaticEmbedder, load_embedder
+from postcall.understanding.lexical import TfIdf
+
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The decision's knobs (agent.yaml `recognizer:` sets them; see the module docstring)."""
+
+    match_threshold: float = 0.055  # calibrated: bench/bench_recognizer.py --calibrate
+    similarity_floor: float = 0.31
+    ambiguity_ratio: float = 0.7
+    strong: float = 0.5  # a match good enough to interrupt a free-text question
+    max_options: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    key: tuple[tuple[str, tuple[str, ...]], ...]
+    topics: tuple[str, ...]
+    phrases: tuple[str, ...]
+    phrase_topic: npt.NDArray[np.int64]
+    phrase_vectors: F32
+    tfidf: TfIdf
+    model: SoftmaxModel
+
+
+def _key(candidates: Sequence[IntentCandidate]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(sorted((c.topic, tuple(c.phrases)) for c in candidates))
+
+
+class EmbeddedRecognizer:
+    """Static embeddings + TF-IDF + a softmax fitted on the agent's phrases (see module doc)."""
+
+    name = "embedded"
+
+    def __init__(self, thresholds: Thresholds | None = None, embedder: StaticEmbedder | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self._embedder = embedder
+        self._prepared: _Prepared | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def strong(self) -> float:
+        return self.thresholds.strong
+
+    @property
+    def embedder(self) -> StaticEmbedder:
+        if self._embedder is None:
+            self._embedder = load_embedder()
+        return self._embedder
+
+    # ------------------------------------------------------------------------------------------
+    # preparation
+
+    def prepare(self, candidates: Sequence[IntentCandidate]) -> None:
+        """Fit on these candidates' phrases (the engine passes all its intent topics at load)."""
+        self._fitted(candidates)
+
+    def _fitted(self, candidates: Sequence[IntentCandidate]) -> _Prepared:
+        prepared = self._prepared
+        if prepared is not None and self._covers(prepared, candidates):
+            return prepared
+        with self._lock:
+            prepared = self._prepared
+            if prepared is not None and self._covers(prepared, candidates):
+                return prepared
+            merged: dict[str, tuple[str, ...]] = {}
+            if prepared is not None:
+                merged.update(prepared.key)
+            merged.update((c.topic, tuple(c.phrases)) for c in candidates)
+            prepared = self._fit(tuple(sorted(merged.items())))
+            self._prepared = prepared
+            return prepared
+
+    @staticmethod
+    def _covers(prepared: _Prepared, candidates: Sequence[IntentCandidate]) -> bool:
+        known = dict(prepared.key)
+        return all(known.get(c.topic) == tuple(c.phrases) for c in candidates)
+
+    def _fit(self, key: tuple[tuple[str, tuple[str, ...]], ...]) -> _Prepared:
+        topics = tuple(topic for topic, _ in key)
+        phrases: list[str] = []
+        labels: list[int] = []
+        for index, (_, texts) in enumerate(key):
+            for text in texts:
+                if text.strip():
+                    phrases.append(text)
+                    labels.append(index)
+        vectors = self.embedder.embed(phrases)
+        tfidf = TfIdf(phrases)
+        lexical = tfidf.transform(phrases)
+        label_array = np.array(labels, dtype=np.int64)
+        model = fit(vectors, lexical, tfidf.size, label_array, len(topics))
+        return _Prepared(key, topics, tuple(phrases), label_array, vectors, tfidf, model)
+
+    # ------------------------------------------------------------------------------------------
+    # recognition
+
+    def scores(self, text: str, candidates: Sequence[IntentCandidate]) -> list[tuple[IntentMatch, float]]:
+        """Every candidate with its probability and nearest-phrase cosine, best first."""
+        if not candidates:
+            return []
+        prepared = self._fitted(candidates)
+        index = {topic: i for i, topic in enumerate(prepared.topics)}
+        columns = np.array([index[c.topic] for c in candidates], dtype=np.int64)
+        vector = self.embedder.embed([text])
+        lexical = prepared.tfidf.transform([text])
+        logits = prepared.model.logits(vector, lexical)[0][columns]
+        probabilities = softmax(logits)
+        cosines = prepared.phrase_vectors @ vector[0]
+        nearest = self._nearest(prepared, cosines)
+        out: list[tuple[IntentMatch, float]] = []
+        for position, cand in enumerate(candidates):
+            near, phrase_index = nearest.get(int(columns[position]), (0.0, -1))
+            phrase = prepared.phrases[phrase_index] if phrase_index >= 0 else ""
+            out.append((IntentMatch(cand.topic, round(float(probabilities[position]), 6), phrase), near))
+        priority = {c.topic: c.priority for c in candidates}
+        out.sort(key=lambda m: (-m[0].score, priority[m[0].topic], m[0].topic))
+        return out
+
+    @staticmethod
+    def _nearest(prepared: _Prepared, cosines: F32) -> dict[int, tuple[float, int]]:
+        """Per topic index: the best cosine among its phrases and that phrase's index (phrases
+        are stored grouped by topic, so one pass over segment boundaries does it)."""
+        topic_of = prepared.phrase_topic
+        if not len(topic_of):
+            return {}
+        starts = np.flatnonzero(np.r_[True, topic_of[1:] != topic_of[:-1]])
+        ends = np.r_[starts[1:], len(topic_of)]
+        out: dict[int, tuple[float, int]] = {}
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            best = start + int(np.argmax(cosines[start:end]))
+            out[int(topic_of[start])] = (float(cosines[best]), best)
+        return out
+
+    def decide(self, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
+        th = self.thresholds
+        if not text.strip():
+            return Recognition.no_match("nothing was said", (), self.name)
+        if not candidates:
+            return Recognition.no_match("no topic can be triggered now", (), self.name)
+        scored = self.scores(text, candidates)
+        ranked = tuple(m for m, _ in scored[:5])
+        best, near = scored[0]
+        if near < th.similarity_floor:
+            return Recognition.no_match(
+                f"unlike every trigger phrase (nearest {near:.2f} to {best.phrase!r}, "
+                f"floor {th.similarity_floor:.2f})", ranked, self.name,
+            )
+        if best.score < th.match_threshold:
+            return Recognition.no_match(
+                f"no topic is likely enough (best {best.score:.2f} < {th.match_threshold:.2f})",
+                ranked, self.name,
+            )
+        close = [
+            m for m, n in scored[1 : th.max_options]
+            if m.score >= th.ambiguity_ratio * best.score and m.score >= th.match_threshold
+            and n >= th.similarity_floor
+        ]
+        if close:
+            chosen = (best, *close)
+            return Recognition(
+                "ambiguous", chosen, ranked,
+                f"{len(chosen)} topics are close (within {th.ambiguity_ratio:.0%} of the best)",
+                self.name,
+            )
+        return Recognition(
+            "match", (best,), ranked,
+            f"{best.topic!r} is the most likely (p {best.score:.2f}; nearest phrase "
+            f"{best.phrase!r} at {near:.2f})", self.name,
+        )
+
+    def recognize(self, text: str, candidates: Sequence[IntentCandidate]) -> list[IntentMatch]:
+        """The `Recognizer` protocol: the chosen topics (one, several close ones, or none)."""
+        return list(self.decide(text, candidates).chosen)
