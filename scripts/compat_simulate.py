@@ -22,6 +22,7 @@ CORPORA = {
     "shared": REPO.parent / "shared" / "compat" / "copilot-studio-topics",
     "fetched": REPO / ".cache" / "agent-corpus",
 }
+SHOWN = {"shared": "`../shared/compat/copilot-studio-topics`", "fetched": "`.cache/agent-corpus`"}
 
 
 def main(argv: list[str]) -> int:
@@ -39,7 +40,7 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         return 1 if failed else 0
     combined = measure(list(present.values()))
-    section = render_markdown(combined, " and ".join(f"`{p.relative_to(REPO.parent) if p.is_relative_to(REPO.parent) else p}`" for p in present.values()))
+    section = render_markdown(combined, " and ".join(SHOWN[label] for label in present))
     markers = "\n".join(
         f"<!-- simulate-rate {label}: {math.floor(1000 * report.rate) / 10:.1f} -->"  # floored
         for label, report in parts.items()

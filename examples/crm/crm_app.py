@@ -8,7 +8,7 @@ agent's topics call.  Run it with
 API (JSON everywhere):
     GET    /cases                     every case
     GET    /cases/{number}            one case: status, call end time, end reason, update count
-    PATCH  /cases/{number}            {"status", "call_end_time", "end_reason"}; honours Idempotency-Key
+    PATCH  /cases/{number}            {"status", "call_end_time", "end_reason", "call_summary"}; honours Idempotency-Key
     POST   /call-outcomes             the call-outcome workflow; honours Idempotency-Key
     GET    /call-outcomes             every recorded call outcome
     GET    /requests                  deliveries per Idempotency-Key, and how many were repeats
@@ -42,6 +42,8 @@ from starlette.routing import Route
 STATUSES = ("open", "in_progress", "waiting_on_customer", "resolved", "closed")
 SEED_STATUSES = ("open", "in_progress", "waiting_on_customer", "resolved")
 MAX_TEXT = 200
+MAX_SUMMARY = 2000
+PATCH_FIELDS = ("status", "call_end_time", "end_reason", "call_summary")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -50,6 +52,7 @@ CREATE TABLE IF NOT EXISTS cases (
     status TEXT NOT NULL,
     call_end_time TEXT,
     end_reason TEXT,
+    call_summary TEXT,
     update_count INTEGER NOT NULL DEFAULT 0,
     updated_at TEXT
 );
@@ -103,6 +106,9 @@ class CRM:
         with self.connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(cases)")}
+            if "call_summary" not in columns:  # a CRM file from before call summaries
+                conn.execute("ALTER TABLE cases ADD COLUMN call_summary TEXT")
             existing = conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
             if existing == 0:
                 conn.executemany(
@@ -147,6 +153,7 @@ def _case_json(row: sqlite3.Row) -> dict[str, Any]:
         "status": row["status"],
         "call_end_time": row["call_end_time"],
         "end_reason": row["end_reason"],
+        "call_summary": row["call_summary"],
         "update_count": row["update_count"],
         "updated_at": row["updated_at"],
     }
@@ -257,12 +264,13 @@ def create_app(db_path: str, *, cases: int = 10, first_case: int = 1001) -> Star
         data = await _json_object(request)
         if isinstance(data, JSONResponse):
             return data
-        unknown = sorted(set(data) - {"status", "call_end_time", "end_reason"})
+        unknown = sorted(set(data) - set(PATCH_FIELDS))
         if unknown:
-            return _error(400, f"Unknown field(s) {', '.join(unknown)}; a case takes status, call_end_time and end_reason.")
+            return _error(400, f"Unknown field(s) {', '.join(unknown)}; a case takes {', '.join(PATCH_FIELDS)}.")
         for name, value in data.items():
-            if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):
-                return _error(400, f"Field {name!r} must be a string of at most {MAX_TEXT} characters.")
+            limit = MAX_SUMMARY if name == "call_summary" else MAX_TEXT
+            if value is not None and (not isinstance(value, str) or len(value) > limit):
+                return _error(400, f"Field {name!r} must be a string of at most {limit} characters.")
         if "status" in data and data["status"] not in STATUSES:
             return _error(400, f"Status {data['status']!r} is not one of {', '.join(STATUSES)}.")
 

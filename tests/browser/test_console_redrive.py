@@ -130,7 +130,9 @@ def test_log_in_see_the_end_reason_and_redrive_a_failed_run(page: Any, site: Sit
     row = page.locator("tr", has=page.get_by_role("link", name="CA1001"))
     assert "CUSTOMER_HANGUP" in row.inner_text()
     row.get_by_role("link", name="CA1001").click()
-    assert page.locator(".ev-end .bubble").inner_text().endswith("Call ended: CUSTOMER_HANGUP (by the caller)")
+    end_bubble = page.locator(".ev-end .bubble").inner_text()
+    assert "Call ended: CUSTOMER_HANGUP (by the caller)" in end_bubble
+    assert "Twilio's call status: the call was answered and then ended normally." in end_bubble  # the raw status explained
     assert page.locator("[data-run-id] .badge.succeeded").count() >= 1
 
     # The failed run: its CRM answered 503.

@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src" / "postcall"
 
 # Reader labels that are not literal strings in agent_yaml.py, by the function they are in.
-_LABELS = {"_retry": ["retry", "topic_settings.<topic>.retry"], "_flows": ["flows.<id>", "connectors.<key>"]}
+_LABELS = {"_retry": ["retry", "topic_settings.<topic>.retry"], "_flows": ["flows.<id>", "connectors.<key>"],
+           "_prompts": ["prompts.<id>"]}
 _CONSTANTS = {"TOP_KEYS": agent_yaml.TOP_KEYS, "Retention.KEYS": Retention.KEYS}
 
 

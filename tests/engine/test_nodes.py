@@ -53,7 +53,7 @@ def test_an_unsupported_node_is_a_clear_runtime_error() -> None:
     assert c.say("use the ai") == ["Error UnsupportedNode: handled."]
     errors = [e for r in c.results for e in r.log if e.level == "error"]
     assert errors[-1].code == "RUN451"
-    assert "SearchAndSummarizeContent" in errors[-1].message and errors[-1].node == "search_1"
+    assert "SearchAndSummarizeWithCustomModel" in errors[-1].message and errors[-1].node == "search_1"
 
 
 def test_emit_event_goes_out_when_no_topic_handles_it() -> None:

@@ -165,3 +165,31 @@ def test_a_condition_on_a_missing_option_set_is_named_by_check(tmp_path: Path) -
     found = [d for d in load_agent(root).diagnostics if d.code == "TPC264"]
     assert found and "cr1_a.entity.Gone" in found[0].message and found[0].span is not None
     assert found[0].span.line == 12
+
+
+def test_a_bot_definition_beside_the_topics_brings_its_dialog_components() -> None:
+    template = HERE / "agents" / "template-workspace"
+    conv = call(template, "start from scratch")
+    assert conv.replies[-2:] == ["Starting again.", "What can I help you with?"]
+    assert call(template, "purple monkey dishwasher").replies[-1] == (
+        "Sorry, I didn't get that. Try saying it another way."
+    )
+    alone = load_agent(template / "base-template.yaml")
+    assert alone.agent is not None and set(alone.agent.topics) == {"ResetConversation", "Fallback"}
+
+
+def test_check_summary_says_what_runs_once_configured(tmp_path: Path) -> None:
+    from postcall.topics.summary import summarize
+
+    root = tmp_path / "a"
+    (root / "topics").mkdir(parents=True)
+    (root / "agent.yaml").write_text("name: A\n")
+    (root / "topics" / "T.topic.yaml").write_text(
+        "kind: AdaptiveDialog\nbeginDialog:\n  kind: OnRecognizedIntent\n  id: main\n"
+        "  intent:\n    triggerQueries: [go]\n  actions:\n"
+        "    - kind: InvokeFlowAction\n      id: f\n      flowId: 0000-1111\n"
+        "    - kind: OAuthInput\n      id: o\n"
+    )
+    summary = summarize(load_agent(root))
+    assert list(summary["runs_once_configured"].values()) == ["a flow: bind it in agent.yaml flows:"]
+    assert any("OAuthInput 'o'" in v for v in summary["voice_behaviour"].values())

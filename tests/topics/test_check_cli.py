@@ -74,7 +74,7 @@ def test_json_lists_unsupported_kinds_and_error_positions() -> None:
     # Only valid Copilot Studio kinds the runtime does not run are "unsupported"; misspelt
     # kinds are listed apart.
     assert payload["summary"]["unsupported_kinds"] == {
-        "OnGeneratedResponse": 1, "SearchAndSummarizeContent": 1,
+        "OnGeneratedResponse": 1, "SearchAndSummarizeWithCustomModel": 1,
     }  # fmt: skip
     assert payload["summary"]["unknown_kinds"] == {"SendMessage": 1, "SetVarible": 1}
     assert payload["summary"]["invalid_nodes"] == {}
@@ -98,7 +98,7 @@ beginDialog:
       variable: Topic.x
     - kind: HttpRequestAction
       id: http_no_url
-    - kind: SearchAndSummarizeContent
+    - kind: SearchAndSummarizeWithCustomModel
       id: search_1
 """
 
@@ -111,10 +111,10 @@ def test_summary_keeps_invalid_nodes_and_unknown_kinds_out_of_unsupported_kinds(
     code, out = run(str(topic), "--format", "json")
     assert code == 1
     summary = json.loads(out)["summary"]
-    assert summary["unsupported_kinds"] == {"SearchAndSummarizeContent": 1}
+    assert summary["unsupported_kinds"] == {"SearchAndSummarizeWithCustomModel": 1}
     assert summary["invalid_nodes"] == {"HttpRequestAction": 1, "SetVariable": 1}
     assert summary["unknown_kinds"] == {"OnConversationStar": 1}
     code, text = run(str(topic))
-    assert "  unsupported kinds: SearchAndSummarizeContent 1" in text
+    assert "  unsupported kinds: SearchAndSummarizeWithCustomModel 1" in text
     assert "  unknown kinds:     OnConversationStar 1" in text
     assert "  invalid nodes:     HttpRequestAction 1, SetVariable 1" in text

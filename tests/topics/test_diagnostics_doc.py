@@ -33,6 +33,16 @@ FAMILIES = [
         "Formulas (`=...` values) and `{...}` holes in message text. Positions point into the YAML file.",
     ),
     (
+        "KNW",
+        "Knowledge (KNW3xx)",
+        "Documents under `knowledge/` (docs/models.md); reported by `postcall check`, never a fault at run time.",
+    ),
+    (
+        "GEN",
+        "Generative nodes (GEN3xx)",
+        "Generative answers and prompt actions that cannot run as configured (docs/models.md); reported by `postcall check`.",
+    ),
+    (
         "RUN",
         "Run time (RUN4xx)",
         "Reported while a conversation or a post-call topic runs (in run logs and the console), not by `postcall check`.",

@@ -233,7 +233,7 @@ def test_unsupported_and_invalid_nodes_load_as_unsupported() -> None:
     search, send = nodes["search_1"], nodes["send_1"]
     assert isinstance(search, m.UnsupportedNode) and search.known_kind
     assert search.raw == {
-        "kind": "SearchAndSummarizeContent",
+        "kind": "SearchAndSummarizeWithCustomModel",
         "id": "search_1",
         "userInput": "=System.Activity.Text",
     }

@@ -18,6 +18,9 @@ between attempts, never the semantics).  Where each concern lives:
                  bounded body, 2xx-only success, redacted views of what was sent and received.
 - `flow.py`      one flow or connector attempt: a bound URL (through `http.py`) or a callable.
 - `telemetry.py` one LogCustomTelemetryEvent attempt and where its event goes.
+- `model.py`     one model call attempt: OpenAI chat completions through the official `openai`
+                 SDK, its HTTP client's transport checking allowed hosts on every request;
+                 `model_endpoint.py` the endpoint's settings (never the key).
 - `execute.py`   `execute_action`: dispatch by kind, the retry loop, logging: the entry point.
 - `inprocess.py` `InProcessActions`: `execute_action` for synchronous callers (harness, CLI).
 

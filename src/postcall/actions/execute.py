@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import httpx
 
@@ -76,6 +78,7 @@ async def execute_action(
             await on_attempt(record)
 
     once: Callable[[int, float | None], Awaitable[AttemptOutcome]]
+    policy = settings.retry
     if request.kind == "http":
 
         async def once(attempt: int, seconds_left: float | None) -> AttemptOutcome:
@@ -88,12 +91,24 @@ async def execute_action(
 
     elif request.kind == "log":
         once = log_once(request, telemetry, run_id)
+    elif request.kind == "model":
+        from postcall.actions.model import (
+            model_once,  # the openai SDK loads on the first model call
+        )
+
+        async def once(attempt: int, seconds_left: float | None) -> AttemptOutcome:
+            return await model_once(request, settings, seconds_left, resolver=resolver)
+
+        if settings.model is not None:  # a caller never waits longer than the endpoint's budget
+            budget_end = time.time() + settings.model.budget_s
+            deadline = budget_end if deadline is None else min(deadline, budget_end)
+            policy = replace(settings.retry, max_attempts=settings.model.max_attempts)
     else:
         return ActionResult(
             ok=False, error=f"Node {request.node_id!r} asks for an unknown action kind {request.kind!r}.", error_category="bad_request"
         )
     try:
-        return await retry_attempts(once, settings.retry, deadline=deadline, on_attempt=listener, sleep=sleep, rng=rng)
+        return await retry_attempts(once, policy, deadline=deadline, on_attempt=listener, sleep=sleep, rng=rng)
     except Exception as exc:  # a bug here must not kill a run silently: it becomes a failed step
         log.exception("action_crashed", kind=request.kind, **context)
         return ActionResult(ok=False, error=f"Internal error while running the action: {type(exc).__name__}: {exc}", error_category="internal")

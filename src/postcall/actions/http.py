@@ -1,11 +1,18 @@
 """One HTTP attempt: host check, Idempotency-Key, timeout, bounded body, and a classification of what went wrong.
 
+The connection goes to the address that was checked (`pinned`): the URL's host name is
+resolved once, every address is checked against `allowed_hosts`, and the request is sent to
+the chosen address with the original `Host` header and TLS server name (so the certificate is
+still verified for the name).  httpx would otherwise resolve the name again, and a DNS answer
+that changed in between (DNS rebinding) could point it at an address the check refused.
+
 The retry loop lives in `attempts.retry_attempts`; this module only knows how to send once
 and how to say whether trying again could help (connection errors, timeouts, 408, 429, 5xx).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -51,6 +58,31 @@ def _parse_json(text: str, content_type: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+def pinned(url: str, addresses: list[str], headers: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """The URL to connect to, pinned to a checked address, and the request's extensions.
+
+    `headers` gains the original `Host` (unless the author set one); an https request carries
+    the original name as its TLS server name.  A URL whose host is an address is sent as is.
+    """
+    parsed = httpx.URL(url)
+    host = parsed.host
+    if not addresses or host in addresses or _is_address(host):
+        return url, {}
+    address = sorted(addresses, key=lambda a: (":" in a, a))[0]  # IPv4 first, as most stacks do
+    if not any(k.lower() == "host" for k in headers):
+        headers["Host"] = parsed.netloc.decode("ascii")
+    extensions: dict[str, Any] = {"sni_hostname": host} if parsed.scheme == "https" else {}
+    return str(parsed.copy_with(host=address.split("%", 1)[0])), extensions
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def build_http_call(request: ActionRequest, settings: ActionSettings) -> tuple[str, str, dict[str, str], str | None, str | None, float]:
@@ -105,16 +137,18 @@ async def send_once(
         return AttemptOutcome(ActionResult(ok=False, error=str(exc), error_category=exc.category))
     view = _request_view(method, url, headers, body, content_type, limit)
     try:
-        await check_destination(url, settings.allowed_hosts, resolver=resolver)
+        addresses = await check_destination(url, settings.allowed_hosts, resolver=resolver)
     except ActionError as exc:
         return AttemptOutcome(
             ActionResult(ok=False, error=str(exc), error_category=exc.category), retryable=exc.retryable, request_view=view
         )
     if seconds_left is not None:
         timeout = max(0.001, min(timeout, seconds_left))
+    target, extensions = pinned(url, addresses, headers)
     try:
         async with client.stream(
-            method, url, headers=headers, content=body.encode() if body is not None else None, timeout=timeout
+            method, target, headers=headers, content=body.encode() if body is not None else None, timeout=timeout,
+            extensions=extensions,
         ) as response:
             chunks: list[bytes] = []
             size = 0

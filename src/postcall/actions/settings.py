@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from postcall.actions.model_endpoint import ModelEndpoint
 from postcall.actions.retry import RetryPolicy
 from postcall.errors import ConfigError
 
@@ -83,6 +84,9 @@ class ActionSettings:
     recorded_body_chars: int = 4096
     """Longest request or response body kept in a run's step history."""
 
+    model: ModelEndpoint | None = None
+    """The model endpoint of "model" actions (agent.yaml `model:`); None: no model configured."""
+
     def __post_init__(self) -> None:
         problems = []
         if self.request_timeout_s <= 0:
@@ -106,6 +110,7 @@ class ActionSettings:
             "run_budget_s": self.run_budget_s,
             "max_response_bytes": self.max_response_bytes,
             "recorded_body_chars": self.recorded_body_chars,
+            "model": self.model.to_json() if self.model is not None else None,
         }
 
     @classmethod
@@ -119,4 +124,5 @@ class ActionSettings:
             run_budget_s=float(data.get("run_budget_s", defaults.run_budget_s)),
             max_response_bytes=int(data.get("max_response_bytes", defaults.max_response_bytes)),
             recorded_body_chars=int(data.get("recorded_body_chars", defaults.recorded_body_chars)),
+            model=ModelEndpoint.from_json(data["model"]) if data.get("model") else None,
         )

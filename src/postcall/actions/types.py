@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-ActionKind = Literal["http", "flow", "log"]
+ActionKind = Literal["http", "flow", "log", "model"]
 
 
 def idempotency_key(conversation_id: str, topic: str, node_id: str, execution: int = 1) -> str:

@@ -46,6 +46,10 @@ def check(path: Path, env: tuple[str, ...], fmt: str) -> None:
     if not path.exists():
         raise click.BadParameter(f"no such file or folder: {path}", param_hint="PATH")
     result = load_agent(path, env_overrides=overrides)
+    if result.agent is not None:
+        from postcall.knowledge.checks import knowledge_diagnostics
+
+        result.diagnostics.extend(knowledge_diagnostics(result.agent))
     summary = summarize(result)
     if fmt == "json":
         payload = {"diagnostics": [d.to_dict() for d in result.diagnostics], "summary": summary}

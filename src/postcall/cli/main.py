@@ -9,7 +9,7 @@ import click
 from postcall import __version__
 
 # Modules under postcall.cli that each define `register(group)`.
-SUBCOMMAND_MODULES = ("check", "fx", "conversation", "runs", "serve", "simulate", "retention")
+SUBCOMMAND_MODULES = ("check", "fx", "conversation", "runs", "serve", "simulate", "retention", "knowledge")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

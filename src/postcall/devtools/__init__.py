@@ -7,6 +7,8 @@
                          drills and benchmarks of the durable layer without the engine.
 - `crashdrill.py`        `python -m postcall.devtools.crashdrill`: a worker killed mid-run.
 - `conformance.py`       Microsoft's Power Fx expression tests, run by `postcall fx test`.
+- `openai_server.py`     a local OpenAI-compatible chat-completions server (tests, benches and
+                         `python -m postcall.devtools.openai_server` for the example).
 
 They ship in the wheel because CLI commands (`call --twilio`, `fx test`, `runs`) use them.
 """

@@ -15,12 +15,14 @@ from typing import Any
 
 from postcall.actions import ActionRequest, ActionResult
 from postcall.diagnostics import TextOrigin
+from postcall.engine import transcript
 from postcall.engine.activity import (
     Activity,
     ActivityType,
     AgentOutput,
     ChannelEvent,
     EndReason,
+    Say,
     TransferOutcome,
 )
 from postcall.engine.dtmf import clean_digits
@@ -72,6 +74,7 @@ from postcall.engine.triggers import (
     select_simple,
 )
 from postcall.errors import EngineError
+from postcall.knowledge.types import KnowledgeSearch
 from postcall.powerfx import Formula, Template, parse_formula, parse_template
 from postcall.powerfx.values import Value
 from postcall.topics.agent import Agent
@@ -150,12 +153,16 @@ def system_option_sets() -> dict[str, dict[str, Value]]:
 class Engine:
     """Runs an agent's in-call topics.  One Engine serves any number of conversations."""
 
-    def __init__(self, agent: Agent, *, recognizer: Recognizer | None = None) -> None:
+    def __init__(
+        self, agent: Agent, *, recognizer: Recognizer | None = None, knowledge: KnowledgeSearch | None = None
+    ) -> None:
         """`recognizer` picks topics from what the caller says; without one, the lexical
         PhraseRecognizer (the runtime passes `postcall.understanding.recognizer_for(agent)`,
         the embedded one by default).  A recogniser with `prepare` is prepared here, once."""
         self.agent = agent
         self.recognizer: Recognizer = recognizer or PhraseRecognizer()
+        self.knowledge = knowledge
+        """The agent's knowledge index (postcall.knowledge), searched by generative answers; None: no sources."""
         self.intent_candidates: tuple[IntentCandidate, ...] = tuple(agent_intent_candidates(agent))
         if isinstance(self.recognizer, DecidingRecognizer):
             self.recognizer.prepare(self.intent_candidates)
@@ -282,6 +289,7 @@ class Engine:
         self._note_activity(st, activity, now)
         st.turns += 1
         if kind is ActivityType.MESSAGE:
+            transcript.note(st, "caller", activity.text or (f"(pressed {activity.dtmf})" if activity.dtmf else None), now)
             return self._result(r, self._message(r, activity))
         if kind is ActivityType.CONVERSATION_UPDATE:
             return self._result(r, self._conversation_update(r))
@@ -411,6 +419,10 @@ class Engine:
 
     def _result(self, r: Runner, stop: Stop) -> TurnResult:
         outputs = list(r.outputs)
+        if r.mode == "call":
+            for output in outputs:
+                if isinstance(output, Say):
+                    transcript.note(r.state, "agent", output.text, r.now)
         if stop is Stop.LISTEN:
             frame = r.top
             try:

@@ -14,7 +14,7 @@ from typing import Any
 from postcall.engine.ending import EndRecord
 from postcall.engine.state import ConversationState, Frame
 from postcall.engine.values import from_plain, nest
-from postcall.powerfx.values import Record, Value
+from postcall.powerfx.values import Record, Table, Value
 
 
 def naive_utc(value: dt.datetime) -> dt.datetime:
@@ -70,6 +70,9 @@ def activity_variables(activity: Mapping[str, Any] | None) -> dict[str, Value]:
         "Activity.From.Name": activity.get("from_name"),
         "Activity.Channel": channel_option(activity.get("channel_id")),
     }
+
+
+_EMPTY_TRANSCRIPT = Table([], columns=["Speaker", "Text", "Time"])
 
 
 # Channel ids of the activities -> Copilot Studio's ChannelId option (System.Activity.Channel).
@@ -138,6 +141,9 @@ def system_record(state: ConversationState, *, bot_name: str, schema_name: str |
         "Transfer.Kind": None,
         "Transfer.Target": None,
         "Transfer.Count": 0,
+        "Conversation.Transcript": _EMPTY_TRANSCRIPT,
+        "Conversation.TranscriptText": "",
+        "Conversation.LastAnswerSources": None,
     }
     flat.update(activity_variables(state.activity))
     flat.update(state.system)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from postcall.actions import ActionRequest, ActionResult
+from postcall.actions.model_endpoint import ModelEndpoint
 from postcall.actions.retry import RetryPolicy
 from postcall.actions.settings import ActionSettings, FlowBinding
 from postcall.durable.program import register_program
@@ -21,6 +22,7 @@ from postcall.engine.engine import Engine
 from postcall.engine.nodes.backend import expand_env
 from postcall.engine.postcall import PostCallProgram
 from postcall.errors import ConfigError
+from postcall.knowledge.index import open_index
 from postcall.redaction import is_secret_name, register_secret_values
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
@@ -56,6 +58,19 @@ def action_settings_for(agent: Agent, topic: str | None = None) -> ActionSetting
         allowed_hosts=config.allowed_hosts if config.allowed_hosts is not None else ("*",),
         flows=flows,
         run_budget_s=retry.run_timeout_seconds,
+        model=model_endpoint(agent),
+    )
+
+
+def model_endpoint(agent: Agent) -> ModelEndpoint | None:
+    """agent.yaml `model:` (with the environment's overrides already applied) as the action layer's endpoint."""
+    m = agent.config.model
+    if m is None:
+        return None
+    return ModelEndpoint(
+        base_url=m.base_url, model=m.model, api_key_env=m.api_key_env, api_key_file=m.api_key_file,
+        timeout_s=m.timeout_seconds, budget_s=m.budget_seconds, max_attempts=m.max_attempts,
+        max_tokens=m.max_tokens, temperature=m.temperature,
     )
 
 
@@ -92,7 +107,8 @@ def register_agent(agent: Agent, engine: Engine | None = None) -> None:
     or logged (postcall/redaction.py).
     """
     register_secret_values(v for k, v in agent.config.env.items() if is_secret_name(k))
-    shared = engine or Engine(agent)
+    root = agent.root if agent.root.is_dir() else agent.root.parent
+    shared = engine or Engine(agent, knowledge=open_index(root))
     register_program(PROGRAM, lambda data: TopicProgram(agent, shared, data))
 
 

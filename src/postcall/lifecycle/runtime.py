@@ -15,6 +15,7 @@ from postcall.engine.engine import Engine
 from postcall.errors import ConfigError
 from postcall.files import private_dir, secure_data_dir
 from postcall.hostentries import parse_entries
+from postcall.knowledge.index import open_index
 from postcall.lifecycle.programs import register_agent
 from postcall.lifecycle.session import Sessions
 from postcall.lifecycle.watchdog import WatchdogFailure
@@ -100,7 +101,10 @@ def open_runtime(
     for entry, why in never:  # `postcall check` warns too; a server start must not hide it
         log.warning("allowed_hosts_entry_never_matches", entry=entry, reason=why)
     store = open_store(settings.database_url, agent_dir=agent.root if agent.root.is_dir() else agent.root.parent, clock=clock)
-    engine = Engine(agent, recognizer=recognizer_for(agent))
+    engine = Engine(
+        agent, recognizer=recognizer_for(agent),
+        knowledge=open_index(agent.root if agent.root.is_dir() else agent.root.parent, settings.data_dir),
+    )
     register_agent(agent, engine)
     sessions = Sessions(agent, store, engine=engine, clock=clock or SystemClock())
     return Runtime(agent=agent, diagnostics=diagnostics, store=store, sessions=sessions, settings=settings)

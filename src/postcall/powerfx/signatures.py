@@ -165,6 +165,7 @@ SIGNATURES: dict[str, Signature] = {
     "PlainText": S(("Text",), None, TEXT),
     "GUID": S(("Text",), None, TEXT),
     "Rand": S((), None, NUM),
+    "Language": S((), None, TEXT),
     "RandBetween": S(("Number", "Number"), None, NUM),
     "IsMatch": S(("Text", "Any", "Any"), None, BOOL),
     "Match": S(("Text", "Any", "Any"), None, T.UNKNOWN),
@@ -253,7 +254,7 @@ SIGNATURES: dict[str, Signature] = {
     "Search": S(("Table", "Text"), "Any", _same_table),
     "ColumnNames": S(("Any",), None, T.single_column(TEXT)),
     "Column": S(("Any", "Text"), None, T.DYNAMIC),
-    "AddColumns": S(("Table",), "Any", T.UNKNOWN, scoped="rest"),
+    "AddColumns": S(("Any",), "Any", T.UNKNOWN, scoped="rest"),
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -197,6 +198,18 @@ class DomainCollector:
         for reason, n in sorted(stats.ends_by_reason(store).items()):
             ends.add_metric([reason or "NONE"], float(n))
         yield ends
+
+        model = CounterMetricFamily(
+            "postcall_model_attempts",
+            "Model endpoint attempts made by this process, by outcome (ok, timeout, http_status, "
+            "refusal, bad_response, refused_host, no_model, ...).",
+            labels=["outcome"],
+        )
+        # read only if a model call loaded the module: a scrape does not import the openai SDK
+        attempts = getattr(sys.modules.get("postcall.actions.model"), "ATTEMPTS", {})
+        for outcome, n in sorted(dict(attempts).items()):
+            model.add_metric([outcome], float(n))
+        yield model
 
         runs = GaugeMetricFamily(
             "postcall_runs", "Post-call runs by current status.", labels=["status"]

@@ -53,6 +53,7 @@ from postcall.engine.activity import (
     output_to_json,
 )
 from postcall.errors import TopicError
+from postcall.knowledge.index import open_index
 from postcall.lifecycle.programs import action_settings_for
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
@@ -121,7 +122,10 @@ class Conversation:
         step_seconds: float = 1.0,
     ) -> None:
         self.agent = agent if isinstance(agent, Agent) else load(agent, env)
-        self.engine = Engine(self.agent, recognizer=recognizer or recognizer_for(self.agent))
+        root = self.agent.root if self.agent.root.is_dir() else self.agent.root.parent
+        self.engine = Engine(
+            self.agent, recognizer=recognizer or recognizer_for(self.agent), knowledge=open_index(root)
+        )
         self.clock = clock or FixedClock()
         agent_ = self.agent
         self.actions = InProcessActions(

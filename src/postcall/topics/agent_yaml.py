@@ -7,6 +7,7 @@ fall back to the default; a secret written in clear is an error (secrets live in
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -25,7 +26,10 @@ from postcall.topics.config import (
     Channels,
     EventsChannel,
     FlowBinding,
+    KnowledgeSettings,
     Limits,
+    ModelSettings,
+    PromptDefinition,
     RecognizerSettings,
     Retention,
     RetryPolicy,
@@ -34,11 +38,12 @@ from postcall.topics.config import (
     TwilioTransferToAgent,
     VoiceSettings,
 )
-from postcall.topics.source import YMap, YNode, YScalar, YSeq
+from postcall.topics.source import YMap, YNode, YScalar, YSeq, to_plain
 
 TOP_KEYS = (
     "name", "bot_name", "language", "description", "env", "flows", "connectors", "allowed_hosts",
-    "voice", "limits", "retry", "topic_settings", "channels", "recognizer", "retention",
+    "voice", "limits", "retry", "topic_settings", "channels", "recognizer", "retention", "model",
+    "prompts", "knowledge",
 )  # fmt: skip
 _SECRET_WORDS = re.compile(r"(token|secret|password|api_?key)$", re.IGNORECASE)
 _PYTHON_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
@@ -451,8 +456,109 @@ def read_agent_yaml(
         channels=_channels(fc, cnode, root) if cnode is not None else Channels(),
         recognizer=_recognizer(fc, recnode) if recnode is not None else RecognizerSettings(),
         retention=_retention(fc, retnode) if retnode is not None else Retention(),
+        model=_model(fc, r.mapping("model"), root),
+        prompts=MappingProxyType(_prompts(fc, r.mapping("prompts"))),
+        knowledge=_knowledge(fc, r.mapping("knowledge")),
     )
     return _with_env(config, env_overrides, fc), r.text("bot_name")
+
+
+def _model(fc: FileContext, node: YMap | None, root: Path) -> ModelSettings | None:
+    """agent.yaml `model:`, then POSTCALL_MODEL_BASE_URL / POSTCALL_MODEL from the environment
+    (which also configure a model when agent.yaml has none)."""
+    base_url = os.environ.get("POSTCALL_MODEL_BASE_URL") or None
+    name = os.environ.get("POSTCALL_MODEL") or None
+    if node is None:
+        return ModelSettings(base_url=base_url, model=name) if base_url and name else None
+    r = _Reader(fc, node, "model", (
+        "base_url", "model", "api_key_env", "api_key_file", "timeout_seconds", "budget_seconds",
+        "max_attempts", "max_tokens", "temperature",
+    ))  # fmt: skip
+    url = base_url or r.text("base_url")
+    model = name or r.text("model")
+    if not url or not url.startswith(("http://", "https://")):
+        r.bad(node.get("base_url") or node, "'base_url' must be the endpoint's http(s) URL up to /v1, e.g. https://api.openai.com/v1.")
+        return None
+    if not model:
+        r.bad(node, "'model' must name the model, e.g. gpt-4o-mini.")
+        return None
+    defaults = ModelSettings(base_url=url, model=model)
+    return ModelSettings(
+        base_url=url,
+        model=model,
+        api_key_env=r.text("api_key_env", defaults.api_key_env) or defaults.api_key_env,
+        api_key_file=r.path("api_key_file", root),
+        timeout_seconds=r.number("timeout_seconds", defaults.timeout_seconds, minimum=0.001),
+        budget_seconds=r.number("budget_seconds", defaults.budget_seconds, minimum=0.001),
+        max_attempts=r.integer("max_attempts", defaults.max_attempts, minimum=1),
+        max_tokens=r.integer("max_tokens", defaults.max_tokens, minimum=1),
+        temperature=r.number("temperature", defaults.temperature),
+    )
+
+
+def _prompts(fc: FileContext, node: YMap | None) -> dict[str, PromptDefinition]:
+    out: dict[str, PromptDefinition] = {}
+    for key, value in node.entries if node is not None else ():
+        where = f"prompts['{key.value}']"
+        if isinstance(value, YScalar) and not value.is_null:
+            out[key.value] = PromptDefinition(key=key.value, text=value.value)
+            continue
+        if not isinstance(value, YMap):
+            fc.add(codes.CONFIG_BAD_VALUE, f"{where} must be the prompt's text or a mapping with text.", start_span(value.span))
+            continue
+        pr = _Reader(fc, value, where, ("text", "output", "skip_without_caller_speech"))
+        text = pr.text("text")
+        if not text:
+            pr.bad(value, "'text' (the prompt, with {Input} holes) is required.")
+            continue
+        schema: dict[str, object] | None = None
+        out_node = pr.get("output")
+        if isinstance(out_node, YMap):
+            plain = _typed(to_plain(out_node))
+            schema = plain if isinstance(plain, dict) else None
+        elif out_node is not None and not (isinstance(out_node, YScalar) and out_node.value == "text"):
+            pr.bad(out_node, "'output' must be text or a JSON schema (a mapping).")
+        skip = pr.get("skip_without_caller_speech")
+        out[key.value] = PromptDefinition(
+            key=key.value, text=text, output_schema=schema,
+            skip_without_caller_speech=not (isinstance(skip, YScalar) and skip.value.lower() == "false"),
+        )
+    return out
+
+
+def _typed(value: object) -> object:
+    """YAML scalars as JSON values (a JSON schema needs `false`, not "false")."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    if isinstance(value, str):
+        lowered = value.lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+        if lowered in ("null", "~"):
+            return None
+        if re.fullmatch(r"[-+]?\d+", value):
+            return int(value)
+        if re.fullmatch(r"[-+]?\d*\.\d+([eE][-+]?\d+)?", value):
+            return float(value)
+    return value
+
+
+def _knowledge(fc: FileContext, node: YMap | None) -> KnowledgeSettings:
+    if node is None:
+        return KnowledgeSettings()
+    r = _Reader(fc, node, "knowledge", ("response_confidence", "max_passages", "answer_words"))
+    defaults = KnowledgeSettings()
+    confidence = r.number("response_confidence", defaults.response_confidence)
+    if confidence > 1:
+        r.bad(node.get("response_confidence") or node, "'response_confidence' must be from 0 to 1.")
+        confidence = defaults.response_confidence
+    return KnowledgeSettings(
+        response_confidence=confidence,
+        max_passages=r.integer("max_passages", defaults.max_passages, minimum=1),
+        answer_words=r.integer("answer_words", defaults.answer_words, minimum=5),
+    )
 
 
 def _retention(fc: FileContext, node: YMap) -> Retention:

@@ -1312,6 +1312,18 @@ def _transfer_v1(fc: FileContext, f: Fields, c: Common) -> Node:
     return TransferConversation(transfer_type=transfer, **c)
 
 
+def _generative_builders() -> dict[str, tuple[str, Builder]]:
+    """The generative nodes' builders (topics/build_generative.py); their fields are checked
+    there, so no schema definition here (None: nothing checked twice)."""
+    from postcall.topics.build_generative import build_generative, build_prompt
+
+    return {
+        "SearchAndSummarizeContent": (None, build_generative),  # type: ignore[dict-item]
+        "AnswerQuestionWithAI": (None, build_generative),  # type: ignore[dict-item]
+        "InvokeAIBuilderModelAction": (None, build_prompt),  # type: ignore[dict-item]
+    }
+
+
 NODE_BUILDERS: dict[str, tuple[str, Builder]] = {
     "SetVariable": ("SetVariable", _set_variable),
     "SetTextVariable": ("SetTextVariable", _set_text_variable),
@@ -1348,6 +1360,7 @@ NODE_BUILDERS: dict[str, tuple[str, Builder]] = {
     "TransferConversationV2": ("TransferConversationV2", _transfer_v2),
     "TransferConversation": ("TransferConversation", _transfer_v1),
 }
+NODE_BUILDERS.update(_generative_builders())
 
 SUPPORTED_NODE_KINDS: tuple[str, ...] = tuple(NODE_BUILDERS)
 

@@ -124,6 +124,42 @@ class RecognizerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """agent.yaml `model:`: an OpenAI-compatible chat-completions endpoint (docs/models.md).
+    The key is never here: `api_key_env` names a variable, `api_key_file` a file."""
+
+    base_url: str
+    model: str
+    api_key_env: str = "POSTCALL_MODEL_API_KEY"
+    api_key_file: str | None = None
+    timeout_seconds: float = 10.0
+    budget_seconds: float = 8.0
+    max_attempts: int = 3
+    max_tokens: int = 300
+    temperature: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class PromptDefinition:
+    """agent.yaml `prompts:` entry: the text of an InvokeAIBuilderModelAction's prompt (`{Name}`
+    holes are filled from the node's input bindings) and its output: "text" or a JSON schema."""
+
+    key: str
+    text: str
+    output_schema: Mapping[str, object] | None = None
+    skip_without_caller_speech: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeSettings:
+    """agent.yaml `knowledge:`."""
+
+    response_confidence: float = 0.5
+    max_passages: int = 3
+    answer_words: int = 45
+
+
+@dataclass(frozen=True, slots=True)
 class Retention:
     """How long each kind of a call's data is kept, in days after the call ended (None: forever).
 
@@ -176,6 +212,9 @@ class AgentConfig:
     channels: Channels = Channels()
     recognizer: RecognizerSettings = RecognizerSettings()
     retention: Retention = Retention()
+    model: ModelSettings | None = None
+    prompts: Mapping[str, PromptDefinition] = field(default_factory=lambda: MappingProxyType({}))
+    knowledge: KnowledgeSettings = KnowledgeSettings()
 
     def connector_binding(self, connection_reference: str, operation_id: str) -> FlowBinding | None:
         """The `connectors:` binding of an InvokeConnectorAction: the key

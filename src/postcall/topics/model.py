@@ -809,6 +809,56 @@ class TransferConversation(Node):
     transfer_type: TransferToPhoneNumber | TransferToAgent
 
 
+# -- generative answers and prompts (engine/nodes/generative.py runs them) --
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenerativeAnswers(Node):
+    """SearchAndSummarizeContent and AnswerQuestionWithAI (`kind` keeps which).
+
+    `user_input` is the question (default System.Activity.Text).  `knowledge_sources` None
+    searches every source; a tuple names the sources (SearchSpecificKnowledgeSources).
+    `search_files` is "all", "none" (DoNotSearchFiles) or "specific" with `files`.
+    `response_confidence` (0..1) is the least confidence of an extractive answer (no model);
+    None: agent.yaml `knowledge.response_confidence`.  `response_capture` is "TextOnly" (the
+    variable holds the text) or "FullResponse" (a record: Text.Content, Text.MarkdownContent,
+    Text.CitationSources).  AnswerQuestionWithAI searches nothing: it needs a model.
+    """
+
+    KIND: ClassVar[str] = "SearchAndSummarizeContent"
+    user_input: Expr | None = None
+    variable: VariableRef | None = None
+    auto_send: bool = True
+    knowledge_sources: tuple[str, ...] | None = None
+    search_files: str = "all"
+    files: tuple[str, ...] = ()
+    additional_instructions: TextTemplate | None = None
+    generator_input: TextTemplate | None = None
+    response_confidence: float | None = None
+    response_capture: str = "TextOnly"
+    apply_model_knowledge: bool = False
+    moderation_level: str | None = None
+    latency_message: LatencyMessageSettings | None = None
+
+    @property
+    def searches_knowledge(self) -> bool:
+        return self.kind == "SearchAndSummarizeContent"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvokePrompt(Node):
+    """InvokeAIBuilderModelAction: a prompt (agent.yaml `prompts:`, keyed by `ai_model_id` or the
+    node's display name) filled from `input` bindings and sent to the model endpoint; `output`
+    binds `text` (or `predictionOutput`, as exports write it) and the fields of a structured
+    (JSON schema) answer."""
+
+    KIND: ClassVar[str] = "InvokeAIBuilderModelAction"
+    ai_model_id: str
+    input: tuple[InputBinding, ...] = ()
+    output: tuple[OutputBinding, ...] = ()
+    latency_message: LatencyMessageSettings | None = None
+
+
 # ----------------------------------------------------------------------------------------------
 # Triggers
 

@@ -17,6 +17,7 @@ from postcall.engine.nodes.dialogs import (
     run_repeat_dialog,
     run_replace_dialog,
 )
+from postcall.engine.nodes.generative import run_generative, run_prompt
 from postcall.engine.nodes.messages import run_emit_event, run_send_activity
 from postcall.engine.nodes.question import run_question
 from postcall.engine.nodes.transfer import run_transfer
@@ -62,8 +63,11 @@ HANDLERS: dict[type[Any], Handler] = {
     m.InvokeConnectorAction: run_connector,
     m.LogCustomTelemetryEvent: run_log,
     m.TransferConversation: run_transfer,
+    m.GenerativeAnswers: run_generative,
+    m.InvokePrompt: run_prompt,
 }
 
 BACKEND_KINDS = (
     m.HttpRequestAction, m.InvokeFlowAction, m.InvokeConnectorAction, m.LogCustomTelemetryEvent,
+    m.InvokePrompt,
 )

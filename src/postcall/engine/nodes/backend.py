@@ -24,9 +24,11 @@ from postcall.engine.state import Frame
 from postcall.engine.values import from_plain, to_plain
 from postcall.powerfx.values import Record, Value
 from postcall.topics.model import (
+    GenerativeAnswers,
     HttpRequestAction,
     InvokeConnectorAction,
     InvokeFlowAction,
+    InvokePrompt,
     LogCustomTelemetryEvent,
     Node,
 )
@@ -270,6 +272,10 @@ def apply_result(r: Runner, frame: Frame, node: Node, result: ActionResult) -> F
         from postcall.engine.nodes.connector import apply_connector
 
         return apply_connector(r, frame, node, result)
+    if isinstance(node, (GenerativeAnswers, InvokePrompt)):
+        from postcall.engine.nodes.generative import apply_generative
+
+        return apply_generative(r, frame, node, result)
     if not result.ok:
         r.warn(f"telemetry event not recorded: {result.error or 'error'}", frame, node.id)
     return Flow.NEXT

@@ -59,6 +59,8 @@ def _exact_unary(name: str, exact: Callable[[Decimal], Value], func: Callable[[C
 
     def impl(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         value = args[0]
+        if type(value) is float:
+            return func(site, value)
         if type(value) is Decimal or (frame.decimal and type(value) is not float and value is not None
                                       and not isinstance(value, (dt.date, dt.timedelta))):
             number = to_decimal(value)
@@ -139,9 +141,10 @@ def _round_digits(number: float, digits: float, mode: str) -> float:
 
 def _rounder(name: str, mode: str) -> None:
     def impl(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-        exact = _exact_round(frame, args, mode)
-        if exact is not None:
-            return exact
+        if type(args[0]) is not float:  # the Float path first, without the Decimal checks
+            exact = _exact_round(frame, args, mode)
+            if exact is not None:
+                return exact
         numbers = _numbers(args if len(args) == 2 else [args[0], 0.0])
         if isinstance(numbers, ErrorValue):
             return numbers
@@ -205,9 +208,10 @@ def _trunc(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 @tabular
 def _mod(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Mod(number, divisor): the remainder, with the sign of the divisor."""
-    exact = decimal_operands(args[0], args[1], frame.decimal)
-    if exact is not None:
-        return exact if isinstance(exact, ErrorValue) else nums.modulo(*exact)
+    if type(args[0]) is not float or type(args[1]) is not float:
+        exact = decimal_operands(args[0], args[1], frame.decimal)
+        if exact is not None:
+            return exact if isinstance(exact, ErrorValue) else nums.modulo(*exact)
     numbers = _numbers(args)
     if isinstance(numbers, ErrorValue):
         return numbers

@@ -617,7 +617,14 @@ def _add_columns(site: CallSite, args: Sequence[Fn]) -> Fn:
     alias = site.aliases[0] if site.aliases else None
 
     def run(frame: Frame) -> Value:
-        table = _table_arg(site, source(frame))
+        value = source(frame)
+        if isinstance(value, Record):  # a record gets the columns itself
+            added = run_on(frame, Table([value], tuple(value)))
+            return added.rows[0] if isinstance(added, Table) and added.rows else added
+        return run_on(frame, value)
+
+    def run_on(frame: Frame, value: Value) -> Value:
+        table = _table_arg(site, value)
         if isinstance(table, ErrorValue):
             return table
         names: list[str] = []

@@ -471,10 +471,20 @@ def guid_from_text(site: CallSite, value: Value) -> Value:
     text = _text_arg(value)
     if isinstance(text, ErrorValue):
         return text
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
+    # .NET's Guid.Parse forms: 32 digits, or 8-4-4-4-12 optionally in {} or ().
+    if _GUID_FORMS.fullmatch(text.strip()) is None:
         return site.invalid(f"{text!r} is not a GUID.")
+    return str(uuid.UUID(text.strip().strip("{}()")))
+
+
+_GUID_D = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_GUID_FORMS = re.compile(rf"[0-9a-fA-F]{{32}}|{_GUID_D}|\{{{_GUID_D}\}}|\({_GUID_D}\)")
+
+
+@eager("Language", 0, 0)
+def _language(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Language(): the language formulas run in (postcall evaluates in en-US)."""
+    return "en-US"
 
 
 def _record_of(value: Value) -> Record | None:

@@ -1,0 +1,333 @@
+"""Generative answers (SearchAndSummarizeContent, AnswerQuestionWithAI) and prompt actions
+(InvokeAIBuilderModelAction), on voice.
+
+Knowledge is searched in the turn through the engine's retriever (an index opened by the
+lifecycle layer; the engine only asks it).  A model call is a side effect like an HTTP request:
+the node suspends with a "model" ActionRequest that the action layer carries out (in a call at
+once, after a call as one checkpointed DBOS step whose recorded result a replay reuses), and
+`apply_generative` finishes the node with the result.
+
+Copilot Studio's semantics, as docs/compatibility.md lists them:
+
+- with a model: a grounded answer from the retrieved passages (NO_ANSWER when they do not
+  hold it), one or two spoken sentences, sources kept in the log and in FullResponse;
+- without a model: the best passage's best sentence or two when its confidence reaches
+  `responseConfidence` (agent.yaml `knowledge.response_confidence` by default);
+- no answer (no sources, low confidence, the model failed or found nothing): the variable is
+  Blank and the conversation goes on with the next node; in the unknown-intent topic
+  (Conversational boosting) the next OnUnknownIntent topic (Fallback) is queued after it, or
+  the fallback message is said when there is none;
+- `autoSend: false` writes the variable without speaking.
+
+A prompt action without a model, or without a prompt definition, or whose answer does not fit
+its schema, fails with RUN470 and takes the error path (OnError, System.Error.*).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from postcall.actions import ActionResult
+from postcall.diagnostics import Severity, register_code
+from postcall.engine.interpreter import Flow, Runner
+from postcall.engine.nodes.backend import suspend
+from postcall.engine.state import Frame
+from postcall.engine.values import from_plain, to_plain
+from postcall.knowledge.text import spoken_answer
+from postcall.knowledge.types import Passage
+from postcall.powerfx.values import Record, Table, Value
+from postcall.topics.config import PromptDefinition
+from postcall.topics.model import GenerativeAnswers, InvokePrompt, Node
+
+RUN_GENERATIVE = register_code(
+    "RUN470", Severity.ERROR,
+    "A prompt action failed: no model configured, no prompt definition, the model call failed, "
+    "or its answer does not fit the prompt's output schema.",
+)
+NO_ANSWER = "NO_ANSWER"
+FALLBACK_MESSAGE = "Sorry, I'm not sure how to help with that. Can you try rephrasing?"
+
+GROUNDED_SYSTEM = (
+    "You answer callers on a phone line for {agent}. Answer only from the numbered passages "
+    "below. If they do not hold the answer, reply exactly {no_answer}. Reply in one or two short "
+    "sentences that read well aloud: no lists, no markdown, no links.{style}{extra}\n\nPassages:\n{passages}"
+)
+GENERAL_SYSTEM = (
+    "You answer callers on a phone line for {agent}. If you do not know, reply exactly "
+    "{no_answer}. Reply in one or two short sentences that read well aloud: no lists, no "
+    "markdown, no links.{style}{extra}"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# generative answers
+
+
+def _question(r: Runner, frame: Frame, node: GenerativeAnswers) -> str:
+    if node.user_input is not None:
+        return (r.eval_text(node.user_input, frame, node=node.id, what="userInput") or "").strip()
+    return str(r.scope(frame)["System"].get_field("Activity").get_field("Text") or "").strip()  # type: ignore[union-attr]
+
+
+def _retrieve(r: Runner, frame: Frame, node: GenerativeAnswers, question: str) -> list[Passage]:
+    index = getattr(r.engine, "knowledge", None)
+    if index is None or not node.searches_knowledge:
+        return []
+    limit = r.agent.config.knowledge.max_passages
+    sources: list[str] | None = None
+    if node.knowledge_sources is not None:
+        sources = list(index.resolve(node.knowledge_sources))
+    if node.search_files != "all":
+        files = {s.name for s in index.sources() if s.kind == "file"}
+        allowed = index.resolve(node.files) if node.search_files == "specific" else []
+        base = sources if sources is not None else list(index.source_names())
+        sources = [s for s in base if s not in files or s in allowed]
+    if sources is not None and not sources:
+        r.info("generative answers: the node names no source the index has", frame, node.id)
+        return []
+    return list(index.search(question, sources=sources, limit=limit))
+
+
+def run_generative(r: Runner, frame: Frame, node: GenerativeAnswers) -> Flow:
+    question = _question(r, frame, node)
+    if not question:
+        return no_answer(r, frame, node, "there is no question")
+    passages = _retrieve(r, frame, node, question)
+    if r.agent.config.model is not None and (passages or not node.searches_knowledge or node.apply_model_knowledge):
+        from postcall.engine.nodes.backend import latency
+
+        latency(r, frame, node)  # type: ignore[arg-type]
+        return suspend(r, frame, node, "model", _answer_payload(r, frame, node, question, passages))
+    if not passages:
+        return no_answer(r, frame, node, "no passage matched" if node.searches_knowledge else "no model is configured")
+    best = passages[0]
+    threshold = node.response_confidence if node.response_confidence is not None else r.agent.config.knowledge.response_confidence
+    if best.confidence < threshold:
+        return no_answer(r, frame, node, f"the best passage's confidence {best.confidence:.2f} is below {threshold:.2f}")
+    text = spoken_answer(question, best.text, max_words=r.agent.config.knowledge.answer_words)
+    return answered(r, frame, node, text, [best])
+
+
+def _style(r: Runner, frame: Frame, node: GenerativeAnswers) -> tuple[str, str]:
+    style = r.render(node.generator_input, frame, node=node.id).strip() if node.generator_input else ""
+    extra = r.render(node.additional_instructions, frame, node=node.id).strip() if node.additional_instructions else ""
+    return (f" Style: {style}" if style else ""), (f" {extra}" if extra else "")
+
+
+def _answer_payload(r: Runner, frame: Frame, node: GenerativeAnswers, question: str, passages: list[Passage]) -> dict[str, Any]:
+    style, extra = _style(r, frame, node)
+    if passages:
+        listed = "\n".join(f"[{i}] ({p.title}) {p.text}" for i, p in enumerate(passages, 1))
+        system = GROUNDED_SYSTEM.format(agent=r.agent.name, no_answer=NO_ANSWER, style=style, extra=extra, passages=listed)
+    else:
+        system = GENERAL_SYSTEM.format(agent=r.agent.name, no_answer=NO_ANSWER, style=style, extra=extra)
+    return {
+        "purpose": "answer",
+        "messages": [{"role": "system", "content": system}, {"role": "user", "content": question}],
+        "citations": [{"source": p.source, "title": p.title, "url": p.url, "text": p.text} for p in passages],
+    }
+
+
+def _citations_table(citations: list[dict[str, Any]]) -> Table:
+    rows = [
+        {"Id": str(i), "Name": c.get("title") or c.get("source"), "Url": c.get("url"), "Text": c.get("text")}
+        for i, c in enumerate(citations, 1)
+    ]
+    value = from_plain(rows)
+    return value if isinstance(value, Table) else Table([])
+
+
+def answered(r: Runner, frame: Frame, node: GenerativeAnswers, text: str, passages: list[Passage] | list[dict[str, Any]]) -> Flow:
+    citations = [
+        p if isinstance(p, dict) else {"source": p.source, "title": p.title, "url": p.url, "text": p.text}
+        for p in passages
+    ]
+    names = ", ".join(dict.fromkeys(str(c.get("source")) for c in citations)) or "the model"
+    r.info(f"generative answer from {names}", frame, node.id)
+    if node.variable is not None:
+        value: Value = text
+        if node.response_capture == "FullResponse":
+            inner: dict[str, Value] = {
+                "Content": text, "MarkdownContent": text, "CitationSources": _citations_table(citations),
+            }
+            value = Record({"Text": Record(inner)})
+        r.assign(node.variable, value, frame)
+    if node.auto_send:
+        r.say(text)
+        from postcall.engine.transcript import note_sources
+
+        note_sources(r.state, [str(c.get("source")) for c in citations])
+    return Flow.NEXT
+
+
+def no_answer(r: Runner, frame: Frame, node: GenerativeAnswers, why: str) -> Flow:
+    """Copilot Studio's no-answer path: variable Blank, on to the next node; in the unknown-intent
+    topic, the Fallback topic is queued after this one (or the fallback message said)."""
+    r.info(f"generative answers: no answer ({why})", frame, node.id)
+    if node.variable is not None:
+        r.assign(node.variable, None, frame)
+    if frame.started_by == "fallback":
+        from postcall.engine.triggers import select_simple
+
+        # the unknown-intent topics in their firing order: the one after this one runs next (never
+        # an earlier one, so two boosting topics without an answer cannot hand over for ever)
+        ordered = [t.name for t in select_simple(r, "OnUnknownIntent")]
+        later = ordered[ordered.index(frame.topic) + 1:] if frame.topic in ordered else []
+        others = [r.agent.topics[name] for name in later]
+        if others:
+            at = r.state.stack.index(frame) if frame in r.state.stack else 0
+            r.state.stack.insert(at, Frame(topic=others[0].name, started_by="fallback"))
+            r.info(f"topic {others[0].name!r} queued after {frame.topic!r} (no generative answer)", frame, node.id)
+        elif node.auto_send:
+            r.say(FALLBACK_MESSAGE)
+    return Flow.NEXT
+
+
+# ---------------------------------------------------------------------------------------------
+# prompt actions
+
+
+def _definition(r: Runner, node: InvokePrompt) -> PromptDefinition | None:
+    prompts = r.agent.config.prompts
+    return prompts.get(node.ai_model_id) or (prompts.get(node.display_name) if node.display_name else None)
+
+
+def _decode(name: str) -> str:
+    """Export names encode characters as `_XX` hex (`Problem_20Description`)."""
+    return re.sub(r"_([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), name)
+
+
+def _fill(text: str, values: dict[str, Any]) -> str:
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        for key in (name, _decode(name)):
+            if key in values:
+                value = values[key]
+                return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        return match.group(0)
+
+    return re.sub(r"\{([^{}\n]+)\}", sub, text)
+
+
+def _caller_spoke(r: Runner) -> bool:
+    from postcall.engine.transcript import caller_spoke
+
+    return caller_spoke(r.state)
+
+
+def run_prompt(r: Runner, frame: Frame, node: InvokePrompt) -> Flow:
+    definition = _definition(r, node)
+    if definition is None:
+        raise r.fault(
+            f"InvokeAIBuilderModelAction {node.id!r} runs prompt {node.ai_model_id!r}"
+            f"{f' ({node.display_name})' if node.display_name else ''}, which agent.yaml `prompts:` does not define.",
+            code=RUN_GENERATIVE, error_code="PromptNotDefined", frame=frame, node=node.id, span=node.span,
+        )
+    if r.agent.config.model is None:
+        raise r.fault(
+            f"InvokeAIBuilderModelAction {node.id!r} needs a model, and agent.yaml configures none "
+            "(model: base_url, model).",
+            code=RUN_GENERATIVE, error_code="ModelNotConfigured", frame=frame, node=node.id, span=node.span,
+        )
+    values: dict[str, Any] = {}
+    reads_transcript = False
+    for binding in node.input:
+        values[binding.name] = _plain_text(r.eval(binding.value, frame, node=node.id, what=f"prompt input {binding.name!r}"))
+        reads_transcript = reads_transcript or any("Transcript" in n for n in binding.value.names)
+    reads_transcript = reads_transcript or "Transcript" in definition.text
+    if reads_transcript and definition.skip_without_caller_speech and not _caller_spoke(r):
+        r.info("prompt skipped: the call has no caller speech to analyse", frame, node.id)
+        for out in node.output:
+            r.assign(out.variable, None, frame)
+        return Flow.NEXT
+    from postcall.engine.transcript import transcript_text
+
+    values.setdefault("Transcript", transcript_text(r.state))
+    messages = [{"role": "user", "content": _fill(definition.text, values)}]
+    payload: dict[str, Any] = {"purpose": "prompt", "messages": messages}
+    if definition.output_schema is not None:
+        payload["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": re.sub(r"[^A-Za-z0-9_-]", "_", definition.key)[:64] or "output",
+                            "schema": to_plain(from_plain(dict(definition.output_schema))), "strict": True},
+        }
+    from postcall.engine.nodes.backend import latency
+
+    latency(r, frame, node)  # type: ignore[arg-type]
+    return suspend(r, frame, node, "model", payload)
+
+
+def _plain_text(value: Value) -> Any:
+    if isinstance(value, Table):
+        rows = to_plain(value)
+        if isinstance(rows, list) and rows and all(isinstance(x, dict) and "Text" in x for x in rows):
+            return "\n".join(f"{x.get('Speaker', '')}: {x.get('Text', '')}".strip() for x in rows)
+        return rows
+    return to_plain(value)
+
+
+def _apply_prompt(r: Runner, frame: Frame, node: InvokePrompt, result: ActionResult) -> Flow:
+    if not result.ok:
+        raise r.fault(
+            f"Prompt {node.ai_model_id!r} ({node.id!r}) failed: {result.error or result.error_category}.",
+            code=RUN_GENERATIVE, error_code="ModelCallFailed", frame=frame, node=node.id, span=node.span,
+        )
+    text = str((result.json or {}).get("content") if isinstance(result.json, dict) else result.body or "")
+    definition = _definition(r, node)
+    structured: Any = None
+    if definition is not None and definition.output_schema is not None:
+        try:
+            structured = json.loads(text)
+        except ValueError as exc:
+            raise r.fault(
+                f"Prompt {node.ai_model_id!r} ({node.id!r}) answered text that is not JSON: {exc}.",
+                code=RUN_GENERATIVE, error_code="PromptOutputInvalid", frame=frame, node=node.id, span=node.span,
+            ) from exc
+        problem = _schema_problem(structured, definition.output_schema)
+        if problem:
+            raise r.fault(
+                f"Prompt {node.ai_model_id!r} ({node.id!r}) answered JSON that does not fit its output schema: {problem}",
+                code=RUN_GENERATIVE, error_code="PromptOutputInvalid", frame=frame, node=node.id, span=node.span,
+            )
+    for binding in node.output:
+        name = binding.name
+        value: Value
+        if name in ("", "text", "predictionOutput", "Text"):
+            value = from_plain(structured) if structured is not None and name == "" else text
+        elif name in ("structuredOutput", "output") and structured is not None:
+            value = from_plain(structured)
+        elif isinstance(structured, dict):
+            value = from_plain(structured.get(name, structured.get(_decode(name))))
+        else:
+            value = None
+        r.assign(binding.variable, value, frame)
+    return Flow.NEXT
+
+
+def _schema_problem(value: Any, schema: Any) -> str | None:
+    import jsonschema
+
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "the answer"
+        return f"{where}: {exc.message}"
+    except jsonschema.SchemaError as exc:
+        return f"the prompt's output schema is not a valid JSON schema: {exc.message}"
+    return None
+
+
+def apply_generative(r: Runner, frame: Frame, node: Node, result: ActionResult) -> Flow:
+    if isinstance(node, InvokePrompt):
+        return _apply_prompt(r, frame, node, result)
+    assert isinstance(node, GenerativeAnswers)
+    if not result.ok:
+        r.warn(f"the model call failed ({result.error_category}): {result.error}; no answer", frame, node.id)
+        return no_answer(r, frame, node, f"the model call failed ({result.error_category})")
+    data = result.json if isinstance(result.json, dict) else {}
+    text = " ".join(str(data.get("content") or result.body or "").split())
+    if not text or NO_ANSWER in text:
+        return no_answer(r, frame, node, "the model found no answer in the passages")
+    return answered(r, frame, node, text, list(data.get("citations") or []))

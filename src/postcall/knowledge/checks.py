@@ -1,0 +1,65 @@
+"""What `postcall check` says about knowledge, models and prompts (warnings: none stops a call).
+
+- KNW300: a knowledge file entry has no document, or a document cannot be read (its path named;
+  the rest is indexed);
+- GEN310: a prompt action or AnswerQuestionWithAI cannot run because no model is configured
+  (the prompt action takes its error path, AnswerQuestionWithAI its no-answer path);
+- GEN311: a prompt action names a prompt that agent.yaml `prompts:` does not define.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from postcall.diagnostics import Diagnostic, Severity, SourceSpan, register_code
+from postcall.knowledge.index import KnowledgeIndex
+from postcall.topics.agent import Agent
+from postcall.topics.model import GenerativeAnswers, InvokePrompt
+
+KNOWLEDGE_PROBLEM = register_code("KNW300", Severity.WARNING, "A knowledge document is missing or cannot be read.")
+NO_MODEL = register_code("GEN310", Severity.WARNING, "A generative node needs a model and agent.yaml configures none.")
+NO_PROMPT = register_code("GEN311", Severity.WARNING, "A prompt action names a prompt agent.yaml does not define.")
+
+
+def agent_root(agent: Agent) -> Path:
+    return agent.root if agent.root.is_dir() else agent.root.parent
+
+
+def knowledge_diagnostics(agent: Agent, index: KnowledgeIndex | None = None) -> list[Diagnostic]:
+    """Every diagnostic above, in file order (builds the knowledge index if it is stale)."""
+    out: list[Diagnostic] = []
+    needs_index = False
+    for topic in agent.topics.values():
+        for node in topic.walk():
+            if isinstance(node, InvokePrompt):
+                if agent.config.model is None:
+                    out.append(Diagnostic(
+                        NO_MODEL, Severity.WARNING,
+                        f"InvokeAIBuilderModelAction {node.id!r} needs a model and agent.yaml has no `model:`; "
+                        "running it takes the error path (OnError, System.Error.Code ModelNotConfigured).",
+                        node.span, "add model: {base_url: ..., model: ...} to agent.yaml (docs/models.md)",
+                    ))
+                prompts = agent.config.prompts
+                if node.ai_model_id not in prompts and (node.display_name or "") not in prompts:
+                    out.append(Diagnostic(
+                        NO_PROMPT, Severity.WARNING,
+                        f"InvokeAIBuilderModelAction {node.id!r} runs prompt {node.ai_model_id!r}, which agent.yaml "
+                        "`prompts:` does not define; running it takes the error path (PromptNotDefined).",
+                        node.span, f"add prompts: {{{node.ai_model_id!r}: {{text: ...}}}} to agent.yaml",
+                    ))
+            elif isinstance(node, GenerativeAnswers):
+                needs_index = needs_index or node.searches_knowledge
+                if not node.searches_knowledge and agent.config.model is None:
+                    out.append(Diagnostic(
+                        NO_MODEL, Severity.WARNING,
+                        f"AnswerQuestionWithAI {node.id!r} needs a model and agent.yaml has no `model:`; "
+                        "it will never answer (its variable stays blank).",
+                        node.span,
+                    ))
+    root = agent_root(agent)
+    if needs_index or (root / "knowledge").is_dir():
+        idx = index or KnowledgeIndex(root)
+        idx.ensure()
+        for problem in idx.problems:
+            out.append(Diagnostic(KNOWLEDGE_PROBLEM, Severity.WARNING, problem.message, SourceSpan(problem.path, 1, 1)))
+    return out

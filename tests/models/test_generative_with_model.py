@@ -1,0 +1,147 @@
+"""Generative nodes with a model: the engine suspends with a "model" request, the action layer
+carries it out against a real OpenAI-protocol server on 127.0.0.1, the engine resumes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from postcall.actions import ActionRequest, ActionResult
+from postcall.actions.execute import execute_action
+from postcall.actions.retry import RetryPolicy
+from postcall.devtools.openai_server import OpenAIServer, Scripted
+from postcall.engine.activity import Activity, ActivityType, Say
+from postcall.engine.engine import Engine, TurnResult
+from postcall.engine.state import ConversationState
+from postcall.knowledge.index import open_index
+from postcall.lifecycle.programs import action_settings_for
+from postcall.topics.loader import load_agent
+
+KB = Path(__file__).resolve().parent / "agents" / "kb"
+T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+
+class Call:
+    """A conversation driven turn by turn; model requests go through `execute_action`."""
+
+    def __init__(self, root: Path) -> None:
+        result = load_agent(root)
+        assert result.agent is not None and not result.has_errors
+        self.agent = result.agent
+        self.engine = Engine(self.agent, knowledge=open_index(root))
+        self.settings = action_settings_for(self.agent).with_changes(retry=RetryPolicy(max_attempts=3, initial_interval_s=0.01, max_interval_s=0.02))
+        self.state: ConversationState = self.engine.new_state("kb-model", now=T0)
+        self.results: list[TurnResult] = []
+        self.n = 0
+
+    def _settle(self, result: TurnResult) -> list[str]:
+        said = []
+        while True:
+            self.results.append(result)
+            said += [o.text for o in result.outputs if isinstance(o, Say)]
+            self.state = result.state
+            if result.pending is None:
+                return said
+
+            result = self.engine.resume(self.state, asyncio.run(self._execute(result.pending)), now=T0)
+
+    async def _execute(self, request: ActionRequest) -> ActionResult:
+        async with httpx.AsyncClient() as client:
+            return await execute_action(request, self.settings, http_client=client)
+
+    def send(self, kind: ActivityType, text: str | None = None) -> list[str]:
+        self.n += 1
+        activity = Activity(type=kind, id=f"a{self.n}", timestamp=T0, channel_id="test", text=text)
+        return self._settle(self.engine.turn(self.state, activity, now=T0))
+
+    def say(self, text: str) -> list[str]:
+        return self.send(ActivityType.MESSAGE, text)
+
+
+@pytest.fixture
+def call(tmp_path: Path, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> Call:
+    monkeypatch.setenv("POSTCALL_MODEL_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("POSTCALL_MODEL", "local-model")
+    monkeypatch.setenv("POSTCALL_MODEL_API_KEY", "sk-test")
+    root = tmp_path / "kb"
+    shutil.copytree(KB, root, ignore=shutil.ignore_patterns(".postcall"))
+    c = Call(root)
+    c.send(ActivityType.CONVERSATION_UPDATE)
+    return c
+
+
+def test_a_grounded_answer_is_spoken_with_its_sources(call: Call, openai_server: OpenAIServer) -> None:
+    openai_server.responder = lambda body: "We open at 10 on Saturdays."
+    assert call.say("what are your opening hours on saturdays") == ["We open at 10 on Saturdays."]
+    system = openai_server.requests[0]["messages"][0]["content"]
+    assert "On Saturdays we open at 10 am" in system and "NO_ANSWER" in system
+    assert openai_server.requests[0]["messages"][1] == {"role": "user", "content": "what are your opening hours on saturdays"}
+    assert call.state.system["Conversation.LastAnswerSources"] == "policies.md"
+
+
+def test_full_response_keeps_the_citations(call: Call, openai_server: OpenAIServer) -> None:
+    openai_server.responder = lambda body: "Thirty days, with the receipt."
+    assert call.say("quiet returns question") == ["Quiet answer: Thirty days, with the receipt. (1 source)"]
+
+
+def test_no_answer_from_the_model_runs_the_fallback(call: Call, openai_server: OpenAIServer) -> None:
+    openai_server.responder = lambda body: "NO_ANSWER"
+    assert call.say("what are your opening hours on sundays") == [
+        "I'm sorry, I didn't get that. Try asking about our hours or returns."
+    ]
+
+
+def test_a_failing_model_is_retried_then_the_no_answer_path_with_a_warning(call: Call, openai_server: OpenAIServer) -> None:
+    for _ in range(3):
+        openai_server.script.append(Scripted(status=500))
+    assert call.say("what are your opening hours on saturdays") == [
+        "I'm sorry, I didn't get that. Try asking about our hours or returns."
+    ]
+    assert len(openai_server.requests) == 3
+    warnings = [e.message for r in call.results for e in r.log if e.level == "warning"]
+    assert any("model call failed (http_status)" in w for w in warnings)
+
+
+def test_a_text_prompt_fills_its_holes_from_the_bindings(call: Call, openai_server: OpenAIServer) -> None:
+    openai_server.responder = lambda body: "HVAC"
+    assert call.say("my heating is broken") == ["Category: HVAC"]
+    prompt = openai_server.requests[0]["messages"][0]["content"]
+    assert prompt == "Pick the category of this problem among HVAC, Electrical, Plumbing: my heating is broken"
+
+
+def test_a_structured_prompt_binds_fields_and_rejects_an_answer_off_its_schema(call: Call, openai_server: OpenAIServer) -> None:
+    call.say("what are your opening hours on saturdays")
+    openai_server.responder = lambda body: json.dumps({"summary": "Asked about hours.", "case_number": "", "resolved": True})
+    assert call.say("analyse this call") == ["Summary: Asked about hours. Resolved: true"]
+    fmt = openai_server.requests[-1]["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"]["additionalProperties"] is False
+    assert "caller: what are your opening hours on saturdays" in openai_server.requests[-1]["messages"][0]["content"]
+    openai_server.responder = lambda body: json.dumps({"summary": "x", "case_number": "1", "resolved": "yes"})
+    assert call.say("analyse this call") == ["Error PromptOutputInvalid"]
+    errors = [e for r in call.results for e in r.log if e.level == "error"]
+    assert errors[-1].code == "RUN470" and "resolved: 'yes' is not of type 'boolean'" in errors[-1].message
+
+
+def test_the_harness_runs_model_calls_through_the_action_layer(
+    tmp_path: Path, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from postcall.testing import Conversation
+
+    monkeypatch.setenv("POSTCALL_MODEL_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("POSTCALL_MODEL", "local-model")
+    monkeypatch.setenv("POSTCALL_MODEL_API_KEY", "sk-test")
+    root = tmp_path / "kb"
+    shutil.copytree(KB, root, ignore=shutil.ignore_patterns(".postcall"))
+    openai_server.responder = lambda body: "HVAC"
+    with Conversation(root, conversation_id="kb-harness") as conv:
+        conv.start()
+        assert conv.say("my heating is broken") == ["Category: HVAC"]
+        (call,) = conv.action_calls
+        assert call.request.kind == "model" and call.result.ok
+        assert call.request.idempotency_key == "kb-harness:Classify:invokeAIBuilderModelAction_cat"

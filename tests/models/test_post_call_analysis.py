@@ -1,0 +1,118 @@
+"""Post-call analysis end to end: a call on the runtime (SQLite), the transcript, a prompt action
+on a real OpenAI-protocol server as one DBOS step, the summary PATCHed to the example CRM; a
+redrive after a failed PATCH reuses the recorded model answer (never billed twice); a call with
+no caller speech is not sent to the model."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crm.launcher import CrmProcess
+from postcall.channels.base import end_of_conversation_activity, message_activity
+from postcall.clock import FixedClock
+from postcall.devtools.openai_server import OpenAIServer
+from postcall.durable import Executor, ExecutorConfig
+from postcall.engine.activity import Initiator
+from postcall.lifecycle.runtime import Runtime, open_runtime
+
+REPO = Path(__file__).resolve().parents[2]
+START = dt.datetime(2026, 11, 24, 17, 0, tzinfo=dt.UTC)
+TOPIC = "Post-call analysis"
+
+
+def analyse(body: dict[str, Any]) -> str:
+    """The model's side: a summary of the transcript it was sent, as the schema asks."""
+    prompt = body["messages"][-1]["content"]
+    if body.get("response_format", {}).get("type") == "json_schema":
+        transcript = prompt.split("Transcript:", 1)[1]
+        asked = "saturday" in transcript.lower()
+        return json.dumps({
+            "summary": "The caller asked about Saturday opening hours for case 1003." if asked else "No question.",
+            "resolved": asked,
+            "case_number": "1003",
+        })
+    return "We open at 10 am on Saturdays."
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
+    with OpenAIServer(api_key="sk-analysis") as s:
+        s.responder = analyse
+        monkeypatch.setenv("POSTCALL_MODEL_BASE_URL", s.base_url)
+        monkeypatch.setenv("POSTCALL_MODEL_API_KEY", "sk-analysis")
+        yield s
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, server: OpenAIServer, crm: CrmProcess) -> Iterator[Runtime]:
+    agent = tmp_path / "contoso-analysis"
+    shutil.copytree(REPO / "examples" / "contoso-analysis", agent, ignore=shutil.ignore_patterns(".postcall"))
+    rt = open_runtime(agent, database_url=f"sqlite:///{tmp_path / 'postcall.sqlite'}",
+                      env_overrides={"crm_BaseUrl": crm.url}, clock=FixedClock(START))
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+def _say(rt: Runtime, cid: str, n: int, text: str) -> list[str]:
+    activity = message_activity(f"{cid}:{n}", START + dt.timedelta(seconds=n), channel_id="twilio", text=text)
+    outcome = asyncio.run(rt.sessions.handle(cid, activity, event_id=f"{cid}:{n}"))
+    return [o.text for o in outcome.outputs if type(o).__name__ == "Say"]  # type: ignore[attr-defined]
+
+
+def _hang_up(rt: Runtime, cid: str, n: int) -> None:
+    end = end_of_conversation_activity(f"{cid}:end", START + dt.timedelta(seconds=n), Initiator.CALLER, "completed", channel_id="twilio")
+    assert asyncio.run(rt.sessions.handle(cid, end, event_id=f"{cid}:end")).ended
+
+
+def _executor(rt: Runtime) -> Executor:
+    url = rt.settings.database_url
+    return Executor(ExecutorConfig(database_url=url, polling_interval_s=0.02, heartbeat_interval_s=0.5, stale_after_s=5), store=rt.store)
+
+
+def test_the_summary_reaches_the_crm_once_and_a_redrive_does_not_ask_the_model_again(
+    runtime: Runtime, server: OpenAIServer, crm: CrmProcess
+) -> None:
+    cid = "CA-analysis-1"
+    asyncio.run(runtime.sessions.start(cid, channel="twilio", caller="+15550100111", event_id=f"{cid}:0"))
+    _say(runtime, cid, 1, "my case")
+    _say(runtime, cid, 2, "1003")
+    assert _say(runtime, cid, 3, "when do you open on saturday") == ["We open at 10 am on Saturdays."]
+    answer_request = server.requests[-1]
+    assert "On Saturdays we open at 10 am" in answer_request["messages"][0]["content"]  # grounded on the passage
+    _hang_up(runtime, cid, 4)
+    crm.set_faults(status=400, count=1)  # the PATCH fails once, after the model step was recorded
+    run_id = f"postcall:{cid}:{TOPIC}"
+    with _executor(runtime) as executor:
+        assert executor.wait_for_runs([run_id], timeout_s=60) == {run_id: "failed"}
+        analyses = [r for r in server.requests if r.get("response_format")]
+        assert len(analyses) == 1
+        prompt = analyses[0]["messages"][0]["content"]
+        assert "caller: when do you open on saturday" in prompt and "Case number known to the agent: 1003" in prompt
+        runtime.store.redrive(run_id)
+        assert executor.wait_for_runs([run_id], timeout_s=60) == {run_id: "succeeded"}
+    assert len([r for r in server.requests if r.get("response_format")]) == 1  # reused, not re-billed
+    case = crm.case(1003)
+    assert case["call_summary"] == "The caller asked about Saturday opening hours for case 1003."
+    assert case["status"] == "resolved" and case["update_count"] == 1
+
+
+def test_a_call_without_caller_speech_is_not_analysed(runtime: Runtime, server: OpenAIServer, crm: CrmProcess) -> None:
+    cid = "CA-analysis-2"
+    asyncio.run(runtime.sessions.start(cid, channel="twilio", caller="+15550100112", event_id=f"{cid}:0"))
+    _hang_up(runtime, cid, 1)
+    run_id = f"postcall:{cid}:{TOPIC}"
+    with _executor(runtime) as executor:
+        assert executor.wait_for_runs([run_id], timeout_s=60) == {run_id: "succeeded"}
+    assert server.requests == []
+    run = runtime.store.get_run(run_id)
+    assert run is not None and not [s for s in run.steps if s.kind == "http"]
