@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from postcall.diagnostics import render_all
+from postcall.knowledge.checks import knowledge_diagnostics
 from postcall.topics import load_agent
 from postcall.topics.summary import format_summary, summarize
 
@@ -47,8 +48,6 @@ def check(path: Path, env: tuple[str, ...], fmt: str) -> None:
         raise click.BadParameter(f"no such file or folder: {path}", param_hint="PATH")
     result = load_agent(path, env_overrides=overrides)
     if result.agent is not None:
-        from postcall.knowledge.checks import knowledge_diagnostics
-
         result.diagnostics.extend(knowledge_diagnostics(result.agent))
     summary = summarize(result)
     if fmt == "json":

@@ -34,6 +34,7 @@ from postcall.actions import ActionRequest, ActionResult
 from postcall.diagnostics import Diagnostic, SourceSpan
 from postcall.engine.engine import TurnResult
 from postcall.engine.state import Frame
+from postcall.knowledge.checks import knowledge_diagnostics
 from postcall.testing.conversation import Conversation
 from postcall.topics.agent import Agent
 from postcall.topics.loader import LoadResult, load_agent
@@ -518,7 +519,8 @@ def simulate(path: str | Path, *, env: dict[str, str] | None = None) -> Simulati
     agent = result.agent
     if agent is None:
         return report
-    sim = Simulator(agent, list(result.diagnostics))
+    # The same diagnostics `postcall check` prints: a fault is foretold only if check names it.
+    sim = Simulator(agent, [*result.diagnostics, *knowledge_diagnostics(agent)])
     for topic in agent.topics.values():
         how = drivable(topic)
         entry: dict[str, Any] = {"path": topic.path, "trigger": topic.trigger.kind, "driven": how}
