@@ -276,14 +276,17 @@ class Caller:
             return None
         return response.text
 
-    def _gather_action(self, kind: str, twiml: str | None, doc_url: str) -> str | None:
+    def _gather_action(self, kind: str, twiml: str | None, doc_url: str, *, last: bool = False) -> str | None:
         if twiml is None:
             return None
         try:
-            gather = ET.fromstring(twiml).find("Gather")
+            doc = ET.fromstring(twiml)
         except ET.ParseError as exc:
             self.stats.error(kind, f"not TwiML: {exc}")
             return None
+        gather = doc.find("Gather")
+        if gather is None and last and doc.find("Hangup") is not None:
+            return None  # the caller's "thank you very much" may end the call (the Goodbye topic)
         if gather is None:
             self.stats.error(kind, f"no <Gather> in {twiml}")
             return None
@@ -303,12 +306,12 @@ class Caller:
             steps = [("gather (speech)", {"SpeechResult": "what is the status of my case", "Confidence": "0.93"}),
                      ("gather (digits, CRM lookup)", {"Digits": f"{case}#"}),
                      ("gather (speech)", {"SpeechResult": "thank you very much", "Confidence": "0.88"})]
-            for kind, extra in steps:
+            for i, (kind, extra) in enumerate(steps):
                 if action is None:
                     break
                 await self.pause()
                 twiml = await self._post(kind, action, {**self._params(call_sid, "in-progress"), **extra})
-                action = self._gather_action(kind, twiml, action)
+                action = self._gather_action(kind, twiml, action, last=i == len(steps) - 1)
             await self.pause()
             status = {**self._params(call_sid, "completed"), "CallDuration": "12", "SequenceNumber": "0",
                       "CallbackSource": "call-progress-events", "Timestamp": email_now()}
