@@ -251,6 +251,19 @@ class Compiler:
                 return get_field(value, f2)
 
             return read_chain3, fx_type
+        if len(parts) == 2 and parts[0] not in BUILTIN_ENUMS:
+            # Topic.x, Global.y: one lookup in the scope, one in the record.
+            root, f1 = parts
+
+            def read_chain2(frame: Frame) -> Value:
+                value = frame.scope.get(root, MISSING) if not frame.rows else MISSING
+                if value is MISSING:
+                    value = lookup_name(frame, root)
+                if type(value) is Record:
+                    return value._fields.get(f1)
+                return get_field(value, f1)  # type: ignore[arg-type]
+
+            return read_chain2, fx_type
         field_name = node.field_name
 
         def read_member(frame: Frame) -> Value:
@@ -501,7 +514,10 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
         func = ops.decimal_mode({"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "^": ops.power}[op])
 
     def arith(frame: Frame) -> Value:
-        return _with_span(func(left(frame), right(frame)), span)
+        value = func(left(frame), right(frame))
+        if type(value) is ErrorValue and value.span is None:
+            value.span = span
+        return value
 
     return arith
 

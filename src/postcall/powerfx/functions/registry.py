@@ -50,6 +50,7 @@ class FunctionSpec:
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {}
+_SLOW = frozenset((ErrorValue, Table))  # argument types that leave the scalar fast path
 
 
 def lazy(name: str, min_args: int, max_args: int | None) -> Callable[[Builder], Builder]:
@@ -76,14 +77,23 @@ def eager(
                     return impl(frame, site, [a(frame) for a in arg_list])
 
                 return run_all
+            # A function lifted with `tabular` keeps its scalar core: when no argument is a table
+            # or an error (nearly always) the core runs directly, one Python call fewer per call.
+            # Not when an argument is statically a table: a Blank there must still give Blank.
+            scalar: EagerImpl = getattr(impl, "scalar", impl)
+            if any(site.arg_kind(i) == "Table" for i in range(len(arg_list))):
+                scalar = impl
             if len(arg_list) == 1:
                 only = arg_list[0]
 
                 def run_one(frame: Frame) -> Value:
                     value = only(frame)
-                    if type(value) is ErrorValue:
+                    kind = type(value)
+                    if kind is ErrorValue:
                         return value
-                    return impl(frame, site, [value])
+                    if kind is Table:
+                        return impl(frame, site, [value])
+                    return scalar(frame, site, [value])
 
                 return run_one
 
@@ -91,6 +101,11 @@ def eager(
 
             def run(frame: Frame) -> Value:
                 values = [a(frame) for a in arg_list]
+                for value in values:
+                    if type(value) in _SLOW:
+                        break
+                else:
+                    return scalar(frame, site, values)
                 for value in values:
                     if type(value) is ErrorValue:
                         if broadcast and any(type(v) is Table for v in values):
