@@ -30,6 +30,7 @@ from postcall.powerfx.static import (
     enum_type,
     table_literal_type,
 )
+from postcall.powerfx.typeargs import TYPE_ARGUMENTS, TypeArgError, TypeSpec, type_argument
 from postcall.powerfx.types import FxType
 from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, Value
 
@@ -322,7 +323,24 @@ class Compiler:
         arg_types: list[FxType] = []
         aliases = tuple(a.alias if isinstance(a, ast.AsArg) else None for a in node.args)
         scope_row: _StaticRow | None = None
+        if node.name == "Type":
+            message = "Unsupported usage: Type function can only be used in type arguments and type declarations."
+            self.error(PFX_TYPE, message, node.span)
+            return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
+        type_index = TYPE_ARGUMENTS.get(node.name)
+        type_arg: TypeSpec | None = None
         for index, arg in enumerate(node.args):
+            if index == type_index:
+                # Not a value: a type, read from the syntax (postcall.powerfx.typeargs).
+                try:
+                    type_arg = type_argument(arg, node)
+                except TypeArgError as exc:
+                    for where, problem in exc.problems:
+                        self.error(PFX_TYPE, problem, where)
+                args.append(_constant(None))
+                self.types[id(arg)] = T.UNKNOWN
+                arg_types.append(T.UNKNOWN)
+                continue
             if isinstance(arg, ast.Name) and is_column_identifier(node.name, index):
                 args.append(_constant(arg.name))
                 self.types[id(arg)] = T.TEXT
@@ -372,6 +390,11 @@ class Compiler:
             self.error(PFX_TYPE, message, where)
         for index, kind in coercions.items():
             args[index] = _coercing(args[index], kind)
+        if type_index is not None and type_index < len(node.args):
+            if type_arg is None:  # reported above
+                return (lambda frame: ErrorValue(ErrorKind.InvalidArgument, "Not a type.", node.span)), T.ERROR
+            if node.name != "IsType":
+                result_type = type_arg.fx_type()
         site = CallSite(
             node.name,
             node.span,
@@ -380,6 +403,7 @@ class Compiler:
             tuple(arg_types),
             result_type,
             column_kinds(arg_types) if node.name == "Table" else {},
+            type_arg,
         )
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):

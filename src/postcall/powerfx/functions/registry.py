@@ -24,6 +24,7 @@ class CallSite:
     arg_types: tuple[FxType, ...] = ()
     result_type: FxType = UNKNOWN
     column_kinds: dict[str, str] = field(default_factory=dict)
+    type_arg: object = None  # a type argument read at compile time (postcall.powerfx.typeargs.TypeSpec)
 
     def arg_kind(self, index: int) -> str:
         """The static type kind of argument `index` ("Unknown" when not known)."""
