@@ -17,6 +17,7 @@ from postcall.powerfx import types as T
 from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOWN_FUNCTION
 from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number
 from postcall.powerfx.enums import BUILTIN_ENUMS
+from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn
 from postcall.powerfx.names import MISSING, RAW_TYPES, get_field, lookup_name, normalize
 from postcall.powerfx.runtime import Frame
@@ -27,6 +28,7 @@ from postcall.powerfx.static import (
     check_literal_args,
     check_regex_call,
     column_kinds,
+    comparable,
     enum_type,
     table_literal_type,
 )
@@ -48,9 +50,15 @@ class Compiler:
     """Builds closures and collects diagnostics (unknown functions, arities, types, names)."""
 
     def __init__(
-        self, diagnostics: list[Diagnostic], known_names: Collection[str] | None = None, *, number_is_float: bool = True
+        self,
+        diagnostics: list[Diagnostic],
+        known_names: Collection[str] | None = None,
+        *,
+        number_is_float: bool = True,
+        features: Features = POWER_FX_V1,
     ) -> None:
         self.diagnostics = diagnostics
+        self.features = features
         # Decimal mode (NumberIsFloat off): literals and coerced numbers are Decimals.
         self.decimal = not number_is_float
         self.functions: set[str] = set()
@@ -289,9 +297,13 @@ class Compiler:
         right = self.compile(node.right)
         op = node.op
         span = node.span
-        fx_type, problem = check_binary(op, self.type_of(node.left), self.type_of(node.right))
+        left_type, right_type = self.type_of(node.left), self.type_of(node.right)
+        fx_type, problem = check_binary(op, left_type, right_type, self.features)
         if problem is not None:
             self.error(PFX_TYPE, problem, span)
+        elif op in ("=", "<>") and not comparable(left_type, right_type):
+            # Without the V1 rules values of kinds that cannot be compared are simply unequal.
+            return _never_equal(left, right, op == "<>"), fx_type
         return _binary_closure(op, left, right, span, node, self.decimal), fx_type
 
     # --- calls ----------------------------------------------------------------------
@@ -348,8 +360,8 @@ class Compiler:
             message = f"'{node.name}' takes {expected} argument(s), got {count}."
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
-        result_type, coercions, problems = check_call(node.name, sig, arg_types)
-        problems.extend(check_literal_args(node.name, node.args, arg_types))
+        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features)
+        problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
         regex_type, regex_problems = check_regex_call(node.name, node.args)
         problems.extend(regex_problems)
         if regex_type is not None:
@@ -367,6 +379,7 @@ class Compiler:
             tuple(arg_types),
             result_type,
             column_kinds(arg_types) if node.name == "Table" else {},
+            self.features,
         )
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
@@ -504,6 +517,16 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
         return _with_span(func(left(frame), right(frame)), span)
 
     return arith
+
+
+def _never_equal(left: Fn, right: Fn, result: bool) -> Fn:
+    def differ(frame: Frame) -> Value:
+        for value in (left(frame), right(frame)):
+            if type(value) is ErrorValue:
+                return value
+        return result
+
+    return differ
 
 
 def _with_span(value: Value, span: SourceSpan) -> Value:

@@ -10,6 +10,7 @@ from postcall.errors import PowerFxError
 from postcall.powerfx import ast
 from postcall.powerfx.codes import PFX_TOO_DEEP
 from postcall.powerfx.compiler import Compiler
+from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.functions import Fn
 from postcall.powerfx.parser import parse_syntax
 from postcall.powerfx.runtime import BudgetExceeded, EvalContext, Frame, Limits
@@ -179,6 +180,7 @@ def parse_formula(
     *,
     known_names: Collection[str] | None = None,
     number_is_float: bool = True,
+    features: Features = POWER_FX_V1,
 ) -> ParseResult:
     """Parse and compile a formula (the text after the leading "=").
 
@@ -188,6 +190,8 @@ def parse_formula(
     name outside it (and outside row scopes and option sets) is error PFX304; without it any
     name is accepted and resolved at evaluation.  `number_is_float=False` is Power Fx's
     Decimal mode (see postcall.powerfx.numbers): literals and numbers from text are Decimals.
+    `features` (postcall.powerfx.features) are the language rules, Power Fx V1 unless a
+    conformance run asks for an older host's.
     """
     where = origin if origin is not None else DEFAULT_ORIGIN
     if not isinstance(text, str):
@@ -209,7 +213,7 @@ def parse_formula(
             Diagnostic(PFX_TOO_DEEP, Severity.ERROR, f"The formula nests {depth} deep (limit {MAX_SYNTAX_DEPTH}).", tree.span)
         )
         return ParseResult(None, diagnostics)
-    compiler = Compiler(diagnostics, known_names, number_is_float=number_is_float)
+    compiler = Compiler(diagnostics, known_names, number_is_float=number_is_float, features=features)
     try:
         fn = compiler.compile(tree)
     except RecursionError:

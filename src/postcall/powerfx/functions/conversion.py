@@ -93,8 +93,10 @@ def _text_scalar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if isinstance(culture, ErrorValue):
         return culture
     fmt_value = args[1]
-    if isinstance(fmt_value, OptionValue):
+    if isinstance(fmt_value, OptionValue) and site.features.strongly_typed_builtin_enums:
         return _text_named(frame, site, value, str(fmt_value.value), culture)
+    # Without strongly typed enums a DateTimeFormat member is its text ("'shortdate'"), read
+    # as a format code like any other (Text.cs coerces it to String).
     fmt = to_text(fmt_value)
     if isinstance(fmt, ErrorValue):
         return fmt

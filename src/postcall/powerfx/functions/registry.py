@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from postcall.diagnostics import SourceSpan
+from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.types import UNKNOWN, FxType
 from postcall.powerfx.values import ErrorKind, ErrorValue, Table, Value
@@ -24,6 +25,7 @@ class CallSite:
     arg_types: tuple[FxType, ...] = ()
     result_type: FxType = UNKNOWN
     column_kinds: dict[str, str] = field(default_factory=dict)
+    features: Features = POWER_FX_V1  # the language rules the formula is compiled with
 
     def arg_kind(self, index: int) -> str:
         """The static type kind of argument `index` ("Unknown" when not known)."""
