@@ -32,6 +32,7 @@ from postcall.powerfx.static import (
     enum_type,
     table_literal_type,
 )
+from postcall.powerfx.typeargs import TYPE_ARGUMENTS, TypeArgError, TypeSpec, type_argument
 from postcall.powerfx.types import FxType
 from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, Value
 
@@ -259,6 +260,19 @@ class Compiler:
                 return get_field(value, f2)
 
             return read_chain3, fx_type
+        if len(parts) == 2 and parts[0] not in BUILTIN_ENUMS:
+            # Topic.x, Global.y: one lookup in the scope, one in the record.
+            root, f1 = parts
+
+            def read_chain2(frame: Frame) -> Value:
+                value = frame.scope.get(root, MISSING) if not frame.rows else MISSING
+                if value is MISSING:
+                    value = lookup_name(frame, root)
+                if type(value) is Record:
+                    return value._fields.get(f1)
+                return get_field(value, f1)  # type: ignore[arg-type]
+
+            return read_chain2, fx_type
         field_name = node.field_name
 
         def read_member(frame: Frame) -> Value:
@@ -321,7 +335,24 @@ class Compiler:
         arg_types: list[FxType] = []
         aliases = tuple(a.alias if isinstance(a, ast.AsArg) else None for a in node.args)
         scope_row: _StaticRow | None = None
+        if node.name == "Type":
+            message = "Unsupported usage: Type function can only be used in type arguments and type declarations."
+            self.error(PFX_TYPE, message, node.span)
+            return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
+        type_index = TYPE_ARGUMENTS.get(node.name)
+        type_arg: TypeSpec | None = None
         for index, arg in enumerate(node.args):
+            if index == type_index:
+                # Not a value: a type, read from the syntax (postcall.powerfx.typeargs).
+                try:
+                    type_arg = type_argument(arg, node)
+                except TypeArgError as exc:
+                    for where, problem in exc.problems:
+                        self.error(PFX_TYPE, problem, where)
+                args.append(_constant(None))
+                self.types[id(arg)] = T.UNKNOWN
+                arg_types.append(T.UNKNOWN)
+                continue
             if isinstance(arg, ast.Name) and is_column_identifier(node.name, index):
                 args.append(_constant(arg.name))
                 self.types[id(arg)] = T.TEXT
@@ -371,6 +402,11 @@ class Compiler:
             self.error(PFX_TYPE, message, where)
         for index, kind in coercions.items():
             args[index] = _coercing(args[index], kind)
+        if type_index is not None and type_index < len(node.args):
+            if type_arg is None:  # reported above
+                return (lambda frame: ErrorValue(ErrorKind.InvalidArgument, "Not a type.", node.span)), T.ERROR
+            if node.name != "IsType":
+                result_type = type_arg.fx_type()
         site = CallSite(
             node.name,
             node.span,
@@ -380,6 +416,7 @@ class Compiler:
             result_type,
             column_kinds(arg_types) if node.name == "Table" else {},
             self.features,
+            type_arg=type_arg,
         )
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
@@ -514,7 +551,10 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
         func = ops.decimal_mode({"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "^": ops.power}[op])
 
     def arith(frame: Frame) -> Value:
-        return _with_span(func(left(frame), right(frame)), span)
+        value = func(left(frame), right(frame))
+        if type(value) is ErrorValue and value.span is None:
+            value.span = span
+        return value
 
     return arith
 

@@ -28,6 +28,7 @@ from postcall.powerfx.functions.dates import to_datetime
 from postcall.powerfx.functions.registry import CallSite, eager
 from postcall.powerfx.functions.text import tabular
 from postcall.powerfx.functions.text import tabular as lift
+from postcall.powerfx.functions.typed import parse_json_typed
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.textformat import (
     MAX_FORMAT_LENGTH,
@@ -478,10 +479,15 @@ def _bad_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
-@eager("ParseJSON", 1, 1)
+@eager("ParseJSON", 1, 2)
 def _parse_json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """ParseJSON(text): an untyped object (read it with Text(), Value(), Boolean(), Table()...)."""
-    value = args[0]
+    """ParseJSON(text, [type]): an untyped object (read it with Text(), Value(), Boolean(), Table()...),
+    or with a type argument the value of that type (see postcall.powerfx.functions.typed)."""
+    parsed = _parse_untyped(frame, site, args[0])
+    return parse_json_typed(site, parsed, frame) if len(args) == 2 else parsed
+
+
+def _parse_untyped(frame: Frame, site: CallSite, value: Value) -> Value:
     if value is None:
         return None
     text = to_text(value)
