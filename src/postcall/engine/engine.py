@@ -60,7 +60,7 @@ from postcall.engine.recognizer import (
 )
 from postcall.engine.selectintent import DEFAULT_SELECT_INTENT, intent_options
 from postcall.engine.selection import select_topics
-from postcall.engine.state import ConversationState, Frame
+from postcall.engine.state import ConversationState, EndSnapshot, Frame
 from postcall.engine.transcript import Note
 from postcall.engine.triggers import (
     agent_intent_candidates,
@@ -115,7 +115,7 @@ class TurnResult:
     end: EndRecord | None = None
     log: list[LogEntry] = field(default_factory=list)
     end_activity: Activity | None = None
-    end_snapshot: dict[str, Any] | None = None
+    end_snapshot: EndSnapshot | None = None
     ignored: bool = False
     latency_message: LatencyMessage | None = None
     recognitions: list[Recognition] = field(default_factory=list)

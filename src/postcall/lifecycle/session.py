@@ -56,14 +56,13 @@ from postcall.lifecycle.planning import (
     release_time,
     replay_of,
 )
-from postcall.lifecycle.programs import PROGRAM, action_settings_for
+from postcall.lifecycle.programs import action_settings_for, topic_runs
 from postcall.lifecycle.watchdog import Watchdog, WatchdogFailure, watchdog_event
 from postcall.lifecycle.writer import TurnWriter
 from postcall.store import (
     Conversation,
     ConversationNotFoundError,
     NewActivity,
-    RunSpec,
     Store,
     Turn,
     TurnBatch,
@@ -507,11 +506,7 @@ class Sessions:
 
     def _record_end(self, turn: Turn, result: TurnResult, topics: Sequence[str]) -> None:
         assert result.end is not None and result.end_snapshot is not None
-        snapshot = result.end_snapshot
-        runs = [
-            RunSpec(topic=name, program=PROGRAM, input={"topic": name, "end_snapshot": snapshot})
-            for name in topics
-        ]
+        runs = topic_runs(topics, result.end_snapshot)
         record = {
             **result.end.to_json(),
             "ended_at": result.end.ended_at.isoformat(),
