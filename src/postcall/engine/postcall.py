@@ -71,6 +71,7 @@ class PostCallProgram:
         self.now = now or self.state.end.ended_at
         self.log: list[LogEntry] = []
         self.steps: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = []  # transcript.Note lines (a failed model call)
         self.status = "pending"  # pending | waiting | succeeded | failed
         self.error: str | None = None
         self.error_code: str | None = None
@@ -93,6 +94,7 @@ class PostCallProgram:
     def _collect(self, runner: Runner, stop: Stop) -> ActionRequest | None:
         self.log.extend(runner.log)
         self.steps.extend(runner.steps)
+        self.notes.extend(n.to_json() for n in runner.notes)
         if runner.failure is not None:
             self.status = "failed"
             self.error = str(runner.failure)
@@ -141,7 +143,7 @@ class PostCallProgram:
         return self._collect(runner, stop)
 
     def outcome(self) -> dict[str, Any]:
-        """{topic, status, error, error_code, log, steps} as JSON."""
+        """{topic, status, error, error_code, log, steps, notes} as JSON."""
         return {
             "topic": self.topic.name,
             "conversation_id": self.state.conversation_id,
@@ -151,6 +153,7 @@ class PostCallProgram:
             "log": [str(e) for e in self.log],
             "warnings": [e.message for e in self.log if e.level == "warning"],
             "steps": list(self.steps),
+            "notes": list(self.notes),
         }
 
     @property

@@ -474,6 +474,8 @@ class Sessions:
             activities.append(NewActivity("in", str(inbound.type), inbound.to_json(), at=now))
         for recognition in result.recognitions:  # why this topic (the console explains turns)
             activities.append(NewActivity("out", "Recognition", recognition.to_json(), at=now))
+        for note in result.notes:  # what failed out of the caller's hearing (a model call)
+            activities.append(NewActivity("out", "Note", note.to_json(), at=now))
         for output in result.outputs:
             activities.append(NewActivity("out", type(output).__name__, output_to_json(output), at=now))
         outputs = (*carried, *result.outputs)

@@ -228,6 +228,8 @@ class Conversation:
         while True:
             self.results.append(result)
             self.state = result.state
+            for note in result.notes:  # what failed out of the caller's hearing (chat shows it)
+                self.transcript.append(TranscriptLine("system", f"[note: {note.text}]"))
             self._record(result.outputs)
             if result.pending is None:
                 break
