@@ -139,6 +139,10 @@ def cpu_by_process(pid: int) -> dict[str, float]:
     return out
 
 
+# ----------------------------------------------------------------------------------------------
+# The servers
+
+
 class Server:
     def __init__(self, argv: list[str], env: dict[str, str], url: str, log: Path, cwd: Path) -> None:
         self.url = url
