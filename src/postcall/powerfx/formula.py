@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, TextOrigin
@@ -10,6 +10,7 @@ from postcall.errors import PowerFxError
 from postcall.powerfx import ast
 from postcall.powerfx.codes import PFX_TOO_DEEP
 from postcall.powerfx.compiler import Compiler
+from postcall.powerfx.enums import OptionSet
 from postcall.powerfx.functions import Fn
 from postcall.powerfx.parser import parse_syntax
 from postcall.powerfx.runtime import BudgetExceeded, EvalContext, Frame, Limits
@@ -179,6 +180,8 @@ def parse_formula(
     *,
     known_names: Collection[str] | None = None,
     number_is_float: bool = True,
+    option_sets: Mapping[str, OptionSet] | None = None,
+    strongly_typed_enums: bool = True,
 ) -> ParseResult:
     """Parse and compile a formula (the text after the leading "=").
 
@@ -188,6 +191,8 @@ def parse_formula(
     name outside it (and outside row scopes and option sets) is error PFX304; without it any
     name is accepted and resolved at evaluation.  `number_is_float=False` is Power Fx's
     Decimal mode (see postcall.powerfx.numbers): literals and numbers from text are Decimals.
+    `option_sets` are the host's option sets (enums.OptionSet) besides the built-in ones;
+    `strongly_typed_enums=False` is the pre-V1 rule where a member is just its backing value.
     """
     where = origin if origin is not None else DEFAULT_ORIGIN
     if not isinstance(text, str):
@@ -209,7 +214,10 @@ def parse_formula(
             Diagnostic(PFX_TOO_DEEP, Severity.ERROR, f"The formula nests {depth} deep (limit {MAX_SYNTAX_DEPTH}).", tree.span)
         )
         return ParseResult(None, diagnostics)
-    compiler = Compiler(diagnostics, known_names, number_is_float=number_is_float)
+    compiler = Compiler(
+        diagnostics, known_names, number_is_float=number_is_float, option_sets=option_sets,
+        strict_enums=strongly_typed_enums,
+    )
     try:
         fn = compiler.compile(tree)
     except RecursionError:
