@@ -6,7 +6,11 @@ import pytest
 
 from postcall.powerfx import EvalContext, OptionValue, format_value, parse_formula
 from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
+from postcall.powerfx.features import Features
 from postcall.powerfx.values import CALCULATED, Color
+
+
+PRE_V1_ENUMS = Features(strongly_typed_builtin_enums=False)
 
 
 def run(text: str, **kwargs: object) -> str:
@@ -66,9 +70,9 @@ def test_strongly_typed_members_are_refused_where_their_set_does_not_allow(text:
 
 
 def test_without_strongly_typed_enums_a_member_is_its_backing_value() -> None:
-    assert run("Weekday(Date(1990,1,1), 2)", strongly_typed_enums=False) == "1"
-    assert run("[ErrorKind.Div0, 12]", strongly_typed_enums=False) == "Table({Value:13},{Value:12})"
-    assert run("Color.Red", strongly_typed_enums=False) == "RGBA(255,0,0,1)"
+    assert run("Weekday(Date(1990,1,1), 2)", features=PRE_V1_ENUMS) == "1"
+    assert run("[ErrorKind.Div0, 12]", features=PRE_V1_ENUMS) == "Table({Value:13},{Value:12})"
+    assert run("Color.Red", features=PRE_V1_ENUMS) == "RGBA(255,0,0,1)"
 
 
 def test_members_resolve_at_compile_time_to_constants() -> None:

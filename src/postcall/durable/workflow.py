@@ -26,7 +26,6 @@ from postcall.actions.execute import execute_action
 from postcall.actions.retry import AttemptRecord
 from postcall.actions.settings import ActionSettings
 from postcall.actions.types import TelemetryEvent
-from postcall.durable.program import program_factory
 from postcall.durable.runtime import RunRuntime, runtime
 from postcall.logging import bind_log_context, get_logger
 from postcall.store import WORKFLOW_NAME, RunStepRecord
@@ -143,7 +142,7 @@ def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
         records: list[RunStepRecord] = []
         events: list[TelemetryEvent] = []
         try:
-            program = program_factory(str(spec["program"]))(dict(spec.get("input") or {}))
+            program = rt.programs.build(str(spec["program"]), dict(spec.get("input") or {}))
             settings = program.action_settings()
             deadline = time.time() + settings.run_budget_s
             settings_json = settings.to_json()

@@ -1,9 +1,10 @@
 """Post-call topics as durable programs: the bridge between the engine and the durable layer.
 
 The durable layer knows a run only by a program name and JSON input.  This module registers the
-program "topic": its input names the post-call topic and carries the conversation's end snapshot;
-it is built into the engine's `PostCallProgram` with the agent's action settings (retry policy,
-allowed hosts, flow bindings) for that topic.
+program "topic" with the registry its caller hands to an executor (`open_runtime`, `postcall
+worker`, `postcall runs redrive`): its input names the post-call topic and carries the
+conversation's end snapshot; it is built into the engine's `PostCallProgram` with the agent's
+action settings (retry policy, allowed hosts, flow bindings) for that topic.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.model_endpoint import ModelEndpoint
 from postcall.actions.retry import RetryPolicy
 from postcall.actions.settings import ActionSettings, FlowBinding
-from postcall.durable.program import register_program
+from postcall.durable.program import ProgramRegistry
 from postcall.engine.engine import Engine
 from postcall.engine.nodes.backend import expand_env
 from postcall.engine.postcall import PostCallProgram
@@ -99,8 +100,8 @@ class TopicProgram:
         return self._settings
 
 
-def register_agent(agent: Agent, engine: Engine | None = None) -> None:
-    """Make this process able to run the agent's post-call topics.
+def register_agent(programs: ProgramRegistry, agent: Agent, engine: Engine | None = None) -> None:
+    """Register the agent's post-call topics (program "topic") with `programs`.
 
     The agent's `env` values whose names look like secrets (`crm_ApiKey`...) are registered with
     the redaction, so that wherever a formula copies one (a body, a URL) it is masked when shown
@@ -109,11 +110,11 @@ def register_agent(agent: Agent, engine: Engine | None = None) -> None:
     register_secret_values(v for k, v in agent.config.env.items() if is_secret_name(k))
     root = agent.root if agent.root.is_dir() else agent.root.parent
     shared = engine or Engine(agent, knowledge=open_index(root))
-    register_program(PROGRAM, lambda data: TopicProgram(agent, shared, data))
+    programs.register(PROGRAM, lambda data: TopicProgram(agent, shared, data))
 
 
-def install(executor: object, agent_path: str | Path) -> None:
-    """Hook called by `postcall worker`: load the agent and register its programs."""
+def register_agent_at(programs: ProgramRegistry, agent_path: str | Path) -> None:
+    """Load the agent at `agent_path` (with `postcall serve`'s Env overrides) and register its programs."""
     overrides = json.loads(os.environ.get(ENV_OVERRIDES_VAR) or "{}")
     result = load_agent(agent_path, env_overrides={str(k): str(v) for k, v in overrides.items()})
     if result.agent is None or result.has_errors:
@@ -122,4 +123,4 @@ def install(executor: object, agent_path: str | Path) -> None:
         raise ConfigError(
             f"The agent at {str(agent_path)!r} has errors; run `postcall check` on it{where}."
         )
-    register_agent(result.agent)
+    register_agent(programs, result.agent)

@@ -17,6 +17,7 @@ from postcall.powerfx import types as T
 from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOWN_FUNCTION
 from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number
 from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
+from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn
 from postcall.powerfx.names import MISSING, RAW_TYPES, get_field, lookup_name, normalize
 from postcall.powerfx.runtime import Frame
@@ -27,10 +28,12 @@ from postcall.powerfx.static import (
     check_literal_args,
     check_regex_call,
     column_kinds,
+    comparable,
     enum_type,
     table_literal_type,
     unary_problem,
 )
+from postcall.powerfx.typeargs import TYPE_ARGUMENTS, TypeArgError, TypeSpec, type_argument
 from postcall.powerfx.types import FxType
 from postcall.powerfx.values import ErrorKind, ErrorValue, OptionValue, Record, Table, Value
 
@@ -54,15 +57,16 @@ class Compiler:
         known_names: Collection[str] | None = None,
         *,
         number_is_float: bool = True,
+        features: Features = POWER_FX_V1,
         option_sets: Mapping[str, OptionSet] | None = None,
-        strict_enums: bool = True,
     ) -> None:
         self.diagnostics = diagnostics
+        self.features = features
         # Option sets formulas may name: the built-in ones and the host's (`option_sets`).
         # Without strongly typed enums (pre-V1 hosts) their members are their backing values.
         sets = {**BUILTIN_OPTION_SETS, **(option_sets or {})}
-        self.strict_enums = strict_enums
-        self.enums: dict[str, OptionSet] = {k: v if strict_enums else v.loose() for k, v in sets.items()}
+        strict = features.strongly_typed_builtin_enums
+        self.enums: dict[str, OptionSet] = {k: v if strict else v.loose() for k, v in sets.items()}
         self._enum_types: dict[str, FxType] = {}
         # Decimal mode (NumberIsFloat off): literals and coerced numbers are Decimals.
         self.decimal = not number_is_float
@@ -289,6 +293,19 @@ class Compiler:
                 return get_field(value, f2)
 
             return read_chain3, fx_type
+        if len(parts) == 2 and parts[0] not in self.enums:
+            # Topic.x, Global.y: one lookup in the scope, one in the record.
+            root, f1 = parts
+
+            def read_chain2(frame: Frame) -> Value:
+                value = frame.scope.get(root, MISSING) if not frame.rows else MISSING
+                if value is MISSING:
+                    value = lookup_name(frame, root)
+                if type(value) is Record:
+                    return value._fields.get(f1)
+                return get_field(value, f1)  # type: ignore[arg-type]
+
+            return read_chain2, fx_type
         field_name = node.field_name
 
         def read_member(frame: Frame) -> Value:
@@ -330,9 +347,13 @@ class Compiler:
         right = self.compile(node.right)
         op = node.op
         span = node.span
-        fx_type, problem = check_binary(op, self.type_of(node.left), self.type_of(node.right))
+        left_type, right_type = self.type_of(node.left), self.type_of(node.right)
+        fx_type, problem = check_binary(op, left_type, right_type, self.features)
         if problem is not None:
             self.error(PFX_TYPE, problem, span)
+        elif op in ("=", "<>") and not comparable(left_type, right_type):
+            # Without the V1 rules values of kinds that cannot be compared are simply unequal.
+            return _never_equal(left, right, op == "<>"), fx_type
         fn = _binary_closure(op, left, right, span, node, self.decimal)
         if fx_type.kind == "Option" and fx_type.enum is not None:
             fn = _to_option(fn, fx_type.enum)  # `JSONFormat.IndentFour & JSONFormat.Compact`
@@ -353,7 +374,24 @@ class Compiler:
         arg_types: list[FxType] = []
         aliases = tuple(a.alias if isinstance(a, ast.AsArg) else None for a in node.args)
         scope_row: _StaticRow | None = None
+        if node.name == "Type":
+            message = "Unsupported usage: Type function can only be used in type arguments and type declarations."
+            self.error(PFX_TYPE, message, node.span)
+            return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
+        type_index = TYPE_ARGUMENTS.get(node.name)
+        type_arg: TypeSpec | None = None
         for index, arg in enumerate(node.args):
+            if index == type_index:
+                # Not a value: a type, read from the syntax (postcall.powerfx.typeargs).
+                try:
+                    type_arg = type_argument(arg, node)
+                except TypeArgError as exc:
+                    for where, problem in exc.problems:
+                        self.error(PFX_TYPE, problem, where)
+                args.append(_constant(None))
+                self.types[id(arg)] = T.UNKNOWN
+                arg_types.append(T.UNKNOWN)
+                continue
             if isinstance(arg, ast.Name) and is_column_identifier(node.name, index):
                 args.append(_constant(arg.name))
                 self.types[id(arg)] = T.TEXT
@@ -392,8 +430,8 @@ class Compiler:
             message = f"'{node.name}' takes {expected} argument(s), got {count}."
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
-        result_type, coercions, problems = check_call(node.name, sig, arg_types, strict_enums=self.strict_enums)
-        problems.extend(check_literal_args(node.name, node.args, arg_types))
+        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features)
+        problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
         regex_type, regex_problems = check_regex_call(node.name, node.args)
         problems.extend(regex_problems)
         if regex_type is not None:
@@ -406,6 +444,11 @@ class Compiler:
                 args[index] = _to_option(args[index], result_type.enum)
             else:
                 args[index] = _coercing(args[index], kind)
+        if type_index is not None and type_index < len(node.args):
+            if type_arg is None:  # reported above
+                return (lambda frame: ErrorValue(ErrorKind.InvalidArgument, "Not a type.", node.span)), T.ERROR
+            if node.name != "IsType":
+                result_type = type_arg.fx_type()
         site = CallSite(
             node.name,
             node.span,
@@ -414,6 +457,8 @@ class Compiler:
             tuple(arg_types),
             result_type,
             column_kinds(arg_types) if node.name == "Table" else {},
+            self.features,
+            type_arg=type_arg,
         )
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
@@ -563,9 +608,22 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
         func = ops.decimal_mode({"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "^": ops.power}[op])
 
     def arith(frame: Frame) -> Value:
-        return _with_span(func(left(frame), right(frame)), span)
+        value = func(left(frame), right(frame))
+        if type(value) is ErrorValue and value.span is None:
+            value.span = span
+        return value
 
     return arith
+
+
+def _never_equal(left: Fn, right: Fn, result: bool) -> Fn:
+    def differ(frame: Frame) -> Value:
+        for value in (left(frame), right(frame)):
+            if type(value) is ErrorValue:
+                return value
+        return result
+
+    return differ
 
 
 def _with_span(value: Value, span: SourceSpan) -> Value:

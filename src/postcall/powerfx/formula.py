@@ -11,6 +11,7 @@ from postcall.powerfx import ast
 from postcall.powerfx.codes import PFX_TOO_DEEP
 from postcall.powerfx.compiler import Compiler
 from postcall.powerfx.enums import OptionSet
+from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.functions import Fn
 from postcall.powerfx.parser import parse_syntax
 from postcall.powerfx.runtime import BudgetExceeded, EvalContext, Frame, Limits
@@ -180,8 +181,8 @@ def parse_formula(
     *,
     known_names: Collection[str] | None = None,
     number_is_float: bool = True,
+    features: Features = POWER_FX_V1,
     option_sets: Mapping[str, OptionSet] | None = None,
-    strongly_typed_enums: bool = True,
 ) -> ParseResult:
     """Parse and compile a formula (the text after the leading "=").
 
@@ -191,8 +192,9 @@ def parse_formula(
     name outside it (and outside row scopes and option sets) is error PFX304; without it any
     name is accepted and resolved at evaluation.  `number_is_float=False` is Power Fx's
     Decimal mode (see postcall.powerfx.numbers): literals and numbers from text are Decimals.
-    `option_sets` are the host's option sets (enums.OptionSet) besides the built-in ones;
-    `strongly_typed_enums=False` is the pre-V1 rule where a member is just its backing value.
+    `features` (postcall.powerfx.features) are the language rules, Power Fx V1 unless a
+    conformance run asks for an older host's.
+    `option_sets` are the host's option sets (enums.OptionSet) besides the built-in ones.
     """
     where = origin if origin is not None else DEFAULT_ORIGIN
     if not isinstance(text, str):
@@ -215,8 +217,7 @@ def parse_formula(
         )
         return ParseResult(None, diagnostics)
     compiler = Compiler(
-        diagnostics, known_names, number_is_float=number_is_float, option_sets=option_sets,
-        strict_enums=strongly_typed_enums,
+        diagnostics, known_names, number_is_float=number_is_float, features=features, option_sets=option_sets
     )
     try:
         fn = compiler.compile(tree)

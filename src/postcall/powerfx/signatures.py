@@ -179,7 +179,9 @@ SIGNATURES: dict[str, Signature] = {
     "Float": S(("Any", "Text"), None, NUM, tabular=True),
     "IsNumeric": S(("Any",), None, BOOL),
     "JSON": S(("Any", "Enum:JSONFormat"), None, TEXT),
-    "ParseJSON": S(("Text",), None, T.DYNAMIC),
+    "ParseJSON": S(("Text", "Any"), None, T.DYNAMIC),
+    "AsType": S(("Any", "Any"), None, T.DYNAMIC),
+    "IsType": S(("Any", "Any"), None, BOOL),
     # math
     "Abs": S(("Number",), None, NUM, tabular=True),
     "Sqrt": S(("Number",), None, NUM, tabular=True),

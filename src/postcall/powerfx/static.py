@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from postcall.powerfx import ast
 from postcall.powerfx import types as T
 from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
+from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.regexdialect import PatternError, check_pattern
 from postcall.powerfx.signatures import Signature
 from postcall.powerfx.textformat import MAX_FORMAT_LENGTH, NOT_FORMATTABLE, check_format
@@ -155,7 +157,8 @@ _UNORDERED = frozenset({"Text", "Boolean"})
 _TIMES = frozenset({"Date", "DateTime", "Time"})
 
 
-def _comparable(a: FxType, b: FxType) -> bool:
+def comparable(a: FxType, b: FxType) -> bool:
+    """Whether `a = b` compares the values (Power Fx V1), rather than being a type error."""
     if a.is_open or b.is_open:
         return True
     if a.kind == "Dynamic" or b.kind == "Dynamic":
@@ -175,7 +178,7 @@ _EQUALITY_GROUP = {
 }
 
 
-def check_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | None]:
+def check_binary(op: str, left: FxType, right: FxType, features: Features = POWER_FX_V1) -> tuple[FxType, str | None]:
     """The result type of `left op right` and a compile error, if any."""
     if left.kind == "Void" or right.kind == "Void":
         return T.UNKNOWN, f"The operator '{op}' cannot be used with a value of no type."
@@ -185,7 +188,8 @@ def check_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | No
     if op in ("&&", "||"):
         return T.BOOLEAN, None
     if op in ("=", "<>"):
-        if not _comparable(left, right):
+        if not comparable(left, right) and (features.v1 or left.is_aggregate or right.is_aggregate):
+            # Without the V1 rules comparing a number with text is only a warning (and false).
             return T.BOOLEAN, f"Incompatible types for comparison. These types can't be compared: {_name(left)}, {_name(right)}."
         return T.BOOLEAN, None
     if op in ("<", "<=", ">", ">="):
@@ -353,16 +357,20 @@ _BACKING_CONVERTERS = {"Value": "Number", "Float": "Number", "Decimal": "Number"
 
 
 def check_call(
-    name: str, sig: Signature, args: list[FxType], *, strict_enums: bool = True
+    name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1
 ) -> tuple[FxType, dict[int, str], list[tuple[int, str]]]:
     """(result type, runtime coercions by argument index, problems by argument index)."""
     problems: list[tuple[int, str]] = []
     coercions: dict[int, str] = {}
+    if name in ("Min", "Max") and not features.v1:
+        legacy = _legacy_min_max(args)
+        if legacy is not None:
+            return legacy[0], legacy[1], problems
     result_positions = sig.results(len(args)) if sig.results is not None else []
     for index, arg in enumerate(args):
         if index in result_positions:
             continue
-        problem = _check_param(sig.param(index), arg, sig.tabular, strict_enums)
+        problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums)
         if problem is not None:
             problems.append((index, problem))
     if name in _BACKING_CONVERTERS and args:
@@ -399,6 +407,19 @@ def check_call(
         result = _agree(args, result_positions, coercions, problems, name)
         return result, coercions, problems
     return sig.result_type(args), coercions, problems
+
+
+def _legacy_min_max(args: list[FxType]) -> tuple[FxType, dict[int, str]] | None:
+    """MinMax.cs without the V1 rules: Dates mixed with DateTimes become DateTimes; any other
+    mix of kinds (or no date kind at all) is computed as numbers."""
+    kinds = [a.kind for a in args]
+    if not kinds or any(k in ("Unknown", "Table", "Record", "Dynamic") for k in kinds):
+        return None
+    if all(k in ("Date", "DateTime") for k in kinds) and not all(k == "Date" for k in kinds):
+        return T.DATETIME, {i: "DateTime" for i, k in enumerate(kinds) if k == "Date"}
+    if any(k != kinds[0] for k in kinds) or not any(k in _TIMES for k in kinds):
+        return T.NUMBER, {i: "Number" for i, k in enumerate(kinds) if k not in ("Number", "Blank", "Error")}
+    return None
 
 
 def _agree(
@@ -451,15 +472,43 @@ def _agree(
     return result
 
 
-def check_literal_args(name: str, args: Sequence[ast.Node], types: Sequence[FxType]) -> list[tuple[int, str]]:
-    """Problems Power Fx finds in literal arguments before running: Text's format code."""
-    if name == "Text" and len(args) > 1 and types[0].kind in ("Text", "Boolean", "Guid", "Option", "Color"):
-        return [(1, NOT_FORMATTABLE)]
-    if name == "Text" and len(args) > 1:
+def check_literal_args(
+    name: str, args: Sequence[ast.Node], types: Sequence[FxType], features: Features = POWER_FX_V1
+) -> list[tuple[int, str]]:
+    """Problems Power Fx finds in literal arguments before running: Text's format code.
+
+    With the V1 rules a format for text or a Boolean, and any code Power Fx would refuse, is a
+    compile error; without them (Text.cs, TextFormatUtils.IsLegacyValidCompiledTimeFormatArg)
+    only a code mixing digit and date placeholders is, the rest fails when it runs."""
+    if name != "Text" or len(args) < 2:
+        return []
+    if not features.v1:
         code = constant_text(args[1])
-        if code is not None and (len(code) > MAX_FORMAT_LENGTH or check_format(code) is None):
+        if code is not None and not legacy_format_ok(code):
             return [(1, "Incorrect format specifier for 'Text'.")]
+        return []
+    if types[0].kind in ("Text", "Boolean", "Guid", "Option", "Color"):
+        return [(1, NOT_FORMATTABLE)]
+    code = constant_text(args[1])
+    if code is not None and (len(code) > MAX_FORMAT_LENGTH or check_format(code) is None):
+        return [(1, "Incorrect format specifier for 'Text'.")]
     return []
+
+
+_LEGACY_SUBSECONDS = re.compile(r"[sS]\.?(0+)")
+
+
+def legacy_format_ok(code: str) -> bool:
+    """Before the V1 rules a literal format was refused only when it mixes digit placeholders
+    with date and time letters (after a `[$-xx]` prefix; `s.000` fractions excepted)."""
+    if code.startswith("[$-"):
+        end = code.find("]", 3)
+        if end > 0:
+            code = code[end + 1:]
+    has_date = any(c in code for c in "mdyhHsaApP")
+    if not has_date:
+        return True
+    return not any(c in "0#" for c in _LEGACY_SUBSECONDS.sub("", code))
 
 
 _REGEX_FUNCTIONS = ("IsMatch", "Match", "MatchAll")

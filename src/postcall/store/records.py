@@ -83,7 +83,7 @@ class ActivityRecord:
 class RunSpec:
     """A post-call run to enqueue with a conversation's end.
 
-    `program` names a factory registered with `postcall.durable.program.register_program`;
+    `program` names a factory in the executor's `postcall.durable.program.ProgramRegistry`;
     `input` is the JSON it is built from.  `run_id` defaults to `postcall:<conversation>:<topic>`,
     which makes enqueueing idempotent: an end processed twice runs nothing twice.
     """

@@ -12,6 +12,7 @@ from postcall.powerfx.functions import (  # noqa: F401  (imported to register th
     regex,
     tables,
     text,
+    typed,
 )
 from postcall.powerfx.functions.registry import FUNCTIONS, CallSite, Fn, FunctionSpec
 
