@@ -9,7 +9,6 @@ from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import Features
 from postcall.powerfx.values import CALCULATED, Color
 
-
 PRE_V1_ENUMS = Features(strongly_typed_builtin_enums=False)
 
 

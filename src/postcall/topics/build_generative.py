@@ -9,7 +9,7 @@ but appear in authored YAML: they are read (a number 0..1; a text template), not
 from __future__ import annotations
 
 from postcall.topics.build import Fields, FileContext, start_span
-from postcall.topics.model import GenerativeAnswers, InvokePrompt, Node, TextTemplate
+from postcall.topics.model import Expr, GenerativeAnswers, InvokePrompt, Node, TextTemplate
 from postcall.topics.source import YMap, YScalar
 
 _OPENAI_FIELDS = (
@@ -83,12 +83,34 @@ def _confidence(fc: FileContext, f: Fields) -> float | None:
         return None
 
 
+def _history(fc: FileContext, f: Fields) -> tuple[bool, Expr | None]:
+    """historyType: NoHistory, or ConversationHistory with numberOfPastUserMessagesToInclude."""
+    node = f.mapping("historyType")
+    if node is None:
+        return True, None
+    kind = node.get("kind")
+    name = kind.value if isinstance(kind, YScalar) else ""
+    if name == "NoHistory":
+        Fields(fc, node, "NoHistory", f.what("historyType"), extra=("kind",))
+        return False, None
+    if name != "ConversationHistory":
+        from postcall.topics import codes
+
+        fc.add(codes.WRONG_TYPE, f"{f.what('historyType')} must be NoHistory or ConversationHistory, not {name or 'nothing'}.",
+               start_span(node.span))
+        return True, None
+    hf = Fields(fc, node, "ConversationHistory", f.what("historyType"),
+                extra=("kind", "numberOfPastUserMessagesToInclude"))
+    return True, hf.expr("numberOfPastUserMessagesToInclude", "int")
+
+
 def build_generative(fc: FileContext, f: Fields, c: dict[str, object]) -> Node:
     from postcall.topics.build_nodes import build_latency
 
     g = Fields(fc, f.node, str(c["kind"]), str(c["kind"]), extra=SEARCH_FIELDS)
     search_files, files = _files(fc, g)
     capture = g.text("responseCaptureType", "TextOnly") or "TextOnly"
+    history, history_messages = _history(fc, g)
     return GenerativeAnswers(
         user_input=g.expr("userInput", "string"),
         variable=g.variable("variable"),
@@ -101,7 +123,9 @@ def build_generative(fc: FileContext, f: Fields, c: dict[str, object]) -> Node:
         response_confidence=_confidence(fc, g),
         response_capture="FullResponse" if capture == "FullResponse" else "TextOnly",
         apply_model_knowledge=g.flag("applyModelKnowledgeSetting", False),
-        moderation_level=g.text("moderationLevel"),
+        moderation_level=g.expr("moderationLevel", "string"),
+        history=history,
+        history_messages=history_messages,
         latency_message=build_latency(fc, g),
         **c,  # type: ignore[arg-type]
     )
