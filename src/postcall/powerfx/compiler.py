@@ -27,9 +27,11 @@ from postcall.powerfx.static import (
     check_call,
     check_literal_args,
     check_regex_call,
+    check_summarize,
     column_kinds,
     comparable,
     enum_type,
+    summarize_scope,
     table_literal_type,
 )
 from postcall.powerfx.typeargs import TYPE_ARGUMENTS, TypeArgError, TypeSpec, type_argument
@@ -375,6 +377,8 @@ class Compiler:
             arg_types.append(self.type_of(arg))
             if index == 0:
                 scope_row = self._row_scope(node.name, arg_types[0], aliases[0] if aliases else None)
+                if node.name == "Summarize":  # a group: its key columns and ThisGroup, its rows
+                    scope_row = _StaticRow(None, summarize_scope(arg_types[0], node.args))
         if spec is None:
             suggestion = did_you_mean(node.name, FUNCTIONS)
             message = f"Unknown function '{node.name}'." + (f" Did you mean '{suggestion}'?" if suggestion else "")
@@ -392,6 +396,9 @@ class Compiler:
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
         result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features)
+        if node.name == "Summarize":
+            result_type, grouping = check_summarize(node.args, arg_types)
+            problems.extend(grouping)
         problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
         regex_type, regex_problems = check_regex_call(node.name, node.args)
         problems.extend(regex_problems)
@@ -447,6 +454,7 @@ _COLUMN_ARGS: dict[str, Callable[[int], bool]] = {
     "Search": lambda i: i >= 2,
     "SortByColumns": lambda i: i % 2 == 1,
     "AddColumns": lambda i: i % 2 == 1,
+    "Summarize": lambda i: i >= 1,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from postcall.powerfx.functions import (  # noqa: F401  (imported to register the functions)
     conversion,
     dates,
+    grouping,
     logical,
     math,
     randomness,
