@@ -21,6 +21,7 @@ from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn
 from postcall.powerfx.names import MISSING, RAW_TYPES, get_field, lookup_name, normalize
 from postcall.powerfx.runtime import Frame
+from postcall.powerfx.shaping import SHAPING, check_shaping
 from postcall.powerfx.signatures import signature
 from postcall.powerfx.static import (
     check_binary,
@@ -355,7 +356,7 @@ class Compiler:
                 self.types[id(arg)] = T.UNKNOWN
                 arg_types.append(T.UNKNOWN)
                 continue
-            if isinstance(arg, ast.Name) and is_column_identifier(node.name, index):
+            if isinstance(arg, ast.Name) and is_column_identifier(node.name, index) and not _sort_by_value(node.name, arg, arg_types):
                 args.append(_constant(arg.name))
                 self.types[id(arg)] = T.TEXT
                 arg_types.append(T.TEXT)
@@ -399,6 +400,10 @@ class Compiler:
         if node.name == "Summarize":
             result_type, grouping = check_summarize(node.args, arg_types)
             problems.extend(grouping)
+        elif node.name in SHAPING:
+            shaped, shaping = check_shaping(node.name, node.args, arg_types, self.features)
+            problems.extend(shaping)
+            result_type = shaped or result_type
         problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
         regex_type, regex_problems = check_regex_call(node.name, node.args)
         problems.extend(regex_problems)
@@ -435,6 +440,8 @@ class Compiler:
             row = first if first.kind == "Record" else T.UNKNOWN
         elif first.kind == "Table":
             row = T.row_type(first)
+        elif first.kind == "Record" and name in SHAPING:  # AddColumns on a record
+            row = first
         elif first.kind == "Dynamic":
             row = T.DYNAMIC
         elif first.kind == "Blank":
@@ -456,6 +463,14 @@ _COLUMN_ARGS: dict[str, Callable[[int], bool]] = {
     "AddColumns": lambda i: i % 2 == 1,
     "Summarize": lambda i: i >= 1,
 }
+
+
+def _sort_by_value(function: str, arg: ast.Name, arg_types: list[FxType]) -> bool:
+    """SortByColumns(t, col) where `col` is no column of a table of known columns: a value
+    (a variable holding the column's name), as Power Fx reads it."""
+    if function != "SortByColumns" or not arg_types or arg_types[0].kind != "Table" or not arg_types[0].fields:
+        return False
+    return arg_types[0].field(arg.name) is None
 
 
 def is_column_identifier(function: str, index: int) -> bool:
