@@ -88,16 +88,12 @@ UNSUPPORTED_HANDLER_REASONS: Mapping[str, str] = {
     "TraceSetup": "Trace() to a test trace listener",
     "Blob": "file/blob values",
     "AsyncTestSetup": "test-only asynchronous functions",
-    "EnableExpressionChaining": "behaviour formulas chained with ';'",
     "CultureInfo": "a non-invariant culture",
 }
 
 # Parser flags Copilot Studio's formulas are never parsed with.
 UNSUPPORTED_PARSER_FLAGS: Mapping[str, str] = {
-    "EnableExpressionChaining": "behaviour formulas chained with ';'",
-    "TextFirst": "text-first formulas (`Hello ${x}`); topic messages use {...} templates",
     "NamedFormulas": "named-formula definitions",
-    "DisableReservedKeywords": "reserved words as identifiers",
     "AllowAttributes": "attributes on named formulas",
     "AllowTypeLiteral": "type literals",
     "AllowParseAsTypeLiteral": "type literals",

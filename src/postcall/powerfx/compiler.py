@@ -169,6 +169,22 @@ class Compiler:
 
         return interpolate, T.TEXT
 
+    def _Chain(self, node: ast.Node) -> tuple[Fn, FxType]:
+        assert isinstance(node, ast.Chain)
+        items = [self.compile(item) for item in node.items]
+
+        def chain(frame: Frame) -> Value:
+            # Each runs; the last gives the value, unless some gave errors: then all of them.
+            errors: list[ErrorValue] = []
+            value: Value = None
+            for item in items:
+                value = item(frame)
+                if type(value) is ErrorValue:
+                    errors.append(value)
+            return ErrorValue.merge(errors) if errors else value
+
+        return chain, self.type_of(node.items[-1])
+
     # --- names ----------------------------------------------------------------------
     def _resolve_static(self, node: ast.Name) -> FxType:
         name = node.name
@@ -386,13 +402,16 @@ class Compiler:
             self.error(PFX_UNKNOWN_FUNCTION, message, node.span, f"did you mean '{suggestion}'?" if suggestion else None)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
         count = len(args)
-        if count < spec.min_args or (spec.max_args is not None and count > spec.max_args):
+        min_args = spec.min_args
+        if node.name in ("FirstN", "LastN") and self.features.first_last_n_requires_second_arguments:
+            min_args = 2  # FirstLastNRequiresSecondArguments (V1): no default count of 1
+        if count < min_args or (spec.max_args is not None and count > spec.max_args):
             if spec.max_args is None:
-                expected = f"at least {spec.min_args}"
-            elif spec.min_args == spec.max_args:
-                expected = str(spec.min_args)
+                expected = f"at least {min_args}"
+            elif min_args == spec.max_args:
+                expected = str(min_args)
             else:
-                expected = f"{spec.min_args} to {spec.max_args}"
+                expected = f"{min_args} to {spec.max_args}"
             message = f"'{node.name}' takes {expected} argument(s), got {count}."
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
@@ -433,7 +452,13 @@ class Compiler:
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
                 self.error(PFX_TYPE, "Invalid argument type (Text). Expecting a Boolean value instead.", arg.span)
-        return spec.build(site, args), result_type
+        built = spec.build(site, args)
+        if result_type.kind == "Void" and not any(p[0] == -1 for p in problems):
+            built = _void(built)
+        elif not self.features.v1 and result_type.is_aggregate and sig.results is not None:
+            # Results of different record types keep only their common fields before V1.
+            built = _project(built, frozenset(result_type.field_names))
+        return built, result_type
 
     def _row_scope(self, name: str, first: FxType, alias: str | None) -> _StaticRow:
         if name == "With":
@@ -580,6 +605,31 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
         return value
 
     return arith
+
+
+def _project(fn: Fn, names: frozenset[str]) -> Fn:
+    def keep(record: Value) -> Value:
+        if type(record) is Record and not names.issuperset(record._fields):
+            return Record({k: v for k, v in record._fields.items() if k in names})
+        return record
+
+    def project(frame: Frame) -> Value:
+        value = fn(frame)
+        if type(value) is Table:
+            return Table([keep(row) for row in value.rows], [c for c in (value.columns or ()) if c in names])
+        return keep(value)
+
+    return project
+
+
+def _void(fn: Fn) -> Fn:
+    """A call whose value cannot be used (Void): Blank, but errors still pass through."""
+
+    def void(frame: Frame) -> Value:
+        value = fn(frame)
+        return value if type(value) is ErrorValue else None
+
+    return void
 
 
 def _never_equal(left: Fn, right: Fn, result: bool) -> Fn:

@@ -14,6 +14,7 @@ from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.functions import Fn
 from postcall.powerfx.parser import parse_syntax
 from postcall.powerfx.runtime import BudgetExceeded, EvalContext, Frame, Limits
+from postcall.powerfx.textfirst import text_first_source
 from postcall.powerfx.values import ErrorKind, ErrorValue, Value
 
 MAX_FORMULA_LENGTH = 100_000
@@ -201,8 +202,12 @@ def parse_formula(
             None,
             [Diagnostic(PFX_TOO_DEEP, Severity.ERROR, f"The formula is {len(text)} characters long (limit {MAX_FORMULA_LENGTH}).", where.span(text, 0))],
         )
+    if features.text_first:
+        text = text_first_source(text)
     try:
-        tree, diagnostics = parse_syntax(text, where)
+        tree, diagnostics = parse_syntax(
+            text, where, chaining=features.expression_chaining, reserved_words=features.reserved_keywords
+        )
     except RecursionError:
         return ParseResult(None, [Diagnostic(PFX_TOO_DEEP, Severity.ERROR, "The formula nests too deeply to parse.", where.span(text, 0))])
     if tree is None:

@@ -233,6 +233,8 @@ def check_call(
     for index, arg in enumerate(args):
         if index in result_positions:
             continue
+        if arg.kind == "Void" and name in _TAKES_VOID:
+            continue
         problem = _check_param(sig.param(index), arg, sig.tabular)
         if problem is not None:
             problems.append((index, problem))
@@ -260,9 +262,17 @@ def check_call(
             if args[i].is_aggregate != subject.is_aggregate or not coercible(args[i], subject):
                 problems.append((i, f"Invalid argument type ({_name(args[i])}). Expecting a {_name(subject)} value instead."))
     if result_positions:
-        result = _agree(args, result_positions, coercions, problems, name)
+        result = _agree(args, result_positions, coercions, problems, name, features.v1)
+        if features.expression_chaining and result.kind == "Void" and name in ("If", "Switch"):
+            # In a behaviour formula results that do not agree are allowed: the call has no
+            # usable value (IfFunction.IsArgTypeInconsequential); using it is the error.
+            problems[:] = [p for p in problems if p != (-1, MISMATCH)]
         return result, coercions, problems
     return sig.result_type(args), coercions, problems
+
+
+# Functions that accept a value of no type (Void): they only look at whether it is an error.
+_TAKES_VOID = frozenset({"IsError", "IfError", "With"})
 
 
 def _legacy_min_max(args: list[FxType]) -> tuple[FxType, dict[int, str]] | None:
@@ -284,8 +294,11 @@ def _agree(
     coercions: dict[int, str],
     problems: list[tuple[int, str]],
     name: str,
+    v1: bool = True,
 ) -> FxType:
-    """The first result's type rules; the others must be coercible to it (and are coerced)."""
+    """The first result's type rules; the others must be coercible to it (and are coerced).
+    Records and tables merge their fields; without the V1 rules they keep only the fields all
+    of them have, with the same kind (DType's legacy union)."""
     first: FxType | None = None
     for i in positions:
         if args[i].kind not in ("Blank", "Error"):
@@ -305,6 +318,9 @@ def _agree(
         if t.kind == "Void":
             problems.append((-1, MISMATCH))
             return T.VOID
+        if first.is_aggregate and not v1 and first.kind == t.kind:
+            result = T.intersection(result, t)
+            continue
         if first.is_aggregate or t.is_aggregate:
             if first.kind != t.kind or not T.aggregates_compatible(first, t):
                 if name == "Coalesce":
@@ -322,6 +338,16 @@ def _agree(
             return T.VOID
         if t.kind != first.kind and first.is_scalar:
             coercions[i] = first.kind
+    if not v1 and result.kind in _TIMES:
+        # Before V1 a Date or Time mixed with a DateTime makes every result a DateTime.
+        kinds = {args[i].kind for i in positions}
+        if len(kinds & _TIMES) > 1:
+            for i in positions:
+                if args[i].kind == "DateTime":
+                    coercions.pop(i, None)
+                elif not args[i].is_open:
+                    coercions[i] = "DateTime"
+            return T.DATETIME
     return result
 
 

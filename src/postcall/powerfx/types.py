@@ -140,6 +140,18 @@ def union(a: FxType, b: FxType) -> FxType:
     return a if coercible(b, a) else VOID
 
 
+def intersection(a: FxType, b: FxType) -> FxType:
+    """Records (or tables) before the V1 rules: only the fields both have, with the same kind."""
+    fields = []
+    for key, value in a.fields:
+        other = b.field(key)
+        if other is None:
+            continue
+        if value.kind == other.kind or value.is_open or other.is_open:
+            fields.append((key, value if not value.is_open else other))
+    return FxType(a.kind, tuple(fields))
+
+
 def aggregates_compatible(a: FxType, b: FxType) -> bool:
     """Records (or tables) whose common fields have compatible types."""
     if a.kind != b.kind:
