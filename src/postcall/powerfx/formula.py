@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, TextOrigin
@@ -10,6 +10,7 @@ from postcall.errors import PowerFxError
 from postcall.powerfx import ast
 from postcall.powerfx.codes import PFX_TOO_DEEP
 from postcall.powerfx.compiler import Compiler
+from postcall.powerfx.enums import OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.functions import Fn
 from postcall.powerfx.parser import parse_syntax
@@ -182,6 +183,7 @@ def parse_formula(
     known_names: Collection[str] | None = None,
     number_is_float: bool = True,
     features: Features = POWER_FX_V1,
+    option_sets: Mapping[str, OptionSet] | None = None,
 ) -> ParseResult:
     """Parse and compile a formula (the text after the leading "=").
 
@@ -193,6 +195,7 @@ def parse_formula(
     Decimal mode (see postcall.powerfx.numbers): literals and numbers from text are Decimals.
     `features` (postcall.powerfx.features) are the language rules, Power Fx V1 unless a
     conformance run asks for an older host's.
+    `option_sets` are the host's option sets (enums.OptionSet) besides the built-in ones.
     """
     where = origin if origin is not None else DEFAULT_ORIGIN
     if not isinstance(text, str):
@@ -218,7 +221,9 @@ def parse_formula(
             Diagnostic(PFX_TOO_DEEP, Severity.ERROR, f"The formula nests {depth} deep (limit {MAX_SYNTAX_DEPTH}).", tree.span)
         )
         return ParseResult(None, diagnostics)
-    compiler = Compiler(diagnostics, known_names, number_is_float=number_is_float, features=features)
+    compiler = Compiler(
+        diagnostics, known_names, number_is_float=number_is_float, features=features, option_sets=option_sets
+    )
     try:
         fn = compiler.compile(tree)
     except RecursionError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from postcall.powerfx.functions import (  # noqa: F401  (imported to register the functions)
+    colors,
     conversion,
     dates,
     grouping,
