@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from browser.conftest import screenshot
-from postcall.devtools.scripted import install as install_scripted
-from postcall.durable import Executor, ExecutorConfig
+from postcall.devtools.scripted import PROGRAM_NAME, ScriptedProgram
+from postcall.durable import Executor, ExecutorConfig, ProgramRegistry
 from postcall.server.app import create_app
 from postcall.server.auth import TOKEN_ENV
 from postcall.store import Store, open_store, run_id_for
@@ -56,7 +56,6 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("console")
     db = f"sqlite:///{tmp / 'postcall.db'}"
-    install_scripted()
     store = open_store(db)
     mp = pytest.MonkeyPatch()
     mp.setenv(TOKEN_ENV, TOKEN)
@@ -64,7 +63,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         with running_example_crm(tmp / "crm.db", free_port()) as crm:
             executor = Executor(ExecutorConfig(database_url=db, heartbeat_interval_s=0.5, stale_after_s=5),
-                                store=store)
+                                ProgramRegistry({PROGRAM_NAME: ScriptedProgram}), store=store)
             executor.start()
             try:
                 runtime = AssembledRuntime(agent=loaded.agent, diagnostics=list(loaded.diagnostics),

@@ -6,7 +6,7 @@ from typing import Any
 
 from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.settings import ActionSettings
-from postcall.durable import register_program
+from postcall.durable import ProgramRegistry
 
 
 class Exploding:
@@ -28,5 +28,10 @@ class Exploding:
         return ActionSettings()
 
 
-def install() -> None:
-    register_program("exploding", Exploding)
+def register(programs: ProgramRegistry) -> None:
+    programs.register("exploding", Exploding)
+
+
+def hook(programs: ProgramRegistry, agent_path: str) -> None:
+    """A `--install durable.programs_for_tests:hook` for `postcall worker` and `runs redrive`."""
+    register(programs)

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from durable import flows_for_tests
 from postcall.cli.main import cli
-from postcall.devtools.scripted import install as install_scripted
-from postcall.durable import Executor, ExecutorConfig
+from postcall.devtools.scripted import PROGRAM_NAME, ScriptedProgram
+from postcall.durable import Executor, ExecutorConfig, ProgramRegistry
 from postcall.store import RunSpec, open_store
 
 SETTINGS = {"flows": {"switchable": {"callable": "durable.flows_for_tests:switchable"}}}
@@ -19,6 +19,8 @@ RETRYING = {
     "flows": {"busy": {"callable": "durable.flows_for_tests:switchable_busy"}},
     "retry": {"max_attempts": 3, "initial_interval_s": 0.01, "max_interval_s": 0.02},
 }
+
+SCRIPTED = ProgramRegistry({PROGRAM_NAME: ScriptedProgram})
 
 
 def test_listing_a_database_that_does_not_exist_yet(tmp_path: Path) -> None:
@@ -40,7 +42,6 @@ def test_bad_urls_and_unreachable_servers_are_clear_errors(tmp_path: Path) -> No
 
 
 def test_redrive_without_a_worker_runs_the_runs_here(tmp_path: Path) -> None:
-    install_scripted()
     url = f"sqlite:///{tmp_path / 'postcall.db'}"
     flows_for_tests.switch["fail"] = True
     with open_store(url) as store:
@@ -49,7 +50,7 @@ def test_redrive_without_a_worker_runs_the_runs_here(tmp_path: Path) -> None:
         steps = [{"node_id": "notify", "kind": "flow", "payload": {"flow_id": "switchable", "inputs": {}}}]
         store.record_end(cid, {"reason": "CUSTOMER_HANGUP"}, [RunSpec("t", "scripted", {"conversation_id": cid, "topic": "t", "steps": steps, "settings": SETTINGS})])
         run_id = f"postcall:{cid}:t"
-        with Executor(ExecutorConfig(database_url=url), store=store) as executor:
+        with Executor(ExecutorConfig(database_url=url), SCRIPTED, store=store) as executor:
             assert executor.wait_for_runs([run_id]) == {run_id: "failed"}
     flows_for_tests.switch["fail"] = False
     result = CliRunner().invoke(cli, ["runs", "redrive", "--all-failed", "--db", url, "--agent", str(tmp_path)])
@@ -70,7 +71,6 @@ def test_options_may_follow_the_agent_and_precede_the_subcommand(tmp_path: Path)
 
 def _failed_run(url: str, *, retrying: bool = False) -> str:
     """A run whose one flow step fails (retryably: three attempts, then the run fails)."""
-    install_scripted()
     flows_for_tests.switch["fail"] = True
     with open_store(url) as store:
         cid = f"cli-{uuid.uuid4().hex[:8]}"
@@ -80,7 +80,7 @@ def _failed_run(url: str, *, retrying: bool = False) -> str:
         spec = {"conversation_id": cid, "topic": "Post-call CRM update", "steps": steps, "settings": settings}
         store.record_end(cid, {"reason": "CUSTOMER_HANGUP"}, [RunSpec("Post-call CRM update", "scripted", spec)])
         run_id = f"postcall:{cid}:Post-call CRM update"
-        with Executor(ExecutorConfig(database_url=url), store=store) as executor:
+        with Executor(ExecutorConfig(database_url=url), SCRIPTED, store=store) as executor:
             assert executor.wait_for_runs([run_id]) == {run_id: "failed"}
     return run_id
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from crm.launcher import CrmProcess
 from durable import flows_for_tests, programs_for_tests
 from postcall.cli.main import cli
-from postcall.devtools.scripted import install as install_scripted
-from postcall.durable import Executor, ExecutorConfig
+from postcall.devtools.scripted import PROGRAM_NAME, ScriptedProgram
+from postcall.durable import Executor, ExecutorConfig, ProgramRegistry
 from postcall.store import RunSpec, Store, open_store
 
 SETTINGS = {
@@ -43,9 +43,10 @@ def store(db_url: str) -> Iterator[Store]:
 
 @pytest.fixture(scope="module")
 def executor(db_url: str, store: Store) -> Iterator[Executor]:
-    install_scripted()
-    programs_for_tests.install()
-    with Executor(ExecutorConfig(database_url=db_url, polling_interval_s=0.02, heartbeat_interval_s=0.5, stale_after_s=5), store=store) as running:
+    programs = ProgramRegistry({PROGRAM_NAME: ScriptedProgram})
+    programs_for_tests.register(programs)
+    with Executor(ExecutorConfig(database_url=db_url, polling_interval_s=0.02, heartbeat_interval_s=0.5, stale_after_s=5),
+                  programs, store=store) as running:
         yield running
 
 

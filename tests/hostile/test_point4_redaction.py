@@ -60,7 +60,7 @@ def test_point4_secrets_in_bodies_and_urls_are_redacted_everywhere(tmp_path: Pat
     with running_example_crm(tmp_path / "crm.db", port), \
             world(tmp_path, sqlite_url, monkeypatch, prepare=leaky, env=env) as w:
         executor = Executor(ExecutorConfig(database_url=sqlite_url, heartbeat_interval_s=0.5, stale_after_s=5),
-                            store=w.runtime.store)
+                            w.runtime.programs, store=w.runtime.store)
         executor.start()
         try:
             cid = "bridge-leak"

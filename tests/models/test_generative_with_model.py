@@ -104,8 +104,10 @@ def test_a_failing_model_is_retried_then_the_no_answer_path_with_a_warning(call:
         "I'm sorry, I didn't get that. Try asking about our hours or returns."
     ]
     assert len(openai_server.requests) == 3
+    notes = [n.text for r in call.results for n in r.notes]
+    assert len(notes) == 1 and notes[0].startswith("Model call failed: HTTP 500 after 3 tries in ")
     warnings = [e.message for r in call.results for e in r.log if e.level == "warning"]
-    assert any("model call failed (http_status)" in w for w in warnings)
+    assert warnings == notes  # the note is also the turn log's warning
 
 
 def test_a_text_prompt_fills_its_holes_from_the_bindings(call: Call, openai_server: OpenAIServer) -> None:
@@ -145,3 +147,88 @@ def test_the_harness_runs_model_calls_through_the_action_layer(
         (call,) = conv.action_calls
         assert call.request.kind == "model" and call.result.ok
         assert call.request.idempotency_key == "kb-harness:Classify:invokeAIBuilderModelAction_cat"
+
+
+def _boosting(root: Path, replace_with: str) -> None:
+    topic = root / "topics" / "Conversational boosting.topic.yaml"
+    text = topic.read_text(encoding="utf-8")
+    assert "      moderationLevel: Medium\n" in text
+    topic.write_text(text.replace("      moderationLevel: Medium\n", replace_with), encoding="utf-8")
+
+
+def _call_with(tmp_path: Path, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch, boosting: str) -> Call:
+    monkeypatch.setenv("POSTCALL_MODEL_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("POSTCALL_MODEL", "local-model")
+    monkeypatch.setenv("POSTCALL_MODEL_API_KEY", "sk-test")
+    root = tmp_path / "kb-variant"
+    shutil.copytree(KB, root, ignore=shutil.ignore_patterns(".postcall"))
+    _boosting(root, boosting)
+    c = Call(root)
+    c.send(ActivityType.CONVERSATION_UPDATE)
+    return c
+
+
+def test_the_conversation_so_far_goes_with_the_question_by_default(call: Call, openai_server: OpenAIServer) -> None:
+    openai_server.responder = lambda body: "We open at 10 on Saturdays."
+    call.say("what are your opening hours on saturdays")
+    call.say("what are your opening hours on sundays")
+    messages = openai_server.requests[-1]["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[1:] == [
+        {"role": "user", "content": "what are your opening hours on saturdays"},
+        {"role": "assistant", "content": "We open at 10 on Saturdays."},
+        {"role": "user", "content": "what are your opening hours on sundays"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("history", "roles"),
+    [
+        ("      historyType:\n        kind: NoHistory\n", ["system", "user"]),
+        ("      historyType:\n        kind: ConversationHistory\n        numberOfPastUserMessagesToInclude: 1\n",
+         ["system", "user", "assistant", "user"]),
+    ],
+    ids=["NoHistory", "one-past-message"],
+)
+def test_history_type_decides_how_much_of_the_conversation_is_sent(
+    tmp_path: Path, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch, history: str, roles: list[str]
+) -> None:
+    call = _call_with(tmp_path, openai_server, monkeypatch, history)
+    openai_server.responder = lambda body: "We open at 10."
+    call.say("what are your opening hours on saturdays")
+    call.say("do you take returns without a receipt")
+    call.say("what are your opening hours on sundays")
+    messages = openai_server.requests[-1]["messages"]
+    assert [m["role"] for m in messages] == roles
+    assert messages[-1] == {"role": "user", "content": "what are your opening hours on sundays"}
+    if len(roles) > 2:
+        assert messages[1]["content"] == "do you take returns without a receipt"  # only the last past message
+
+
+def test_the_moderation_level_is_asked_of_the_model(call: Call, openai_server: OpenAIServer) -> None:
+    openai_server.responder = lambda body: "We open at 10."
+    call.say("what are your opening hours on saturdays")
+    system = openai_server.requests[-1]["messages"][0]["content"]
+    assert "rather than say anything harmful or offensive." in system  # Medium, as the topic says
+
+
+def test_a_moderation_formula_and_an_unknown_level(tmp_path: Path, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    call = _call_with(tmp_path, openai_server, monkeypatch, '      moderationLevel: =If(true, "Maximum", "Low")\n')
+    openai_server.responder = lambda body: "We open at 10."
+    call.say("what are your opening hours on saturdays")
+    assert "speculative" in openai_server.requests[-1]["messages"][0]["content"]  # Maximum
+    other = _call_with(tmp_path / "b", openai_server, monkeypatch, "      moderationLevel: Extreme\n")
+    other.say("what are your opening hours on saturdays")
+    assert "not supported by what you were given." in openai_server.requests[-1]["messages"][0]["content"]  # High
+    warnings = [e.message for r in other.results for e in r.log if e.level == "warning"]
+    assert any("moderationLevel 'Extreme' is not one of" in w for w in warnings)
+
+
+def test_an_answer_withheld_by_the_content_filter_is_no_answer_with_a_note(call: Call, openai_server: OpenAIServer) -> None:
+    openai_server.script.append(Scripted(content="", finish_reason="content_filter"))
+    assert call.say("what are your opening hours on saturdays") == [
+        "I'm sorry, I didn't get that. Try asking about our hours or returns."
+    ]
+    assert [n.text for r in call.results for n in r.notes] == [
+        "Model answer withheld by the endpoint's content filter; no answer given."
+    ]

@@ -76,7 +76,8 @@ def _hang_up(rt: Runtime, cid: str, n: int) -> None:
 
 def _executor(rt: Runtime) -> Executor:
     url = rt.settings.database_url
-    return Executor(ExecutorConfig(database_url=url, polling_interval_s=0.02, heartbeat_interval_s=0.5, stale_after_s=5), store=rt.store)
+    return Executor(ExecutorConfig(database_url=url, polling_interval_s=0.02, heartbeat_interval_s=0.5, stale_after_s=5),
+                    rt.programs, store=rt.store)
 
 
 def test_the_summary_reaches_the_crm_once_and_a_redrive_does_not_ask_the_model_again(

@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from postcall.devtools.scripted import install as install_scripted
-from postcall.durable import Executor, ExecutorConfig
+from postcall.devtools.scripted import PROGRAM_NAME, ScriptedProgram
+from postcall.durable import Executor, ExecutorConfig, ProgramRegistry
 from postcall.server.app import create_app
 from postcall.server.auth import TOKEN_ENV
 from postcall.store import Store, open_store, run_id_for
@@ -43,14 +43,13 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory, contoso: LoadResult) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("runs")
     url = f"sqlite:///{tmp / 'postcall.db'}"
-    install_scripted()
     store = open_store(url)
     mp = pytest.MonkeyPatch()
     mp.setenv(TOKEN_ENV, ADMIN_TOKEN)
     try:
         with running_example_crm(tmp / "crm.db", free_port()) as crm:
             executor = Executor(ExecutorConfig(database_url=url, heartbeat_interval_s=0.5, stale_after_s=5),
-                                store=store)
+                                ProgramRegistry({PROGRAM_NAME: ScriptedProgram}), store=store)
             executor.start()
             try:
                 runtime = AssembledRuntime(agent=contoso.agent, diagnostics=list(contoso.diagnostics),

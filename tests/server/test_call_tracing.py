@@ -24,10 +24,8 @@ from starlette.testclient import TestClient
 from crm.launcher import CrmProcess
 from postcall import tracing
 from postcall.channels.events import EventsChannel, signature_headers
-from postcall.devtools.scripted import install as install_scripted
 from postcall.durable import Executor, ExecutorConfig
 from postcall.lifecycle.programs import ENV_OVERRIDES_VAR
-from postcall.lifecycle.programs import install as install_programs
 from postcall.lifecycle.runtime import open_runtime
 from postcall.server.app import create_app
 from postcall.server.auth import TOKEN_ENV
@@ -81,9 +79,7 @@ def test_a_call_is_one_trace_from_the_first_webhook_to_the_last_post_call_step(
                 ended = _post(client, {"type": "call.ended", "conversation_id": cid, "sequence": 4, "timestamp": now,
                                        "initiator": "caller", "raw_reason": "hangup"})
                 assert ended["ended"] and ended["end_reason"] == "CUSTOMER_HANGUP"
-            install_scripted()
-            with Executor(ExecutorConfig(database_url=url, agent=str(agent)), store=runtime.store) as executor:
-                install_programs(executor, agent)
+            with Executor(ExecutorConfig(database_url=url, agent=str(agent)), runtime.programs, store=runtime.store) as executor:
                 runs = [r.id for r in runtime.store.list_runs(conversation_id=cid)]
                 assert set(executor.wait_for_runs(runs).values()) == {"succeeded"}
         finally:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from postcall.devtools.scripted import install as install_scripted
-from postcall.durable import Executor, ExecutorConfig
+from postcall.devtools.scripted import register as register_scripted
+from postcall.durable import Executor, ExecutorConfig, ProgramRegistry
 from postcall.lifecycle.retention import scrub_state
 from postcall.store import NewActivity, RetentionDays, RunSpec, Store, open_store
 
@@ -39,7 +39,6 @@ def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture
 def store(url: str) -> Iterator[Store]:
-    install_scripted()
     with open_store(url) as opened:
         yield opened
 
@@ -67,7 +66,9 @@ def call(store: Store, caller: str, *, ended_ago: dt.timedelta | None = LONG_AGO
 
 
 def run_all(store: Store, url: str, run_ids: list[str]) -> dict[str, str]:
-    with Executor(ExecutorConfig(database_url=url), store=store) as executor:
+    programs = ProgramRegistry()
+    register_scripted(programs)
+    with Executor(ExecutorConfig(database_url=url), programs, store=store) as executor:
         return executor.wait_for_runs(run_ids)
 
 

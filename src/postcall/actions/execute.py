@@ -13,7 +13,6 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 import httpx
 
@@ -102,7 +101,7 @@ async def execute_action(
         if settings.model is not None:  # a caller never waits longer than the endpoint's budget
             budget_end = time.time() + settings.model.budget_s
             deadline = budget_end if deadline is None else min(deadline, budget_end)
-            policy = replace(settings.retry, max_attempts=settings.model.max_attempts)
+            policy = settings.model.retry_policy(settings.retry)
     else:
         return ActionResult(
             ok=False, error=f"Node {request.node_id!r} asks for an unknown action kind {request.kind!r}.", error_category="bad_request"

@@ -26,7 +26,7 @@ import openai
 
 from postcall.actions.hosts import Resolver, check_destination
 from postcall.actions.model_endpoint import ModelEndpoint
-from postcall.actions.retry import AttemptOutcome, parse_retry_after
+from postcall.actions.retry import AttemptOutcome, is_retryable_status, parse_retry_after
 from postcall.actions.settings import ActionSettings
 from postcall.actions.types import ActionRequest, ActionResult
 from postcall.errors import ActionError, ConfigError
@@ -155,7 +155,7 @@ async def model_once(
         return _fail(f"The model endpoint did not answer within {timeout:g} s.", "timeout", retryable=True, view=view)
     except openai.APIStatusError as exc:
         status = exc.status_code
-        retryable = status in (408, 409, 429) or status >= 500
+        retryable = is_retryable_status(status)
         retry_after = parse_retry_after(exc.response.headers.get("retry-after")) if retryable else None
         return _fail(f"The model endpoint answered {status}: {_message(exc)}", "http_status",
                      retryable=retryable, view=view, status=status, retry_after=retry_after)

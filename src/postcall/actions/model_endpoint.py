@@ -2,17 +2,19 @@
 
 It travels inside `ActionSettings`, which a post-call step checkpoints, so it names where the
 key is (an environment variable, a file) and never holds it: `api_key()` reads it when the call
-is made.  agent.yaml `model:` builds it (docs/models.md); `POSTCALL_MODEL_*` variables override.
+is made.  agent.yaml `model:` builds it (docs/models.md; `POSTCALL_MODEL_*` variables override
+there, when the agent loads).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from postcall.actions.retry import RetryPolicy
 from postcall.errors import ConfigError
 
 DEFAULT_KEY_ENV = "POSTCALL_MODEL_API_KEY"
@@ -37,17 +39,20 @@ class ModelEndpoint:
     temperature: float = 0.2
 
     def __post_init__(self) -> None:
-        problems = []
-        if not self.base_url.startswith(("http://", "https://")):
-            problems.append(f"base_url {self.base_url!r} must start with http:// or https://")
-        if not self.model:
-            problems.append("model must name a model")
-        if self.timeout_s <= 0 or self.budget_s <= 0:
-            problems.append("timeout_s and budget_s must be positive")
-        if self.max_attempts < 1:
-            problems.append("max_attempts must be at least 1")
+        checks = (
+            (self.base_url.startswith(("http://", "https://")), f"base_url {self.base_url!r} must start with http:// or https://"),
+            (bool(self.model), "model must name a model"),
+            (self.timeout_s > 0 and self.budget_s > 0, "timeout_s and budget_s must be positive"),
+            (self.max_attempts >= 1, "max_attempts must be at least 1"),
+        )
+        problems = [problem for ok, problem in checks if not ok]
         if problems:
             raise ConfigError("Invalid model endpoint: " + "; ".join(problems) + ".")
+
+    def retry_policy(self, base: RetryPolicy) -> RetryPolicy:
+        """The action layer's one retry policy (backoff, Retry-After) with this endpoint's attempts;
+        `budget_s` bounds it as a deadline (execute.py)."""
+        return replace(base, max_attempts=self.max_attempts)
 
     def api_key(self) -> str | None:
         """The key, read now from the file or the environment (None: the server needs none)."""
@@ -84,22 +89,3 @@ class ModelEndpoint:
             max_tokens=int(data.get("max_tokens", 300)),
             temperature=float(data.get("temperature", 0.2)),
         )
-
-
-def endpoint_from_env(base: ModelEndpoint | None, env: Mapping[str, str] | None = None) -> ModelEndpoint | None:
-    """`POSTCALL_MODEL_BASE_URL` and `POSTCALL_MODEL` override (or supply) agent.yaml's endpoint."""
-    environ = os.environ if env is None else env
-    url = environ.get("POSTCALL_MODEL_BASE_URL")
-    name = environ.get("POSTCALL_MODEL")
-    if not url and not name:
-        return base
-    if base is None:
-        if not (url and name):
-            raise ConfigError("POSTCALL_MODEL_BASE_URL and POSTCALL_MODEL must be set together when agent.yaml has no model:.")
-        return ModelEndpoint(base_url=url, model=name)
-    data = base.to_json()
-    if url:
-        data["base_url"] = url
-    if name:
-        data["model"] = name
-    return ModelEndpoint.from_json(data)

@@ -185,11 +185,16 @@ async def retry_attempts(
     reaches; `seconds_left` tells the attempt how long it may take at most.
     """
     attempt = 0
+    began = time.perf_counter()
+
+    def elapsed_ms() -> float:
+        return round((time.perf_counter() - began) * 1000, 1)
+
     while True:
         attempt += 1
         seconds_left = None if deadline is None else deadline - time.time()
         if seconds_left is not None and seconds_left <= 0:
-            return budget_failure(attempt - 1)
+            return replace(budget_failure(attempt - 1), elapsed_ms=elapsed_ms())
         started = dt.datetime.now(dt.UTC)
         t0 = time.perf_counter()
         outcome = await once(attempt, seconds_left)
@@ -223,6 +228,6 @@ async def retry_attempts(
             )
         if final:
             error = result.error + note if (result.error and note) else result.error
-            return replace(result, attempts=attempt, error=error)
+            return replace(result, attempts=attempt, error=error, elapsed_ms=elapsed_ms())
         assert delay is not None
         await sleep(delay)

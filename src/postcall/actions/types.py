@@ -80,6 +80,8 @@ class ActionResult:
     error: str | None = None
     error_category: str | None = None
     attempts: int = 1
+    elapsed_ms: float | None = None
+    """Wall time of all attempts and the waits between them (None: not measured)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,6 +98,7 @@ class ActionResult:
             error=data.get("error"),
             error_category=data.get("error_category"),
             attempts=int(data.get("attempts", 1)),
+            elapsed_ms=data.get("elapsed_ms"),
         )
 
 

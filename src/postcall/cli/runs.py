@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,9 @@ from postcall.errors import PostCallError
 from postcall.redaction import redact_json
 from postcall.store import Run, Store, open_store, resolve_database_url
 from postcall.store.database import is_sqlite, printable_url, sqlalchemy_url
+
+if TYPE_CHECKING:
+    from postcall.durable.program import ProgramRegistry
 
 STATUS_CHOICES = ("pending", "running", "succeeded", "failed")
 
@@ -183,39 +186,34 @@ def _live_workers(store: Store, stale_after_s: float) -> list[str]:
     return [w.executor_id for w in others if w.state == "running" and now - w.last_seen_epoch <= stale_after_s]
 
 
-def _install_programs(executor: Any, agent_path: str, extra: Sequence[str]) -> list[str]:
-    """Register the programs runs need, explicitly: the scripted one (devtools), the agent's
-    post-call topics (lifecycle), then the user's `--install module:function` hooks."""
+def _programs_for(agent_path: str, extra: Sequence[str]) -> ProgramRegistry:
+    """The registry an executor started here runs, built explicitly: the scripted program
+    (devtools), the agent's post-call topics (lifecycle), then each `--install MODULE:FUNCTION`
+    the user named, called with the registry and the agent path to register programs of its own."""
     from postcall.devtools import scripted
+    from postcall.durable.program import ProgramRegistry
     from postcall.lifecycle import programs as lifecycle_programs
 
-    scripted.install()
-    installed = [scripted.PROGRAM_NAME]
+    programs = ProgramRegistry()
+    scripted.register(programs)
     try:
-        lifecycle_programs.install(executor, agent_path)
+        lifecycle_programs.register_agent_at(programs, agent_path)
     except PostCallError as exc:
         raise click.ClickException(str(exc)) from exc
-    installed.append(lifecycle_programs.PROGRAM)
-    hooks: list[tuple[str, bool]] = [(h, True) for h in extra]
-    for hook, required in hooks:
+    for hook in extra:
         module_name, _, attr = hook.partition(":")
         try:
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if not required and exc.name is not None and module_name.startswith(exc.name):
-                continue
+        except ImportError as exc:
             raise click.ClickException(f"Could not import the program hook {hook!r}: {exc}") from exc
-        function: Callable[..., Any] | None = getattr(module, attr, None)
+        function: Callable[..., Any] | None = getattr(module, attr, None) if attr else None
         if function is None:
-            if required:
-                raise click.ClickException(f"The program hook {hook!r} does not exist.")
-            continue
+            raise click.ClickException(f"The program hook {hook!r} does not exist (give MODULE:FUNCTION).")
         try:
-            function(executor, agent_path)
+            function(programs, agent_path)
         except PostCallError as exc:
             raise click.ClickException(str(exc)) from exc
-        installed.append(hook)
-    return installed
+    return programs
 
 
 @runs.command("redrive")
@@ -225,7 +223,7 @@ def _install_programs(executor: Any, agent_path: str, extra: Sequence[str]) -> l
 @click.option("--db", "db", metavar="URL", help="Database URL.")
 @click.option("--wait/--no-wait", default=None, help="Wait for the runs to finish (default: only when no worker is running).")
 @click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True, help="Seconds to wait.")
-@click.option("--install", "hooks", multiple=True, metavar="MODULE:FUNCTION", help="Extra program hook(s) to call.")
+@click.option("--install", "hooks", multiple=True, metavar="MODULE:FUNCTION", help="Extra program hook(s) to call with (program registry, agent path).")
 @click.pass_context
 def redrive(
     ctx: click.Context, run_ids: tuple[str, ...], all_failed: bool, agent: str | None, db: str | None, wait: bool | None, timeout_s: float, hooks: tuple[str, ...]
@@ -269,8 +267,8 @@ def redrive(
             return
         from postcall.durable import Executor, ExecutorConfig
 
-        executor = Executor(ExecutorConfig(database_url=url, agent=str(Path(agent).resolve())), store=store)
-        _install_programs(executor, agent, hooks)
+        programs = _programs_for(agent, hooks)
+        executor = Executor(ExecutorConfig(database_url=url, agent=str(Path(agent).resolve())), programs, store=store)
         try:
             executor.start()
         except Exception as exc:
@@ -312,7 +310,7 @@ def _wait_and_report(store: Store, run_ids: list[str], timeout_s: float, executo
 @click.option("--stale-after", "stale_after_s", type=float, default=15.0, show_default=True, help="A worker silent this long is taken over.")
 @click.option("--no-local-pid-check", is_flag=True, help="Detect dead workers on this host by heartbeat only.")
 @click.option("--drain-timeout", "drain_timeout_s", type=float, default=30.0, show_default=True, help="On SIGTERM, seconds to finish current steps.")
-@click.option("--install", "hooks", multiple=True, metavar="MODULE:FUNCTION", help="Extra program hook(s) to call with (executor, agent path).")
+@click.option("--install", "hooks", multiple=True, metavar="MODULE:FUNCTION", help="Extra program hook(s) to call with (program registry, agent path).")
 @click.option("--env", "env_items", multiple=True, metavar="NAME=VALUE", help="Override an agent env value (Env.NAME), as `serve --env` does.")
 @click.option("--log-level", default="INFO", show_default=True, type=click.Choice(("DEBUG", "INFO", "WARNING", "ERROR")))
 def worker(
@@ -357,10 +355,10 @@ def worker(
         )
     except PostCallError as exc:
         raise click.ClickException(str(exc)) from exc
+    programs = _programs_for(agent, hooks)
     store = open_existing(url, must_exist=False)
     assert store is not None
-    executor = Executor(config, store=store)
-    installed = _install_programs(executor, agent, hooks)
+    executor = Executor(config, programs, store=store)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -376,7 +374,7 @@ def worker(
     except Exception as exc:  # DBOS could not launch: the database refused, most often
         store.close()
         raise click.ClickException(f"The executor could not start on {printable_url(url)}: {exc}") from exc
-    log.info("worker_ready", executor_id=config.executor_id, database=printable_url(url), programs=installed)
+    log.info("worker_ready", executor_id=config.executor_id, database=printable_url(url), programs=programs.names())
     click.echo(f"worker {config.executor_id} running on {printable_url(url)}", err=True)
     try:
         while not stop.wait(0.5):

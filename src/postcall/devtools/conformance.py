@@ -12,9 +12,11 @@ numbers, V1 with Float numbers, Canvas with and without the V1 rules); a file wh
 contradicts a configuration is not part of that run, and `#OVERRIDE: X.txt` replaces the
 expected results of the same expressions in X.txt only within the runs that load the overriding
 file.  Here every case is run once, in the first configuration that loads it, in the order
-Copilot Studio's own (Power Fx V1, Decimal numbers) first.  A case is skipped only when its
-setup needs behaviour this engine does not have (a feature switched off that Copilot Studio
-keeps on, a test-only handler); the reason says which.  An internal error while running one case
+Copilot Studio's own (Power Fx V1, Decimal numbers) first, with that configuration's Features
+(postcall.powerfx.features: V1, or Canvas with or without the V1 rules) and the file's own
+`#SETUP` features switched on top, as InternalSetup.Parse does.  A case is skipped only when its
+setup needs a parser flag or a test-only handler this engine does not have; the reason says
+which.  An internal error while running one case
 is that case's failure, with its message.
 
 Expected values are themselves read with this engine, in the case's number mode, and compared
@@ -25,6 +27,7 @@ formula does not compile (Microsoft also compares the message text; ours differ 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -35,11 +38,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from postcall.devtools.conformance_hosts import host_setup
 from postcall.errors import PowerFxError
 from postcall.powerfx.convert import format_value
+from postcall.powerfx.features import CANVAS, CANVAS_V1, MICROSOFT_NAMES, POWER_FX_V1, Features
 from postcall.powerfx.formula import parse_formula
 from postcall.powerfx.runtime import EvalContext
-from postcall.powerfx.values import ErrorValue, OptionValue, Record, Table, UntypedObject, Value
+from postcall.powerfx.values import (
+    CALCULATED,
+    Color,
+    ErrorValue,
+    OptionValue,
+    Record,
+    Table,
+    UntypedObject,
+    Value,
+)
 
 # Microsoft's Features.PowerFxV1 (Features.cs): what `#SETUP: PowerFxV1` expands to.
 V1_FEATURES = (
@@ -67,13 +81,8 @@ HANDLERS = frozenset(
      "TimeZoneInfo", "TraceSetup", "CultureInfo", "Net7"}
 )
 
-# How this engine behaves, feature by feature: Power Fx V1, as Copilot Studio runs it.
-ENGINE_FEATURES: Mapping[str, bool] = {**{f: True for f in V1_FEATURES}, "AsTypeLegacyCheck": False}
-
-# Features whose being off this engine tolerates (it accepts what the feature's being on accepts
-# and the rest); cases needing them off run, and fail where the difference shows.
-TOLERATED_OFF = frozenset({"StronglyTypedBuiltinEnums", "SupportColumnNamesAsIdentifiers"})
-
+# Every feature of Features.cs is run in the state a case asks for (postcall.powerfx.features);
+# parser flags the engine does not have yet are skipped with their reason below.
 # Handlers this engine provides (the rest are test-only hosts Copilot Studio does not have; see
 # docs/powerfx.md, "Setups not run").
 SUPPORTED_HANDLERS = frozenset(
@@ -89,16 +98,12 @@ UNSUPPORTED_HANDLER_REASONS: Mapping[str, str] = {
     "TraceSetup": "Trace() to a test trace listener",
     "Blob": "file/blob values",
     "AsyncTestSetup": "test-only asynchronous functions",
-    "EnableExpressionChaining": "behaviour formulas chained with ';'",
     "CultureInfo": "a non-invariant culture",
 }
 
 # Parser flags Copilot Studio's formulas are never parsed with.
 UNSUPPORTED_PARSER_FLAGS: Mapping[str, str] = {
-    "EnableExpressionChaining": "behaviour formulas chained with ';'",
-    "TextFirst": "text-first formulas (`Hello ${x}`); topic messages use {...} templates",
     "NamedFormulas": "named-formula definitions",
-    "DisableReservedKeywords": "reserved words as identifiers",
     "AllowAttributes": "attributes on named formulas",
     "AllowTypeLiteral": "type literals",
     "AllowParseAsTypeLiteral": "type literals",
@@ -121,14 +126,25 @@ WINDOWS_ZONES: Mapping[str, str] = {
 
 @dataclass(frozen=True)
 class Configuration:
-    """One of the ways Microsoft runs the folder (FileExpressionEvaluationTests.cs)."""
+    """One of the ways Microsoft runs the folder (FileExpressionEvaluationTests.cs): the setup
+    string its TxtFileData attribute gives, and the Features object it runs the engine with."""
 
     name: str
     setup: Mapping[str, bool]
+    features: Features
 
 
-def _config(name: str, setup: str) -> Configuration:
-    return Configuration(name, parse_setup(setup))
+def _config(name: str, setup: str, features: Features) -> Configuration:
+    return Configuration(name, parse_setup(setup), features)
+
+
+def case_features(base: Features, setup: Mapping[str, bool]) -> Features:
+    """InternalSetup.Parse: the configuration's features with the file's own switched."""
+    features = base
+    for name, enabled in setup.items():
+        if name in MICROSOFT_NAMES:
+            features = features.with_setting(name, enabled)
+    return features
 
 
 FIXED_NOW = dt.datetime(2024, 3, 15, 13, 45, 30, tzinfo=dt.UTC)
@@ -161,11 +177,13 @@ def parse_setup(text: str) -> dict[str, bool]:
 
 # In order of preference: Copilot Studio's configuration first.
 CONFIGURATIONS = (
-    _config("V1, Decimal", "PowerFxV1,disable:NumberIsFloat,DecimalSupport"),
-    _config("V1, Float", "PowerFxV1,NumberIsFloat,DecimalSupport"),
+    _config("V1, Decimal", "PowerFxV1,disable:NumberIsFloat,DecimalSupport", POWER_FX_V1),
+    _config("V1, Float", "PowerFxV1,NumberIsFloat,DecimalSupport", POWER_FX_V1),
     _config("Canvas V1, Float",
-            "TableSyntaxDoesntWrapRecords,ConsistentOneColumnTableResult,PowerFxV1CompatibilityRules,NumberIsFloat,DecimalSupport"),
-    _config("Canvas, Float", "TableSyntaxDoesntWrapRecords,ConsistentOneColumnTableResult,NumberIsFloat,DecimalSupport"),
+            "TableSyntaxDoesntWrapRecords,ConsistentOneColumnTableResult,PowerFxV1CompatibilityRules,NumberIsFloat,DecimalSupport",
+            CANVAS_V1),
+    _config("Canvas, Float", "TableSyntaxDoesntWrapRecords,ConsistentOneColumnTableResult,NumberIsFloat,DecimalSupport",
+            CANVAS),
 )
 
 
@@ -179,6 +197,7 @@ class Case:
     setup: dict[str, bool] = field(default_factory=dict)
     configuration: str = ""
     overrides: str | None = None  # the file:line whose expected result this case replaces
+    features: Features = POWER_FX_V1
 
 
 @dataclass
@@ -337,10 +356,7 @@ def unsupported_setup(setup: Mapping[str, bool] | Sequence[str]) -> str | None:
             return f"#SETUP {exc}"
     for name, enabled in setup.items():
         base = name.split("(")[0]
-        if base in ENGINE_FEATURES:
-            if ENGINE_FEATURES[base] != enabled and not (not enabled and base in TOLERATED_OFF):
-                state = "on" if ENGINE_FEATURES[base] else "off"
-                return f"#SETUP {'' if enabled else 'disable:'}{base}: Copilot Studio runs Power Fx V1 with it {state}"
+        if base in FEATURES:
             continue
         if base in UNSUPPORTED_PARSER_FLAGS and enabled:
             return f"#SETUP {base}: {UNSUPPORTED_PARSER_FLAGS[base]}"
@@ -411,6 +427,8 @@ def values_equal(actual: Value, expected: Value) -> bool:
             return False
         return all(values_equal(a, e) for a, e in zip(actual.rows, expected.rows, strict=True))
     if isinstance(expected, OptionValue) and isinstance(actual, OptionValue):
+        return expected == actual and expected.name == actual.name
+    if isinstance(expected, Color) and isinstance(actual, Color):
         return expected == actual
     if isinstance(expected, UntypedObject) and isinstance(actual, UntypedObject):
         return expected.raw == actual.raw
@@ -435,7 +453,12 @@ def _run_case(case: Case) -> Outcome:
         return Outcome(case, "failed", "no expected result in the test file")
     ctx = _context(case.setup)
     number_is_float = case.setup.get("NumberIsFloat", True)
-    parsed = parse_formula(case.expression, known_names=(), number_is_float=number_is_float)
+    features = case.features
+    hosted = host_setup(case.setup)
+    parsed = parse_formula(
+        case.expression, known_names=(), number_is_float=number_is_float, features=features,
+        option_sets=hosted.option_sets,
+    )
     if expected_text.startswith("Errors:"):
         if parsed.formula is None:
             return Outcome(case, "passed")
@@ -455,16 +478,28 @@ def _run_case(case: Case) -> Outcome:
     if expected_text.startswith("#Error"):
         ok = isinstance(actual, ErrorValue)
         return Outcome(case, "passed" if ok else "failed", "expected an error", format_value(actual))
-    expected_parse = parse_formula(expected_text, number_is_float=number_is_float)
+    calculated = _CALCULATED_OPTION.fullmatch(expected_text)
+    if calculated is not None:
+        # An option set value a formula made (`Match.Digit & "-"`): Microsoft prints only its set.
+        ok = isinstance(actual, OptionValue) and actual.option_set == calculated.group(1) and actual.name == CALCULATED
+        return Outcome(case, "passed" if ok else "failed", "different value", format_value(actual))
+    # Expected values are written in plain Power Fx (the harness turns TextFirst off for them).
+    plain = dataclasses.replace(features, text_first=False)
+    expected_parse = parse_formula(
+        expected_text, number_is_float=number_is_float, features=plain, option_sets=hosted.option_sets
+    )
     if expected_parse.formula is None and not number_is_float:
         # A Float result beyond Decimal's range (1E+100) is printed as such.
-        expected_parse = parse_formula(expected_text, number_is_float=True)
+        expected_parse = parse_formula(expected_text, number_is_float=True, features=plain)
     if expected_parse.formula is None:
         return Outcome(case, "failed", "cannot read the expected result", format_value(actual))
     expected = expected_parse.formula.evaluate(_context(case.setup))
     if values_equal(actual, expected):
         return Outcome(case, "passed")
     return Outcome(case, "failed", "different value", format_value(actual))
+
+
+_CALCULATED_OPTION = re.compile(r"(\w+)\.CalculatedOptionSetValue")
 
 
 def plan_cases(files: Sequence[TestFile]) -> list[Case]:
@@ -511,7 +546,8 @@ def _configuration_cases(files: Sequence[TestFile], config: Configuration) -> li
             if case_reason is None and "RegEx" not in effective and REGEX_FUNCTIONS.search(source.expression):
                 case_reason = "no #SETUP RegEx: a host without the regular expression functions (Copilot Studio has them)"
             case = Case(source.file, source.line, source.expression, source.expected,
-                        source.skip_reason or case_reason, dict(effective), config.name)
+                        source.skip_reason or case_reason, dict(effective), config.name,
+                        features=case_features(config.features, needs))
             key = target.lower() + ":" + source.expression
             position = by_key.get(key)
             if position is not None:

@@ -20,8 +20,9 @@ import time
 from typing import Any
 
 from postcall.devtools.scripted import PROGRAM_NAME
-from postcall.devtools.scripted import install as install_scripted
+from postcall.devtools.scripted import register as register_scripted
 from postcall.durable.executor import Executor, ExecutorConfig
+from postcall.durable.program import ProgramRegistry
 from postcall.store import RunSpec, open_store, run_id_for
 
 TOPIC = "crm-update"
@@ -70,10 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the runs")
     args = parser.parse_args(argv)
 
-    install_scripted()
+    programs = ProgramRegistry()
+    register_scripted(programs)
     store = open_store(args.db)
     executor = Executor(
         ExecutorConfig(database_url=args.db, concurrency=args.concurrency, polling_interval_s=0.02, heartbeat_interval_s=0.5),
+        programs,
         store=store,
     )
     executor.start()

@@ -45,6 +45,8 @@ class Scripted:
     status: int = 200
     content: str | None = None
     refusal: str | None = None
+    finish_reason: str = "stop"
+    """"content_filter" plays Azure OpenAI's content filter withholding the answer."""
     headers: dict[str, str] = field(default_factory=dict)
     raw_body: str | None = None
     """Sent as is (a malformed answer); overrides everything else."""
@@ -216,7 +218,7 @@ class OpenAIServer:
                     "index": 0,
                     "message": {"role": "assistant", "content": content, "refusal": refusal, "annotations": []},
                     "logprobs": None,
-                    "finish_reason": "stop",
+                    "finish_reason": scripted.finish_reason if scripted is not None else "stop",
                 }
             ],
             "usage": _usage(body, content or refusal or ""),

@@ -18,7 +18,7 @@ from typing import Any
 
 from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.settings import ActionSettings
-from postcall.durable.program import register_program
+from postcall.durable.program import ProgramRegistry
 from postcall.errors import ConfigError
 
 PROGRAM_NAME = "scripted"
@@ -86,6 +86,6 @@ class ScriptedProgram:
         return self.settings
 
 
-def install() -> None:
-    """Register the scripted program under the name "scripted"."""
-    register_program(PROGRAM_NAME, ScriptedProgram)
+def register(programs: ProgramRegistry) -> None:
+    """Register the scripted program under the name "scripted" with `programs`."""
+    programs.register(PROGRAM_NAME, ScriptedProgram)

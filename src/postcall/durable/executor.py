@@ -1,7 +1,8 @@
 """The executor: DBOS launched on the store's database, dequeuing post-call runs, beating, taking over the dead.
 
-One per process (DBOS is a process-wide singleton).  `postcall serve` runs one beside the
-server; `postcall worker` runs one alone.  Every process gets its own executor id; the pinned
+One per process (DBOS is a process-wide singleton).  `postcall serve` starts `postcall worker`
+processes beside the server; each runs one.  An executor runs the programs of the
+`ProgramRegistry` it is given at construction, and only those.  Every process gets its own executor id; the pinned
 application version (`postcall.store.APP_VERSION`) lets any of them recover any run.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from postcall.durable.program import ProgramRegistry
 from postcall.durable.runtime import RunRuntime, install_runtime
 from postcall.durable.takeover import (
     HOSTNAME,
@@ -95,10 +97,14 @@ def _dbos_instance() -> Any:
 
 
 class Executor:
-    """Runs post-call runs from the queue until stopped.  Use as a context manager or start()/stop()."""
+    """Runs post-call runs from the queue until stopped.  Use as a context manager or start()/stop().
 
-    def __init__(self, config: ExecutorConfig, *, store: Store | None = None) -> None:
+    `programs` is what it can run: a run naming a program not in it fails, saying which are.
+    """
+
+    def __init__(self, config: ExecutorConfig, programs: ProgramRegistry, *, store: Store | None = None) -> None:
         self.config = config
+        self.programs = programs
         self._own_store = store is None
         self.store = store
         self._stop = threading.Event()
@@ -142,7 +148,7 @@ class Executor:
         cfg = self.config
         if self.store is None:
             self.store = open_store(cfg.database_url, queue_name=cfg.queue_name)
-        self._runtime = RunRuntime(self.store, cfg.executor_id, record_attempts=cfg.record_attempts)
+        self._runtime = RunRuntime(self.store, self.programs, cfg.executor_id, record_attempts=cfg.record_attempts)
         install_runtime(self._runtime)
         DBOS(
             config={

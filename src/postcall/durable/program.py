@@ -1,8 +1,10 @@
 """What a post-call run executes: a deterministic program, known to the durable layer by name and JSON only.
 
-The lifecycle layer registers one factory per kind of program (for instance "topic": a
-post-call topic evaluated by the engine).  A run stores the program's name and its JSON input;
-on every (re)execution the workflow builds a fresh program from that input and drives it:
+Whoever starts an executor builds a `ProgramRegistry` (the lifecycle registers "topic": a
+post-call topic evaluated by the engine; the developer tools register "scripted") and hands it
+to the executor.  Nothing is registered by importing a module: a process runs exactly the
+programs its starter named.  A run stores the program's name and its JSON input; on every
+(re)execution the workflow builds a fresh program from that input and drives it:
 
     request = program.start()
     while request is not None:
@@ -18,7 +20,7 @@ and carry on after its last completed step.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from postcall.actions import ActionRequest, ActionResult
@@ -46,32 +48,49 @@ class Program(Protocol):
 
 
 ProgramFactory = Callable[[dict[str, Any]], Program]
-
-_factories: dict[str, ProgramFactory] = {}
-_lock = threading.Lock()
+"""Builds a program from a run's stored JSON input (the program parses it into its typed input)."""
 
 
-def register_program(name: str, factory: ProgramFactory) -> None:
-    """Make runs whose program is `name` buildable in this process (re-registering replaces)."""
-    if not name or not isinstance(name, str):
-        raise ConfigError(f"A program name must be a non-empty string, not {name!r}.")
-    with _lock:
-        _factories[name] = factory
+class ProgramRegistry:
+    """The programs one executor can run, by name; built by its starter and passed to `Executor`.
 
+    Registration happens before the executor starts; runs look factories up from their own
+    threads, hence the lock.
+    """
 
-def program_factory(name: str) -> ProgramFactory:
-    """The factory registered under `name`; ConfigError naming the known ones otherwise."""
-    with _lock:
-        factory = _factories.get(name)
-        known = sorted(_factories)
-    if factory is None:
-        raise ConfigError(
-            f"No program named {name!r} is registered in this process (known: {', '.join(known) or 'none'}). "
-            "Start the worker with the agent whose lifecycle registers it."
-        )
-    return factory
+    def __init__(self, factories: Mapping[str, ProgramFactory] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._factories: dict[str, ProgramFactory] = {}
+        for name, factory in (factories or {}).items():
+            self.register(name, factory)
 
+    def register(self, name: str, factory: ProgramFactory) -> None:
+        """Make runs whose program is `name` buildable (re-registering a name replaces it)."""
+        if not name or not isinstance(name, str):
+            raise ConfigError(f"A program name must be a non-empty string, not {name!r}.")
+        with self._lock:
+            self._factories[name] = factory
 
-def registered_programs() -> list[str]:
-    with _lock:
-        return sorted(_factories)
+    def factory(self, name: str) -> ProgramFactory:
+        """The factory registered under `name`; ConfigError naming the known ones otherwise."""
+        with self._lock:
+            factory = self._factories.get(name)
+            known = sorted(self._factories)
+        if factory is None:
+            raise ConfigError(
+                f"No program named {name!r} is registered with this executor (known: {', '.join(known) or 'none'}). "
+                "Start the worker with the agent whose lifecycle registers it."
+            )
+        return factory
+
+    def build(self, name: str, data: dict[str, Any]) -> Program:
+        """A fresh program `name` from a run's JSON input."""
+        return self.factory(name)(data)
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._factories)
+
+    def __contains__(self, name: object) -> bool:
+        with self._lock:
+            return name in self._factories

@@ -1,4 +1,4 @@
-"""The process-wide state a running workflow needs: the store, the executor id, HTTP clients, the drain gate.
+"""The process-wide state a running workflow needs: the store, the programs, the executor id, HTTP clients, the drain gate.
 
 DBOS is a process-wide singleton and so is this: the executor installs a `RunRuntime` before
 DBOS launches and removes it after DBOS stops.  Workflows reach it through `runtime()`.
@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from postcall.durable.program import ProgramRegistry
 from postcall.durable.running import RunningMarks
 from postcall.errors import ConfigError
 from postcall.store import Store
@@ -35,8 +36,9 @@ class RunParked(BaseException):
 
 
 class RunRuntime:
-    def __init__(self, store: Store, executor_id: str, *, record_attempts: bool = True) -> None:
+    def __init__(self, store: Store, programs: ProgramRegistry, executor_id: str, *, record_attempts: bool = True) -> None:
         self.store = store
+        self.programs = programs
         self.executor_id = executor_id
         self.record_attempts = record_attempts
         self._lock = threading.Lock()

@@ -26,10 +26,9 @@ from postcall.actions.execute import execute_action
 from postcall.actions.retry import AttemptRecord
 from postcall.actions.settings import ActionSettings
 from postcall.actions.types import TelemetryEvent
-from postcall.durable.program import program_factory
 from postcall.durable.runtime import RunRuntime, runtime
 from postcall.logging import bind_log_context, get_logger
-from postcall.store import WORKFLOW_NAME, RunStepRecord
+from postcall.store import WORKFLOW_NAME, RunEnvelope, RunStepRecord
 
 STEP_NAME = "postcall.action"
 # A run that crashes its process this many times in a row is parked as
@@ -122,17 +121,17 @@ def _failure_error(outcome: dict[str, Any]) -> str:
 
 
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
-def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
-    """One post-call run; `spec` holds run_id, conversation_id, topic, program and input."""
+def postcall_run(spec: RunEnvelope) -> dict[str, Any]:
+    """One post-call run: build its program from the envelope the store enqueued, drive it."""
     rt = runtime()
-    run_id = str(spec["run_id"])
-    bind_log_context(run_id=run_id, conversation_id=spec.get("conversation_id"), topic=spec.get("topic"), executor_id=rt.executor_id)
+    run_id = spec["run_id"]
+    bind_log_context(run_id=run_id, conversation_id=spec["conversation_id"], topic=spec["topic"], executor_id=rt.executor_id)
     rt.active_started(run_id)
     # The run's span, in the call's trace; its steps nest under it (postcall/tracing.py).
     traced = contextlib.ExitStack()
     run_span = traced.enter_context(tracing.call_span(
-        "postcall.run", str(spec.get("conversation_id") or run_id),
-        {"postcall.run_id": run_id, "postcall.topic": spec.get("topic"), "postcall.executor_id": rt.executor_id}))
+        "postcall.run", spec["conversation_id"] or run_id,
+        {"postcall.run_id": run_id, "postcall.topic": spec["topic"], "postcall.executor_id": rt.executor_id}))
     # Marking the run running is bookkeeping, not a side effect: it happens beside the steps,
     # and only for a run that takes a while (see durable/running.py).
     started_at = rt.marks.watch(run_id)
@@ -143,7 +142,7 @@ def postcall_run(spec: dict[str, Any]) -> dict[str, Any]:
         records: list[RunStepRecord] = []
         events: list[TelemetryEvent] = []
         try:
-            program = program_factory(str(spec["program"]))(dict(spec.get("input") or {}))
+            program = rt.programs.build(spec["program"], dict(spec["input"] or {}))
             settings = program.action_settings()
             deadline = time.time() + settings.run_budget_s
             settings_json = settings.to_json()

@@ -18,11 +18,12 @@ from postcall.engine.postcall import (
 )
 from postcall.engine.recognizer import IntentCandidate, IntentMatch, PhraseRecognizer, Recognizer
 from postcall.engine.selection import state_from_snapshot
-from postcall.engine.state import ConversationState
+from postcall.engine.state import ConversationState, EndSnapshot
 
 __all__ = [
     "ConversationState",
     "EndRecord",
+    "EndSnapshot",
     "Engine",
     "IntentCandidate",
     "IntentMatch",

@@ -60,7 +60,8 @@ from postcall.engine.recognizer import (
 )
 from postcall.engine.selectintent import DEFAULT_SELECT_INTENT, intent_options
 from postcall.engine.selection import select_topics
-from postcall.engine.state import ConversationState, Frame
+from postcall.engine.state import ConversationState, EndSnapshot, Frame
+from postcall.engine.transcript import Note
 from postcall.engine.triggers import (
     agent_intent_candidates,
     decide_intent,
@@ -114,10 +115,12 @@ class TurnResult:
     end: EndRecord | None = None
     log: list[LogEntry] = field(default_factory=list)
     end_activity: Activity | None = None
-    end_snapshot: dict[str, Any] | None = None
+    end_snapshot: EndSnapshot | None = None
     ignored: bool = False
     latency_message: LatencyMessage | None = None
     recognitions: list[Recognition] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    """Lines for the conversation's history that nobody said (a failed model call)."""
     steps: list[dict[str, Any]] = field(default_factory=list)  # nodes run: topic, node, kind
     post_call_topics: tuple[str, ...] = ()
     """On the turn that ended the call: the post-call topics to run, in order (their triggers'
@@ -447,6 +450,7 @@ class Engine:
             post_call_topics=tuple(select_topics(self.agent, snapshot, self)) if snapshot is not None else (),
             latency_message=r.latency if r.pending is not None else None,
             recognitions=r.recognitions,
+            notes=r.notes,
             steps=list(r.steps),
         )
 

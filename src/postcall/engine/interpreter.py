@@ -31,6 +31,7 @@ from postcall.engine.faults import (
 from postcall.engine.program import Instruction, Program
 from postcall.engine.recognizer import IntentCandidate, Recognition, Recognizer
 from postcall.engine.state import ConversationState, Frame
+from postcall.engine.transcript import Note
 from postcall.engine.triggers import select_simple
 from postcall.engine.values import to_text
 from postcall.engine.variables import _literal, _lookup, _store, scope_for, set_end_variables
@@ -151,6 +152,7 @@ class Runner:
         self.outputs: list[AgentOutput] = []
         self.log: list[LogEntry] = []
         self.recognitions: list[Recognition] = []
+        self.notes: list[Note] = []
         self.pending: ActionRequest | None = None
         self.end: EndRecord | None = None
         self.run_once_fired: set[str] = set()
@@ -168,6 +170,11 @@ class Runner:
 
     def warn(self, message: str, frame: Frame | None = None, node: str | None = None) -> None:
         self.log.append(LogEntry("warning", message, frame.topic if frame else None, node))
+
+    def note(self, text: str, frame: Frame | None = None, node: str | None = None, **detail: Any) -> None:
+        """A warning that also goes into the conversation's history (transcript.Note)."""
+        self.warn(text, frame, node)
+        self.notes.append(Note(text, frame.topic if frame else None, node, detail))
 
     # ------------------------------------------------------------------------------------------
     # evaluation

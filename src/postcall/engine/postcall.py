@@ -16,7 +16,6 @@ EndConversation reach nobody after the call: they are skipped with a warning in 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 from postcall.actions import ActionRequest, ActionResult
@@ -27,20 +26,21 @@ from postcall.engine.interpreter import Runner, Stop
 from postcall.engine.nodes import apply_result
 from postcall.engine.nodes.question import after
 from postcall.engine.selection import explain_selection, select_topics, state_from_snapshot
+from postcall.engine.state import EndSnapshot
 from postcall.errors import EngineError
 from postcall.powerfx import SeededRandom
 from postcall.topics.agent import Agent
 
 
 def explain_post_call_selection(
-    agent: Agent, end_snapshot: Mapping[str, Any], *, engine: Engine | None = None
+    agent: Agent, end_snapshot: EndSnapshot, *, engine: Engine | None = None
 ) -> list[dict[str, Any]]:
     """Every post-call topic with whether it runs for this end and why (log lines)."""
     return explain_selection(agent, end_snapshot, engine or Engine(agent))
 
 
 def select_post_call_topics(
-    agent: Agent, end_snapshot: Mapping[str, Any], *, engine: Engine | None = None
+    agent: Agent, end_snapshot: EndSnapshot, *, engine: Engine | None = None
 ) -> list[str]:
     """Names of the post-call topics to run for this end, in the order to run them.
 
@@ -55,7 +55,7 @@ class PostCallProgram:
         self,
         agent: Agent,
         topic_name: str,
-        end_snapshot: Mapping[str, Any],
+        end_snapshot: EndSnapshot,
         *,
         engine: Engine | None = None,
         now: dt.datetime | None = None,
@@ -71,6 +71,7 @@ class PostCallProgram:
         self.now = now or self.state.end.ended_at
         self.log: list[LogEntry] = []
         self.steps: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = []  # transcript.Note lines (a failed model call)
         self.status = "pending"  # pending | waiting | succeeded | failed
         self.error: str | None = None
         self.error_code: str | None = None
@@ -93,6 +94,7 @@ class PostCallProgram:
     def _collect(self, runner: Runner, stop: Stop) -> ActionRequest | None:
         self.log.extend(runner.log)
         self.steps.extend(runner.steps)
+        self.notes.extend(n.to_json() for n in runner.notes)
         if runner.failure is not None:
             self.status = "failed"
             self.error = str(runner.failure)
@@ -141,7 +143,7 @@ class PostCallProgram:
         return self._collect(runner, stop)
 
     def outcome(self) -> dict[str, Any]:
-        """{topic, status, error, error_code, log, steps} as JSON."""
+        """{topic, status, error, error_code, log, steps, notes} as JSON."""
         return {
             "topic": self.topic.name,
             "conversation_id": self.state.conversation_id,
@@ -151,6 +153,7 @@ class PostCallProgram:
             "log": [str(e) for e in self.log],
             "warnings": [e.message for e in self.log if e.level == "warning"],
             "steps": list(self.steps),
+            "notes": list(self.notes),
         }
 
     @property

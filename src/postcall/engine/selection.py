@@ -12,15 +12,17 @@ from typing import Any
 
 from postcall.engine.ending import EndRecord, TransferDetail
 from postcall.engine.interpreter import EngineView, Runner
-from postcall.engine.state import ConversationState, _vars_from_json
+from postcall.engine.state import ConversationState, EndSnapshot, _vars_from_json
 from postcall.engine.triggers import condition_holds
 from postcall.errors import EngineError
 from postcall.topics.agent import Agent
 from postcall.topics.model import Topic
 
 
-def state_from_snapshot(agent_name: str, snapshot: Mapping[str, Any]) -> ConversationState:
-    """A conversation state as at the end, from `ConversationState.end_snapshot()`."""
+def state_from_snapshot(agent_name: str, snapshot: EndSnapshot | Mapping[str, Any]) -> ConversationState:
+    """A conversation state as at the end, from `ConversationState.end_snapshot()`.
+
+    It may come back from storage: a missing or malformed field is an EngineError naming it."""
     try:
         end = EndRecord.from_json(snapshot["end"])
         transfer = snapshot.get("transfer")
@@ -50,7 +52,7 @@ def _post_call_topics(agent: Agent) -> list[Topic]:
     return sorted(found, key=lambda t: (t.trigger.priority, t.name))
 
 
-def explain_selection(agent: Agent, end_snapshot: Mapping[str, Any], engine: EngineView) -> list[dict[str, Any]]:
+def explain_selection(agent: Agent, end_snapshot: EndSnapshot, engine: EngineView) -> list[dict[str, Any]]:
     """Every post-call topic with whether it runs for this end and why (log lines)."""
     state = state_from_snapshot(agent.name, end_snapshot)
     assert state.end is not None
@@ -71,6 +73,6 @@ def explain_selection(agent: Agent, end_snapshot: Mapping[str, Any], engine: Eng
     return out
 
 
-def select_topics(agent: Agent, end_snapshot: Mapping[str, Any], engine: EngineView) -> list[str]:
+def select_topics(agent: Agent, end_snapshot: EndSnapshot, engine: EngineView) -> list[str]:
     """Names of the post-call topics to run for this end, in the order to run them."""
     return [e["topic"] for e in explain_selection(agent, end_snapshot, engine) if e["selected"]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from postcall.engine.ending import EndRecord, TransferDetail
 from postcall.engine.values import decode, encode
@@ -19,6 +19,31 @@ from postcall.errors import EngineError
 from postcall.powerfx.values import Value
 
 STATE_VERSION = 1
+
+
+class EndSnapshot(TypedDict):
+    """What post-call topics see of a conversation (`ConversationState.end_snapshot()`), as JSON.
+
+    The engine hands it up in the turn result that ends a call; the lifecycle carries it in a
+    post-call run's input (`lifecycle/programs.py`, `TopicRunInput`); the durable layer stores
+    it as JSON and the engine reads it back (`engine/selection.py`, `state_from_snapshot`).
+    """
+
+    conversation_id: str
+    agent: str
+    channel_id: str
+    started_at: str
+    """ISO 8601."""
+    in_test_mode: bool
+    user_id: str | None
+    user_name: str | None
+    globals: dict[str, Any]
+    """Global variables as at the end, each encoded by `engine/values.py`."""
+    system: dict[str, Any]
+    transfer: dict[str, Any] | None
+    """`TransferDetail.to_json()`, when the call was transferred."""
+    end: dict[str, Any]
+    """`EndRecord.to_json()`."""
 
 
 def _vars_to_json(variables: Mapping[str, Value]) -> dict[str, Any]:
@@ -278,7 +303,7 @@ class ConversationState:
         """A deep copy through JSON (which is also a check that the state stays serialisable)."""
         return ConversationState.from_json(self.to_json())
 
-    def end_snapshot(self) -> dict[str, Any]:
+    def end_snapshot(self) -> EndSnapshot:
         """What post-call topics see: Global and System variables as at the end, and the end.
 
         JSON; `PostCallProgram` and `select_post_call_topics` take it.

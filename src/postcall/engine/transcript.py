@@ -11,6 +11,8 @@ does not grow the saved state without bound.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
 
 from postcall.engine.state import ConversationState
 from postcall.engine.values import to_plain
@@ -22,6 +24,22 @@ MAX_CHARS = 1000
 TABLE = "Conversation.Transcript"
 TEXT = "Conversation.TranscriptText"
 SOURCES = "Conversation.LastAnswerSources"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A line of the conversation's history that nobody said: something that went wrong out of
+    the caller's hearing (a model call that failed: how, after how many tries, how long), so the
+    console, the API and `postcall chat` show it beside the turn it changed.  It carries kinds,
+    counts and times, never a key and never the caller's words."""
+
+    text: str
+    topic: str | None = None
+    node: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "topic": self.topic, "node": self.node, "detail": dict(self.detail)}
 
 
 def _rows(state: ConversationState) -> list[Record]:

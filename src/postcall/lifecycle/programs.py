@@ -1,29 +1,36 @@
 """Post-call topics as durable programs: the bridge between the engine and the durable layer.
 
-The durable layer knows a run only by a program name and JSON input.  This module registers the
-program "topic": its input names the post-call topic and carries the conversation's end snapshot;
-it is built into the engine's `PostCallProgram` with the agent's action settings (retry policy,
-allowed hosts, flow bindings) for that topic.
+The durable layer knows a run only by a program name and JSON input.  The input of a "topic" run
+is one typed value, `TopicRunInput`, written here (`topic_runs`, called by the session when a
+call ends) and read here (`TopicProgram`): its JSON shape is defined in this one place.  This
+module registers the program "topic" with the registry its caller hands to an executor (`open_runtime`, `postcall
+worker`, `postcall runs redrive`): its input names the post-call topic and carries the
+conversation's end snapshot; it is built into the engine's `PostCallProgram` with the agent's
+action settings (retry policy, allowed hosts, flow bindings) for that topic.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.model_endpoint import ModelEndpoint
 from postcall.actions.retry import RetryPolicy
 from postcall.actions.settings import ActionSettings, FlowBinding
-from postcall.durable.program import register_program
+from postcall.durable.program import ProgramRegistry
 from postcall.engine.engine import Engine
 from postcall.engine.nodes.backend import expand_env
 from postcall.engine.postcall import PostCallProgram
+from postcall.engine.state import EndSnapshot
 from postcall.errors import ConfigError
 from postcall.knowledge.index import open_index
 from postcall.redaction import is_secret_name, register_secret_values
+from postcall.store import RunSpec
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
 
@@ -74,16 +81,42 @@ def model_endpoint(agent: Agent) -> ModelEndpoint | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TopicRunInput:
+    """The input of a "topic" run: which post-call topic, and the conversation as it ended."""
+
+    topic: str
+    end_snapshot: EndSnapshot
+
+    def to_json(self) -> dict[str, Any]:
+        return {"topic": self.topic, "end_snapshot": dict(self.end_snapshot)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TopicRunInput:
+        """The inverse of `to_json`; a ConfigError names what a stored input lacks.
+
+        The snapshot's own fields are checked where they are read (`state_from_snapshot`).
+        """
+        topic = data.get("topic")
+        snapshot = data.get("end_snapshot")
+        if not isinstance(topic, str) or not topic:
+            raise ConfigError(f"A post-call run's input has no topic name (got {topic!r}).")
+        if not isinstance(snapshot, dict):
+            raise ConfigError(f"The input of the post-call run of {topic!r} has no end snapshot.")
+        return cls(topic, cast(EndSnapshot, snapshot))
+
+
+def topic_runs(topics: Sequence[str], end_snapshot: EndSnapshot) -> list[RunSpec]:
+    """The runs to enqueue with a call's end: one "topic" run per post-call topic, in order."""
+    return [RunSpec(topic=name, program=PROGRAM, input=TopicRunInput(name, end_snapshot).to_json()) for name in topics]
+
+
 class TopicProgram:
     """A post-call topic as the durable layer's `Program`."""
 
     def __init__(self, agent: Agent, engine: Engine, data: dict[str, Any]) -> None:
-        try:
-            topic = str(data["topic"])
-            snapshot = data["end_snapshot"]
-        except (KeyError, TypeError) as exc:
-            raise ConfigError(f"A post-call run's input lacks {exc}.") from exc
-        self._inner = PostCallProgram(agent, topic, snapshot, engine=engine)
+        run = TopicRunInput.from_json(data)
+        self._inner = PostCallProgram(agent, run.topic, run.end_snapshot, engine=engine)
         self._settings = action_settings_for(agent, self._inner.topic.name)
 
     def start(self) -> ActionRequest | None:
@@ -99,8 +132,8 @@ class TopicProgram:
         return self._settings
 
 
-def register_agent(agent: Agent, engine: Engine | None = None) -> None:
-    """Make this process able to run the agent's post-call topics.
+def register_agent(programs: ProgramRegistry, agent: Agent, engine: Engine | None = None) -> None:
+    """Register the agent's post-call topics (program "topic") with `programs`.
 
     The agent's `env` values whose names look like secrets (`crm_ApiKey`...) are registered with
     the redaction, so that wherever a formula copies one (a body, a URL) it is masked when shown
@@ -109,11 +142,11 @@ def register_agent(agent: Agent, engine: Engine | None = None) -> None:
     register_secret_values(v for k, v in agent.config.env.items() if is_secret_name(k))
     root = agent.root if agent.root.is_dir() else agent.root.parent
     shared = engine or Engine(agent, knowledge=open_index(root))
-    register_program(PROGRAM, lambda data: TopicProgram(agent, shared, data))
+    programs.register(PROGRAM, lambda data: TopicProgram(agent, shared, data))
 
 
-def install(executor: object, agent_path: str | Path) -> None:
-    """Hook called by `postcall worker`: load the agent and register its programs."""
+def register_agent_at(programs: ProgramRegistry, agent_path: str | Path) -> None:
+    """Load the agent at `agent_path` (with `postcall serve`'s Env overrides) and register its programs."""
     overrides = json.loads(os.environ.get(ENV_OVERRIDES_VAR) or "{}")
     result = load_agent(agent_path, env_overrides={str(k): str(v) for k, v in overrides.items()})
     if result.agent is None or result.has_errors:
@@ -122,4 +155,4 @@ def install(executor: object, agent_path: str | Path) -> None:
         raise ConfigError(
             f"The agent at {str(agent_path)!r} has errors; run `postcall check` on it{where}."
         )
-    register_agent(result.agent)
+    register_agent(programs, result.agent)

@@ -11,6 +11,7 @@ from typing import Any
 
 from postcall.clock import Clock, SystemClock
 from postcall.diagnostics import Diagnostic, render_all
+from postcall.durable.program import ProgramRegistry
 from postcall.engine.engine import Engine
 from postcall.errors import ConfigError
 from postcall.files import private_dir, secure_data_dir
@@ -47,6 +48,8 @@ class Runtime:
     store: Store
     sessions: Sessions
     settings: RuntimeSettings
+    programs: ProgramRegistry = field(default_factory=ProgramRegistry)
+    """The agent's post-call programs, for an executor started in this process."""
     executor: Any = None
     channel_router: Any = None
     secrets_: dict[str, str] = field(default_factory=dict)
@@ -105,9 +108,10 @@ def open_runtime(
         agent, recognizer=runtime_recognizer(agent),
         knowledge=open_index(agent.root if agent.root.is_dir() else agent.root.parent, settings.data_dir),
     )
-    register_agent(agent, engine)
+    programs = ProgramRegistry()
+    register_agent(programs, agent, engine)
     sessions = Sessions(agent, store, engine=engine, clock=clock or SystemClock())
-    return Runtime(agent=agent, diagnostics=diagnostics, store=store, sessions=sessions, settings=settings)
+    return Runtime(agent=agent, diagnostics=diagnostics, store=store, sessions=sessions, settings=settings, programs=programs)
 
 
 def resolve_secret(data_dir: Path, name: str, env_var: str, secret_file: str | None) -> tuple[str, str | None]:

@@ -56,7 +56,7 @@ from postcall.lifecycle.planning import (
     release_time,
     replay_of,
 )
-from postcall.lifecycle.programs import PROGRAM, action_settings_for
+from postcall.lifecycle.programs import action_settings_for, topic_runs
 from postcall.lifecycle.recognition import runtime_recognizer
 from postcall.lifecycle.watchdog import Watchdog, WatchdogFailure, watchdog_event
 from postcall.lifecycle.writer import TurnWriter
@@ -64,7 +64,6 @@ from postcall.store import (
     Conversation,
     ConversationNotFoundError,
     NewActivity,
-    RunSpec,
     Store,
     Turn,
     TurnBatch,
@@ -475,6 +474,8 @@ class Sessions:
             activities.append(NewActivity("in", str(inbound.type), inbound.to_json(), at=now))
         for recognition in result.recognitions:  # why this topic (the console explains turns)
             activities.append(NewActivity("out", "Recognition", recognition.to_json(), at=now))
+        for note in result.notes:  # what failed out of the caller's hearing (a model call)
+            activities.append(NewActivity("out", "Note", note.to_json(), at=now))
         for output in result.outputs:
             activities.append(NewActivity("out", type(output).__name__, output_to_json(output), at=now))
         outputs = (*carried, *result.outputs)
@@ -505,11 +506,7 @@ class Sessions:
 
     def _record_end(self, turn: Turn, result: TurnResult, topics: Sequence[str]) -> None:
         assert result.end is not None and result.end_snapshot is not None
-        snapshot = result.end_snapshot
-        runs = [
-            RunSpec(topic=name, program=PROGRAM, input={"topic": name, "end_snapshot": snapshot})
-            for name in topics
-        ]
+        runs = topic_runs(topics, result.end_snapshot)
         record = {
             **result.end.to_json(),
             "ended_at": result.end.ended_at.isoformat(),

@@ -30,9 +30,9 @@ from postcall.powerfx.values import (
 
 
 def numeric(value: float) -> float | ErrorValue:
-    if math.isinf(value) or math.isnan(value):
-        return ErrorValue(ErrorKind.Numeric, "The result is not a finite number.")
-    return value
+    if math.isfinite(value):
+        return value
+    return ErrorValue(ErrorKind.Numeric, "The result is not a finite number.")
 
 
 def _num_pair(left: Value, right: Value) -> tuple[float, float] | ErrorValue:

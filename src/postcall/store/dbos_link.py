@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from postcall.errors import StoreError
+from postcall.store.records import RunEnvelope
 
 if TYPE_CHECKING:
     from dbos import DBOSClient
@@ -69,7 +70,7 @@ class DBOSLink:
             return self._client
 
     def enqueue_in_transaction(
-        self, conn: sa.Connection, *, run_id: str, queue_name: str, workflow_input: dict[str, Any]
+        self, conn: sa.Connection, *, run_id: str, queue_name: str, workflow_input: RunEnvelope
     ) -> None:
         """Enqueue the run's workflow in `conn`'s open transaction; a second enqueue of the same id is a no-op."""
         self.client.enqueue_in_transaction(

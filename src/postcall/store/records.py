@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 ConversationStatus = Literal["live", "ended"]
 RunStatus = Literal["pending", "running", "succeeded", "failed"]
@@ -83,7 +83,7 @@ class ActivityRecord:
 class RunSpec:
     """A post-call run to enqueue with a conversation's end.
 
-    `program` names a factory registered with `postcall.durable.program.register_program`;
+    `program` names a factory in the executor's `postcall.durable.program.ProgramRegistry`;
     `input` is the JSON it is built from.  `run_id` defaults to `postcall:<conversation>:<topic>`,
     which makes enqueueing idempotent: an end processed twice runs nothing twice.
     """
@@ -95,6 +95,20 @@ class RunSpec:
 
     def resolved_id(self, conversation_id: str) -> str:
         return self.run_id or run_id_for(conversation_id, self.topic)
+
+
+class RunEnvelope(TypedDict):
+    """What the store enqueues for a run and the durable workflow receives (`postcall.run`).
+
+    DBOS checkpoints it as JSON; `input` is the program's own JSON (for a "topic" run,
+    `postcall.lifecycle.programs.TopicRunInput`), opaque to the store and the durable layer.
+    """
+
+    run_id: str
+    conversation_id: str
+    topic: str
+    program: str
+    input: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

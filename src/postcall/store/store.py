@@ -38,6 +38,7 @@ from postcall.store.records import (
     NewActivity,
     RedriveResult,
     Run,
+    RunEnvelope,
     RunSpec,
     RunStepRecord,
     WorkerHeartbeat,
@@ -340,13 +341,13 @@ class Store:
                     conn,
                     run_id=run_id,
                     queue_name=self.queue_name,
-                    workflow_input={
-                        "run_id": run_id,
-                        "conversation_id": conversation_id,
-                        "topic": spec.topic,
-                        "program": spec.program,
-                        "input": _jsonable(spec.input),
-                    },
+                    workflow_input=RunEnvelope(
+                        run_id=run_id,
+                        conversation_id=conversation_id,
+                        topic=spec.topic,
+                        program=spec.program,
+                        input=_jsonable(spec.input),
+                    ),
                 )
         return True
 

@@ -31,6 +31,7 @@ from postcall.diagnostics import render_all
 from postcall.engine import (
     ConversationState,
     EndRecord,
+    EndSnapshot,
     Engine,
     PostCallProgram,
     Recognizer,
@@ -143,7 +144,7 @@ class Conversation:
         self.transcript: list[TranscriptLine] = []
         self.results: list[TurnResult] = []
         self.end: EndRecord | None = None
-        self.end_snapshot: dict[str, Any] | None = None
+        self.end_snapshot: EndSnapshot | None = None
         self.post_call_topics: tuple[str, ...] = ()
         """The post-call topics the engine selected when the call ended (run by `run_post_call_topics`)."""
         self.post_call_runs: list[PostCallRun] = []
@@ -229,6 +230,8 @@ class Conversation:
         while True:
             self.results.append(result)
             self.state = result.state
+            for note in result.notes:  # what failed out of the caller's hearing (chat shows it)
+                self.transcript.append(TranscriptLine("system", f"[note: {note.text}]"))
             self._record(result.outputs)
             if result.pending is None:
                 break

@@ -823,6 +823,7 @@ class GenerativeAnswers(Node):
     None: agent.yaml `knowledge.response_confidence`.  `response_capture` is "TextOnly" (the
     variable holds the text) or "FullResponse" (a record: Text.Content, Text.MarkdownContent,
     Text.CitationSources).  AnswerQuestionWithAI searches nothing: it needs a model.
+    `moderation_level` and `history` shape what is sent to the model (docs/models.md).
     """
 
     KIND: ClassVar[str] = "SearchAndSummarizeContent"
@@ -837,7 +838,12 @@ class GenerativeAnswers(Node):
     response_confidence: float | None = None
     response_capture: str = "TextOnly"
     apply_model_knowledge: bool = False
-    moderation_level: str | None = None
+    moderation_level: Expr | None = None
+    """ContentModerationLevel (Minimum, Low, Medium, High, Maximum; a formula allowed); None: High."""
+    history: bool = True
+    """historyType: ConversationHistory (the default here) or NoHistory."""
+    history_messages: Expr | None = None
+    """ConversationHistory.numberOfPastUserMessagesToInclude; None: 5."""
     latency_message: LatencyMessageSettings | None = None
 
     @property

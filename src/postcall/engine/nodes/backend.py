@@ -25,9 +25,11 @@ from postcall.engine.state import Frame
 from postcall.engine.values import from_plain, to_plain
 from postcall.powerfx.values import Record, Value
 from postcall.topics.model import (
+    GenerativeAnswers,
     HttpRequestAction,
     InvokeConnectorAction,
     InvokeFlowAction,
+    InvokePrompt,
     LogCustomTelemetryEvent,
     Message,
     Node,
@@ -112,7 +114,8 @@ def http_payload(r: Runner, frame: Frame, node: HttpRequestAction) -> dict[str, 
 
 
 def latency(
-    r: Runner, frame: Frame, node: HttpRequestAction | InvokeFlowAction | InvokeConnectorAction
+    r: Runner, frame: Frame,
+    node: HttpRequestAction | InvokeFlowAction | InvokeConnectorAction | GenerativeAnswers | InvokePrompt,
 ) -> None:
     """Note the node's 'please wait' message for the caller (played if the action is slow)."""
     settings = node.latency_message

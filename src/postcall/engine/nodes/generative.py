@@ -29,11 +29,15 @@ import json
 import re
 from typing import Any
 
+import jsonschema
+
 from postcall.actions import ActionResult
 from postcall.diagnostics import Severity, register_code
 from postcall.engine.interpreter import Flow, Runner
-from postcall.engine.nodes.backend import suspend
+from postcall.engine.nodes.backend import latency, suspend
 from postcall.engine.state import Frame
+from postcall.engine.transcript import caller_spoke, note_sources, transcript_rows, transcript_text
+from postcall.engine.triggers import select_simple
 from postcall.engine.values import from_plain, to_plain
 from postcall.knowledge.text import spoken_answer
 from postcall.knowledge.types import Passage
@@ -52,12 +56,25 @@ FALLBACK_MESSAGE = "Sorry, I'm not sure how to help with that. Can you try rephr
 GROUNDED_SYSTEM = (
     "You answer callers on a phone line for {agent}. Answer only from the numbered passages "
     "below. If they do not hold the answer, reply exactly {no_answer}. Reply in one or two short "
-    "sentences that read well aloud: no lists, no markdown, no links.{style}{extra}\n\nPassages:\n{passages}"
+    "sentences that read well aloud: no lists, no markdown, no links.{moderation}{style}{extra}\n\nPassages:\n{passages}"
 )
+MODERATION_LEVELS = ("Minimum", "Low", "Medium", "High", "Maximum")
+MODERATION_DEFAULT = "High"  # the schema's default
+# What each ContentModerationLevel asks of the model (no Azure content filter runs here; an
+# endpoint's own filter, finish_reason "content_filter", is a no-answer at every level).
+MODERATION_RULES = {
+    "Minimum": "",
+    "Low": " Reply exactly {no_answer} rather than give content meant to harm.",
+    "Medium": " Reply exactly {no_answer} rather than say anything harmful or offensive.",
+    "High": " Reply exactly {no_answer} rather than say anything harmful, offensive or not supported by what you were given.",
+    "Maximum": " Reply exactly {no_answer} rather than say anything that could be harmful, offensive, speculative or "
+               "not stated plainly in what you were given.",
+}
+HISTORY_DEFAULT = 5  # ConversationHistory.numberOfPastUserMessagesToInclude's schema default
 GENERAL_SYSTEM = (
     "You answer callers on a phone line for {agent}. If you do not know, reply exactly "
     "{no_answer}. Reply in one or two short sentences that read well aloud: no lists, no "
-    "markdown, no links.{style}{extra}"
+    "markdown, no links.{moderation}{style}{extra}"
 )
 
 
@@ -96,9 +113,7 @@ def run_generative(r: Runner, frame: Frame, node: GenerativeAnswers) -> Flow:
         return no_answer(r, frame, node, "there is no question")
     passages = _retrieve(r, frame, node, question)
     if r.agent.config.model is not None and (passages or not node.searches_knowledge or node.apply_model_knowledge):
-        from postcall.engine.nodes.backend import latency
-
-        latency(r, frame, node)  # type: ignore[arg-type]
+        latency(r, frame, node)
         return suspend(r, frame, node, "model", _answer_payload(r, frame, node, question, passages))
     if not passages:
         return no_answer(r, frame, node, "no passage matched" if node.searches_knowledge else "no model is configured")
@@ -116,16 +131,55 @@ def _style(r: Runner, frame: Frame, node: GenerativeAnswers) -> tuple[str, str]:
     return (f" Style: {style}" if style else ""), (f" {extra}" if extra else "")
 
 
+def moderation_level(r: Runner, frame: Frame, node: GenerativeAnswers) -> str:
+    """The node's ContentModerationLevel (a formula allowed); High when unset or not a level."""
+    if node.moderation_level is None:
+        return MODERATION_DEFAULT
+    text = (r.eval_text(node.moderation_level, frame, node=node.id, what="moderationLevel") or "").strip()
+    for level in MODERATION_LEVELS:
+        if level.lower() == text.lower():
+            return level
+    r.warn(f"moderationLevel {text!r} is not one of {', '.join(MODERATION_LEVELS)}; {MODERATION_DEFAULT} is used",
+           frame, node.id)
+    return MODERATION_DEFAULT
+
+
+def history_messages(r: Runner, frame: Frame, node: GenerativeAnswers) -> list[dict[str, str]]:
+    """historyType: the conversation before this question, as chat messages (caller -> user,
+    agent -> assistant), from the last N caller lines on; none for NoHistory."""
+    if not node.history:
+        return []
+    count = r.eval_int(node.history_messages, frame, default=HISTORY_DEFAULT, node=node.id,
+                       what="numberOfPastUserMessagesToInclude") or 0
+    rows = transcript_rows(r.state)
+    if rows and rows[-1].get("Speaker") == "caller":
+        rows = rows[:-1]  # the question itself (the turn's own caller line) is sent last, not as history
+    callers = [i for i, row in enumerate(rows) if row.get("Speaker") == "caller"]
+    if count <= 0 or not callers:
+        return []
+    start = callers[-count] if count <= len(callers) else callers[0]
+    return [
+        {"role": "user" if row.get("Speaker") == "caller" else "assistant", "content": str(row.get("Text") or "")}
+        for row in rows[start:]
+    ]
+
+
 def _answer_payload(r: Runner, frame: Frame, node: GenerativeAnswers, question: str, passages: list[Passage]) -> dict[str, Any]:
     style, extra = _style(r, frame, node)
+    level = moderation_level(r, frame, node)
+    moderation = MODERATION_RULES[level].format(no_answer=NO_ANSWER)
     if passages:
         listed = "\n".join(f"[{i}] ({p.title}) {p.text}" for i, p in enumerate(passages, 1))
-        system = GROUNDED_SYSTEM.format(agent=r.agent.name, no_answer=NO_ANSWER, style=style, extra=extra, passages=listed)
+        system = GROUNDED_SYSTEM.format(agent=r.agent.name, no_answer=NO_ANSWER, moderation=moderation, style=style,
+                                        extra=extra, passages=listed)
     else:
-        system = GENERAL_SYSTEM.format(agent=r.agent.name, no_answer=NO_ANSWER, style=style, extra=extra)
+        system = GENERAL_SYSTEM.format(agent=r.agent.name, no_answer=NO_ANSWER, moderation=moderation, style=style,
+                                       extra=extra)
     return {
         "purpose": "answer",
-        "messages": [{"role": "system", "content": system}, {"role": "user", "content": question}],
+        "moderation": level,
+        "messages": [{"role": "system", "content": system}, *history_messages(r, frame, node),
+                     {"role": "user", "content": question}],
         "citations": [{"source": p.source, "title": p.title, "url": p.url, "text": p.text} for p in passages],
     }
 
@@ -156,8 +210,6 @@ def answered(r: Runner, frame: Frame, node: GenerativeAnswers, text: str, passag
         r.assign(node.variable, value, frame)
     if node.auto_send:
         r.say(text)
-        from postcall.engine.transcript import note_sources
-
         note_sources(r.state, [str(c.get("source")) for c in citations])
     return Flow.NEXT
 
@@ -169,8 +221,6 @@ def no_answer(r: Runner, frame: Frame, node: GenerativeAnswers, why: str) -> Flo
     if node.variable is not None:
         r.assign(node.variable, None, frame)
     if frame.started_by == "fallback":
-        from postcall.engine.triggers import select_simple
-
         # the unknown-intent topics in their firing order: the one after this one runs next (never
         # an earlier one, so two boosting topics without an answer cannot hand over for ever)
         ordered = [t.name for t in select_simple(r, "OnUnknownIntent")]
@@ -211,12 +261,6 @@ def _fill(text: str, values: dict[str, Any]) -> str:
     return re.sub(r"\{([^{}\n]+)\}", sub, text)
 
 
-def _caller_spoke(r: Runner) -> bool:
-    from postcall.engine.transcript import caller_spoke
-
-    return caller_spoke(r.state)
-
-
 def run_prompt(r: Runner, frame: Frame, node: InvokePrompt) -> Flow:
     definition = _definition(r, node)
     if definition is None:
@@ -237,13 +281,11 @@ def run_prompt(r: Runner, frame: Frame, node: InvokePrompt) -> Flow:
         values[binding.name] = _plain_text(r.eval(binding.value, frame, node=node.id, what=f"prompt input {binding.name!r}"))
         reads_transcript = reads_transcript or any("Transcript" in n for n in binding.value.names)
     reads_transcript = reads_transcript or "Transcript" in definition.text
-    if reads_transcript and definition.skip_without_caller_speech and not _caller_spoke(r):
+    if reads_transcript and definition.skip_without_caller_speech and not caller_spoke(r.state):
         r.info("prompt skipped: the call has no caller speech to analyse", frame, node.id)
         for out in node.output:
             r.assign(out.variable, None, frame)
         return Flow.NEXT
-    from postcall.engine.transcript import transcript_text
-
     values.setdefault("Transcript", transcript_text(r.state))
     messages = [{"role": "user", "content": _fill(definition.text, values)}]
     payload: dict[str, Any] = {"purpose": "prompt", "messages": messages}
@@ -253,9 +295,7 @@ def run_prompt(r: Runner, frame: Frame, node: InvokePrompt) -> Flow:
             "json_schema": {"name": re.sub(r"[^A-Za-z0-9_-]", "_", definition.key)[:64] or "output",
                             "schema": to_plain(from_plain(dict(definition.output_schema))), "strict": True},
         }
-    from postcall.engine.nodes.backend import latency
-
-    latency(r, frame, node)  # type: ignore[arg-type]
+    latency(r, frame, node)
     return suspend(r, frame, node, "model", payload)
 
 
@@ -268,8 +308,34 @@ def _plain_text(value: Value) -> Any:
     return to_plain(value)
 
 
+_FAILURES = {
+    "timeout": "no answer in time",
+    "connection": "endpoint unreachable",
+    "bad_response": "malformed answer",
+    "refusal": "the model refused",
+    "budget": "time budget spent",
+    "refused_host": "host not allowed",
+    "no_model": "no model configured",
+    "bad_request": "request not sent",
+}
+
+
+def note_failure(r: Runner, frame: Frame, node: Node, result: ActionResult, then: str) -> None:
+    """The transcript note of a failed model call: what failed, tries, time; never the key, the
+    endpoint's words (they may echo the caller) or the caller's text."""
+    category = result.error_category or "error"
+    what = f"HTTP {result.status_code}" if category == "http_status" and result.status_code else _FAILURES.get(category, category)
+    tries = f"{result.attempts} {'try' if result.attempts == 1 else 'tries'}"
+    took = f" in {result.elapsed_ms / 1000:.1f} s" if result.elapsed_ms is not None else ""
+    model = r.agent.config.model
+    r.note(f"Model call failed: {what} after {tries}{took}; {then}.", frame, node.id, kind=category,
+           status=result.status_code, tries=result.attempts, elapsed_ms=result.elapsed_ms,
+           budget_s=model.budget_seconds if model is not None else None)
+
+
 def _apply_prompt(r: Runner, frame: Frame, node: InvokePrompt, result: ActionResult) -> Flow:
     if not result.ok:
+        note_failure(r, frame, node, result, "the prompt's error path")
         raise r.fault(
             f"Prompt {node.ai_model_id!r} ({node.id!r}) failed: {result.error or result.error_category}.",
             code=RUN_GENERATIVE, error_code="ModelCallFailed", frame=frame, node=node.id, span=node.span,
@@ -307,8 +373,6 @@ def _apply_prompt(r: Runner, frame: Frame, node: InvokePrompt, result: ActionRes
 
 
 def _schema_problem(value: Any, schema: Any) -> str | None:
-    import jsonschema
-
     try:
         jsonschema.validate(value, schema)
     except jsonschema.ValidationError as exc:
@@ -324,9 +388,14 @@ def apply_generative(r: Runner, frame: Frame, node: Node, result: ActionResult) 
         return _apply_prompt(r, frame, node, result)
     assert isinstance(node, GenerativeAnswers)
     if not result.ok:
-        r.warn(f"the model call failed ({result.error_category}): {result.error}; no answer", frame, node.id)
+        r.info(f"the model call failed ({result.error_category}): {result.error}", frame, node.id)
+        note_failure(r, frame, node, result, "no answer given")
         return no_answer(r, frame, node, f"the model call failed ({result.error_category})")
     data = result.json if isinstance(result.json, dict) else {}
+    if data.get("finish_reason") == "content_filter":
+        r.note("Model answer withheld by the endpoint's content filter; no answer given.", frame, node.id,
+               kind="content_filter", status=result.status_code, tries=result.attempts, elapsed_ms=result.elapsed_ms)
+        return no_answer(r, frame, node, "the endpoint's content filter withheld the answer")
     text = " ".join(str(data.get("content") or result.body or "").split())
     if not text or NO_ANSWER in text:
         return no_answer(r, frame, node, "the model found no answer in the passages")

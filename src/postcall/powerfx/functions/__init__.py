@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from postcall.powerfx.functions import (  # noqa: F401  (imported to register the functions)
+    colors,
     conversion,
     dates,
+    grouping,
     logical,
     math,
     randomness,
     regex,
     tables,
     text,
+    typed,
 )
 from postcall.powerfx.functions.registry import FUNCTIONS, CallSite, Fn, FunctionSpec
 

@@ -28,6 +28,7 @@ from postcall.powerfx.functions.dates import to_datetime
 from postcall.powerfx.functions.registry import CallSite, eager
 from postcall.powerfx.functions.text import tabular
 from postcall.powerfx.functions.text import tabular as lift
+from postcall.powerfx.functions.typed import parse_json_typed
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.textformat import (
     MAX_FORMAT_LENGTH,
@@ -93,8 +94,10 @@ def _text_scalar(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if isinstance(culture, ErrorValue):
         return culture
     fmt_value = args[1]
-    if isinstance(fmt_value, OptionValue):
+    if isinstance(fmt_value, OptionValue) and site.features.strongly_typed_builtin_enums:
         return _text_named(frame, site, value, str(fmt_value.value), culture)
+    # Without strongly typed enums a DateTimeFormat member is its text ("'shortdate'"), read
+    # as a format code like any other (Text.cs coerces it to String).
     fmt = to_text(fmt_value)
     if isinstance(fmt, ErrorValue):
         return fmt
@@ -219,6 +222,14 @@ def _to_number_type(frame: Frame, site: CallSite, args: list[Value], decimal_res
         return culture
     if value is None:
         return None
+    if isinstance(value, OptionValue):
+        # A number option set member gives its number (Value(StartOfWeek.Friday) is 15).
+        if isinstance(value.value, (int, float, Decimal)) and not isinstance(value.value, bool):
+            value = float(value.value)
+        elif isinstance(value.value, str):
+            value = value.value
+        else:
+            return site.invalid(f"{name}: the option {value.name} has no number.")
     if isinstance(value, UntypedObject):
         raw = value.raw
         if raw is None:
@@ -449,7 +460,8 @@ def _json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         if isinstance(text_opt, ErrorValue):
             return text_opt
         options = text_opt
-    flatten = isinstance(args[1], OptionValue) and args[1].name == "FlattenValueTables" if len(args) > 1 else False
+    # JSONFormat's letters, concatenated as the set allows: "_" flattens one-column tables.
+    flatten = "_" in options
     indent = 4 if "4" in options else None
     room = _JSON_ROOM.set([frame.ctx.limits.max_text_length])
     try:
@@ -476,10 +488,15 @@ def _bad_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
-@eager("ParseJSON", 1, 1)
+@eager("ParseJSON", 1, 2)
 def _parse_json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """ParseJSON(text): an untyped object (read it with Text(), Value(), Boolean(), Table()...)."""
-    value = args[0]
+    """ParseJSON(text, [type]): an untyped object (read it with Text(), Value(), Boolean(), Table()...),
+    or with a type argument the value of that type (see postcall.powerfx.functions.typed)."""
+    parsed = _parse_untyped(frame, site, args[0])
+    return parse_json_typed(site, parsed, frame) if len(args) == 2 else parsed
+
+
+def _parse_untyped(frame: Frame, site: CallSite, value: Value) -> Value:
     if value is None:
         return None
     text = to_text(value)

@@ -92,6 +92,8 @@ def _day_first(culture: Culture | ErrorValue | None) -> bool:
 
 
 def _local_from_utc(frame: Frame, value: dt.datetime, text: Value) -> dt.datetime:
+    if isinstance(text, UntypedObject):  # ParseJSON's text reads as the text does
+        text = text.raw if isinstance(text.raw, str) else None
     if isinstance(text, str) and (text.endswith("Z") or (len(text) > 6 and text[-6] in "+-" and text[-3] == ":")):
         return value.replace(tzinfo=dt.UTC).astimezone(frame.ctx.timezone).replace(tzinfo=None)
     return value

@@ -145,10 +145,15 @@ def _rounder(name: str, mode: str) -> None:
             exact = _exact_round(frame, args, mode)
             if exact is not None:
                 return exact
-        numbers = _numbers(args if len(args) == 2 else [args[0], 0.0])
-        if isinstance(numbers, ErrorValue):
-            return numbers
-        number, digits = numbers
+        number: float
+        digits: float
+        if len(args) == 2 and type(args[0]) is float and type(args[1]) is float:
+            number, digits = args[0], args[1]
+        else:
+            numbers = _numbers(args if len(args) == 2 else [args[0], 0.0])
+            if isinstance(numbers, ErrorValue):
+                return numbers
+            number, digits = numbers
         if math.isinf(number) or math.isnan(number):
             return site.error(ErrorKind.Numeric, f"{name}: not a finite number.")
         digits = max(min(digits, 300), -300)
@@ -212,10 +217,12 @@ def _mod(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         exact = decimal_operands(args[0], args[1], frame.decimal)
         if exact is not None:
             return exact if isinstance(exact, ErrorValue) else nums.modulo(*exact)
-    numbers = _numbers(args)
-    if isinstance(numbers, ErrorValue):
-        return numbers
-    number, divisor = numbers
+        numbers = _numbers(args)
+        if isinstance(numbers, ErrorValue):
+            return numbers
+        number, divisor = numbers
+    else:
+        number, divisor = args  # type: ignore[assignment]
     if divisor == 0:
         return site.error(ErrorKind.Div0, "Mod: division by zero.")
     try:

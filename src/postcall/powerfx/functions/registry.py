@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from postcall.diagnostics import SourceSpan
+from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.types import UNKNOWN, FxType
 from postcall.powerfx.values import ErrorKind, ErrorValue, Table, Value
@@ -24,6 +25,8 @@ class CallSite:
     arg_types: tuple[FxType, ...] = ()
     result_type: FxType = UNKNOWN
     column_kinds: dict[str, str] = field(default_factory=dict)
+    features: Features = POWER_FX_V1  # the language rules the formula is compiled with
+    type_arg: object = None  # a type argument read at compile time (postcall.powerfx.typeargs.TypeSpec)
 
     def arg_kind(self, index: int) -> str:
         """The static type kind of argument `index` ("Unknown" when not known)."""
@@ -50,6 +53,7 @@ class FunctionSpec:
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {}
+_SLOW = frozenset((ErrorValue, Table))  # argument types that leave the scalar fast path
 
 
 def lazy(name: str, min_args: int, max_args: int | None) -> Callable[[Builder], Builder]:
@@ -76,14 +80,23 @@ def eager(
                     return impl(frame, site, [a(frame) for a in arg_list])
 
                 return run_all
+            # A function lifted with `tabular` keeps its scalar core: when no argument is a table
+            # or an error (nearly always) the core runs directly, one Python call fewer per call.
+            # Not when an argument is statically a table: a Blank there must still give Blank.
+            scalar: EagerImpl = getattr(impl, "scalar", impl)
+            if any(site.arg_kind(i) == "Table" for i in range(len(arg_list))):
+                scalar = impl
             if len(arg_list) == 1:
                 only = arg_list[0]
 
                 def run_one(frame: Frame) -> Value:
                     value = only(frame)
-                    if type(value) is ErrorValue:
+                    kind = type(value)
+                    if kind is ErrorValue:
                         return value
-                    return impl(frame, site, [value])
+                    if kind is Table:
+                        return impl(frame, site, [value])
+                    return scalar(frame, site, [value])
 
                 return run_one
 
@@ -91,6 +104,11 @@ def eager(
 
             def run(frame: Frame) -> Value:
                 values = [a(frame) for a in arg_list]
+                for value in values:
+                    if type(value) in _SLOW:
+                        break
+                else:
+                    return scalar(frame, site, values)
                 for value in values:
                     if type(value) is ErrorValue:
                         if broadcast and any(type(v) is Table for v in values):

@@ -72,11 +72,11 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
         return Table.of_values(out)
 
     run.tabular = True  # type: ignore[attr-defined]
+    run.scalar = impl  # type: ignore[attr-defined]
     return run
 
 
-def _text_arg(value: Value) -> str | ErrorValue:
-    return to_text(value)
+_text_arg: Callable[[Value], str | ErrorValue] = to_text  # the argument as text, or its error
 
 
 def _int_arg(value: Value) -> int | ErrorValue:
@@ -96,10 +96,14 @@ def _concatenate(site: CallSite, args: Sequence[Fn]) -> Fn:
 
     def run(frame: Frame) -> Value:
         values = [a(frame) for a in args]
+        table = False
         for v in values:
-            if isinstance(v, ErrorValue):
+            kind = type(v)
+            if kind is ErrorValue:
                 return v
-        if any(isinstance(v, Table) for v in values):
+            if kind is Table:
+                table = True
+        if table:
             return tabular(_concat_scalars)(frame, site, values)
         return _concat_scalars(frame, site, values)
 
@@ -109,11 +113,11 @@ def _concatenate(site: CallSite, args: Sequence[Fn]) -> Fn:
 def _concat_scalars(frame: Frame, site: CallSite, values: list[Value]) -> Value:
     parts: list[str] = []
     for v in values:
-        piece = to_text(v)
-        if isinstance(piece, ErrorValue):
+        piece = v if type(v) is str else to_text(v)
+        if type(piece) is ErrorValue:
             return piece
-        parts.append(piece)
-    too_long = text_room(frame, site, sum(len(p) for p in parts))
+        parts.append(piece)  # type: ignore[arg-type]
+    too_long = text_room(frame, site, sum(map(len, parts)))
     return too_long if too_long is not None else "".join(parts)
 
 
@@ -213,8 +217,7 @@ def _trim(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     value = _text_arg(args[0])
     if isinstance(value, ErrorValue):
         return value
-    parts = value.split(" ")
-    return " ".join(p for p in parts if p != "")
+    return " ".join(filter(None, value.split(" ")))
 
 
 @eager("TrimEnds", 1, 1)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ConversationStatus = Literal["live", "ended"]
 RunStatus = Literal["pending", "running", "succeeded", "failed"]
-TimelineKind = Literal["caller", "agent", "transfer", "end", "event", "recognition"]
+TimelineKind = Literal["caller", "agent", "transfer", "end", "event", "recognition", "note"]
 
 
 class Model(BaseModel):

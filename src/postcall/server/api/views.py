@@ -119,6 +119,9 @@ def _outbound(kind: str, data: Mapping[str, Any], base: dict[str, Any]) -> Timel
         text = f"Recognizer: {data.get('outcome')} - {_text(data.get('reason'))}"
         return TimelineEntry(**base, kind="recognition", text=text + (f" [{tops}]" if tops else ""),
                              detail=dict(data))
+    if kind == "Note":
+        return TimelineEntry(**base, kind="note", text=_text(data.get("text")),
+                             detail=redact_json({k: data.get(k) for k in ("topic", "node", "detail")}))
     if kind == "Transfer":
         target = _map(data.get("target"))
         if target.get("type") == "TransferToAgent" or "phone_number" not in target:

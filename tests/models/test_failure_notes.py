@@ -1,0 +1,139 @@
+"""A failed model call leaves a note in the conversation's history: what failed (status or kind),
+how many tries, how long; then the node's no-answer or error path and a metric.  The failures are
+played by a real OpenAI-protocol server on 127.0.0.1: 429, 500, a malformed body, an answer
+slower than the budget, a refusal.  The note never holds the key or the caller's words."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from postcall.actions import model
+from postcall.channels.base import message_activity
+from postcall.clock import FixedClock
+from postcall.devtools.openai_server import OpenAIServer, Scripted
+from postcall.lifecycle.runtime import open_runtime
+from postcall.server.app import create_app
+from postcall.server.auth import TOKEN_ENV
+from postcall.testing import Conversation
+
+KB = Path(__file__).resolve().parent / "agents" / "kb"
+FALLBACK = "I'm sorry, I didn't get that. Try asking about our hours or returns."
+QUESTION = "what are your opening hours on saturdays"
+KEY = "sk-note-secret"
+ADMIN = "test-admin-token-0123456789abcdef"
+
+
+def _agent(tmp_path: Path, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch, model_yaml: str = "") -> Path:
+    monkeypatch.setenv("POSTCALL_MODEL_BASE_URL", server.base_url)
+    monkeypatch.setenv("POSTCALL_MODEL", "local-model")
+    monkeypatch.setenv("POSTCALL_MODEL_API_KEY", KEY)
+    root = tmp_path / "kb"
+    shutil.copytree(KB, root, ignore=shutil.ignore_patterns(".postcall"))
+    if model_yaml:
+        with (root / "agent.yaml").open("a", encoding="utf-8") as f:
+            f.write(model_yaml)
+    return root
+
+
+@pytest.fixture
+def server() -> Iterator[OpenAIServer]:
+    with OpenAIServer(api_key=KEY) as s:
+        yield s
+
+
+def _notes(conv: Conversation) -> list[str]:
+    return [line.text for line in conv.transcript if line.who == "system" and line.text.startswith("[note:")]
+
+
+@pytest.mark.parametrize(
+    ("script", "category", "expected"),
+    [
+        ([Scripted(status=429, headers={"Retry-After": "1"})] * 3, "http_status", r"HTTP 429 after 3 tries in \d+\.\d s"),
+        ([Scripted(status=500)] * 3, "http_status", r"HTTP 500 after 3 tries in \d+\.\d s"),
+        ([Scripted(raw_body="{\"id\": \"chatcmpl-1\", \"choices\": [")] * 3, "bad_response",
+         r"malformed answer after 3 tries in \d+\.\d s"),
+        ([Scripted(refusal="I can't help with that request about saturdays.")], "refusal",
+         r"the model refused after 1 try in \d+\.\d s"),
+    ],
+    ids=["429", "500", "malformed", "refusal"],
+)
+def test_a_failed_model_call_is_noted_then_the_no_answer_path(
+    tmp_path: Path, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch,
+    script: list[Scripted], category: str, expected: str,
+) -> None:
+    server.script.extend(script)
+    before = model.ATTEMPTS[category]
+    with Conversation(_agent(tmp_path, server, monkeypatch), conversation_id="note-1") as conv:
+        conv.start()
+        assert conv.say(QUESTION) == [FALLBACK]
+        (note,) = _notes(conv)
+    assert re.fullmatch(rf"\[note: Model call failed: {expected}; no answer given\.\]", note), note
+    assert QUESTION not in note and "saturdays" not in note and KEY not in note
+    assert len(server.requests) == len(script)
+    assert model.ATTEMPTS[category] == before + len(script)  # postcall_model_attempts_total{outcome=...}
+
+
+def test_an_endpoint_slower_than_the_budget_is_given_up_within_it(
+    tmp_path: Path, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = "model:\n  base_url: http://127.0.0.1:1/v1\n  model: x\n  timeout_seconds: 0.3\n  budget_seconds: 0.5\n"
+    server.script.extend([Scripted(content="late", delay_s=2.0)] * 3)
+    with Conversation(_agent(tmp_path, server, monkeypatch, slow), conversation_id="note-slow") as conv:
+        conv.start()
+        assert conv.say(QUESTION) == [FALLBACK]
+        (note,) = _notes(conv)
+    match = re.fullmatch(r"\[note: Model call failed: no answer in time after (\d) tr(?:y|ies) in (\d+\.\d) s; no answer given\.\]", note)
+    assert match, note
+    assert float(match.group(2)) <= 0.6  # within the budget (rounded to a tenth), not 3 x 2 s
+
+
+def test_a_failed_prompt_is_noted_then_its_error_path(tmp_path: Path, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    server.script.extend([Scripted(status=503)] * 3)
+    with Conversation(_agent(tmp_path, server, monkeypatch), conversation_id="note-prompt") as conv:
+        conv.start()
+        assert conv.say("my heating is broken") == ["Error ModelCallFailed"]
+        (note,) = _notes(conv)
+    assert note == "[note: Model call failed: HTTP 503 after 3 tries in " + note.split(" in ")[1]
+    assert note.endswith("; the prompt's error path.]") and "heating" not in note
+
+
+def test_the_note_is_in_the_stored_history_the_api_and_the_console(
+    tmp_path: Path, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.script.extend([Scripted(status=429, headers={"Retry-After": "0"})] * 3)
+    agent = _agent(tmp_path, server, monkeypatch)
+    start = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    rt = open_runtime(agent, database_url=f"sqlite:///{tmp_path / 'postcall.sqlite'}", clock=FixedClock(start))
+    try:
+        asyncio.run(rt.sessions.start("CA-note", channel="twilio", caller="+15550100111", event_id="CA-note:0"))
+        activity = message_activity("CA-note:1", start, channel_id="twilio", text=QUESTION)
+        outcome = asyncio.run(rt.sessions.handle("CA-note", activity, event_id="CA-note:1"))
+        assert [o.text for o in outcome.outputs if type(o).__name__ == "Say"] == [FALLBACK]  # type: ignore[attr-defined]
+        stored = [a for a in rt.store.history("CA-note") if a.type == "Note"]
+        assert len(stored) == 1 and stored[0].activity["detail"]["kind"] == "http_status"
+        assert stored[0].activity["detail"]["status"] == 429 and stored[0].activity["detail"]["tries"] == 3
+        monkeypatch.setenv(TOKEN_ENV, ADMIN)
+        with TestClient(create_app(rt), headers={"Authorization": f"Bearer {ADMIN}"}) as client:
+            body = client.get("/api/conversations/CA-note").json()
+            notes = [e for e in body["transcript"] if e["kind"] == "note"]
+            assert len(notes) == 1 and notes[0]["text"].startswith("Model call failed: HTTP 429 after 3 tries")
+            kinds = [e["kind"] for e in body["transcript"]]
+            assert kinds.index("note") < len(kinds) - 1 and kinds[kinds.index("note") + 1] == "agent"  # before the fallback
+        with TestClient(create_app(rt), follow_redirects=False) as browser:
+            login = browser.get("/console/login").text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', login)
+            assert csrf is not None
+            assert browser.post("/console/login", data={"csrf_token": csrf.group(1), "token": ADMIN}).status_code == 303
+            page = browser.get("/console/conversations/CA-note").text
+            assert 'data-kind="note"' in page and "Model call failed: HTTP 429 after 3 tries" in page
+            assert KEY not in page and KEY not in str(body)
+    finally:
+        rt.close()

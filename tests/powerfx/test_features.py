@@ -1,0 +1,107 @@
+"""Language rules as one Features value: Power Fx V1 by default, older hosts' rules on request."""
+
+from __future__ import annotations
+
+import pytest
+
+from postcall.powerfx import parse_formula
+from postcall.powerfx.features import CANVAS, NO_FEATURES, POWER_FX_V1, Features
+from postcall.powerfx.runtime import EvalContext
+from postcall.powerfx.values import ErrorKind, ErrorValue, Value
+
+
+def run(text: str, features: Features) -> Value:
+    parsed = parse_formula(text, features=features)
+    assert parsed.formula is not None, [d.message for d in parsed.diagnostics]
+    return parsed.formula.evaluate(EvalContext(scope={}))
+
+
+def refused(text: str, features: Features) -> bool:
+    return parse_formula(text, features=features).formula is None
+
+
+def test_v1_is_the_default_and_has_every_v1_feature() -> None:
+    assert Features() == POWER_FX_V1
+    assert POWER_FX_V1.v1 and POWER_FX_V1.strongly_typed_builtin_enums
+    assert not CANVAS.v1 and CANVAS.consistent_one_column_table_result
+    assert POWER_FX_V1.with_setting("PowerFxV1CompatibilityRules", False) == Features(power_fx_v1_compatibility_rules=False)
+    assert not POWER_FX_V1.with_setting("DisableReservedKeywords", True).reserved_keywords
+    with pytest.raises(KeyError):
+        POWER_FX_V1.with_setting("NoSuchFeature", True)
+
+
+@pytest.mark.parametrize(("text", "expected"), [('1 = "1"', False), ("0 <> false", True), ('"a" = "a"', True)])
+def test_without_v1_rules_different_kinds_are_unequal(text: str, expected: bool) -> None:
+    assert run(text, CANVAS) is expected
+    if text != '"a" = "a"':
+        assert refused(text, POWER_FX_V1)
+
+
+def test_an_error_still_wins_over_unequal_kinds() -> None:
+    value = run('1/0 = "x"', CANVAS)
+    assert isinstance(value, ErrorValue) and value.kind == ErrorKind.Div0
+
+
+def test_text_format_rules_follow_the_v1_switch() -> None:
+    # V1: a format for text is a compile error; before V1 it is an InvalidArgument when it runs.
+    assert refused('Text("abc", "0.00")', POWER_FX_V1)
+    value = run('Text("abc", "0.00")', CANVAS)
+    assert isinstance(value, ErrorValue) and value.kind == ErrorKind.InvalidArgument
+    # Before V1 only a code mixing digits with date letters is refused when compiling.
+    assert refused('Text(1, "yyyy 0")', CANVAS)
+    assert run('Text(1234.5, "#,##0.00")', CANVAS) == "1,234.50"
+
+
+def test_min_max_without_v1_rules_compute_mixed_kinds_as_numbers() -> None:
+    assert run("Min(Time(12,0,0), Date(2020,1,1))", NO_FEATURES) == 0.5
+    assert run("Min(Time(12,0,0), Time(6,0,0))", NO_FEATURES) == run("Time(6,0,0)", POWER_FX_V1)
+    assert run("Max(Date(2022,3,8), DateTime(2022,3,8,13,50,0))", CANVAS) == run(
+        "DateTime(2022,3,8,13,50,0)", POWER_FX_V1
+    )
+
+
+CHAINING = Features(expression_chaining=True)
+
+
+def test_chaining_runs_each_part_and_keeps_every_error() -> None:
+    assert run("3; 4; 5", CHAINING) == 5
+    assert run("If(true, 1; 2, 4)", CHAINING) == 2
+    value = run('1/0; 7; Sqrt(-1); 4', CHAINING)
+    assert isinstance(value, ErrorValue) and [e.kind for e in value.all()] == [ErrorKind.Div0, ErrorKind.Numeric]
+    # Not in parentheses, and not at all without the parser flag.
+    assert refused("(1; 2)", CHAINING)
+    assert refused("3; 4", POWER_FX_V1)
+
+
+def test_behaviour_formulas_allow_results_of_no_type() -> None:
+    # Results that do not agree make an If of no usable value, not a compile error...
+    assert run('If(1<0, "abc", {x:3})', CHAINING) is None
+    assert run("IsError(If(1<0, {x:3}, 1/0))", CHAINING) is True
+    # ...but using that value is one, and value formulas keep the V1 rule.
+    assert refused("If(1>0, 100, {x:3}) + 1", CHAINING)
+    assert refused('If(1<0, "abc", {x:3})', POWER_FX_V1)
+
+
+TEXT_FIRST = Features(text_first=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3+3", "3+3"),
+        ("=3+3", 6),
+        ("3 ${3+3}", "3 6"),
+        ('3 \' {} ${3+3} " ${$"{7+7}"}', '3 \' {} 6 " 14'),
+        ("$${1+3}", "${1+3}"),
+        ("$$${1+3}", "$${1+3}"),
+        ("${{a:1,b:2}.a}", "1"),
+        ("=", None),
+    ],
+)
+def test_text_first_reads_text_with_holes(text: str, expected: object) -> None:
+    assert run(text, TEXT_FIRST) == expected
+
+
+def test_text_first_errors_are_compile_errors() -> None:
+    assert refused('Happy ${UnknownFunction("arg")} Days', TEXT_FIRST)
+    assert refused("// Hello ${// 1+1} World", TEXT_FIRST)
