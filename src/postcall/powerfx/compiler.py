@@ -7,7 +7,7 @@ text) and the type errors reported before evaluation (PFX303, PFX304).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, did_you_mean
 from postcall.powerfx import ast
@@ -18,7 +18,7 @@ from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOW
 from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number
 from postcall.powerfx.enums import BUILTIN_ENUMS
 from postcall.powerfx.features import POWER_FX_V1, Features
-from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn
+from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn, FunctionSpec
 from postcall.powerfx.names import MISSING, RAW_TYPES, get_field, lookup_name, normalize
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.signatures import signature
@@ -57,9 +57,12 @@ class Compiler:
         *,
         number_is_float: bool = True,
         features: Features = POWER_FX_V1,
+        functions: Mapping[str, FunctionSpec] | None = None,
     ) -> None:
         self.diagnostics = diagnostics
         self.features = features
+        # The host's function table: the built-in one unless a host adds or removes functions.
+        self.function_table: Mapping[str, FunctionSpec] = FUNCTIONS if functions is None else functions
         # Decimal mode (NumberIsFloat off): literals and coerced numbers are Decimals.
         self.decimal = not number_is_float
         self.functions: set[str] = set()
@@ -345,7 +348,7 @@ class Compiler:
     def _Call(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.Call)
         self.functions.add(node.name)
-        spec = FUNCTIONS.get(node.name)
+        spec = self.function_table.get(node.name)
         sig = signature(node.name)
         args: list[Fn] = []
         arg_types: list[FxType] = []
@@ -392,7 +395,7 @@ class Compiler:
             if index == 0:
                 scope_row = self._row_scope(node.name, arg_types[0], aliases[0] if aliases else None)
         if spec is None:
-            suggestion = did_you_mean(node.name, FUNCTIONS)
+            suggestion = did_you_mean(node.name, self.function_table)
             message = f"Unknown function '{node.name}'." + (f" Did you mean '{suggestion}'?" if suggestion else "")
             self.error(PFX_UNKNOWN_FUNCTION, message, node.span, f"did you mean '{suggestion}'?" if suggestion else None)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, TextOrigin
@@ -11,7 +11,7 @@ from postcall.powerfx import ast
 from postcall.powerfx.codes import PFX_TOO_DEEP
 from postcall.powerfx.compiler import Compiler
 from postcall.powerfx.features import POWER_FX_V1, Features
-from postcall.powerfx.functions import Fn
+from postcall.powerfx.functions import Fn, FunctionSpec
 from postcall.powerfx.parser import parse_syntax
 from postcall.powerfx.runtime import BudgetExceeded, EvalContext, Frame, Limits
 from postcall.powerfx.textfirst import text_first_source
@@ -182,6 +182,7 @@ def parse_formula(
     known_names: Collection[str] | None = None,
     number_is_float: bool = True,
     features: Features = POWER_FX_V1,
+    functions: Mapping[str, FunctionSpec] | None = None,
 ) -> ParseResult:
     """Parse and compile a formula (the text after the leading "=").
 
@@ -192,7 +193,8 @@ def parse_formula(
     name is accepted and resolved at evaluation.  `number_is_float=False` is Power Fx's
     Decimal mode (see postcall.powerfx.numbers): literals and numbers from text are Decimals.
     `features` (postcall.powerfx.features) are the language rules, Power Fx V1 unless a
-    conformance run asks for an older host's.
+    conformance run asks for an older host's; `functions` replaces the function table (a
+    host with more or fewer functions; the built-in `FUNCTIONS` when None).
     """
     where = origin if origin is not None else DEFAULT_ORIGIN
     if not isinstance(text, str):
@@ -218,7 +220,9 @@ def parse_formula(
             Diagnostic(PFX_TOO_DEEP, Severity.ERROR, f"The formula nests {depth} deep (limit {MAX_SYNTAX_DEPTH}).", tree.span)
         )
         return ParseResult(None, diagnostics)
-    compiler = Compiler(diagnostics, known_names, number_is_float=number_is_float, features=features)
+    compiler = Compiler(
+        diagnostics, known_names, number_is_float=number_is_float, features=features, functions=functions
+    )
     try:
         fn = compiler.compile(tree)
     except RecursionError:
