@@ -13,6 +13,8 @@ from postcall.powerfx.dateparse import parse_datetime_text
 from postcall.powerfx.values import (
     EPOCH,
     NUMBER_TYPES,
+    TRANSPARENT,
+    Color,
     ErrorKind,
     ErrorValue,
     OptionValue,
@@ -278,6 +280,8 @@ def to_boolean(value: Value) -> bool | ErrorValue:
         if isinstance(raw, (bool, int, float, str)):
             return to_boolean(raw)
         return invalid("The untyped object is not a boolean.")
+    if isinstance(value, OptionValue) and isinstance(value.value, bool):
+        return value.value  # a Boolean option set member (Yes/No) as its Boolean
     return invalid(f"A {type_name(value)} cannot be used as a boolean.")
 
 
@@ -312,6 +316,8 @@ def equals(left: Value, right: Value) -> bool | ErrorValue:
     if lt is rt:
         if lt is float or lt is str or lt is bool or lt is Decimal:
             return left == right
+    if lt is OptionValue or rt is OptionValue or lt is Color or rt is Color:
+        return _equals_option(left, right)
     if lt is Decimal or rt is Decimal:
         if lt in (float, int, Decimal) and rt in (float, int, Decimal):
             return float(left) == float(right)  # type: ignore[arg-type]
@@ -334,13 +340,6 @@ def equals(left: Value, right: Value) -> bool | ErrorValue:
         return to_number(right) == float(left)
     if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
         return left == right
-    if isinstance(left, OptionValue) or isinstance(right, OptionValue):
-        if isinstance(left, OptionValue) and isinstance(right, OptionValue):
-            return left == right
-        other = right if isinstance(left, OptionValue) else left
-        option = left if isinstance(left, OptionValue) else right
-        assert isinstance(option, OptionValue)
-        return option.value == other or option.name == other
     if isinstance(left, Record) and isinstance(right, Record):
         return left is right or left == right
     if isinstance(left, Table) and isinstance(right, Table):
@@ -350,6 +349,22 @@ def equals(left: Value, right: Value) -> bool | ErrorValue:
     if isinstance(right, str) and isinstance(left, NUMBER_TYPES):
         return right == format_number(left)
     return False
+
+
+def _equals_option(left: Value, right: Value) -> bool:
+    """`=` with an option set value (by backing value: two names may share one) or a color."""
+    if isinstance(left, OptionValue) and isinstance(right, OptionValue):
+        return left == right
+    if isinstance(left, OptionValue) or isinstance(right, OptionValue):
+        other = right if isinstance(left, OptionValue) else left
+        option = left if isinstance(left, OptionValue) else right
+        assert isinstance(option, OptionValue)
+        if option.value is None:
+            return option.name == other
+        if isinstance(other, NUMBER_TYPES) and isinstance(option.value, NUMBER_TYPES) and not isinstance(other, bool):
+            return float(option.value) == float(other)
+        return bool(option.value == other)
+    return left == right
 
 
 def ordinal(value: Value) -> float | Decimal | str | ErrorValue:
@@ -371,6 +386,8 @@ def ordinal(value: Value) -> float | Decimal | str | ErrorValue:
         return value  # type: ignore[return-value]
     if isinstance(value, UntypedObject):
         return invalid("Untyped objects cannot be compared; convert them first (Text(), Value()...).")
+    if isinstance(value, OptionValue) and isinstance(value.value, NUMBER_TYPES) and not isinstance(value.value, bool):
+        return float(value.value)  # ErrorKind and sets like it order by their numbers
     return invalid(f"A {type_name(value)} cannot be compared with < or >.")
 
 
@@ -460,6 +477,8 @@ def coerce_to_kind(kind: str, value: Value) -> Value:
         return value if isinstance(value, str) else to_text(value)
     if kind == "Boolean":
         return to_boolean(value)
+    if kind == "Color":
+        return to_color(value)
     if kind in ("Date", "DateTime", "Time"):
         when: dt.datetime | ErrorValue | None
         if isinstance(value, dt.datetime):
@@ -485,3 +504,16 @@ def coerce_to_kind(kind: str, value: Value) -> Value:
             return when
         return dt.timedelta(hours=when.hour, minutes=when.minute, seconds=when.second, microseconds=when.microsecond)
     return value
+
+
+def to_color(value: Value) -> Color | ErrorValue:
+    """Color coercion: a color, a Color option set member (its color), Blank (transparent)."""
+    if type(value) is Color:
+        return value
+    if value is None:
+        return TRANSPARENT
+    if isinstance(value, ErrorValue):
+        return value
+    if isinstance(value, OptionValue) and isinstance(value.value, Color):
+        return value.value
+    return invalid(f"A {type_name(value)} cannot be used as a color.")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from postcall.powerfx import ast
 from postcall.powerfx import types as T
-from postcall.powerfx.enums import BUILTIN_ENUMS
+from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.regexdialect import PatternError, check_pattern
 from postcall.powerfx.signatures import Signature
@@ -37,9 +37,101 @@ def column_kinds(args: list[FxType]) -> dict[str, str]:
     return {k: v for k, v in kinds.items() if v in T.SCALARS}
 
 
-def enum_type(name: str) -> FxType:
-    members = BUILTIN_ENUMS[name]
-    return T.record({key: FxType("Option", option_set=name) for key in members})
+def enum_type(option_set: OptionSet) -> FxType:
+    """The type of an option set's name: a record of its members, each typed by the set."""
+    member = option_value_type(option_set)
+    return T.record({key: member for key in option_set.members})
+
+
+def option_value_type(option_set: OptionSet) -> FxType:
+    """A member's type: the set's own, or (strongly typed enums off) its backing kind."""
+    if not option_set.strict:
+        return FxType(option_set.backing)
+    return FxType("Option", option_set=option_set.name, enum=option_set)
+
+
+def _strict_enum(t: FxType) -> OptionSet | None:
+    """The definition of a strongly typed option set value's set (None: not one)."""
+    if t.kind == "Option" and t.enum is not None and t.enum.strict:
+        return t.enum
+    return None
+
+
+def concat_type(parts: Sequence[FxType]) -> FxType:
+    """The type of `a & b & ...` / Concatenate(a, b, ...): text, or a value of an option set
+    whose members concatenate when every part is of that set (or text, when the set also takes
+    text in its place: `Match.Digit & "-"`)."""
+    sets = {p.option_set: p for p in parts if p.kind == "Option"}
+    if len(sets) != 1:
+        return T.TEXT
+    option = next(iter(sets.values()))
+    enum = option.enum
+    if enum is None or not enum.concatenate:
+        return T.TEXT
+    others = [p for p in parts if p.kind != "Option"]
+    if others and not (enum.coerce_from_backing and all(p.kind in ("Text", "Blank") for p in others)):
+        return T.TEXT
+    return option
+
+
+def _option_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | None] | None:
+    """Operators on strongly typed option set values (enums.py's rules); None: not such a case."""
+    le, re_ = _strict_enum(left), _strict_enum(right)
+    if le is None and re_ is None:
+        return None
+    if op == "&":
+        if left.is_aggregate or right.is_aggregate:
+            return None
+        return concat_type([left, right]), None
+    if op in ("in", "exactin"):
+        return None
+    incompatible = f"Incompatible types for comparison. These types can't be compared: {_name(left)}, {_name(right)}."
+    if op in ("=", "<>", "<", "<=", ">", ">="):
+        ordering = op not in ("=", "<>")
+        if left.kind == right.kind == "Option":
+            if left.option_set != right.option_set:
+                return T.BOOLEAN, incompatible
+            enum = le or re_
+            assert enum is not None
+            if ordering and not enum.compare_numeric:
+                return T.BOOLEAN, f"Unable to compare values of type {_name(left)}."
+            return T.BOOLEAN, None
+        option, other = (left, right) if left.kind == "Option" else (right, left)
+        enum = option.enum
+        assert enum is not None
+        if other.kind in ("Unknown", "Error"):
+            return T.BOOLEAN, None
+        if other.kind == "Blank":
+            return T.BOOLEAN, (incompatible if ordering and not enum.compare_numeric else None)
+        if other.kind == enum.backing:
+            if ordering:
+                return T.BOOLEAN, None if enum.compare_numeric else incompatible
+            if enum.coerce_from_backing or enum.coerce_to_backing or enum.compare_numeric:
+                return T.BOOLEAN, None
+        return T.BOOLEAN, incompatible
+    if op in ("&&", "||"):
+        for side in (le, re_):
+            if side is not None and not (side.coerce_to_backing and side.backing == "Boolean"):
+                return T.BOOLEAN, "Invalid argument type. Expecting a Boolean value instead."
+        return T.BOOLEAN, None
+    # Arithmetic: only sets that may be used as their numbers.
+    for side in (le, re_):
+        if side is not None and not (side.coerce_to_backing and side.backing == "Number"):
+            expected = "Number, Decimal, Text, Boolean, Dynamic" if op == "^" else (
+                "Decimal, Number, Text, Boolean, Date, Time, DateTimeNoTimeZone, DateTime, Dynamic")
+            return T.NUMBER, f"Invalid argument type. Expecting one of the following: {expected}."
+    return None
+
+
+def unary_problem(op: str, operand: FxType) -> str | None:
+    """`-x`, `x%`, `!x` on a strongly typed option set value its set does not allow."""
+    enum = _strict_enum(operand)
+    if enum is None:
+        return None
+    wanted = "Boolean" if op == "!" else "Number"
+    if enum.coerce_to_backing and enum.backing == wanted:
+        return None
+    return f"Invalid argument type ({_name(operand)}). Expecting a {wanted} value instead."
 
 
 def table_literal_type(items: list[FxType]) -> tuple[FxType, str | None]:
@@ -90,6 +182,9 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
     """The result type of `left op right` and a compile error, if any."""
     if left.kind == "Void" or right.kind == "Void":
         return T.UNKNOWN, f"The operator '{op}' cannot be used with a value of no type."
+    enum_rule = _option_binary(op, left, right)
+    if enum_rule is not None:
+        return enum_rule
     if op in ("&&", "||"):
         return T.BOOLEAN, None
     if op in ("=", "<>"):
@@ -175,13 +270,45 @@ def _check_in(left: FxType, right: FxType) -> str | None:
 
 
 def _name(t: FxType) -> str:
+    if t.kind == "Option":
+        return f"Enum ({t.option_set})"
     return "Dynamic" if t.kind == "Dynamic" else t.kind
 
 
 _SCALAR_PARAMS = {"Number", "Text", "Boolean", "DateTime", "Date", "Time"}
 
 
-def _check_param(kind: str, arg: FxType, tabular: bool) -> str | None:
+def _check_enum_param(name: str, arg: FxType, strict: bool) -> str | None:
+    """An argument where option set `name`'s value is expected (Weekday's StartOfWeek...)."""
+    if arg.kind in ("Unknown", "Blank", "Error", "Dynamic"):
+        return None
+    enum = BUILTIN_OPTION_SETS[name]
+    if arg.kind == "Option" and arg.option_set == name:
+        return None
+    problem = f"Invalid argument type ({_name(arg)}). Expecting a {enum.label} value instead."
+    if not strict or (arg.kind == "Option" and arg.enum is not None and not arg.enum.strict):
+        # Before strongly typed enums, a member was its backing value and any value of the
+        # backing kind (or coercible to it) was accepted.
+        if arg.kind == "Option" or arg.is_scalar:
+            return None
+        return problem
+    if enum.coerce_from_backing and arg.kind == enum.backing:
+        return None
+    return problem
+
+
+def _check_format(arg: FxType) -> str | None:
+    """Text's format: text, or a DateTimeFormat member."""
+    if arg.kind == "Option" and arg.option_set != "DateTimeFormat" and _strict_enum(arg) is not None:
+        return "Expected text. We expect text at this point in the formula."
+    return _check_param("Text", arg, False)
+
+
+def _check_param(kind: str, arg: FxType, tabular: bool, strict: bool = True) -> str | None:
+    if kind.startswith("Enum:"):
+        return _check_enum_param(kind[5:], arg, strict)
+    if kind == "Format":
+        return _check_format(arg)
     if kind == "Any":
         if arg.kind == "Void":
             return "Invalid argument type (Void)."
@@ -200,6 +327,12 @@ def _check_param(kind: str, arg: FxType, tabular: bool) -> str | None:
         if arg.kind in ("Boolean", "Number", "Dynamic", "Option", "Text"):
             return None
         return f"Invalid argument type ({_name(arg)}). Expecting a Boolean value instead."
+    if kind == "Color":
+        if arg.kind == "Table" and tabular and len(arg.fields) == 1:
+            arg = arg.fields[0][1]
+        if arg.kind in ("Color", "Unknown", "Blank", "Error", "Dynamic") or coercible(arg, T.COLOR):
+            return None
+        return f"Invalid argument type ({_name(arg)}). Expecting a Color value instead."
     if kind in _SCALAR_PARAMS:
         if arg.kind == "Table":
             if not tabular:
@@ -219,6 +352,10 @@ def _check_param(kind: str, arg: FxType, tabular: bool) -> str | None:
     return None
 
 
+# Functions that give an option set value's backing value: which backing kind each takes.
+_BACKING_CONVERTERS = {"Value": "Number", "Float": "Number", "Decimal": "Number", "Boolean": "Boolean"}
+
+
 def check_call(
     name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1
 ) -> tuple[FxType, dict[int, str], list[tuple[int, str]]]:
@@ -235,9 +372,16 @@ def check_call(
             continue
         if arg.kind == "Void" and name in _TAKES_VOID:
             continue
-        problem = _check_param(sig.param(index), arg, sig.tabular)
+        problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums)
         if problem is not None:
             problems.append((index, problem))
+    if name in _BACKING_CONVERTERS and args:
+        enum = _strict_enum(args[0])
+        if enum is not None and enum.backing != _BACKING_CONVERTERS[name]:
+            wanted = "Expected text or number. We expect text or a number at this point in the formula."
+            problems.append((0, wanted if name != "Boolean" else f"The function '{name}' has some invalid arguments."))
+    if name == "Concatenate" and concat_type(args).kind == "Option":
+        return concat_type(args), coercions, problems
     if name == "Table":
         merged: FxType | None = None
         for index, arg in enumerate(args):
@@ -330,13 +474,16 @@ def _agree(
                 return T.VOID
             result = T.union(result, t)
             continue
+        if t.kind == "Option" and first.kind == "Option" and t.option_set != first.option_set:
+            problems.append((-1, MISMATCH))
+            return T.VOID
         if not coercible(t, first):
             if name == "Coalesce":
                 problems.append((i, f"Invalid argument type ({_name(t)}). Expecting a {_name(first)} value instead."))
                 continue
             problems.append((-1, MISMATCH))
             return T.VOID
-        if t.kind != first.kind and first.is_scalar:
+        if t.kind != first.kind and (first.is_scalar or first.kind in ("Color", "Option")):
             coercions[i] = first.kind
     if not v1 and result.kind in _TIMES:
         # Before V1 a Date or Time mixed with a DateTime makes every result a DateTime.
@@ -366,7 +513,7 @@ def check_literal_args(
         if code is not None and not legacy_format_ok(code):
             return [(1, "Incorrect format specifier for 'Text'.")]
         return []
-    if types[0].kind in ("Text", "Boolean", "Guid"):
+    if types[0].kind in ("Text", "Boolean", "Guid", "Option", "Color"):
         return [(1, NOT_FORMATTABLE)]
     code = constant_text(args[1])
     if code is not None and (len(code) > MAX_FORMAT_LENGTH or check_format(code) is None):
@@ -416,9 +563,9 @@ def constant_text(node: ast.Node) -> str | None:
         dotted = ast.dotted_name(node)
         if dotted is not None and dotted.count(".") == 1:
             enum, member = dotted.split(".")
-            if enum in ("Match", "MatchOptions") and member in BUILTIN_ENUMS[enum]:
-                option = BUILTIN_ENUMS[enum][member]
-                value = getattr(option, "value", None)
+            option_set = BUILTIN_OPTION_SETS.get(enum)
+            if option_set is not None and option_set.backing == "Text":
+                value = option_set.members.get(member)
                 return value if isinstance(value, str) else None
     return None
 
@@ -462,3 +609,62 @@ def _constant_number(node: ast.Node) -> float | None:
         except ValueError:
             return None
     return None
+
+
+SUMMARIZE_ARGUMENT = (
+    "Summarize arguments must be either existing column names to group by or formulas named with the 'As' keyword."
+)
+_NOT_SCALAR = "Expected a text, numeric, boolean, or date/time value."
+
+
+def check_summarize(args: Sequence[ast.Node], arg_types: Sequence[FxType]) -> tuple[FxType, list[tuple[int, str]]]:
+    """Summarize(table, column, ..., formula As name, ...): the result type and the problems.
+
+    Grouping columns are bare names of the table's columns; aggregates are formulas named with
+    `As` (not a bare name), evaluated over each group's `ThisGroup`; both must give scalars, and
+    the names must not repeat.  The table is not scoped with `As`, nor may it have a column
+    named ThisGroup."""
+    problems: list[tuple[int, str]] = []
+    source = arg_types[0] if arg_types else T.UNKNOWN
+    known = source.kind == "Table"
+    if isinstance(args[0], ast.AsArg):
+        problems.append((0, "Scoping the data source (usage of 'As' keyword) is not supported."))
+    if known and source.field("ThisGroup") is not None:
+        problems.append((0, "The data source contains a column named 'ThisGroup', which conflicts with a reserved name."))
+    fields: list[tuple[str, FxType]] = []
+    seen: set[str] = set()
+    groups = 0
+    for index in range(1, len(args)):
+        arg = args[index]
+        if isinstance(arg, ast.Name):
+            groups += 1
+            name, kind = arg.name, source.field(arg.name) if known else T.UNKNOWN
+            if name == "ThisGroup":
+                problems.append((index, "Column 'ThisGroup' conflicts with a reserved name."))
+                continue
+            if kind is None:
+                problems.append((index, f"The specified column '{name}' does not exist."))
+                continue
+        elif isinstance(arg, ast.AsArg) and not isinstance(arg.expr, ast.Name):
+            name, kind = arg.alias, arg_types[index]
+        else:
+            problems.append((index, SUMMARIZE_ARGUMENT))
+            continue
+        if kind.is_aggregate:
+            problems.append((index, _NOT_SCALAR))
+        if name in seen:
+            problems.append((index, f"Column name conflict for '{name}'."))
+        seen.add(name)
+        fields.append((name, kind))
+    if groups == 0:
+        problems.append((len(args) - 1, "Summarize requires at least one grouping column."))
+    return T.table(fields), problems
+
+
+def summarize_scope(source: FxType, args: Sequence[ast.Node]) -> FxType:
+    """The row scope of Summarize's aggregates: the grouping columns and ThisGroup."""
+    if source.kind != "Table":
+        return T.UNKNOWN
+    fields = {a.name: source.field(a.name) for a in args[1:] if isinstance(a, ast.Name)}
+    fields["ThisGroup"] = source
+    return T.record((k, v) for k, v in fields.items() if v is not None)

@@ -222,6 +222,14 @@ def _to_number_type(frame: Frame, site: CallSite, args: list[Value], decimal_res
         return culture
     if value is None:
         return None
+    if isinstance(value, OptionValue):
+        # A number option set member gives its number (Value(StartOfWeek.Friday) is 15).
+        if isinstance(value.value, (int, float, Decimal)) and not isinstance(value.value, bool):
+            value = float(value.value)
+        elif isinstance(value.value, str):
+            value = value.value
+        else:
+            return site.invalid(f"{name}: the option {value.name} has no number.")
     if isinstance(value, UntypedObject):
         raw = value.raw
         if raw is None:
@@ -452,7 +460,8 @@ def _json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         if isinstance(text_opt, ErrorValue):
             return text_opt
         options = text_opt
-    flatten = isinstance(args[1], OptionValue) and args[1].name == "FlattenValueTables" if len(args) > 1 else False
+    # JSONFormat's letters, concatenated as the set allows: "_" flattens one-column tables.
+    flatten = "_" in options
     indent = 4 if "4" in options else None
     room = _JSON_ROOM.set([frame.ctx.limits.max_text_length])
     try:
