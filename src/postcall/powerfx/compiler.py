@@ -7,6 +7,7 @@ text) and the type errors reported before evaluation (PFX303, PFX304).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, did_you_mean
@@ -341,15 +342,19 @@ class Compiler:
         operand = self.compile(node.operand)
         operand_type = self.type_of(node.operand)
         span = node.span
-        func = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": to_number}[node.op]
+        func: Callable[[Value], Value] = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": to_number}[node.op]
+        if self.decimal and node.op in ("-", "%"):
+            func = functools.partial(ops.negate if node.op == "-" else ops.percent, mode=True)
         if node.op == "!":
             fx_type = T.BOOLEAN
-        elif node.op == "-" and operand_type.kind == "Time":
-            fx_type = T.TIME
+        elif node.op == "-" and operand_type.kind in ("Time", "Date", "DateTime"):
+            fx_type = operand_type  # a negated date is still a date
         else:
             fx_type = T.NUMBER
         if operand_type.is_aggregate:
             self.error(PFX_TYPE, f"The operator '{node.op}' cannot be used on a {operand_type.kind}.", span)
+        elif node.op == "!" and operand_type.kind in ("Date", "DateTime", "Time") and self.features.v1:
+            self.error(PFX_TYPE, "Invalid argument type. Expecting one of the following: Boolean, Number, Decimal, Text, Dynamic.", span)
         problem = unary_problem(node.op, operand_type)
         if problem is not None:
             self.error(PFX_TYPE, problem, node.operand.span)
@@ -619,13 +624,13 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
             return eq_text
 
         def eq(frame: Frame) -> Value:
-            return _with_span(equals(left(frame), right(frame)), span)
+            return _with_span(equals(left(frame), right(frame), decimal), span)
 
         return eq
     if op == "<>":
 
         def ne(frame: Frame) -> Value:
-            result = equals(left(frame), right(frame))
+            result = equals(left(frame), right(frame), decimal)
             if type(result) is bool:
                 return not result
             return _with_span(result, span)
@@ -634,7 +639,7 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
     if op in ("<", "<=", ">", ">="):
 
         def cmp(frame: Frame) -> Value:
-            return _with_span(compare(op, left(frame), right(frame)), span)
+            return _with_span(compare(op, left(frame), right(frame), decimal), span)
 
         return cmp
     if op == "&":
