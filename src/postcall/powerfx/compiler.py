@@ -19,7 +19,7 @@ from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOW
 from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number
 from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
-from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn
+from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn, FunctionSpec
 from postcall.powerfx.names import MISSING, RAW_TYPES, get_field, lookup_name, normalize
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.shaping import SHAPING, check_shaping
@@ -62,10 +62,13 @@ class Compiler:
         *,
         number_is_float: bool = True,
         features: Features = POWER_FX_V1,
+        functions: Mapping[str, FunctionSpec] | None = None,
         option_sets: Mapping[str, OptionSet] | None = None,
     ) -> None:
         self.diagnostics = diagnostics
         self.features = features
+        # The host's function table: the built-in one unless a host adds or removes functions.
+        self.function_table: Mapping[str, FunctionSpec] = FUNCTIONS if functions is None else functions
         # Option sets formulas may name: the built-in ones and the host's (`option_sets`).
         # Without strongly typed enums (pre-V1 hosts) their members are their backing values.
         sets = {**BUILTIN_OPTION_SETS, **(option_sets or {})}
@@ -392,7 +395,7 @@ class Compiler:
     def _Call(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.Call)
         self.functions.add(node.name)
-        spec = FUNCTIONS.get(node.name)
+        spec = self.function_table.get(node.name)
         sig = signature(node.name)
         args: list[Fn] = []
         arg_types: list[FxType] = []
@@ -441,7 +444,7 @@ class Compiler:
                 if node.name == "Summarize":  # a group: its key columns and ThisGroup, its rows
                     scope_row = _StaticRow(None, summarize_scope(arg_types[0], node.args))
         if spec is None:
-            suggestion = did_you_mean(node.name, FUNCTIONS)
+            suggestion = did_you_mean(node.name, self.function_table)
             message = f"Unknown function '{node.name}'." + (f" Did you mean '{suggestion}'?" if suggestion else "")
             self.error(PFX_UNKNOWN_FUNCTION, message, node.span, f"did you mean '{suggestion}'?" if suggestion else None)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
