@@ -26,7 +26,6 @@ import datetime as dt
 import os
 import platform
 import random
-import re
 import sqlite3
 import statistics
 import sys
@@ -38,6 +37,8 @@ from typing import Any
 
 import httpx
 import httpx2
+from _report import percentile as pct
+from _report import write_section
 
 from postcall.actions import ActionRequest
 from postcall.actions.execute import execute_action
@@ -50,7 +51,6 @@ from postcall.knowledge.index import KnowledgeIndex
 from postcall.knowledge.text import WORD, spoken_answer
 
 REPO = Path(__file__).resolve().parent.parent
-DOC = REPO / "docs" / "benchmarks.md"
 PASSAGES = 10_000
 
 
@@ -84,11 +84,6 @@ def questions(texts: list[str], n: int, seed: int) -> list[str]:
             start = rng.randrange(0, max(1, len(words) - 4))
             out.append("how do I " + " ".join(words[start : start + rng.randint(3, 6)]))
     return out
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def bench_knowledge(n_questions: int, seeds: list[int]) -> dict[str, Any]:
@@ -207,16 +202,6 @@ def render(k: dict[str, Any], m: dict[str, Any], seeds: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Knowledge and models\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda m: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer questions and calls")
@@ -228,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(k, m, seeds)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section("Knowledge and models", section)
     return 0
 
 

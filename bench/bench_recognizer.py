@@ -32,7 +32,6 @@ import json
 import os
 import platform
 import random
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -40,6 +39,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from _report import write_section
 
 from postcall.engine.recognizer import IntentCandidate, PhraseRecognizer, decide
 from postcall.understanding import EmbeddedRecognizer, Thresholds, load_embedder
@@ -206,15 +206,6 @@ def fmt(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def write_section(body: str) -> None:
-    path = REPO / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = "## Intent recognition\n\n" + body.strip() + "\n"
-    pattern = re.compile(r"^## Intent recognition\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    path.write_text(text)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clinc", type=Path, required=True, help="checkout of clinc/oos-eval")
@@ -292,7 +283,7 @@ raw top-1 ignores the thresholds.  Data: CLINC150 (CC BY 3.0) and BANKING77 (CC 
 fetched, not kept here.
 """
     if not args.no_write:
-        write_section(body)
+        write_section("Intent recognition", "## Intent recognition\n\n" + body.strip() + "\n")
     return 0
 
 

@@ -18,18 +18,21 @@ from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOW
 from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number
 from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
-from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn
+from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn, FunctionSpec
 from postcall.powerfx.names import MISSING, RAW_TYPES, get_field, lookup_name, normalize
 from postcall.powerfx.runtime import Frame
+from postcall.powerfx.shaping import SHAPING, check_shaping
 from postcall.powerfx.signatures import signature
 from postcall.powerfx.static import (
     check_binary,
     check_call,
     check_literal_args,
     check_regex_call,
+    check_summarize,
     column_kinds,
     comparable,
     enum_type,
+    summarize_scope,
     table_literal_type,
     unary_problem,
 )
@@ -58,10 +61,13 @@ class Compiler:
         *,
         number_is_float: bool = True,
         features: Features = POWER_FX_V1,
+        functions: Mapping[str, FunctionSpec] | None = None,
         option_sets: Mapping[str, OptionSet] | None = None,
     ) -> None:
         self.diagnostics = diagnostics
         self.features = features
+        # The host's function table: the built-in one unless a host adds or removes functions.
+        self.function_table: Mapping[str, FunctionSpec] = FUNCTIONS if functions is None else functions
         # Option sets formulas may name: the built-in ones and the host's (`option_sets`).
         # Without strongly typed enums (pre-V1 hosts) their members are their backing values.
         sets = {**BUILTIN_OPTION_SETS, **(option_sets or {})}
@@ -384,7 +390,7 @@ class Compiler:
     def _Call(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.Call)
         self.functions.add(node.name)
-        spec = FUNCTIONS.get(node.name)
+        spec = self.function_table.get(node.name)
         sig = signature(node.name)
         args: list[Fn] = []
         arg_types: list[FxType] = []
@@ -408,7 +414,7 @@ class Compiler:
                 self.types[id(arg)] = T.UNKNOWN
                 arg_types.append(T.UNKNOWN)
                 continue
-            if isinstance(arg, ast.Name) and is_column_identifier(node.name, index):
+            if isinstance(arg, ast.Name) and is_column_identifier(node.name, index) and not _sort_by_value(node.name, arg, arg_types):
                 args.append(_constant(arg.name))
                 self.types[id(arg)] = T.TEXT
                 arg_types.append(T.TEXT)
@@ -430,8 +436,10 @@ class Compiler:
             arg_types.append(self.type_of(arg))
             if index == 0:
                 scope_row = self._row_scope(node.name, arg_types[0], aliases[0] if aliases else None)
+                if node.name == "Summarize":  # a group: its key columns and ThisGroup, its rows
+                    scope_row = _StaticRow(None, summarize_scope(arg_types[0], node.args))
         if spec is None:
-            suggestion = did_you_mean(node.name, FUNCTIONS)
+            suggestion = did_you_mean(node.name, self.function_table)
             message = f"Unknown function '{node.name}'." + (f" Did you mean '{suggestion}'?" if suggestion else "")
             self.error(PFX_UNKNOWN_FUNCTION, message, node.span, f"did you mean '{suggestion}'?" if suggestion else None)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
@@ -450,6 +458,13 @@ class Compiler:
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
         result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features)
+        if node.name == "Summarize":
+            result_type, grouping = check_summarize(node.args, arg_types)
+            problems.extend(grouping)
+        elif node.name in SHAPING:
+            shaped, shaping = check_shaping(node.name, node.args, arg_types, self.features)
+            problems.extend(shaping)
+            result_type = shaped or result_type
         problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
         regex_type, regex_problems = check_regex_call(node.name, node.args)
         problems.extend(regex_problems)
@@ -497,6 +512,8 @@ class Compiler:
             row = first if first.kind == "Record" else T.UNKNOWN
         elif first.kind == "Table":
             row = T.row_type(first)
+        elif first.kind == "Record" and name in SHAPING:  # AddColumns on a record
+            row = first
         elif first.kind == "Dynamic":
             row = T.DYNAMIC
         elif first.kind == "Blank":
@@ -516,7 +533,16 @@ _COLUMN_ARGS: dict[str, Callable[[int], bool]] = {
     "Search": lambda i: i >= 2,
     "SortByColumns": lambda i: i % 2 == 1,
     "AddColumns": lambda i: i % 2 == 1,
+    "Summarize": lambda i: i >= 1,
 }
+
+
+def _sort_by_value(function: str, arg: ast.Name, arg_types: list[FxType]) -> bool:
+    """SortByColumns(t, col) where `col` is no column of a table of known columns: a value
+    (a variable holding the column's name), as Power Fx reads it."""
+    if function != "SortByColumns" or not arg_types or arg_types[0].kind != "Table" or not arg_types[0].fields:
+        return False
+    return arg_types[0].field(arg.name) is None
 
 
 def is_column_identifier(function: str, index: int) -> bool:

@@ -12,7 +12,7 @@ from postcall.powerfx.codes import PFX_TOO_DEEP
 from postcall.powerfx.compiler import Compiler
 from postcall.powerfx.enums import OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
-from postcall.powerfx.functions import Fn
+from postcall.powerfx.functions import Fn, FunctionSpec
 from postcall.powerfx.parser import parse_syntax
 from postcall.powerfx.runtime import BudgetExceeded, EvalContext, Frame, Limits
 from postcall.powerfx.textfirst import text_first_source
@@ -183,6 +183,7 @@ def parse_formula(
     known_names: Collection[str] | None = None,
     number_is_float: bool = True,
     features: Features = POWER_FX_V1,
+    functions: Mapping[str, FunctionSpec] | None = None,
     option_sets: Mapping[str, OptionSet] | None = None,
 ) -> ParseResult:
     """Parse and compile a formula (the text after the leading "=").
@@ -194,7 +195,8 @@ def parse_formula(
     name is accepted and resolved at evaluation.  `number_is_float=False` is Power Fx's
     Decimal mode (see postcall.powerfx.numbers): literals and numbers from text are Decimals.
     `features` (postcall.powerfx.features) are the language rules, Power Fx V1 unless a
-    conformance run asks for an older host's.
+    conformance run asks for an older host's; `functions` replaces the function table (a
+    host with more or fewer functions; the built-in `FUNCTIONS` when None).
     `option_sets` are the host's option sets (enums.OptionSet) besides the built-in ones.
     """
     where = origin if origin is not None else DEFAULT_ORIGIN
@@ -222,7 +224,8 @@ def parse_formula(
         )
         return ParseResult(None, diagnostics)
     compiler = Compiler(
-        diagnostics, known_names, number_is_float=number_is_float, features=features, option_sets=option_sets
+        diagnostics, known_names, number_is_float=number_is_float, features=features, functions=functions,
+        option_sets=option_sets,
     )
     try:
         fn = compiler.compile(tree)

@@ -262,6 +262,7 @@ SIGNATURES: dict[str, Signature] = {
     "ColumnNames": S(("Any",), None, T.single_column(TEXT)),
     "Column": S(("Any", "Text"), None, T.DYNAMIC),
     "AddColumns": S(("Any",), "Any", T.UNKNOWN, scoped="rest"),
+    "Summarize": S(("Table",), "Any", T.UNKNOWN, scoped="rest"),
 }
 
 

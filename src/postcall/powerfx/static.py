@@ -615,3 +615,62 @@ def _constant_number(node: ast.Node) -> float | None:
         except ValueError:
             return None
     return None
+
+
+SUMMARIZE_ARGUMENT = (
+    "Summarize arguments must be either existing column names to group by or formulas named with the 'As' keyword."
+)
+_NOT_SCALAR = "Expected a text, numeric, boolean, or date/time value."
+
+
+def check_summarize(args: Sequence[ast.Node], arg_types: Sequence[FxType]) -> tuple[FxType, list[tuple[int, str]]]:
+    """Summarize(table, column, ..., formula As name, ...): the result type and the problems.
+
+    Grouping columns are bare names of the table's columns; aggregates are formulas named with
+    `As` (not a bare name), evaluated over each group's `ThisGroup`; both must give scalars, and
+    the names must not repeat.  The table is not scoped with `As`, nor may it have a column
+    named ThisGroup."""
+    problems: list[tuple[int, str]] = []
+    source = arg_types[0] if arg_types else T.UNKNOWN
+    known = source.kind == "Table"
+    if isinstance(args[0], ast.AsArg):
+        problems.append((0, "Scoping the data source (usage of 'As' keyword) is not supported."))
+    if known and source.field("ThisGroup") is not None:
+        problems.append((0, "The data source contains a column named 'ThisGroup', which conflicts with a reserved name."))
+    fields: list[tuple[str, FxType]] = []
+    seen: set[str] = set()
+    groups = 0
+    for index in range(1, len(args)):
+        arg = args[index]
+        if isinstance(arg, ast.Name):
+            groups += 1
+            name, kind = arg.name, source.field(arg.name) if known else T.UNKNOWN
+            if name == "ThisGroup":
+                problems.append((index, "Column 'ThisGroup' conflicts with a reserved name."))
+                continue
+            if kind is None:
+                problems.append((index, f"The specified column '{name}' does not exist."))
+                continue
+        elif isinstance(arg, ast.AsArg) and not isinstance(arg.expr, ast.Name):
+            name, kind = arg.alias, arg_types[index]
+        else:
+            problems.append((index, SUMMARIZE_ARGUMENT))
+            continue
+        if kind.is_aggregate:
+            problems.append((index, _NOT_SCALAR))
+        if name in seen:
+            problems.append((index, f"Column name conflict for '{name}'."))
+        seen.add(name)
+        fields.append((name, kind))
+    if groups == 0:
+        problems.append((len(args) - 1, "Summarize requires at least one grouping column."))
+    return T.table(fields), problems
+
+
+def summarize_scope(source: FxType, args: Sequence[ast.Node]) -> FxType:
+    """The row scope of Summarize's aggregates: the grouping columns and ThisGroup."""
+    if source.kind != "Table":
+        return T.UNKNOWN
+    fields = {a.name: source.field(a.name) for a in args[1:] if isinstance(a, ast.Name)}
+    fields["ThisGroup"] = source
+    return T.record((k, v) for k, v in fields.items() if v is not None)

@@ -6,6 +6,7 @@ from postcall.powerfx.functions import (  # noqa: F401  (imported to register th
     colors,
     conversion,
     dates,
+    grouping,
     logical,
     math,
     randomness,

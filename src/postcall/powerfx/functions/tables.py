@@ -382,7 +382,9 @@ def _sort_key(value: Value) -> tuple[int, object]:
     if value is None:
         return (0, 0)
     if isinstance(value, str):
-        return (2, value.lower())
+        # Case-insensitive first; then, from the left, a lower-case letter before its capital
+        # (hello < hellO < Hello), as .NET's culture-aware comparison orders text.
+        return (2, (value.lower(), value.swapcase()))
     if isinstance(value, bool):
         return (1, float(value))
     number = to_number(value)
@@ -459,6 +461,8 @@ def _sort_by_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
             descending = _direction(rest[i + 1])
             if isinstance(descending, ErrorValue):
                 return descending
+        if table.columns and name not in table.columns:
+            return site.error(ErrorKind.InvalidFunctionUsage, f"SortByColumns: the table has no column {name!r}.")
         specs.append((name, bool(descending)))
         i += 2
     rows = list(table.rows)
@@ -485,9 +489,19 @@ def _sort_by_order_table(site: CallSite, table: Table, column: Value, order: Tab
         if isinstance(row, ErrorValue):
             return row
         wanted.append(row.get_field(order.columns[0]) if isinstance(row, Record) and order.columns else row)
+        if isinstance(wanted[-1], ErrorValue):
+            return wanted[-1]
+
+    for row in table.rows:
+        if isinstance(row, ErrorValue):
+            return row
+        if isinstance(row, Record) and isinstance(row.get_field(name), ErrorValue):
+            return row.get_field(name)
 
     def position(row: Value) -> int:
         value = row.get_field(name) if isinstance(row, Record) else None
+        if value is None:  # Blank matches nothing in the order table
+            return len(wanted)
         for index, candidate in enumerate(wanted):
             if equals(value, candidate) is True:
                 return index
@@ -618,6 +632,8 @@ def _add_columns(site: CallSite, args: Sequence[Fn]) -> Fn:
 
     def run(frame: Frame) -> Value:
         value = source(frame)
+        if value is None:  # a Blank table or record gives Blank
+            return None
         if isinstance(value, Record):  # a record gets the columns itself
             added = run_on(frame, Table([value], tuple(value)))
             return added.rows[0] if isinstance(added, Table) and added.rows else added
