@@ -234,7 +234,9 @@ def to_text(value: Value) -> str | ErrorValue:
     if isinstance(value, dt.timedelta):
         return format_timespan(value)
     if isinstance(value, OptionValue):
-        return str(value.value) if isinstance(value.value, str) else value.name
+        if isinstance(value.value, str):
+            return value.value
+        return value.label or value.name
     if isinstance(value, UntypedObject):
         return untyped_to_text(value)
     return invalid(f"A {type_name(value)} cannot be used as text.")

@@ -72,7 +72,7 @@ class Compiler:
         # Without strongly typed enums (pre-V1 hosts) their members are their backing values.
         sets = {**BUILTIN_OPTION_SETS, **(option_sets or {})}
         strict = features.strongly_typed_builtin_enums
-        self.enums: dict[str, OptionSet] = {k: v if strict else v.loose() for k, v in sets.items()}
+        self.enums: dict[str, OptionSet] = {k: v if strict else v.pre_v1() for k, v in sets.items()}
         self._enum_types: dict[str, FxType] = {}
         # Decimal mode (NumberIsFloat off): literals and coerced numbers are Decimals.
         self.decimal = not number_is_float
@@ -294,7 +294,7 @@ class Compiler:
             member: Value = option_set.member(node.field_name)
             if not option_set.strict and member is not None:
                 # Without strongly typed enums a member is its backing value.
-                member = option_set.members[node.field_name]  # type: ignore[assignment]
+                member = option_set.members[member.name]  # type: ignore[assignment,union-attr]
                 if self.decimal and type(member) is float:
                     member = nums.from_float(member)
             return _constant(member), fx_type

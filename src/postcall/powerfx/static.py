@@ -46,7 +46,7 @@ def column_kinds(args: list[FxType]) -> dict[str, str]:
 def enum_type(option_set: OptionSet) -> FxType:
     """The type of an option set's name: a record of its members, each typed by the set."""
     member = option_value_type(option_set)
-    return T.record({key: member for key in option_set.members})
+    return T.record({key: member for key in option_set.names})
 
 
 def option_value_type(option_set: OptionSet) -> FxType:
@@ -107,11 +107,13 @@ def _option_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | 
         assert enum is not None
         if other.kind in ("Unknown", "Error"):
             return T.BOOLEAN, None
+        # Ordering against a plain number (or Blank) needs numeric comparison and a way across.
+        orders_with_numbers = enum.compare_numeric and (enum.coerce_to_backing or enum.coerce_from_backing)
         if other.kind == "Blank":
-            return T.BOOLEAN, (incompatible if ordering and not enum.compare_numeric else None)
+            return T.BOOLEAN, (incompatible if ordering and not orders_with_numbers else None)
         if other.kind == enum.backing:
             if ordering:
-                return T.BOOLEAN, None if enum.compare_numeric else incompatible
+                return T.BOOLEAN, None if orders_with_numbers else incompatible
             if enum.coerce_from_backing or enum.coerce_to_backing or enum.compare_numeric:
                 return T.BOOLEAN, None
         return T.BOOLEAN, incompatible
@@ -211,6 +213,8 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
     if op == "&":
         if left.is_aggregate or right.is_aggregate:
             return T.TEXT, f"A {_name(left if left.is_aggregate else right)} cannot be joined as text."
+        if left.kind == "Color" or right.kind == "Color":
+            return T.TEXT, "Invalid argument type. Expecting one of the following: Text, Number, Decimal, Date, Time, DateTimeNoTimeZone, DateTime, Boolean, Dynamic."
         return T.TEXT, None
     if op in ("in", "exactin"):
         return T.BOOLEAN, _check_in(left, right)
@@ -389,6 +393,8 @@ def check_call(
         if enum is not None and enum.backing != _BACKING_CONVERTERS[name]:
             wanted = "Expected text or number. We expect text or a number at this point in the formula."
             problems.append((0, wanted if name != "Boolean" else f"The function '{name}' has some invalid arguments."))
+    if name == "Text" and args and args[0].kind == "Color":
+        problems.append((0, "Expected text or number. We expect text or a number at this point in the formula."))
     if name == "Concatenate" and concat_type(args).kind == "Option":
         return concat_type(args), coercions, problems
     if name == "Table":
