@@ -471,7 +471,7 @@ class Compiler:
             problems.extend(shaping)
             result_type = shaped or result_type
         problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
-        regex_type, regex_problems = check_regex_call(node.name, node.args)
+        regex_type, regex_problems = check_regex_call(node.name, node.args, self.features)
         problems.extend(regex_problems)
         if regex_type is not None:
             result_type = regex_type
@@ -502,6 +502,9 @@ class Compiler:
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
                 self.error(PFX_TYPE, "Invalid argument type (Text). Expecting a Boolean value instead.", arg.span)
+        if not self.features.v1 and node.name in _STATISTICS and count == 2 and arg_types[0].kind == "Blank":
+            # Before V1 an untyped Blank() there is an empty table: the result is Blank.
+            return (lambda frame: None), T.NUMBER
         built = spec.build(site, args)
         if node.name == "Concatenate" and result_type.kind == "Option" and result_type.enum is not None:
             built = _to_option(built, result_type.enum)
@@ -548,6 +551,9 @@ def _sort_by_value(function: str, arg: ast.Name, arg_types: list[FxType]) -> boo
     if function != "SortByColumns" or not arg_types or arg_types[0].kind != "Table" or not arg_types[0].fields:
         return False
     return arg_types[0].field(arg.name) is None
+
+
+_STATISTICS = frozenset({"Sum", "Average", "Min", "Max", "StdevP", "VarP"})
 
 
 def is_column_identifier(function: str, index: int) -> bool:
