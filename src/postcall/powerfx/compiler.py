@@ -466,7 +466,7 @@ class Compiler:
             problems.extend(shaping)
             result_type = shaped or result_type
         problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
-        regex_type, regex_problems = check_regex_call(node.name, node.args, self.features)
+        regex_type, regex_problems = check_regex_call(node.name, node.args, self.features, arg_types)
         problems.extend(regex_problems)
         if regex_type is not None:
             result_type = regex_type
