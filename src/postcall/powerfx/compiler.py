@@ -391,7 +391,7 @@ class Compiler:
         assert isinstance(node, ast.Call)
         self.functions.add(node.name)
         spec = self.function_table.get(node.name)
-        sig = signature(node.name)
+        sig = spec.signature if spec is not None and spec.signature is not None else signature(node.name)
         args: list[Fn] = []
         arg_types: list[FxType] = []
         aliases = tuple(a.alias if isinstance(a, ast.AsArg) else None for a in node.args)
@@ -457,7 +457,7 @@ class Compiler:
             message = f"'{node.name}' takes {expected} argument(s), got {count}."
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
-        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features)
+        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features, self.enums)
         if node.name == "Summarize":
             result_type, grouping = check_summarize(node.args, arg_types)
             problems.extend(grouping)
