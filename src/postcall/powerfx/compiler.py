@@ -7,6 +7,7 @@ text) and the type errors reported before evaluation (PFX303, PFX304).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, did_you_mean
@@ -344,15 +345,19 @@ class Compiler:
         operand = self.compile(node.operand)
         operand_type = self.type_of(node.operand)
         span = node.span
-        func = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": to_number}[node.op]
+        func: Callable[[Value], Value] = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": to_number}[node.op]
+        if self.decimal and node.op in ("-", "%"):
+            func = functools.partial(ops.negate if node.op == "-" else ops.percent, mode=True)
         if node.op == "!":
             fx_type = T.BOOLEAN
-        elif node.op == "-" and operand_type.kind == "Time":
-            fx_type = T.TIME
+        elif node.op == "-" and operand_type.kind in ("Time", "Date", "DateTime"):
+            fx_type = operand_type  # a negated date is still a date
         else:
             fx_type = T.NUMBER
         if operand_type.is_aggregate:
             self.error(PFX_TYPE, f"The operator '{node.op}' cannot be used on a {operand_type.kind}.", span)
+        elif node.op == "!" and operand_type.kind in ("Date", "DateTime", "Time") and self.features.v1:
+            self.error(PFX_TYPE, "Invalid argument type. Expecting one of the following: Boolean, Number, Decimal, Text, Dynamic.", span)
         problem = unary_problem(node.op, operand_type)
         if problem is not None:
             self.error(PFX_TYPE, problem, node.operand.span)
@@ -466,7 +471,7 @@ class Compiler:
             problems.extend(shaping)
             result_type = shaped or result_type
         problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
-        regex_type, regex_problems = check_regex_call(node.name, node.args)
+        regex_type, regex_problems = check_regex_call(node.name, node.args, self.features)
         problems.extend(regex_problems)
         if regex_type is not None:
             result_type = regex_type
@@ -497,6 +502,9 @@ class Compiler:
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
                 self.error(PFX_TYPE, "Invalid argument type (Text). Expecting a Boolean value instead.", arg.span)
+        if not self.features.v1 and node.name in _STATISTICS and count == 2 and arg_types[0].kind == "Blank":
+            # Before V1 an untyped Blank() there is an empty table: the result is Blank.
+            return (lambda frame: None), T.NUMBER
         built = spec.build(site, args)
         if node.name == "Concatenate" and result_type.kind == "Option" and result_type.enum is not None:
             built = _to_option(built, result_type.enum)
@@ -543,6 +551,9 @@ def _sort_by_value(function: str, arg: ast.Name, arg_types: list[FxType]) -> boo
     if function != "SortByColumns" or not arg_types or arg_types[0].kind != "Table" or not arg_types[0].fields:
         return False
     return arg_types[0].field(arg.name) is None
+
+
+_STATISTICS = frozenset({"Sum", "Average", "Min", "Max", "StdevP", "VarP"})
 
 
 def is_column_identifier(function: str, index: int) -> bool:
@@ -622,13 +633,13 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
             return eq_text
 
         def eq(frame: Frame) -> Value:
-            return _with_span(equals(left(frame), right(frame)), span)
+            return _with_span(equals(left(frame), right(frame), decimal), span)
 
         return eq
     if op == "<>":
 
         def ne(frame: Frame) -> Value:
-            result = equals(left(frame), right(frame))
+            result = equals(left(frame), right(frame), decimal)
             if type(result) is bool:
                 return not result
             return _with_span(result, span)
@@ -637,7 +648,7 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
     if op in ("<", "<=", ">", ">="):
 
         def cmp(frame: Frame) -> Value:
-            return _with_span(compare(op, left(frame), right(frame)), span)
+            return _with_span(compare(op, left(frame), right(frame), decimal), span)
 
         return cmp
     if op == "&":

@@ -9,7 +9,13 @@ from postcall.powerfx import ast
 from postcall.powerfx import types as T
 from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
-from postcall.powerfx.regexdialect import PatternError, check_pattern
+from postcall.powerfx.regexdialect import (
+    DOT_ALL,
+    FREE_SPACING,
+    PatternError,
+    check_pattern,
+    legacy_pattern_info,
+)
 from postcall.powerfx.signatures import Signature
 from postcall.powerfx.textformat import MAX_FORMAT_LENGTH, NOT_FORMATTABLE, check_format
 from postcall.powerfx.types import FxType, coercible
@@ -371,6 +377,9 @@ def check_call(
     """(result type, runtime coercions by argument index, problems by argument index)."""
     problems: list[tuple[int, str]] = []
     coercions: dict[int, str] = {}
+    if name == "Decimal" and not features.v1 and args:
+        # Value.cs: Decimal numbers came with Power Fx V1.
+        problems.append((0, "The 'Decimal' function can only be used if the 'Power Fx 1.0 compatibility' feature is enabled."))
     if name in ("Min", "Max") and not features.v1:
         legacy = _legacy_min_max(args)
         if legacy is not None:
@@ -581,11 +590,15 @@ def constant_text(node: ast.Node) -> str | None:
     return None
 
 
-def check_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None, list[tuple[int, str]]]:
+def check_regex_call(
+    name: str, args: Sequence[ast.Node], features: Features = POWER_FX_V1
+) -> tuple[FxType | None, list[tuple[int, str]]]:
     """IsMatch/Match/MatchAll: the pattern (and options) must be constants Power Fx accepts;
     the result's fields are the pattern's named captures."""
     if name not in _REGEX_FUNCTIONS or len(args) < 2:
         return None, []
+    if not features.v1:
+        return _legacy_regex_call(name, args)
     pattern = constant_text(args[1])
     if pattern is None:
         return None, [(1, "Regular expressions must be constant values.")]
@@ -608,6 +621,60 @@ def check_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None
     for capture in info.names:
         fields[capture] = T.TEXT
     return (T.record(fields) if name == "Match" else T.table(fields)), []
+
+
+def _legacy_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None, list[tuple[int, str]]]:
+    """Match.cs without the V1 rules: options may be computed (but not DotAll or FreeSpacing,
+    which came with V1), IsMatch's pattern need only be free of variables, and the pattern is
+    .NET's, unchecked; Match's record always has SubMatches."""
+    if len(args) > 2:
+        given = constant_text(args[2])
+        if given is not None and (DOT_ALL in given or FREE_SPACING in given):
+            return None, [(2, "Invalid regular expression: MatchOptions.DotAll and MatchOptions.FreeSpacing are only available with Power Fx V1.")]
+    pattern = constant_text(args[1])
+    if isinstance(args[1], ast.Call) and args[1].name == "Blank":
+        return None, [(1, "Regular expression must be a constant value.")]
+    if name == "IsMatch":
+        if pattern is None and not _free_of_variables(args[1]):
+            return None, [(1, "Regular expressions must be constant values.")]
+        problem = None if pattern is None else _legacy_pattern_problem(pattern)
+        return (T.BOOLEAN, []) if problem is None else (None, [(1, problem)])
+    if pattern is None:
+        return None, [(1, "Regular expressions must be constant values.")]
+    problem = _legacy_pattern_problem(pattern)
+    if problem is not None:
+        return None, [(1, problem)]
+    info = legacy_pattern_info(pattern, "")
+    fields: dict[str, FxType] = {"FullMatch": T.TEXT, "StartMatch": T.NUMBER, "SubMatches": T.single_column(T.TEXT)}
+    for capture in info.names:
+        fields[capture] = T.TEXT
+    return (T.record(fields) if name == "Match" else T.table(fields)), []
+
+
+# Messages of dialect rules that .NET's own Regex does not have.
+_V1_ONLY_PATTERN_RULES = ("escaped in a character class",)
+
+
+def _legacy_pattern_problem(pattern: str) -> str | None:
+    """Before V1 only what .NET's Regex refuses is a compile error.  Power Fx's dialect refuses
+    more; of its rules, unescaped characters in a class are the one .NET does not have, so a
+    pattern failing only that (and compiling) is accepted."""
+    try:
+        try:
+            check_pattern(pattern, "cN")  # every group captures, as in .NET
+        except PatternError as exc:
+            if "Named captures" not in str(exc):
+                raise
+            check_pattern(pattern, "c")  # named ones then do (.NET numbers both kinds)
+    except PatternError as exc:
+        if not any(rule in str(exc) for rule in _V1_ONLY_PATTERN_RULES):
+            return f"Invalid regular expression: {exc}"
+    return None
+
+
+def _free_of_variables(node: ast.Node) -> bool:
+    """The binder's IsConstant: no name but the built-in Match and MatchOptions sets."""
+    return all(not isinstance(n, ast.Name) or n.name in ("Match", "MatchOptions") for n in ast.walk(node))
 
 
 def _constant_number(node: ast.Node) -> float | None:
