@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from postcall.powerfx import ast
 from postcall.powerfx import types as T
@@ -288,11 +288,13 @@ def _name(t: FxType) -> str:
 _SCALAR_PARAMS = {"Number", "Text", "Boolean", "DateTime", "Date", "Time"}
 
 
-def _check_enum_param(name: str, arg: FxType, strict: bool) -> str | None:
+def _check_enum_param(
+    name: str, arg: FxType, strict: bool, enums: Mapping[str, OptionSet] | None = None
+) -> str | None:
     """An argument where option set `name`'s value is expected (Weekday's StartOfWeek...)."""
     if arg.kind in ("Unknown", "Blank", "Error", "Dynamic"):
         return None
-    enum = BUILTIN_OPTION_SETS[name]
+    enum = (enums or BUILTIN_OPTION_SETS).get(name) or BUILTIN_OPTION_SETS[name]
     if arg.kind == "Option" and arg.option_set == name:
         return None
     problem = f"Invalid argument type ({_name(arg)}). Expecting a {enum.label} value instead."
@@ -314,9 +316,11 @@ def _check_format(arg: FxType) -> str | None:
     return _check_param("Text", arg, False)
 
 
-def _check_param(kind: str, arg: FxType, tabular: bool, strict: bool = True) -> str | None:
+def _check_param(
+    kind: str, arg: FxType, tabular: bool, strict: bool = True, enums: Mapping[str, OptionSet] | None = None
+) -> str | None:
     if kind.startswith("Enum:"):
-        return _check_enum_param(kind[5:], arg, strict)
+        return _check_enum_param(kind[5:], arg, strict, enums)
     if kind == "Format":
         return _check_format(arg)
     if kind == "Any":
@@ -367,7 +371,8 @@ _BACKING_CONVERTERS = {"Value": "Number", "Float": "Number", "Decimal": "Number"
 
 
 def check_call(
-    name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1
+    name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1,
+    enums: Mapping[str, OptionSet] | None = None,
 ) -> tuple[FxType, dict[int, str], list[tuple[int, str]]]:
     """(result type, runtime coercions by argument index, problems by argument index)."""
     problems: list[tuple[int, str]] = []
@@ -385,7 +390,7 @@ def check_call(
             continue
         if arg.kind == "Void" and name in _TAKES_VOID:
             continue
-        problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums)
+        problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums, enums)
         if problem is not None:
             problems.append((index, problem))
     if name in _BACKING_CONVERTERS and args:
