@@ -600,14 +600,14 @@ def constant_text(node: ast.Node) -> str | None:
 
 
 def check_regex_call(
-    name: str, args: Sequence[ast.Node], features: Features = POWER_FX_V1
+    name: str, args: Sequence[ast.Node], features: Features = POWER_FX_V1, types: Sequence[FxType] = ()
 ) -> tuple[FxType | None, list[tuple[int, str]]]:
     """IsMatch/Match/MatchAll: the pattern (and options) must be constants Power Fx accepts;
     the result's fields are the pattern's named captures."""
     if name not in _REGEX_FUNCTIONS or len(args) < 2:
         return None, []
     if not features.v1:
-        return _legacy_regex_call(name, args)
+        return _legacy_regex_call(name, args, types)
     pattern = constant_text(args[1])
     if pattern is None:
         return None, [(1, "Regular expressions must be constant values.")]
@@ -632,7 +632,9 @@ def check_regex_call(
     return (T.record(fields) if name == "Match" else T.table(fields)), []
 
 
-def _legacy_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None, list[tuple[int, str]]]:
+def _legacy_regex_call(
+    name: str, args: Sequence[ast.Node], types: Sequence[FxType]
+) -> tuple[FxType | None, list[tuple[int, str]]]:
     """Match.cs without the V1 rules: options may be computed (but not DotAll or FreeSpacing,
     which came with V1), IsMatch's pattern need only be free of variables, and the pattern is
     .NET's, unchecked; Match's record always has SubMatches."""
@@ -641,7 +643,8 @@ def _legacy_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | No
         if given is not None and (DOT_ALL in given or FREE_SPACING in given):
             return None, [(2, "Invalid regular expression: MatchOptions.DotAll and MatchOptions.FreeSpacing are only available with Power Fx V1.")]
     pattern = constant_text(args[1])
-    if isinstance(args[1], ast.Call) and args[1].name == "Blank":
+    pattern_kind = types[1].kind if len(types) > 1 else "Unknown"
+    if pattern_kind not in ("Text", "Option", "Unknown") or (isinstance(args[1], ast.Call) and args[1].name == "Blank"):
         return None, [(1, "Regular expression must be a constant value.")]
     if name == "IsMatch":
         if pattern is None and not _free_of_variables(args[1]):
