@@ -158,6 +158,8 @@ def table_literal_type(items: list[FxType]) -> tuple[FxType, str | None]:
     for t in known[1:]:
         if t.kind == "Record" or (first.is_aggregate != t.is_aggregate):
             return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
+        if (_strict_enum(first) or _strict_enum(t)) and not T.coercible(t, first):
+            return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
     return T.single_column(first), None
 
 
@@ -193,6 +195,11 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
     enum_rule = _option_binary(op, left, right)
     if enum_rule is not None:
         return enum_rule
+    if (left.kind == "Color" or right.kind == "Color") and op not in ("=", "<>", "&", "in", "exactin"):
+        expected = ("Number, Decimal, Date, Time, DateTime, Dynamic" if op in ("<", "<=", ">", ">=")
+                    else "Decimal, Number, Text, Boolean, Date, Time, DateTimeNoTimeZone, DateTime, Dynamic")
+        return (T.BOOLEAN if op in ("<", "<=", ">", ">=", "&&", "||") else T.NUMBER), (
+            f"Invalid argument type. Expecting one of the following: {expected}.")
     if op in ("&&", "||"):
         return T.BOOLEAN, None
     if op in ("=", "<>"):
@@ -393,6 +400,8 @@ def check_call(
         problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums, enums)
         if problem is not None:
             problems.append((index, problem))
+    if name in _BACKING_CONVERTERS and args and args[0].kind == "Color":
+        problems.append((0, "Expected text or number. We expect text or a number at this point in the formula."))
     if name in _BACKING_CONVERTERS and args:
         enum = _strict_enum(args[0])
         if enum is not None and enum.backing != _BACKING_CONVERTERS[name]:
