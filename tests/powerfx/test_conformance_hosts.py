@@ -21,7 +21,10 @@ def test_option_set_setups_run_instead_of_skipping(tmp_path: Path) -> None:
         "#SETUP: StronglyTypedBuiltinEnums,PowerFxV1CompatibilityRules,AllEnumsPlusTestEnumsSetup\n\n"
         ">> TestNumberCoerceTo.V = TestNumberCoerceTo.V2\ntrue\n\n"
         ">> TestYesNo.Yes && true\ntrue\n\n"
-        ">> TestBooleanNoCoerce.SuperTrue && true\nErrors: Error 0-1: Invalid argument type.\n",
+        ">> TestBooleanNoCoerce.SuperTrue && true\nErrors: Error 0-1: Invalid argument type.\n\n"
+        ">> TestXORYesNo(TestYesNo.Yes, TestYesNo.No)\ntrue\n\n"
+        ">> TestXORNoCoerce(TestBooleanNoCoerce.SuperTrue, true)\nErrors: Error 0-1: Invalid argument type.\n\n"
+        ">> TestColorBlueRampInvert(TestBlueRamp.Blue50)\nRGBA(128,128,0,1)\n",
         encoding="utf-8",
     )
     as_sets = tmp_path / "AsSets.txt"
@@ -41,4 +44,4 @@ def test_option_set_setups_run_instead_of_skipping(tmp_path: Path) -> None:
     report = run_files([str(p) for p in (sets, enums, as_sets, sort)])
     failures = [(o.case.expression, o.actual, o.detail) for o in report.outcomes if o.status != "passed"]
     assert failures == []
-    assert report.passed == 9
+    assert report.passed == 12

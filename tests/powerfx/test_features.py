@@ -124,3 +124,12 @@ def test_decimal_and_untyped_blank_tables_before_v1() -> None:
     assert refused("Decimal(1)", CANVAS)
     assert run("Sum(Blank(), 1)", CANVAS) is None
     assert run("Sum(Blank(), 1)", POWER_FX_V1) == 1
+
+
+def test_computed_match_options_before_v1() -> None:
+    # Match's record type comes from the default options: computed ones may only say Contains.
+    value = run('With({opts: "i"}, Match("Hi", "hi", opts))', CANVAS)
+    assert isinstance(value, ErrorValue) and value.kind == ErrorKind.InvalidArgument
+    assert run('Match("Hi", "H", If(true, MatchOptions.Contains, MatchOptions.Complete)).FullMatch', CANVAS) == "H"
+    # IsMatch has no record: any computed options work.
+    assert run('With({mo: MatchOptions.IgnoreCase}, IsMatch("A", "a", mo))', CANVAS) is True

@@ -158,3 +158,12 @@ def test_a_host_option_set_stays_typed_under_pre_v1_rules_but_gives_its_value() 
 def test_a_boolean_set_made_from_a_boolean_is_its_member() -> None:
     yes_no = OptionSet("YesNo", "Boolean", {"Yes": True, "No": False}, coerce_from_backing=True)
     assert run("If(false, YesNo.Yes, false)", option_sets={"YesNo": yes_no}) == "YesNo.No"
+
+
+def test_colors_in_json_and_from_untyped_text() -> None:
+    assert run("JSON(RGBA(10, 30, 50, 0.75))") == '"""#0a1e32bf"""'
+    assert run("JSON(Color.Turquoise)") == '"""#40e0d0ff"""'
+    assert run('If(false, ColorValue("#aabbcc"), ParseJSON("""#aabbcc"""))') == "RGBA(170,187,204,1)"
+    assert "Expecting one of the following" in refused("Color.Red + 3")
+    assert "Expected text or number" in refused("Value(RGBA(1,1,1,1))")
+    assert "Incompatible type" in refused("[ErrorKind.Div0, 12]")

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from postcall.devtools.conformance_hosts import HOST_SETUPS, host_setup
+from postcall.devtools.conformance_hosts import HOST_SETUPS, host_setup, host_test_functions
 from postcall.errors import PowerFxError
 from postcall.powerfx.convert import format_value
 from postcall.powerfx.features import CANVAS, CANVAS_V1, MICROSOFT_NAMES, POWER_FX_V1, Features
@@ -391,6 +391,14 @@ def _context(setup: Mapping[str, bool] | None = None) -> EvalContext:
     return EvalContext(scope=scope, now=lambda: FIXED_NOW, timezone=zone)
 
 
+def _with_test_functions(table: Mapping[str, FunctionSpec] | None, case: Case) -> Mapping[str, FunctionSpec] | None:
+    """The host's function table plus the test functions of its enum setups (conformance_hosts)."""
+    extra = host_test_functions(case.setup, case.features.strongly_typed_builtin_enums)
+    if not extra:
+        return table
+    return {**(FUNCTIONS if table is None else table), **extra}
+
+
 def host_functions(setup: Mapping[str, bool]) -> Mapping[str, FunctionSpec] | None:
     """The function table of the test host a setup describes (None: the built-in one).
 
@@ -497,7 +505,7 @@ def _run_case(case: Case) -> Outcome:
     hosted = host_setup(case.setup)
     parsed = parse_formula(
         case.expression, known_names=tuple(hosted.scope), number_is_float=number_is_float, features=features,
-        functions=host_functions(case.setup), option_sets=hosted.option_sets,
+        functions=_with_test_functions(host_functions(case.setup), case), option_sets=hosted.option_sets,
     )
     if expected_text.startswith("Errors:"):
         if parsed.formula is None:

@@ -15,12 +15,19 @@ agent's closed lists are option sets of names with display names, like `OptionSe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+from postcall.powerfx import types as T
+from postcall.powerfx.coerce import to_boolean, to_color, to_number
 from postcall.powerfx.enums import OptionSet
-from postcall.powerfx.values import Record, Table, Value
+from postcall.powerfx.functions import CallSite, Fn, FunctionSpec
+from postcall.powerfx.runtime import Frame
+from postcall.powerfx.signatures import Signature
+from postcall.powerfx.types import FxType
+from postcall.powerfx.values import Color, ErrorValue, Record, Table, Value
 
 
 @dataclass(frozen=True)
@@ -123,3 +130,73 @@ def host_setup(setup: Mapping[str, bool]) -> HostSetup:
         if enabled and name in _HOSTS:
             return _HOSTS[name]
     return NO_HOST
+
+
+# --- the test hosts' functions --------------------------------------------------------------
+# Functions Microsoft's harness adds with the enum setups (ReflectionFunctions in
+# PowerFxEvaluationTests.cs): a parameter of a Boolean or Color option set, to test how
+# arguments of such sets are checked.  With StronglyTypedBuiltinEnums off they take the backing
+# kind instead.
+
+
+def _host_function(name: str, params: tuple[str, ...], result: FxType, body: Callable[[list[Value]], Value]) -> FunctionSpec:
+    def build(site: CallSite, args: Sequence[Fn]) -> Fn:
+        def run(frame: Frame) -> Value:
+            values = [a(frame) for a in args]
+            errors = [v for v in values if isinstance(v, ErrorValue)]
+            if errors:
+                return ErrorValue.merge(errors)
+            return body(values)
+
+        return run
+
+    return FunctionSpec(name, len(params), len(params), build, signature=Signature(params, None, result))
+
+
+def _xor(values: list[Value]) -> Value:
+    a, b = (to_boolean(v) for v in values)
+    if isinstance(a, ErrorValue):
+        return a
+    if isinstance(b, ErrorValue):
+        return b
+    return a != b
+
+
+def _invert(values: list[Value]) -> Value:
+    color = to_color(values[0])
+    if isinstance(color, ErrorValue):
+        return color
+    return Color(color.r ^ 0xFF, color.g ^ 0xFF, color.b ^ 0xFF, color.a)
+
+
+def _sign(decimal_result: bool) -> Callable[[list[Value]], Value]:
+    def sign(values: list[Value]) -> Value:
+        number = to_number(values[0])
+        if isinstance(number, ErrorValue):
+            return number
+        result = float((number > 0) - (number < 0))
+        return Decimal(int(result)) if decimal_result else result
+
+    return sign
+
+
+def host_test_functions(setup: Mapping[str, bool], strongly_typed_enums: bool) -> dict[str, FunctionSpec]:
+    """The functions the enum setups add (none for other setups)."""
+    if not any(setup.get(name, False) for name in ("AllEnumsSetup", "AllEnumsPlusTestEnumsSetup", "AllEnumsPlusTestOptionSetsSetup")):
+        return {}
+    yes_no = "Enum:TestYesNo" if strongly_typed_enums else "Boolean"
+    no_coerce = "Enum:TestBooleanNoCoerce" if strongly_typed_enums else "Boolean"
+    ramp = "Enum:TestBlueRamp" if strongly_typed_enums else "Color"
+    specs = [
+        _host_function("TestXORBoolean", ("Boolean", "Boolean"), T.BOOLEAN, _xor),
+        _host_function("TestXORYesNo", (yes_no, yes_no), T.BOOLEAN, _xor),
+        _host_function("TestColorInvert", ("Color",), T.COLOR, _invert),
+        _host_function("TestColorBlueRampInvert", (ramp,), T.COLOR, _invert),
+    ]
+    if not setup.get("AllEnumsSetup", False):
+        specs += [
+            _host_function("TestXORNoCoerce", (no_coerce, no_coerce), T.BOOLEAN, _xor),
+            _host_function("TestSignNumber", ("Number",), T.NUMBER, _sign(False)),
+            _host_function("TestSignDecimal", ("Number",), T.NUMBER, _sign(True)),
+        ]
+    return {spec.name: spec for spec in specs}

@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 
 from postcall.powerfx import numbers as nums
+from postcall.powerfx.colors import parse_hex
 from postcall.powerfx.dateparse import parse_datetime_text
 from postcall.powerfx.values import (
     EPOCH,
@@ -549,4 +550,7 @@ def to_color(value: Value) -> Color | ErrorValue:
         return value
     if isinstance(value, OptionValue) and isinstance(value.value, Color):
         return value.value
+    if isinstance(value, UntypedObject) and isinstance(value.raw, str):
+        color = parse_hex(value.raw)
+        return color if color is not None else invalid(f"The untyped value {value.raw!r} is not a #rrggbb[aa] color.")
     return invalid(f"A {type_name(value)} cannot be used as a color.")

@@ -32,6 +32,7 @@ from postcall.powerfx.static import (
     check_summarize,
     column_kinds,
     comparable,
+    constant_text,
     enum_type,
     summarize_scope,
     table_literal_type,
@@ -396,7 +397,7 @@ class Compiler:
         assert isinstance(node, ast.Call)
         self.functions.add(node.name)
         spec = self.function_table.get(node.name)
-        sig = signature(node.name)
+        sig = spec.signature if spec is not None and spec.signature is not None else signature(node.name)
         args: list[Fn] = []
         arg_types: list[FxType] = []
         aliases = tuple(a.alias if isinstance(a, ast.AsArg) else None for a in node.args)
@@ -462,7 +463,7 @@ class Compiler:
             message = f"'{node.name}' takes {expected} argument(s), got {count}."
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
-        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features)
+        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features, self.enums)
         if node.name == "Summarize":
             result_type, grouping = check_summarize(node.args, arg_types)
             problems.extend(grouping)
@@ -471,10 +472,12 @@ class Compiler:
             problems.extend(shaping)
             result_type = shaped or result_type
         problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
-        regex_type, regex_problems = check_regex_call(node.name, node.args, self.features)
+        regex_type, regex_problems = check_regex_call(node.name, node.args, self.features, arg_types)
         problems.extend(regex_problems)
         if regex_type is not None:
             result_type = regex_type
+        if node.name != "IsMatch" and regex_type is not None and not self.features.v1 and len(args) > 2 and constant_text(node.args[2]) is None:
+            args[2] = _fixed_regex_options(args[2], node.args[2].span)
         for index, message in problems:
             where = node.args[index].span if 0 <= index < len(node.args) else node.span
             self.error(PFX_TYPE, message, where)
@@ -690,6 +693,22 @@ def _project(fn: Fn, names: frozenset[str]) -> Fn:
         return keep(value)
 
     return project
+
+
+def _fixed_regex_options(fn: Fn, span: SourceSpan) -> Fn:
+    """Before V1 computed MatchOptions are allowed, but Match and MatchAll got their record type
+    from the default options: a computed value asking for any other behaviour than Contains
+    (IgnoreCase, Complete, Multiline...) is an InvalidArgument error when it runs (as in the C#
+    interpreter; IsMatch has no record and takes any options)."""
+
+    def options(frame: Frame) -> Value:
+        value = fn(frame)
+        text = value.value if isinstance(value, OptionValue) else value
+        if isinstance(text, str) and any(ch in "^$imsxN" for ch in text):
+            return ErrorValue(ErrorKind.InvalidArgument, "MatchOptions computed when the formula runs must be Contains.", span)
+        return value
+
+    return options
 
 
 def _void(fn: Fn) -> Fn:

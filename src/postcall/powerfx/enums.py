@@ -245,6 +245,8 @@ _BUILTINS = (
         concatenate=True,
     ),
     _enum("JoinType", "Text", {"Inner": "inner", "Left": "left", "Right": "right", "Full": "full"}),
+    _enum("TraceSeverity", "Number", {"Critical": -1, "Error": 0, "Warning": 1, "Information": 3}),
+    _enum("TraceOptions", "Text", {"None": "none", "IgnoreUnsupportedTypes": "I"}, concatenate=True),
 )
 
 BUILTIN_OPTION_SETS: dict[str, OptionSet] = {s.name: s for s in _BUILTINS}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from postcall.powerfx import ast
 from postcall.powerfx import types as T
@@ -158,6 +158,8 @@ def table_literal_type(items: list[FxType]) -> tuple[FxType, str | None]:
     for t in known[1:]:
         if t.kind == "Record" or (first.is_aggregate != t.is_aggregate):
             return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
+        if (_strict_enum(first) or _strict_enum(t)) and not T.coercible(t, first):
+            return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
     return T.single_column(first), None
 
 
@@ -193,6 +195,11 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
     enum_rule = _option_binary(op, left, right)
     if enum_rule is not None:
         return enum_rule
+    if (left.kind == "Color" or right.kind == "Color") and op not in ("=", "<>", "&", "in", "exactin"):
+        expected = ("Number, Decimal, Date, Time, DateTime, Dynamic" if op in ("<", "<=", ">", ">=")
+                    else "Decimal, Number, Text, Boolean, Date, Time, DateTimeNoTimeZone, DateTime, Dynamic")
+        return (T.BOOLEAN if op in ("<", "<=", ">", ">=", "&&", "||") else T.NUMBER), (
+            f"Invalid argument type. Expecting one of the following: {expected}.")
     if op in ("&&", "||"):
         return T.BOOLEAN, None
     if op in ("=", "<>"):
@@ -288,11 +295,13 @@ def _name(t: FxType) -> str:
 _SCALAR_PARAMS = {"Number", "Text", "Boolean", "DateTime", "Date", "Time"}
 
 
-def _check_enum_param(name: str, arg: FxType, strict: bool) -> str | None:
+def _check_enum_param(
+    name: str, arg: FxType, strict: bool, enums: Mapping[str, OptionSet] | None = None
+) -> str | None:
     """An argument where option set `name`'s value is expected (Weekday's StartOfWeek...)."""
     if arg.kind in ("Unknown", "Blank", "Error", "Dynamic"):
         return None
-    enum = BUILTIN_OPTION_SETS[name]
+    enum = (enums or BUILTIN_OPTION_SETS).get(name) or BUILTIN_OPTION_SETS[name]
     if arg.kind == "Option" and arg.option_set == name:
         return None
     problem = f"Invalid argument type ({_name(arg)}). Expecting a {enum.label} value instead."
@@ -314,9 +323,11 @@ def _check_format(arg: FxType) -> str | None:
     return _check_param("Text", arg, False)
 
 
-def _check_param(kind: str, arg: FxType, tabular: bool, strict: bool = True) -> str | None:
+def _check_param(
+    kind: str, arg: FxType, tabular: bool, strict: bool = True, enums: Mapping[str, OptionSet] | None = None
+) -> str | None:
     if kind.startswith("Enum:"):
-        return _check_enum_param(kind[5:], arg, strict)
+        return _check_enum_param(kind[5:], arg, strict, enums)
     if kind == "Format":
         return _check_format(arg)
     if kind == "Any":
@@ -367,7 +378,8 @@ _BACKING_CONVERTERS = {"Value": "Number", "Float": "Number", "Decimal": "Number"
 
 
 def check_call(
-    name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1
+    name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1,
+    enums: Mapping[str, OptionSet] | None = None,
 ) -> tuple[FxType, dict[int, str], list[tuple[int, str]]]:
     """(result type, runtime coercions by argument index, problems by argument index)."""
     problems: list[tuple[int, str]] = []
@@ -385,9 +397,11 @@ def check_call(
             continue
         if arg.kind == "Void" and name in _TAKES_VOID:
             continue
-        problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums)
+        problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums, enums)
         if problem is not None:
             problems.append((index, problem))
+    if name in _BACKING_CONVERTERS and args and args[0].kind == "Color":
+        problems.append((0, "Expected text or number. We expect text or a number at this point in the formula."))
     if name in _BACKING_CONVERTERS and args:
         enum = _strict_enum(args[0])
         if enum is not None and enum.backing != _BACKING_CONVERTERS[name]:
@@ -586,14 +600,14 @@ def constant_text(node: ast.Node) -> str | None:
 
 
 def check_regex_call(
-    name: str, args: Sequence[ast.Node], features: Features = POWER_FX_V1
+    name: str, args: Sequence[ast.Node], features: Features = POWER_FX_V1, types: Sequence[FxType] = ()
 ) -> tuple[FxType | None, list[tuple[int, str]]]:
     """IsMatch/Match/MatchAll: the pattern (and options) must be constants Power Fx accepts;
     the result's fields are the pattern's named captures."""
     if name not in _REGEX_FUNCTIONS or len(args) < 2:
         return None, []
     if not features.v1:
-        return _legacy_regex_call(name, args)
+        return _legacy_regex_call(name, args, types)
     pattern = constant_text(args[1])
     if pattern is None:
         return None, [(1, "Regular expressions must be constant values.")]
@@ -618,7 +632,9 @@ def check_regex_call(
     return (T.record(fields) if name == "Match" else T.table(fields)), []
 
 
-def _legacy_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None, list[tuple[int, str]]]:
+def _legacy_regex_call(
+    name: str, args: Sequence[ast.Node], types: Sequence[FxType]
+) -> tuple[FxType | None, list[tuple[int, str]]]:
     """Match.cs without the V1 rules: options may be computed (but not DotAll or FreeSpacing,
     which came with V1), IsMatch's pattern need only be free of variables, and the pattern is
     .NET's, unchecked; Match's record always has SubMatches."""
@@ -627,7 +643,8 @@ def _legacy_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | No
         if given is not None and (DOT_ALL in given or FREE_SPACING in given):
             return None, [(2, "Invalid regular expression: MatchOptions.DotAll and MatchOptions.FreeSpacing are only available with Power Fx V1.")]
     pattern = constant_text(args[1])
-    if isinstance(args[1], ast.Call) and args[1].name == "Blank":
+    pattern_kind = types[1].kind if len(types) > 1 else "Unknown"
+    if pattern_kind not in ("Text", "Option", "Unknown") or (isinstance(args[1], ast.Call) and args[1].name == "Blank"):
         return None, [(1, "Regular expression must be a constant value.")]
     if name == "IsMatch":
         if pattern is None and not _free_of_variables(args[1]):
