@@ -28,6 +28,7 @@ from postcall.powerfx.static import (
     check_binary,
     check_call,
     check_literal_args,
+    check_patch,
     check_regex_call,
     check_summarize,
     column_kinds,
@@ -467,6 +468,9 @@ class Compiler:
         if node.name == "Summarize":
             result_type, grouping = check_summarize(node.args, arg_types)
             problems.extend(grouping)
+        elif node.name == "Patch":
+            result_type, patching = check_patch(arg_types)
+            problems.extend(patching)
         elif node.name in SHAPING:
             shaped, shaping = check_shaping(node.name, node.args, arg_types, self.features)
             problems.extend(shaping)
