@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from postcall.devtools.conformance_hosts import host_setup
+from postcall.devtools.conformance_hosts import HOST_SETUPS, host_setup, host_test_functions
 from postcall.errors import PowerFxError
 from postcall.powerfx.convert import format_value
 from postcall.powerfx.features import CANVAS, CANVAS_V1, MICROSOFT_NAMES, POWER_FX_V1, Features
@@ -90,12 +90,8 @@ HANDLERS = frozenset(
 SUPPORTED_HANDLERS = frozenset(
     {"DecimalSupport", "DisableMemChecks", "EnableJsonFunctions", "RegEx", "TimeZoneInfo", "Net7",
      "AllEnumsSetup", "NumberIsFloat", "PowerFxV1", "AsyncTestSetup"}
-)
+) | HOST_SETUPS  # the test hosts' option sets (conformance_hosts.py)
 UNSUPPORTED_HANDLER_REASONS: Mapping[str, str] = {
-    "OptionSetTestSetup": "test-only option sets (OptionSetTestSetup)",
-    "OptionSetSortTestSetup": "test-only option sets (OptionSetSortTestSetup)",
-    "AllEnumsPlusTestEnumsSetup": "test-only enums (AllEnumsPlusTestEnumsSetup)",
-    "AllEnumsPlusTestOptionSetsSetup": "test-only option sets (AllEnumsPlusTestOptionSetsSetup)",
     "MutationFunctionsTestSetup": "data-source mutation (Collect/Patch/Remove on test tables)",
     "TraceSetup": "Trace() to a test trace listener",
     "Blob": "file/blob values",
@@ -391,7 +387,16 @@ def _context(setup: Mapping[str, bool] | None = None) -> EvalContext:
     for name, enabled in (setup or {}).items():
         if enabled and name.startswith("TimeZoneInfo"):
             zone = _zone(name) or dt.UTC
-    return EvalContext(scope={}, now=lambda: FIXED_NOW, timezone=zone)
+    scope = dict(host_setup(setup or {}).scope)
+    return EvalContext(scope=scope, now=lambda: FIXED_NOW, timezone=zone)
+
+
+def _with_test_functions(table: Mapping[str, FunctionSpec] | None, case: Case) -> Mapping[str, FunctionSpec] | None:
+    """The host's function table plus the test functions of its enum setups (conformance_hosts)."""
+    extra = host_test_functions(case.setup, case.features.strongly_typed_builtin_enums)
+    if not extra:
+        return table
+    return {**(FUNCTIONS if table is None else table), **extra}
 
 
 def host_functions(setup: Mapping[str, bool]) -> Mapping[str, FunctionSpec] | None:
@@ -499,8 +504,8 @@ def _run_case(case: Case) -> Outcome:
     features = case.features
     hosted = host_setup(case.setup)
     parsed = parse_formula(
-        case.expression, known_names=(), number_is_float=number_is_float, features=features,
-        functions=host_functions(case.setup), option_sets=hosted.option_sets,
+        case.expression, known_names=tuple(hosted.scope), number_is_float=number_is_float, features=features,
+        functions=_with_test_functions(host_functions(case.setup), case), option_sets=hosted.option_sets,
     )
     if expected_text.startswith("Errors:"):
         if parsed.formula is None:

@@ -7,6 +7,7 @@ text) and the type errors reported before evaluation (PFX303, PFX304).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, did_you_mean
@@ -31,6 +32,7 @@ from postcall.powerfx.static import (
     check_summarize,
     column_kinds,
     comparable,
+    constant_text,
     enum_type,
     summarize_scope,
     table_literal_type,
@@ -72,7 +74,7 @@ class Compiler:
         # Without strongly typed enums (pre-V1 hosts) their members are their backing values.
         sets = {**BUILTIN_OPTION_SETS, **(option_sets or {})}
         strict = features.strongly_typed_builtin_enums
-        self.enums: dict[str, OptionSet] = {k: v if strict else v.loose() for k, v in sets.items()}
+        self.enums: dict[str, OptionSet] = {k: v if strict else v.pre_v1() for k, v in sets.items()}
         self._enum_types: dict[str, FxType] = {}
         # Decimal mode (NumberIsFloat off): literals and coerced numbers are Decimals.
         self.decimal = not number_is_float
@@ -294,7 +296,7 @@ class Compiler:
             member: Value = option_set.member(node.field_name)
             if not option_set.strict and member is not None:
                 # Without strongly typed enums a member is its backing value.
-                member = option_set.members[node.field_name]  # type: ignore[assignment]
+                member = option_set.members[member.name]  # type: ignore[assignment,union-attr]
                 if self.decimal and type(member) is float:
                     member = nums.from_float(member)
             return _constant(member), fx_type
@@ -344,15 +346,19 @@ class Compiler:
         operand = self.compile(node.operand)
         operand_type = self.type_of(node.operand)
         span = node.span
-        func = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": to_number}[node.op]
+        func: Callable[[Value], Value] = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": to_number}[node.op]
+        if self.decimal and node.op in ("-", "%"):
+            func = functools.partial(ops.negate if node.op == "-" else ops.percent, mode=True)
         if node.op == "!":
             fx_type = T.BOOLEAN
-        elif node.op == "-" and operand_type.kind == "Time":
-            fx_type = T.TIME
+        elif node.op == "-" and operand_type.kind in ("Time", "Date", "DateTime"):
+            fx_type = operand_type  # a negated date is still a date
         else:
             fx_type = T.NUMBER
         if operand_type.is_aggregate:
             self.error(PFX_TYPE, f"The operator '{node.op}' cannot be used on a {operand_type.kind}.", span)
+        elif node.op == "!" and operand_type.kind in ("Date", "DateTime", "Time") and self.features.v1:
+            self.error(PFX_TYPE, "Invalid argument type. Expecting one of the following: Boolean, Number, Decimal, Text, Dynamic.", span)
         problem = unary_problem(node.op, operand_type)
         if problem is not None:
             self.error(PFX_TYPE, problem, node.operand.span)
@@ -391,7 +397,7 @@ class Compiler:
         assert isinstance(node, ast.Call)
         self.functions.add(node.name)
         spec = self.function_table.get(node.name)
-        sig = signature(node.name)
+        sig = spec.signature if spec is not None and spec.signature is not None else signature(node.name)
         args: list[Fn] = []
         arg_types: list[FxType] = []
         aliases = tuple(a.alias if isinstance(a, ast.AsArg) else None for a in node.args)
@@ -457,7 +463,7 @@ class Compiler:
             message = f"'{node.name}' takes {expected} argument(s), got {count}."
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
-        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features)
+        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features, self.enums)
         if node.name == "Summarize":
             result_type, grouping = check_summarize(node.args, arg_types)
             problems.extend(grouping)
@@ -466,10 +472,12 @@ class Compiler:
             problems.extend(shaping)
             result_type = shaped or result_type
         problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
-        regex_type, regex_problems = check_regex_call(node.name, node.args)
+        regex_type, regex_problems = check_regex_call(node.name, node.args, self.features, arg_types)
         problems.extend(regex_problems)
         if regex_type is not None:
             result_type = regex_type
+        if node.name != "IsMatch" and regex_type is not None and not self.features.v1 and len(args) > 2 and constant_text(node.args[2]) is None:
+            args[2] = _fixed_regex_options(args[2], node.args[2].span)
         for index, message in problems:
             where = node.args[index].span if 0 <= index < len(node.args) else node.span
             self.error(PFX_TYPE, message, where)
@@ -497,6 +505,9 @@ class Compiler:
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
                 self.error(PFX_TYPE, "Invalid argument type (Text). Expecting a Boolean value instead.", arg.span)
+        if not self.features.v1 and node.name in _STATISTICS and count == 2 and arg_types[0].kind == "Blank":
+            # Before V1 an untyped Blank() there is an empty table: the result is Blank.
+            return (lambda frame: None), T.NUMBER
         built = spec.build(site, args)
         if node.name == "Concatenate" and result_type.kind == "Option" and result_type.enum is not None:
             built = _to_option(built, result_type.enum)
@@ -543,6 +554,9 @@ def _sort_by_value(function: str, arg: ast.Name, arg_types: list[FxType]) -> boo
     if function != "SortByColumns" or not arg_types or arg_types[0].kind != "Table" or not arg_types[0].fields:
         return False
     return arg_types[0].field(arg.name) is None
+
+
+_STATISTICS = frozenset({"Sum", "Average", "Min", "Max", "StdevP", "VarP"})
 
 
 def is_column_identifier(function: str, index: int) -> bool:
@@ -622,13 +636,13 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
             return eq_text
 
         def eq(frame: Frame) -> Value:
-            return _with_span(equals(left(frame), right(frame)), span)
+            return _with_span(equals(left(frame), right(frame), decimal), span)
 
         return eq
     if op == "<>":
 
         def ne(frame: Frame) -> Value:
-            result = equals(left(frame), right(frame))
+            result = equals(left(frame), right(frame), decimal)
             if type(result) is bool:
                 return not result
             return _with_span(result, span)
@@ -637,7 +651,7 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
     if op in ("<", "<=", ">", ">="):
 
         def cmp(frame: Frame) -> Value:
-            return _with_span(compare(op, left(frame), right(frame)), span)
+            return _with_span(compare(op, left(frame), right(frame), decimal), span)
 
         return cmp
     if op == "&":
@@ -679,6 +693,22 @@ def _project(fn: Fn, names: frozenset[str]) -> Fn:
         return keep(value)
 
     return project
+
+
+def _fixed_regex_options(fn: Fn, span: SourceSpan) -> Fn:
+    """Before V1 computed MatchOptions are allowed, but Match and MatchAll got their record type
+    from the default options: a computed value asking for any other behaviour than Contains
+    (IgnoreCase, Complete, Multiline...) is an InvalidArgument error when it runs (as in the C#
+    interpreter; IsMatch has no record and takes any options)."""
+
+    def options(frame: Frame) -> Value:
+        value = fn(frame)
+        text = value.value if isinstance(value, OptionValue) else value
+        if isinstance(text, str) and any(ch in "^$imsxN" for ch in text):
+            return ErrorValue(ErrorKind.InvalidArgument, "MatchOptions computed when the formula runs must be Contains.", span)
+        return value
+
+    return options
 
 
 def _void(fn: Fn) -> Fn:

@@ -104,6 +104,18 @@ class PatternInfo:
     names: tuple[str, ...]
     numbered: bool
     free_spacing: bool
+    blank_submatches: bool = False  # before Power Fx V1 without NumberedSubMatches: SubMatches is Blank
+
+
+_LEGACY_NAME = re.compile(r"\(\?(?:<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)')")
+
+
+def legacy_pattern_info(pattern: str, options: str) -> PatternInfo:
+    """Before the V1 rules a pattern is not checked against Power Fx's dialect: it is .NET's
+    own, unnamed groups capture and `SubMatches` is always a field (Match.cs), Blank unless
+    MatchOptions.NumberedSubMatches was given (the C# interpreter's)."""
+    names = tuple(dict.fromkeys(a or b for a, b in _LEGACY_NAME.findall(pattern)))
+    return PatternInfo(names, True, False, blank_submatches=NUMBERED not in options)
 
 
 class PatternError(ValueError):

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from postcall.powerfx import ast
 from postcall.powerfx import types as T
 from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
-from postcall.powerfx.regexdialect import PatternError, check_pattern
+from postcall.powerfx.regexdialect import (
+    DOT_ALL,
+    FREE_SPACING,
+    PatternError,
+    check_pattern,
+    legacy_pattern_info,
+)
 from postcall.powerfx.signatures import Signature
 from postcall.powerfx.textformat import MAX_FORMAT_LENGTH, NOT_FORMATTABLE, check_format
 from postcall.powerfx.types import FxType, coercible
@@ -40,7 +46,7 @@ def column_kinds(args: list[FxType]) -> dict[str, str]:
 def enum_type(option_set: OptionSet) -> FxType:
     """The type of an option set's name: a record of its members, each typed by the set."""
     member = option_value_type(option_set)
-    return T.record({key: member for key in option_set.members})
+    return T.record({key: member for key in option_set.names})
 
 
 def option_value_type(option_set: OptionSet) -> FxType:
@@ -101,11 +107,13 @@ def _option_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | 
         assert enum is not None
         if other.kind in ("Unknown", "Error"):
             return T.BOOLEAN, None
+        # Ordering against a plain number (or Blank) needs numeric comparison and a way across.
+        orders_with_numbers = enum.compare_numeric and (enum.coerce_to_backing or enum.coerce_from_backing)
         if other.kind == "Blank":
-            return T.BOOLEAN, (incompatible if ordering and not enum.compare_numeric else None)
+            return T.BOOLEAN, (incompatible if ordering and not orders_with_numbers else None)
         if other.kind == enum.backing:
             if ordering:
-                return T.BOOLEAN, None if enum.compare_numeric else incompatible
+                return T.BOOLEAN, None if orders_with_numbers else incompatible
             if enum.coerce_from_backing or enum.coerce_to_backing or enum.compare_numeric:
                 return T.BOOLEAN, None
         return T.BOOLEAN, incompatible
@@ -150,6 +158,8 @@ def table_literal_type(items: list[FxType]) -> tuple[FxType, str | None]:
     for t in known[1:]:
         if t.kind == "Record" or (first.is_aggregate != t.is_aggregate):
             return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
+        if (_strict_enum(first) or _strict_enum(t)) and not T.coercible(t, first):
+            return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
     return T.single_column(first), None
 
 
@@ -185,6 +195,11 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
     enum_rule = _option_binary(op, left, right)
     if enum_rule is not None:
         return enum_rule
+    if (left.kind == "Color" or right.kind == "Color") and op not in ("=", "<>", "&", "in", "exactin"):
+        expected = ("Number, Decimal, Date, Time, DateTime, Dynamic" if op in ("<", "<=", ">", ">=")
+                    else "Decimal, Number, Text, Boolean, Date, Time, DateTimeNoTimeZone, DateTime, Dynamic")
+        return (T.BOOLEAN if op in ("<", "<=", ">", ">=", "&&", "||") else T.NUMBER), (
+            f"Invalid argument type. Expecting one of the following: {expected}.")
     if op in ("&&", "||"):
         return T.BOOLEAN, None
     if op in ("=", "<>"):
@@ -205,6 +220,8 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
     if op == "&":
         if left.is_aggregate or right.is_aggregate:
             return T.TEXT, f"A {_name(left if left.is_aggregate else right)} cannot be joined as text."
+        if left.kind == "Color" or right.kind == "Color":
+            return T.TEXT, "Invalid argument type. Expecting one of the following: Text, Number, Decimal, Date, Time, DateTimeNoTimeZone, DateTime, Boolean, Dynamic."
         return T.TEXT, None
     if op in ("in", "exactin"):
         return T.BOOLEAN, _check_in(left, right)
@@ -278,11 +295,13 @@ def _name(t: FxType) -> str:
 _SCALAR_PARAMS = {"Number", "Text", "Boolean", "DateTime", "Date", "Time"}
 
 
-def _check_enum_param(name: str, arg: FxType, strict: bool) -> str | None:
+def _check_enum_param(
+    name: str, arg: FxType, strict: bool, enums: Mapping[str, OptionSet] | None = None
+) -> str | None:
     """An argument where option set `name`'s value is expected (Weekday's StartOfWeek...)."""
     if arg.kind in ("Unknown", "Blank", "Error", "Dynamic"):
         return None
-    enum = BUILTIN_OPTION_SETS[name]
+    enum = (enums or BUILTIN_OPTION_SETS).get(name) or BUILTIN_OPTION_SETS[name]
     if arg.kind == "Option" and arg.option_set == name:
         return None
     problem = f"Invalid argument type ({_name(arg)}). Expecting a {enum.label} value instead."
@@ -304,9 +323,11 @@ def _check_format(arg: FxType) -> str | None:
     return _check_param("Text", arg, False)
 
 
-def _check_param(kind: str, arg: FxType, tabular: bool, strict: bool = True) -> str | None:
+def _check_param(
+    kind: str, arg: FxType, tabular: bool, strict: bool = True, enums: Mapping[str, OptionSet] | None = None
+) -> str | None:
     if kind.startswith("Enum:"):
-        return _check_enum_param(kind[5:], arg, strict)
+        return _check_enum_param(kind[5:], arg, strict, enums)
     if kind == "Format":
         return _check_format(arg)
     if kind == "Any":
@@ -357,11 +378,15 @@ _BACKING_CONVERTERS = {"Value": "Number", "Float": "Number", "Decimal": "Number"
 
 
 def check_call(
-    name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1
+    name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1,
+    enums: Mapping[str, OptionSet] | None = None,
 ) -> tuple[FxType, dict[int, str], list[tuple[int, str]]]:
     """(result type, runtime coercions by argument index, problems by argument index)."""
     problems: list[tuple[int, str]] = []
     coercions: dict[int, str] = {}
+    if name == "Decimal" and not features.v1 and args:
+        # Value.cs: Decimal numbers came with Power Fx V1.
+        problems.append((0, "The 'Decimal' function can only be used if the 'Power Fx 1.0 compatibility' feature is enabled."))
     if name in ("Min", "Max") and not features.v1:
         legacy = _legacy_min_max(args)
         if legacy is not None:
@@ -372,14 +397,18 @@ def check_call(
             continue
         if arg.kind == "Void" and name in _TAKES_VOID:
             continue
-        problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums)
+        problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums, enums)
         if problem is not None:
             problems.append((index, problem))
+    if name in _BACKING_CONVERTERS and args and args[0].kind == "Color":
+        problems.append((0, "Expected text or number. We expect text or a number at this point in the formula."))
     if name in _BACKING_CONVERTERS and args:
         enum = _strict_enum(args[0])
         if enum is not None and enum.backing != _BACKING_CONVERTERS[name]:
             wanted = "Expected text or number. We expect text or a number at this point in the formula."
             problems.append((0, wanted if name != "Boolean" else f"The function '{name}' has some invalid arguments."))
+    if name == "Text" and args and args[0].kind == "Color":
+        problems.append((0, "Expected text or number. We expect text or a number at this point in the formula."))
     if name == "Concatenate" and concat_type(args).kind == "Option":
         return concat_type(args), coercions, problems
     if name == "Table":
@@ -570,11 +599,15 @@ def constant_text(node: ast.Node) -> str | None:
     return None
 
 
-def check_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None, list[tuple[int, str]]]:
+def check_regex_call(
+    name: str, args: Sequence[ast.Node], features: Features = POWER_FX_V1, types: Sequence[FxType] = ()
+) -> tuple[FxType | None, list[tuple[int, str]]]:
     """IsMatch/Match/MatchAll: the pattern (and options) must be constants Power Fx accepts;
     the result's fields are the pattern's named captures."""
     if name not in _REGEX_FUNCTIONS or len(args) < 2:
         return None, []
+    if not features.v1:
+        return _legacy_regex_call(name, args, types)
     pattern = constant_text(args[1])
     if pattern is None:
         return None, [(1, "Regular expressions must be constant values.")]
@@ -597,6 +630,63 @@ def check_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None
     for capture in info.names:
         fields[capture] = T.TEXT
     return (T.record(fields) if name == "Match" else T.table(fields)), []
+
+
+def _legacy_regex_call(
+    name: str, args: Sequence[ast.Node], types: Sequence[FxType]
+) -> tuple[FxType | None, list[tuple[int, str]]]:
+    """Match.cs without the V1 rules: options may be computed (but not DotAll or FreeSpacing,
+    which came with V1), IsMatch's pattern need only be free of variables, and the pattern is
+    .NET's, unchecked; Match's record always has SubMatches."""
+    if len(args) > 2:
+        given = constant_text(args[2])
+        if given is not None and (DOT_ALL in given or FREE_SPACING in given):
+            return None, [(2, "Invalid regular expression: MatchOptions.DotAll and MatchOptions.FreeSpacing are only available with Power Fx V1.")]
+    pattern = constant_text(args[1])
+    pattern_kind = types[1].kind if len(types) > 1 else "Unknown"
+    if pattern_kind not in ("Text", "Option", "Unknown") or (isinstance(args[1], ast.Call) and args[1].name == "Blank"):
+        return None, [(1, "Regular expression must be a constant value.")]
+    if name == "IsMatch":
+        if pattern is None and not _free_of_variables(args[1]):
+            return None, [(1, "Regular expressions must be constant values.")]
+        problem = None if pattern is None else _legacy_pattern_problem(pattern)
+        return (T.BOOLEAN, []) if problem is None else (None, [(1, problem)])
+    if pattern is None:
+        return None, [(1, "Regular expressions must be constant values.")]
+    problem = _legacy_pattern_problem(pattern)
+    if problem is not None:
+        return None, [(1, problem)]
+    info = legacy_pattern_info(pattern, "")
+    fields: dict[str, FxType] = {"FullMatch": T.TEXT, "StartMatch": T.NUMBER, "SubMatches": T.single_column(T.TEXT)}
+    for capture in info.names:
+        fields[capture] = T.TEXT
+    return (T.record(fields) if name == "Match" else T.table(fields)), []
+
+
+# Messages of dialect rules that .NET's own Regex does not have.
+_V1_ONLY_PATTERN_RULES = ("escaped in a character class",)
+
+
+def _legacy_pattern_problem(pattern: str) -> str | None:
+    """Before V1 only what .NET's Regex refuses is a compile error.  Power Fx's dialect refuses
+    more; of its rules, unescaped characters in a class are the one .NET does not have, so a
+    pattern failing only that (and compiling) is accepted."""
+    try:
+        try:
+            check_pattern(pattern, "cN")  # every group captures, as in .NET
+        except PatternError as exc:
+            if "Named captures" not in str(exc):
+                raise
+            check_pattern(pattern, "c")  # named ones then do (.NET numbers both kinds)
+    except PatternError as exc:
+        if not any(rule in str(exc) for rule in _V1_ONLY_PATTERN_RULES):
+            return f"Invalid regular expression: {exc}"
+    return None
+
+
+def _free_of_variables(node: ast.Node) -> bool:
+    """The binder's IsConstant: no name but the built-in Match and MatchOptions sets."""
+    return all(not isinstance(n, ast.Name) or n.name in ("Match", "MatchOptions") for n in ast.walk(node))
 
 
 def _constant_number(node: ast.Node) -> float | None:

@@ -161,12 +161,13 @@ class OptionValue:
     value, not the label: two names may share a value); members without one compare by name.
     """
 
-    __slots__ = ("option_set", "name", "value")
+    __slots__ = ("option_set", "name", "value", "label")
 
-    def __init__(self, option_set: str, name: str, value: object) -> None:
+    def __init__(self, option_set: str, name: str, value: object, label: str | None = None) -> None:
         self.option_set = option_set
-        self.name = name
+        self.name = name  # the logical name
         self.value = value
+        self.label = label  # the display name, when the set has one (what Text() shows)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, OptionValue) or other.option_set != self.option_set:
