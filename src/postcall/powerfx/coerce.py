@@ -507,6 +507,8 @@ def coerce_to_kind(kind: str, value: Value) -> Value:
     if kind == "Number":
         if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             return value
+        if value == "":
+            return None  # an empty text is no number: Blank, as Value("")
         return to_number(value)
     if kind == "Text":
         return value if isinstance(value, str) else to_text(value)
