@@ -167,3 +167,4 @@ def test_colors_in_json_and_from_untyped_text() -> None:
     assert "Expecting one of the following" in refused("Color.Red + 3")
     assert "Expected text or number" in refused("Value(RGBA(1,1,1,1))")
     assert "Incompatible type" in refused("[ErrorKind.Div0, 12]")
+

@@ -142,6 +142,19 @@ def test_an_unusable_answer_falls_back_to_the_embedded_recogniser(
     assert len(model.requests) == 1  # one attempt: a caller is waiting
 
 
+def test_chat_explain_shows_the_fallback_and_why(tmp_path: Path, model: OpenAIServer) -> None:
+    from postcall.cli.conversation import explain_lines
+
+    model.script.append(Scripted(content=choice("match", ["Weather"])))
+    convo = Conversation(llm_agent(tmp_path, model))
+    convo.start()
+    before = len(convo.results)
+    convo.say("where is my order")
+    lines = explain_lines(convo, before)
+    assert lines[0].startswith("  [recognizer (llm->embedded)] match: llm not used (the model named 'Weather'")
+    assert any(line.strip().startswith("*") and "Order status" in line for line in lines[1:])
+
+
 def test_a_model_slower_than_the_timeout_falls_back(tmp_path: Path, model: OpenAIServer) -> None:
     model.script.append(Scripted(content=choice("match", ["Refund"]), delay_s=3.0))
     agent = llm_agent(tmp_path, model, timeout=0.2)

@@ -426,7 +426,12 @@ class Compiler:
                 self.types[id(arg)] = T.UNKNOWN
                 arg_types.append(T.UNKNOWN)
                 continue
-            if isinstance(arg, ast.Name) and is_column_identifier(node.name, index) and not _sort_by_value(node.name, arg, arg_types):
+            if (
+                isinstance(arg, ast.Name)
+                and self.features.support_column_names_as_identifiers
+                and is_column_identifier(node.name, index)
+                and not _sort_by_value(node.name, arg, arg_types)
+            ):
                 args.append(_constant(arg.name))
                 self.types[id(arg)] = T.TEXT
                 arg_types.append(T.TEXT)
@@ -514,9 +519,9 @@ class Compiler:
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
                 self.error(PFX_TYPE, "Invalid argument type (Text). Expecting a Boolean value instead.", arg.span)
-        if not self.features.v1 and node.name in _STATISTICS and count == 2 and arg_types[0].kind == "Blank":
+        if not self.features.v1 and node.name in _BLANK_AS_TABLE and count == 2 and arg_types[0].kind == "Blank":
             # Before V1 an untyped Blank() there is an empty table: the result is Blank.
-            return (lambda frame: None), T.NUMBER
+            return (lambda frame: None), T.NUMBER if node.name != "Distinct" else T.UNKNOWN
         built = spec.build(site, args)
         if node.name == "Concatenate" and result_type.kind == "Option" and result_type.enum is not None:
             built = _to_option(built, result_type.enum)
@@ -565,7 +570,7 @@ def _sort_by_value(function: str, arg: ast.Name, arg_types: list[FxType]) -> boo
     return arg_types[0].field(arg.name) is None
 
 
-_STATISTICS = frozenset({"Sum", "Average", "Min", "Max", "StdevP", "VarP"})
+_BLANK_AS_TABLE = frozenset({"Sum", "Average", "Min", "Max", "StdevP", "VarP", "Distinct"})
 
 
 def is_column_identifier(function: str, index: int) -> bool:
