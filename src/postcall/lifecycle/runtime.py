@@ -106,7 +106,8 @@ def open_runtime(
     store = open_store(settings.database_url, agent_dir=agent.root if agent.root.is_dir() else agent.root.parent, clock=clock)
     engine = Engine(
         agent, recognizer=recognizer_for(agent),
-        knowledge=open_index(agent.root if agent.root.is_dir() else agent.root.parent, settings.data_dir),
+        # on PostgreSQL the index lives in the store's database, shared by every worker
+        knowledge=open_index(agent.root if agent.root.is_dir() else agent.root.parent, settings.data_dir, store.engine),
     )
     programs = ProgramRegistry()
     register_agent(programs, agent, engine)
