@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import signal
 import sqlite3
 import subprocess
@@ -38,12 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _report import percentile, write_section
 
 from postcall.devtools.scripted import PROGRAM_NAME
 from postcall.store import RunSpec, Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
-DOC = REPO / "docs" / "benchmarks.md"
 CRM_APP = REPO / "examples" / "crm" / "crm_app.py"
 AGENT = REPO / "examples" / "contoso-support"
 SECTION = "## Durable post-call runs"
@@ -229,8 +228,7 @@ class Latency:
     samples: list[float]
 
     def pct(self, q: float) -> float:
-        ordered = sorted(self.samples)
-        return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+        return percentile(self.samples, q)
 
 
 def measure_throughput(backend: str, db_url: str, folder: Path, n_workers: int, endings: int) -> Throughput:
@@ -381,17 +379,6 @@ def render(floors: list[float], throughputs: list[Throughput], latencies: list[L
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Durable post-call runs\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda m: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="shorter runs (less precise)")
@@ -442,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(floors, throughputs, latencies, args.quick)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(SECTION[3:], section)
     return 0
 
 

@@ -26,7 +26,6 @@ import datetime as dt
 import os
 import platform
 import random
-import re
 import sqlite3
 import statistics
 import sys
@@ -40,6 +39,8 @@ from typing import Any
 
 import httpx
 import httpx2
+from _report import percentile as pct
+from _report import write_section
 
 from postcall.actions import ActionRequest
 from postcall.actions.execute import execute_action
@@ -53,7 +54,6 @@ from postcall.knowledge.text import WORD, spoken_answer
 from postcall.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
-DOC = REPO / "docs" / "benchmarks.md"
 PASSAGES = 10_000
 
 
@@ -104,11 +104,6 @@ def postgres() -> Iterator[Any]:
         yield server
     finally:
         server.stop()
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def _bare_sqlite(index: KnowledgeIndex) -> tuple[Callable[[str], object], Callable[[], None]]:
@@ -286,16 +281,6 @@ def _pg_lines(pg: dict[str, Any]) -> list[str]:
     ]
 
 
-def write_section(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Knowledge and models\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda m: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer questions and calls")
@@ -313,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(k, m, seeds, pg)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section("Knowledge and models", section)
     return 0
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import ast
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -35,10 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_knowledge import DOC
+from _report import write_section
 
 from postcall.knowledge.index import RERANK_WEIGHT, KnowledgeIndex
 from postcall.understanding.embedding import load_embedder
@@ -234,13 +230,6 @@ def render(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8")
-    pattern = re.compile(r"^## Knowledge retrieval with embeddings\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda m: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md")
@@ -250,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(results)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section("Knowledge retrieval with embeddings", section)
     return 0
 
 

@@ -13,17 +13,17 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import sys
 import timeit
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _report import write_section
+
 from postcall.powerfx import EvalContext, from_json, parse_formula
 
 REPO = Path(__file__).resolve().parent.parent
-DOC = REPO / "docs" / "benchmarks.md"
 
 CONDITION = 'System.Conversation.EndReason = "CUSTOMER_HANGUP"'
 TEN_CALLS = (
@@ -107,17 +107,6 @@ def render(rows: list[tuple[str, str, float, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Power Fx\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda m: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (less precise)")
@@ -127,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(rows)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section("Power Fx", section)
     return 0
 
 

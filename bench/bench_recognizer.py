@@ -5,6 +5,10 @@ Data (fetch it; nothing of it is kept in this repository):
   150 intents, 4,500 in-scope test utterances, 1,000 out-of-scope test utterances.
 * BANKING77, github.com/PolyAI-LDN/task-specific-datasets (CC BY 4.0, Casanueva et al. 2020):
   banking_data/train.csv and test.csv, 77 intents, 3,080 test utterances.
+* HWU64, github.com/xliuhw/NLU-Evaluation-Data (CC BY 4.0, Liu et al. 2019), optional with
+  --hwu: the authors' own cross-validation fold 1 (CrossValidation/out4RasaReal/.../KFold_1,
+  merged/ and mergedTestset/), 64 intents, 9,960 training and 1,076 test utterances.  Nothing
+  was tuned on it: it is the held-out check that the recogniser does not only fit CLINC150.
 
 Protocol (issue 14): for each seed, K trigger phrases per intent are sampled from the training
 split; every intent is a candidate topic; every test utterance is decided.  Reported per
@@ -19,7 +23,10 @@ with seeds other than the test seeds.  It picks the thresholds with the best val
 among those that reject at least 65% of the out-of-scope validation utterances.
 
     .venv/bin/python bench/bench_recognizer.py --clinc PATH/oos-eval --banking PATH/task-specific-datasets \
-        [--seeds 1 2 3] [--k 10] [--lexical-limit 600] [--calibrate] [--no-write]
+        [--hwu PATH/NLU-Evaluation-Data] [--seeds 1 2 3 4 5] [--k 10] [--lexical-limit 600] [--calibrate] [--no-write]
+
+It also times decisions on bad input (nothing, one word, 10,000 characters, other scripts,
+emoji) over the 150 CLINC150 topics.
 
 Writes the `## Intent recognition` section of docs/benchmarks.md (other sections are kept).
 """
@@ -40,6 +47,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from _report import write_section
 
 from postcall.engine.recognizer import IntentCandidate, PhraseRecognizer, decide
 from postcall.understanding import EmbeddedRecognizer, Thresholds, load_embedder
@@ -76,6 +84,80 @@ def load_banking(root: Path) -> Data:
         with open(root / "banking_data" / name, newline="") as fh:
             return [(r["text"], r["category"]) for r in csv.DictReader(fh)]
     return Data("BANKING77", read("train.csv"), read("test.csv"), [], [], [])
+
+
+HWU_FOLD = "CrossValidation/out4RasaReal/rasa_json_2018_03_22-13_01_25_169_80Train/CrossValidation/KFold_1"
+
+
+def load_hwu(root: Path) -> Data:
+    def read(folder: str) -> Pairs:
+        found = sorted((root / HWU_FOLD / folder).glob("*.json"))
+        if not found:
+            raise SystemExit(f"no HWU64 fold file under {root / HWU_FOLD / folder}")
+        examples = json.loads(found[0].read_text())["rasa_nlu_data"]["common_examples"]
+        return [(e["text"], e["intent"]) for e in examples]
+    return Data("HWU64", read("merged"), read("mergedTestset"), [], [], [])
+
+
+BAD_INPUT = {
+    "nothing": "", "one word": "hmm", "10,000 characters": "x" * 10_000, "2,000 words": "word " * 2_000,
+    "Chinese": "我想查询我的账单", "Arabic": "أريد التحدث إلى شخص", "emoji": "😀😀😀 🙏 🚀", "control": "\x00\x01",
+}
+
+
+def time_bad_input(data: Data, k: int) -> str:
+    """CPU ms per decision of each bad input over all the data set's topics (and its outcome)."""
+    cands = sample(data.train, k, 1)
+    rec = EmbeddedRecognizer()
+    rec.prepare(cands)
+    parts = []
+    for label, text in BAD_INPUT.items():
+        t0 = time.process_time()
+        for _ in range(20):
+            found = rec.decide(text, cands)
+        parts.append(f"{label} {(time.process_time() - t0) / 20 * 1000:.2f} ms ({found.outcome})")
+    return f"Bad input over {len(cands)} topics, CPU per decision: " + ", ".join(parts) + "."
+
+
+_DIGITS = "zero one two three four five six seven eight nine".split()
+_HOMOPHONES = {"to": "too", "for": "four", "your": "you're", "there": "their", "right": "write", "know": "no"}
+
+
+def asr_variant(text: str, rng: random.Random) -> str:
+    """What a speech recogniser might write: lower case, no punctuation, digits spoken one by
+    one, a filler or two, now and then a homophone."""
+    words = re.sub(r"[^\w\s']", " ", text.lower()).split()
+    spoken: list[str] = []
+    for word in words:
+        if word.isdigit():
+            spoken.extend(_DIGITS[int(d)] for d in word)
+        elif word in _HOMOPHONES and rng.random() < 0.5:
+            spoken.append(_HOMOPHONES[word])
+        else:
+            spoken.append(word)
+    spoken.insert(0, rng.choice(["um", "uh", "so", "yeah"]))
+    if len(spoken) > 3 and rng.random() < 0.5:
+        spoken.insert(rng.randrange(2, len(spoken)), rng.choice(["uh", "like", "you know"]))
+    return " ".join(spoken)
+
+
+def run_asr(data: Data, k: int, th: Thresholds) -> str:
+    """Top-1 on the test utterances as written and as a speech recogniser might write them."""
+    cands = sample(data.train, k, 1)
+    rec = EmbeddedRecognizer(th)
+    rec.prepare(cands)
+    rng = random.Random(0)
+    clean = noisy = 0
+    for text, label in data.test:
+        for variant, counter in ((text, 0), (asr_variant(text, rng), 1)):
+            d = rec.decide(variant, cands)
+            hit = d.outcome != "none" and d.chosen[0].topic == label
+            if counter:
+                noisy += hit
+            else:
+                clean += hit
+    n = len(data.test)
+    return f"{data.name} ASR-style (seed 1): top-1 {clean / n:.1%} as written, {noisy / n:.1%} spoken-style"
 
 
 def sample(train: Pairs, k: int, seed: int) -> list[IntentCandidate]:
@@ -206,20 +288,12 @@ def fmt(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def write_section(body: str) -> None:
-    path = REPO / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = "## Intent recognition\n\n" + body.strip() + "\n"
-    pattern = re.compile(r"^## Intent recognition\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    path.write_text(text)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clinc", type=Path, required=True, help="checkout of clinc/oos-eval")
     ap.add_argument("--banking", type=Path, required=True, help="checkout of PolyAI-LDN/task-specific-datasets")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--hwu", type=Path, default=None, help="checkout of xliuhw/NLU-Evaluation-Data (held out)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--lexical-limit", type=int, default=600)
     ap.add_argument("--limit", type=int, default=None, help="test utterances per data set (default: all)")
@@ -227,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     clinc, banking = load_clinc(args.clinc), load_banking(args.banking)
+    sets = [clinc, banking] + ([load_hwu(args.hwu)] if args.hwu else [])
     before = rss_mb()
     t0 = time.perf_counter()
     load_embedder()
@@ -234,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_mb = rss_mb() - before
     th = calibrate(clinc, args.k, [101, 102, 103]) if args.calibrate else Thresholds()
     rows: list[Row] = []
-    for data in (clinc, banking):
+    for data in sets:
         per_seed: list[list[Row]] = []
         for seed in args.seeds:
             cands = sample(data.train, args.k, seed)
@@ -260,20 +335,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = fmt(rows)
     print(table)
     ratios = []
-    for name in (clinc.name, banking.name):
+    for name in (d.name for d in sets):
         mine = next(r for r in rows if r.data == name and r.recognizer == "embedded")
         base = next(r for r in rows if r.data == name and r.recognizer.startswith("tf-idf"))
         old = next(r for r in rows if r.data == name and r.recognizer.startswith("lexical"))
         ratios.append(f"{name}: top-1 {mine.top1 / base.top1:.2f}x TF-IDF's and {mine.top1 / old.top1:.2f}x the old recogniser's")
+    emb = {r.data: r for r in rows if r.recognizer == "embedded"}
     goals = (
         f"Goals (issue 14): CLINC150 top-1 >= 85% with out-of-scope rejection >= 60% at the same thresholds "
-        f"(measured {rows[0].top1:.1%} with {rows[0].oos_rejected or 0:.1%}), BANKING77 >= 80% "
-        f"(measured {rows[3].top1:.1%}), <= 5 ms CPU per utterance over 150 topics (measured "
-        f"{rows[0].ms_per_utterance:.2f}), <= 2 s to prepare 150 topics (measured {rows[0].prepare_s:.2f})."
+        f"(measured {emb['CLINC150'].top1:.1%} with {emb['CLINC150'].oos_rejected or 0:.1%}), BANKING77 >= 80% "
+        f"(measured {emb['BANKING77'].top1:.1%}), <= 5 ms CPU per utterance over 150 topics (measured "
+        f"{emb['CLINC150'].ms_per_utterance:.2f}), <= 2 s to prepare 150 topics (measured {emb['CLINC150'].prepare_s:.2f})."
+        + (f"  Held out (never tuned on): HWU64 top-1 {emb['HWU64'].top1:.1%} (raw {emb['HWU64'].raw_top1:.1%})."
+           if "HWU64" in emb else "")
+    )
+    bad = time_bad_input(clinc, args.k)
+    asr = "; ".join(run_asr(d, args.k, th) for d in sets) + (
+        " (lower case, punctuation dropped, digits spoken, fillers and homophones inserted: bench_recognizer.asr_variant)."
     )
     print("; ".join(ratios))
     print(goals)
     print(f"model load {load_s:.2f} s, +{model_mb:.0f} MB resident")
+    print(bad)
+    print(asr)
     body = f"""Measured by `bench/bench_recognizer.py` on {platform.machine()} ({os.cpu_count()} cores shared with
 other work), {time.strftime('%Y-%m-%d')}; K = {args.k} trigger phrases per intent sampled with seeds
 {args.seeds} (mean over seeds; the old lexical recogniser on {args.lexical_limit} sampled utterances of
@@ -286,13 +370,17 @@ Model load {load_s:.2f} s and +{model_mb:.0f} MB resident (WordLlama l2_supercat
 
 {"; ".join(ratios)}.  {goals}
 
+{bad}
+
+{asr}
+
 top-1 counts an utterance right when the decision's first topic is right and the outcome is
 not "none" (an ambiguous outcome whose first option is right counts: the caller is asked);
-raw top-1 ignores the thresholds.  Data: CLINC150 (CC BY 3.0) and BANKING77 (CC BY 4.0),
-fetched, not kept here.
+raw top-1 ignores the thresholds.  Data: CLINC150 (CC BY 3.0), BANKING77 (CC BY 4.0) and
+HWU64 (CC BY 4.0, fold 1 of its authors' cross-validation), fetched, not kept here.
 """
     if not args.no_write:
-        write_section(body)
+        write_section("Intent recognition", "## Intent recognition\n\n" + body.strip() + "\n")
     return 0
 
 

@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import random
-import re
 import secrets
 import shutil
 import signal
@@ -50,10 +49,11 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from _report import DOC, percentile, write_section
 from twilio.request_validator import RequestValidator
 
 REPO = Path(__file__).resolve().parent.parent
-DOC = REPO / "docs" / "benchmarks.md"
+
 EXAMPLES = REPO / "examples"
 SECTION = "## Voice channels"
 
@@ -137,14 +137,6 @@ def cpu_by_process(pid: int) -> dict[str, float]:
         except OSError:
             continue
     return out
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -426,20 +418,20 @@ def server_side(log: Path, since: float, until: float) -> dict[str, float]:
             continue
         if since <= at <= until:
             values.append(float(entry["duration_ms"]))
-    return {"n": len(values), "p50": percentile(values, 50), "p99": percentile(values, 99)}
+    return {"n": len(values), "p50": percentile(values, 0.50), "p99": percentile(values, 0.99)}
 
 
 def summarize(stats: Stats) -> dict[str, Any]:
     everything = [v for values in stats.latencies.values() for v in values]
-    kinds = {kind: {"n": len(v), "p50": percentile(v, 50), "p99": percentile(v, 99), "max": max(v)}
+    kinds = {kind: {"n": len(v), "p50": percentile(v, 0.50), "p99": percentile(v, 0.99), "max": max(v)}
              for kind, v in sorted(stats.latencies.items())}
-    return {"n": len(everything), "p50": percentile(everything, 50), "p99": percentile(everything, 99),
+    return {"n": len(everything), "p50": percentile(everything, 0.50), "p99": percentile(everything, 0.99),
             "max": max(everything) if everything else float("nan"), "kinds": kinds,
             "errors": dict(stats.errors), "error_samples": stats.error_samples,
             "cpu_ms": stats.server_cpu_s * 1000 / max(1, len(everything)),
             "cpu_share": {name: seconds for name, seconds in stats.cpu_s.items()},
             "client_cpu_ms": stats.client_cpu_s * 1000 / max(1, len(everything)),
-            "health_p50": percentile(stats.health, 50), "health_p99": percentile(stats.health, 99)}
+            "health_p50": percentile(stats.health, 0.50), "health_p99": percentile(stats.health, 0.99)}
 
 
 def memory(stats: Stats, rss0: float, calls: int) -> dict[str, float]:
@@ -534,16 +526,6 @@ def section(args: argparse.Namespace, floor: dict[str, Any], passes: list[dict[s
     return "\n".join(lines) + "\n"
 
 
-def write_section(text_section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Voice channels\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda m: text_section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + text_section
-    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 NOTES = """Where the time goes (measured with temporary timers in the server and with py-spy): a turn's
 own work is about 5 ms (read and plan 1-3 ms, write and commit 2-3 ms, SQLite
 `synchronous=FULL`); the rest of the tail was waiting for SQLite's single write lock, which the
@@ -620,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         text = section(args, floor, passes, mem, view)
         print(text)
         if not args.no_write:
-            write_section(text)
+            write_section(SECTION[3:], text)
             print(f"wrote the {SECTION!r} section of {DOC}")
     finally:
         if args.keep:

@@ -19,7 +19,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from postcall.devtools.conformance import Outcome, run_files
+from postcall.devtools.conformance import NEVER_RUN, Outcome, run_files
 
 FOLDERS = (
     "src/tests/Microsoft.PowerFx.Core.Tests.Shared/ExpressionTestCases",
@@ -61,6 +61,11 @@ def report(checkout: Path, failures: bool, markdown: bool) -> int:
                 print(f"{c['passed']:6d} {c['failed']:6d} {c['skipped']:6d}  {name}")
         totals: Counter[str] = Counter(o.status for o in mine)
         print(f"\nTotal: {_rates(totals)}")
+        never = [o for o in mine if o.status == "skipped" and o.detail == NEVER_RUN]
+        if never:
+            # The issue counts every case of every file; Microsoft's CI itself never runs these.
+            print(f"Without the {len(never)} cases no configuration of Microsoft's harness runs: "
+                  f"{_rates(totals - Counter(skipped=len(never)))}")
         reasons = Counter(o.detail for o in mine if o.status == "skipped")
         for reason, count in reasons.most_common():
             print(f"    skipped {count:5d}  {reason}")

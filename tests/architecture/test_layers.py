@@ -1,4 +1,5 @@
-"""Every package of postcall has its row in docs/design.md's table and an import-linter contract."""
+"""Every package of postcall has its row in docs/design.md's table, in the order of the layers contract,
+and the contracts each row names exist and apply to that package."""
 
 from __future__ import annotations
 
@@ -25,3 +26,40 @@ def test_every_package_is_the_source_of_a_contract() -> None:
         for module in contract.get("source_modules", [])
     }
     assert sorted(set(PACKAGES) - sources) == []
+
+
+def _contracts() -> list[dict[str, object]]:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts: list[dict[str, object]] = config["tool"]["importlinter"]["contracts"]
+    return contracts
+
+
+def _rows() -> list[tuple[str, list[str]]]:
+    design = (REPO / "docs" / "design.md").read_text(encoding="utf-8")
+    found = re.findall(r"^\| `([a-z_]+)` \|.*\| ([^|]+) \|$", design, flags=re.MULTILINE)
+    return [(package, [c.strip() for c in contracts.split(";")]) for package, contracts in found]
+
+
+def test_each_row_names_contracts_that_exist_and_apply_to_its_package() -> None:
+    by_name = {str(c["name"]): c for c in _contracts()}
+    problems = []
+    for package, names in _rows():
+        for name in names:
+            contract = by_name.get(name)
+            if contract is None:
+                problems.append(f"{package}: no contract named {name!r} in pyproject.toml")
+                continue
+            modules = [str(m) for key in ("source_modules", "forbidden_modules") for m in contract.get(key, [])]
+            if not any(m == f"postcall.{package}" or m.startswith(f"postcall.{package}.") for m in modules):
+                problems.append(f"{package}: the contract {name!r} does not name postcall.{package}")
+    assert not problems, "\n".join(problems)
+    assert {p for p, _ in _rows()} == set(PACKAGES)
+
+
+def test_the_table_lists_the_packages_in_the_order_of_the_layers_contract() -> None:
+    layered = [c for c in _contracts() if c.get("type") == "layers"]
+    assert len(layered) == 1, "one layers contract: the order of docs/design.md's table"
+    order = [name.split(".")[1] for layer in layered[0]["layers"] for name in str(layer).split("|")]
+    order = [name.strip() for name in order]
+    assert [p for p, _ in _rows()] == order
+    assert sorted(order) == PACKAGES  # every package is in a layer

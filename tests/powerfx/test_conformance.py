@@ -123,3 +123,20 @@ def test_values_equal_compares_structurally() -> None:
     assert values_equal(Record({"a": 1.0}), Record({"a": 1.0, "b": None}))
     assert values_equal(ErrorValue(ErrorKind.Div0), ErrorValue(ErrorKind.Div0, "other message"))
     assert not values_equal(ErrorValue(ErrorKind.Div0), ErrorValue(ErrorKind.Numeric))
+
+
+def test_test_hosts_add_or_remove_functions(tmp_path: Path) -> None:
+    """AsyncTestSetup's WaitFor fails when evaluated out of order; without RegEx there is no IsMatch."""
+    path = tmp_path / "Async.txt"
+    path.write_text(
+        "#SETUP: AsyncTestSetup, EnableExpressionChaining\n\n"
+        ">> If(false, WaitFor(1), 20)\n20\n\n"
+        ">> WaitFor(0); WaitFor(1)\n1\n\n"
+        ">> WaitFor(1)\n1\n",
+        encoding="utf-8",
+    )
+    plain = tmp_path / "NoRegex.txt"
+    plain.write_text('>> IsMatch("Hi", "Hi")\nErrors: not supported\n', encoding="utf-8")
+    report = run_files([str(path), str(plain)])
+    statuses = [(o.case.line, o.status) for o in report.outcomes]
+    assert statuses == [(3, "passed"), (6, "passed"), (9, "failed"), (1, "passed")]

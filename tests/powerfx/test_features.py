@@ -58,3 +58,78 @@ def test_min_max_without_v1_rules_compute_mixed_kinds_as_numbers() -> None:
     assert run("Max(Date(2022,3,8), DateTime(2022,3,8,13,50,0))", CANVAS) == run(
         "DateTime(2022,3,8,13,50,0)", POWER_FX_V1
     )
+
+
+CHAINING = Features(expression_chaining=True)
+
+
+def test_chaining_runs_each_part_and_keeps_every_error() -> None:
+    assert run("3; 4; 5", CHAINING) == 5
+    assert run("If(true, 1; 2, 4)", CHAINING) == 2
+    value = run('1/0; 7; Sqrt(-1); 4', CHAINING)
+    assert isinstance(value, ErrorValue) and [e.kind for e in value.all()] == [ErrorKind.Div0, ErrorKind.Numeric]
+    # Not in parentheses, and not at all without the parser flag.
+    assert refused("(1; 2)", CHAINING)
+    assert refused("3; 4", POWER_FX_V1)
+
+
+def test_behaviour_formulas_allow_results_of_no_type() -> None:
+    # Results that do not agree make an If of no usable value, not a compile error...
+    assert run('If(1<0, "abc", {x:3})', CHAINING) is None
+    assert run("IsError(If(1<0, {x:3}, 1/0))", CHAINING) is True
+    # ...but using that value is one, and value formulas keep the V1 rule.
+    assert refused("If(1>0, 100, {x:3}) + 1", CHAINING)
+    assert refused('If(1<0, "abc", {x:3})', POWER_FX_V1)
+
+
+TEXT_FIRST = Features(text_first=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3+3", "3+3"),
+        ("=3+3", 6),
+        ("3 ${3+3}", "3 6"),
+        ('3 \' {} ${3+3} " ${$"{7+7}"}', '3 \' {} 6 " 14'),
+        ("$${1+3}", "${1+3}"),
+        ("$$${1+3}", "$${1+3}"),
+        ("${{a:1,b:2}.a}", "1"),
+        ("=", None),
+    ],
+)
+def test_text_first_reads_text_with_holes(text: str, expected: object) -> None:
+    assert run(text, TEXT_FIRST) == expected
+
+
+def test_text_first_errors_are_compile_errors() -> None:
+    assert refused('Happy ${UnknownFunction("arg")} Days', TEXT_FIRST)
+    assert refused("// Hello ${// 1+1} World", TEXT_FIRST)
+
+
+def test_regular_expressions_before_v1_are_dotnet_patterns() -> None:
+    # A literal "(" in a class is refused by Power Fx V1's dialect, accepted by .NET.
+    pattern = 'Match("(555) 123", "[(]?[0-9]{3}[)]? [0-9]+").FullMatch'
+    assert refused(pattern, POWER_FX_V1)
+    assert run(pattern, CANVAS) == "(555) 123"
+    # Options may be computed; DotAll and FreeSpacing came with V1.
+    assert run('IsMatch("Hello", "h", If(true, MatchOptions.IgnoreCase, MatchOptions.Contains))', CANVAS) is True
+    assert refused('Match("Hi", ".", MatchOptions.DotAll)', CANVAS)
+    # SubMatches is a field, Blank unless NumberedSubMatches is asked for.
+    assert run('Match("Hi", "(H)i").SubMatches', CANVAS) is None
+    assert refused("Match(\"ab\", \"a)\")", CANVAS)
+
+
+def test_decimal_and_untyped_blank_tables_before_v1() -> None:
+    assert refused("Decimal(1)", CANVAS)
+    assert run("Sum(Blank(), 1)", CANVAS) is None
+    assert run("Sum(Blank(), 1)", POWER_FX_V1) == 1
+
+
+def test_computed_match_options_before_v1() -> None:
+    # Match's record type comes from the default options: computed ones may only say Contains.
+    value = run('With({opts: "i"}, Match("Hi", "hi", opts))', CANVAS)
+    assert isinstance(value, ErrorValue) and value.kind == ErrorKind.InvalidArgument
+    assert run('Match("Hi", "H", If(true, MatchOptions.Contains, MatchOptions.Complete)).FullMatch', CANVAS) == "H"
+    # IsMatch has no record: any computed options work.
+    assert run('With({mo: MatchOptions.IgnoreCase}, IsMatch("A", "a", mo))', CANVAS) is True

@@ -60,10 +60,13 @@ def test_embedded_thresholds_are_settable(tmp_path: Path) -> None:
     assert "Your order is on its way." not in " ".join(convo.say("where is my parcel"))
 
 
-def test_planned_and_unknown_kinds_and_bad_numbers_are_reported(tmp_path: Path) -> None:
-    result = load_agent(agent_dir(tmp_path, "recognizer:\n  kind: llm\n  match_threshold: 3\n  colour: red\n"))
+def test_unknown_kinds_and_bad_values_are_reported(tmp_path: Path) -> None:
+    yaml_text = "recognizer:\n  kind: rasa\n  match_threshold: 3\n  colour: red\n  auth: basic\n  url: ftp://x\n"
+    result = load_agent(agent_dir(tmp_path, yaml_text))
     messages = [d.message for d in result.diagnostics]
-    assert any("'llm' (planned, not available in this version)" in m for m in messages)
+    assert any("recognizer kind 'rasa' is not one of embedded, lexical, llm, http" in m for m in messages)
+    assert any("recognizer.auth 'basic' must be one of hmac, bearer" in m for m in messages)
+    assert any("recognizer.url 'ftp://x' must start with http://" in m for m in messages)
     assert any("match_threshold must be between 0 and 1" in m for m in messages)
     assert any("has no key 'colour'" in m for m in messages)
     assert result.agent is not None and result.agent.config.recognizer.kind == "embedded"

@@ -74,8 +74,12 @@ class InProcessActions:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep | None = None,
         resolver: Resolver | None = None,
+        keep_calls: bool = True,
     ) -> None:
+        """`keep_calls` False keeps no `calls` (a long-lived runner, e.g. a recogniser's)."""
         self.settings_for = settings_for
+        self.keep_calls = keep_calls
+        self._start_lock = threading.Lock()
         self.calls: list[ActionCall] = []
         self.telemetry = MemoryTelemetry()
         self._transport = transport
@@ -92,7 +96,8 @@ class InProcessActions:
     def execute(self, request: ActionRequest) -> ActionResult:
         """Carry out `request` under its topic's settings; a failure comes back as a result, never raised."""
         result = self._run(self._execute(request))
-        self.calls.append(ActionCall(request, result))
+        if self.keep_calls:
+            self.calls.append(ActionCall(request, result))
         return result
 
     async def _execute(self, request: ActionRequest) -> ActionResult:
@@ -108,12 +113,14 @@ class InProcessActions:
         )
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=loop.run_forever, name="postcall-inprocess-actions", daemon=True)
-            thread.start()
-            self._loop, self._thread = loop, thread
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+        with self._start_lock:  # several threads may call at once (a server's turns)
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="postcall-inprocess-actions", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+            loop = self._loop
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
     def close(self) -> None:
         """Close the HTTP client and stop the helper thread (idempotent)."""

@@ -18,13 +18,13 @@ from postcall.files import private_dir, secure_data_dir
 from postcall.hostentries import parse_entries
 from postcall.knowledge.index import open_index
 from postcall.lifecycle.programs import register_agent
+from postcall.lifecycle.recognition import runtime_recognizer
 from postcall.lifecycle.session import Sessions
 from postcall.lifecycle.watchdog import WatchdogFailure
 from postcall.logging import get_logger
 from postcall.store import Store, open_store
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
-from postcall.understanding import recognizer_for
 
 log = get_logger("postcall.lifecycle")
 
@@ -105,7 +105,7 @@ def open_runtime(
         log.warning("allowed_hosts_entry_never_matches", entry=entry, reason=why)
     store = open_store(settings.database_url, agent_dir=agent.root if agent.root.is_dir() else agent.root.parent, clock=clock)
     engine = Engine(
-        agent, recognizer=recognizer_for(agent),
+        agent, recognizer=runtime_recognizer(agent),
         # on PostgreSQL the index lives in the store's database, shared by every worker
         knowledge=open_index(agent.root if agent.root.is_dir() else agent.root.parent, settings.data_dir, store.engine),
     )

@@ -57,6 +57,7 @@ from postcall.lifecycle.planning import (
     replay_of,
 )
 from postcall.lifecycle.programs import action_settings_for, topic_runs
+from postcall.lifecycle.recognition import runtime_recognizer
 from postcall.lifecycle.watchdog import Watchdog, WatchdogFailure, watchdog_event
 from postcall.lifecycle.writer import TurnWriter
 from postcall.store import (
@@ -68,7 +69,6 @@ from postcall.store import (
     TurnBatch,
 )
 from postcall.topics.agent import Agent
-from postcall.understanding import recognizer_for
 from postcall.vocabulary import ActivityType
 
 log = structlog.get_logger("postcall.lifecycle")
@@ -146,7 +146,7 @@ class Sessions:
         self.agent = agent
         self.held_end_grace_s = held_end_grace_s
         self.store = store
-        self.engine = engine or Engine(agent, recognizer=recognizer_for(agent))
+        self.engine = engine or Engine(agent, recognizer=runtime_recognizer(agent))
         self.clock = clock or SystemClock()
         self._http = http_client
         self._settings = action_settings_for(agent)

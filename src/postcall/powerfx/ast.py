@@ -120,6 +120,16 @@ class Interpolation(Node):
         return tuple(p for p in self.parts if isinstance(p, Node))
 
 
+@dataclass(frozen=True, slots=True)
+class Chain(Node):
+    """`a; b; c` (parser flag EnableExpressionChaining): each runs in turn, the last is the value."""
+
+    items: tuple[Node, ...] = ()
+
+    def children(self) -> tuple[Node, ...]:
+        return self.items
+
+
 def walk(node: Node) -> Iterator[Node]:
     """Every node of the tree, parents before children."""
     stack = [node]

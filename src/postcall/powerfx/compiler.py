@@ -7,7 +7,8 @@ text) and the type errors reported before evaluation (PFX303, PFX304).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import functools
+from collections.abc import Callable, Collection, Mapping
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, did_you_mean
 from postcall.powerfx import ast
@@ -16,25 +17,30 @@ from postcall.powerfx import operators as ops
 from postcall.powerfx import types as T
 from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOWN_FUNCTION
 from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number
-from postcall.powerfx.enums import BUILTIN_ENUMS
+from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
-from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn
+from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn, FunctionSpec
 from postcall.powerfx.names import MISSING, RAW_TYPES, get_field, lookup_name, normalize
 from postcall.powerfx.runtime import Frame
+from postcall.powerfx.shaping import SHAPING, check_shaping
 from postcall.powerfx.signatures import signature
 from postcall.powerfx.static import (
     check_binary,
     check_call,
     check_literal_args,
     check_regex_call,
+    check_summarize,
     column_kinds,
     comparable,
+    constant_text,
     enum_type,
+    summarize_scope,
     table_literal_type,
+    unary_problem,
 )
 from postcall.powerfx.typeargs import TYPE_ARGUMENTS, TypeArgError, TypeSpec, type_argument
 from postcall.powerfx.types import FxType
-from postcall.powerfx.values import ErrorKind, ErrorValue, Record, Table, Value
+from postcall.powerfx.values import ErrorKind, ErrorValue, OptionValue, Record, Table, Value
 
 
 class _StaticRow:
@@ -57,9 +63,19 @@ class Compiler:
         *,
         number_is_float: bool = True,
         features: Features = POWER_FX_V1,
+        functions: Mapping[str, FunctionSpec] | None = None,
+        option_sets: Mapping[str, OptionSet] | None = None,
     ) -> None:
         self.diagnostics = diagnostics
         self.features = features
+        # The host's function table: the built-in one unless a host adds or removes functions.
+        self.function_table: Mapping[str, FunctionSpec] = FUNCTIONS if functions is None else functions
+        # Option sets formulas may name: the built-in ones and the host's (`option_sets`).
+        # Without strongly typed enums (pre-V1 hosts) their members are their backing values.
+        sets = {**BUILTIN_OPTION_SETS, **(option_sets or {})}
+        strict = features.strongly_typed_builtin_enums
+        self.enums: dict[str, OptionSet] = {k: v if strict else v.pre_v1() for k, v in sets.items()}
+        self._enum_types: dict[str, FxType] = {}
         # Decimal mode (NumberIsFloat off): literals and coerced numbers are Decimals.
         self.decimal = not number_is_float
         self.functions: set[str] = set()
@@ -166,6 +182,22 @@ class Compiler:
 
         return interpolate, T.TEXT
 
+    def _Chain(self, node: ast.Node) -> tuple[Fn, FxType]:
+        assert isinstance(node, ast.Chain)
+        items = [self.compile(item) for item in node.items]
+
+        def chain(frame: Frame) -> Value:
+            # Each runs; the last gives the value, unless some gave errors: then all of them.
+            errors: list[ErrorValue] = []
+            value: Value = None
+            for item in items:
+                value = item(frame)
+                if type(value) is ErrorValue:
+                    errors.append(value)
+            return ErrorValue.merge(errors) if errors else value
+
+        return chain, self.type_of(node.items[-1])
+
     # --- names ----------------------------------------------------------------------
     def _resolve_static(self, node: ast.Name) -> FxType:
         name = node.name
@@ -186,8 +218,8 @@ class Compiler:
         if name in ("FirstError", "AllErrors") and self._error_scopes:
             error_record = T.record({"Kind": T.NUMBER, "Message": T.TEXT})
             return error_record if name == "FirstError" else T.FxType("Table", error_record.fields)
-        if name in BUILTIN_ENUMS:
-            return enum_type(name)
+        if name in self.enums:
+            return self._enum_type(name)
         if not any(_opaque(s) for s in self._rows):
             self.free.append(node)
         if self.known_names is not None and name not in self.known_names:
@@ -204,10 +236,25 @@ class Compiler:
             return T.ERROR
         return T.UNKNOWN
 
+    def _enum_type(self, name: str) -> FxType:
+        fx_type = self._enum_types.get(name)
+        if fx_type is None:
+            fx_type = self._enum_types[name] = enum_type(self.enums[name])
+        return fx_type
+
+    def _enum_named(self, node: ast.Node) -> OptionSet | None:
+        """The option set a name resolves to at compile time (None: a name read at run time)."""
+        if not isinstance(node, ast.Name) or node.name not in self.enums:
+            return None
+        return self.enums[node.name] if self.types.get(id(node)) is self._enum_types.get(node.name) else None
+
     def _Name(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.Name)
         name = node.name
         fx_type = self._resolve_static(node)
+        if name in self.enums and fx_type is self._enum_types.get(name):
+            members = self.enums[name].record()
+            return _constant(members), fx_type
 
         def read_name(frame: Frame) -> Value:
             if not frame.rows:
@@ -243,7 +290,17 @@ class Compiler:
         parts = dotted.split(".") if dotted is not None else []
         obj = self.compile(obj_node)
         fx_type = self._member_type(node, self.type_of(obj_node))
-        if len(parts) == 3 and parts[0] not in BUILTIN_ENUMS:
+        option_set = self._enum_named(obj_node)
+        if option_set is not None:
+            # `StartOfWeek.Monday`: resolved here, once; evaluation reads a constant.
+            member: Value = option_set.member(node.field_name)
+            if not option_set.strict and member is not None:
+                # Without strongly typed enums a member is its backing value.
+                member = option_set.members[member.name]  # type: ignore[assignment,union-attr]
+                if self.decimal and type(member) is float:
+                    member = nums.from_float(member)
+            return _constant(member), fx_type
+        if len(parts) == 3 and parts[0] not in self.enums:
             # The hot path of conditions: System.Conversation.EndReason.
             root, f1, f2 = parts
 
@@ -260,7 +317,7 @@ class Compiler:
                 return get_field(value, f2)
 
             return read_chain3, fx_type
-        if len(parts) == 2 and parts[0] not in BUILTIN_ENUMS:
+        if len(parts) == 2 and parts[0] not in self.enums:
             # Topic.x, Global.y: one lookup in the scope, one in the record.
             root, f1 = parts
 
@@ -289,15 +346,22 @@ class Compiler:
         operand = self.compile(node.operand)
         operand_type = self.type_of(node.operand)
         span = node.span
-        func = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": to_number}[node.op]
+        func: Callable[[Value], Value] = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": to_number}[node.op]
+        if self.decimal and node.op in ("-", "%"):
+            func = functools.partial(ops.negate if node.op == "-" else ops.percent, mode=True)
         if node.op == "!":
             fx_type = T.BOOLEAN
-        elif node.op == "-" and operand_type.kind == "Time":
-            fx_type = T.TIME
+        elif node.op == "-" and operand_type.kind in ("Time", "Date", "DateTime"):
+            fx_type = operand_type  # a negated date is still a date
         else:
             fx_type = T.NUMBER
         if operand_type.is_aggregate:
             self.error(PFX_TYPE, f"The operator '{node.op}' cannot be used on a {operand_type.kind}.", span)
+        elif node.op == "!" and operand_type.kind in ("Date", "DateTime", "Time") and self.features.v1:
+            self.error(PFX_TYPE, "Invalid argument type. Expecting one of the following: Boolean, Number, Decimal, Text, Dynamic.", span)
+        problem = unary_problem(node.op, operand_type)
+        if problem is not None:
+            self.error(PFX_TYPE, problem, node.operand.span)
 
         def unary(frame: Frame) -> Value:
             return _with_span(func(operand(frame)), span)
@@ -318,7 +382,10 @@ class Compiler:
         elif op in ("=", "<>") and not comparable(left_type, right_type):
             # Without the V1 rules values of kinds that cannot be compared are simply unequal.
             return _never_equal(left, right, op == "<>"), fx_type
-        return _binary_closure(op, left, right, span, node, self.decimal), fx_type
+        fn = _binary_closure(op, left, right, span, node, self.decimal)
+        if fx_type.kind == "Option" and fx_type.enum is not None:
+            fn = _to_option(fn, fx_type.enum)  # `JSONFormat.IndentFour & JSONFormat.Compact`
+        return fn, fx_type
 
     # --- calls ----------------------------------------------------------------------
     def _AsArg(self, node: ast.Node) -> tuple[Fn, FxType]:
@@ -329,8 +396,8 @@ class Compiler:
     def _Call(self, node: ast.Node) -> tuple[Fn, FxType]:
         assert isinstance(node, ast.Call)
         self.functions.add(node.name)
-        spec = FUNCTIONS.get(node.name)
-        sig = signature(node.name)
+        spec = self.function_table.get(node.name)
+        sig = spec.signature if spec is not None and spec.signature is not None else signature(node.name)
         args: list[Fn] = []
         arg_types: list[FxType] = []
         aliases = tuple(a.alias if isinstance(a, ast.AsArg) else None for a in node.args)
@@ -353,7 +420,7 @@ class Compiler:
                 self.types[id(arg)] = T.UNKNOWN
                 arg_types.append(T.UNKNOWN)
                 continue
-            if isinstance(arg, ast.Name) and is_column_identifier(node.name, index):
+            if isinstance(arg, ast.Name) and is_column_identifier(node.name, index) and not _sort_by_value(node.name, arg, arg_types):
                 args.append(_constant(arg.name))
                 self.types[id(arg)] = T.TEXT
                 arg_types.append(T.TEXT)
@@ -375,33 +442,50 @@ class Compiler:
             arg_types.append(self.type_of(arg))
             if index == 0:
                 scope_row = self._row_scope(node.name, arg_types[0], aliases[0] if aliases else None)
+                if node.name == "Summarize":  # a group: its key columns and ThisGroup, its rows
+                    scope_row = _StaticRow(None, summarize_scope(arg_types[0], node.args))
         if spec is None:
-            suggestion = did_you_mean(node.name, FUNCTIONS)
+            suggestion = did_you_mean(node.name, self.function_table)
             message = f"Unknown function '{node.name}'." + (f" Did you mean '{suggestion}'?" if suggestion else "")
             self.error(PFX_UNKNOWN_FUNCTION, message, node.span, f"did you mean '{suggestion}'?" if suggestion else None)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
         count = len(args)
-        if count < spec.min_args or (spec.max_args is not None and count > spec.max_args):
+        min_args = spec.min_args
+        if node.name in ("FirstN", "LastN") and self.features.first_last_n_requires_second_arguments:
+            min_args = 2  # FirstLastNRequiresSecondArguments (V1): no default count of 1
+        if count < min_args or (spec.max_args is not None and count > spec.max_args):
             if spec.max_args is None:
-                expected = f"at least {spec.min_args}"
-            elif spec.min_args == spec.max_args:
-                expected = str(spec.min_args)
+                expected = f"at least {min_args}"
+            elif min_args == spec.max_args:
+                expected = str(min_args)
             else:
-                expected = f"{spec.min_args} to {spec.max_args}"
+                expected = f"{min_args} to {spec.max_args}"
             message = f"'{node.name}' takes {expected} argument(s), got {count}."
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
-        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features)
+        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features, self.enums)
+        if node.name == "Summarize":
+            result_type, grouping = check_summarize(node.args, arg_types)
+            problems.extend(grouping)
+        elif node.name in SHAPING:
+            shaped, shaping = check_shaping(node.name, node.args, arg_types, self.features)
+            problems.extend(shaping)
+            result_type = shaped or result_type
         problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
-        regex_type, regex_problems = check_regex_call(node.name, node.args)
+        regex_type, regex_problems = check_regex_call(node.name, node.args, self.features, arg_types)
         problems.extend(regex_problems)
         if regex_type is not None:
             result_type = regex_type
+        if node.name != "IsMatch" and regex_type is not None and not self.features.v1 and len(args) > 2 and constant_text(node.args[2]) is None:
+            args[2] = _fixed_regex_options(args[2], node.args[2].span)
         for index, message in problems:
             where = node.args[index].span if 0 <= index < len(node.args) else node.span
             self.error(PFX_TYPE, message, where)
         for index, kind in coercions.items():
-            args[index] = _coercing(args[index], kind)
+            if kind == "Option" and result_type.enum is not None:
+                args[index] = _to_option(args[index], result_type.enum)
+            else:
+                args[index] = _coercing(args[index], kind)
         if type_index is not None and type_index < len(node.args):
             if type_arg is None:  # reported above
                 return (lambda frame: ErrorValue(ErrorKind.InvalidArgument, "Not a type.", node.span)), T.ERROR
@@ -421,13 +505,26 @@ class Compiler:
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
                 self.error(PFX_TYPE, "Invalid argument type (Text). Expecting a Boolean value instead.", arg.span)
-        return spec.build(site, args), result_type
+        if not self.features.v1 and node.name in _BLANK_AS_TABLE and count == 2 and arg_types[0].kind == "Blank":
+            # Before V1 an untyped Blank() there is an empty table: the result is Blank.
+            return (lambda frame: None), T.NUMBER if node.name != "Distinct" else T.UNKNOWN
+        built = spec.build(site, args)
+        if node.name == "Concatenate" and result_type.kind == "Option" and result_type.enum is not None:
+            built = _to_option(built, result_type.enum)
+        if result_type.kind == "Void" and not any(p[0] == -1 for p in problems):
+            built = _void(built)
+        elif not self.features.v1 and result_type.is_aggregate and sig.results is not None:
+            # Results of different record types keep only their common fields before V1.
+            built = _project(built, frozenset(result_type.field_names))
+        return built, result_type
 
     def _row_scope(self, name: str, first: FxType, alias: str | None) -> _StaticRow:
         if name == "With":
             row = first if first.kind == "Record" else T.UNKNOWN
         elif first.kind == "Table":
             row = T.row_type(first)
+        elif first.kind == "Record" and name in SHAPING:  # AddColumns on a record
+            row = first
         elif first.kind == "Dynamic":
             row = T.DYNAMIC
         elif first.kind == "Blank":
@@ -447,7 +544,19 @@ _COLUMN_ARGS: dict[str, Callable[[int], bool]] = {
     "Search": lambda i: i >= 2,
     "SortByColumns": lambda i: i % 2 == 1,
     "AddColumns": lambda i: i % 2 == 1,
+    "Summarize": lambda i: i >= 1,
 }
+
+
+def _sort_by_value(function: str, arg: ast.Name, arg_types: list[FxType]) -> bool:
+    """SortByColumns(t, col) where `col` is no column of a table of known columns: a value
+    (a variable holding the column's name), as Power Fx reads it."""
+    if function != "SortByColumns" or not arg_types or arg_types[0].kind != "Table" or not arg_types[0].fields:
+        return False
+    return arg_types[0].field(arg.name) is None
+
+
+_BLANK_AS_TABLE = frozenset({"Sum", "Average", "Min", "Max", "StdevP", "VarP", "Distinct"})
 
 
 def is_column_identifier(function: str, index: int) -> bool:
@@ -462,6 +571,18 @@ def _constant(value: Value) -> Fn:
 def _opaque(scope: _StaticRow) -> bool:
     """A row scope whose fields are not known before evaluation (any name may be one of them)."""
     return scope.alias is None and (scope.row.kind != "Record" or not scope.row.fields)
+
+
+def _to_option(fn: Fn, option_set: OptionSet) -> Fn:
+    """A computed text (or backing value) as a value of `option_set` (CalculatedOptionSetValue)."""
+
+    def as_option(frame: Frame) -> Value:
+        value = fn(frame)
+        if value is None or type(value) is ErrorValue or isinstance(value, OptionValue):
+            return value
+        return option_set.calculated(value)
+
+    return as_option
 
 
 def _coercing(fn: Fn, kind: str) -> Fn:
@@ -515,13 +636,13 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
             return eq_text
 
         def eq(frame: Frame) -> Value:
-            return _with_span(equals(left(frame), right(frame)), span)
+            return _with_span(equals(left(frame), right(frame), decimal), span)
 
         return eq
     if op == "<>":
 
         def ne(frame: Frame) -> Value:
-            result = equals(left(frame), right(frame))
+            result = equals(left(frame), right(frame), decimal)
             if type(result) is bool:
                 return not result
             return _with_span(result, span)
@@ -530,7 +651,7 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
     if op in ("<", "<=", ">", ">="):
 
         def cmp(frame: Frame) -> Value:
-            return _with_span(compare(op, left(frame), right(frame)), span)
+            return _with_span(compare(op, left(frame), right(frame), decimal), span)
 
         return cmp
     if op == "&":
@@ -557,6 +678,47 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
         return value
 
     return arith
+
+
+def _project(fn: Fn, names: frozenset[str]) -> Fn:
+    def keep(record: Value) -> Value:
+        if type(record) is Record and not names.issuperset(record._fields):
+            return Record({k: v for k, v in record._fields.items() if k in names})
+        return record
+
+    def project(frame: Frame) -> Value:
+        value = fn(frame)
+        if type(value) is Table:
+            return Table([keep(row) for row in value.rows], [c for c in (value.columns or ()) if c in names])
+        return keep(value)
+
+    return project
+
+
+def _fixed_regex_options(fn: Fn, span: SourceSpan) -> Fn:
+    """Before V1 computed MatchOptions are allowed, but Match and MatchAll got their record type
+    from the default options: a computed value asking for any other behaviour than Contains
+    (IgnoreCase, Complete, Multiline...) is an InvalidArgument error when it runs (as in the C#
+    interpreter; IsMatch has no record and takes any options)."""
+
+    def options(frame: Frame) -> Value:
+        value = fn(frame)
+        text = value.value if isinstance(value, OptionValue) else value
+        if isinstance(text, str) and any(ch in "^$imsxN" for ch in text):
+            return ErrorValue(ErrorKind.InvalidArgument, "MatchOptions computed when the formula runs must be Contains.", span)
+        return value
+
+    return options
+
+
+def _void(fn: Fn) -> Fn:
+    """A call whose value cannot be used (Void): Blank, but errors still pass through."""
+
+    def void(frame: Frame) -> Value:
+        value = fn(frame)
+        return value if type(value) is ErrorValue else None
+
+    return void
 
 
 def _never_equal(left: Fn, right: Fn, result: bool) -> Fn:

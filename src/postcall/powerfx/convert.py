@@ -10,10 +10,12 @@ from typing import Any
 
 from postcall.errors import PowerFxError
 from postcall.powerfx.coerce import to_text as _coerce_text
-from postcall.powerfx.enums import BUILTIN_ENUMS
+from postcall.powerfx.colors import parse_color
+from postcall.powerfx.enums import BUILTIN_OPTION_SETS
 from postcall.powerfx.values import (
     ERROR_KIND_NAMES,
     NUMBER_TYPES,
+    Color,
     ErrorKind,
     ErrorValue,
     OptionValue,
@@ -126,6 +128,9 @@ def _to_json(value: Value, *, typed: bool = False) -> JSONable:
         if typed:
             return {"$type": "option", "set": value.option_set, "name": value.name}
         return value.value if isinstance(value.value, (str, int, float)) else value.name
+    if isinstance(value, Color):
+        css = f"#{value.r:02x}{value.g:02x}{value.b:02x}{value.a:02x}"
+        return {"$type": "color", "value": css} if typed else css
     if isinstance(value, ErrorValue):
         if typed:
             return {"$type": "error", "kind": value.kind.name, "message": value.message}
@@ -154,7 +159,7 @@ def _from_json(obj: JSONable, *, typed: bool = False) -> Value:
         return float(obj)
     if isinstance(obj, dt.datetime):
         return obj.astimezone(dt.UTC).replace(tzinfo=None) if obj.tzinfo is not None else obj
-    if isinstance(obj, (dt.date, dt.timedelta, Record, Table, OptionValue, ErrorValue, UntypedObject)):
+    if isinstance(obj, (dt.date, dt.timedelta, Record, Table, OptionValue, Color, ErrorValue, UntypedObject)):
         return obj
     if isinstance(obj, dict):
         if typed and "$type" in obj:
@@ -181,9 +186,14 @@ def _from_typed(obj: dict[str, Any]) -> Value:
             return Table([_from_json(r, typed=True) for r in obj["rows"]], obj.get("columns"))
         if kind == "option":
 
-            option_set = BUILTIN_ENUMS.get(obj["set"])
-            member = option_set.get_field(obj["name"]) if option_set is not None else None
-            return member if member is not None else OptionValue(obj["set"], obj["name"], obj["name"])
+            option_set = BUILTIN_OPTION_SETS.get(obj["set"])
+            member = option_set.member(obj["name"]) if option_set is not None else None
+            return member if member is not None else OptionValue(obj["set"], obj["name"], obj.get("value"))
+        if kind == "color":
+            color = parse_color(obj["value"])
+            if color is None:
+                raise ValueError("not #rrggbbaa")
+            return color
         if kind == "error":
             return ErrorValue(ERROR_KIND_NAMES.get(obj["kind"], ErrorKind.Unknown), obj.get("message", ""))
     except (KeyError, ValueError, TypeError) as exc:
@@ -231,7 +241,9 @@ def _format_value(value: Value) -> str:
     if isinstance(value, Table):
         return "Table(" + ",".join(_format_value(r) for r in value.rows) + ")"
     if isinstance(value, OptionValue):
-        return f"{value.option_set}.{value.name}"
+        return f"{value.option_set}.{format_name(value.name)}"
+    if isinstance(value, Color):
+        return f"RGBA({value.r},{value.g},{value.b},{format_number(value.alpha)})"
     if isinstance(value, ErrorValue):
         kinds = [e.kind for e in value.all()]
         if len(kinds) == 1:

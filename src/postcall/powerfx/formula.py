@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, TextOrigin
@@ -10,10 +10,12 @@ from postcall.errors import PowerFxError
 from postcall.powerfx import ast
 from postcall.powerfx.codes import PFX_TOO_DEEP
 from postcall.powerfx.compiler import Compiler
+from postcall.powerfx.enums import OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
-from postcall.powerfx.functions import Fn
+from postcall.powerfx.functions import Fn, FunctionSpec
 from postcall.powerfx.parser import parse_syntax
 from postcall.powerfx.runtime import BudgetExceeded, EvalContext, Frame, Limits
+from postcall.powerfx.textfirst import text_first_source
 from postcall.powerfx.values import ErrorKind, ErrorValue, Value
 
 MAX_FORMULA_LENGTH = 100_000
@@ -181,6 +183,8 @@ def parse_formula(
     known_names: Collection[str] | None = None,
     number_is_float: bool = True,
     features: Features = POWER_FX_V1,
+    functions: Mapping[str, FunctionSpec] | None = None,
+    option_sets: Mapping[str, OptionSet] | None = None,
 ) -> ParseResult:
     """Parse and compile a formula (the text after the leading "=").
 
@@ -191,7 +195,9 @@ def parse_formula(
     name is accepted and resolved at evaluation.  `number_is_float=False` is Power Fx's
     Decimal mode (see postcall.powerfx.numbers): literals and numbers from text are Decimals.
     `features` (postcall.powerfx.features) are the language rules, Power Fx V1 unless a
-    conformance run asks for an older host's.
+    conformance run asks for an older host's; `functions` replaces the function table (a
+    host with more or fewer functions; the built-in `FUNCTIONS` when None).
+    `option_sets` are the host's option sets (enums.OptionSet) besides the built-in ones.
     """
     where = origin if origin is not None else DEFAULT_ORIGIN
     if not isinstance(text, str):
@@ -201,8 +207,12 @@ def parse_formula(
             None,
             [Diagnostic(PFX_TOO_DEEP, Severity.ERROR, f"The formula is {len(text)} characters long (limit {MAX_FORMULA_LENGTH}).", where.span(text, 0))],
         )
+    if features.text_first:
+        text = text_first_source(text)
     try:
-        tree, diagnostics = parse_syntax(text, where)
+        tree, diagnostics = parse_syntax(
+            text, where, chaining=features.expression_chaining, reserved_words=features.reserved_keywords
+        )
     except RecursionError:
         return ParseResult(None, [Diagnostic(PFX_TOO_DEEP, Severity.ERROR, "The formula nests too deeply to parse.", where.span(text, 0))])
     if tree is None:
@@ -213,7 +223,10 @@ def parse_formula(
             Diagnostic(PFX_TOO_DEEP, Severity.ERROR, f"The formula nests {depth} deep (limit {MAX_SYNTAX_DEPTH}).", tree.span)
         )
         return ParseResult(None, diagnostics)
-    compiler = Compiler(diagnostics, known_names, number_is_float=number_is_float, features=features)
+    compiler = Compiler(
+        diagnostics, known_names, number_is_float=number_is_float, features=features, functions=functions,
+        option_sets=option_sets,
+    )
     try:
         fn = compiler.compile(tree)
     except RecursionError:

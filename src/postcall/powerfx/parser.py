@@ -26,7 +26,7 @@ from postcall.powerfx.codes import (
 from postcall.powerfx.lexer import Tokenizer
 
 GRAMMAR = r"""
-?start: expr
+?start: START_RULE
 
 ?expr: or_expr
 
@@ -77,7 +77,7 @@ istr_part: ISTR_TEXT                          -> istr_text
     | HOLE_START expr HOLE_END                -> istr_hole
 
 arglist: arg (COMMA arg)*
-?arg: expr
+?arg: ARG_RULE
     | expr AS field_name                      -> as_arg
 
 field: field_name COLON expr
@@ -115,7 +115,18 @@ class _NoLexer(Lexer):
         return iter(())
 
 
-_PARSER = Lark(GRAMMAR, parser="lalr", lexer=_NoLexer, propagate_positions=True, maybe_placeholders=True)
+def _lark(chaining: bool) -> Lark:
+    grammar = GRAMMAR.replace("START_RULE", "chain" if chaining else "expr")
+    grammar = grammar.replace("ARG_RULE", "chain" if chaining else "expr")
+    if chaining:
+        # EnableExpressionChaining: `a; b` at the top and in function arguments (not in
+        # parentheses, records or tables); a trailing `;` is allowed.
+        grammar += "\n?chain: expr\n    | expr (SEMI expr)+ SEMI?                -> chain\n    | expr SEMI -> chain\n"
+    return Lark(grammar, parser="lalr", lexer=_NoLexer, propagate_positions=True, maybe_placeholders=True)
+
+
+_PARSER = _lark(chaining=False)
+_CHAIN_PARSER = _lark(chaining=True)
 
 
 class _Build:
@@ -233,6 +244,10 @@ class _Build:
     def rule_percent(self, meta: Any, children: list[Any]) -> ast.Node:
         return ast.Unary(*self._span(meta), op="%", operand=children[0])
 
+    def rule_chain(self, meta: Any, children: list[Any]) -> ast.Node:
+        items = tuple(c for c in children if isinstance(c, ast.Node))
+        return ast.Chain(*self._span(meta), items=items)
+
     def rule_member(self, meta: Any, children: list[Any]) -> ast.Node:
         return ast.Member(*self._span(meta), obj=children[0], field_name=children[2])
 
@@ -279,10 +294,20 @@ def _expected(accepts: set[str]) -> str:
 MAX_SYNTAX_ERRORS = 20
 
 
+# Words Power Fx keeps for itself (TexlLexer._reservedKeywords): as bare identifiers they are a
+# syntax error unless the host turns the reservation off (DisableReservedKeywords); in single
+# quotes they are ordinary names.
+RESERVED_WORDS = frozenset(
+    {"blank", "null", "empty", "none", "nothing", "undefined", "Is", "This", "Child", "Children", "Siblings"}
+)
+
+
 def parse_syntax(
-    text: str, origin: TextOrigin
+    text: str, origin: TextOrigin, *, chaining: bool = False, reserved_words: bool = True
 ) -> tuple[ast.Node | None, list[Diagnostic]]:
-    """Parse formula text into a tree; syntax problems come back as PFX1xx diagnostics."""
+    """Parse formula text into a tree; syntax problems come back as PFX1xx diagnostics.
+    `chaining` accepts `a; b` (Features.expression_chaining); `reserved_words` refuses the
+    RESERVED_WORDS as bare names (Features.reserved_keywords)."""
     diags: list[Diagnostic] = []
     tokenizer = Tokenizer(text)
     tokens = list(tokenizer.tokens())
@@ -290,7 +315,18 @@ def parse_syntax(
         diags.append(
             Diagnostic(PFX_SYNTAX, Severity.ERROR, problem.message, origin.span(text, problem.start, problem.end))
         )
-    interactive = _PARSER.parse_interactive("")
+    if reserved_words:
+        for tok in tokens:
+            if tok.type == "NAME" and tok.value in RESERVED_WORDS:
+                diags.append(
+                    Diagnostic(
+                        PFX_SYNTAX,
+                        Severity.ERROR,
+                        f"'{tok.value}' is a reserved word; write '{tok.value}' in single quotes to use it as a name.",
+                        origin.span(text, tok.start_pos or 0, tok.end_pos or 0),
+                    )
+                )
+    interactive = (_CHAIN_PARSER if chaining else _PARSER).parse_interactive("")
     recovering = False
     last: Token | None = None
     for tok in tokens:

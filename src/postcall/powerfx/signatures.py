@@ -1,8 +1,9 @@
 """Static signatures of the built-in functions: parameter kinds, result types, row-scope arguments.
 
 Parameter kinds: a scalar kind ("Number", "Text", "Boolean", "DateTime" — accepts dates and
-times too, "Date", "Time"), "Table", "Record", "Predicate" (a condition evaluated per row),
-"Any".  A function marked tabular also accepts a one-column table wherever a scalar is expected
+times too, "Date", "Time"), "Color", "Table", "Record", "Predicate" (a condition evaluated per
+row), "Any", "Enum:<option set>" (a value of that built-in option set, or what the set accepts
+in its place), "Format" (Text's format: text or a DateTimeFormat member).  A function marked tabular also accepts a one-column table wherever a scalar is expected
 and then returns a one-column table.
 """
 
@@ -167,17 +168,17 @@ SIGNATURES: dict[str, Signature] = {
     "Rand": S((), None, NUM),
     "Language": S((), None, TEXT),
     "RandBetween": S(("Number", "Number"), None, NUM),
-    "IsMatch": S(("Text", "Any", "Any"), None, BOOL),
-    "Match": S(("Text", "Any", "Any"), None, T.UNKNOWN),
-    "MatchAll": S(("Text", "Any", "Any"), None, T.UNKNOWN),
+    "IsMatch": S(("Text", "Enum:Match", "Enum:MatchOptions"), None, BOOL),
+    "Match": S(("Text", "Enum:Match", "Enum:MatchOptions"), None, T.UNKNOWN),
+    "MatchAll": S(("Text", "Enum:Match", "Enum:MatchOptions"), None, T.UNKNOWN),
     "Hex2Dec": S(("Text",), None, NUM, tabular=True),
     "Dec2Hex": S(("Number", "Number"), None, TEXT, tabular=True),
-    "Text": S(("Any", "Any", "Text"), None, TEXT, tabular=True),
+    "Text": S(("Any", "Format", "Text"), None, TEXT, tabular=True),
     "Value": S(("Any", "Text"), None, NUM, tabular=True),
     "Decimal": S(("Any", "Text"), None, NUM, tabular=True),
     "Float": S(("Any", "Text"), None, NUM, tabular=True),
     "IsNumeric": S(("Any",), None, BOOL),
-    "JSON": S(("Any", "Any"), None, TEXT),
+    "JSON": S(("Any", "Enum:JSONFormat"), None, TEXT),
     "ParseJSON": S(("Text", "Any"), None, T.DYNAMIC),
     "AsType": S(("Any", "Any"), None, T.DYNAMIC),
     "IsType": S(("Any", "Any"), None, BOOL),
@@ -224,13 +225,17 @@ SIGNATURES: dict[str, Signature] = {
     "Hour": S(("DateTime",), None, NUM, tabular=True),
     "Minute": S(("DateTime",), None, NUM, tabular=True),
     "Second": S(("DateTime",), None, NUM, tabular=True),
-    "Weekday": S(("DateTime", "Any"), None, NUM),
-    "WeekNum": S(("DateTime", "Any"), None, NUM),
+    "Weekday": S(("DateTime", "Enum:StartOfWeek"), None, NUM),
+    "WeekNum": S(("DateTime", "Enum:StartOfWeek"), None, NUM),
     "ISOWeekNum": S(("DateTime",), None, NUM),
-    "DateAdd": S(("DateTime", "Number", "Any"), None, lambda a: a[0] if a and a[0].kind in ("Date", "DateTime", "Time") else T.DATETIME, tabular=False),
-    "DateDiff": S(("DateTime", "DateTime", "Any"), None, NUM),
+    "DateAdd": S(("DateTime", "Number", "Enum:TimeUnit"), None, lambda a: a[0] if a and a[0].kind in ("Date", "DateTime", "Time") else T.DATETIME, tabular=False),
+    "DateDiff": S(("DateTime", "DateTime", "Enum:TimeUnit"), None, NUM),
     "EDate": S(("DateTime", "Number"), None, T.DATE),
     "EOMonth": S(("DateTime", "Number"), None, T.DATE),
+    # colors
+    "RGBA": S(("Number", "Number", "Number", "Number"), None, T.COLOR),
+    "ColorValue": S(("Text",), None, T.COLOR),
+    "ColorFade": S(("Color", "Number"), None, T.COLOR, tabular=True),
     # tables
     "Table": S((), "Any", _table),
     "First": S(("Table",), None, _first),
@@ -247,7 +252,7 @@ SIGNATURES: dict[str, Signature] = {
     "ForAll": S(("Table", "Any"), None, _for_all, scoped=frozenset({1})),
     "Sequence": S(("Number", "Number", "Number"), None, T.single_column(NUM)),
     "Concat": S(("Table", "Any", "Text"), None, TEXT, scoped=frozenset({1})),
-    "Sort": S(("Table", "Any", "Any"), None, _same_table, scoped=frozenset({1})),
+    "Sort": S(("Table", "Any", "Enum:SortOrder"), None, _same_table, scoped=frozenset({1})),
     "SortByColumns": S(("Table",), "Any", _same_table),
     "Distinct": S(("Table", "Any"), None, lambda a: T.single_column(a[1]) if len(a) > 1 and a[1].is_scalar else T.UNKNOWN, scoped=frozenset({1})),
     "ShowColumns": S(("Any",), "Any", T.UNKNOWN),
@@ -257,6 +262,7 @@ SIGNATURES: dict[str, Signature] = {
     "ColumnNames": S(("Any",), None, T.single_column(TEXT)),
     "Column": S(("Any", "Text"), None, T.DYNAMIC),
     "AddColumns": S(("Any",), "Any", T.UNKNOWN, scoped="rest"),
+    "Summarize": S(("Table",), "Any", T.UNKNOWN, scoped="rest"),
 }
 
 

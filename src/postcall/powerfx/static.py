@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from postcall.powerfx import ast
 from postcall.powerfx import types as T
-from postcall.powerfx.enums import BUILTIN_ENUMS
+from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
-from postcall.powerfx.regexdialect import PatternError, check_pattern
+from postcall.powerfx.regexdialect import (
+    DOT_ALL,
+    FREE_SPACING,
+    PatternError,
+    check_pattern,
+    legacy_pattern_info,
+)
 from postcall.powerfx.signatures import Signature
 from postcall.powerfx.textformat import MAX_FORMAT_LENGTH, NOT_FORMATTABLE, check_format
 from postcall.powerfx.types import FxType, coercible
@@ -37,9 +43,103 @@ def column_kinds(args: list[FxType]) -> dict[str, str]:
     return {k: v for k, v in kinds.items() if v in T.SCALARS}
 
 
-def enum_type(name: str) -> FxType:
-    members = BUILTIN_ENUMS[name]
-    return T.record({key: FxType("Option", option_set=name) for key in members})
+def enum_type(option_set: OptionSet) -> FxType:
+    """The type of an option set's name: a record of its members, each typed by the set."""
+    member = option_value_type(option_set)
+    return T.record({key: member for key in option_set.names})
+
+
+def option_value_type(option_set: OptionSet) -> FxType:
+    """A member's type: the set's own, or (strongly typed enums off) its backing kind."""
+    if not option_set.strict:
+        return FxType(option_set.backing)
+    return FxType("Option", option_set=option_set.name, enum=option_set)
+
+
+def _strict_enum(t: FxType) -> OptionSet | None:
+    """The definition of a strongly typed option set value's set (None: not one)."""
+    if t.kind == "Option" and t.enum is not None and t.enum.strict:
+        return t.enum
+    return None
+
+
+def concat_type(parts: Sequence[FxType]) -> FxType:
+    """The type of `a & b & ...` / Concatenate(a, b, ...): text, or a value of an option set
+    whose members concatenate when every part is of that set (or text, when the set also takes
+    text in its place: `Match.Digit & "-"`)."""
+    sets = {p.option_set: p for p in parts if p.kind == "Option"}
+    if len(sets) != 1:
+        return T.TEXT
+    option = next(iter(sets.values()))
+    enum = option.enum
+    if enum is None or not enum.concatenate:
+        return T.TEXT
+    others = [p for p in parts if p.kind != "Option"]
+    if others and not (enum.coerce_from_backing and all(p.kind in ("Text", "Blank") for p in others)):
+        return T.TEXT
+    return option
+
+
+def _option_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | None] | None:
+    """Operators on strongly typed option set values (enums.py's rules); None: not such a case."""
+    le, re_ = _strict_enum(left), _strict_enum(right)
+    if le is None and re_ is None:
+        return None
+    if op == "&":
+        if left.is_aggregate or right.is_aggregate:
+            return None
+        return concat_type([left, right]), None
+    if op in ("in", "exactin"):
+        return None
+    incompatible = f"Incompatible types for comparison. These types can't be compared: {_name(left)}, {_name(right)}."
+    if op in ("=", "<>", "<", "<=", ">", ">="):
+        ordering = op not in ("=", "<>")
+        if left.kind == right.kind == "Option":
+            if left.option_set != right.option_set:
+                return T.BOOLEAN, incompatible
+            enum = le or re_
+            assert enum is not None
+            if ordering and not enum.compare_numeric:
+                return T.BOOLEAN, f"Unable to compare values of type {_name(left)}."
+            return T.BOOLEAN, None
+        option, other = (left, right) if left.kind == "Option" else (right, left)
+        enum = option.enum
+        assert enum is not None
+        if other.kind in ("Unknown", "Error"):
+            return T.BOOLEAN, None
+        # Ordering against a plain number (or Blank) needs numeric comparison and a way across.
+        orders_with_numbers = enum.compare_numeric and (enum.coerce_to_backing or enum.coerce_from_backing)
+        if other.kind == "Blank":
+            return T.BOOLEAN, (incompatible if ordering and not orders_with_numbers else None)
+        if other.kind == enum.backing:
+            if ordering:
+                return T.BOOLEAN, None if orders_with_numbers else incompatible
+            if enum.coerce_from_backing or enum.coerce_to_backing or enum.compare_numeric:
+                return T.BOOLEAN, None
+        return T.BOOLEAN, incompatible
+    if op in ("&&", "||"):
+        for side in (le, re_):
+            if side is not None and not (side.coerce_to_backing and side.backing == "Boolean"):
+                return T.BOOLEAN, "Invalid argument type. Expecting a Boolean value instead."
+        return T.BOOLEAN, None
+    # Arithmetic: only sets that may be used as their numbers.
+    for side in (le, re_):
+        if side is not None and not (side.coerce_to_backing and side.backing == "Number"):
+            expected = "Number, Decimal, Text, Boolean, Dynamic" if op == "^" else (
+                "Decimal, Number, Text, Boolean, Date, Time, DateTimeNoTimeZone, DateTime, Dynamic")
+            return T.NUMBER, f"Invalid argument type. Expecting one of the following: {expected}."
+    return None
+
+
+def unary_problem(op: str, operand: FxType) -> str | None:
+    """`-x`, `x%`, `!x` on a strongly typed option set value its set does not allow."""
+    enum = _strict_enum(operand)
+    if enum is None:
+        return None
+    wanted = "Boolean" if op == "!" else "Number"
+    if enum.coerce_to_backing and enum.backing == wanted:
+        return None
+    return f"Invalid argument type ({_name(operand)}). Expecting a {wanted} value instead."
 
 
 def table_literal_type(items: list[FxType]) -> tuple[FxType, str | None]:
@@ -57,6 +157,8 @@ def table_literal_type(items: list[FxType]) -> tuple[FxType, str | None]:
     first = known[0]
     for t in known[1:]:
         if t.kind == "Record" or (first.is_aggregate != t.is_aggregate):
+            return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
+        if (_strict_enum(first) or _strict_enum(t)) and not T.coercible(t, first):
             return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
     return T.single_column(first), None
 
@@ -90,6 +192,14 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
     """The result type of `left op right` and a compile error, if any."""
     if left.kind == "Void" or right.kind == "Void":
         return T.UNKNOWN, f"The operator '{op}' cannot be used with a value of no type."
+    enum_rule = _option_binary(op, left, right)
+    if enum_rule is not None:
+        return enum_rule
+    if (left.kind == "Color" or right.kind == "Color") and op not in ("=", "<>", "&", "in", "exactin"):
+        expected = ("Number, Decimal, Date, Time, DateTime, Dynamic" if op in ("<", "<=", ">", ">=")
+                    else "Decimal, Number, Text, Boolean, Date, Time, DateTimeNoTimeZone, DateTime, Dynamic")
+        return (T.BOOLEAN if op in ("<", "<=", ">", ">=", "&&", "||") else T.NUMBER), (
+            f"Invalid argument type. Expecting one of the following: {expected}.")
     if op in ("&&", "||"):
         return T.BOOLEAN, None
     if op in ("=", "<>"):
@@ -110,6 +220,8 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
     if op == "&":
         if left.is_aggregate or right.is_aggregate:
             return T.TEXT, f"A {_name(left if left.is_aggregate else right)} cannot be joined as text."
+        if left.kind == "Color" or right.kind == "Color":
+            return T.TEXT, "Invalid argument type. Expecting one of the following: Text, Number, Decimal, Date, Time, DateTimeNoTimeZone, DateTime, Boolean, Dynamic."
         return T.TEXT, None
     if op in ("in", "exactin"):
         return T.BOOLEAN, _check_in(left, right)
@@ -175,13 +287,49 @@ def _check_in(left: FxType, right: FxType) -> str | None:
 
 
 def _name(t: FxType) -> str:
+    if t.kind == "Option":
+        return f"Enum ({t.option_set})"
     return "Dynamic" if t.kind == "Dynamic" else t.kind
 
 
 _SCALAR_PARAMS = {"Number", "Text", "Boolean", "DateTime", "Date", "Time"}
 
 
-def _check_param(kind: str, arg: FxType, tabular: bool) -> str | None:
+def _check_enum_param(
+    name: str, arg: FxType, strict: bool, enums: Mapping[str, OptionSet] | None = None
+) -> str | None:
+    """An argument where option set `name`'s value is expected (Weekday's StartOfWeek...)."""
+    if arg.kind in ("Unknown", "Blank", "Error", "Dynamic"):
+        return None
+    enum = (enums or BUILTIN_OPTION_SETS).get(name) or BUILTIN_OPTION_SETS[name]
+    if arg.kind == "Option" and arg.option_set == name:
+        return None
+    problem = f"Invalid argument type ({_name(arg)}). Expecting a {enum.label} value instead."
+    if not strict or (arg.kind == "Option" and arg.enum is not None and not arg.enum.strict):
+        # Before strongly typed enums, a member was its backing value and any value of the
+        # backing kind (or coercible to it) was accepted.
+        if arg.kind == "Option" or arg.is_scalar:
+            return None
+        return problem
+    if enum.coerce_from_backing and arg.kind == enum.backing:
+        return None
+    return problem
+
+
+def _check_format(arg: FxType) -> str | None:
+    """Text's format: text, or a DateTimeFormat member."""
+    if arg.kind == "Option" and arg.option_set != "DateTimeFormat" and _strict_enum(arg) is not None:
+        return "Expected text. We expect text at this point in the formula."
+    return _check_param("Text", arg, False)
+
+
+def _check_param(
+    kind: str, arg: FxType, tabular: bool, strict: bool = True, enums: Mapping[str, OptionSet] | None = None
+) -> str | None:
+    if kind.startswith("Enum:"):
+        return _check_enum_param(kind[5:], arg, strict, enums)
+    if kind == "Format":
+        return _check_format(arg)
     if kind == "Any":
         if arg.kind == "Void":
             return "Invalid argument type (Void)."
@@ -200,6 +348,12 @@ def _check_param(kind: str, arg: FxType, tabular: bool) -> str | None:
         if arg.kind in ("Boolean", "Number", "Dynamic", "Option", "Text"):
             return None
         return f"Invalid argument type ({_name(arg)}). Expecting a Boolean value instead."
+    if kind == "Color":
+        if arg.kind == "Table" and tabular and len(arg.fields) == 1:
+            arg = arg.fields[0][1]
+        if arg.kind in ("Color", "Unknown", "Blank", "Error", "Dynamic") or coercible(arg, T.COLOR):
+            return None
+        return f"Invalid argument type ({_name(arg)}). Expecting a Color value instead."
     if kind in _SCALAR_PARAMS:
         if arg.kind == "Table":
             if not tabular:
@@ -219,12 +373,20 @@ def _check_param(kind: str, arg: FxType, tabular: bool) -> str | None:
     return None
 
 
+# Functions that give an option set value's backing value: which backing kind each takes.
+_BACKING_CONVERTERS = {"Value": "Number", "Float": "Number", "Decimal": "Number", "Boolean": "Boolean"}
+
+
 def check_call(
-    name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1
+    name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1,
+    enums: Mapping[str, OptionSet] | None = None,
 ) -> tuple[FxType, dict[int, str], list[tuple[int, str]]]:
     """(result type, runtime coercions by argument index, problems by argument index)."""
     problems: list[tuple[int, str]] = []
     coercions: dict[int, str] = {}
+    if name == "Decimal" and not features.v1 and args:
+        # Value.cs: Decimal numbers came with Power Fx V1.
+        problems.append((0, "The 'Decimal' function can only be used if the 'Power Fx 1.0 compatibility' feature is enabled."))
     if name in ("Min", "Max") and not features.v1:
         legacy = _legacy_min_max(args)
         if legacy is not None:
@@ -233,9 +395,22 @@ def check_call(
     for index, arg in enumerate(args):
         if index in result_positions:
             continue
-        problem = _check_param(sig.param(index), arg, sig.tabular)
+        if arg.kind == "Void" and name in _TAKES_VOID:
+            continue
+        problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums, enums)
         if problem is not None:
             problems.append((index, problem))
+    if name in _BACKING_CONVERTERS and args and args[0].kind == "Color":
+        problems.append((0, "Expected text or number. We expect text or a number at this point in the formula."))
+    if name in _BACKING_CONVERTERS and args:
+        enum = _strict_enum(args[0])
+        if enum is not None and enum.backing != _BACKING_CONVERTERS[name]:
+            wanted = "Expected text or number. We expect text or a number at this point in the formula."
+            problems.append((0, wanted if name != "Boolean" else f"The function '{name}' has some invalid arguments."))
+    if name == "Text" and args and args[0].kind == "Color":
+        problems.append((0, "Expected text or number. We expect text or a number at this point in the formula."))
+    if name == "Concatenate" and concat_type(args).kind == "Option":
+        return concat_type(args), coercions, problems
     if name == "Table":
         merged: FxType | None = None
         for index, arg in enumerate(args):
@@ -260,9 +435,17 @@ def check_call(
             if args[i].is_aggregate != subject.is_aggregate or not coercible(args[i], subject):
                 problems.append((i, f"Invalid argument type ({_name(args[i])}). Expecting a {_name(subject)} value instead."))
     if result_positions:
-        result = _agree(args, result_positions, coercions, problems, name)
+        result = _agree(args, result_positions, coercions, problems, name, features.v1)
+        if features.expression_chaining and result.kind == "Void" and name in ("If", "Switch"):
+            # In a behaviour formula results that do not agree are allowed: the call has no
+            # usable value (IfFunction.IsArgTypeInconsequential); using it is the error.
+            problems[:] = [p for p in problems if p != (-1, MISMATCH)]
         return result, coercions, problems
     return sig.result_type(args), coercions, problems
+
+
+# Functions that accept a value of no type (Void): they only look at whether it is an error.
+_TAKES_VOID = frozenset({"IsError", "IfError", "With"})
 
 
 def _legacy_min_max(args: list[FxType]) -> tuple[FxType, dict[int, str]] | None:
@@ -284,8 +467,11 @@ def _agree(
     coercions: dict[int, str],
     problems: list[tuple[int, str]],
     name: str,
+    v1: bool = True,
 ) -> FxType:
-    """The first result's type rules; the others must be coercible to it (and are coerced)."""
+    """The first result's type rules; the others must be coercible to it (and are coerced).
+    Records and tables merge their fields; without the V1 rules they keep only the fields all
+    of them have, with the same kind (DType's legacy union)."""
     first: FxType | None = None
     for i in positions:
         if args[i].kind not in ("Blank", "Error"):
@@ -305,6 +491,9 @@ def _agree(
         if t.kind == "Void":
             problems.append((-1, MISMATCH))
             return T.VOID
+        if first.is_aggregate and not v1 and first.kind == t.kind:
+            result = T.intersection(result, t)
+            continue
         if first.is_aggregate or t.is_aggregate:
             if first.kind != t.kind or not T.aggregates_compatible(first, t):
                 if name == "Coalesce":
@@ -314,14 +503,27 @@ def _agree(
                 return T.VOID
             result = T.union(result, t)
             continue
+        if t.kind == "Option" and first.kind == "Option" and t.option_set != first.option_set:
+            problems.append((-1, MISMATCH))
+            return T.VOID
         if not coercible(t, first):
             if name == "Coalesce":
                 problems.append((i, f"Invalid argument type ({_name(t)}). Expecting a {_name(first)} value instead."))
                 continue
             problems.append((-1, MISMATCH))
             return T.VOID
-        if t.kind != first.kind and first.is_scalar:
+        if t.kind != first.kind and (first.is_scalar or first.kind in ("Color", "Option")):
             coercions[i] = first.kind
+    if not v1 and result.kind in _TIMES:
+        # Before V1 a Date or Time mixed with a DateTime makes every result a DateTime.
+        kinds = {args[i].kind for i in positions}
+        if len(kinds & _TIMES) > 1:
+            for i in positions:
+                if args[i].kind == "DateTime":
+                    coercions.pop(i, None)
+                elif not args[i].is_open:
+                    coercions[i] = "DateTime"
+            return T.DATETIME
     return result
 
 
@@ -340,7 +542,7 @@ def check_literal_args(
         if code is not None and not legacy_format_ok(code):
             return [(1, "Incorrect format specifier for 'Text'.")]
         return []
-    if types[0].kind in ("Text", "Boolean", "Guid"):
+    if types[0].kind in ("Text", "Boolean", "Guid", "Option", "Color"):
         return [(1, NOT_FORMATTABLE)]
     code = constant_text(args[1])
     if code is not None and (len(code) > MAX_FORMAT_LENGTH or check_format(code) is None):
@@ -390,18 +592,22 @@ def constant_text(node: ast.Node) -> str | None:
         dotted = ast.dotted_name(node)
         if dotted is not None and dotted.count(".") == 1:
             enum, member = dotted.split(".")
-            if enum in ("Match", "MatchOptions") and member in BUILTIN_ENUMS[enum]:
-                option = BUILTIN_ENUMS[enum][member]
-                value = getattr(option, "value", None)
+            option_set = BUILTIN_OPTION_SETS.get(enum)
+            if option_set is not None and option_set.backing == "Text":
+                value = option_set.members.get(member)
                 return value if isinstance(value, str) else None
     return None
 
 
-def check_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None, list[tuple[int, str]]]:
+def check_regex_call(
+    name: str, args: Sequence[ast.Node], features: Features = POWER_FX_V1, types: Sequence[FxType] = ()
+) -> tuple[FxType | None, list[tuple[int, str]]]:
     """IsMatch/Match/MatchAll: the pattern (and options) must be constants Power Fx accepts;
     the result's fields are the pattern's named captures."""
     if name not in _REGEX_FUNCTIONS or len(args) < 2:
         return None, []
+    if not features.v1:
+        return _legacy_regex_call(name, args, types)
     pattern = constant_text(args[1])
     if pattern is None:
         return None, [(1, "Regular expressions must be constant values.")]
@@ -426,6 +632,63 @@ def check_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None
     return (T.record(fields) if name == "Match" else T.table(fields)), []
 
 
+def _legacy_regex_call(
+    name: str, args: Sequence[ast.Node], types: Sequence[FxType]
+) -> tuple[FxType | None, list[tuple[int, str]]]:
+    """Match.cs without the V1 rules: options may be computed (but not DotAll or FreeSpacing,
+    which came with V1), IsMatch's pattern need only be free of variables, and the pattern is
+    .NET's, unchecked; Match's record always has SubMatches."""
+    if len(args) > 2:
+        given = constant_text(args[2])
+        if given is not None and (DOT_ALL in given or FREE_SPACING in given):
+            return None, [(2, "Invalid regular expression: MatchOptions.DotAll and MatchOptions.FreeSpacing are only available with Power Fx V1.")]
+    pattern = constant_text(args[1])
+    pattern_kind = types[1].kind if len(types) > 1 else "Unknown"
+    if pattern_kind not in ("Text", "Option", "Unknown") or (isinstance(args[1], ast.Call) and args[1].name == "Blank"):
+        return None, [(1, "Regular expression must be a constant value.")]
+    if name == "IsMatch":
+        if pattern is None and not _free_of_variables(args[1]):
+            return None, [(1, "Regular expressions must be constant values.")]
+        problem = None if pattern is None else _legacy_pattern_problem(pattern)
+        return (T.BOOLEAN, []) if problem is None else (None, [(1, problem)])
+    if pattern is None:
+        return None, [(1, "Regular expressions must be constant values.")]
+    problem = _legacy_pattern_problem(pattern)
+    if problem is not None:
+        return None, [(1, problem)]
+    info = legacy_pattern_info(pattern, "")
+    fields: dict[str, FxType] = {"FullMatch": T.TEXT, "StartMatch": T.NUMBER, "SubMatches": T.single_column(T.TEXT)}
+    for capture in info.names:
+        fields[capture] = T.TEXT
+    return (T.record(fields) if name == "Match" else T.table(fields)), []
+
+
+# Messages of dialect rules that .NET's own Regex does not have.
+_V1_ONLY_PATTERN_RULES = ("escaped in a character class",)
+
+
+def _legacy_pattern_problem(pattern: str) -> str | None:
+    """Before V1 only what .NET's Regex refuses is a compile error.  Power Fx's dialect refuses
+    more; of its rules, unescaped characters in a class are the one .NET does not have, so a
+    pattern failing only that (and compiling) is accepted."""
+    try:
+        try:
+            check_pattern(pattern, "cN")  # every group captures, as in .NET
+        except PatternError as exc:
+            if "Named captures" not in str(exc):
+                raise
+            check_pattern(pattern, "c")  # named ones then do (.NET numbers both kinds)
+    except PatternError as exc:
+        if not any(rule in str(exc) for rule in _V1_ONLY_PATTERN_RULES):
+            return f"Invalid regular expression: {exc}"
+    return None
+
+
+def _free_of_variables(node: ast.Node) -> bool:
+    """The binder's IsConstant: no name but the built-in Match and MatchOptions sets."""
+    return all(not isinstance(n, ast.Name) or n.name in ("Match", "MatchOptions") for n in ast.walk(node))
+
+
 def _constant_number(node: ast.Node) -> float | None:
     if isinstance(node, ast.NumberLit):
         return node.value
@@ -436,3 +699,62 @@ def _constant_number(node: ast.Node) -> float | None:
         except ValueError:
             return None
     return None
+
+
+SUMMARIZE_ARGUMENT = (
+    "Summarize arguments must be either existing column names to group by or formulas named with the 'As' keyword."
+)
+_NOT_SCALAR = "Expected a text, numeric, boolean, or date/time value."
+
+
+def check_summarize(args: Sequence[ast.Node], arg_types: Sequence[FxType]) -> tuple[FxType, list[tuple[int, str]]]:
+    """Summarize(table, column, ..., formula As name, ...): the result type and the problems.
+
+    Grouping columns are bare names of the table's columns; aggregates are formulas named with
+    `As` (not a bare name), evaluated over each group's `ThisGroup`; both must give scalars, and
+    the names must not repeat.  The table is not scoped with `As`, nor may it have a column
+    named ThisGroup."""
+    problems: list[tuple[int, str]] = []
+    source = arg_types[0] if arg_types else T.UNKNOWN
+    known = source.kind == "Table"
+    if isinstance(args[0], ast.AsArg):
+        problems.append((0, "Scoping the data source (usage of 'As' keyword) is not supported."))
+    if known and source.field("ThisGroup") is not None:
+        problems.append((0, "The data source contains a column named 'ThisGroup', which conflicts with a reserved name."))
+    fields: list[tuple[str, FxType]] = []
+    seen: set[str] = set()
+    groups = 0
+    for index in range(1, len(args)):
+        arg = args[index]
+        if isinstance(arg, ast.Name):
+            groups += 1
+            name, kind = arg.name, source.field(arg.name) if known else T.UNKNOWN
+            if name == "ThisGroup":
+                problems.append((index, "Column 'ThisGroup' conflicts with a reserved name."))
+                continue
+            if kind is None:
+                problems.append((index, f"The specified column '{name}' does not exist."))
+                continue
+        elif isinstance(arg, ast.AsArg) and not isinstance(arg.expr, ast.Name):
+            name, kind = arg.alias, arg_types[index]
+        else:
+            problems.append((index, SUMMARIZE_ARGUMENT))
+            continue
+        if kind.is_aggregate:
+            problems.append((index, _NOT_SCALAR))
+        if name in seen:
+            problems.append((index, f"Column name conflict for '{name}'."))
+        seen.add(name)
+        fields.append((name, kind))
+    if groups == 0:
+        problems.append((len(args) - 1, "Summarize requires at least one grouping column."))
+    return T.table(fields), problems
+
+
+def summarize_scope(source: FxType, args: Sequence[ast.Node]) -> FxType:
+    """The row scope of Summarize's aggregates: the grouping columns and ThisGroup."""
+    if source.kind != "Table":
+        return T.UNKNOWN
+    fields = {a.name: source.field(a.name) for a in args[1:] if isinstance(a, ast.Name)}
+    fields["ThisGroup"] = source
+    return T.record((k, v) for k, v in fields.items() if v is not None)

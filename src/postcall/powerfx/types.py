@@ -9,18 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from postcall.powerfx.enums import OptionSet
 
 SCALARS = ("Number", "Text", "Boolean", "Date", "DateTime", "Time")
 
 
 @dataclass(frozen=True, slots=True)
 class FxType:
-    """`kind` is one of Number, Text, Boolean, Date, DateTime, Time, Blank, Record, Table, Option,
-    Dynamic (an untyped object), Error, Unknown (not known before run time), Void (no type)."""
+    """`kind` is one of Number, Text, Boolean, Date, DateTime, Time, Color, Blank, Record, Table,
+    Option, Dynamic (an untyped object), Error, Unknown (not known before run time), Void (no
+    type).  An Option type names its set (`option_set`) and carries its definition (`enum`):
+    the coercions it allows (enums.py)."""
 
     kind: str
     fields: tuple[tuple[str, FxType], ...] = ()
     option_set: str = ""
+    enum: OptionSet | None = None
 
     def field(self, name: str) -> FxType | None:
         for key, value in self.fields:
@@ -50,7 +57,7 @@ class FxType:
             inner = ", ".join(f"{k}: {v}" for k, v in self.fields)
             return f"{self.kind}({inner})"
         if self.kind == "Option":
-            return self.option_set
+            return f"Enum ({self.option_set})"
         return self.kind
 
 
@@ -60,6 +67,7 @@ BOOLEAN = FxType("Boolean")
 DATE = FxType("Date")
 DATETIME = FxType("DateTime")
 TIME = FxType("Time")
+COLOR = FxType("Color")
 BLANK = FxType("Blank")
 UNKNOWN = FxType("Unknown")
 DYNAMIC = FxType("Dynamic")
@@ -105,10 +113,10 @@ def coercible(source: FxType, target: FxType) -> bool:
         return True
     if s == "Void" or d == "Void":
         return False
-    if s == "Option":
-        return d in ("Text", "Number", "Boolean")
-    if d == "Option":
-        return s in ("Text", "Number")
+    if s == "Option" or d == "Option":
+        return option_coercible(source, target)
+    if s == "Color" or d == "Color":
+        return s == "Dynamic"  # an untyped "#rrggbb[aa]" text is read as a color
     if s == "Dynamic":
         return d in SCALARS or d == "Dynamic"
     if d == "Dynamic":
@@ -120,6 +128,24 @@ def coercible(source: FxType, target: FxType) -> bool:
             return False
         return True
     return False
+
+
+def option_coercible(source: FxType, target: FxType) -> bool:
+    """Coercions to and from an option set's values (enums.py's permissions); a set without a
+    definition (an option set only known by name) takes the permissive pre-V1 rules."""
+    if source.kind == "Option" and target.kind == "Option":
+        return source.option_set == target.option_set
+    if source.kind == "Option":
+        enum = source.enum
+        if target.kind == "Text":
+            return True  # every option set value may be used as text
+        if enum is None:
+            return target.kind in ("Number", "Boolean")
+        return enum.coerce_to_backing and target.kind == enum.backing
+    enum = target.enum
+    if enum is None:
+        return source.kind in ("Text", "Number")
+    return enum.coerce_from_backing and source.kind == enum.backing
 
 
 def union(a: FxType, b: FxType) -> FxType:
@@ -138,6 +164,18 @@ def union(a: FxType, b: FxType) -> FxType:
     if a.kind == b.kind:
         return a
     return a if coercible(b, a) else VOID
+
+
+def intersection(a: FxType, b: FxType) -> FxType:
+    """Records (or tables) before the V1 rules: only the fields both have, with the same kind."""
+    fields = []
+    for key, value in a.fields:
+        other = b.field(key)
+        if other is None:
+            continue
+        if value.kind == other.kind or value.is_open or other.is_open:
+            fields.append((key, value if not value.is_open else other))
+    return FxType(a.kind, tuple(fields))
 
 
 def aggregates_compatible(a: FxType, b: FxType) -> bool:

@@ -12,6 +12,7 @@ Value model (see docs/powerfx.md):
 * Record   -> :class:`Record` (immutable mapping of field name to value)
 * Table    -> :class:`Table` (immutable sequence of rows; a row is a Record, Blank or an ErrorValue)
 * option   -> :class:`OptionValue` (``DateTimeFormat.UTC``, ``ErrorKind.Div0``...)
+* color    -> :class:`Color` (``RGBA(255,0,0,1)``, ``Color.Red``)
 * error    -> :class:`ErrorValue` (``kind``, ``message``, ``span``)
 * untyped  -> :class:`UntypedObject` (what ParseJSON returns)
 """
@@ -147,28 +148,70 @@ class ErrorValue:
         return hash(self.kind)
 
 
+# The name Power Fx gives an option set value made by a formula rather than named in the set
+# (`Match.Digit & "-"`, a text coerced to DateTimeFormat): its value is what was computed.
+CALCULATED = "CalculatedOptionSetValue"
+
+
 class OptionValue:
-    """A member of an option set (enum), e.g. ``DateTimeFormat.UTC``; ``value`` is its logical value."""
+    """A member of an option set (enum), e.g. ``DateTimeFormat.UTC``; ``value`` is its backing
+    value (text, number, Boolean or Color; None for an option set whose members are only names).
 
-    __slots__ = ("option_set", "name", "value")
+    Two members of one set are equal when their backing values are (Power Fx compares the
+    value, not the label: two names may share a value); members without one compare by name.
+    """
 
-    def __init__(self, option_set: str, name: str, value: object) -> None:
+    __slots__ = ("option_set", "name", "value", "label")
+
+    def __init__(self, option_set: str, name: str, value: object, label: str | None = None) -> None:
         self.option_set = option_set
-        self.name = name
+        self.name = name  # the logical name
         self.value = value
+        self.label = label  # the display name, when the set has one (what Text() shows)
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, OptionValue)
-            and other.option_set == self.option_set
-            and other.name == self.name
-        )
+        if not isinstance(other, OptionValue) or other.option_set != self.option_set:
+            return False
+        if self.value is None or other.value is None:
+            return other.name == self.name
+        return bool(other.value == self.value)
 
     def __hash__(self) -> int:
-        return hash((self.option_set, self.name))
+        return hash(self.option_set)
 
     def __repr__(self) -> str:
         return f"{self.option_set}.{self.name}"
+
+
+class Color:
+    """A Power Fx color: red, green, blue and alpha, each a byte (RGBA's alpha 0..1 is a/255)."""
+
+    __slots__ = ("r", "g", "b", "a")
+
+    def __init__(self, r: int, g: int, b: int, a: int = 255) -> None:
+        self.r, self.g, self.b, self.a = r, g, b, a
+
+    @classmethod
+    def from_argb(cls, argb: int) -> Color:
+        """A color from its 32-bit ARGB number (how Color option sets hold their members)."""
+        return cls((argb >> 16) & 0xFF, (argb >> 8) & 0xFF, argb & 0xFF, (argb >> 24) & 0xFF)
+
+    @property
+    def alpha(self) -> float:
+        """Alpha as RGBA takes it (0..1), to three decimals as Power Fx prints it."""
+        return round(self.a / 255, 3)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Color) and (self.r, self.g, self.b, self.a) == (other.r, other.g, other.b, other.a)
+
+    def __hash__(self) -> int:
+        return hash((self.r, self.g, self.b, self.a))
+
+    def __repr__(self) -> str:
+        return f"RGBA({self.r},{self.g},{self.b},{self.alpha:g})"
+
+
+TRANSPARENT = Color(0, 0, 0, 0)  # what a Blank color is
 
 
 class Record(Mapping[str, "Value"]):
@@ -289,6 +332,7 @@ Value: TypeAlias = (
     | Record
     | Table
     | OptionValue
+    | Color
     | ErrorValue
     | UntypedObject
 )
@@ -320,6 +364,8 @@ def type_name(value: Value) -> str:
         return "Table"
     if isinstance(value, OptionValue):
         return value.option_set
+    if isinstance(value, Color):
+        return "Color"
     if isinstance(value, ErrorValue):
         return "Error"
     return "UntypedObject"

@@ -54,9 +54,9 @@ from postcall.engine.activity import (
 from postcall.errors import TopicError
 from postcall.knowledge.index import open_index
 from postcall.lifecycle.programs import action_settings_for
+from postcall.lifecycle.recognition import recognizer_actions, runtime_recognizer
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
-from postcall.understanding import recognizer_for
 from postcall.vocabulary import ActivityType, ChannelEvent, EndReason, Initiator
 
 
@@ -123,8 +123,10 @@ class Conversation:
     ) -> None:
         self.agent = agent if isinstance(agent, Agent) else load(agent, env)
         root = self.agent.root if self.agent.root.is_dir() else self.agent.root.parent
+        self.recognizer_actions = recognizer_actions(self.agent, transport=transport)
         self.engine = Engine(
-            self.agent, recognizer=recognizer or recognizer_for(self.agent), knowledge=open_index(root)
+            self.agent, recognizer=recognizer or runtime_recognizer(self.agent, self.recognizer_actions),
+            knowledge=open_index(root),
         )
         self.clock = clock or FixedClock()
         agent_ = self.agent
@@ -411,6 +413,7 @@ class Conversation:
 
     def close(self) -> None:
         self.actions.close()
+        self.recognizer_actions.close()
 
     def __enter__(self) -> Conversation:
         return self

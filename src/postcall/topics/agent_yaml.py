@@ -20,8 +20,8 @@ from postcall.topics import codes
 from postcall.topics.build import FileContext, kind_name, start_span
 from postcall.topics.config import (
     CONNECTOR_FLOW_PREFIX,
+    RECOGNIZER_AUTH,
     RECOGNIZER_KINDS,
-    RECOGNIZER_KINDS_PLANNED,
     AgentConfig,
     Channels,
     EventsChannel,
@@ -305,14 +305,14 @@ def _channels(fc: FileContext, node: YMap, root: Path) -> Channels:
 def _recognizer(fc: FileContext, node: YMap) -> RecognizerSettings:
     r = _Reader(
         fc, node, "recognizer",
-        ("kind", "match_threshold", "similarity_floor", "ambiguity_ratio", "strong"),
+        ("kind", "match_threshold", "similarity_floor", "ambiguity_ratio", "strong",
+         "timeout_seconds", "url", "secret_env", "auth", "min_score"),
     )
     kind = r.text("kind", "embedded") or "embedded"
     if kind not in RECOGNIZER_KINDS:
-        planned = " (planned, not available in this version)" if kind in RECOGNIZER_KINDS_PLANNED else ""
         r.bad(
             node.get("kind") or node,
-            f"recognizer kind '{kind}'{planned} is not one of {', '.join(RECOGNIZER_KINDS)}.",
+            f"recognizer kind '{kind}' is not one of {', '.join(RECOGNIZER_KINDS)}.",
         )
         kind = "embedded"
 
@@ -325,12 +325,30 @@ def _recognizer(fc: FileContext, node: YMap) -> RecognizerSettings:
             return None
         return value if value >= 0 else None
 
+    defaults = RecognizerSettings()
+    url = r.text("url")
+    if kind == "http" and not url:
+        r.bad(node, "recognizer kind 'http' needs url: the NLU endpoint, e.g. https://nlu.example.com/recognize.")
+        kind = "embedded"
+    elif url is not None and not re.match(r"https?://", url):
+        r.bad(node.get("url") or node, f"recognizer.url '{url}' must start with http:// or https://.")
+        url = None
+        kind = "embedded" if kind == "http" else kind
+    auth = r.text("auth", defaults.auth) or defaults.auth
+    if auth not in RECOGNIZER_AUTH:
+        r.bad(node.get("auth") or node, f"recognizer.auth '{auth}' must be one of {', '.join(RECOGNIZER_AUTH)}.")
+        auth = defaults.auth
     return RecognizerSettings(
         kind=kind,
         match_threshold=optional("match_threshold"),
         similarity_floor=optional("similarity_floor"),
         ambiguity_ratio=optional("ambiguity_ratio"),
         strong=optional("strong"),
+        timeout_seconds=r.number("timeout_seconds", defaults.timeout_seconds, minimum=0.001),
+        url=url,
+        secret_env=r.text("secret_env"),
+        auth=auth,
+        min_score=defaults.min_score if (min_score := optional("min_score")) is None else min_score,
     )
 
 
@@ -460,6 +478,11 @@ def read_agent_yaml(
         prompts=MappingProxyType(_prompts(fc, r.mapping("prompts"))),
         knowledge=_knowledge(fc, r.mapping("knowledge")),
     )
+    if recnode is not None and config.recognizer.kind == "llm" and config.model is None:
+        r.bad(
+            recnode.get("kind") or recnode,
+            "recognizer kind 'llm' needs a model: section (base_url, model) or POSTCALL_MODEL_BASE_URL and POSTCALL_MODEL.",
+        )
     return _with_env(config, env_overrides, fc), r.text("bot_name")
 
 

@@ -8,7 +8,14 @@ but appear in authored YAML: they are read (a number 0..1; a text template), not
 
 from __future__ import annotations
 
+from postcall.topics import codes
 from postcall.topics.build import Fields, FileContext, start_span
+from postcall.topics.build_parts import (
+    SkipNode,
+    build_input_bindings,
+    build_latency,
+    build_output_bindings,
+)
 from postcall.topics.model import Expr, GenerativeAnswers, InvokePrompt, Node, TextTemplate
 from postcall.topics.source import YMap, YScalar
 
@@ -77,8 +84,6 @@ def _confidence(fc: FileContext, f: Fields) -> float | None:
             raise ValueError
         return value
     except ValueError:
-        from postcall.topics import codes
-
         fc.add(codes.WRONG_TYPE, f"{f.what('responseConfidence')} must be a number from 0 to 1.", start_span(node.span))
         return None
 
@@ -94,8 +99,6 @@ def _history(fc: FileContext, f: Fields) -> tuple[bool, Expr | None]:
         Fields(fc, node, "NoHistory", f.what("historyType"), extra=("kind",))
         return False, None
     if name != "ConversationHistory":
-        from postcall.topics import codes
-
         fc.add(codes.WRONG_TYPE, f"{f.what('historyType')} must be NoHistory or ConversationHistory, not {name or 'nothing'}.",
                start_span(node.span))
         return True, None
@@ -105,8 +108,6 @@ def _history(fc: FileContext, f: Fields) -> tuple[bool, Expr | None]:
 
 
 def build_generative(fc: FileContext, f: Fields, c: dict[str, object]) -> Node:
-    from postcall.topics.build_nodes import build_latency
-
     g = Fields(fc, f.node, str(c["kind"]), str(c["kind"]), extra=SEARCH_FIELDS)
     search_files, files = _files(fc, g)
     capture = g.text("responseCaptureType", "TextOnly") or "TextOnly"
@@ -132,20 +133,13 @@ def build_generative(fc: FileContext, f: Fields, c: dict[str, object]) -> Node:
 
 
 def build_prompt(fc: FileContext, f: Fields, c: dict[str, object]) -> Node:
-    from postcall.topics.build_nodes import (
-        _Skip,
-        build_input_bindings,
-        build_latency,
-        build_output_bindings,
-    )
-
     g = Fields(fc, f.node, "InvokeAIBuilderModelAction", "InvokeAIBuilderModelAction", extra=PROMPT_FIELDS)
     model_id = g.text("aIModelId")
     inputs = build_input_bindings(fc, g)
     outputs = build_output_bindings(fc, g)
     if not model_id:
         g.missing("aIModelId")
-        raise _Skip
+        raise SkipNode
     return InvokePrompt(
         ai_model_id=model_id.strip(), input=inputs, output=outputs, latency_message=build_latency(fc, g),
         **c,  # type: ignore[arg-type]

@@ -10,6 +10,15 @@ from typing import Any
 from postcall.diagnostics import SourceSpan, did_you_mean
 from postcall.topics import codes
 from postcall.topics.build import Fields, FileContext, kind_name, start_span
+from postcall.topics.build_generative import build_generative, build_prompt
+from postcall.topics.build_parts import (
+    SkipNode,
+    build_activity,
+    build_input_bindings,
+    build_latency,
+    build_output_bindings,
+    required,
+)
 from postcall.topics.model import (
     ActivityTemplate,
     Assignment,
@@ -37,23 +46,18 @@ from postcall.topics.model import (
     EndDialog,
     Entity,
     EntityReference,
-    EventActivity,
     Expr,
     Foreach,
     GotoAction,
     HttpBody,
     HttpErrorHandling,
     HttpRequestAction,
-    InputBinding,
     InvokeConnectorAction,
     InvokeFlowAction,
-    LatencyMessageSettings,
     LogCustomTelemetryEvent,
     Message,
     Node,
     OAuthInput,
-    OtherActivity,
-    OutputBinding,
     ParseValue,
     PrebuiltEntity,
     PropertyType,
@@ -135,7 +139,7 @@ def _run_builder(
     common = _common(fc, f, kind, span)
     try:
         return builder(fc, f, common)
-    except _Skip:
+    except SkipNode:
         return UnsupportedNode(
             raw=to_plain(node),
             known_kind=True,
@@ -143,11 +147,6 @@ def _run_builder(
             invalid=True,
             **common,
         )
-
-
-class _Skip(Exception):
-    """A node whose required parts are missing or wrong (already reported): it loads as an
-    UnsupportedNode so the topic still loads and running into it fails clearly."""
 
 
 def _common(fc: FileContext, f: Fields, kind: str, span: SourceSpan) -> Common:
@@ -223,180 +222,6 @@ KIND_ALIASES: dict[str, str] = {
 }
 
 
-# ----------------------------------------------------------------------------------------------
-# Shared parts
-
-
-def required(f: Fields, key: str, value: Any) -> Any:
-    """`value` if present; otherwise skip the node (the missing field was already reported)."""
-    if value is None:
-        if f.node.get(key) is not None and not f.has(key):
-            f.missing(key)
-        raise _Skip
-    return value
-
-
-def build_activity(fc: FileContext, node: YNode | None, what: str) -> ActivityTemplate | None:
-    """ActivityTemplateBase: a string, a Message mapping, an EventActivity or an Activity."""
-    if node is None:
-        return None
-    if isinstance(node, YScalar):
-        if node.is_null:
-            return None
-        tpl = fc.template(node, what)
-        return Message(text=(tpl,) if tpl is not None else (), span=node.span)
-    if not isinstance(node, YMap):
-        fc.add(
-            codes.WRONG_TYPE,
-            f"{what} must be text or a message, not {kind_name(node)}.",
-            start_span(node.span),
-        )
-        return None
-    kind_node = node.get("kind")
-    kind = (
-        kind_node.value if isinstance(kind_node, YScalar) and not kind_node.is_null else "Message"
-    )
-    if kind == "EventActivity":
-        f = Fields(fc, node, "EventActivity", f"{what} (EventActivity)")
-        return EventActivity(
-            name=f.expr("name", "string"),
-            span=node.span,
-            value=f.expr("value", "value"),
-            channel_data=f.expr("channelData", "value"),
-        )
-    if kind == "Activity":
-        f = Fields(fc, node, "Activity", f"{what} (Activity)")
-        activity_type = f.expr("activityType", "string") or Expr(
-            "Typing", node.span, None, "Typing"
-        )
-        return OtherActivity(
-            activity_type=activity_type,
-            span=node.span,
-            name=f.expr("name", "string"),
-            value=f.expr("value", "value"),
-            input_hint=f.text("inputHint"),
-        )
-    if kind != "Message":
-        fc.add(
-            codes.BAD_ENUM,
-            f"{what} kind '{kind}' is not Message, EventActivity or Activity.",
-            kind_node.span if kind_node is not None else node.span,
-        )
-        return None
-    f = Fields(
-        fc,
-        node,
-        None,
-        what,
-    )
-    _check_message_keys(fc, node, what)
-    return Message(
-        text=_templates(fc, f, "text"),
-        span=node.span,
-        speak=_templates(fc, f, "speak"),
-        allow_barge_in=f.flag("allowBargeIn", True),
-        randomize=f.flag("randomizeVariantSelection", True),
-        value=f.expr("value", "value"),
-        channel_data=f.expr("channelData", "value"),
-    )
-
-
-_MESSAGE_FIELDS = (
-    "kind", "channelData", "value", "text", "speak", "allowBargeIn", "attachments",
-    "attachmentLayout", "summary", "quickReplies", "expiration", "importance",
-    "citationEntities", "randomizeVariantSelection",
-)  # fmt: skip
-
-
-def _check_message_keys(fc: FileContext, node: YMap, what: str) -> None:
-    for key, _ in node.entries:
-        if key.value not in _MESSAGE_FIELDS:
-            guess = did_you_mean(key.value, _MESSAGE_FIELDS[1:])
-            fc.add(
-                codes.UNKNOWN_FIELD,
-                f"{what} (Message) has no field '{key.value}'; it is ignored.",
-                key.span,
-                hint=f"did you mean '{guess}'?" if guess else None,
-            )
-
-
-def _templates(fc: FileContext, f: Fields, key: str) -> tuple[TextTemplate, ...]:
-    node = f.get(key)
-    if node is None:
-        return ()
-    items: tuple[YNode, ...] = node.items if isinstance(node, YSeq) else (node,)
-    out = []
-    for item in items:
-        if isinstance(item, YScalar) and item.is_null:
-            continue
-        tpl = fc.template(item, f.what(key))
-        if tpl is not None:
-            out.append(tpl)
-    return tuple(out)
-
-
-def build_input_bindings(
-    fc: FileContext, f: Fields, key: str = "input"
-) -> tuple[InputBinding, ...]:
-    node = f.mapping(key)
-    if node is None:
-        return ()
-    kind_node = node.get("kind")
-    kind = kind_node.value if isinstance(kind_node, YScalar) else None
-    if kind == "SingleValueInputBinding":
-        sf = Fields(fc, node, "SingleValueInputBinding", f.what(key))
-        value = sf.expr("value", "value")
-        return (InputBinding("", value, node.span),) if value is not None else ()
-    sf = Fields(fc, node, "ActionInputBindingNoKind", f.what(key), extra=("kind",))
-    binding = sf.mapping("binding")
-    if binding is None:
-        return ()
-    out = []
-    for name, value_node in binding.entries:
-        value = fc.expr(value_node, "value", f"{f.label} input '{name.value}'")
-        if value is not None:
-            out.append(InputBinding(name.value, value, name.span))
-    return tuple(out)
-
-
-def build_output_bindings(
-    fc: FileContext, f: Fields, key: str = "output"
-) -> tuple[OutputBinding, ...]:
-    node = f.mapping(key)
-    if node is None:
-        return ()
-    kind_node = node.get("kind")
-    kind = kind_node.value if isinstance(kind_node, YScalar) else None
-    if kind == "SingleVariableOutputBinding":
-        sf = Fields(fc, node, "SingleVariableOutputBinding", f.what(key))
-        var = sf.variable("variable")  # Copilot Studio writes `init:Topic.x` here too
-        return (OutputBinding("", var, node.span),) if var is not None else ()
-    sf = Fields(fc, node, "ActionOutputBindingNoKind", f.what(key), extra=("kind",))
-    binding = sf.mapping("binding")
-    if binding is None:
-        return ()
-    out = []
-    for name, value_node in binding.entries:
-        var = fc.variable(value_node, f"{f.label} output '{name.value}'")
-        if var is not None:
-            out.append(OutputBinding(name.value, var, name.span))
-    return tuple(out)
-
-
-def build_latency(fc: FileContext, f: Fields) -> LatencyMessageSettings | None:
-    node = f.mapping("latencyMessageSettings")
-    if node is None:
-        return None
-    lf = Fields(fc, node, "LatencyMessageSettingsNoKind", f.what("latencyMessageSettings"))
-    return LatencyMessageSettings(
-        span=node.span,
-        allow_latency_message=lf.expr("allowLatencyMessage", "bool"),
-        latency_message=build_activity(fc, lf.get("latencyMessage"), lf.what("latencyMessage")),
-        latency_message_delay_ms=lf.expr("latencyMessageDelayInMilliseconds", "int"),
-        minimum_playback_ms=lf.expr("minimumPlaybackInMilliseconds", "int"),
-    )
-
-
 def build_data_type(fc: FileContext, node: YNode | None, what: str) -> PropertyType | None:
     """A DataType: a bare name (String, Number...) or `{kind: Record|Table, properties: {...}}`;
     property values are types or `{type: <DataType>, displayName, description, isRequired}`."""
@@ -449,7 +274,7 @@ def _set_variable(fc: FileContext, f: Fields, c: Common) -> Node:
     if value is None:
         raw = f.node.get("value")
         if raw is None:
-            raise _Skip
+            raise SkipNode
         value = Expr("", raw.span, None, None)
     return SetVariable(variable=variable, value=value, **c)
 
@@ -533,7 +358,7 @@ def _edit_table_v2(fc: FileContext, f: Fields, c: Common) -> Node:
                 f"{f.what('changeType')} needs a kind.",
                 start_span(op_node.span),
             )
-        raise _Skip
+        raise SkipNode
     of = Fields(fc, op_node, op, op)
     return EditTableV2(
         items_variable=items,
@@ -1183,7 +1008,7 @@ def _invoke_connector(fc: FileContext, f: Fields, c: Common) -> Node:
         "latency_message": build_latency(fc, f),
     }
     if not reference or not operation:
-        raise _Skip  # the missing required field was reported (every other field checked)
+        raise SkipNode  # the missing required field was reported (every other field checked)
     return InvokeConnectorAction(
         connection_reference=reference, operation_id=operation, **fields, **c
     )
@@ -1293,7 +1118,7 @@ def _transfer_v2(fc: FileContext, f: Fields, c: Common) -> Node:
     if transfer is None:
         if f.node.get("transferType") is None:
             f.missing("transferType")
-        raise _Skip
+        raise SkipNode
     return TransferConversation(transfer_type=transfer, **c)
 
 
@@ -1315,8 +1140,6 @@ def _transfer_v1(fc: FileContext, f: Fields, c: Common) -> Node:
 def _generative_builders() -> dict[str, tuple[str, Builder]]:
     """The generative nodes' builders (topics/build_generative.py); their fields are checked
     there, so no schema definition here (None: nothing checked twice)."""
-    from postcall.topics.build_generative import build_generative, build_prompt
-
     return {
         "SearchAndSummarizeContent": (None, build_generative),  # type: ignore[dict-item]
         "AnswerQuestionWithAI": (None, build_generative),  # type: ignore[dict-item]

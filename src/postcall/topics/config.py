@@ -103,8 +103,8 @@ class Channels:
     events: EventsChannel | None = None
 
 
-RECOGNIZER_KINDS = ("embedded", "lexical")
-RECOGNIZER_KINDS_PLANNED = ("llm", "http")
+RECOGNIZER_KINDS = ("embedded", "lexical", "llm", "http")
+RECOGNIZER_AUTH = ("hmac", "bearer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +112,12 @@ class RecognizerSettings:
     """agent.yaml `recognizer:`: which recogniser picks topics, and its decision thresholds.
 
     `kind` is `embedded` (the default: static embeddings + lexical evidence, fitted on the
-    agent's phrases) or `lexical` (the word-overlap PhraseRecognizer).  A threshold left None
-    keeps the recogniser's calibrated default (docs/engine.md).
+    agent's phrases), `lexical` (the word-overlap PhraseRecognizer), `llm` (the agent's
+    `model:` endpoint chooses among the topics) or `http` (an external NLU at `url`).  The last
+    two fall back to the embedded recogniser when no valid answer comes within
+    `timeout_seconds`.  A threshold left None keeps the recogniser's calibrated default
+    (docs/engine.md).  `secret_env` names the variable holding the http NLU's secret (never
+    the secret itself); `auth` says how it is used: `hmac` signs each request, `bearer` sends it.
     """
 
     kind: str = "embedded"
@@ -121,6 +125,11 @@ class RecognizerSettings:
     similarity_floor: float | None = None
     ambiguity_ratio: float | None = None
     strong: float | None = None
+    timeout_seconds: float = 3.0
+    url: str | None = None
+    secret_env: str | None = None
+    auth: str = "hmac"
+    min_score: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from postcall.powerfx.functions import (  # noqa: F401  (imported to register the functions)
+    colors,
     conversion,
     dates,
+    grouping,
     logical,
     math,
     randomness,

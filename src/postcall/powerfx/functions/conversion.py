@@ -40,6 +40,7 @@ from postcall.powerfx.textformat import (
     format_number_code,
 )
 from postcall.powerfx.values import (
+    Color,
     ErrorKind,
     ErrorValue,
     OptionValue,
@@ -222,6 +223,14 @@ def _to_number_type(frame: Frame, site: CallSite, args: list[Value], decimal_res
         return culture
     if value is None:
         return None
+    if isinstance(value, OptionValue):
+        # A number option set member gives its number (Value(StartOfWeek.Friday) is 15).
+        if isinstance(value.value, (int, float, Decimal)) and not isinstance(value.value, bool):
+            value = float(value.value)
+        elif isinstance(value.value, str):
+            value = value.value
+        else:
+            return site.invalid(f"{name}: the option {value.name} has no number.")
     if isinstance(value, UntypedObject):
         raw = value.raw
         if raw is None:
@@ -328,6 +337,10 @@ def _json_string(text: str) -> str:
             out.append("\\f")
         elif code < 0x20 or 0x7F <= code <= 0x9F:
             out.append(f"\\u{code:04X}")
+        elif code > 0xFFFF:
+            # Beyond the Basic Multilingual Plane: a UTF-16 surrogate pair, escaped.
+            high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+            out.append(f"\\u{high:04X}\\u{low:04X}")
         else:
             out.append(ch)
     out.append('"')
@@ -395,7 +408,11 @@ def _to_json_text(frame: Frame, value: Value, flatten: bool, indent: int | None,
             return _json_string(inner)
         if isinstance(inner, (int, float, Decimal)):
             return _json_number(float(inner))
+        if isinstance(inner, Color):
+            return _json_color(inner)
         return _json_string(value.name)
+    if isinstance(value, Color):
+        return _json_color(value)
     if isinstance(value, Record):
         if not value:
             return "{}"
@@ -418,6 +435,11 @@ def _to_json_text(frame: Frame, value: Value, flatten: bool, indent: int | None,
     if isinstance(value, UntypedObject):
         return _untyped_json(value.raw, depth)
     raise _JsonFail(ErrorValue(ErrorKind.InvalidArgument, "JSON cannot serialize this value."))
+
+
+def _json_color(color: Color) -> str:
+    """A color in JSON: CSS's "#rrggbbaa"."""
+    return f'"#{color.r:02x}{color.g:02x}{color.b:02x}{color.a:02x}"'
 
 
 def _untyped_json(raw: object, depth: int) -> str:
@@ -452,7 +474,8 @@ def _json(frame: Frame, site: CallSite, args: list[Value]) -> Value:
         if isinstance(text_opt, ErrorValue):
             return text_opt
         options = text_opt
-    flatten = isinstance(args[1], OptionValue) and args[1].name == "FlattenValueTables" if len(args) > 1 else False
+    # JSONFormat's letters, concatenated as the set allows: "_" flattens one-column tables.
+    flatten = "_" in options
     indent = 4 if "4" in options else None
     room = _JSON_ROOM.set([frame.ctx.limits.max_text_length])
     try:

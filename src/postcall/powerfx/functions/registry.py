@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from postcall.diagnostics import SourceSpan
 from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.runtime import Frame
+from postcall.powerfx.signatures import Signature
 from postcall.powerfx.types import UNKNOWN, FxType
 from postcall.powerfx.values import ErrorKind, ErrorValue, Table, Value
 
@@ -50,6 +51,8 @@ class FunctionSpec:
     max_args: int | None
     build: Builder
     summary: str = ""
+    # A host function's parameter and result types (signatures.py); built-ins have theirs there.
+    signature: Signature | None = None
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {}

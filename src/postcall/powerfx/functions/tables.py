@@ -175,19 +175,34 @@ def _single_values(table: Table) -> list[Value]:
 @eager("Count", 1, 1)
 def _count(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Count(table): rows whose single column holds a number."""
-    table = _table_arg(site, args[0])
+    values = _counted_values(site, args[0])
+    if isinstance(values, ErrorValue):
+        return values
+    return float(sum(1 for v in values if isinstance(v, NUMBER_TYPES) and not isinstance(v, bool)))
+
+
+def _counted_values(site: CallSite, value: Value) -> list[Value] | ErrorValue:
+    """The single column's values for Count/CountA; the first error (a row's or a value's) is
+    the result, as Power Fx counts."""
+    table = _table_arg(site, value)
     if isinstance(table, ErrorValue):
         return table
-    return float(sum(1 for v in _single_values(table) if isinstance(v, NUMBER_TYPES) and not isinstance(v, bool)))
+    values = _single_values(table)
+    for v in values:
+        if isinstance(v, ErrorValue):
+            return v
+    return values
 
 
 @eager("CountA", 1, 1)
 def _count_a(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """CountA(table): rows whose single column is not blank."""
-    table = _table_arg(site, args[0])
-    if isinstance(table, ErrorValue):
-        return table
-    return float(sum(1 for v in _single_values(table) if v is not None and v != ""))
+    """CountA(table): rows whose single column is not blank (with the V1 rules an empty text
+    is not blank)."""
+    values = _counted_values(site, args[0])
+    if isinstance(values, ErrorValue):
+        return values
+    v1 = site.features.v1
+    return float(sum(1 for v in values if v is not None and (v1 or v != "")))
 
 
 def _predicate_loop(
@@ -382,7 +397,9 @@ def _sort_key(value: Value) -> tuple[int, object]:
     if value is None:
         return (0, 0)
     if isinstance(value, str):
-        return (2, value.lower())
+        # Case-insensitive first; then, from the left, a lower-case letter before its capital
+        # (hello < hellO < Hello), as .NET's culture-aware comparison orders text.
+        return (2, (value.lower(), value.swapcase()))
     if isinstance(value, bool):
         return (1, float(value))
     number = to_number(value)
@@ -459,6 +476,8 @@ def _sort_by_columns(frame: Frame, site: CallSite, args: list[Value]) -> Value:
             descending = _direction(rest[i + 1])
             if isinstance(descending, ErrorValue):
                 return descending
+        if table.columns and name not in table.columns:
+            return site.error(ErrorKind.InvalidFunctionUsage, f"SortByColumns: the table has no column {name!r}.")
         specs.append((name, bool(descending)))
         i += 2
     rows = list(table.rows)
@@ -485,9 +504,19 @@ def _sort_by_order_table(site: CallSite, table: Table, column: Value, order: Tab
         if isinstance(row, ErrorValue):
             return row
         wanted.append(row.get_field(order.columns[0]) if isinstance(row, Record) and order.columns else row)
+        if isinstance(wanted[-1], ErrorValue):
+            return wanted[-1]
+
+    for row in table.rows:
+        if isinstance(row, ErrorValue):
+            return row
+        if isinstance(row, Record) and isinstance(row.get_field(name), ErrorValue):
+            return row.get_field(name)
 
     def position(row: Value) -> int:
         value = row.get_field(name) if isinstance(row, Record) else None
+        if value is None:  # Blank matches nothing in the order table
+            return len(wanted)
         for index, candidate in enumerate(wanted):
             if equals(value, candidate) is True:
                 return index
@@ -618,6 +647,8 @@ def _add_columns(site: CallSite, args: Sequence[Fn]) -> Fn:
 
     def run(frame: Frame) -> Value:
         value = source(frame)
+        if value is None:  # a Blank table or record gives Blank
+            return None
         if isinstance(value, Record):  # a record gets the columns itself
             added = run_on(frame, Table([value], tuple(value)))
             return added.rows[0] if isinstance(added, Table) and added.rows else added

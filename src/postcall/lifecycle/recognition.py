@@ -1,0 +1,51 @@
+"""The recogniser a running agent uses, with the action layer the `llm` and `http` kinds need.
+
+`postcall.understanding` builds recognisers but sends nothing itself; the two remote kinds get
+here an `Execute` that carries their request through the one action layer (allowed hosts and
+the private-address refusal, the model endpoint through the `openai` SDK, redacted records)
+on a private event loop, synchronously: the engine's turn runs in a worker thread and waits
+at most the recogniser's `timeout_seconds` (one attempt, no retry: a caller is listening),
+after which the embedded recogniser decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import httpx
+
+from postcall.actions.inprocess import InProcessActions
+from postcall.actions.settings import ActionSettings
+from postcall.engine.recognizer import Recognizer
+from postcall.lifecycle.programs import action_settings_for
+from postcall.topics.agent import Agent
+from postcall.understanding import recognizer_for
+
+REMOTE_KINDS = ("llm", "http")
+
+
+def recognizer_action_settings(agent: Agent) -> ActionSettings:
+    """The agent's action settings cut to the recogniser's timeout, one attempt."""
+    base = action_settings_for(agent)
+    timeout = agent.config.recognizer.timeout_seconds
+    model = base.model
+    if model is not None:
+        model = replace(model, timeout_s=min(model.timeout_s, timeout), budget_s=timeout, max_attempts=1)
+    return base.with_changes(
+        retry=replace(base.retry, max_attempts=1), request_timeout_s=timeout,
+        run_budget_s=max(timeout, 1.0), model=model,
+    )
+
+
+def recognizer_actions(agent: Agent, *, transport: httpx.AsyncBaseTransport | None = None) -> InProcessActions:
+    """A long-lived runner for the recogniser's requests (it keeps no call list)."""
+    settings = recognizer_action_settings(agent)
+    return InProcessActions(lambda _topic: settings, transport=transport, keep_calls=False)
+
+
+def runtime_recognizer(agent: Agent, actions: InProcessActions | None = None) -> Recognizer:
+    """agent.yaml's recogniser, prepared; llm and http send through `actions` (default: a new runner)."""
+    if agent.config.recognizer.kind not in REMOTE_KINDS:
+        return recognizer_for(agent)
+    runner = actions or recognizer_actions(agent)
+    return recognizer_for(agent, execute=runner.execute)

@@ -1,0 +1,360 @@
+"""The llm and http recognisers: real servers on 127.0.0.1, the action layer, the fallback."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from postcall.devtools.openai_server import OpenAIServer, Scripted
+from postcall.diagnostics import Severity
+from postcall.engine.recognizer import IntentCandidate, Recognition
+from postcall.lifecycle.recognition import runtime_recognizer
+from postcall.testing import Conversation
+from postcall.topics import load_agent
+from postcall.topics.agent import Agent
+from postcall.understanding import HttpRecognizer, LlmRecognizer, intent_candidates
+
+TOPICS = {
+    "Refund": ("money back for an order", ["I want a refund", "give me my money back", "refund my order"],
+               "Your refund is on its way."),
+    "Order status": ("where an order is", ["where is my order", "track my parcel", "has my order shipped"],
+                     "Your order ships tomorrow."),
+    "Opening hours": (None, ["when are you open", "what are your opening hours", "are you open on sunday"],
+                      "We are open nine to five."),
+}
+FALLBACK = """kind: AdaptiveDialog
+beginDialog:
+  kind: OnUnknownIntent
+  id: main
+  actions:
+    - kind: SendActivity
+      id: say_sorry
+      activity: Sorry, I did not get that.
+"""
+
+
+def agent_dir(root: Path, recognizer_yaml: str, extra: str = "") -> Path:
+    (root / "topics").mkdir(parents=True)
+    for name, (description, phrases, reply) in TOPICS.items():
+        described = f"modelDescription: {description}\n" if description else ""
+        queries = "".join(f"      - {p}\n" for p in phrases)
+        (root / "topics" / f"{name}.topic.yaml").write_text(
+            f"kind: AdaptiveDialog\n{described}beginDialog:\n  kind: OnRecognizedIntent\n  id: main\n"
+            f"  intent:\n    triggerQueries:\n{queries}  actions:\n    - kind: SendActivity\n"
+            f"      id: say\n      activity: {reply}\n"
+        )
+    (root / "topics" / "Fallback.topic.yaml").write_text(FALLBACK)
+    (root / "agent.yaml").write_text(f"name: shop\n{extra}recognizer:\n{recognizer_yaml}")
+    return root
+
+
+def load(root: Path) -> Agent:
+    loaded = load_agent(root)
+    assert loaded.agent is not None, [d.message for d in loaded.diagnostics]
+    return loaded.agent
+
+
+def choice(outcome: str, topics: list[str], confidence: float = 0.9, reason: str = "fits") -> str:
+    return json.dumps({"outcome": outcome, "topics": topics, "confidence": confidence, "reason": reason})
+
+
+# ---------------------------------------------------------------------------------------------
+# llm
+
+
+@pytest.fixture
+def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
+    monkeypatch.setenv("POSTCALL_MODEL_API_KEY", "sk-test")
+    with OpenAIServer(api_key="sk-test") as server:
+        yield server
+
+
+def llm_agent(tmp_path: Path, server: OpenAIServer, timeout: float = 5.0, hosts: str = "127.0.0.1") -> Agent:
+    extra = f"allowed_hosts: ['{hosts}']\nmodel:\n  base_url: {server.base_url}\n  model: local-model\n"
+    return load(agent_dir(tmp_path, f"  kind: llm\n  timeout_seconds: {timeout}\n", extra))
+
+
+def test_the_model_chooses_the_topic_from_names_descriptions_and_phrases(tmp_path: Path, model: OpenAIServer) -> None:
+    model.responder = lambda body: choice("match", ["Refund"], 0.93, "wants money back")
+    convo = Conversation(llm_agent(tmp_path, model))
+    convo.start()
+    assert "Your refund is on its way." in convo.say("the thing I bought broke and I want what I paid")
+    found = convo.results[-1].recognitions[-1]
+    assert (found.recognizer, found.outcome, found.chosen[0].topic, found.chosen[0].score) == ("llm", "match", "Refund", 0.93)
+    assert "wants money back" in found.reason
+    sent = model.requests[-1]
+    system, user = sent["messages"]
+    assert user == {"role": "user", "content": "the thing I bought broke and I want what I paid"}
+    assert "Refund: money back for an order" in system["content"]
+    assert '"track my parcel"' in system["content"]
+    assert "Opening hours: Opening hours." in system["content"]  # no description: the name
+    schema = sent["response_format"]["json_schema"]["schema"]
+    assert sorted(schema["properties"]["topics"]["items"]["enum"]) == sorted(TOPICS)
+
+
+def test_none_from_the_model_goes_to_fallback(tmp_path: Path, model: OpenAIServer) -> None:
+    model.responder = lambda body: choice("none", [], 0.8, "small talk")
+    convo = Conversation(llm_agent(tmp_path, model))
+    convo.start()
+    assert "Sorry, I did not get that." in convo.say("what a lovely day")
+    assert convo.results[-1].recognitions[-1].outcome == "none"
+
+
+def test_ambiguous_answer_offers_the_options(tmp_path: Path, model: OpenAIServer) -> None:
+    model.responder = lambda body: choice("ambiguous", ["Refund", "Order status"], 0.6)
+    agent = llm_agent(tmp_path, model)
+    rec = runtime_recognizer(agent)
+    found = rec.decide("my order", intent_candidates(agent))  # type: ignore[attr-defined]
+    assert found.outcome == "ambiguous"
+    assert [(m.topic, m.score) for m in found.chosen] == [("Refund", 0.6), ("Order status", 0.54)]
+
+
+@pytest.mark.parametrize(
+    ("scripted", "why"),
+    [
+        (Scripted(content="I think it is the refund topic"), "not JSON"),
+        (Scripted(content=choice("match", ["Weather"])), "'Weather', which is not a candidate"),
+        (Scripted(content=choice("match", []).replace('"match"', '"maybe"')), "not match, ambiguous or none"),
+        (Scripted(content=choice("match", [])), "without a topic"),
+        (Scripted(raw_body="{not a completion"), "not a chat completion"),
+        (Scripted(status=500), "500"),
+    ],
+    ids=["prose", "unknown-topic", "bad-outcome", "match-without-topic", "malformed-body", "server-error"],
+)
+def test_an_unusable_answer_falls_back_to_the_embedded_recogniser(
+    tmp_path: Path, model: OpenAIServer, scripted: Scripted, why: str
+) -> None:
+    model.script.append(scripted)
+    convo = Conversation(llm_agent(tmp_path, model))
+    convo.start()
+    assert "Your order ships tomorrow." in convo.say("where is my order")
+    found = convo.results[-1].recognitions[-1]
+    assert found.recognizer == "llm->embedded" and found.chosen[0].topic == "Order status"
+    assert why in found.reason and "embedded:" in found.reason
+    assert len(model.requests) == 1  # one attempt: a caller is waiting
+
+
+def test_chat_explain_shows_the_fallback_and_why(tmp_path: Path, model: OpenAIServer) -> None:
+    from postcall.cli.conversation import explain_lines
+
+    model.script.append(Scripted(content=choice("match", ["Weather"])))
+    convo = Conversation(llm_agent(tmp_path, model))
+    convo.start()
+    before = len(convo.results)
+    convo.say("where is my order")
+    lines = explain_lines(convo, before)
+    assert lines[0].startswith("  [recognizer (llm->embedded)] match: llm not used (the model named 'Weather'")
+    assert any(line.strip().startswith("*") and "Order status" in line for line in lines[1:])
+
+
+def test_a_model_slower_than_the_timeout_falls_back(tmp_path: Path, model: OpenAIServer) -> None:
+    model.script.append(Scripted(content=choice("match", ["Refund"]), delay_s=3.0))
+    agent = llm_agent(tmp_path, model, timeout=0.2)
+    found = runtime_recognizer(agent).decide("are you open on sunday", intent_candidates(agent))  # type: ignore[attr-defined]
+    assert found.recognizer == "llm->embedded"
+    assert "did not answer within" in found.reason
+    assert found.chosen[0].topic == "Opening hours"
+
+
+def test_a_host_that_is_not_allowed_is_never_called(tmp_path: Path, model: OpenAIServer) -> None:
+    agent = llm_agent(tmp_path, model, hosts="api.example.com")
+    found = runtime_recognizer(agent).decide("where is my order", intent_candidates(agent))  # type: ignore[attr-defined]
+    assert found.recognizer == "llm->embedded" and "127.0.0.1" in found.reason
+    assert model.requests == []
+
+
+def test_nothing_said_and_repeats_send_no_request(tmp_path: Path, model: OpenAIServer) -> None:
+    model.responder = lambda body: choice("match", ["Refund"])
+    agent = llm_agent(tmp_path, model)
+    rec = runtime_recognizer(agent)
+    cands = intent_candidates(agent)
+    assert rec.decide("   ", cands).outcome == "none"  # type: ignore[attr-defined]
+    assert model.requests == []
+    first = rec.decide("refund please", cands)  # type: ignore[attr-defined]
+    again = rec.decide("refund please", cands)  # type: ignore[attr-defined]
+    assert first == again and len(model.requests) == 1
+
+
+def test_llm_without_a_model_is_a_configuration_error(tmp_path: Path) -> None:
+    loaded = load_agent(agent_dir(tmp_path, "  kind: llm\n"))
+    errors = [d.message for d in loaded.diagnostics if d.severity == Severity.ERROR]
+    assert any("recognizer kind 'llm' needs a model" in m for m in errors)
+
+
+def test_bad_input_gets_a_decision_with_the_llm_kind(tmp_path: Path, model: OpenAIServer) -> None:
+    model.responder = lambda body: choice("none", [])
+    agent = llm_agent(tmp_path, model)
+    rec = runtime_recognizer(agent)
+    for text in ("x" * 10_000, "😀😀", "我想查询我的账单", "ok"):
+        found = rec.decide(text, intent_candidates(agent))  # type: ignore[attr-defined]
+        assert isinstance(found, Recognition) and found.outcome == "none"
+    assert max(len(r["messages"][1]["content"]) for r in model.requests) == 2000
+
+
+# ---------------------------------------------------------------------------------------------
+# http
+
+
+class NluServer:
+    """A small external NLU on 127.0.0.1: checks the signature, answers what `answer` says."""
+
+    def __init__(self, secret: str = "nlu-secret") -> None:
+        self.secret = secret
+        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.answer: Callable[[dict[str, Any]], tuple[int, bytes]] = lambda body: (200, b'{"intents": []}')
+        self.delay = threading.Event()  # set: never answer in time (the handler waits on `release`)
+        self.release = threading.Event()
+        nlu = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                nlu.requests.append((headers, json.loads(raw)))
+                if nlu.delay.is_set():
+                    nlu.release.wait(10)
+                stamp = headers.get("x-postcall-timestamp", "")
+                expected = "sha256=" + hmac.new(nlu.secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+                bearer = headers.get("authorization") == f"Bearer {nlu.secret}"
+                if not bearer and not hmac.compare_digest(headers.get("x-postcall-signature", ""), expected):
+                    status, body = 401, b'{"error": "bad signature"}'
+                else:
+                    status, body = nlu.answer(json.loads(raw))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/recognize"
+
+
+@pytest.fixture
+def nlu(monkeypatch: pytest.MonkeyPatch) -> Iterator[NluServer]:
+    monkeypatch.setenv("SHOP_NLU_SECRET", "nlu-secret")
+    server = NluServer()
+    server.thread.start()
+    yield server
+    server.release.set()
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def http_agent(tmp_path: Path, nlu: NluServer, more: str = "") -> Agent:
+    rec = f"  kind: http\n  url: {nlu.url}\n  secret_env: SHOP_NLU_SECRET\n  timeout_seconds: 5\n{more}"
+    return load(agent_dir(tmp_path, rec, "allowed_hosts: ['127.0.0.1']\n"))
+
+
+def intents(*pairs: tuple[str, Any]) -> Callable[[dict[str, Any]], tuple[int, bytes]]:
+    return lambda body: (200, json.dumps({"intents": [{"topic": t, "score": s} for t, s in pairs]}).encode())
+
+
+def test_a_signed_request_and_scored_topics(tmp_path: Path, nlu: NluServer) -> None:
+    nlu.answer = intents(("Refund", 0.91), ("Order status", 0.2))
+    convo = Conversation(http_agent(tmp_path, nlu))
+    convo.start()
+    assert "Your refund is on its way." in convo.say("money back please")
+    found = convo.results[-1].recognitions[-1]
+    assert (found.recognizer, found.outcome, found.chosen[0].topic) == ("http", "match", "Refund")
+    headers, body = nlu.requests[-1]
+    assert body["text"] == "money back please" and body["language"] == "en-US" and body["agent"] == "shop"
+    assert {c["topic"] for c in body["candidates"]} == set(TOPICS)
+    assert headers["x-postcall-signature"].startswith("sha256=") and "authorization" not in headers
+
+
+def test_bearer_auth_sends_the_secret(tmp_path: Path, nlu: NluServer) -> None:
+    nlu.answer = intents(("Opening hours", 0.8))
+    agent = http_agent(tmp_path, nlu, "  auth: bearer\n")
+    found = runtime_recognizer(agent).decide("hours?", intent_candidates(agent))  # type: ignore[attr-defined]
+    assert found.recognizer == "http" and found.chosen[0].topic == "Opening hours"
+    assert nlu.requests[-1][0]["authorization"] == "Bearer nlu-secret"
+
+
+def test_close_scores_are_ambiguous_and_low_scores_are_none(tmp_path: Path, nlu: NluServer) -> None:
+    agent = http_agent(tmp_path, nlu)
+    rec = runtime_recognizer(agent)
+    nlu.answer = intents(("Refund", 0.7), ("Order status", 0.65))
+    assert rec.decide("my order", intent_candidates(agent)).outcome == "ambiguous"  # type: ignore[attr-defined]
+    nlu.answer = intents(("Refund", 0.3))
+    assert rec.decide("hello there", intent_candidates(agent)).outcome == "none"  # type: ignore[attr-defined]
+
+
+def test_topics_that_are_not_candidates_are_ignored(tmp_path: Path, nlu: NluServer) -> None:
+    nlu.answer = intents(("Weather", 0.99), ("Order status", 0.8))
+    agent = http_agent(tmp_path, nlu)
+    found = runtime_recognizer(agent).decide("parcel?", intent_candidates(agent))  # type: ignore[attr-defined]
+    assert found.recognizer == "http" and found.chosen[0].topic == "Order status"
+    assert "'Weather'" in found.reason
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (lambda body: (200, b"<html>oops</html>"), "not JSON with an 'intents' list"),
+        (intents(("Refund", "high")), "malformed intent"),
+        (intents(("Refund", 7)), "malformed intent"),
+        (lambda body: (503, b"{}"), "503"),
+    ],
+    ids=["html", "score-text", "score-range", "unavailable"],
+)
+def test_a_malformed_nlu_answer_falls_back(tmp_path: Path, nlu: NluServer, answer: Any, why: str) -> None:
+    nlu.answer = answer
+    agent = http_agent(tmp_path, nlu)
+    found = runtime_recognizer(agent).decide("track my parcel", intent_candidates(agent))  # type: ignore[attr-defined]
+    assert found.recognizer == "http->embedded" and why in found.reason
+    assert found.chosen[0].topic == "Order status"
+
+
+def test_a_slow_nlu_falls_back(tmp_path: Path, nlu: NluServer) -> None:
+    nlu.delay.set()
+    agent = load(agent_dir(tmp_path, f"  kind: http\n  url: {nlu.url}\n  secret_env: SHOP_NLU_SECRET\n"
+                           "  timeout_seconds: 0.2\n", "allowed_hosts: ['127.0.0.1']\n"))
+    found = runtime_recognizer(agent).decide("when are you open", intent_candidates(agent))  # type: ignore[attr-defined]
+    assert found.recognizer == "http->embedded" and "timed out" in found.reason
+    assert found.chosen[0].topic == "Opening hours"
+
+
+def test_a_missing_secret_sends_nothing(tmp_path: Path, nlu: NluServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHOP_NLU_SECRET")
+    agent = http_agent(tmp_path, nlu)
+    found = runtime_recognizer(agent).decide("refund", intent_candidates(agent))  # type: ignore[attr-defined]
+    assert found.recognizer == "http->embedded" and "SHOP_NLU_SECRET is not set" in found.reason
+    assert nlu.requests == []
+
+
+def test_http_needs_a_url(tmp_path: Path) -> None:
+    loaded = load_agent(agent_dir(tmp_path, "  kind: http\n"))
+    assert any("needs url" in d.message for d in loaded.diagnostics if d.severity == Severity.ERROR)
+
+
+def test_the_recognisers_keep_the_protocol() -> None:
+    cands = [IntentCandidate("A", ("alpha",))]
+    calls: list[object] = []
+
+    def execute(request: Any) -> Any:
+        calls.append(request)
+        raise RuntimeError("boom")
+
+    for rec in (LlmRecognizer(execute), HttpRecognizer(execute, "http://127.0.0.1:9/x")):
+        rec.prepare(cands)
+        found = rec.decide("alpha", cands)
+        assert found.recognizer.endswith("->embedded") and "internal error RuntimeError: boom" in found.reason
+        assert rec.recognize("alpha", cands) == list(found.chosen)
+    assert len(calls) == 2
