@@ -51,6 +51,7 @@ from postcall.devtools.openai_server import OpenAIServer
 from postcall.knowledge.documents import passages
 from postcall.knowledge.index import KnowledgeIndex
 from postcall.knowledge.text import WORD, spoken_answer
+from postcall.lifecycle.knowledge import open_agent_index
 from postcall.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -144,7 +145,7 @@ def bench_knowledge(n_questions: int, seeds: list[int], database_url: str | None
         # one passage per paragraph, so the index holds exactly these passages
         for i in range(0, len(texts), 500):
             (files / f"part{i // 500:03}.txt").write_text("\n\n".join(texts[i : i + 500]), encoding="utf-8")
-        index = KnowledgeIndex(root, database=store.engine if store is not None else None)
+        index = open_agent_index(root, store=store)  # as the runtime opens it (the rerank on)
         t0 = time.perf_counter()
         index.ensure()
         build_s = time.perf_counter() - t0

@@ -37,6 +37,7 @@ import numpy as np
 from _report import write_section
 
 from postcall.knowledge.index import RERANK_WEIGHT, KnowledgeIndex
+from postcall.lifecycle.knowledge import open_agent_index
 from postcall.understanding.embedding import load_embedder
 
 DISTRACTORS = 5000
@@ -132,7 +133,7 @@ def _evaluate(seed: int, texts: list[str]) -> dict[str, Any]:
         (files / "stdlib.txt").write_text("\n\n".join(passages), encoding="utf-8")
         index = KnowledgeIndex(root, rerank_weight=0.0)  # the lexical order, the base of every method below
         index.ensure()
-        shipped = KnowledgeIndex(root)  # as the runtime opens it: the rerank on (RERANK_WEIGHT)
+        shipped = open_agent_index(root)  # as the runtime opens it: the rerank on (RERANK_WEIGHT)
         shipped.ensure()
         t = time.perf_counter()
         matrix = embedder.embed(passages)

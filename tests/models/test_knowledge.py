@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from postcall.cli.main import cli
 from postcall.knowledge.index import KnowledgeIndex
+from postcall.lifecycle.knowledge import open_agent_index
 
 
 def pdf_bytes(text: str) -> bytes:
@@ -155,7 +156,7 @@ def test_on_postgresql_the_index_lives_in_the_database_and_workers_share_it(agen
 
     store = open_store(postgres_url)  # migration 0003 made the tables
     try:
-        first = KnowledgeIndex(agent, database=store.engine)
+        first = open_agent_index(agent, store=store)
         assert first.ensure() is True
         assert not first.path.exists()  # no FTS5 file: the passages are in PostgreSQL
         for question, source in [
@@ -169,7 +170,7 @@ def test_on_postgresql_the_index_lives_in_the_database_and_workers_share_it(agen
         assert {p.source for p in first.search("shipping days or gift cards", sources=["shipping.txt"])} == {"shipping.txt"}
         problems = {p.path: p.message for p in first.problems}
         assert "broken.docx cannot be read as DOCX" in problems["knowledge/files/broken.docx"]
-        second = KnowledgeIndex(agent, database=store.engine)  # another worker on the same database
+        second = open_agent_index(agent, store=store)  # another worker on the same database
         assert second.ensure() is False and second.passage_count == first.passage_count
         (agent / "knowledge" / "files" / "shipping.txt").write_text("Shipping is free on orders over fifty dollars.")
         assert second.ensure() is True
@@ -187,7 +188,7 @@ def test_on_sqlite_the_store_keeps_no_knowledge_tables_and_the_index_stays_fts5(
 
     store = open_store(f"sqlite:///{tmp_path / 'postcall.db'}")
     try:
-        index = KnowledgeIndex(agent, database=store.engine)
+        index = open_agent_index(agent, store=store)
         assert index.ensure() is True and index.path.is_file()
         assert not [t for t in sa.inspect(store.engine).get_table_names() if t.startswith("knowledge")]
         assert index.search("do gift cards expire")[0].source == "giftcards.docx"

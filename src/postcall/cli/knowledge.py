@@ -11,6 +11,7 @@ import click
 from postcall.cli.check import parse_env_overrides
 from postcall.knowledge.index import KnowledgeIndex
 from postcall.knowledge.text import spoken_answer
+from postcall.lifecycle.knowledge import open_agent_index
 from postcall.store import open_store
 from postcall.store.database import ENV_VAR
 from postcall.store.dialects import dialect_for_url
@@ -31,8 +32,8 @@ def _index(agent: Agent, db: str | None) -> KnowledgeIndex:
     root = agent.root if agent.root.is_dir() else agent.root.parent
     url = db or os.environ.get(ENV_VAR) or None
     if url and dialect_for_url(url).knowledge_in_database:
-        return KnowledgeIndex(root, database=open_store(url).engine)  # migrated like `serve` does
-    return KnowledgeIndex(root)
+        return open_agent_index(root, store=open_store(url))  # migrated like `serve` does
+    return open_agent_index(root)
 
 
 DB_OPTION = click.option("--db", default=None, metavar="URL",

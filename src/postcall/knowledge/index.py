@@ -30,15 +30,12 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-import sqlalchemy as sa
 
 from postcall.files import private_dir, private_file
 from postcall.knowledge.documents import DocumentError, passages, read_document
 from postcall.knowledge.sources import Source, find_sources
 from postcall.knowledge.text import STOPWORDS, WORD, terms
 from postcall.knowledge.types import KnowledgeProblem, Passage
-from postcall.store.knowledge import Hit, KnowledgeTables, Row, keeps_knowledge
-from postcall.understanding.embedding import ModelUnavailable, StaticEmbedder, load_embedder
 
 INDEX_VERSION = 1
 INDEX_FILE = "knowledge.sqlite3"
@@ -60,8 +57,25 @@ def fingerprint(sources: Sequence[Source]) -> str:
     return h.hexdigest()
 
 
-class _Backend(Protocol):
-    """Where the passages are kept: an FTS5 file or the PostgreSQL database."""
+Row = tuple[str, str, str, str | None]
+"""A passage to store: text, source, title, url."""
+Hit = tuple[str, str, str, str | None, float]
+"""A passage found: text, source, title, url, rank (higher is better)."""
+Vectors = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    """What the rerank asks of an embedding model (postcall.understanding.embedding.StaticEmbedder)."""
+
+    def embed(self, texts: Sequence[str]) -> Vectors: ...
+
+
+class Backend(Protocol):
+    """Where the passages are kept: an FTS5 file here, or the PostgreSQL database
+    (postcall.store.knowledge.KnowledgeTables, handed in by the layer that opens the store)."""
+
+    @property
+    def location(self) -> str: ...
 
     def fingerprint(self) -> str | None: ...
 
@@ -81,6 +95,10 @@ class _FileIndex:
         self.data_dir = data_dir
         self.path = data_dir / INDEX_FILE
         self._local = threading.local()
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     def fingerprint(self) -> str | None:
         if not self.path.is_file():
@@ -147,35 +165,26 @@ class _FileIndex:
             del self._local.db
 
 
-class _DatabaseIndex(KnowledgeTables):
-    """PostgreSQL full text in the store's database (store/knowledge.py)."""
-
-    def close(self) -> None:
-        """The store owns the engine."""
-
-
 class KnowledgeIndex:
     """The index of one agent folder (see the module docstring).  Safe to share between threads.
 
-    `database`: the store's engine; on PostgreSQL the index lives there, otherwise (None or
-    SQLite) in an FTS5 file under `data_dir`.  `rerank_weight`: the lexical candidates are
-    re-ordered by (1 - w) x confidence + w x the cosine of the recogniser's embedded model
-    (WordLlama, postcall.understanding.embedding) between question and passage; without that
-    model, or with 0, the lexical order stays.  `confidence` itself is unchanged (it is what
+    `backend`: where the passages are (default: an FTS5 file under `data_dir`; the lifecycle
+    hands in the store's PostgreSQL tables).  `embedder` and `rerank_weight`: the lexical
+    candidates are re-ordered by (1 - w) x confidence + w x the cosine of the embedder (the
+    recogniser's WordLlama model, handed in by the layer that loads it) between question and
+    passage; without an embedder, or with 0, the lexical order stays.  `confidence` itself is unchanged (it is what
     `responseConfidence` is compared with).
     """
 
-    def __init__(self, root: Path, data_dir: Path | None = None, database: sa.Engine | None = None,
-                 rerank_weight: float = RERANK_WEIGHT) -> None:
+    def __init__(self, root: Path, data_dir: Path | None = None, *, backend: Backend | None = None,
+                 embedder: Embedder | None = None, rerank_weight: float = RERANK_WEIGHT) -> None:
         self.root = root
         self.rerank_weight = rerank_weight
-        self._embedder: StaticEmbedder | None = None
-        self._vectors: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()  # passage -> embedding
+        self._embedder = embedder
+        self._vectors: OrderedDict[str, Vectors] = OrderedDict()  # passage -> embedding
         self.data_dir = data_dir or root / ".postcall"
         self.path = self.data_dir / INDEX_FILE
-        self.backend: _Backend = (
-            _DatabaseIndex(database) if database is not None and keeps_knowledge(database) else _FileIndex(self.data_dir)
-        )
+        self.backend: Backend = backend if backend is not None else _FileIndex(self.data_dir)
         self._lock = threading.Lock()
         self._ready = False
         self._df: dict[str, int] = {}
@@ -187,9 +196,7 @@ class KnowledgeIndex:
     @property
     def location(self) -> str:
         """Where the index lives, for people: the FTS5 file, or the PostgreSQL database."""
-        if isinstance(self.backend, _DatabaseIndex):
-            return f"PostgreSQL full text in {self.backend.engine.url.render_as_string(hide_password=True)} (knowledge_passages)"
-        return str(self.path)
+        return self.backend.location
 
     # -- building --------------------------------------------------------------------------
 
@@ -311,16 +318,8 @@ class KnowledgeIndex:
         score = {id(p): (1 - w) * p.confidence + w * float(c) for p, c in zip(found, cosines, strict=True)}
         return sorted(found, key=lambda p: -score[id(p)])
 
-    def _model(self) -> StaticEmbedder | None:
-        if self.rerank_weight <= 0:
-            return None
-        if self._embedder is None:
-            try:
-                self._embedder = load_embedder()
-            except ModelUnavailable:
-                self.rerank_weight = 0.0  # the lexical order, as without the model
-                return None
-        return self._embedder
+    def _model(self) -> Embedder | None:
+        return self._embedder if self.rerank_weight > 0 else None
 
     def close(self) -> None:
         self.backend.close()
@@ -335,6 +334,7 @@ def _page_url(doc: Path) -> str | None:
         return None
 
 
-def open_index(root: Path, data_dir: Path | None = None, database: sa.Engine | None = None) -> KnowledgeIndex:
-    """The (lazily built) index of the agent folder at `root` (in `database` when it is PostgreSQL)."""
-    return KnowledgeIndex(root, data_dir, database)
+def open_index(root: Path, data_dir: Path | None = None, *, backend: Backend | None = None,
+               embedder: Embedder | None = None) -> KnowledgeIndex:
+    """The (lazily built) index of the agent folder at `root` (see KnowledgeIndex)."""
+    return KnowledgeIndex(root, data_dir, backend=backend, embedder=embedder)

@@ -53,9 +53,10 @@ Hit = tuple[str, str, str, str | None, float]
 """A passage found: text, source, title, url, rank (higher is better)."""
 
 
-def keeps_knowledge(engine: sa.Engine) -> bool:
-    """True when this database holds the knowledge index (PostgreSQL); SQLite keeps an FTS5 file."""
-    return dialect_named(engine.dialect.name).knowledge_in_database
+def knowledge_tables(engine: sa.Engine) -> KnowledgeTables | None:
+    """The index's tables when this database holds the knowledge index (PostgreSQL); None where
+    it is an FTS5 file beside the database (SQLite)."""
+    return KnowledgeTables(engine) if dialect_named(engine.dialect.name).knowledge_in_database else None
 
 
 class KnowledgeTables:
@@ -63,6 +64,13 @@ class KnowledgeTables:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+
+    @property
+    def location(self) -> str:
+        return f"PostgreSQL full text in {self.engine.url.render_as_string(hide_password=True)} (knowledge_passages)"
+
+    def close(self) -> None:
+        """Nothing: the store owns the engine."""
 
     def fingerprint(self) -> str | None:
         with self.engine.connect() as conn:
