@@ -423,7 +423,12 @@ class Compiler:
                 self.types[id(arg)] = T.UNKNOWN
                 arg_types.append(T.UNKNOWN)
                 continue
-            if isinstance(arg, ast.Name) and is_column_identifier(node.name, index) and not _sort_by_value(node.name, arg, arg_types):
+            if (
+                isinstance(arg, ast.Name)
+                and self.features.support_column_names_as_identifiers
+                and is_column_identifier(node.name, index)
+                and not _sort_by_value(node.name, arg, arg_types)
+            ):
                 args.append(_constant(arg.name))
                 self.types[id(arg)] = T.TEXT
                 arg_types.append(T.TEXT)
