@@ -282,6 +282,9 @@ class Compiler:
             return T.table({name: found}) if found is not None else T.UNKNOWN
         if obj_type.kind == "Dynamic":
             return T.DYNAMIC
+        if obj_type.kind in ("Option", "Color"):
+            self.error(PFX_BAD_NAME, f"Name isn't valid. A {obj_type} value has no field '{name}'.", node.span)
+            return T.ERROR
         return T.UNKNOWN
 
     def _Member(self, node: ast.Node) -> tuple[Fn, FxType]:
