@@ -133,3 +133,9 @@ def test_computed_match_options_before_v1() -> None:
     assert run('Match("Hi", "H", If(true, MatchOptions.Contains, MatchOptions.Complete)).FullMatch', CANVAS) == "H"
     # IsMatch has no record: any computed options work.
     assert run('With({mo: MatchOptions.IgnoreCase}, IsMatch("A", "a", mo))', CANVAS) is True
+
+
+def test_column_names_are_expressions_without_identifier_support() -> None:
+    formula = 'With({a: "b"}, First(SortByColumns(Table({a:1,b:"y"},{a:2,b:"x"}), a, SortOrder.Descending)).a)'
+    assert run(formula, POWER_FX_V1) == 2  # `a` names the column
+    assert run(formula, Features(support_column_names_as_identifiers=False)) == 1  # `a` is "b"

@@ -167,3 +167,11 @@ def test_colors_in_json_and_from_untyped_text() -> None:
     assert "Expecting one of the following" in refused("Color.Red + 3")
     assert "Expected text or number" in refused("Value(RGBA(1,1,1,1))")
     assert "Incompatible type" in refused("[ErrorKind.Div0, 12]")
+
+
+
+def test_an_option_or_color_has_no_fields_and_untyped_colors_are_hex() -> None:
+    assert "has no field 'Value'" in refused("Color.Red.Value")
+    assert "has no field 'x'" in refused("StartOfWeek.Monday.x")
+    assert run('ColorValue(ParseJSON("""#ff000080"""))') == "RGBA(255,0,0,0.502)"
+    assert run('ColorValue(ParseJSON("""Red"""))') == "Error({Kind:ErrorKind.InvalidArgument})"

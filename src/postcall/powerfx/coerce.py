@@ -350,6 +350,9 @@ def equals(left: Value, right: Value, mode: bool = False) -> bool | ErrorValue:
         return to_number(right) == float(left)
     if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
         return left == right
+    if isinstance(left, (dt.date, dt.timedelta)) and isinstance(right, (dt.date, dt.timedelta)):
+        # A Time beside a Date or DateTime is promoted to a DateTime on 1899-12-30 (BinderUtils).
+        return to_number(left) == to_number(right)
     if isinstance(left, Record) and isinstance(right, Record):
         return left is right or left == right
     if isinstance(left, Table) and isinstance(right, Table):

@@ -7,6 +7,7 @@ text) and the type errors reported before evaluation (PFX303, PFX304).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable, Collection, Mapping
 
@@ -28,6 +29,7 @@ from postcall.powerfx.static import (
     check_binary,
     check_call,
     check_literal_args,
+    check_patch,
     check_regex_call,
     check_summarize,
     column_kinds,
@@ -280,6 +282,9 @@ class Compiler:
             return T.table({name: found}) if found is not None else T.UNKNOWN
         if obj_type.kind == "Dynamic":
             return T.DYNAMIC
+        if obj_type.kind in ("Option", "Color"):
+            self.error(PFX_BAD_NAME, f"Name isn't valid. A {obj_type} value has no field '{name}'.", node.span)
+            return T.ERROR
         return T.UNKNOWN
 
     def _Member(self, node: ast.Node) -> tuple[Fn, FxType]:
@@ -377,6 +382,10 @@ class Compiler:
         span = node.span
         left_type, right_type = self.type_of(node.left), self.type_of(node.right)
         fx_type, problem = check_binary(op, left_type, right_type, self.features)
+        if op in ("+", "-"):
+            # A Blank typed as a date or time takes part as that type's zero (Date(1899,12,30),
+            # Time(0,0,0)), so `If(false, Date(2023,1,1)) + 2` is still a date.
+            left, right = _blank_as_zero(left, left_type), _blank_as_zero(right, right_type)
         if problem is not None:
             self.error(PFX_TYPE, problem, span)
         elif op in ("=", "<>") and not comparable(left_type, right_type):
@@ -420,7 +429,12 @@ class Compiler:
                 self.types[id(arg)] = T.UNKNOWN
                 arg_types.append(T.UNKNOWN)
                 continue
-            if isinstance(arg, ast.Name) and is_column_identifier(node.name, index) and not _sort_by_value(node.name, arg, arg_types):
+            if (
+                isinstance(arg, ast.Name)
+                and self.features.support_column_names_as_identifiers
+                and is_column_identifier(node.name, index)
+                and not _sort_by_value(node.name, arg, arg_types)
+            ):
                 args.append(_constant(arg.name))
                 self.types[id(arg)] = T.TEXT
                 arg_types.append(T.TEXT)
@@ -467,6 +481,9 @@ class Compiler:
         if node.name == "Summarize":
             result_type, grouping = check_summarize(node.args, arg_types)
             problems.extend(grouping)
+        elif node.name == "Patch":
+            result_type, patching = check_patch(arg_types)
+            problems.extend(patching)
         elif node.name in SHAPING:
             shaped, shaping = check_shaping(node.name, node.args, arg_types, self.features)
             problems.extend(shaping)
@@ -505,9 +522,9 @@ class Compiler:
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
                 self.error(PFX_TYPE, "Invalid argument type (Text). Expecting a Boolean value instead.", arg.span)
-        if not self.features.v1 and node.name in _STATISTICS and count == 2 and arg_types[0].kind == "Blank":
+        if not self.features.v1 and node.name in _BLANK_AS_TABLE and count == 2 and arg_types[0].kind == "Blank":
             # Before V1 an untyped Blank() there is an empty table: the result is Blank.
-            return (lambda frame: None), T.NUMBER
+            return (lambda frame: None), T.NUMBER if node.name != "Distinct" else T.UNKNOWN
         built = spec.build(site, args)
         if node.name == "Concatenate" and result_type.kind == "Option" and result_type.enum is not None:
             built = _to_option(built, result_type.enum)
@@ -556,7 +573,7 @@ def _sort_by_value(function: str, arg: ast.Name, arg_types: list[FxType]) -> boo
     return arg_types[0].field(arg.name) is None
 
 
-_STATISTICS = frozenset({"Sum", "Average", "Min", "Max", "StdevP", "VarP"})
+_BLANK_AS_TABLE = frozenset({"Sum", "Average", "Min", "Max", "StdevP", "VarP", "Distinct"})
 
 
 def is_column_identifier(function: str, index: int) -> bool:
@@ -583,6 +600,25 @@ def _to_option(fn: Fn, option_set: OptionSet) -> Fn:
         return option_set.calculated(value)
 
     return as_option
+
+
+_ZERO_OF_KIND: dict[str, Value] = {
+    "Date": dt.date(1899, 12, 30),
+    "DateTime": dt.datetime(1899, 12, 30),
+    "Time": dt.timedelta(0),
+}
+
+
+def _blank_as_zero(fn: Fn, fx_type: FxType) -> Fn:
+    zero = _ZERO_OF_KIND.get(fx_type.kind)
+    if zero is None:
+        return fn
+
+    def zero_if_blank(frame: Frame) -> Value:
+        value = fn(frame)
+        return zero if value is None else value
+
+    return zero_if_blank
 
 
 def _coercing(fn: Fn, kind: str) -> Fn:

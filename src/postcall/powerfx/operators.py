@@ -178,14 +178,10 @@ def _add_dates(left: Value, right: Value) -> Value:
                 return result
             return result if days != int(days) else result.date()
         if isinstance(left, dt.timedelta):
-            return _wrap_time(left + dt.timedelta(days=days))
+            return left + dt.timedelta(days=days)  # kept whole; shown as a time of day
     except (OverflowError, ValueError):
         return ErrorValue(ErrorKind.InvalidArgument, "The date is out of range.")
     return ErrorValue(ErrorKind.InvalidArgument, "Invalid date arithmetic.")
-
-
-def _wrap_time(value: dt.timedelta) -> dt.timedelta:
-    return dt.timedelta(seconds=value.total_seconds() % 86400)
 
 
 def subtract(left: Value, right: Value, mode: bool = False) -> Value:

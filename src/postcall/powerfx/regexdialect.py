@@ -562,6 +562,7 @@ def check_pattern(pattern: str, options: str) -> PatternInfo:
 
 _INLINE = re.compile(r"\A\(\?([imnsx]+)\)")
 _BACKREF_NUMBER = re.compile(r"\\([1-9]\d*)")
+_CATEGORY = re.compile(r"\\p\{[A-Za-z]+\}")
 _U_CURLY = re.compile(r"\\u\{0*([0-9a-fA-F]{1,6})\}")
 _U_PAIR = re.compile(r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})")
 
@@ -637,6 +638,11 @@ def translate(pattern: str, options: str) -> tuple[str, str]:
                 # \g<N>: the digits that follow (after a comment or free spacing) stay literal.
                 out.append(f"\\g<{number.group(1)}>")
                 index = number.end() - 1
+            elif not in_class and (category := _CATEGORY.match(pattern, index)) is not None:
+                # .NET matches a category one UTF-16 unit at a time: a character beyond U+FFFF
+                # (two surrogates) is in no category but Cs.
+                out.append(f"(?:(?![\\U00010000-\\U0010ffff]){category.group(0)})")
+                index = category.end() - 1
             elif pattern.startswith("\\k<", index) and not in_class and ">" in pattern[index:]:
                 close = pattern.index(">", index)
                 out.append(f"(?P={pattern[index + 3 : close]})")

@@ -758,3 +758,40 @@ def summarize_scope(source: FxType, args: Sequence[ast.Node]) -> FxType:
     fields = {a.name: source.field(a.name) for a in args[1:] if isinstance(a, ast.Name)}
     fields["ThisGroup"] = source
     return T.record((k, v) for k, v in fields.items() if v is not None)
+
+
+def _patch_field_problem(name: str, old: FxType, new: FxType) -> str | None:
+    """Why an update's field cannot replace the field it patches (None: it can)."""
+    if old.kind in ("Unknown", "Error") or new.kind in ("Unknown", "Error"):
+        return None
+    if new.kind == "Blank":
+        return None
+    same = old.kind == new.kind or (old.kind in ("Date", "DateTime") and new.kind in ("Date", "DateTime"))
+    if same and old.kind == "Record" and set(old.field_names) != set(new.field_names):
+        same = False
+    if same:
+        return None
+    return f"The type of this argument '{name}' does not match the expected type '{old.kind}'. Found type '{new.kind}'."
+
+
+def check_patch(arg_types: Sequence[FxType]) -> tuple[FxType, list[tuple[int, str]]]:
+    """Patch(record, update, ...): the result type and the problems (updates that are not
+    records, fields whose type changes)."""
+    problems: list[tuple[int, str]] = []
+    fields: dict[str, FxType] = dict(arg_types[0].fields) if arg_types and arg_types[0].kind == "Record" else {}
+    known = bool(arg_types) and arg_types[0].kind in ("Record", "Blank")
+    for index, t in enumerate(arg_types):
+        if t.kind in ("Unknown", "Error", "Blank", "Dynamic"):
+            known = known and t.kind == "Blank"
+            continue
+        if t.kind != "Record":
+            problems.append((index, "Cannot use a non-record value in this context."))
+            continue
+        for name, new in t.fields:
+            old = fields.get(name)
+            problem = None if old is None or index == 0 else _patch_field_problem(name, old, new)
+            if problem is not None:
+                problems.append((index, problem))
+            elif new.kind != "Blank" or old is None:
+                fields[name] = new
+    return (T.record(fields) if known else T.UNKNOWN), problems

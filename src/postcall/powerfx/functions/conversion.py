@@ -337,6 +337,10 @@ def _json_string(text: str) -> str:
             out.append("\\f")
         elif code < 0x20 or 0x7F <= code <= 0x9F:
             out.append(f"\\u{code:04X}")
+        elif code > 0xFFFF:
+            # Beyond the Basic Multilingual Plane: a UTF-16 surrogate pair, escaped.
+            high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+            out.append(f"\\u{high:04X}\\u{low:04X}")
         else:
             out.append(ch)
     out.append('"')

@@ -416,7 +416,9 @@ def _ordered(keyed: list[tuple[tuple[int, object], Value]], descending: bool) ->
 
 
 def _direction(value: Value) -> bool | ErrorValue:
-    """True for descending."""
+    """True for descending.  As Microsoft's interpreter (LibraryTable.cs), any order but
+    "descending" (in any case) sorts ascending; with strongly typed enums only SortOrder members
+    get this far."""
     if value is None:
         return False
     if isinstance(value, OptionValue):
@@ -424,8 +426,6 @@ def _direction(value: Value) -> bool | ErrorValue:
     text = to_text(value)
     if isinstance(text, ErrorValue):
         return text
-    if text.lower() not in ("ascending", "descending"):
-        return ErrorValue(ErrorKind.InvalidArgument, f"{text!r} is not a sort order.")
     return text.lower() == "descending"
 
 

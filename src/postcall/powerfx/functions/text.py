@@ -124,9 +124,13 @@ def _concat_scalars(frame: Frame, site: CallSite, values: list[Value]) -> Value:
 @eager("Len", 1, 1)
 @tabular
 def _len(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """Len(text)"""
+    """Len(text): its length in UTF-16 units, as Power Fx counts (a character beyond U+FFFF is 2)."""
     value = _text_arg(args[0])
-    return value if isinstance(value, ErrorValue) else float(len(value))
+    if isinstance(value, ErrorValue):
+        return value
+    if value.isascii():
+        return float(len(value))
+    return float(len(value) + sum(1 for ch in value if ord(ch) > 0xFFFF))
 
 
 @eager("Left", 2, 2)
