@@ -52,7 +52,7 @@ from postcall.engine.activity import (
     output_to_json,
 )
 from postcall.errors import TopicError
-from postcall.knowledge.index import open_index
+from postcall.lifecycle.knowledge import open_agent_index
 from postcall.lifecycle.programs import action_settings_for
 from postcall.lifecycle.recognition import recognizer_actions, runtime_recognizer
 from postcall.topics.agent import Agent
@@ -126,7 +126,7 @@ class Conversation:
         self.recognizer_actions = recognizer_actions(self.agent, transport=transport)
         self.engine = Engine(
             self.agent, recognizer=recognizer or runtime_recognizer(self.agent, self.recognizer_actions),
-            knowledge=open_index(root),
+            knowledge=open_agent_index(root),
         )
         self.clock = clock or FixedClock()
         agent_ = self.agent
