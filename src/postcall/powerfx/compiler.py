@@ -17,7 +17,14 @@ from postcall.powerfx import numbers as nums
 from postcall.powerfx import operators as ops
 from postcall.powerfx import types as T
 from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOWN_FUNCTION
-from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number
+from postcall.powerfx.coerce import (
+    coerce_to_kind,
+    coerce_to_type,
+    compare,
+    equals,
+    to_boolean,
+    to_number,
+)
 from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn, FunctionSpec
@@ -148,6 +155,13 @@ class Compiler:
         if first_scalar is not None and not records:
             items = [
                 _coercing(fn, first_scalar.kind) if t.is_scalar and t.kind != first_scalar.kind else fn
+                for fn, t in zip(items, item_types, strict=True)
+            ]
+        if records and fx_type.kind == "Table":
+            # Every row takes the table's column types (the first row's, field by field).
+            row_type = T.row_type(fx_type)
+            items = [
+                fn if t == row_type else _coerced_to(fn, row_type)
                 for fn, t in zip(items, item_types, strict=True)
             ]
         columns = fx_type.field_names if fx_type.kind == "Table" else None
@@ -510,6 +524,12 @@ class Compiler:
                 args[index] = _to_option(args[index], result_type.enum)
             else:
                 args[index] = _coercing(args[index], kind)
+        if node.name == "Table" and result_type.kind == "Table":
+            row_type = T.row_type(result_type)  # every record takes the table's column types
+            args = [
+                _coerced_to(fn, row_type) if t.kind == "Record" and t != row_type else fn
+                for fn, t in zip(args, arg_types, strict=True)
+            ]
         if type_index is not None and type_index < len(node.args):
             if type_arg is None:  # reported above
                 return (lambda frame: ErrorValue(ErrorKind.InvalidArgument, "Not a type.", node.span)), T.ERROR
@@ -625,6 +645,13 @@ def _blank_as_zero(fn: Fn, fx_type: FxType) -> Fn:
         return zero if value is None else value
 
     return zero_if_blank
+
+
+def _coerced_to(fn: Fn, fx_type: FxType) -> Fn:
+    def coerced(frame: Frame) -> Value:
+        return coerce_to_type(fx_type, fn(frame))
+
+    return coerced
 
 
 def _coercing(fn: Fn, kind: str) -> Fn:
