@@ -11,6 +11,7 @@ from decimal import Decimal
 from postcall.powerfx import numbers as nums
 from postcall.powerfx.colors import parse_hex
 from postcall.powerfx.dateparse import parse_datetime_text
+from postcall.powerfx.types import FxType
 from postcall.powerfx.values import (
     EPOCH,
     NUMBER_TYPES,
@@ -557,3 +558,23 @@ def to_color(value: Value) -> Color | ErrorValue:
         color = parse_hex(value.raw)
         return color if color is not None else invalid(f"The untyped value {value.raw!r} is not a #rrggbb[aa] color.")
     return invalid(f"A {type_name(value)} cannot be used as a color.")
+
+
+def coerce_to_type(fx_type: FxType, value: Value) -> Value:
+    """A value coerced to a static type: scalars by `coerce_to_kind`, records field by field
+    (nested records too), so that every row of a table literal has the table's column types."""
+    if value is None or isinstance(value, ErrorValue):
+        return value
+    if fx_type.kind == "Record" and isinstance(value, Record):
+        fields = dict(value.fields)
+        changed = False
+        for name, field_type in fx_type.fields:
+            if name in fields:
+                new = coerce_to_type(field_type, fields[name])
+                if new is not fields[name]:
+                    fields[name] = new
+                    changed = True
+        return Record(fields) if changed else value
+    if fx_type.is_scalar and fx_type.kind != "DateTime":
+        return coerce_to_kind(fx_type.kind, value)
+    return value

@@ -12,12 +12,19 @@ import functools
 from collections.abc import Callable, Collection, Mapping
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, did_you_mean
-from postcall.powerfx import ast
+from postcall.powerfx import ast, prev1
 from postcall.powerfx import numbers as nums
 from postcall.powerfx import operators as ops
 from postcall.powerfx import types as T
 from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOWN_FUNCTION
-from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number
+from postcall.powerfx.coerce import (
+    coerce_to_kind,
+    coerce_to_type,
+    compare,
+    equals,
+    to_boolean,
+    to_number,
+)
 from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn, FunctionSpec
@@ -148,6 +155,13 @@ class Compiler:
         if first_scalar is not None and not records:
             items = [
                 _coercing(fn, first_scalar.kind) if t.is_scalar and t.kind != first_scalar.kind else fn
+                for fn, t in zip(items, item_types, strict=True)
+            ]
+        if records and fx_type.kind == "Table":
+            # Every row takes the table's column types (the first row's, field by field).
+            row_type = T.row_type(fx_type)
+            items = [
+                fn if t == row_type else _coerced_to(fn, row_type)
                 for fn, t in zip(items, item_types, strict=True)
             ]
         columns = fx_type.field_names if fx_type.kind == "Table" else None
@@ -390,7 +404,7 @@ class Compiler:
             self.error(PFX_TYPE, problem, span)
         elif op in ("=", "<>") and not comparable(left_type, right_type):
             # Without the V1 rules values of kinds that cannot be compared are simply unequal.
-            return _never_equal(left, right, op == "<>"), fx_type
+            return prev1.never_equal(left, right, op == "<>"), fx_type
         fn = _binary_closure(op, left, right, span, node, self.decimal)
         if fx_type.kind == "Option" and fx_type.enum is not None:
             fn = _to_option(fn, fx_type.enum)  # `JSONFormat.IndentFour & JSONFormat.Compact`
@@ -478,6 +492,9 @@ class Compiler:
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
         result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features, self.enums)
+        v1 = self.features.v1
+        if not v1:
+            result_type = prev1.call_types(node.name, arg_types, result_type, coercions, problems)
         if node.name == "Summarize":
             result_type, grouping = check_summarize(node.args, arg_types)
             problems.extend(grouping)
@@ -488,13 +505,17 @@ class Compiler:
             shaped, shaping = check_shaping(node.name, node.args, arg_types, self.features)
             problems.extend(shaping)
             result_type = shaped or result_type
-        problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
-        regex_type, regex_problems = check_regex_call(node.name, node.args, self.features, arg_types)
+        if v1:
+            problems.extend(check_literal_args(node.name, node.args, arg_types))
+            regex_type, regex_problems = check_regex_call(node.name, node.args)
+        else:
+            problems.extend(prev1.literal_arg_problems(node.name, node.args))
+            regex_type, regex_problems = prev1.regex_call(node.name, node.args, arg_types)
+            if regex_type is not None and node.name != "IsMatch" and len(args) > 2 and constant_text(node.args[2]) is None:
+                args[2] = prev1.fixed_regex_options(args[2], node.args[2].span)
         problems.extend(regex_problems)
         if regex_type is not None:
             result_type = regex_type
-        if node.name != "IsMatch" and regex_type is not None and not self.features.v1 and len(args) > 2 and constant_text(node.args[2]) is None:
-            args[2] = _fixed_regex_options(args[2], node.args[2].span)
         for index, message in problems:
             where = node.args[index].span if 0 <= index < len(node.args) else node.span
             self.error(PFX_TYPE, message, where)
@@ -503,6 +524,12 @@ class Compiler:
                 args[index] = _to_option(args[index], result_type.enum)
             else:
                 args[index] = _coercing(args[index], kind)
+        if node.name == "Table" and result_type.kind == "Table":
+            row_type = T.row_type(result_type)  # every record takes the table's column types
+            args = [
+                _coerced_to(fn, row_type) if t.kind == "Record" and t != row_type else fn
+                for fn, t in zip(args, arg_types, strict=True)
+            ]
         if type_index is not None and type_index < len(node.args):
             if type_arg is None:  # reported above
                 return (lambda frame: ErrorValue(ErrorKind.InvalidArgument, "Not a type.", node.span)), T.ERROR
@@ -522,7 +549,7 @@ class Compiler:
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
                 self.error(PFX_TYPE, "Invalid argument type (Text). Expecting a Boolean value instead.", arg.span)
-        if not self.features.v1 and node.name in _BLANK_AS_TABLE and count == 2 and arg_types[0].kind == "Blank":
+        if not self.features.v1 and node.name in prev1.BLANK_AS_TABLE and count == 2 and arg_types[0].kind == "Blank":
             # Before V1 an untyped Blank() there is an empty table: the result is Blank.
             return (lambda frame: None), T.NUMBER if node.name != "Distinct" else T.UNKNOWN
         built = spec.build(site, args)
@@ -532,7 +559,7 @@ class Compiler:
             built = _void(built)
         elif not self.features.v1 and result_type.is_aggregate and sig.results is not None:
             # Results of different record types keep only their common fields before V1.
-            built = _project(built, frozenset(result_type.field_names))
+            built = prev1.project(built, frozenset(result_type.field_names))
         return built, result_type
 
     def _row_scope(self, name: str, first: FxType, alias: str | None) -> _StaticRow:
@@ -573,7 +600,6 @@ def _sort_by_value(function: str, arg: ast.Name, arg_types: list[FxType]) -> boo
     return arg_types[0].field(arg.name) is None
 
 
-_BLANK_AS_TABLE = frozenset({"Sum", "Average", "Min", "Max", "StdevP", "VarP", "Distinct"})
 
 
 def is_column_identifier(function: str, index: int) -> bool:
@@ -619,6 +645,13 @@ def _blank_as_zero(fn: Fn, fx_type: FxType) -> Fn:
         return zero if value is None else value
 
     return zero_if_blank
+
+
+def _coerced_to(fn: Fn, fx_type: FxType) -> Fn:
+    def coerced(frame: Frame) -> Value:
+        return coerce_to_type(fx_type, fn(frame))
+
+    return coerced
 
 
 def _coercing(fn: Fn, kind: str) -> Fn:
@@ -716,37 +749,6 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
     return arith
 
 
-def _project(fn: Fn, names: frozenset[str]) -> Fn:
-    def keep(record: Value) -> Value:
-        if type(record) is Record and not names.issuperset(record._fields):
-            return Record({k: v for k, v in record._fields.items() if k in names})
-        return record
-
-    def project(frame: Frame) -> Value:
-        value = fn(frame)
-        if type(value) is Table:
-            return Table([keep(row) for row in value.rows], [c for c in (value.columns or ()) if c in names])
-        return keep(value)
-
-    return project
-
-
-def _fixed_regex_options(fn: Fn, span: SourceSpan) -> Fn:
-    """Before V1 computed MatchOptions are allowed, but Match and MatchAll got their record type
-    from the default options: a computed value asking for any other behaviour than Contains
-    (IgnoreCase, Complete, Multiline...) is an InvalidArgument error when it runs (as in the C#
-    interpreter; IsMatch has no record and takes any options)."""
-
-    def options(frame: Frame) -> Value:
-        value = fn(frame)
-        text = value.value if isinstance(value, OptionValue) else value
-        if isinstance(text, str) and any(ch in "^$imsxN" for ch in text):
-            return ErrorValue(ErrorKind.InvalidArgument, "MatchOptions computed when the formula runs must be Contains.", span)
-        return value
-
-    return options
-
-
 def _void(fn: Fn) -> Fn:
     """A call whose value cannot be used (Void): Blank, but errors still pass through."""
 
@@ -755,16 +757,6 @@ def _void(fn: Fn) -> Fn:
         return value if type(value) is ErrorValue else None
 
     return void
-
-
-def _never_equal(left: Fn, right: Fn, result: bool) -> Fn:
-    def differ(frame: Frame) -> Value:
-        for value in (left(frame), right(frame)):
-            if type(value) is ErrorValue:
-                return value
-        return result
-
-    return differ
 
 
 def _with_span(value: Value, span: SourceSpan) -> Value:

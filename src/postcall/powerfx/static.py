@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 from postcall.powerfx import ast
 from postcall.powerfx import types as T
 from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
-from postcall.powerfx.regexdialect import (
-    DOT_ALL,
-    FREE_SPACING,
-    PatternError,
-    check_pattern,
-    legacy_pattern_info,
-)
+from postcall.powerfx.regexdialect import PatternError, check_pattern
 from postcall.powerfx.signatures import Signature
 from postcall.powerfx.textformat import MAX_FORMAT_LENGTH, NOT_FORMATTABLE, check_format
 from postcall.powerfx.types import FxType, coercible
@@ -384,13 +377,6 @@ def check_call(
     """(result type, runtime coercions by argument index, problems by argument index)."""
     problems: list[tuple[int, str]] = []
     coercions: dict[int, str] = {}
-    if name == "Decimal" and not features.v1 and args:
-        # Value.cs: Decimal numbers came with Power Fx V1.
-        problems.append((0, "The 'Decimal' function can only be used if the 'Power Fx 1.0 compatibility' feature is enabled."))
-    if name in ("Min", "Max") and not features.v1:
-        legacy = _legacy_min_max(args)
-        if legacy is not None:
-            return legacy[0], legacy[1], problems
     result_positions = sig.results(len(args)) if sig.results is not None else []
     for index, arg in enumerate(args):
         if index in result_positions:
@@ -446,19 +432,6 @@ def check_call(
 
 # Functions that accept a value of no type (Void): they only look at whether it is an error.
 _TAKES_VOID = frozenset({"IsError", "IfError", "With"})
-
-
-def _legacy_min_max(args: list[FxType]) -> tuple[FxType, dict[int, str]] | None:
-    """MinMax.cs without the V1 rules: Dates mixed with DateTimes become DateTimes; any other
-    mix of kinds (or no date kind at all) is computed as numbers."""
-    kinds = [a.kind for a in args]
-    if not kinds or any(k in ("Unknown", "Table", "Record", "Dynamic") for k in kinds):
-        return None
-    if all(k in ("Date", "DateTime") for k in kinds) and not all(k == "Date" for k in kinds):
-        return T.DATETIME, {i: "DateTime" for i, k in enumerate(kinds) if k == "Date"}
-    if any(k != kinds[0] for k in kinds) or not any(k in _TIMES for k in kinds):
-        return T.NUMBER, {i: "Number" for i, k in enumerate(kinds) if k not in ("Number", "Blank", "Error")}
-    return None
 
 
 def _agree(
@@ -527,20 +500,11 @@ def _agree(
     return result
 
 
-def check_literal_args(
-    name: str, args: Sequence[ast.Node], types: Sequence[FxType], features: Features = POWER_FX_V1
-) -> list[tuple[int, str]]:
-    """Problems Power Fx finds in literal arguments before running: Text's format code.
-
-    With the V1 rules a format for text or a Boolean, and any code Power Fx would refuse, is a
-    compile error; without them (Text.cs, TextFormatUtils.IsLegacyValidCompiledTimeFormatArg)
-    only a code mixing digit and date placeholders is, the rest fails when it runs."""
+def check_literal_args(name: str, args: Sequence[ast.Node], types: Sequence[FxType]) -> list[tuple[int, str]]:
+    """Problems Power Fx V1 finds in literal arguments before running: Text's format code (a
+    format for text or a Boolean, and any code Power Fx would refuse, is a compile error; the
+    rules before V1 are in prev1.py)."""
     if name != "Text" or len(args) < 2:
-        return []
-    if not features.v1:
-        code = constant_text(args[1])
-        if code is not None and not legacy_format_ok(code):
-            return [(1, "Incorrect format specifier for 'Text'.")]
         return []
     if types[0].kind in ("Text", "Boolean", "Guid", "Option", "Color"):
         return [(1, NOT_FORMATTABLE)]
@@ -550,23 +514,7 @@ def check_literal_args(
     return []
 
 
-_LEGACY_SUBSECONDS = re.compile(r"[sS]\.?(0+)")
-
-
-def legacy_format_ok(code: str) -> bool:
-    """Before the V1 rules a literal format was refused only when it mixes digit placeholders
-    with date and time letters (after a `[$-xx]` prefix; `s.000` fractions excepted)."""
-    if code.startswith("[$-"):
-        end = code.find("]", 3)
-        if end > 0:
-            code = code[end + 1:]
-    has_date = any(c in code for c in "mdyhHsaApP")
-    if not has_date:
-        return True
-    return not any(c in "0#" for c in _LEGACY_SUBSECONDS.sub("", code))
-
-
-_REGEX_FUNCTIONS = ("IsMatch", "Match", "MatchAll")
+REGEX_FUNCTIONS = ("IsMatch", "Match", "MatchAll")
 
 
 def constant_text(node: ast.Node) -> str | None:
@@ -599,15 +547,11 @@ def constant_text(node: ast.Node) -> str | None:
     return None
 
 
-def check_regex_call(
-    name: str, args: Sequence[ast.Node], features: Features = POWER_FX_V1, types: Sequence[FxType] = ()
-) -> tuple[FxType | None, list[tuple[int, str]]]:
-    """IsMatch/Match/MatchAll: the pattern (and options) must be constants Power Fx accepts;
-    the result's fields are the pattern's named captures."""
-    if name not in _REGEX_FUNCTIONS or len(args) < 2:
+def check_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None, list[tuple[int, str]]]:
+    """IsMatch/Match/MatchAll (Power Fx V1; before V1 see prev1.py): the pattern (and options)
+    must be constants Power Fx accepts; the result's fields are the pattern's named captures."""
+    if name not in REGEX_FUNCTIONS or len(args) < 2:
         return None, []
-    if not features.v1:
-        return _legacy_regex_call(name, args, types)
     pattern = constant_text(args[1])
     if pattern is None:
         return None, [(1, "Regular expressions must be constant values.")]
@@ -630,63 +574,6 @@ def check_regex_call(
     for capture in info.names:
         fields[capture] = T.TEXT
     return (T.record(fields) if name == "Match" else T.table(fields)), []
-
-
-def _legacy_regex_call(
-    name: str, args: Sequence[ast.Node], types: Sequence[FxType]
-) -> tuple[FxType | None, list[tuple[int, str]]]:
-    """Match.cs without the V1 rules: options may be computed (but not DotAll or FreeSpacing,
-    which came with V1), IsMatch's pattern need only be free of variables, and the pattern is
-    .NET's, unchecked; Match's record always has SubMatches."""
-    if len(args) > 2:
-        given = constant_text(args[2])
-        if given is not None and (DOT_ALL in given or FREE_SPACING in given):
-            return None, [(2, "Invalid regular expression: MatchOptions.DotAll and MatchOptions.FreeSpacing are only available with Power Fx V1.")]
-    pattern = constant_text(args[1])
-    pattern_kind = types[1].kind if len(types) > 1 else "Unknown"
-    if pattern_kind not in ("Text", "Option", "Unknown") or (isinstance(args[1], ast.Call) and args[1].name == "Blank"):
-        return None, [(1, "Regular expression must be a constant value.")]
-    if name == "IsMatch":
-        if pattern is None and not _free_of_variables(args[1]):
-            return None, [(1, "Regular expressions must be constant values.")]
-        problem = None if pattern is None else _legacy_pattern_problem(pattern)
-        return (T.BOOLEAN, []) if problem is None else (None, [(1, problem)])
-    if pattern is None:
-        return None, [(1, "Regular expressions must be constant values.")]
-    problem = _legacy_pattern_problem(pattern)
-    if problem is not None:
-        return None, [(1, problem)]
-    info = legacy_pattern_info(pattern, "")
-    fields: dict[str, FxType] = {"FullMatch": T.TEXT, "StartMatch": T.NUMBER, "SubMatches": T.single_column(T.TEXT)}
-    for capture in info.names:
-        fields[capture] = T.TEXT
-    return (T.record(fields) if name == "Match" else T.table(fields)), []
-
-
-# Messages of dialect rules that .NET's own Regex does not have.
-_V1_ONLY_PATTERN_RULES = ("escaped in a character class",)
-
-
-def _legacy_pattern_problem(pattern: str) -> str | None:
-    """Before V1 only what .NET's Regex refuses is a compile error.  Power Fx's dialect refuses
-    more; of its rules, unescaped characters in a class are the one .NET does not have, so a
-    pattern failing only that (and compiling) is accepted."""
-    try:
-        try:
-            check_pattern(pattern, "cN")  # every group captures, as in .NET
-        except PatternError as exc:
-            if "Named captures" not in str(exc):
-                raise
-            check_pattern(pattern, "c")  # named ones then do (.NET numbers both kinds)
-    except PatternError as exc:
-        if not any(rule in str(exc) for rule in _V1_ONLY_PATTERN_RULES):
-            return f"Invalid regular expression: {exc}"
-    return None
-
-
-def _free_of_variables(node: ast.Node) -> bool:
-    """The binder's IsConstant: no name but the built-in Match and MatchOptions sets."""
-    return all(not isinstance(n, ast.Name) or n.name in ("Match", "MatchOptions") for n in ast.walk(node))
 
 
 def _constant_number(node: ast.Node) -> float | None:

@@ -114,8 +114,12 @@ def eager(
                     return scalar(frame, site, values)
                 for value in values:
                     if type(value) is ErrorValue:
+                        if broadcast:
+                            for i, v in enumerate(values):
+                                if type(v) is ErrorValue and site.arg_kind(i) == "Table":
+                                    return v  # an error where a table goes is the result
                         if broadcast and any(type(v) is Table for v in values):
-                            # A table argument: the error goes into each row instead.
+                            # A table argument: a scalar's error goes into each row instead.
                             return impl(frame, site, values)
                         # Every argument's error, in order, as Power Fx aggregates them.
                         return ErrorValue.merge([v for v in values if type(v) is ErrorValue])

@@ -94,20 +94,45 @@ def _int_arg(value: Value) -> int | ErrorValue:
 def _concatenate(site: CallSite, args: Sequence[Fn]) -> Fn:
     """Concatenate(text1, text2, ...)"""
 
+    table_args = [i for i in range(len(args)) if site.arg_kind(i) == "Table"]
+
     def run(frame: Frame) -> Value:
         values = [a(frame) for a in args]
-        table = False
+        if table_args and any(values[i] is None for i in table_args):
+            return None  # a Blank table gives Blank
+        table = errors = False
         for v in values:
             kind = type(v)
             if kind is ErrorValue:
-                return v
-            if kind is Table:
+                errors = True
+            elif kind is Table:
                 table = True
-        if table:
-            return tabular(_concat_scalars)(frame, site, values)
-        return _concat_scalars(frame, site, values)
+        if not (table or errors):
+            return _concat_scalars(frame, site, values)
+        if errors:
+            # A Blank table gives Blank; an error where a table goes is the result; a scalar's
+            # error beside a table goes into each row; scalars' errors are all reported.
+            decided = table_argument_error(site, values)
+            if decided is not None:
+                return decided[0]
+            if not table:
+                return ErrorValue.merge([v for v in values if type(v) is ErrorValue])
+        return tabular(_concat_scalars)(frame, site, values)
 
     return run
+
+
+def table_argument_error(site: CallSite, values: list[Value]) -> tuple[Value] | None:
+    """For a function over one-column tables with an error among its arguments, the result the
+    table arguments decide: `(None,)` when one is Blank, `(error,)` when one is an error; None
+    when only scalars have errors (those go into each row beside a table)."""
+    kinds = [site.arg_kind(i) for i in range(len(values))]
+    if any(v is None and k == "Table" for v, k in zip(values, kinds, strict=True)):
+        return (None,)
+    for v, k in zip(values, kinds, strict=True):
+        if type(v) is ErrorValue and k == "Table":
+            return (v,)
+    return None
 
 
 def _concat_scalars(frame: Frame, site: CallSite, values: list[Value]) -> Value:
