@@ -393,6 +393,10 @@ def _context(setup: Mapping[str, bool] | None = None) -> EvalContext:
     scope = dict(host_setup(setup or {}).scope)
     if (setup or {}).get("TraceSetup", False):
         scope[TRACE_RECORD] = EMPTY_TRACE
+    if (setup or {}).get("AsyncTestSetup", False):
+        scope["varNumber"] = 9999.0  # RunVerifyAsync's engine.UpdateVariable("varNumber", 9999)
+    if (setup or {}).get("Blob", False):
+        scope.update({"blob": None, "str": None})  # BlobSetup's blank variables
     return EvalContext(scope=scope, now=lambda: FIXED_NOW, timezone=zone)
 
 
@@ -416,6 +420,26 @@ def _expression(value: Value) -> str:
     if isinstance(value, Decimal):
         return f"Decimal({format_value(value)})"
     return format_value(value)
+
+
+def _build_set(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """Set(variable, value) of the hosts that enable it: the variable (declared by the host)
+    takes the value for the rest of the evaluation (`Set(x, 1); x + 1`)."""
+    name_fn, value_fn = args
+
+    def set_variable(frame: Frame) -> Value:
+        name, value = name_fn(frame), value_fn(frame)
+        if isinstance(value, ErrorValue):
+            return value
+        if isinstance(frame.scope, dict) and isinstance(name, str) and name in frame.scope:
+            frame.scope[name] = value
+            return None if site.features.v1 else True
+        return site.invalid(f"{name!r} is not a variable of this host.")
+
+    return set_variable
+
+
+_SET = FunctionSpec("Set", 2, 2, _build_set, signature=Signature(("Text", "Any"), None, T.VOID), name_args=frozenset({0}))
 
 
 def _blob_specs() -> dict[str, FunctionSpec]:
@@ -518,6 +542,8 @@ def _with_test_functions(table: Mapping[str, FunctionSpec] | None, case: Case) -
         extra = {**extra, "Trace": _trace_spec(case.features.strongly_typed_builtin_enums)}
     if case.setup.get("Blob", False):
         extra = {**extra, **_blob_specs()}
+    if case.setup.get("Blob", False) or case.setup.get("AsyncTestSetup", False):
+        extra = {**extra, "Set": _SET}  # these hosts call config.EnableSetFunction()
     if not extra:
         return table
     return {**(FUNCTIONS if table is None else table), **extra}
