@@ -40,11 +40,14 @@ from decimal import Decimal
 
 from postcall.devtools.conformance_hosts import HOST_SETUPS, host_setup, host_test_functions
 from postcall.errors import PowerFxError
+from postcall.powerfx import types as T
+from postcall.powerfx.coerce import to_number, to_text
 from postcall.powerfx.convert import format_value
 from postcall.powerfx.features import CANVAS, CANVAS_V1, MICROSOFT_NAMES, POWER_FX_V1, Features
 from postcall.powerfx.formula import parse_formula
 from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn, FunctionSpec
 from postcall.powerfx.runtime import EvalContext, Frame
+from postcall.powerfx.signatures import Signature
 from postcall.powerfx.values import (
     CALCULATED,
     Color,
@@ -89,11 +92,10 @@ HANDLERS = frozenset(
 # docs/powerfx.md, "Setups not run").
 SUPPORTED_HANDLERS = frozenset(
     {"DecimalSupport", "DisableMemChecks", "EnableJsonFunctions", "RegEx", "TimeZoneInfo", "Net7",
-     "AllEnumsSetup", "NumberIsFloat", "PowerFxV1", "AsyncTestSetup"}
+     "AllEnumsSetup", "NumberIsFloat", "PowerFxV1", "AsyncTestSetup", "TraceSetup"}
 ) | HOST_SETUPS  # the test hosts' option sets (conformance_hosts.py)
 UNSUPPORTED_HANDLER_REASONS: Mapping[str, str] = {
     "MutationFunctionsTestSetup": "data-source mutation (Collect/Patch/Remove on test tables)",
-    "TraceSetup": "Trace() to a test trace listener",
     "Blob": "file/blob values",
     "CultureInfo": "a non-invariant culture",
 }
@@ -388,12 +390,76 @@ def _context(setup: Mapping[str, bool] | None = None) -> EvalContext:
         if enabled and name.startswith("TimeZoneInfo"):
             zone = _zone(name) or dt.UTC
     scope = dict(host_setup(setup or {}).scope)
+    if (setup or {}).get("TraceSetup", False):
+        scope[TRACE_RECORD] = EMPTY_TRACE
     return EvalContext(scope=scope, now=lambda: FIXED_NOW, timezone=zone)
 
 
+# TraceSetup (PowerFxEvaluationTests.cs): the harness's tracer writes each Trace() into the
+# variable traceRecord; `Trace` itself is given by this test host (Copilot Studio has none).
+TRACE_RECORD = "traceRecord"
+EMPTY_TRACE = Record({"message": None, "severity": 0.0, "customRecord": ""})
+
+
+def _expression(value: Value) -> str:
+    """Microsoft's ToExpression for the custom record: numbers say whether they are Float or
+    Decimal (`{f1:Float(1),f2:"test"}`)."""
+    if isinstance(value, Record):
+        fields = ",".join(
+            f"{name if re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', name) else repr(name)}:{_expression(v)}"
+            for name, v in value.items()
+        )
+        return "{" + fields + "}"
+    if isinstance(value, float):
+        return f"Float({format_value(value)})"
+    if isinstance(value, Decimal):
+        return f"Decimal({format_value(value)})"
+    return format_value(value)
+
+
+def _trace_spec(strongly_typed_enums: bool) -> FunctionSpec:
+    """Trace(message, [severity], [custom record], [options]) into the context's traceRecord."""
+    severity_param = "Enum:TraceSeverity" if strongly_typed_enums else "Number"
+    options_param = "Enum:TraceOptions" if strongly_typed_enums else "Text"
+
+    def build(site: CallSite, args: Sequence[Fn]) -> Fn:
+        def trace(frame: Frame) -> Value:
+            values = [a(frame) for a in args]
+            errors = [v for v in values if isinstance(v, ErrorValue)]
+            if errors:
+                return ErrorValue.merge(errors)
+            message = "" if values[0] is None else to_text(values[0])
+            severity: Value = 3.0  # TraceSeverity.Information
+            if len(values) > 1:
+                given = values[1]
+                if isinstance(given, OptionValue):
+                    given = given.value  # type: ignore[assignment]
+                if given is None:
+                    return site.invalid("the severity is blank.")
+                severity = to_number(given)
+            custom = values[2] if len(values) > 2 else None
+            if isinstance(message, ErrorValue) or isinstance(severity, ErrorValue):
+                return message if isinstance(message, ErrorValue) else severity
+            scope = frame.ctx.scope
+            if isinstance(scope, dict):
+                scope[TRACE_RECORD] = Record({
+                    "message": message, "severity": severity,
+                    "customRecord": "{}" if custom is None else _expression(custom),
+                })
+            return None if site.features.v1 else True  # Void with the V1 rules, else Boolean
+
+        return trace
+
+    signature = Signature(("Text", severity_param, "Record", options_param), None, T.VOID)
+    return FunctionSpec("Trace", 1, 4, build, signature=signature)
+
+
 def _with_test_functions(table: Mapping[str, FunctionSpec] | None, case: Case) -> Mapping[str, FunctionSpec] | None:
-    """The host's function table plus the test functions of its enum setups (conformance_hosts)."""
+    """The host's function table plus the test functions of its enum setups (conformance_hosts)
+    and TraceSetup's Trace."""
     extra = host_test_functions(case.setup, case.features.strongly_typed_builtin_enums)
+    if case.setup.get("TraceSetup", False):
+        extra = {**extra, "Trace": _trace_spec(case.features.strongly_typed_builtin_enums)}
     if not extra:
         return table
     return {**(FUNCTIONS if table is None else table), **extra}
@@ -506,7 +572,7 @@ def _run_case(case: Case) -> Outcome:
     features = case.features
     hosted = host_setup(case.setup)
     parsed = parse_formula(
-        case.expression, known_names=tuple(hosted.scope), number_is_float=number_is_float, features=features,
+        case.expression, known_names=tuple(ctx.scope), number_is_float=number_is_float, features=features,
         functions=_with_test_functions(host_functions(case.setup), case), option_sets=hosted.option_sets,
     )
     if expected_text.startswith("Errors:"):

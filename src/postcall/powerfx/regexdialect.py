@@ -583,6 +583,18 @@ def _code_escape(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
+# Case-insensitive matching: .NET (Power Fx) takes two characters as equal when their lowercase
+# forms are; the `regex` package when their case foldings are.  These characters fold to another
+# letter but lowercase to themselves (ſ folds to s, ς to σ, µ to μ...), so in Power Fx they
+# match only themselves: guarded out of the letters they share a folding with.
+_OWN_CASE = "\u00b5\u017f\u0345\u03c2\u03d0\u03d1\u03d5\u03d6\u03f0\u03f1\u03f5" + "".join(
+    chr(c) for c in range(0x1C80, 0x1C89)) + "\u1e9b\u1fbe"
+_OWN_CASE_GUARD = "(?-i:(?![" + _OWN_CASE + "]))"  # compared exactly, not ignoring case
+_SHARES_FOLDING = frozenset(
+    variant for ch in _OWN_CASE for variant in (ch.casefold(), ch.casefold().upper(), ch.casefold().lower())
+) - frozenset(_OWN_CASE)
+
+
 def translate(pattern: str, options: str) -> tuple[str, str]:
     """(pattern for the `regex` package, effective options) with Power Fx's meaning."""
     inline = _INLINE.match(pattern)
@@ -594,6 +606,8 @@ def translate(pattern: str, options: str) -> tuple[str, str]:
     multiline = MULTILINE in options
     dot_all = DOT_ALL in options
     numbered = NUMBERED in options
+    ignore_case = IGNORE_CASE in options
+    class_start = 0
 
     def curly(match: re.Match[str]) -> str:
         code = int(match.group(1), 16)
@@ -613,10 +627,15 @@ def translate(pattern: str, options: str) -> tuple[str, str]:
             continue
         if ch == "[" and not in_class:
             in_class = True
+            class_start = len(out)
             out.append(ch)
         elif ch == "]" and in_class:
             in_class = False
             out.append(ch)
+            body = "".join(out[class_start:])
+            if ignore_case and not body.startswith("[^") and not any(c in body for c in _OWN_CASE):
+                out.insert(class_start, "(?:" + _OWN_CASE_GUARD)
+                out.append(")")
         elif ch == "#" and free and not in_class:
             while index < n and pattern[index] not in NEWLINES:
                 index += 1
@@ -659,6 +678,8 @@ def translate(pattern: str, options: str) -> tuple[str, str]:
             out.append(_start(multiline))
         elif ch == "$" and not in_class:
             out.append(_end(multiline))
+        elif ignore_case and not in_class and ch in _SHARES_FOLDING:
+            out.append(f"(?:{_OWN_CASE_GUARD}{ch})")
         else:
             out.append(ch)
         index += 1

@@ -83,11 +83,14 @@ class PostCallRun:
     log: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    """What failed out of the caller's hearing (engine/transcript.Note), e.g. a model call."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "topic": self.topic,
             "status": self.status,
+            "notes": self.notes,
             "error": self.error,
             "steps": self.steps,
             "warnings": self.warnings,
@@ -393,6 +396,7 @@ class Conversation:
             log=outcome["log"],
             warnings=outcome["warnings"],
             error=outcome["error"],
+            notes=outcome["notes"],
         )
 
     # -- reports ------------------------------------------------------------------------------
