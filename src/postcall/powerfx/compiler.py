@@ -628,6 +628,7 @@ def _to_option(fn: Fn, option_set: OptionSet) -> Fn:
     return as_option
 
 
+_DATED = frozenset({dt.date, dt.datetime, dt.timedelta})
 _ZERO_OF_KIND: dict[str, Value] = {
     "Date": dt.date(1899, 12, 30),
     "DateTime": dt.datetime(1899, 12, 30),
@@ -739,6 +740,21 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
     func: ops.Arith = {"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "^": ops.power}[op]
     if decimal:
         func = ops.decimal_mode({"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "^": ops.power}[op])
+
+    if op in ("+", "-"):
+        dated: Callable[..., Value] = ops.add if op == "+" else ops.subtract
+
+        def arith_dates(frame: Frame) -> Value:
+            a, b = left(frame), right(frame)
+            if type(a) in _DATED or type(b) in _DATED:  # date-times move in the evaluation's zone
+                value = dated(a, b, decimal, frame.ctx.timezone)
+            else:
+                value = func(a, b)
+            if type(value) is ErrorValue and value.span is None:
+                value.span = span
+            return value
+
+        return arith_dates
 
     def arith(frame: Frame) -> Value:
         value = func(left(frame), right(frame))

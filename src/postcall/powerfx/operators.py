@@ -28,6 +28,7 @@ from postcall.powerfx.values import (
     Value,
     type_name,
 )
+from postcall.powerfx.zones import shift_local, valid_local
 
 
 def numeric(value: float) -> float | ErrorValue:
@@ -134,7 +135,8 @@ def _operands(left: Value, right: Value, mode: bool, negated: bool = False) -> t
     return _read_untyped(left, right, mode, negated)
 
 
-def add(left: Value, right: Value, mode: bool = False) -> Value:
+def add(left: Value, right: Value, mode: bool = False, zone: dt.tzinfo | None = None) -> Value:
+    """`+`; `zone`: the evaluation's time zone, through which date-times move (zones.py)."""
     if type(left) is float and type(right) is float:
         return numeric(left + right)
     read = _operands(left, right, mode)
@@ -142,19 +144,20 @@ def add(left: Value, right: Value, mode: bool = False) -> Value:
         return read
     left, right = read
     if _timelike(left) or _timelike(right):
-        return _add_dates(left, right)
+        return _add_dates(left, right, zone)
     return _arith(left, right, mode, nums.add, lambda a, b: numeric(a + b))
 
 
-def _add_dates(left: Value, right: Value) -> Value:
-    # Date + Time -> DateTime; Date/DateTime + number -> same kind shifted by days;
-    # Time + number -> Time shifted by days (fraction of a day).
+def _add_dates(left: Value, right: Value, zone: dt.tzinfo | None = None) -> Value:
+    """Date + Time -> DateTime; Date/DateTime + number -> same kind shifted by days; Time +
+    number -> Time shifted by days (fraction of a day).  A time added to a date-time moves it
+    through UTC in `zone`; days move it on the wall clock (see zones.py)."""
     if isinstance(left, dt.timedelta) and isinstance(right, dt.date):
         left, right = right, left
     if isinstance(left, dt.date) and isinstance(right, dt.timedelta):
         base = left if isinstance(left, dt.datetime) else dt.datetime(left.year, left.month, left.day)
         try:
-            return base + right
+            return shift_local(base, right, zone)
         except OverflowError:
             return ErrorValue(ErrorKind.InvalidArgument, "The date is out of range.")
     if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
@@ -171,7 +174,7 @@ def _add_dates(left: Value, right: Value) -> Value:
         return days
     try:
         if isinstance(left, dt.datetime):
-            return left + dt.timedelta(days=days)
+            return valid_local(left + dt.timedelta(days=days), zone)  # days on the wall clock
         if isinstance(left, dt.date):
             result = serial_to_datetime(date_to_serial(left) + days)
             if isinstance(result, ErrorValue):
@@ -184,7 +187,7 @@ def _add_dates(left: Value, right: Value) -> Value:
     return ErrorValue(ErrorKind.InvalidArgument, "Invalid date arithmetic.")
 
 
-def subtract(left: Value, right: Value, mode: bool = False) -> Value:
+def subtract(left: Value, right: Value, mode: bool = False, zone: dt.tzinfo | None = None) -> Value:
     if type(left) is float and type(right) is float:
         return numeric(left - right)
     if _timelike(right) and not _timelike(left) and not isinstance(left, ErrorValue):
@@ -198,12 +201,12 @@ def subtract(left: Value, right: Value, mode: bool = False) -> Value:
     if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
         return numeric((left - right).total_seconds() / 86400)
     if isinstance(left, dt.date) and isinstance(right, dt.timedelta):
-        return _add_dates(left, -right)
+        return _add_dates(left, -right, zone)
     if _timelike(left) and not _timelike(right):
         days = to_number(right)
         if isinstance(days, ErrorValue):
             return days
-        return _add_dates(left, -days)
+        return _add_dates(left, -days, zone)
     return _arith(left, right, mode, nums.subtract, lambda a, b: numeric(a - b))
 
 
