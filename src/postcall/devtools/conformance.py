@@ -27,6 +27,7 @@ formula does not compile (Microsoft also compares the message text; ours differ 
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import math
@@ -46,6 +47,7 @@ from postcall.powerfx.convert import format_value
 from postcall.powerfx.features import CANVAS, CANVAS_V1, MICROSOFT_NAMES, POWER_FX_V1, Features
 from postcall.powerfx.formula import parse_formula
 from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn, FunctionSpec
+from postcall.powerfx.functions.registry import Builder
 from postcall.powerfx.runtime import EvalContext, Frame
 from postcall.powerfx.signatures import Signature
 from postcall.powerfx.values import (
@@ -92,11 +94,10 @@ HANDLERS = frozenset(
 # docs/powerfx.md, "Setups not run").
 SUPPORTED_HANDLERS = frozenset(
     {"DecimalSupport", "DisableMemChecks", "EnableJsonFunctions", "RegEx", "TimeZoneInfo", "Net7",
-     "AllEnumsSetup", "NumberIsFloat", "PowerFxV1", "AsyncTestSetup", "TraceSetup"}
+     "AllEnumsSetup", "NumberIsFloat", "PowerFxV1", "AsyncTestSetup", "TraceSetup", "Blob"}
 ) | HOST_SETUPS  # the test hosts' option sets (conformance_hosts.py)
 UNSUPPORTED_HANDLER_REASONS: Mapping[str, str] = {
     "MutationFunctionsTestSetup": "data-source mutation (Collect/Patch/Remove on test tables)",
-    "Blob": "file/blob values",
     "CultureInfo": "a non-invariant culture",
 }
 
@@ -417,6 +418,61 @@ def _expression(value: Value) -> str:
     return format_value(value)
 
 
+def _blob_specs() -> dict[str, FunctionSpec]:
+    """The Blob handler's test functions (AddBlobTestFunctions): `Blob(text, [is base64])` makes
+    a file value, `BlobGetString`/`BlobGetBase64String` read it back.  The engine has no file
+    type, so a test blob is a record holding its bytes (base64) and an identity: two blobs made
+    apart are different values, as Microsoft's are, and a blob equals itself."""
+    made = iter(range(1, 1 << 62))
+
+    def blob(site: CallSite, args: Sequence[Fn]) -> Fn:
+        def run(frame: Frame) -> Value:
+            values = [a(frame) for a in args]
+            errors = [v for v in values if isinstance(v, ErrorValue)]
+            if errors:
+                return ErrorValue.merge(errors)
+            if values[0] is None:
+                return None
+            text = to_text(values[0])
+            if isinstance(text, ErrorValue):
+                return text
+            is_base64 = len(values) > 1 and values[1] is True
+            try:
+                content = base64.b64decode(text, validate=True) if is_base64 else text.encode("utf-8")
+            except ValueError:
+                return site.invalid("the text is not base64.")
+            fields: dict[str, Value] = {"$blob": base64.b64encode(content).decode("ascii"), "$id": float(next(made))}
+            return Record(fields)
+
+        return run
+
+    def reader(as_base64: bool) -> Builder:
+        def build(site: CallSite, args: Sequence[Fn]) -> Fn:
+            def run(frame: Frame) -> Value:
+                value = args[0](frame)
+                if value is None or isinstance(value, ErrorValue):
+                    return value
+                encoded = value.get_field("$blob") if isinstance(value, Record) else None
+                if not isinstance(encoded, str):
+                    return site.invalid("the argument is not a blob.")
+                if encoded == "":
+                    return None
+                return encoded if as_base64 else base64.b64decode(encoded).decode("utf-8", errors="replace")
+
+            return run
+
+        return build
+
+    blob_type = T.record({"$blob": T.TEXT, "$id": T.NUMBER})
+    return {
+        "Blob": FunctionSpec("Blob", 1, 2, blob, signature=Signature(("Text", "Boolean"), None, blob_type)),
+        "BlobGetString": FunctionSpec("BlobGetString", 1, 1, reader(False), signature=Signature(("Record",), None, T.TEXT)),
+        "BlobGetBase64String": FunctionSpec(
+            "BlobGetBase64String", 1, 1, reader(True), signature=Signature(("Record",), None, T.TEXT)
+        ),
+    }
+
+
 def _trace_spec(strongly_typed_enums: bool) -> FunctionSpec:
     """Trace(message, [severity], [custom record], [options]) into the context's traceRecord."""
     severity_param = "Enum:TraceSeverity" if strongly_typed_enums else "Number"
@@ -460,6 +516,8 @@ def _with_test_functions(table: Mapping[str, FunctionSpec] | None, case: Case) -
     extra = host_test_functions(case.setup, case.features.strongly_typed_builtin_enums)
     if case.setup.get("TraceSetup", False):
         extra = {**extra, "Trace": _trace_spec(case.features.strongly_typed_builtin_enums)}
+    if case.setup.get("Blob", False):
+        extra = {**extra, **_blob_specs()}
     if not extra:
         return table
     return {**(FUNCTIONS if table is None else table), **extra}
