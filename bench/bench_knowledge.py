@@ -33,7 +33,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ import httpx
 import httpx2
 from _report import percentile as pct
 from _report import write_section
+from bench_durable import postgres
 
 from postcall.actions import ActionRequest
 from postcall.actions.execute import execute_action
@@ -58,10 +58,10 @@ REPO = Path(__file__).resolve().parent.parent
 PASSAGES = 10_000
 
 
-def corpus(limit: int) -> list[str]:
-    """Passages from the standard library's docstrings, in a stable order."""
+def docstrings() -> Iterator[str]:
+    """The docstrings of this Python's standard library (tests, idlelib and site-packages left
+    out), in a stable order: public prose both knowledge benches index."""
     root = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    out: list[str] = []
     for path in sorted(root.rglob("*.py")):
         if "test" in path.parts or "site-packages" in path.parts or "idlelib" in path.parts:
             continue
@@ -72,10 +72,18 @@ def corpus(limit: int) -> list[str]:
         for node in ast.walk(tree):
             if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 doc = ast.get_docstring(node)
-                if doc and len(doc.split()) >= 8:
-                    out.extend(p for p in passages(doc) if len(p.split()) >= 8)
-                    if len(out) >= limit:
-                        return out[:limit]
+                if doc:
+                    yield doc
+
+
+def corpus(limit: int) -> list[str]:
+    """Passages from the standard library's docstrings, in a stable order."""
+    out: list[str] = []
+    for doc in docstrings():
+        if len(doc.split()) >= 8:
+            out.extend(p for p in passages(doc) if len(p.split()) >= 8)
+            if len(out) >= limit:
+                return out[:limit]
     return out
 
 
@@ -88,23 +96,6 @@ def questions(texts: list[str], n: int, seed: int) -> list[str]:
             start = rng.randrange(0, max(1, len(words) - 4))
             out.append("how do I " + " ".join(words[start : start + rng.randint(3, 6)]))
     return out
-
-
-@contextmanager
-def postgres() -> Iterator[Any]:
-    """Debian's PostgreSQL in a temporary folder, as the test suite starts it (tests/conftest.py)."""
-    sys.path.insert(0, str(REPO / "tests"))
-    from conftest import PostgresServer, _pg_bindir
-
-    bindir = _pg_bindir()
-    if bindir is None:
-        raise SystemExit("PostgreSQL is not installed; run with --skip-postgres or install Debian's postgresql.")
-    server = PostgresServer(bindir)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _bare_sqlite(index: KnowledgeIndex) -> tuple[Callable[[str], object], Callable[[], None]]:

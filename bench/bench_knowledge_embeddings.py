@@ -23,7 +23,6 @@ retrieval with embeddings` section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import ast
 import random
 import statistics
 import sys
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 from _report import write_section
+from bench_knowledge import docstrings
 
 from postcall.knowledge.index import RERANK_WEIGHT, KnowledgeIndex
 from postcall.lifecycle.knowledge import open_agent_index
@@ -94,21 +94,11 @@ QUESTIONS: list[tuple[str, str]] = [
 def _all_passages() -> list[str]:
     """One passage per docstring of the standard library (whitespace collapsed, at most 80 words,
     so the index keeps each as one passage), in a stable order, without repeats."""
-    root = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
     out: dict[str, None] = {}
-    for path in sorted(root.rglob("*.py")):
-        if "test" in path.parts or "site-packages" in path.parts or "idlelib" in path.parts:
-            continue
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError, ValueError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-                doc = ast.get_docstring(node)
-                words = doc.split() if doc else []
-                if len(words) >= 4:
-                    out[" ".join(words[:80])] = None
+    for doc in docstrings():
+        words = doc.split()
+        if len(words) >= 4:
+            out[" ".join(words[:80])] = None
     return list(out)
 
 

@@ -27,6 +27,7 @@ formula does not compile (Microsoft also compares the message text; ours differ 
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import math
@@ -46,6 +47,7 @@ from postcall.powerfx.convert import format_value
 from postcall.powerfx.features import CANVAS, CANVAS_V1, MICROSOFT_NAMES, POWER_FX_V1, Features
 from postcall.powerfx.formula import parse_formula
 from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn, FunctionSpec
+from postcall.powerfx.functions.registry import Builder
 from postcall.powerfx.runtime import EvalContext, Frame
 from postcall.powerfx.signatures import Signature
 from postcall.powerfx.values import (
@@ -92,11 +94,10 @@ HANDLERS = frozenset(
 # docs/powerfx.md, "Setups not run").
 SUPPORTED_HANDLERS = frozenset(
     {"DecimalSupport", "DisableMemChecks", "EnableJsonFunctions", "RegEx", "TimeZoneInfo", "Net7",
-     "AllEnumsSetup", "NumberIsFloat", "PowerFxV1", "AsyncTestSetup", "TraceSetup"}
+     "AllEnumsSetup", "NumberIsFloat", "PowerFxV1", "AsyncTestSetup", "TraceSetup", "Blob"}
 ) | HOST_SETUPS  # the test hosts' option sets (conformance_hosts.py)
 UNSUPPORTED_HANDLER_REASONS: Mapping[str, str] = {
     "MutationFunctionsTestSetup": "data-source mutation (Collect/Patch/Remove on test tables)",
-    "Blob": "file/blob values",
     "CultureInfo": "a non-invariant culture",
 }
 
@@ -392,6 +393,10 @@ def _context(setup: Mapping[str, bool] | None = None) -> EvalContext:
     scope = dict(host_setup(setup or {}).scope)
     if (setup or {}).get("TraceSetup", False):
         scope[TRACE_RECORD] = EMPTY_TRACE
+    if (setup or {}).get("AsyncTestSetup", False):
+        scope["varNumber"] = 9999.0  # RunVerifyAsync's engine.UpdateVariable("varNumber", 9999)
+    if (setup or {}).get("Blob", False):
+        scope.update({"blob": None, "str": None})  # BlobSetup's blank variables
     return EvalContext(scope=scope, now=lambda: FIXED_NOW, timezone=zone)
 
 
@@ -415,6 +420,81 @@ def _expression(value: Value) -> str:
     if isinstance(value, Decimal):
         return f"Decimal({format_value(value)})"
     return format_value(value)
+
+
+def _build_set(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """Set(variable, value) of the hosts that enable it: the variable (declared by the host)
+    takes the value for the rest of the evaluation (`Set(x, 1); x + 1`)."""
+    name_fn, value_fn = args
+
+    def set_variable(frame: Frame) -> Value:
+        name, value = name_fn(frame), value_fn(frame)
+        if isinstance(value, ErrorValue):
+            return value
+        if isinstance(frame.scope, dict) and isinstance(name, str) and name in frame.scope:
+            frame.scope[name] = value
+            return None if site.features.v1 else True
+        return site.invalid(f"{name!r} is not a variable of this host.")
+
+    return set_variable
+
+
+_SET = FunctionSpec("Set", 2, 2, _build_set, signature=Signature(("Text", "Any"), None, T.VOID), name_args=frozenset({0}))
+
+
+def _blob_specs() -> dict[str, FunctionSpec]:
+    """The Blob handler's test functions (AddBlobTestFunctions): `Blob(text, [is base64])` makes
+    a file value, `BlobGetString`/`BlobGetBase64String` read it back.  The engine has no file
+    type, so a test blob is a record holding its bytes (base64) and an identity: two blobs made
+    apart are different values, as Microsoft's are, and a blob equals itself."""
+    made = iter(range(1, 1 << 62))
+
+    def blob(site: CallSite, args: Sequence[Fn]) -> Fn:
+        def run(frame: Frame) -> Value:
+            values = [a(frame) for a in args]
+            errors = [v for v in values if isinstance(v, ErrorValue)]
+            if errors:
+                return ErrorValue.merge(errors)
+            if values[0] is None:
+                return None
+            text = to_text(values[0])
+            if isinstance(text, ErrorValue):
+                return text
+            is_base64 = len(values) > 1 and values[1] is True
+            try:
+                content = base64.b64decode(text, validate=True) if is_base64 else text.encode("utf-8")
+            except ValueError:
+                return site.invalid("the text is not base64.")
+            fields: dict[str, Value] = {"$blob": base64.b64encode(content).decode("ascii"), "$id": float(next(made))}
+            return Record(fields)
+
+        return run
+
+    def reader(as_base64: bool) -> Builder:
+        def build(site: CallSite, args: Sequence[Fn]) -> Fn:
+            def run(frame: Frame) -> Value:
+                value = args[0](frame)
+                if value is None or isinstance(value, ErrorValue):
+                    return value
+                encoded = value.get_field("$blob") if isinstance(value, Record) else None
+                if not isinstance(encoded, str):
+                    return site.invalid("the argument is not a blob.")
+                if encoded == "":
+                    return None
+                return encoded if as_base64 else base64.b64decode(encoded).decode("utf-8", errors="replace")
+
+            return run
+
+        return build
+
+    blob_type = T.record({"$blob": T.TEXT, "$id": T.NUMBER})
+    return {
+        "Blob": FunctionSpec("Blob", 1, 2, blob, signature=Signature(("Text", "Boolean"), None, blob_type)),
+        "BlobGetString": FunctionSpec("BlobGetString", 1, 1, reader(False), signature=Signature(("Record",), None, T.TEXT)),
+        "BlobGetBase64String": FunctionSpec(
+            "BlobGetBase64String", 1, 1, reader(True), signature=Signature(("Record",), None, T.TEXT)
+        ),
+    }
 
 
 def _trace_spec(strongly_typed_enums: bool) -> FunctionSpec:
@@ -460,6 +540,10 @@ def _with_test_functions(table: Mapping[str, FunctionSpec] | None, case: Case) -
     extra = host_test_functions(case.setup, case.features.strongly_typed_builtin_enums)
     if case.setup.get("TraceSetup", False):
         extra = {**extra, "Trace": _trace_spec(case.features.strongly_typed_builtin_enums)}
+    if case.setup.get("Blob", False):
+        extra = {**extra, **_blob_specs()}
+    if case.setup.get("Blob", False) or case.setup.get("AsyncTestSetup", False):
+        extra = {**extra, "Set": _SET}  # these hosts call config.EnableSetFunction()
     if not extra:
         return table
     return {**(FUNCTIONS if table is None else table), **extra}

@@ -443,6 +443,11 @@ class Compiler:
                 self.types[id(arg)] = T.UNKNOWN
                 arg_types.append(T.UNKNOWN)
                 continue
+            if isinstance(arg, ast.Name) and spec is not None and index in spec.name_args:
+                args.append(_constant(arg.name))
+                self.types[id(arg)] = T.TEXT
+                arg_types.append(T.TEXT)
+                continue
             if (
                 isinstance(arg, ast.Name)
                 and self.features.support_column_names_as_identifiers

@@ -53,6 +53,9 @@ class FunctionSpec:
     summary: str = ""
     # A host function's parameter and result types (signatures.py); built-ins have theirs there.
     signature: Signature | None = None
+    # Arguments that name something rather than read it (a host's `Set(variable, value)`): a
+    # bare name there reaches the builder as its text.
+    name_args: frozenset[int] = frozenset()
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {}
