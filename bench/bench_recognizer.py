@@ -5,6 +5,10 @@ Data (fetch it; nothing of it is kept in this repository):
   150 intents, 4,500 in-scope test utterances, 1,000 out-of-scope test utterances.
 * BANKING77, github.com/PolyAI-LDN/task-specific-datasets (CC BY 4.0, Casanueva et al. 2020):
   banking_data/train.csv and test.csv, 77 intents, 3,080 test utterances.
+* HWU64, github.com/xliuhw/NLU-Evaluation-Data (CC BY 4.0, Liu et al. 2019), optional with
+  --hwu: the authors' own cross-validation fold 1 (CrossValidation/out4RasaReal/.../KFold_1,
+  merged/ and mergedTestset/), 64 intents, 9,960 training and 1,076 test utterances.  Nothing
+  was tuned on it: it is the held-out check that the recogniser does not only fit CLINC150.
 
 Protocol (issue 14): for each seed, K trigger phrases per intent are sampled from the training
 split; every intent is a candidate topic; every test utterance is decided.  Reported per
@@ -19,7 +23,10 @@ with seeds other than the test seeds.  It picks the thresholds with the best val
 among those that reject at least 65% of the out-of-scope validation utterances.
 
     .venv/bin/python bench/bench_recognizer.py --clinc PATH/oos-eval --banking PATH/task-specific-datasets \
-        [--seeds 1 2 3] [--k 10] [--lexical-limit 600] [--calibrate] [--no-write]
+        [--hwu PATH/NLU-Evaluation-Data] [--seeds 1 2 3 4 5] [--k 10] [--lexical-limit 600] [--calibrate] [--no-write]
+
+It also times decisions on bad input (nothing, one word, 10,000 characters, other scripts,
+emoji) over the 150 CLINC150 topics.
 
 Writes the `## Intent recognition` section of docs/benchmarks.md (other sections are kept).
 """
@@ -32,6 +39,7 @@ import json
 import os
 import platform
 import random
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -78,6 +86,105 @@ def load_banking(root: Path) -> Data:
     return Data("BANKING77", read("train.csv"), read("test.csv"), [], [], [])
 
 
+HWU_FOLD = "CrossValidation/out4RasaReal/rasa_json_2018_03_22-13_01_25_169_80Train/CrossValidation/KFold_1"
+
+
+def load_hwu(root: Path) -> Data:
+    def read(folder: str) -> Pairs:
+        found = sorted((root / HWU_FOLD / folder).glob("*.json"))
+        if not found:
+            raise SystemExit(f"no HWU64 fold file under {root / HWU_FOLD / folder}")
+        examples = json.loads(found[0].read_text())["rasa_nlu_data"]["common_examples"]
+        return [(e["text"], e["intent"]) for e in examples]
+    return Data("HWU64", read("merged"), read("mergedTestset"), [], [], [])
+
+
+BAD_INPUT = {
+    "nothing": "", "one word": "hmm", "10,000 characters": "x" * 10_000, "2,000 words": "word " * 2_000,
+    "Chinese": "我想查询我的账单", "Arabic": "أريد التحدث إلى شخص", "emoji": "😀😀😀 🙏 🚀", "control": "\x00\x01",
+}
+
+
+def time_bad_input(data: Data, k: int) -> str:
+    """CPU ms per decision of each bad input over all the data set's topics (and its outcome)."""
+    cands = sample(data.train, k, 1)
+    rec = EmbeddedRecognizer()
+    rec.prepare(cands)
+    parts = []
+    for label, text in BAD_INPUT.items():
+        t0 = time.process_time()
+        for _ in range(20):
+            found = rec.decide(text, cands)
+        parts.append(f"{label} {(time.process_time() - t0) / 20 * 1000:.2f} ms ({found.outcome})")
+    return f"Bad input over {len(cands)} topics, CPU per decision: " + ", ".join(parts) + "."
+
+
+_DIGITS = "zero one two three four five six seven eight nine".split()
+_HOMOPHONES = {"to": "too", "for": "four", "your": "you're", "there": "their", "right": "write", "know": "no"}
+
+
+def asr_variant(text: str, rng: random.Random) -> str:
+    """What a speech recogniser might write: lower case, no punctuation, digits spoken one by
+    one, a filler or two, now and then a homophone."""
+    words = re.sub(r"[^\w\s']", " ", text.lower()).split()
+    spoken: list[str] = []
+    for word in words:
+        if word.isdigit():
+            spoken.extend(_DIGITS[int(d)] for d in word)
+        elif word in _HOMOPHONES and rng.random() < 0.5:
+            spoken.append(_HOMOPHONES[word])
+        else:
+            spoken.append(word)
+    spoken.insert(0, rng.choice(["um", "uh", "so", "yeah"]))
+    if len(spoken) > 3 and rng.random() < 0.5:
+        spoken.insert(rng.randrange(2, len(spoken)), rng.choice(["uh", "like", "you know"]))
+    return " ".join(spoken)
+
+
+def run_asr(data: Data, k: int, th: Thresholds) -> str:
+    """Top-1 on the test utterances as written and as a speech recogniser might write them."""
+    cands = sample(data.train, k, 1)
+    rec = EmbeddedRecognizer(th)
+    rec.prepare(cands)
+    rng = random.Random(0)
+    clean = noisy = 0
+    for text, label in data.test:
+        for variant, counter in ((text, 0), (asr_variant(text, rng), 1)):
+            d = rec.decide(variant, cands)
+            hit = d.outcome != "none" and d.chosen[0].topic == label
+            if counter:
+                noisy += hit
+            else:
+                clean += hit
+    n = len(data.test)
+    return f"{data.name} ASR-style (seed 1): top-1 {clean / n:.1%} as written, {noisy / n:.1%} spoken-style"
+
+
+def small_agents(data: Data, k: int, th: Thresholds, agents: int = 10, size: int = 10) -> str:
+    """Agents of `size` random intents: top-1 on their own test utterances, and how many
+    utterances of the other intents (in scope elsewhere) and of the oos test set go to "none"."""
+    labels = sorted({label for _, label in data.train if label != "oos"})
+    right = total = other_none = other_total = oos_none = 0
+    for seed in range(agents):
+        rng = random.Random(1000 + seed)
+        chosen = set(rng.sample(labels, size))
+        cands = [c for c in sample([(t, lab) for t, lab in data.train if lab in chosen], k, seed)]
+        rec = EmbeddedRecognizer(th)
+        rec.prepare(cands)
+        mine = [(t, lab) for t, lab in data.test if lab in chosen]
+        others = rng.sample([t for t, lab in data.test if lab not in chosen], 300)
+        for text, label in mine:
+            d = rec.decide(text, cands)
+            right += d.outcome != "none" and d.chosen[0].topic == label
+        total += len(mine)
+        other_none += sum(rec.decide(t, cands).outcome == "none" for t in others)
+        other_total += len(others)
+        oos_none += sum(rec.decide(t, cands).outcome == "none" for t in data.oos[:300])
+    return (f"{data.name}, {agents} agents of {size} random intents: top-1 {right / total:.1%} on their own test "
+            f"utterances; {other_none / other_total:.1%} of other intents' utterances and "
+            f"{oos_none / (300 * agents):.1%} of out-of-scope ones go to \"none\"")
+
+
 def sample(train: Pairs, k: int, seed: int) -> list[IntentCandidate]:
     by: dict[str, list[str]] = {}
     for text, label in train:
@@ -117,8 +224,9 @@ class TfIdfNearest:
         return self.labels[int(np.argmax(sims))] if sims.max() > 0 else None
 
 
-def run_embedded(data: Data, cands: list[IntentCandidate], th: Thresholds, limit: int | None) -> Row:
-    rec = EmbeddedRecognizer(th)
+def run_embedded(data: Data, cands: list[IntentCandidate], th: Thresholds, limit: int | None,
+                 topic_names: bool = True) -> Row:
+    rec = EmbeddedRecognizer(th, topic_names=topic_names)
     t0 = time.process_time()
     rec.prepare(cands)
     prep = time.process_time() - t0
@@ -134,7 +242,7 @@ def run_embedded(data: Data, cands: list[IntentCandidate], th: Thresholds, limit
     oos_rej = sum(rec.decide(t, cands).outcome == "none" for t in data.oos)
     cpu = time.process_time() - t0
     n = len(test) + len(data.oos)
-    return Row("embedded", data.name, ok / len(test), raw / len(test), none / len(test), amb / len(test),
+    return Row("embedded" if topic_names else "embedded, phrases only", data.name, ok / len(test), raw / len(test), none / len(test), amb / len(test),
                oos_rej / len(data.oos) if data.oos else None, cpu / n * 1000, prep, len(test))
 
 
@@ -183,6 +291,8 @@ def calibrate(clinc: Data, k: int, seeds: Sequence[int]) -> Thresholds:
     arr = np.array([(float(a), float(b), c, d, e, f) for a, b, c, d, e, f in records])
     ins, right, p1, c1 = arr[:, 0] == 1, arr[:, 1] == 1, arr[:, 2], arr[:, 3]
     best: tuple[float, float, float, float] | None = None
+    # The floor is the only absolute guard of a small agent (with 3 topics every probability is
+    # high), which 150-topic validation data cannot show: it is kept at 0.30 or more.
     for floor in np.arange(0.30, 0.70, 0.01):
         for thresh in np.arange(0.02, 0.40, 0.005):
             kept = (p1 >= thresh) & (c1 >= floor)
@@ -210,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clinc", type=Path, required=True, help="checkout of clinc/oos-eval")
     ap.add_argument("--banking", type=Path, required=True, help="checkout of PolyAI-LDN/task-specific-datasets")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--hwu", type=Path, default=None, help="checkout of xliuhw/NLU-Evaluation-Data (held out)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--lexical-limit", type=int, default=600)
     ap.add_argument("--limit", type=int, default=None, help="test utterances per data set (default: all)")
@@ -218,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     clinc, banking = load_clinc(args.clinc), load_banking(args.banking)
+    sets = [clinc, banking] + ([load_hwu(args.hwu)] if args.hwu else [])
     before = rss_mb()
     t0 = time.perf_counter()
     load_embedder()
@@ -225,11 +337,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_mb = rss_mb() - before
     th = calibrate(clinc, args.k, [101, 102, 103]) if args.calibrate else Thresholds()
     rows: list[Row] = []
-    for data in (clinc, banking):
+    for data in sets:
         per_seed: list[list[Row]] = []
         for seed in args.seeds:
             cands = sample(data.train, args.k, seed)
-            seed_rows = [run_embedded(data, cands, th, args.limit), run_tfidf(data, cands)]
+            seed_rows = [run_embedded(data, cands, th, args.limit), run_embedded(data, cands, th, args.limit, False),
+                         run_tfidf(data, cands)]
             if seed == args.seeds[0]:
                 seed_rows.append(run_lexical(data, cands, args.lexical_limit))
             per_seed.append(seed_rows)
@@ -251,20 +364,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = fmt(rows)
     print(table)
     ratios = []
-    for name in (clinc.name, banking.name):
+    for name in (d.name for d in sets):
         mine = next(r for r in rows if r.data == name and r.recognizer == "embedded")
         base = next(r for r in rows if r.data == name and r.recognizer.startswith("tf-idf"))
         old = next(r for r in rows if r.data == name and r.recognizer.startswith("lexical"))
         ratios.append(f"{name}: top-1 {mine.top1 / base.top1:.2f}x TF-IDF's and {mine.top1 / old.top1:.2f}x the old recogniser's")
+    emb = {r.data: r for r in rows if r.recognizer == "embedded"}
     goals = (
         f"Goals (issue 14): CLINC150 top-1 >= 85% with out-of-scope rejection >= 60% at the same thresholds "
-        f"(measured {rows[0].top1:.1%} with {rows[0].oos_rejected or 0:.1%}), BANKING77 >= 80% "
-        f"(measured {rows[3].top1:.1%}), <= 5 ms CPU per utterance over 150 topics (measured "
-        f"{rows[0].ms_per_utterance:.2f}), <= 2 s to prepare 150 topics (measured {rows[0].prepare_s:.2f})."
+        f"(measured {emb['CLINC150'].top1:.1%} with {emb['CLINC150'].oos_rejected or 0:.1%}), BANKING77 >= 80% "
+        f"(measured {emb['BANKING77'].top1:.1%}), <= 5 ms CPU per utterance over 150 topics (measured "
+        f"{emb['CLINC150'].ms_per_utterance:.2f}), <= 2 s to prepare 150 topics (measured {emb['CLINC150'].prepare_s:.2f})."
+        + (f"  Held out (never tuned on): HWU64 top-1 {emb['HWU64'].top1:.1%} (raw {emb['HWU64'].raw_top1:.1%})."
+           if "HWU64" in emb else "")
+    )
+    bad = time_bad_input(clinc, args.k)
+    small = small_agents(clinc, args.k, th)
+    asr = "; ".join(run_asr(d, args.k, th) for d in sets) + (
+        " (lower case, punctuation dropped, digits spoken, fillers and homophones inserted: bench_recognizer.asr_variant)."
     )
     print("; ".join(ratios))
     print(goals)
     print(f"model load {load_s:.2f} s, +{model_mb:.0f} MB resident")
+    print(bad)
+    print(asr)
+    print(small)
     body = f"""Measured by `bench/bench_recognizer.py` on {platform.machine()} ({os.cpu_count()} cores shared with
 other work), {time.strftime('%Y-%m-%d')}; K = {args.k} trigger phrases per intent sampled with seeds
 {args.seeds} (mean over seeds; the old lexical recogniser on {args.lexical_limit} sampled utterances of
@@ -277,10 +401,18 @@ Model load {load_s:.2f} s and +{model_mb:.0f} MB resident (WordLlama l2_supercat
 
 {"; ".join(ratios)}.  {goals}
 
+{bad}
+
+{asr}
+
+{small} (the same thresholds: the cosine floor is what rejects in a small agent).
+
 top-1 counts an utterance right when the decision's first topic is right and the outcome is
 not "none" (an ambiguous outcome whose first option is right counts: the caller is asked);
-raw top-1 ignores the thresholds.  Data: CLINC150 (CC BY 3.0) and BANKING77 (CC BY 4.0),
-fetched, not kept here.
+raw top-1 ignores the thresholds.  "embedded" is the default recogniser, for which a readable
+topic name (here the intent label, "pto_request" -> "pto request") counts as one more phrase;
+"embedded, phrases only" is the same without it (K phrases and nothing else).  Data: CLINC150 (CC BY 3.0), BANKING77 (CC BY 4.0) and
+HWU64 (CC BY 4.0, fold 1 of its authors' cross-validation), fetched, not kept here.
 """
     if not args.no_write:
         write_section("Intent recognition", "## Intent recognition\n\n" + body.strip() + "\n")

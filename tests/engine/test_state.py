@@ -9,7 +9,7 @@ from postcall.actions import ActionResult
 from postcall.engine import ConversationState, Engine
 from postcall.engine.activity import Activity, output_to_json
 from postcall.engine.values import decode, encode
-from postcall.powerfx.values import Record, Table, Value
+from postcall.powerfx.values import Color, OptionValue, Record, Table, Value
 from postcall.testing import load
 from postcall.vocabulary import ActivityType, ChannelEvent
 
@@ -75,9 +75,12 @@ def test_state_round_trip_keeps_types() -> None:
         None, True, 3, 2.5, "x", dt.date(2026, 1, 2), dt.datetime(2026, 1, 2, 3, 4, 5),
         dt.timedelta(hours=1, minutes=2), Record([("a", 1), ("b", Record([("c", Table.of_values([1]))]))]),
         Table([Record({"Value": 1}), Record({"Value": 2})]), float("inf"),
+        Color(255, 0, 0, 128), OptionValue("Size", "cr_s", None, "Small"), OptionValue("StartOfWeek", "Monday", 2.0),
     ]
     for value in values:
         assert decode(json.loads(json.dumps(encode(value)))) == value
+    size = decode(json.loads(json.dumps(encode(OptionValue("Size", "cr_s", None, "Small")))))
+    assert isinstance(size, OptionValue) and size.label == "Small"  # what Text() shows survives a save
 
 
 def test_waiting_for_says_what_the_conversation_waits_for() -> None:

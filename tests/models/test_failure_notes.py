@@ -137,3 +137,19 @@ def test_the_note_is_in_the_stored_history_the_api_and_the_console(
             assert KEY not in page and KEY not in str(body)
     finally:
         rt.close()
+
+
+def test_a_failed_analysis_after_the_call_is_noted_in_the_run(server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTCALL_MODEL_BASE_URL", server.base_url)
+    monkeypatch.setenv("POSTCALL_MODEL_API_KEY", KEY)
+    agent = Path(__file__).resolve().parents[2] / "examples" / "contoso-analysis"
+    server.responder = lambda body: "We open at 10 am on Saturdays."
+    with Conversation(agent, conversation_id="note-analysis", env={"crm_BaseUrl": "http://127.0.0.1:9"}) as conv:
+        conv.start()
+        conv.say("when do you open on saturday")
+        server.script.extend([Scripted(status=500)] * 3)  # the analysis after the call fails
+        conv.hang_up()
+        (run,) = [r for r in conv.post_call_runs if r.topic == "Post-call analysis"]
+    assert [n["text"] for n in run.notes] == [run.notes[0]["text"]] and run.notes[0]["text"].startswith(
+        "Model call failed: HTTP 500 after 3 tries in ")
+    assert run.notes[0]["detail"]["kind"] == "http_status" and "saturday" not in run.notes[0]["text"]

@@ -232,3 +232,18 @@ def test_an_answer_withheld_by_the_content_filter_is_no_answer_with_a_note(call:
     assert [n.text for r in call.results for n in r.notes] == [
         "Model answer withheld by the endpoint's content filter; no answer given."
     ]
+
+
+def test_check_warns_of_a_moderation_level_that_is_not_one(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from postcall.cli.main import cli
+
+    root = tmp_path / "kb-check"
+    shutil.copytree(KB, root, ignore=shutil.ignore_patterns(".postcall"))
+    _boosting(root, "      moderationLevel: Extreme\n")
+    result = CliRunner().invoke(cli, ["check", str(root)])
+    assert "warning GEN312" in result.output and "moderationLevel 'Extreme', not one of Minimum" in result.output
+    _boosting_back = (root / "topics" / "Conversational boosting.topic.yaml")
+    _boosting_back.write_text(_boosting_back.read_text().replace("Extreme", "=Topic.Level"), encoding="utf-8")
+    assert "GEN312" not in CliRunner().invoke(cli, ["check", str(root)]).output  # a formula is read at run time

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from postcall.cli.main import cli
 from postcall.knowledge.index import KnowledgeIndex
+from postcall.lifecycle.knowledge import open_agent_index
 
 
 def pdf_bytes(text: str) -> bytes:
@@ -145,3 +146,88 @@ def test_the_index_file_is_private(agent: Path) -> None:
     index.ensure()
     assert oct(index.path.stat().st_mode & 0o777) == "0o600"
     assert oct(index.data_dir.stat().st_mode & 0o777) == "0o700"
+
+
+# -- PostgreSQL full text: the index beside the conversations ---------------------------------
+
+
+def test_on_postgresql_the_index_lives_in_the_database_and_workers_share_it(agent: Path, postgres_url: str) -> None:
+    from postcall.store import open_store
+
+    store = open_store(postgres_url)  # migration 0003 made the tables
+    try:
+        first = open_agent_index(agent, store=store)
+        assert first.ensure() is True
+        assert not first.path.exists()  # no FTS5 file: the passages are in PostgreSQL
+        for question, source in [
+            ("how long does standard shipping take", "shipping.txt"),
+            ("what does the warranty cover", "warranty.pdf"),
+            ("do gift cards expire", "giftcards.docx"),
+            ("when are loyalty points added", "faq.html"),
+        ]:
+            best = first.search(question)[0]
+            assert best.source == source and best.confidence >= 0.5, (question, best)
+        assert {p.source for p in first.search("shipping days or gift cards", sources=["shipping.txt"])} == {"shipping.txt"}
+        problems = {p.path: p.message for p in first.problems}
+        assert "broken.docx cannot be read as DOCX" in problems["knowledge/files/broken.docx"]
+        second = open_agent_index(agent, store=store)  # another worker on the same database
+        assert second.ensure() is False and second.passage_count == first.passage_count
+        (agent / "knowledge" / "files" / "shipping.txt").write_text("Shipping is free on orders over fifty dollars.")
+        assert second.ensure() is True
+        assert first.ensure() is False  # the documents' fingerprint is the database's now
+        assert first.search("is shipping free")[0].text.startswith("Shipping is free")
+        assert "three to five" not in " ".join(p.text for p in first.search("standard shipping days"))
+    finally:
+        store.close()
+
+
+def test_on_sqlite_the_store_keeps_no_knowledge_tables_and_the_index_stays_fts5(agent: Path, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from postcall.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'postcall.db'}")
+    try:
+        index = open_agent_index(agent, store=store)
+        assert index.ensure() is True and index.path.is_file()
+        assert not [t for t in sa.inspect(store.engine).get_table_names() if t.startswith("knowledge")]
+        assert index.search("do gift cards expire")[0].source == "giftcards.docx"
+    finally:
+        store.close()
+
+
+def test_the_cli_searches_the_postgresql_index(agent: Path, postgres_url: str) -> None:
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["knowledge", "list", str(agent), "--db", postgres_url])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.startswith("index: PostgreSQL full text in postgresql+psycopg://postgres@127.0.0.1:") and "rebuilt" in listed.output
+    found = runner.invoke(cli, ["knowledge", "search", str(agent), "do gift cards expire", "--db", postgres_url])
+    assert found.output.splitlines()[0] == "answer: Gift cards never expire and can be used in any store."
+
+
+def test_a_call_on_postgresql_is_answered_from_the_database_index(tmp_path: Path, postgres_url: str) -> None:
+    import asyncio
+    import datetime as dt
+    import shutil
+
+    import sqlalchemy as sa
+
+    from postcall.channels.base import message_activity
+    from postcall.clock import FixedClock
+    from postcall.lifecycle.runtime import open_runtime
+
+    root = tmp_path / "kb"
+    shutil.copytree(Path(__file__).resolve().parent / "agents" / "kb", root, ignore=shutil.ignore_patterns(".postcall"))
+    start = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    rt = open_runtime(root, database_url=postgres_url, clock=FixedClock(start))
+    try:
+        asyncio.run(rt.sessions.start("CA-pg", channel="twilio", caller="+15550100111", event_id="CA-pg:0"))
+        activity = message_activity("CA-pg:1", start, channel_id="twilio", text="what are your opening hours on saturdays")
+        outcome = asyncio.run(rt.sessions.handle("CA-pg", activity, event_id="CA-pg:1"))
+        said = [o.text for o in outcome.outputs if type(o).__name__ == "Say"]  # type: ignore[attr-defined]
+        assert any("Saturdays we open at 10 am" in s for s in said), said
+        with rt.store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM knowledge_passages")).scalar() > 0
+        assert not (rt.settings.data_dir / "knowledge.sqlite3").exists()
+    finally:
+        rt.close()

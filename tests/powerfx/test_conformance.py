@@ -57,12 +57,14 @@ def test_format_reader_handles_directives_continuations_and_skips() -> None:
 
 def test_file_needing_unknown_feature_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "Needs.txt"
-    path.write_text("#SETUP: TraceSetup\n\n>> 1+1\n2\n", encoding="utf-8")
+    path.write_text("#SETUP: MutationFunctionsTestSetup\n\n>> 1+1\n2\n", encoding="utf-8")
     ok = tmp_path / "Ok.txt"
     ok.write_text(">> 1+1\n2\n\n>> 2+1\n4\n\n>> 1/0\nError({Kind:ErrorKind.Div0})\n\n>> Blank(\nErrors: x\n", encoding="utf-8")
     report = run_files([str(path), str(ok)])
     assert (report.passed, report.failed, report.skipped) == (3, 1, 1)
-    assert report.skips_by_reason() == {"#SETUP TraceSetup: Trace() to a test trace listener": 1}
+    assert report.skips_by_reason() == {
+        "#SETUP MutationFunctionsTestSetup: data-source mutation (Collect/Patch/Remove on test tables)": 1
+    }
     assert report.summary_line() == "3 passed, 1 failed, 1 skipped"
 
 
@@ -140,3 +142,46 @@ def test_test_hosts_add_or_remove_functions(tmp_path: Path) -> None:
     report = run_files([str(path), str(plain)])
     statuses = [(o.case.line, o.status) for o in report.outcomes]
     assert statuses == [(3, "passed"), (6, "passed"), (9, "failed"), (1, "passed")]
+
+
+def test_trace_setup_writes_trace_record(tmp_path: Path) -> None:
+    """TraceSetup: Trace() is the test host's and writes into traceRecord (Float/Decimal shown)."""
+    path = tmp_path / "Trace.txt"
+    path.write_text(
+        "#SETUP: EnableExpressionChaining,TraceSetup,PowerFxV1CompatibilityRules\n\n"
+        '>> Trace("hi", TraceSeverity.Warning, {f1: Float(1), f2: "x"}); traceRecord\n'
+        '{customRecord:"{f1:Float(1),f2:""x""}",message:"hi",severity:1}\n\n'
+        '>> Trace("hi", If(1<0, TraceSeverity.Warning)); traceRecord\n'
+        "Error({Kind:ErrorKind.InvalidArgument})\n",
+        encoding="utf-8",
+    )
+    report = run_files([str(path)])
+    assert report.summary_line() == "2 passed, 0 failed, 0 skipped", [o.actual for o in report.outcomes]
+
+
+def test_blob_setup_runs_the_test_hosts_blob_functions(tmp_path: Path) -> None:
+    path = tmp_path / "Blob.txt"
+    path.write_text(
+        "#SETUP: Blob, EnableExpressionChaining\n\n"
+        '>> BlobGetBase64String(Blob("abc"))\n"YWJj"\n\n'
+        '>> BlobGetString(Blob("SGVsbG8=", true))\n"Hello"\n\n'
+        '>> Blob("Abc") = Blob("Abc")\nfalse\n\n'
+        '>> With({ file: Blob("Abc") }, file = file)\ntrue\n',
+        encoding="utf-8",
+    )
+    report = run_files([str(path)])
+    assert report.summary_line() == "4 passed, 0 failed, 0 skipped", [o.actual for o in report.outcomes]
+
+
+def test_hosts_with_set_assign_their_variables(tmp_path: Path) -> None:
+    """The hosts that enable Set (AsyncTestSetup, Blob) declare variables it may assign."""
+    path = tmp_path / "Async.txt"
+    path.write_text(
+        "#SETUP: AsyncTestSetup, EnableExpressionChaining\n\n"
+        ">> Set(varNumber, WaitFor(0)+1); Set(varNumber, WaitFor(1)*10+varNumber); varNumber\n11\n\n"
+        ">> varNumber\n9999\n\n"
+        ">> Set(other, 1)\nError({Kind:ErrorKind.InvalidArgument})\n",
+        encoding="utf-8",
+    )
+    report = run_files([str(path)])
+    assert report.summary_line() == "3 passed, 0 failed, 0 skipped", [o.actual for o in report.outcomes]

@@ -105,3 +105,37 @@ def test_text_first_reads_text_with_holes(text: str, expected: object) -> None:
 def test_text_first_errors_are_compile_errors() -> None:
     assert refused('Happy ${UnknownFunction("arg")} Days', TEXT_FIRST)
     assert refused("// Hello ${// 1+1} World", TEXT_FIRST)
+
+
+def test_regular_expressions_before_v1_are_dotnet_patterns() -> None:
+    # A literal "(" in a class is refused by Power Fx V1's dialect, accepted by .NET.
+    pattern = 'Match("(555) 123", "[(]?[0-9]{3}[)]? [0-9]+").FullMatch'
+    assert refused(pattern, POWER_FX_V1)
+    assert run(pattern, CANVAS) == "(555) 123"
+    # Options may be computed; DotAll and FreeSpacing came with V1.
+    assert run('IsMatch("Hello", "h", If(true, MatchOptions.IgnoreCase, MatchOptions.Contains))', CANVAS) is True
+    assert refused('Match("Hi", ".", MatchOptions.DotAll)', CANVAS)
+    # SubMatches is a field, Blank unless NumberedSubMatches is asked for.
+    assert run('Match("Hi", "(H)i").SubMatches', CANVAS) is None
+    assert refused("Match(\"ab\", \"a)\")", CANVAS)
+
+
+def test_decimal_and_untyped_blank_tables_before_v1() -> None:
+    assert refused("Decimal(1)", CANVAS)
+    assert run("Sum(Blank(), 1)", CANVAS) is None
+    assert run("Sum(Blank(), 1)", POWER_FX_V1) == 1
+
+
+def test_computed_match_options_before_v1() -> None:
+    # Match's record type comes from the default options: computed ones may only say Contains.
+    value = run('With({opts: "i"}, Match("Hi", "hi", opts))', CANVAS)
+    assert isinstance(value, ErrorValue) and value.kind == ErrorKind.InvalidArgument
+    assert run('Match("Hi", "H", If(true, MatchOptions.Contains, MatchOptions.Complete)).FullMatch', CANVAS) == "H"
+    # IsMatch has no record: any computed options work.
+    assert run('With({mo: MatchOptions.IgnoreCase}, IsMatch("A", "a", mo))', CANVAS) is True
+
+
+def test_column_names_are_expressions_without_identifier_support() -> None:
+    formula = 'With({a: "b"}, First(SortByColumns(Table({a:1,b:"y"},{a:2,b:"x"}), a, SortOrder.Descending)).a)'
+    assert run(formula, POWER_FX_V1) == 2  # `a` names the column
+    assert run(formula, Features(support_column_names_as_identifiers=False)) == 1  # `a` is "b"

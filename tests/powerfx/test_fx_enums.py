@@ -133,3 +133,45 @@ def test_color_enum_holds_the_named_colors() -> None:
     colors = BUILTIN_OPTION_SETS["Color"].members
     assert len(colors) == 142 and colors["Transparent"] == Color(0, 0, 0, 0)
     assert colors["DimGrey"] == colors["DimGray"] == Color(105, 105, 105)
+
+
+def test_an_option_set_of_names_binds_logical_and_display_names() -> None:
+    choices = OptionSet("Size", "Text", {"cr_small": None, "cr_large": None},
+                        display_names={"cr_small": "Small", "cr_large": "Large size"})
+    sets = {"Size": choices}
+    assert run("Size.Small", option_sets=sets) == "Size.cr_small"
+    assert run("Size.'Large size' = Size.cr_large", option_sets=sets) == "true"
+    assert run('"Chosen: " & Size.cr_large', option_sets=sets) == '"Chosen: Large size"'  # text is the display name
+    assert run("JSON(Size.Small)", option_sets=sets) == '"""cr_small"""'  # JSON the logical name
+    assert "can't be compared" in refused('Size.Small = "Small"', option_sets=sets)
+
+
+def test_a_host_option_set_stays_typed_under_pre_v1_rules_but_gives_its_value() -> None:
+    ramp = OptionSet("Ramp", "Color", {"Red": 0xFFFF0000, "Pink": 0xFFFFBFBF})
+    other = OptionSet("Other", "Color", {"Red": 0xFFFF0000})
+    sets = {"Ramp": ramp, "Other": other}
+    assert "Expecting a Color value" in refused("ColorFade(Ramp.Pink, 10%)", option_sets=sets)
+    assert run("ColorFade(Ramp.Pink, 10%)", option_sets=sets, features=PRE_V1_ENUMS) == "RGBA(255,197,197,1)"
+    assert "can't be compared" in refused("Ramp.Red = Other.Red", option_sets=sets, features=PRE_V1_ENUMS)
+
+
+def test_a_boolean_set_made_from_a_boolean_is_its_member() -> None:
+    yes_no = OptionSet("YesNo", "Boolean", {"Yes": True, "No": False}, coerce_from_backing=True)
+    assert run("If(false, YesNo.Yes, false)", option_sets={"YesNo": yes_no}) == "YesNo.No"
+
+
+def test_colors_in_json_and_from_untyped_text() -> None:
+    assert run("JSON(RGBA(10, 30, 50, 0.75))") == '"""#0a1e32bf"""'
+    assert run("JSON(Color.Turquoise)") == '"""#40e0d0ff"""'
+    assert run('If(false, ColorValue("#aabbcc"), ParseJSON("""#aabbcc"""))') == "RGBA(170,187,204,1)"
+    assert "Expecting one of the following" in refused("Color.Red + 3")
+    assert "Expected text or number" in refused("Value(RGBA(1,1,1,1))")
+    assert "Incompatible type" in refused("[ErrorKind.Div0, 12]")
+
+
+
+def test_an_option_or_color_has_no_fields_and_untyped_colors_are_hex() -> None:
+    assert "has no field 'Value'" in refused("Color.Red.Value")
+    assert "has no field 'x'" in refused("StartOfWeek.Monday.x")
+    assert run('ColorValue(ParseJSON("""#ff000080"""))') == "RGBA(255,0,0,0.502)"
+    assert run('ColorValue(ParseJSON("""Red"""))') == "Error({Kind:ErrorKind.InvalidArgument})"

@@ -38,3 +38,21 @@ def test_daylight_saving_in_chicago(source: str, expected: object) -> None:
 
 def test_utc_context_is_plain_arithmetic() -> None:
     assert _eval("DateAdd(DateTime(2024,3,10,1,30,0), 1, TimeUnit.Hours)", "UTC") == dt.datetime(2024, 3, 10, 2, 30)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # Beirut springs forward at midnight on 2021-03-28 (00:00 -> 01:00).
+        # `+`/`-` of a time goes through UTC: the skipped hour is not on the clock.
+        ("Date(2021,3,29) - Time(12,0,0) - Time(12,0,0)", dt.datetime(2021, 3, 27, 23, 0)),
+        ("Date(2021,3,27) + Time(12,0,0) + Time(12,0,0)", dt.datetime(2021, 3, 28, 1, 0)),
+        ("Date(2021,3,28) + Time(6,0,0)", dt.datetime(2021, 3, 28, 7, 0)),
+        # `+`/`-` of days is on the wall clock; a skipped time becomes the valid one.
+        ("DateTime(2021,3,27,0,0,0) + 1", dt.datetime(2021, 3, 28, 1, 0)),
+        ("DateTime(2021,3,29,0,0,0) - 2", dt.datetime(2021, 3, 27, 0, 0)),
+        ("DateTime(2021,3,26,12,0,0) + 4", dt.datetime(2021, 3, 30, 12, 0)),
+    ],
+)
+def test_operators_across_daylight_saving_in_beirut(source: str, expected: object) -> None:
+    assert _eval(source, "Asia/Beirut") == expected

@@ -11,6 +11,7 @@ from postcall.engine.recognizer import IntentCandidate, Recognition
 from postcall.engine.triggers import agent_intent_candidates
 from postcall.testing import load
 from postcall.understanding import EmbeddedRecognizer, Thresholds, default_recognizer
+from postcall.understanding.embedded import name_phrase
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT = load(REPO / "examples" / "contoso-support")
@@ -102,3 +103,26 @@ def test_thresholds_are_settable() -> None:
     strict = EmbeddedRecognizer(Thresholds(similarity_floor=0.99))
     assert strict.decide("can I speak with a human please", CANDIDATES).outcome == "none"
     assert top("can I speak with a human please") == "Talk to a person"
+
+
+@pytest.mark.parametrize(
+    ("topic", "phrase"),
+    [("Case status", "case status"), ("card_arrival", "card arrival"), ("CaseStatus", "case status"),
+     ("Talk to a person", "talk to a person"), ("cr0b1_topic_3f", None), ("Topic1", None), ("x", None)],
+)
+def test_a_readable_topic_name_is_one_more_phrase(topic: str, phrase: str | None) -> None:
+    assert name_phrase(topic) == phrase
+
+
+def test_the_topic_name_helps_and_can_be_left_out() -> None:
+    cands = [
+        IntentCandidate("Reset password", ("I can't log in", "locked out of my account")),
+        IntentCandidate("Opening hours", ("when are you open", "what time do you close")),
+    ]
+    named = EmbeddedRecognizer()
+    named.prepare(cands)
+    assert named.decide("reset my password", cands).chosen[0].topic == "Reset password"
+    plain = EmbeddedRecognizer(topic_names=False)
+    plain.prepare(cands)
+    assert "reset password" not in plain.scores("reset my password", cands)[0][0].phrase
+    assert named.scores("reset my password", cands)[0][0].phrase == "reset password"

@@ -142,6 +142,19 @@ def test_an_unusable_answer_falls_back_to_the_embedded_recogniser(
     assert len(model.requests) == 1  # one attempt: a caller is waiting
 
 
+def test_chat_explain_shows_the_fallback_and_why(tmp_path: Path, model: OpenAIServer) -> None:
+    from postcall.cli.conversation import explain_lines
+
+    model.script.append(Scripted(content=choice("match", ["Weather"])))
+    convo = Conversation(llm_agent(tmp_path, model))
+    convo.start()
+    before = len(convo.results)
+    convo.say("where is my order")
+    lines = explain_lines(convo, before)
+    assert lines[0].startswith("  [recognizer (llm->embedded)] match: llm not used (the model named 'Weather'")
+    assert any(line.strip().startswith("*") and "Order status" in line for line in lines[1:])
+
+
 def test_a_model_slower_than_the_timeout_falls_back(tmp_path: Path, model: OpenAIServer) -> None:
     model.script.append(Scripted(content=choice("match", ["Refund"]), delay_s=3.0))
     agent = llm_agent(tmp_path, model, timeout=0.2)
@@ -345,3 +358,15 @@ def test_the_recognisers_keep_the_protocol() -> None:
         assert found.recognizer.endswith("->embedded") and "internal error RuntimeError: boom" in found.reason
         assert rec.recognize("alpha", cands) == list(found.chosen)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("hosts", "warned"),
+    [("", True), ("allowed_hosts: ['nlu.example.com']\n", True), ("allowed_hosts: ['127.0.0.1:8765']\n", False),
+     ("allowed_hosts: ['127.0.0.0/8']\n", False)],
+)
+def test_check_warns_when_the_recogniser_host_is_not_allowed(tmp_path: Path, hosts: str, warned: bool) -> None:
+    loaded = load_agent(agent_dir(tmp_path, "  kind: http\n  url: http://127.0.0.1:8765/recognize\n", hosts))
+    found = [d for d in loaded.diagnostics if "is not in allowed_hosts" in d.message]
+    assert bool(found) == warned
+    assert all(d.severity == Severity.WARNING and "127.0.0.1" in d.message for d in found)

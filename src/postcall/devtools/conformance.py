@@ -38,17 +38,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from postcall.devtools.conformance_hosts import host_setup
+from postcall.devtools.conformance_functions import host_functions, host_variables
+from postcall.devtools.conformance_hosts import HOST_SETUPS, host_setup, host_test_functions
 from postcall.errors import PowerFxError
 from postcall.powerfx.convert import format_value
 from postcall.powerfx.features import CANVAS, CANVAS_V1, MICROSOFT_NAMES, POWER_FX_V1, Features
 from postcall.powerfx.formula import parse_formula
-from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn, FunctionSpec
-from postcall.powerfx.runtime import EvalContext, Frame
+from postcall.powerfx.functions import FUNCTIONS, FunctionSpec
+from postcall.powerfx.runtime import EvalContext
 from postcall.powerfx.values import (
     CALCULATED,
     Color,
-    ErrorKind,
     ErrorValue,
     OptionValue,
     Record,
@@ -89,16 +89,10 @@ HANDLERS = frozenset(
 # docs/powerfx.md, "Setups not run").
 SUPPORTED_HANDLERS = frozenset(
     {"DecimalSupport", "DisableMemChecks", "EnableJsonFunctions", "RegEx", "TimeZoneInfo", "Net7",
-     "AllEnumsSetup", "NumberIsFloat", "PowerFxV1", "AsyncTestSetup"}
-)
+     "AllEnumsSetup", "NumberIsFloat", "PowerFxV1", "AsyncTestSetup", "TraceSetup", "Blob"}
+) | HOST_SETUPS  # the test hosts' option sets (conformance_hosts.py)
 UNSUPPORTED_HANDLER_REASONS: Mapping[str, str] = {
-    "OptionSetTestSetup": "test-only option sets (OptionSetTestSetup)",
-    "OptionSetSortTestSetup": "test-only option sets (OptionSetSortTestSetup)",
-    "AllEnumsPlusTestEnumsSetup": "test-only enums (AllEnumsPlusTestEnumsSetup)",
-    "AllEnumsPlusTestOptionSetsSetup": "test-only option sets (AllEnumsPlusTestOptionSetsSetup)",
     "MutationFunctionsTestSetup": "data-source mutation (Collect/Patch/Remove on test tables)",
-    "TraceSetup": "Trace() to a test trace listener",
-    "Blob": "file/blob values",
     "CultureInfo": "a non-invariant culture",
 }
 
@@ -114,10 +108,6 @@ UNSUPPORTED_PARSER_FLAGS: Mapping[str, str] = {
 # FileExpressionEvaluationTests.cs (disable:ConsistentOneColumnTableResult, which only the
 # `#if false` None_Float run would load; Decimal numbers without the V1 rules, which none does).
 NEVER_RUN = "no configuration of Microsoft's harness runs this file"
-
-# Functions Microsoft's harness has only with the RegEx setup; this engine (like Copilot
-# Studio) always has them, so a file without that setup tests a host we are not.
-REGEX_FUNCTIONS = ("IsMatch", "Match", "MatchAll")
 
 # Windows time zone ids the test files name, as IANA zones.
 WINDOWS_ZONES: Mapping[str, str] = {
@@ -391,44 +381,18 @@ def _context(setup: Mapping[str, bool] | None = None) -> EvalContext:
     for name, enabled in (setup or {}).items():
         if enabled and name.startswith("TimeZoneInfo"):
             zone = _zone(name) or dt.UTC
-    return EvalContext(scope={}, now=lambda: FIXED_NOW, timezone=zone)
+    scope = {**host_setup(setup or {}).scope, **host_variables(setup or {})}
+    return EvalContext(scope=scope, now=lambda: FIXED_NOW, timezone=zone)
 
 
-def host_functions(setup: Mapping[str, bool]) -> Mapping[str, FunctionSpec] | None:
-    """The function table of the test host a setup describes (None: the built-in one).
-
-    Without the RegEx handler Microsoft's host lacks IsMatch/Match/MatchAll; AsyncTestSetup
-    adds `Async(n)` (n, once Async(n-1) has completed) and `WaitFor(n)` (n, an error if
-    started before WaitFor(n-1) completed).  Evaluation here is sequential, so Async always
-    completes; WaitFor still catches an argument evaluated out of order or one that should
-    not have been evaluated at all (the branch If does not take, And's second operand).
-    """
-    regex = setup.get("RegEx", False)
-    asynchronous = setup.get("AsyncTestSetup", False)
-    if regex and not asynchronous:
-        return None
-    table = {k: v for k, v in FUNCTIONS.items() if regex or k not in REGEX_FUNCTIONS}
-    if asynchronous:
-        completed: set[int] = set()
-
-        def build_async(site: CallSite, args: Sequence[Fn]) -> Fn:
-            return lambda frame: args[0](frame)
-
-        def build_wait_for(site: CallSite, args: Sequence[Fn]) -> Fn:
-            def wait_for(frame: Frame) -> Value:
-                n = args[0](frame)
-                if not isinstance(n, (int, float, Decimal)) or isinstance(n, bool):
-                    return n
-                if n > 0 and int(n) - 1 not in completed:
-                    return site.error(ErrorKind.Internal, f"WaitFor({n}) started before WaitFor({n - 1}) completed.")
-                completed.add(int(n))
-                return n
-
-            return wait_for
-
-        table["Async"] = FunctionSpec("Async", 1, 1, build_async)
-        table["WaitFor"] = FunctionSpec("WaitFor", 1, 1, build_wait_for)
-    return table
+def _with_test_functions(case: Case) -> Mapping[str, FunctionSpec] | None:
+    """The case's host function table: the test hosts' own functions (conformance_functions)
+    and the enum setups' (conformance_hosts); None for the built-in table."""
+    table = host_functions(case.setup, case.features.strongly_typed_builtin_enums)
+    extra = host_test_functions(case.setup, case.features.strongly_typed_builtin_enums)
+    if not extra:
+        return table
+    return {**(FUNCTIONS if table is None else table), **extra}
 
 
 def _close(a: float, b: float) -> bool:
@@ -461,7 +425,9 @@ def values_equal(actual: Value, expected: Value) -> bool:
     if isinstance(expected, dt.date) and isinstance(actual, dt.date):
         return not isinstance(actual, dt.datetime) and not isinstance(expected, dt.datetime) and expected == actual
     if isinstance(expected, dt.timedelta) and isinstance(actual, dt.timedelta):
-        return abs((expected - actual).total_seconds()) < 0.001
+        # Compared as Power Fx prints them, times of day: Time(30,0,0) prints as Time(6,0,0,0).
+        apart = (expected - actual).total_seconds() % 86400
+        return min(apart, 86400 - apart) < 0.001
     if isinstance(expected, Record) and isinstance(actual, Record):
         keys = set(expected) | set(actual)
         return all(values_equal(actual.get_field(k), expected.get_field(k)) for k in keys)
@@ -476,6 +442,19 @@ def values_equal(actual: Value, expected: Value) -> bool:
     if isinstance(expected, UntypedObject) and isinstance(actual, UntypedObject):
         return expected.raw == actual.raw
     return False
+
+
+def _number_compare(actual: Value, expected: Value) -> bool:
+    """Microsoft's harness (BaseRunner.NumberCompare) for a Float result: equal within 1e-5, or
+    within 1e-14 relatively (the files write many results to 8 decimals: `Ln(5)` is 1.60943791).
+    A Decimal expected with more digits than a double holds must still match exactly."""
+    if type(actual) is not float or not isinstance(expected, (float, Decimal)) or isinstance(expected, bool):
+        return False
+    if isinstance(expected, Decimal) and expected != round(expected, 17):
+        return False
+    b = float(expected)
+    diff = abs(actual - b)
+    return diff < 1e-5 or (b != 0 and abs(diff / b) < 1e-14)
 
 
 def run_case(case: Case) -> Outcome:
@@ -499,8 +478,8 @@ def _run_case(case: Case) -> Outcome:
     features = case.features
     hosted = host_setup(case.setup)
     parsed = parse_formula(
-        case.expression, known_names=(), number_is_float=number_is_float, features=features,
-        functions=host_functions(case.setup), option_sets=hosted.option_sets,
+        case.expression, known_names=tuple(ctx.scope), number_is_float=number_is_float, features=features,
+        functions=_with_test_functions(case), option_sets=hosted.option_sets,
     )
     if expected_text.startswith("Errors:"):
         if parsed.formula is None:
@@ -537,7 +516,7 @@ def _run_case(case: Case) -> Outcome:
     if expected_parse.formula is None:
         return Outcome(case, "failed", "cannot read the expected result", format_value(actual))
     expected = expected_parse.formula.evaluate(_context(case.setup))
-    if values_equal(actual, expected):
+    if values_equal(actual, expected) or _number_compare(actual, expected):
         return Outcome(case, "passed")
     return Outcome(case, "failed", "different value", format_value(actual))
 

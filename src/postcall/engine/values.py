@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from postcall.powerfx.colors import parse_hex
 from postcall.powerfx.values import (
+    Color,
     ErrorKind,
     ErrorValue,
     OptionValue,
@@ -50,7 +52,10 @@ def encode(value: Value) -> JSON:
     if isinstance(value, Table):
         return {"$t": [encode(r) for r in value.rows], "cols": list(value.columns)}
     if isinstance(value, OptionValue):
-        return {"$opt": [value.option_set, value.name, encode(value.value)]}  # type: ignore[arg-type]
+        parts = [value.option_set, value.name, encode(value.value)]  # type: ignore[arg-type]
+        return {"$opt": parts + [value.label] if value.label is not None else parts}
+    if isinstance(value, Color):
+        return {"$color": _hex(value)}
     if isinstance(value, ErrorValue):
         return {"$err": [int(value.kind), value.message]}
     if isinstance(value, UntypedObject):
@@ -60,6 +65,11 @@ def encode(value: Value) -> JSON:
     if isinstance(value, (list, tuple)):
         return encode(table_of(list(value)))
     return str(value)
+
+
+def _hex(color: Color) -> str:
+    """A color as CSS writes it, `#rrggbbaa` (Power Fx's JSON form)."""
+    return f"#{color.r:02x}{color.g:02x}{color.b:02x}{color.a:02x}"
 
 
 def decode(data: JSON) -> Value:
@@ -85,8 +95,10 @@ def decode(data: JSON) -> Value:
     if "$dec" in data:
         return float(Decimal(data["$dec"]))
     if "$opt" in data:
-        option_set, name, raw = data["$opt"]
-        return OptionValue(option_set, name, decode(raw))
+        option_set, name, raw, *label = data["$opt"]
+        return OptionValue(option_set, name, decode(raw), label[0] if label else None)
+    if "$color" in data:
+        return parse_hex(data["$color"])
     if "$err" in data:
         kind, message = data["$err"]
         return ErrorValue(ErrorKind(kind), message)
@@ -151,6 +163,8 @@ def to_plain(value: Value) -> JSON:
         return [to_plain(r) for r in value.rows]
     if isinstance(value, OptionValue):
         return value.name
+    if isinstance(value, Color):
+        return _hex(value)
     if isinstance(value, ErrorValue):
         return None
     if isinstance(value, UntypedObject):

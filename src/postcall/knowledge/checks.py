@@ -4,7 +4,9 @@
   the rest is indexed);
 - GEN310: a prompt action or AnswerQuestionWithAI cannot run because no model is configured
   (the prompt action takes its error path, AnswerQuestionWithAI its no-answer path);
-- GEN311: a prompt action names a prompt that agent.yaml `prompts:` does not define.
+- GEN311: a prompt action names a prompt that agent.yaml `prompts:` does not define;
+- GEN312: a generative answers node's `moderationLevel` is not one of the schema's levels
+  (High is used).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from pathlib import Path
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, register_code
 from postcall.knowledge.index import KnowledgeIndex
 from postcall.topics.agent import Agent
-from postcall.topics.model import GenerativeAnswers, InvokePrompt
+from postcall.topics.model import MODERATION_LEVELS, GenerativeAnswers, InvokePrompt
 
 KNOWLEDGE_PROBLEM = register_code("KNW300", Severity.WARNING, "A knowledge document is missing or cannot be read.")
 NO_MODEL = register_code("GEN310", Severity.WARNING, "A generative node needs a model and agent.yaml configures none.")
 NO_PROMPT = register_code("GEN311", Severity.WARNING, "A prompt action names a prompt agent.yaml does not define.")
+BAD_MODERATION = register_code("GEN312", Severity.WARNING, "A moderationLevel is not one of Minimum, Low, Medium, High, Maximum.")
 
 
 def agent_root(agent: Agent) -> Path:
@@ -49,6 +52,15 @@ def knowledge_diagnostics(agent: Agent, index: KnowledgeIndex | None = None) -> 
                     ))
             elif isinstance(node, GenerativeAnswers):
                 needs_index = needs_index or node.searches_knowledge
+                level = node.moderation_level
+                if level is not None and level.formula is None and not level.text.startswith("=") \
+                        and level.text.strip().lower() not in {m.lower() for m in MODERATION_LEVELS}:
+                    out.append(Diagnostic(
+                        BAD_MODERATION, Severity.WARNING,
+                        f"{node.kind} {node.id!r} has moderationLevel {level.text!r}, not one of "
+                        f"{', '.join(MODERATION_LEVELS)}; High is used.",
+                        level.span,
+                    ))
                 if not node.searches_knowledge and agent.config.model is None:
                     out.append(Diagnostic(
                         NO_MODEL, Severity.WARNING,

@@ -16,7 +16,7 @@ from postcall.engine.engine import Engine
 from postcall.errors import ConfigError
 from postcall.files import private_dir, secure_data_dir
 from postcall.hostentries import parse_entries
-from postcall.knowledge.index import open_index
+from postcall.lifecycle.knowledge import open_agent_index
 from postcall.lifecycle.programs import register_agent
 from postcall.lifecycle.recognition import runtime_recognizer
 from postcall.lifecycle.session import Sessions
@@ -106,7 +106,8 @@ def open_runtime(
     store = open_store(settings.database_url, agent_dir=agent.root if agent.root.is_dir() else agent.root.parent, clock=clock)
     engine = Engine(
         agent, recognizer=runtime_recognizer(agent),
-        knowledge=open_index(agent.root if agent.root.is_dir() else agent.root.parent, settings.data_dir),
+        # on PostgreSQL the index lives in the store's database, shared by every worker
+        knowledge=open_agent_index(agent.root if agent.root.is_dir() else agent.root.parent, settings.data_dir, store),
     )
     programs = ProgramRegistry()
     register_agent(programs, agent, engine)

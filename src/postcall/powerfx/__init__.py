@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from postcall.powerfx.ast import Node, walk
 from postcall.powerfx.convert import format_value, from_json, to_json, to_text
-from postcall.powerfx.enums import BUILTIN_ENUMS
+from postcall.powerfx.enums import BUILTIN_ENUMS, OptionSet
 from postcall.powerfx.formula import Formula, NameRef, ParseResult, is_formula, parse_formula
 from postcall.powerfx.functions import KNOWN_FUNCTIONS
 from postcall.powerfx.runtime import WELL_KNOWN_ROOTS, EvalContext, Limits, SeededRandom
 from postcall.powerfx.template import Template, TemplateResult, parse_template
 from postcall.powerfx.values import (
+    Color,
     ErrorKind,
     ErrorValue,
     OptionValue,
@@ -37,6 +38,7 @@ __all__ = [
     "OPTION_SET_NAMES",
     "WELL_KNOWN_ROOTS",
     "KNOWN_FUNCTIONS",
+    "Color",
     "ErrorKind",
     "ErrorValue",
     "EvalContext",
@@ -45,6 +47,7 @@ __all__ = [
     "Limits",
     "NameRef",
     "Node",
+    "OptionSet",
     "OptionValue",
     "ParseResult",
     "Record",

@@ -9,7 +9,9 @@ import re
 from decimal import Decimal
 
 from postcall.powerfx import numbers as nums
+from postcall.powerfx.colors import parse_hex
 from postcall.powerfx.dateparse import parse_datetime_text
+from postcall.powerfx.types import FxType
 from postcall.powerfx.values import (
     EPOCH,
     NUMBER_TYPES,
@@ -234,7 +236,9 @@ def to_text(value: Value) -> str | ErrorValue:
     if isinstance(value, dt.timedelta):
         return format_timespan(value)
     if isinstance(value, OptionValue):
-        return str(value.value) if isinstance(value.value, str) else value.name
+        if isinstance(value.value, str):
+            return value.value
+        return value.label or value.name
     if isinstance(value, UntypedObject):
         return untyped_to_text(value)
     return invalid(f"A {type_name(value)} cannot be used as text.")
@@ -249,7 +253,8 @@ def untyped_to_text(value: UntypedObject) -> str | ErrorValue:
     if isinstance(raw, bool):
         return "true" if raw else "false"
     if isinstance(raw, (int, float, decimal.Decimal)):
-        return format_number(float(raw))
+        written = getattr(raw, "text", None)  # a JSON number gives its text as written
+        return written if isinstance(written, str) else format_number(float(raw))
     return invalid("The untyped object is not text.")
 
 
@@ -298,8 +303,9 @@ def _text_fold(value: str) -> str:
     return value
 
 
-def equals(left: Value, right: Value) -> bool | ErrorValue:
-    """The `=` operator (types are expected to match; Blank equals only Blank)."""
+def equals(left: Value, right: Value, mode: bool = False) -> bool | ErrorValue:
+    """The `=` operator (types are expected to match; Blank equals only Blank).  `mode`: Decimal
+    mode, where a date or time beside a Decimal compares as an exact Decimal."""
     if isinstance(left, ErrorValue):
         return left
     if isinstance(right, ErrorValue):
@@ -321,7 +327,13 @@ def equals(left: Value, right: Value) -> bool | ErrorValue:
     if lt is Decimal or rt is Decimal:
         if lt in (float, int, Decimal) and rt in (float, int, Decimal):
             return float(left) == float(right)  # type: ignore[arg-type]
-        if isinstance(left, (bool, dt.date, dt.timedelta)) or isinstance(right, (bool, dt.date, dt.timedelta)):
+        if mode and (isinstance(left, (dt.date, dt.timedelta)) or isinstance(right, (dt.date, dt.timedelta))):
+            # A date or time next to a Decimal is compared as an exact Decimal serial number.
+            return _date_decimal_order(left, right) == 0
+        if isinstance(left, (dt.date, dt.timedelta)) or isinstance(right, (dt.date, dt.timedelta)):
+            a, b = to_number(left), to_number(right)
+            return a if isinstance(a, ErrorValue) else b if isinstance(b, ErrorValue) else a == b
+        if isinstance(left, bool) or isinstance(right, bool):
             a, b = to_number(left), to_number(right)
             return a if isinstance(a, ErrorValue) else b if isinstance(b, ErrorValue) else a == b
     if isinstance(left, bool) or isinstance(right, bool):
@@ -340,6 +352,9 @@ def equals(left: Value, right: Value) -> bool | ErrorValue:
         return to_number(right) == float(left)
     if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
         return left == right
+    if isinstance(left, (dt.date, dt.timedelta)) and isinstance(right, (dt.date, dt.timedelta)):
+        # A Time beside a Date or DateTime is promoted to a DateTime on 1899-12-30 (BinderUtils).
+        return to_number(left) == to_number(right)
     if isinstance(left, Record) and isinstance(right, Record):
         return left is right or left == right
     if isinstance(left, Table) and isinstance(right, Table):
@@ -396,6 +411,8 @@ def resolve_untyped(value: UntypedObject, other: Value) -> Value:
     converts it to the other operand's type (a date from ISO text, never from a number)."""
     raw = value.raw
     if isinstance(other, (dt.date, dt.timedelta)):
+        if raw is None:
+            return None
         if not isinstance(raw, str):
             return invalid("The untyped value is not a date or time (it must be text).")
         when = _parse_when(raw)
@@ -403,7 +420,7 @@ def resolve_untyped(value: UntypedObject, other: Value) -> Value:
             return invalid(f"{raw!r} is not a date or time.")
         if isinstance(other, dt.timedelta):
             return when - dt.datetime(when.year, when.month, when.day)
-        return when
+        return when if isinstance(other, dt.datetime) else when.date()  # read as the other's type
     if raw is None:
         return None
     if isinstance(other, str):
@@ -421,6 +438,19 @@ def resolve_untyped(value: UntypedObject, other: Value) -> Value:
     return to_number(value)
 
 
+def exact_serial(value: dt.date | dt.timedelta) -> Decimal:
+    return Decimal(date_to_serial(value) if isinstance(value, dt.date) else time_to_fraction(value))
+
+
+def _date_decimal_order(left: Value, right: Value) -> int:
+    """-1, 0 or 1: a date or time against a Decimal, both exact (the serial's binary value is
+    exact, and Decimal compares it with a Decimal exactly)."""
+    a = exact_serial(left) if isinstance(left, (dt.date, dt.timedelta)) else left
+    b = exact_serial(right) if isinstance(right, (dt.date, dt.timedelta)) else right
+    assert isinstance(a, Decimal) and isinstance(b, Decimal)
+    return (a > b) - (a < b)
+
+
 def _resolve_pair(left: Value, right: Value) -> tuple[Value, Value]:
     if type(left) is UntypedObject and type(right) is UntypedObject:
         return to_number(left), to_number(right)
@@ -429,9 +459,16 @@ def _resolve_pair(left: Value, right: Value) -> tuple[Value, Value]:
     return left, resolve_untyped(right, left)  # type: ignore[arg-type]
 
 
-def compare(op: str, left: Value, right: Value) -> bool | ErrorValue:
+def compare(op: str, left: Value, right: Value, mode: bool = False) -> bool | ErrorValue:
+    """`<`, `<=`, `>`, `>=`; `mode` as for `equals`."""
     if type(left) is UntypedObject or type(right) is UntypedObject:
         left, right = _resolve_pair(left, right)
+    if mode and (
+        (type(left) is Decimal and isinstance(right, (dt.date, dt.timedelta)))
+        or (type(right) is Decimal and isinstance(left, (dt.date, dt.timedelta)))
+    ):
+        order = _date_decimal_order(left, right)
+        return {"<": order < 0, "<=": order <= 0, ">": order > 0}.get(op, order >= 0)
     a = ordinal(left)
     if isinstance(a, ErrorValue):
         return a
@@ -472,6 +509,8 @@ def coerce_to_kind(kind: str, value: Value) -> Value:
     if kind == "Number":
         if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             return value
+        if value == "":
+            return None  # an empty text is no number: Blank, as Value("")
         return to_number(value)
     if kind == "Text":
         return value if isinstance(value, str) else to_text(value)
@@ -516,4 +555,27 @@ def to_color(value: Value) -> Color | ErrorValue:
         return value
     if isinstance(value, OptionValue) and isinstance(value.value, Color):
         return value.value
+    if isinstance(value, UntypedObject) and isinstance(value.raw, str):
+        color = parse_hex(value.raw)
+        return color if color is not None else invalid(f"The untyped value {value.raw!r} is not a #rrggbb[aa] color.")
     return invalid(f"A {type_name(value)} cannot be used as a color.")
+
+
+def coerce_to_type(fx_type: FxType, value: Value) -> Value:
+    """A value coerced to a static type: scalars by `coerce_to_kind`, records field by field
+    (nested records too), so that every row of a table literal has the table's column types."""
+    if value is None or isinstance(value, ErrorValue):
+        return value
+    if fx_type.kind == "Record" and isinstance(value, Record):
+        fields = dict(value.fields)
+        changed = False
+        for name, field_type in fx_type.fields:
+            if name in fields:
+                new = coerce_to_type(field_type, fields[name])
+                if new is not fields[name]:
+                    fields[name] = new
+                    changed = True
+        return Record(fields) if changed else value
+    if fx_type.is_scalar and fx_type.kind != "DateTime":
+        return coerce_to_kind(fx_type.kind, value)
+    return value

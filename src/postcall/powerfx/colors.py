@@ -58,6 +58,11 @@ def parse_color(text: str) -> Color | None:
     named = _BY_LOWER.get(text.lower())
     if named is not None:
         return named
+    return parse_hex(text)
+
+
+def parse_hex(text: str) -> Color | None:
+    """CSS's `#rrggbb` or `#rrggbbaa` (how JSON writes a color and an untyped one is read)."""
     match = _CSS_HEX.fullmatch(text)
     if match is None:
         return None

@@ -7,15 +7,24 @@ text) and the type errors reported before evaluation (PFX303, PFX304).
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from collections.abc import Callable, Collection, Mapping
 
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, did_you_mean
-from postcall.powerfx import ast
+from postcall.powerfx import ast, prev1
 from postcall.powerfx import numbers as nums
 from postcall.powerfx import operators as ops
 from postcall.powerfx import types as T
 from postcall.powerfx.codes import PFX_ARITY, PFX_BAD_NAME, PFX_TYPE, PFX_UNKNOWN_FUNCTION
-from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number
+from postcall.powerfx.coerce import (
+    coerce_to_kind,
+    coerce_to_type,
+    compare,
+    equals,
+    to_boolean,
+    to_number,
+)
 from postcall.powerfx.enums import BUILTIN_OPTION_SETS, OptionSet
 from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.functions import FUNCTIONS, CallSite, Fn, FunctionSpec
@@ -26,12 +35,16 @@ from postcall.powerfx.signatures import signature
 from postcall.powerfx.static import (
     check_binary,
     check_call,
+    check_join,
     check_literal_args,
+    check_patch,
     check_regex_call,
     check_summarize,
     column_kinds,
     comparable,
+    constant_text,
     enum_type,
+    join_scope,
     summarize_scope,
     table_literal_type,
     unary_problem,
@@ -72,7 +85,7 @@ class Compiler:
         # Without strongly typed enums (pre-V1 hosts) their members are their backing values.
         sets = {**BUILTIN_OPTION_SETS, **(option_sets or {})}
         strict = features.strongly_typed_builtin_enums
-        self.enums: dict[str, OptionSet] = {k: v if strict else v.loose() for k, v in sets.items()}
+        self.enums: dict[str, OptionSet] = {k: v if strict else v.pre_v1() for k, v in sets.items()}
         self._enum_types: dict[str, FxType] = {}
         # Decimal mode (NumberIsFloat off): literals and coerced numbers are Decimals.
         self.decimal = not number_is_float
@@ -144,6 +157,13 @@ class Compiler:
         if first_scalar is not None and not records:
             items = [
                 _coercing(fn, first_scalar.kind) if t.is_scalar and t.kind != first_scalar.kind else fn
+                for fn, t in zip(items, item_types, strict=True)
+            ]
+        if records and fx_type.kind == "Table":
+            # Every row takes the table's column types (the first row's, field by field).
+            row_type = T.row_type(fx_type)
+            items = [
+                fn if t == row_type else _coerced_to(fn, row_type)
                 for fn, t in zip(items, item_types, strict=True)
             ]
         columns = fx_type.field_names if fx_type.kind == "Table" else None
@@ -278,6 +298,9 @@ class Compiler:
             return T.table({name: found}) if found is not None else T.UNKNOWN
         if obj_type.kind == "Dynamic":
             return T.DYNAMIC
+        if obj_type.kind in ("Option", "Color"):
+            self.error(PFX_BAD_NAME, f"Name isn't valid. A {obj_type} value has no field '{name}'.", node.span)
+            return T.ERROR
         return T.UNKNOWN
 
     def _Member(self, node: ast.Node) -> tuple[Fn, FxType]:
@@ -294,7 +317,7 @@ class Compiler:
             member: Value = option_set.member(node.field_name)
             if not option_set.strict and member is not None:
                 # Without strongly typed enums a member is its backing value.
-                member = option_set.members[node.field_name]  # type: ignore[assignment]
+                member = option_set.members[member.name]  # type: ignore[assignment,union-attr]
                 if self.decimal and type(member) is float:
                     member = nums.from_float(member)
             return _constant(member), fx_type
@@ -344,15 +367,19 @@ class Compiler:
         operand = self.compile(node.operand)
         operand_type = self.type_of(node.operand)
         span = node.span
-        func = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": to_number}[node.op]
+        func: Callable[[Value], Value] = {"-": ops.negate, "!": ops.logical_not, "%": ops.percent, "+": to_number}[node.op]
+        if self.decimal and node.op in ("-", "%"):
+            func = functools.partial(ops.negate if node.op == "-" else ops.percent, mode=True)
         if node.op == "!":
             fx_type = T.BOOLEAN
-        elif node.op == "-" and operand_type.kind == "Time":
-            fx_type = T.TIME
+        elif node.op == "-" and operand_type.kind in ("Time", "Date", "DateTime"):
+            fx_type = operand_type  # a negated date is still a date
         else:
             fx_type = T.NUMBER
         if operand_type.is_aggregate:
             self.error(PFX_TYPE, f"The operator '{node.op}' cannot be used on a {operand_type.kind}.", span)
+        elif node.op == "!" and operand_type.kind in ("Date", "DateTime", "Time") and self.features.v1:
+            self.error(PFX_TYPE, "Invalid argument type. Expecting one of the following: Boolean, Number, Decimal, Text, Dynamic.", span)
         problem = unary_problem(node.op, operand_type)
         if problem is not None:
             self.error(PFX_TYPE, problem, node.operand.span)
@@ -371,11 +398,15 @@ class Compiler:
         span = node.span
         left_type, right_type = self.type_of(node.left), self.type_of(node.right)
         fx_type, problem = check_binary(op, left_type, right_type, self.features)
+        if op in ("+", "-"):
+            # A Blank typed as a date or time takes part as that type's zero (Date(1899,12,30),
+            # Time(0,0,0)), so `If(false, Date(2023,1,1)) + 2` is still a date.
+            left, right = _blank_as_zero(left, left_type), _blank_as_zero(right, right_type)
         if problem is not None:
             self.error(PFX_TYPE, problem, span)
         elif op in ("=", "<>") and not comparable(left_type, right_type):
             # Without the V1 rules values of kinds that cannot be compared are simply unequal.
-            return _never_equal(left, right, op == "<>"), fx_type
+            return prev1.never_equal(left, right, op == "<>"), fx_type
         fn = _binary_closure(op, left, right, span, node, self.decimal)
         if fx_type.kind == "Option" and fx_type.enum is not None:
             fn = _to_option(fn, fx_type.enum)  # `JSONFormat.IndentFour & JSONFormat.Compact`
@@ -391,7 +422,7 @@ class Compiler:
         assert isinstance(node, ast.Call)
         self.functions.add(node.name)
         spec = self.function_table.get(node.name)
-        sig = signature(node.name)
+        sig = spec.signature if spec is not None and spec.signature is not None else signature(node.name)
         args: list[Fn] = []
         arg_types: list[FxType] = []
         aliases = tuple(a.alias if isinstance(a, ast.AsArg) else None for a in node.args)
@@ -414,7 +445,17 @@ class Compiler:
                 self.types[id(arg)] = T.UNKNOWN
                 arg_types.append(T.UNKNOWN)
                 continue
-            if isinstance(arg, ast.Name) and is_column_identifier(node.name, index) and not _sort_by_value(node.name, arg, arg_types):
+            if isinstance(arg, ast.Name) and spec is not None and index in spec.name_args:
+                args.append(_constant(arg.name))
+                self.types[id(arg)] = T.TEXT
+                arg_types.append(T.TEXT)
+                continue
+            if (
+                isinstance(arg, ast.Name)
+                and self.features.support_column_names_as_identifiers
+                and is_column_identifier(node.name, index)
+                and not _sort_by_value(node.name, arg, arg_types)
+            ):
                 args.append(_constant(arg.name))
                 self.types[id(arg)] = T.TEXT
                 arg_types.append(T.TEXT)
@@ -438,6 +479,8 @@ class Compiler:
                 scope_row = self._row_scope(node.name, arg_types[0], aliases[0] if aliases else None)
                 if node.name == "Summarize":  # a group: its key columns and ThisGroup, its rows
                     scope_row = _StaticRow(None, summarize_scope(arg_types[0], node.args))
+            if index == 1 and node.name == "Join":  # the two rows, by name
+                scope_row = _StaticRow(None, join_scope(arg_types[0], arg_types[1], node.args))
         if spec is None:
             suggestion = did_you_mean(node.name, self.function_table)
             message = f"Unknown function '{node.name}'." + (f" Did you mean '{suggestion}'?" if suggestion else "")
@@ -457,16 +500,32 @@ class Compiler:
             message = f"'{node.name}' takes {expected} argument(s), got {count}."
             self.error(PFX_ARITY, message, node.span)
             return (lambda frame: ErrorValue(ErrorKind.InvalidFunctionUsage, message, node.span)), T.ERROR
-        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features)
+        result_type, coercions, problems = check_call(node.name, sig, arg_types, self.features, self.enums)
+        v1 = self.features.v1
+        if not v1:
+            result_type = prev1.call_types(node.name, arg_types, result_type, coercions, problems)
+        join_sources: tuple[tuple[str, str], ...] = ()
         if node.name == "Summarize":
             result_type, grouping = check_summarize(node.args, arg_types)
             problems.extend(grouping)
+        elif node.name == "Join":
+            result_type, joining, join_sources = check_join(node.args, arg_types)
+            problems.extend(joining)
+        elif node.name == "Patch":
+            result_type, patching = check_patch(arg_types)
+            problems.extend(patching)
         elif node.name in SHAPING:
             shaped, shaping = check_shaping(node.name, node.args, arg_types, self.features)
             problems.extend(shaping)
             result_type = shaped or result_type
-        problems.extend(check_literal_args(node.name, node.args, arg_types, self.features))
-        regex_type, regex_problems = check_regex_call(node.name, node.args)
+        if v1:
+            problems.extend(check_literal_args(node.name, node.args, arg_types))
+            regex_type, regex_problems = check_regex_call(node.name, node.args)
+        else:
+            problems.extend(prev1.literal_arg_problems(node.name, node.args))
+            regex_type, regex_problems = prev1.regex_call(node.name, node.args, arg_types)
+            if regex_type is not None and node.name != "IsMatch" and len(args) > 2 and constant_text(node.args[2]) is None:
+                args[2] = prev1.fixed_regex_options(args[2], node.args[2].span)
         problems.extend(regex_problems)
         if regex_type is not None:
             result_type = regex_type
@@ -478,6 +537,12 @@ class Compiler:
                 args[index] = _to_option(args[index], result_type.enum)
             else:
                 args[index] = _coercing(args[index], kind)
+        if node.name == "Table" and result_type.kind == "Table":
+            row_type = T.row_type(result_type)  # every record takes the table's column types
+            args = [
+                _coerced_to(fn, row_type) if t.kind == "Record" and t != row_type else fn
+                for fn, t in zip(args, arg_types, strict=True)
+            ]
         if type_index is not None and type_index < len(node.args):
             if type_arg is None:  # reported above
                 return (lambda frame: ErrorValue(ErrorKind.InvalidArgument, "Not a type.", node.span)), T.ERROR
@@ -493,10 +558,14 @@ class Compiler:
             column_kinds(arg_types) if node.name == "Table" else {},
             self.features,
             type_arg=type_arg,
+            join_sources=join_sources,
         )
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):
                 self.error(PFX_TYPE, "Invalid argument type (Text). Expecting a Boolean value instead.", arg.span)
+        if not self.features.v1 and node.name in prev1.BLANK_AS_TABLE and count == 2 and arg_types[0].kind == "Blank":
+            # Before V1 an untyped Blank() there is an empty table: the result is Blank.
+            return (lambda frame: None), T.NUMBER if node.name != "Distinct" else T.UNKNOWN
         built = spec.build(site, args)
         if node.name == "Concatenate" and result_type.kind == "Option" and result_type.enum is not None:
             built = _to_option(built, result_type.enum)
@@ -504,7 +573,7 @@ class Compiler:
             built = _void(built)
         elif not self.features.v1 and result_type.is_aggregate and sig.results is not None:
             # Results of different record types keep only their common fields before V1.
-            built = _project(built, frozenset(result_type.field_names))
+            built = prev1.project(built, frozenset(result_type.field_names))
         return built, result_type
 
     def _row_scope(self, name: str, first: FxType, alias: str | None) -> _StaticRow:
@@ -545,6 +614,8 @@ def _sort_by_value(function: str, arg: ast.Name, arg_types: list[FxType]) -> boo
     return arg_types[0].field(arg.name) is None
 
 
+
+
 def is_column_identifier(function: str, index: int) -> bool:
     test = _COLUMN_ARGS.get(function)
     return test is not None and test(index)
@@ -569,6 +640,33 @@ def _to_option(fn: Fn, option_set: OptionSet) -> Fn:
         return option_set.calculated(value)
 
     return as_option
+
+
+_DATED = frozenset({dt.date, dt.datetime, dt.timedelta})
+_ZERO_OF_KIND: dict[str, Value] = {
+    "Date": dt.date(1899, 12, 30),
+    "DateTime": dt.datetime(1899, 12, 30),
+    "Time": dt.timedelta(0),
+}
+
+
+def _blank_as_zero(fn: Fn, fx_type: FxType) -> Fn:
+    zero = _ZERO_OF_KIND.get(fx_type.kind)
+    if zero is None:
+        return fn
+
+    def zero_if_blank(frame: Frame) -> Value:
+        value = fn(frame)
+        return zero if value is None else value
+
+    return zero_if_blank
+
+
+def _coerced_to(fn: Fn, fx_type: FxType) -> Fn:
+    def coerced(frame: Frame) -> Value:
+        return coerce_to_type(fx_type, fn(frame))
+
+    return coerced
 
 
 def _coercing(fn: Fn, kind: str) -> Fn:
@@ -622,13 +720,13 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
             return eq_text
 
         def eq(frame: Frame) -> Value:
-            return _with_span(equals(left(frame), right(frame)), span)
+            return _with_span(equals(left(frame), right(frame), decimal), span)
 
         return eq
     if op == "<>":
 
         def ne(frame: Frame) -> Value:
-            result = equals(left(frame), right(frame))
+            result = equals(left(frame), right(frame), decimal)
             if type(result) is bool:
                 return not result
             return _with_span(result, span)
@@ -637,7 +735,7 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
     if op in ("<", "<=", ">", ">="):
 
         def cmp(frame: Frame) -> Value:
-            return _with_span(compare(op, left(frame), right(frame)), span)
+            return _with_span(compare(op, left(frame), right(frame), decimal), span)
 
         return cmp
     if op == "&":
@@ -657,6 +755,21 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
     if decimal:
         func = ops.decimal_mode({"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "^": ops.power}[op])
 
+    if op in ("+", "-"):
+        dated: Callable[..., Value] = ops.add if op == "+" else ops.subtract
+
+        def arith_dates(frame: Frame) -> Value:
+            a, b = left(frame), right(frame)
+            if type(a) in _DATED or type(b) in _DATED:  # date-times move in the evaluation's zone
+                value = dated(a, b, decimal, frame.ctx.timezone)
+            else:
+                value = func(a, b)
+            if type(value) is ErrorValue and value.span is None:
+                value.span = span
+            return value
+
+        return arith_dates
+
     def arith(frame: Frame) -> Value:
         value = func(left(frame), right(frame))
         if type(value) is ErrorValue and value.span is None:
@@ -664,21 +777,6 @@ def _binary_closure(op: str, left: Fn, right: Fn, span: SourceSpan, node: ast.Bi
         return value
 
     return arith
-
-
-def _project(fn: Fn, names: frozenset[str]) -> Fn:
-    def keep(record: Value) -> Value:
-        if type(record) is Record and not names.issuperset(record._fields):
-            return Record({k: v for k, v in record._fields.items() if k in names})
-        return record
-
-    def project(frame: Frame) -> Value:
-        value = fn(frame)
-        if type(value) is Table:
-            return Table([keep(row) for row in value.rows], [c for c in (value.columns or ()) if c in names])
-        return keep(value)
-
-    return project
 
 
 def _void(fn: Fn) -> Fn:
@@ -689,16 +787,6 @@ def _void(fn: Fn) -> Fn:
         return value if type(value) is ErrorValue else None
 
     return void
-
-
-def _never_equal(left: Fn, right: Fn, result: bool) -> Fn:
-    def differ(frame: Frame) -> Value:
-        for value in (left(frame), right(frame)):
-            if type(value) is ErrorValue:
-                return value
-        return result
-
-    return differ
 
 
 def _with_span(value: Value, span: SourceSpan) -> Value:

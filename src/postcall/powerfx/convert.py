@@ -230,7 +230,8 @@ def _format_value(value: Value) -> str:
     if isinstance(value, dt.date):
         return f"Date({value.year},{value.month},{value.day})"
     if isinstance(value, dt.timedelta):
-        total_ms = round(value.total_seconds() * 1000)
+        # Shown as a time of day, as Power Fx shows a Time; the value itself is kept whole.
+        total_ms = round(value.total_seconds() * 1000) % 86_400_000
         hours, rem = divmod(total_ms, 3_600_000)
         minutes, rem = divmod(rem, 60_000)
         seconds, ms = divmod(rem, 1000)

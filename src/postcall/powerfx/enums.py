@@ -34,7 +34,7 @@ class OptionSet:
 
     __slots__ = (
         "name", "backing", "members", "display_names", "coerce_from_backing", "coerce_to_backing",
-        "concatenate", "compare_numeric", "strict", "_record", "_loose",
+        "concatenate", "compare_numeric", "strict", "enum", "_record", "_loose", "_logical",
     )
 
     def __init__(
@@ -49,6 +49,7 @@ class OptionSet:
         concatenate: bool = False,
         compare_numeric: bool = False,
         strict: bool = True,
+        enum: bool = False,
     ) -> None:
         if backing not in BACKING_KINDS:
             raise ValueError(f"option set {name!r}: backing kind must be one of {BACKING_KINDS}, not {backing!r}")
@@ -61,30 +62,52 @@ class OptionSet:
         items = members.items() if isinstance(members, Mapping) else members
         self.members: dict[str, object] = {key: _backing_value(backing, value) for key, value in items}
         self.display_names: dict[str, str] = dict(display_names or {})
+        self._logical: dict[str, str] = {display: logical for logical, display in self.display_names.items()}
+        for logical in self.members:
+            self._logical[logical] = logical
         self.coerce_from_backing = coerce_from_backing
         self.coerce_to_backing = coerce_to_backing
         self.concatenate = concatenate
         self.compare_numeric = compare_numeric
         self.strict = strict
+        # An enum (Power Fx's own, or one a host adds to its enum store) follows the
+        # StronglyTypedBuiltinEnums switch; a host's option set (a Dataverse choice, a closed
+        # list) is strongly typed whatever the switch.
+        self.enum = enum
         self._record: Record | None = None
         self._loose: OptionSet | None = None
 
     def __repr__(self) -> str:
         return f"OptionSet({self.name!r}, {self.backing})"
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name a member is reached by: logical names, then display names."""
+        return tuple(self._logical)
+
     def member(self, name: str) -> OptionValue | None:
-        if name not in self.members:
+        """The member a logical or display name names (`OptionSet.option_1`, `OptionSet.Option1`)."""
+        logical = self._logical.get(name)
+        if logical is None:
             return None
-        return OptionValue(self.name, name, self.members[name])
+        return OptionValue(self.name, logical, self.members[logical], self.display_names.get(logical))
 
     def record(self) -> Record:
         """The set as a record of its members (what the bare name `StartOfWeek` reads as)."""
         if self._record is None:
-            self._record = Record({key: OptionValue(self.name, key, value) for key, value in self.members.items()})
+            fields: dict[str, Value] = {}
+            for key in self._logical:
+                fields[key] = self.member(key)
+            self._record = Record(fields)
         return self._record
 
     def calculated(self, value: Value) -> OptionValue:
-        """A value of this set made by a formula (`Match.Digit & "-"`, text coerced to it)."""
+        """A value of this set made by a formula (`Match.Digit & "-"`, text coerced to it); a
+        Boolean set's true or false is its member of that value (Yes/No)."""
+        if self.backing == "Boolean":
+            for name, member_value in self.members.items():
+                if member_value is value:
+                    return OptionValue(self.name, name, member_value, self.display_names.get(name))
         return OptionValue(self.name, CALCULATED, value)
 
     def loose(self) -> OptionSet:
@@ -95,10 +118,25 @@ class OptionSet:
             loose = OptionSet(
                 self.name, self.backing, self.members.items(), display_names=self.display_names,
                 coerce_from_backing=True, coerce_to_backing=True, concatenate=self.backing == "Text",
-                compare_numeric=self.backing == "Number", strict=False,
+                compare_numeric=self.backing == "Number", strict=False, enum=True,
             )
             loose._record = self.record()
             self._loose = loose
+        return self._loose
+
+    def pre_v1(self) -> OptionSet:
+        """A host's option set under pre-V1 rules: still its own type (members of two sets do not
+        compare, arithmetic is refused), but a member may be used as its backing value."""
+        if self.enum or not self.strict:
+            return self.loose()
+        if self._loose is None:
+            relaxed = OptionSet(
+                self.name, self.backing, self.members.items(), display_names=self.display_names,
+                coerce_from_backing=self.coerce_from_backing, coerce_to_backing=True,
+                concatenate=self.concatenate, compare_numeric=self.backing == "Number",
+            )
+            relaxed._record = self.record()
+            self._loose = relaxed
         return self._loose
 
     @property
@@ -165,38 +203,50 @@ MATCH_PATTERNS = {
     "Tab": r"\t",
 }
 
+def _enum(
+    name: str, backing: str, members: Mapping[str, object], *, coerce_from_backing: bool = False,
+    coerce_to_backing: bool = False, concatenate: bool = False, compare_numeric: bool = False,
+) -> OptionSet:
+    return OptionSet(
+        name, backing, members, coerce_from_backing=coerce_from_backing, coerce_to_backing=coerce_to_backing,
+        concatenate=concatenate, compare_numeric=compare_numeric, enum=True,
+    )
+
+
 _BUILTINS = (
-    OptionSet("Color", "Color", NAMED_COLORS, coerce_to_backing=True),
-    OptionSet(
+    _enum("Color", "Color", NAMED_COLORS, coerce_to_backing=True),
+    _enum(
         "StartOfWeek", "Number",
         {"Sunday": 1, "Monday": 2, "MondayZero": 3, "Tuesday": 12, "Wednesday": 13, "Thursday": 14,
          "Friday": 15, "Saturday": 16},
     ),
-    OptionSet("DateTimeFormat", "Text", DATETIME_FORMATS, coerce_from_backing=True),
-    OptionSet(
+    _enum("DateTimeFormat", "Text", DATETIME_FORMATS, coerce_from_backing=True),
+    _enum(
         "TimeUnit", "Text",
         {"Years": "years", "Quarters": "quarters", "Months": "months", "Days": "days", "Hours": "hours",
          "Minutes": "minutes", "Seconds": "seconds", "Milliseconds": "milliseconds"},
     ),
-    OptionSet("SortOrder", "Text", {"Ascending": "ascending", "Descending": "descending"}),
-    OptionSet(
+    _enum("SortOrder", "Text", {"Ascending": "ascending", "Descending": "descending"}),
+    _enum(
         "MatchOptions", "Text",
         {"BeginsWith": "^c", "EndsWith": "c$", "Complete": "^c$", "Contains": "c", "IgnoreCase": "i",
          "Multiline": "m", "FreeSpacing": "x", "DotAll": "s", "NumberedSubMatches": "N"},
         concatenate=True,
     ),
-    OptionSet("Match", "Text", MATCH_PATTERNS, coerce_from_backing=True, concatenate=True),
-    OptionSet(
+    _enum("Match", "Text", MATCH_PATTERNS, coerce_from_backing=True, concatenate=True),
+    _enum(
         "ErrorKind", "Number", {name: kind.value for name, kind in ERROR_KIND_NAMES.items()},
         compare_numeric=True, coerce_to_backing=True,
     ),
-    OptionSet(
+    _enum(
         "JSONFormat", "Text",
         {"Compact": "", "IndentFour": "4", "IgnoreBinaryData": "G", "IncludeBinaryData": "B",
          "IgnoreUnsupportedTypes": "I", "FlattenValueTables": "_"},
         concatenate=True,
     ),
-    OptionSet("JoinType", "Text", {"Inner": "inner", "Left": "left", "Right": "right", "Full": "full"}),
+    _enum("JoinType", "Text", {"Inner": "inner", "Left": "left", "Right": "right", "Full": "full"}),
+    _enum("TraceSeverity", "Number", {"Critical": -1, "Error": 0, "Warning": 1, "Information": 3}),
+    _enum("TraceOptions", "Text", {"None": "none", "IgnoreUnsupportedTypes": "I"}, concatenate=True),
 )
 
 BUILTIN_OPTION_SETS: dict[str, OptionSet] = {s.name: s for s in _BUILTINS}

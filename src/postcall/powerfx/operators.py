@@ -12,6 +12,7 @@ from postcall.powerfx.coerce import (
     DAY,
     date_to_serial,
     equals,
+    exact_serial,
     serial_to_datetime,
     to_boolean,
     to_decimal,
@@ -27,6 +28,7 @@ from postcall.powerfx.values import (
     Value,
     type_name,
 )
+from postcall.powerfx.zones import shift_local, valid_local
 
 
 def numeric(value: float) -> float | ErrorValue:
@@ -53,13 +55,22 @@ def _decimal_pair(left: Value, right: Value, mode: bool) -> tuple[Decimal, Decim
     """Both operands as Decimals when the operation is a Decimal one, else None (a Float one).
 
     Decimal when either operand is a Decimal, or in Decimal mode (`mode`) when neither is a
-    Float; never with a Float, a date or a time (see postcall.powerfx.numbers)."""
+    Float; never with a Float.  A date or time takes part only in Decimal mode beside a Decimal
+    (as its exact serial number).  In Float mode a Decimal beside text or an untyped value is a Float
+    operation (see postcall.powerfx.numbers)."""
     tl, tr = type(left), type(right)
     if tl is float or tr is float:
         return None
     if not (mode or tl is Decimal or tr is Decimal):
         return None
     if _timelike(left) or _timelike(right):
+        if not mode or (tl is not Decimal and tr is not Decimal):
+            return None  # in Float mode a date makes the operation a Float one
+        a, b = (exact_serial(v) if isinstance(v, (dt.date, dt.timedelta)) else to_decimal(v) for v in (left, right))
+        if isinstance(a, ErrorValue) or isinstance(b, ErrorValue):
+            return ErrorValue.merge([e for e in (a, b) if isinstance(e, ErrorValue)])
+        return a, b
+    if not mode and (tl in (str, UntypedObject) or tr in (str, UntypedObject)):
         return None
     a = to_decimal(left)
     b = to_decimal(right)
@@ -68,23 +79,24 @@ def _decimal_pair(left: Value, right: Value, mode: bool) -> tuple[Decimal, Decim
     return a, b
 
 
-def _read_untyped(left: Value, right: Value, mode: bool) -> tuple[Value, Value] | ErrorValue:
-    """In Decimal mode an untyped number next to a number is read as a Decimal first (so one
-    beyond Decimal's range is an error even beside a Float); next to a date or time it is
-    left for date arithmetic."""
-    if not mode or (type(left) is not UntypedObject and type(right) is not UntypedObject):
+def _read_untyped(left: Value, right: Value, mode: bool, negated: bool = False) -> tuple[Value, Value] | ErrorValue:
+    """An untyped operand (ParseJSON) read as a number, as Power Fx types it: as a Float beside
+    a Float (and always in Float mode), else in Decimal mode as a Decimal, so that one beyond
+    Decimal's range is an InvalidArgument error (beside a date too).  Text beside it is read
+    the same way, and both operands' errors are reported.  `negated`: the right operand of `-`,
+    which Power Fx negates first, as a Decimal in Decimal mode even beside a Float."""
+    if type(left) is not UntypedObject and type(right) is not UntypedObject:
         return left, right
-    if _timelike(left) or _timelike(right):
-        return left, right
-    if type(left) is UntypedObject:
-        left = to_decimal(left)
-        if isinstance(left, ErrorValue):
-            return left
-    if type(right) is UntypedObject:
-        right = to_decimal(right)
-        if isinstance(right, ErrorValue):
-            return right
-    return left, right
+    if not mode:
+        a, b = (to_number(v) if type(v) is UntypedObject else v for v in (left, right))
+    elif type(left) is float or type(right) is float:
+        a = to_number(left) if type(left) is UntypedObject else left
+        b = (to_decimal if negated else to_number)(right) if type(right) is UntypedObject else right
+    else:
+        a, b = (to_decimal(v) if type(v) in (UntypedObject, str) else v for v in (left, right))
+    if isinstance(a, ErrorValue) or isinstance(b, ErrorValue):
+        return ErrorValue.merge([e for e in (a, b) if isinstance(e, ErrorValue)])
+    return a, b
 
 
 decimal_operands = _decimal_pair
@@ -96,39 +108,58 @@ def decimal_mode(func: Callable[[Value, Value, bool], Value]) -> Arith:
     return lambda left, right: func(left, right, True)
 
 
-def add(left: Value, right: Value, mode: bool = False) -> Value:
-    if type(left) is float and type(right) is float:
-        return numeric(left + right)
+def _arith(
+    left: Value,
+    right: Value,
+    mode: bool,
+    exact: Callable[[Decimal, Decimal], Value],
+    inexact: Callable[[float, float], Value],
+) -> Value:
+    """The one number model of `+ - * /` on numbers (untyped values already read): Decimal
+    when `_decimal_pair` says so, else Float."""
+    pair = _decimal_pair(left, right, mode)
+    if pair is not None:
+        return pair if isinstance(pair, ErrorValue) else exact(*pair)
+    floats = _num_pair(left, right)
+    if isinstance(floats, ErrorValue):
+        return floats
+    return inexact(*floats)
+
+
+def _operands(left: Value, right: Value, mode: bool, negated: bool = False) -> tuple[Value, Value] | ErrorValue:
+    """The operands' errors (the first), else the operands with untyped values read."""
     if isinstance(left, ErrorValue):
         return left
     if isinstance(right, ErrorValue):
         return right
-    if _timelike(left) or _timelike(right):
-        return _add_dates(left, right)
-    read = _read_untyped(left, right, mode)
+    return _read_untyped(left, right, mode, negated)
+
+
+def add(left: Value, right: Value, mode: bool = False, zone: dt.tzinfo | None = None) -> Value:
+    """`+`; `zone`: the evaluation's time zone, through which date-times move (zones.py)."""
+    if type(left) is float and type(right) is float:
+        return numeric(left + right)
+    read = _operands(left, right, mode)
     if isinstance(read, ErrorValue):
         return read
     left, right = read
-    exact = _decimal_pair(left, right, mode)
-    if exact is not None:
-        return exact if isinstance(exact, ErrorValue) else nums.add(*exact)
-    pair = _num_pair(left, right)
-    if isinstance(pair, ErrorValue):
-        return pair
-    return numeric(pair[0] + pair[1])
+    if _timelike(left) or _timelike(right):
+        return _add_dates(left, right, zone)
+    return _arith(left, right, mode, nums.add, lambda a, b: numeric(a + b))
 
 
-def _add_dates(left: Value, right: Value) -> Value:
-    # Date + Time -> DateTime; Date/DateTime + number -> same kind shifted by days;
-    # Time + number -> Time shifted by days (fraction of a day).
+def _add_dates(left: Value, right: Value, zone: dt.tzinfo | None = None) -> Value:
+    """Date + Time -> DateTime; Date/DateTime + number -> same kind shifted by days; Time +
+    number -> Time shifted by days (fraction of a day).  A time added to a date-time moves it
+    through UTC in `zone`; days move it on the wall clock (see zones.py)."""
     if isinstance(left, dt.timedelta) and isinstance(right, dt.date):
         left, right = right, left
     if isinstance(left, dt.date) and isinstance(right, dt.timedelta):
         base = left if isinstance(left, dt.datetime) else dt.datetime(left.year, left.month, left.day)
         try:
-            return base + right
+            return shift_local(base, right, zone)
         except OverflowError:
-            return ErrorValue(ErrorKind.Numeric, "The date is out of range.")
+            return ErrorValue(ErrorKind.InvalidArgument, "The date is out of range.")
     if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
         return left + right
     if not isinstance(left, (dt.date, dt.timedelta)):
@@ -143,94 +174,62 @@ def _add_dates(left: Value, right: Value) -> Value:
         return days
     try:
         if isinstance(left, dt.datetime):
-            return left + dt.timedelta(days=days)
+            return valid_local(left + dt.timedelta(days=days), zone)  # days on the wall clock
         if isinstance(left, dt.date):
             result = serial_to_datetime(date_to_serial(left) + days)
             if isinstance(result, ErrorValue):
                 return result
             return result if days != int(days) else result.date()
         if isinstance(left, dt.timedelta):
-            return _wrap_time(left + dt.timedelta(days=days))
+            return left + dt.timedelta(days=days)  # kept whole; shown as a time of day
     except (OverflowError, ValueError):
-        return ErrorValue(ErrorKind.Numeric, "The date is out of range.")
+        return ErrorValue(ErrorKind.InvalidArgument, "The date is out of range.")
     return ErrorValue(ErrorKind.InvalidArgument, "Invalid date arithmetic.")
 
 
-def _wrap_time(value: dt.timedelta) -> dt.timedelta:
-    return dt.timedelta(seconds=value.total_seconds() % 86400)
-
-
-def subtract(left: Value, right: Value, mode: bool = False) -> Value:
+def subtract(left: Value, right: Value, mode: bool = False, zone: dt.tzinfo | None = None) -> Value:
     if type(left) is float and type(right) is float:
         return numeric(left - right)
-    if isinstance(left, ErrorValue):
-        return left
-    if isinstance(right, ErrorValue):
-        return right
+    if _timelike(right) and not _timelike(left) and not isinstance(left, ErrorValue):
+        return ErrorValue(ErrorKind.NotSupported, "A date or time cannot be subtracted from a number.")
+    read = _operands(left, right, mode, negated=True)
+    if isinstance(read, ErrorValue):
+        return read
+    left, right = read
     if isinstance(left, dt.date) and isinstance(right, dt.date):
         return numeric(date_to_serial(left) - date_to_serial(right))
     if isinstance(left, dt.timedelta) and isinstance(right, dt.timedelta):
         return numeric((left - right).total_seconds() / 86400)
     if isinstance(left, dt.date) and isinstance(right, dt.timedelta):
-        return _add_dates(left, -right)
+        return _add_dates(left, -right, zone)
     if _timelike(left) and not _timelike(right):
         days = to_number(right)
         if isinstance(days, ErrorValue):
             return days
-        return _add_dates(left, -days)
-    if _timelike(right) and not _timelike(left):
-        return ErrorValue(ErrorKind.NotSupported, "A date or time cannot be subtracted from a number.")
-    read = _read_untyped(left, right, mode)
-    if isinstance(read, ErrorValue):
-        return read
-    left, right = read
-    exact = _decimal_pair(left, right, mode)
-    if exact is not None:
-        return exact if isinstance(exact, ErrorValue) else nums.subtract(*exact)
-    pair = _num_pair(left, right)
-    if isinstance(pair, ErrorValue):
-        return pair
-    return numeric(pair[0] - pair[1])
+        return _add_dates(left, -days, zone)
+    return _arith(left, right, mode, nums.subtract, lambda a, b: numeric(a - b))
 
 
 def multiply(left: Value, right: Value, mode: bool = False) -> Value:
     if type(left) is float and type(right) is float:
         return numeric(left * right)
-    if isinstance(left, ErrorValue):
-        return left
-    if isinstance(right, ErrorValue):
-        return right
-    read = _read_untyped(left, right, mode)
+    read = _operands(left, right, mode)
     if isinstance(read, ErrorValue):
         return read
-    left, right = read
-    exact = _decimal_pair(left, right, mode)
-    if exact is not None:
-        return exact if isinstance(exact, ErrorValue) else nums.multiply(*exact)
-    pair = _num_pair(left, right)
-    if isinstance(pair, ErrorValue):
-        return pair
-    return numeric(pair[0] * pair[1])
+    return _arith(*read, mode, nums.multiply, lambda a, b: numeric(a * b))
+
+
+def _float_divide(a: float, b: float) -> Value:
+    if b == 0:
+        return ErrorValue(ErrorKind.Div0, "Division by zero.")
+    return numeric(a / b)
 
 
 def divide(left: Value, right: Value, mode: bool = False) -> Value:
-    if isinstance(left, ErrorValue):
-        return left
-    if isinstance(right, ErrorValue):
-        return right
-    read = _read_untyped(left, right, mode)
+    read = _operands(left, right, mode)
     if isinstance(read, ErrorValue):
         return read
-    left, right = read
-    exact = _decimal_pair(left, right, mode)
-    if exact is not None:
-        return exact if isinstance(exact, ErrorValue) else nums.divide(*exact)
-    pair = _num_pair(left, right)
-    if isinstance(pair, ErrorValue):
-        return pair
-    if pair[1] == 0:
-        return ErrorValue(ErrorKind.Div0, "Division by zero.")
-    return numeric(pair[0] / pair[1])
+    return _arith(*read, mode, nums.divide, _float_divide)
 
 
 def power(left: Value, right: Value, mode: bool = False) -> Value:
@@ -253,7 +252,9 @@ def power(left: Value, right: Value, mode: bool = False) -> Value:
     return numeric(result)
 
 
-def negate(value: Value) -> Value:
+def negate(value: Value, mode: bool = False) -> Value:
+    """Unary `-`: a date or date-time stays one (its serial number negated); in Decimal mode
+    (`mode`) text and untyped values are read as Decimals."""
     if type(value) is float:
         return -value if value != 0 else value
     if type(value) is Decimal:
@@ -262,15 +263,30 @@ def negate(value: Value) -> Value:
         return value
     if isinstance(value, dt.timedelta):
         return -value
+    if isinstance(value, dt.date):
+        moved = serial_to_datetime(-date_to_serial(value))
+        if isinstance(moved, ErrorValue) or isinstance(value, dt.datetime):
+            return moved
+        return moved.date()
+    if mode and type(value) in (str, UntypedObject):
+        exact = to_decimal(value)
+        return exact if isinstance(exact, ErrorValue) else negate(exact)
     number = to_number(value)
     if isinstance(number, ErrorValue):
         return number
     return -number if number != 0 else 0.0
 
 
-def percent(value: Value) -> Value:
+def percent(value: Value, mode: bool = False) -> Value:
+    """Postfix `%`: the value divided by 100 (Decimal mode reads text and untyped values as
+    Decimals)."""
     if isinstance(value, ErrorValue):
         return value
+    if mode and type(value) in (str, UntypedObject):
+        exact = to_decimal(value)
+        if isinstance(exact, ErrorValue):
+            return exact
+        value = exact
     if type(value) is Decimal:
         return nums.to_net(value.scaleb(-2, context=nums.CONTEXT))
     number = to_number(value)

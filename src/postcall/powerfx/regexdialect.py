@@ -104,6 +104,18 @@ class PatternInfo:
     names: tuple[str, ...]
     numbered: bool
     free_spacing: bool
+    blank_submatches: bool = False  # before Power Fx V1 without NumberedSubMatches: SubMatches is Blank
+
+
+_LEGACY_NAME = re.compile(r"\(\?(?:<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)')")
+
+
+def legacy_pattern_info(pattern: str, options: str) -> PatternInfo:
+    """Before the V1 rules a pattern is not checked against Power Fx's dialect: it is .NET's
+    own, unnamed groups capture and `SubMatches` is always a field (Match.cs), Blank unless
+    MatchOptions.NumberedSubMatches was given (the C# interpreter's)."""
+    names = tuple(dict.fromkeys(a or b for a, b in _LEGACY_NAME.findall(pattern)))
+    return PatternInfo(names, True, False, blank_submatches=NUMBERED not in options)
 
 
 class PatternError(ValueError):
@@ -550,6 +562,7 @@ def check_pattern(pattern: str, options: str) -> PatternInfo:
 
 _INLINE = re.compile(r"\A\(\?([imnsx]+)\)")
 _BACKREF_NUMBER = re.compile(r"\\([1-9]\d*)")
+_CATEGORY = re.compile(r"\\p\{[A-Za-z]+\}")
 _U_CURLY = re.compile(r"\\u\{0*([0-9a-fA-F]{1,6})\}")
 _U_PAIR = re.compile(r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})")
 
@@ -570,6 +583,18 @@ def _code_escape(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
+# Case-insensitive matching: .NET (Power Fx) takes two characters as equal when their lowercase
+# forms are; the `regex` package when their case foldings are.  These characters fold to another
+# letter but lowercase to themselves (ſ folds to s, ς to σ, µ to μ...), so in Power Fx they
+# match only themselves: guarded out of the letters they share a folding with.
+_OWN_CASE = "\u00b5\u017f\u0345\u03c2\u03d0\u03d1\u03d5\u03d6\u03f0\u03f1\u03f5" + "".join(
+    chr(c) for c in range(0x1C80, 0x1C89)) + "\u1e9b\u1fbe"
+_OWN_CASE_GUARD = "(?-i:(?![" + _OWN_CASE + "]))"  # compared exactly, not ignoring case
+_SHARES_FOLDING = frozenset(
+    variant for ch in _OWN_CASE for variant in (ch.casefold(), ch.casefold().upper(), ch.casefold().lower())
+) - frozenset(_OWN_CASE)
+
+
 def translate(pattern: str, options: str) -> tuple[str, str]:
     """(pattern for the `regex` package, effective options) with Power Fx's meaning."""
     inline = _INLINE.match(pattern)
@@ -581,6 +606,8 @@ def translate(pattern: str, options: str) -> tuple[str, str]:
     multiline = MULTILINE in options
     dot_all = DOT_ALL in options
     numbered = NUMBERED in options
+    ignore_case = IGNORE_CASE in options
+    class_start = 0
 
     def curly(match: re.Match[str]) -> str:
         code = int(match.group(1), 16)
@@ -600,10 +627,15 @@ def translate(pattern: str, options: str) -> tuple[str, str]:
             continue
         if ch == "[" and not in_class:
             in_class = True
+            class_start = len(out)
             out.append(ch)
         elif ch == "]" and in_class:
             in_class = False
             out.append(ch)
+            body = "".join(out[class_start:])
+            if ignore_case and not body.startswith("[^") and not any(c in body for c in _OWN_CASE):
+                out.insert(class_start, "(?:" + _OWN_CASE_GUARD)
+                out.append(")")
         elif ch == "#" and free and not in_class:
             while index < n and pattern[index] not in NEWLINES:
                 index += 1
@@ -625,6 +657,11 @@ def translate(pattern: str, options: str) -> tuple[str, str]:
                 # \g<N>: the digits that follow (after a comment or free spacing) stay literal.
                 out.append(f"\\g<{number.group(1)}>")
                 index = number.end() - 1
+            elif not in_class and (category := _CATEGORY.match(pattern, index)) is not None:
+                # .NET matches a category one UTF-16 unit at a time: a character beyond U+FFFF
+                # (two surrogates) is in no category but Cs.
+                out.append(f"(?:(?![\\U00010000-\\U0010ffff]){category.group(0)})")
+                index = category.end() - 1
             elif pattern.startswith("\\k<", index) and not in_class and ">" in pattern[index:]:
                 close = pattern.index(">", index)
                 out.append(f"(?P={pattern[index + 3 : close]})")
@@ -641,6 +678,8 @@ def translate(pattern: str, options: str) -> tuple[str, str]:
             out.append(_start(multiline))
         elif ch == "$" and not in_class:
             out.append(_end(multiline))
+        elif ignore_case and not in_class and ch in _SHARES_FOLDING:
+            out.append(f"(?:{_OWN_CASE_GUARD}{ch})")
         else:
             out.append(ch)
         index += 1

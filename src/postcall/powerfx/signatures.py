@@ -252,6 +252,7 @@ SIGNATURES: dict[str, Signature] = {
     "ForAll": S(("Table", "Any"), None, _for_all, scoped=frozenset({1})),
     "Sequence": S(("Number", "Number", "Number"), None, T.single_column(NUM)),
     "Concat": S(("Table", "Any", "Text"), None, TEXT, scoped=frozenset({1})),
+    "Shuffle": S(("Table",), None, _same_table),
     "Sort": S(("Table", "Any", "Enum:SortOrder"), None, _same_table, scoped=frozenset({1})),
     "SortByColumns": S(("Table",), "Any", _same_table),
     "Distinct": S(("Table", "Any"), None, lambda a: T.single_column(a[1]) if len(a) > 1 and a[1].is_scalar else T.UNKNOWN, scoped=frozenset({1})),
@@ -263,6 +264,7 @@ SIGNATURES: dict[str, Signature] = {
     "Column": S(("Any", "Text"), None, T.DYNAMIC),
     "AddColumns": S(("Any",), "Any", T.UNKNOWN, scoped="rest"),
     "Summarize": S(("Table",), "Any", T.UNKNOWN, scoped="rest"),
+    "Join": S(("Table", "Table"), "Any", T.UNKNOWN, scoped=frozenset(range(2, 256))),
 }
 
 

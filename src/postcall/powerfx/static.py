@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from postcall.powerfx import ast
 from postcall.powerfx import types as T
@@ -40,7 +39,7 @@ def column_kinds(args: list[FxType]) -> dict[str, str]:
 def enum_type(option_set: OptionSet) -> FxType:
     """The type of an option set's name: a record of its members, each typed by the set."""
     member = option_value_type(option_set)
-    return T.record({key: member for key in option_set.members})
+    return T.record({key: member for key in option_set.names})
 
 
 def option_value_type(option_set: OptionSet) -> FxType:
@@ -101,11 +100,13 @@ def _option_binary(op: str, left: FxType, right: FxType) -> tuple[FxType, str | 
         assert enum is not None
         if other.kind in ("Unknown", "Error"):
             return T.BOOLEAN, None
+        # Ordering against a plain number (or Blank) needs numeric comparison and a way across.
+        orders_with_numbers = enum.compare_numeric and (enum.coerce_to_backing or enum.coerce_from_backing)
         if other.kind == "Blank":
-            return T.BOOLEAN, (incompatible if ordering and not enum.compare_numeric else None)
+            return T.BOOLEAN, (incompatible if ordering and not orders_with_numbers else None)
         if other.kind == enum.backing:
             if ordering:
-                return T.BOOLEAN, None if enum.compare_numeric else incompatible
+                return T.BOOLEAN, None if orders_with_numbers else incompatible
             if enum.coerce_from_backing or enum.coerce_to_backing or enum.compare_numeric:
                 return T.BOOLEAN, None
         return T.BOOLEAN, incompatible
@@ -150,6 +151,8 @@ def table_literal_type(items: list[FxType]) -> tuple[FxType, str | None]:
     for t in known[1:]:
         if t.kind == "Record" or (first.is_aggregate != t.is_aggregate):
             return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
+        if (_strict_enum(first) or _strict_enum(t)) and not T.coercible(t, first):
+            return T.UNKNOWN, "Incompatible type. The item you are trying to put into a table has a type that is not compatible with the table."
     return T.single_column(first), None
 
 
@@ -185,6 +188,11 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
     enum_rule = _option_binary(op, left, right)
     if enum_rule is not None:
         return enum_rule
+    if (left.kind == "Color" or right.kind == "Color") and op not in ("=", "<>", "&", "in", "exactin"):
+        expected = ("Number, Decimal, Date, Time, DateTime, Dynamic" if op in ("<", "<=", ">", ">=")
+                    else "Decimal, Number, Text, Boolean, Date, Time, DateTimeNoTimeZone, DateTime, Dynamic")
+        return (T.BOOLEAN if op in ("<", "<=", ">", ">=", "&&", "||") else T.NUMBER), (
+            f"Invalid argument type. Expecting one of the following: {expected}.")
     if op in ("&&", "||"):
         return T.BOOLEAN, None
     if op in ("=", "<>"):
@@ -205,6 +213,8 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
     if op == "&":
         if left.is_aggregate or right.is_aggregate:
             return T.TEXT, f"A {_name(left if left.is_aggregate else right)} cannot be joined as text."
+        if left.kind == "Color" or right.kind == "Color":
+            return T.TEXT, "Invalid argument type. Expecting one of the following: Text, Number, Decimal, Date, Time, DateTimeNoTimeZone, DateTime, Boolean, Dynamic."
         return T.TEXT, None
     if op in ("in", "exactin"):
         return T.BOOLEAN, _check_in(left, right)
@@ -278,11 +288,13 @@ def _name(t: FxType) -> str:
 _SCALAR_PARAMS = {"Number", "Text", "Boolean", "DateTime", "Date", "Time"}
 
 
-def _check_enum_param(name: str, arg: FxType, strict: bool) -> str | None:
+def _check_enum_param(
+    name: str, arg: FxType, strict: bool, enums: Mapping[str, OptionSet] | None = None
+) -> str | None:
     """An argument where option set `name`'s value is expected (Weekday's StartOfWeek...)."""
     if arg.kind in ("Unknown", "Blank", "Error", "Dynamic"):
         return None
-    enum = BUILTIN_OPTION_SETS[name]
+    enum = (enums or BUILTIN_OPTION_SETS).get(name) or BUILTIN_OPTION_SETS[name]
     if arg.kind == "Option" and arg.option_set == name:
         return None
     problem = f"Invalid argument type ({_name(arg)}). Expecting a {enum.label} value instead."
@@ -304,9 +316,11 @@ def _check_format(arg: FxType) -> str | None:
     return _check_param("Text", arg, False)
 
 
-def _check_param(kind: str, arg: FxType, tabular: bool, strict: bool = True) -> str | None:
+def _check_param(
+    kind: str, arg: FxType, tabular: bool, strict: bool = True, enums: Mapping[str, OptionSet] | None = None
+) -> str | None:
     if kind.startswith("Enum:"):
-        return _check_enum_param(kind[5:], arg, strict)
+        return _check_enum_param(kind[5:], arg, strict, enums)
     if kind == "Format":
         return _check_format(arg)
     if kind == "Any":
@@ -357,29 +371,30 @@ _BACKING_CONVERTERS = {"Value": "Number", "Float": "Number", "Decimal": "Number"
 
 
 def check_call(
-    name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1
+    name: str, sig: Signature, args: list[FxType], features: Features = POWER_FX_V1,
+    enums: Mapping[str, OptionSet] | None = None,
 ) -> tuple[FxType, dict[int, str], list[tuple[int, str]]]:
     """(result type, runtime coercions by argument index, problems by argument index)."""
     problems: list[tuple[int, str]] = []
     coercions: dict[int, str] = {}
-    if name in ("Min", "Max") and not features.v1:
-        legacy = _legacy_min_max(args)
-        if legacy is not None:
-            return legacy[0], legacy[1], problems
     result_positions = sig.results(len(args)) if sig.results is not None else []
     for index, arg in enumerate(args):
         if index in result_positions:
             continue
         if arg.kind == "Void" and name in _TAKES_VOID:
             continue
-        problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums)
+        problem = _check_param(sig.param(index), arg, sig.tabular, features.strongly_typed_builtin_enums, enums)
         if problem is not None:
             problems.append((index, problem))
+    if name in _BACKING_CONVERTERS and args and args[0].kind == "Color":
+        problems.append((0, "Expected text or number. We expect text or a number at this point in the formula."))
     if name in _BACKING_CONVERTERS and args:
         enum = _strict_enum(args[0])
         if enum is not None and enum.backing != _BACKING_CONVERTERS[name]:
             wanted = "Expected text or number. We expect text or a number at this point in the formula."
             problems.append((0, wanted if name != "Boolean" else f"The function '{name}' has some invalid arguments."))
+    if name == "Text" and args and args[0].kind == "Color":
+        problems.append((0, "Expected text or number. We expect text or a number at this point in the formula."))
     if name == "Concatenate" and concat_type(args).kind == "Option":
         return concat_type(args), coercions, problems
     if name == "Table":
@@ -417,19 +432,6 @@ def check_call(
 
 # Functions that accept a value of no type (Void): they only look at whether it is an error.
 _TAKES_VOID = frozenset({"IsError", "IfError", "With"})
-
-
-def _legacy_min_max(args: list[FxType]) -> tuple[FxType, dict[int, str]] | None:
-    """MinMax.cs without the V1 rules: Dates mixed with DateTimes become DateTimes; any other
-    mix of kinds (or no date kind at all) is computed as numbers."""
-    kinds = [a.kind for a in args]
-    if not kinds or any(k in ("Unknown", "Table", "Record", "Dynamic") for k in kinds):
-        return None
-    if all(k in ("Date", "DateTime") for k in kinds) and not all(k == "Date" for k in kinds):
-        return T.DATETIME, {i: "DateTime" for i, k in enumerate(kinds) if k == "Date"}
-    if any(k != kinds[0] for k in kinds) or not any(k in _TIMES for k in kinds):
-        return T.NUMBER, {i: "Number" for i, k in enumerate(kinds) if k not in ("Number", "Blank", "Error")}
-    return None
 
 
 def _agree(
@@ -498,20 +500,11 @@ def _agree(
     return result
 
 
-def check_literal_args(
-    name: str, args: Sequence[ast.Node], types: Sequence[FxType], features: Features = POWER_FX_V1
-) -> list[tuple[int, str]]:
-    """Problems Power Fx finds in literal arguments before running: Text's format code.
-
-    With the V1 rules a format for text or a Boolean, and any code Power Fx would refuse, is a
-    compile error; without them (Text.cs, TextFormatUtils.IsLegacyValidCompiledTimeFormatArg)
-    only a code mixing digit and date placeholders is, the rest fails when it runs."""
+def check_literal_args(name: str, args: Sequence[ast.Node], types: Sequence[FxType]) -> list[tuple[int, str]]:
+    """Problems Power Fx V1 finds in literal arguments before running: Text's format code (a
+    format for text or a Boolean, and any code Power Fx would refuse, is a compile error; the
+    rules before V1 are in prev1.py)."""
     if name != "Text" or len(args) < 2:
-        return []
-    if not features.v1:
-        code = constant_text(args[1])
-        if code is not None and not legacy_format_ok(code):
-            return [(1, "Incorrect format specifier for 'Text'.")]
         return []
     if types[0].kind in ("Text", "Boolean", "Guid", "Option", "Color"):
         return [(1, NOT_FORMATTABLE)]
@@ -521,23 +514,7 @@ def check_literal_args(
     return []
 
 
-_LEGACY_SUBSECONDS = re.compile(r"[sS]\.?(0+)")
-
-
-def legacy_format_ok(code: str) -> bool:
-    """Before the V1 rules a literal format was refused only when it mixes digit placeholders
-    with date and time letters (after a `[$-xx]` prefix; `s.000` fractions excepted)."""
-    if code.startswith("[$-"):
-        end = code.find("]", 3)
-        if end > 0:
-            code = code[end + 1:]
-    has_date = any(c in code for c in "mdyhHsaApP")
-    if not has_date:
-        return True
-    return not any(c in "0#" for c in _LEGACY_SUBSECONDS.sub("", code))
-
-
-_REGEX_FUNCTIONS = ("IsMatch", "Match", "MatchAll")
+REGEX_FUNCTIONS = ("IsMatch", "Match", "MatchAll")
 
 
 def constant_text(node: ast.Node) -> str | None:
@@ -571,9 +548,9 @@ def constant_text(node: ast.Node) -> str | None:
 
 
 def check_regex_call(name: str, args: Sequence[ast.Node]) -> tuple[FxType | None, list[tuple[int, str]]]:
-    """IsMatch/Match/MatchAll: the pattern (and options) must be constants Power Fx accepts;
-    the result's fields are the pattern's named captures."""
-    if name not in _REGEX_FUNCTIONS or len(args) < 2:
+    """IsMatch/Match/MatchAll (Power Fx V1; before V1 see prev1.py): the pattern (and options)
+    must be constants Power Fx accepts; the result's fields are the pattern's named captures."""
+    if name not in REGEX_FUNCTIONS or len(args) < 2:
         return None, []
     pattern = constant_text(args[1])
     if pattern is None:
@@ -668,3 +645,93 @@ def summarize_scope(source: FxType, args: Sequence[ast.Node]) -> FxType:
     fields = {a.name: source.field(a.name) for a in args[1:] if isinstance(a, ast.Name)}
     fields["ThisGroup"] = source
     return T.record((k, v) for k, v in fields.items() if v is not None)
+
+
+def _patch_field_problem(name: str, old: FxType, new: FxType) -> str | None:
+    """Why an update's field cannot replace the field it patches (None: it can)."""
+    if old.kind in ("Unknown", "Error") or new.kind in ("Unknown", "Error"):
+        return None
+    if new.kind == "Blank":
+        return None
+    same = old.kind == new.kind or (old.kind in ("Date", "DateTime") and new.kind in ("Date", "DateTime"))
+    if same and old.kind == "Record" and set(old.field_names) != set(new.field_names):
+        same = False
+    if same:
+        return None
+    return f"The type of this argument '{name}' does not match the expected type '{old.kind}'. Found type '{new.kind}'."
+
+
+def check_patch(arg_types: Sequence[FxType]) -> tuple[FxType, list[tuple[int, str]]]:
+    """Patch(record, update, ...): the result type and the problems (updates that are not
+    records, fields whose type changes)."""
+    problems: list[tuple[int, str]] = []
+    fields: dict[str, FxType] = dict(arg_types[0].fields) if arg_types and arg_types[0].kind == "Record" else {}
+    known = bool(arg_types) and arg_types[0].kind in ("Record", "Blank")
+    for index, t in enumerate(arg_types):
+        if t.kind in ("Unknown", "Error", "Blank", "Dynamic"):
+            known = known and t.kind == "Blank"
+            continue
+        if t.kind != "Record":
+            problems.append((index, "Cannot use a non-record value in this context."))
+            continue
+        for name, new in t.fields:
+            old = fields.get(name)
+            problem = None if old is None or index == 0 else _patch_field_problem(name, old, new)
+            if problem is not None:
+                problems.append((index, problem))
+            elif new.kind != "Blank" or old is None:
+                fields[name] = new
+    return (T.record(fields) if known else T.UNKNOWN), problems
+
+
+def join_names(args: Sequence[ast.Node]) -> tuple[str, str]:
+    """The names Join's rows go by: the tables' `As` names, else LeftRecord and RightRecord."""
+    left = args[0].alias if args and isinstance(args[0], ast.AsArg) and args[0].alias else "LeftRecord"
+    right = args[1].alias if len(args) > 1 and isinstance(args[1], ast.AsArg) and args[1].alias else "RightRecord"
+    return left, right
+
+
+def join_scope(left: FxType, right: FxType, args: Sequence[ast.Node]) -> FxType:
+    """The row scope of Join's predicate and outputs: the two rows by name."""
+    left_name, right_name = join_names(args)
+    return T.record({left_name: T.row_type(left), right_name: T.row_type(right)})
+
+
+def check_join(
+    args: Sequence[ast.Node], arg_types: Sequence[FxType]
+) -> tuple[FxType, list[tuple[int, str]], tuple[tuple[str, str], ...]]:
+    """Join(left, right, predicate, JoinType.X, side.col As name, ...): the result type, the
+    problems, and for each output its side ("left"/"right") and column."""
+    problems: list[tuple[int, str]] = []
+    left_name, right_name = join_names(args)
+    dotted = ast.dotted_name(args[3]) if len(args) > 3 else None
+    if dotted is None or not dotted.startswith("JoinType."):
+        problems.append((3, "Expected plain 'JoinType' enum value. Different enums or passing it through another function is not supported."))
+    left_row, right_row = T.row_type(arg_types[0]), T.row_type(arg_types[1])
+    fields: dict[str, FxType] = dict(left_row.fields)
+    sources: list[tuple[str, str]] = []
+    outputs: list[tuple[int, str, FxType]] = []
+    for index in range(4, len(args)):
+        arg = args[index]
+        expr = arg.expr if isinstance(arg, ast.AsArg) else None
+        if not isinstance(arg, ast.AsArg):
+            problems.append((index, "Arguments starting from the 5th position are meant to rename columns and are expected to be 'As' node arguments i.e LeftRecord.Name As NewName."))
+            sources.append(("right", ""))
+            continue
+        if not (isinstance(expr, ast.Member) and isinstance(expr.obj, ast.Name) and expr.obj.name in (left_name, right_name)):
+            problems.append((index, f"The value is invalid in this context. It should be a reference to either '{left_name}' or '{right_name}' scope name."))
+            sources.append(("right", ""))
+            continue
+        side = "left" if expr.obj.name == left_name else "right"
+        sources.append((side, expr.field_name))
+        row = left_row if side == "left" else right_row
+        outputs.append((index, arg.alias, row.field(expr.field_name) or T.UNKNOWN))
+        if side == "left":
+            fields.pop(expr.field_name, None)
+    if not any(side == "right" and column for side, column in sources):
+        problems.append((1, f"At least one '{right_name}' column must be declared to compose the join result."))
+    for index, name, kind in outputs:
+        if name in fields:
+            problems.append((index, f"'{name}' can not be added/renamed due to colission with another column with same name."))
+        fields[name] = kind
+    return T.table(fields), problems, tuple(sources)

@@ -116,7 +116,7 @@ def coercible(source: FxType, target: FxType) -> bool:
     if s == "Option" or d == "Option":
         return option_coercible(source, target)
     if s == "Color" or d == "Color":
-        return False
+        return s == "Dynamic"  # an untyped "#rrggbb[aa]" text is read as a color
     if s == "Dynamic":
         return d in SCALARS or d == "Dynamic"
     if d == "Dynamic":

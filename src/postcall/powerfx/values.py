@@ -161,12 +161,13 @@ class OptionValue:
     value, not the label: two names may share a value); members without one compare by name.
     """
 
-    __slots__ = ("option_set", "name", "value")
+    __slots__ = ("option_set", "name", "value", "label")
 
-    def __init__(self, option_set: str, name: str, value: object) -> None:
+    def __init__(self, option_set: str, name: str, value: object, label: str | None = None) -> None:
         self.option_set = option_set
-        self.name = name
+        self.name = name  # the logical name
         self.value = value
+        self.label = label  # the display name, when the set has one (what Text() shows)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, OptionValue) or other.option_set != self.option_set:
@@ -410,15 +411,16 @@ def format_number(value: float | decimal.Decimal) -> str:
         return str(int(value))
     text = f"{value:.15g}"
     if "e" in text:
+        # Like .NET's shortest form: scientific from 1E+15 up and below 1E-05 (two exponent
+        # digits at least), as Power Fx shows Floats.
         mantissa, exp = text.split("e")
         exponent = int(exp)
-        if -20 < exponent < 0:
-            digits = f"{abs(value):.{min(15 - exponent, 28)}f}".rstrip("0").rstrip(".")
-            # Keep 15 significant digits.
-            return ("-" if value < 0 else "") + _trim_sig(digits, 15)
-        if 0 <= exponent < 28:
+        if -5 <= exponent < 15:
+            if exponent < 0:
+                digits = f"{abs(value):.{min(15 - exponent, 28)}f}".rstrip("0").rstrip(".")
+                return ("-" if value < 0 else "") + _trim_sig(digits, 15)
             return f"{value:.0f}"
-        return f"{mantissa}E{'+' if exponent > 0 else '-'}{abs(exponent)}"
+        return f"{mantissa}E{'+' if exponent > 0 else '-'}{abs(exponent):02d}"
     return text
 
 

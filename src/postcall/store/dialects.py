@@ -3,7 +3,8 @@
 Like DBOS's one system-database base class with a subclass per dialect, every query of the
 store is written once against SQLAlchemy and asks `dialect_of(conn)` for the few things the
 back ends do differently: the database's clock, INSERT ... ON CONFLICT DO NOTHING, row locks,
-how a write transaction starts, how migrations are serialised, and how times are stored.
+how a write transaction starts, how migrations are serialised, how times are stored, and
+where the knowledge index lives.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class Dialect:
     write transaction itself holds the lock (SQLite's BEGIN IMMEDIATE)."""
     naive_utc_times: ClassVar[bool] = False
     """Times are stored without a zone (in UTC) because the back end has no zone-aware type."""
+    knowledge_in_database: ClassVar[bool] = False
+    """The knowledge index lives in this database (PostgreSQL full text, store/knowledge.py);
+    otherwise it is an FTS5 file beside it (postcall/knowledge/index.py)."""
 
     def epoch(self) -> sa.ColumnElement[float]:
         """The database's clock in seconds since 1970 (hosts with skewed clocks agree on staleness)."""
@@ -66,6 +70,7 @@ class SQLite(Dialect):
 
 class PostgreSQL(Dialect):
     name = "postgresql"
+    knowledge_in_database = True
 
     def epoch(self) -> sa.ColumnElement[float]:
         return sa.cast(sa.func.extract("epoch", sa.func.clock_timestamp()), sa.Float)

@@ -52,7 +52,7 @@ from postcall.engine.activity import (
     output_to_json,
 )
 from postcall.errors import TopicError
-from postcall.knowledge.index import open_index
+from postcall.lifecycle.knowledge import open_agent_index
 from postcall.lifecycle.programs import action_settings_for
 from postcall.lifecycle.recognition import recognizer_actions, runtime_recognizer
 from postcall.topics.agent import Agent
@@ -83,11 +83,14 @@ class PostCallRun:
     log: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    """What failed out of the caller's hearing (engine/transcript.Note), e.g. a model call."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "topic": self.topic,
             "status": self.status,
+            "notes": self.notes,
             "error": self.error,
             "steps": self.steps,
             "warnings": self.warnings,
@@ -126,7 +129,7 @@ class Conversation:
         self.recognizer_actions = recognizer_actions(self.agent, transport=transport)
         self.engine = Engine(
             self.agent, recognizer=recognizer or runtime_recognizer(self.agent, self.recognizer_actions),
-            knowledge=open_index(root),
+            knowledge=open_agent_index(root),
         )
         self.clock = clock or FixedClock()
         agent_ = self.agent
@@ -393,6 +396,7 @@ class Conversation:
             log=outcome["log"],
             warnings=outcome["warnings"],
             error=outcome["error"],
+            notes=outcome["notes"],
         )
 
     # -- reports ------------------------------------------------------------------------------

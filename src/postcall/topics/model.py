@@ -812,6 +812,10 @@ class TransferConversation(Node):
 # -- generative answers and prompts (engine/nodes/generative.py runs them) --
 
 
+MODERATION_LEVELS = ("Minimum", "Low", "Medium", "High", "Maximum")
+"""ContentModerationLevel in Microsoft's schema, least to most strict."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GenerativeAnswers(Node):
     """SearchAndSummarizeContent and AnswerQuestionWithAI (`kind` keeps which).

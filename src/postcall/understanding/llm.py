@@ -132,10 +132,7 @@ class LlmRecognizer(RemoteRecognizer):
                 raise RemoteFailure(f"the model answered {outcome!r} without a topic")
             return Recognition.no_match(said, (), self.kind)
         top = max(0.0, min(1.0, float(confidence)))
-        chosen = tuple(
-            IntentMatch(name, round(top * (1 - 0.1 * i), 6), known[name].phrases[0] if known[name].phrases else "")
-            for i, name in enumerate(names)
-        )
+        chosen = tuple(IntentMatch(name, round(top * (1 - 0.1 * i), 6), "") for i, name in enumerate(names))
         if outcome == "ambiguous" and len(chosen) > 1:
             return Recognition("ambiguous", chosen, chosen, f"{said} ({len(chosen)} topics fit)", self.kind)
         return Recognition("match", chosen[:1], chosen, f"{said} (confidence {top:.2f})", self.kind)

@@ -217,7 +217,6 @@ class HttpRecognizer(RemoteRecognizer):
         if not isinstance(intents, list):
             raise RemoteFailure("the NLU's answer is not JSON with an 'intents' list")
         known = {c.topic: c for c in candidates}
-        phrases = {c.topic: (c.phrases[0] if c.phrases else "") for c in candidates}
         scored: list[IntentMatch] = []
         ignored: list[str] = []
         for entry in intents:
@@ -228,7 +227,7 @@ class HttpRecognizer(RemoteRecognizer):
             if topic not in known:
                 ignored.append(topic)
                 continue
-            scored.append(IntentMatch(topic, round(float(score), 6), phrases[topic]))
+            scored.append(IntentMatch(topic, round(float(score), 6), ""))
         priority = {c.topic: c.priority for c in candidates}
         scored.sort(key=lambda m: (-m.score, priority[m.topic], m.topic))
         why = "the NLU answered" + (f" (ignored {', '.join(map(repr, ignored[:3]))}: not a candidate)" if ignored else "")

@@ -43,7 +43,7 @@ from postcall.knowledge.text import spoken_answer
 from postcall.knowledge.types import Passage
 from postcall.powerfx.values import Record, Table, Value
 from postcall.topics.config import PromptDefinition
-from postcall.topics.model import GenerativeAnswers, InvokePrompt, Node
+from postcall.topics.model import MODERATION_LEVELS, GenerativeAnswers, InvokePrompt, Node
 
 RUN_GENERATIVE = register_code(
     "RUN470", Severity.ERROR,
@@ -58,7 +58,6 @@ GROUNDED_SYSTEM = (
     "below. If they do not hold the answer, reply exactly {no_answer}. Reply in one or two short "
     "sentences that read well aloud: no lists, no markdown, no links.{moderation}{style}{extra}\n\nPassages:\n{passages}"
 )
-MODERATION_LEVELS = ("Minimum", "Low", "Medium", "High", "Maximum")
 MODERATION_DEFAULT = "High"  # the schema's default
 # What each ContentModerationLevel asks of the model (no Azure content filter runs here; an
 # endpoint's own filter, finish_reason "content_filter", is a no-answer at every level).

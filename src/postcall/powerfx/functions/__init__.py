@@ -10,6 +10,7 @@ from postcall.powerfx.functions import (  # noqa: F401  (imported to register th
     logical,
     math,
     randomness,
+    records,
     regex,
     tables,
     text,

@@ -9,7 +9,7 @@ from postcall.powerfx.colors import parse_color
 from postcall.powerfx.functions.registry import CallSite, eager
 from postcall.powerfx.functions.text import tabular
 from postcall.powerfx.runtime import Frame
-from postcall.powerfx.values import Color, ErrorValue, Value
+from postcall.powerfx.values import Color, ErrorValue, UntypedObject, Value
 
 
 def _round_half_even(number: float) -> int:
@@ -42,7 +42,10 @@ def _rgba(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 
 @eager("ColorValue", 1, 1)
 def _color_value(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """ColorValue(text): a color from its name ("Red", any case), "#rrggbb" or "#rrggbbaa"."""
+    """ColorValue(text): a color from its name ("Red", any case), "#rrggbb" or "#rrggbbaa"
+    (from an untyped value only the "#" forms)."""
+    if isinstance(args[0], UntypedObject):
+        return None if args[0].raw is None else to_color(args[0])
     text = to_text(args[0])
     if isinstance(text, ErrorValue):
         return text

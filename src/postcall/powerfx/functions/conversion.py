@@ -40,6 +40,7 @@ from postcall.powerfx.textformat import (
     format_number_code,
 )
 from postcall.powerfx.values import (
+    Color,
     ErrorKind,
     ErrorValue,
     OptionValue,
@@ -336,6 +337,10 @@ def _json_string(text: str) -> str:
             out.append("\\f")
         elif code < 0x20 or 0x7F <= code <= 0x9F:
             out.append(f"\\u{code:04X}")
+        elif code > 0xFFFF:
+            # Beyond the Basic Multilingual Plane: a UTF-16 surrogate pair, escaped.
+            high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+            out.append(f"\\u{high:04X}\\u{low:04X}")
         else:
             out.append(ch)
     out.append('"')
@@ -403,7 +408,11 @@ def _to_json_text(frame: Frame, value: Value, flatten: bool, indent: int | None,
             return _json_string(inner)
         if isinstance(inner, (int, float, Decimal)):
             return _json_number(float(inner))
+        if isinstance(inner, Color):
+            return _json_color(inner)
         return _json_string(value.name)
+    if isinstance(value, Color):
+        return _json_color(value)
     if isinstance(value, Record):
         if not value:
             return "{}"
@@ -426,6 +435,11 @@ def _to_json_text(frame: Frame, value: Value, flatten: bool, indent: int | None,
     if isinstance(value, UntypedObject):
         return _untyped_json(value.raw, depth)
     raise _JsonFail(ErrorValue(ErrorKind.InvalidArgument, "JSON cannot serialize this value."))
+
+
+def _json_color(color: Color) -> str:
+    """A color in JSON: CSS's "#rrggbbaa"."""
+    return f'"#{color.r:02x}{color.g:02x}{color.b:02x}{color.a:02x}"'
 
 
 def _untyped_json(raw: object, depth: int) -> str:

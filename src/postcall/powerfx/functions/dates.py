@@ -15,6 +15,9 @@ from postcall.powerfx.functions.registry import CallSite, eager
 from postcall.powerfx.functions.text import tabular
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.values import ErrorKind, ErrorValue, OptionValue, UntypedObject, Value
+from postcall.powerfx.zones import from_utc as _from_utc
+from postcall.powerfx.zones import to_utc as _to_utc
+from postcall.powerfx.zones import utc_offset as _utc_offset
 
 _ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2}([T ].*)?|\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)$")
 
@@ -326,13 +329,6 @@ def _weekday(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     return site.invalid(f"{code} is not a StartOfWeek value.")
 
 
-def _utc_offset(when: dt.datetime, zone: dt.tzinfo) -> dt.timedelta:
-    """The zone's UTC offset at a local time (a time skipped by a clock change: the offset before)."""
-    if zone is dt.UTC:
-        return dt.timedelta(0)
-    return when.replace(tzinfo=zone).utcoffset() or dt.timedelta(0)
-
-
 def existing_local_time(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     """`when`, or, if the clocks skipped it (spring forward), the first local time after the gap."""
     if zone is dt.UTC:
@@ -347,16 +343,6 @@ def existing_local_time(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
         start = earlier
     # The gap's first minute, read with the offset before the change, is the time after the gap.
     return _from_utc(_to_utc(start.replace(second=0, microsecond=0), zone), zone)
-
-
-def _to_utc(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
-    return when - _utc_offset(when, zone)
-
-
-def _from_utc(when: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
-    if zone is dt.UTC:
-        return when
-    return when.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
 
 
 @eager("WeekNum", 1, 2)

@@ -228,6 +228,8 @@ def _boolean(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     value = args[0]
     if value is None or value == "":
         return None
+    if isinstance(value, ErrorValue):  # a row's error stays that error
+        return value
     if isinstance(value, Table):
         return _map_table(value, lambda v: _boolean(frame, site, [v]))
     if isinstance(value, OptionValue) and isinstance(value.value, bool):

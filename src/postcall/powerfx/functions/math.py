@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from postcall.powerfx import numbers as nums
-from postcall.powerfx.coerce import compare, to_decimal, to_number
+from postcall.powerfx.coerce import compare, serial_to_datetime, to_decimal, to_number
+from postcall.powerfx.dateparse import parse_datetime_text
 from postcall.powerfx.functions.common import as_table, eval_in_row, iter_rows
 from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
 from postcall.powerfx.functions.text import tabular
@@ -277,44 +278,51 @@ def _aggregate(
             if isinstance(head, ErrorValue):
                 return head
             values: list[Value]
+            if head is None and len(rest) == 1 and site.arg_kind(0) == "Table":
+                return None  # over a Blank table
             if isinstance(head, Table) and len(rest) == 1:
                 table = as_table(site, head)
                 if isinstance(table, ErrorValue):
                     return table
+                if not table.rows:  # over no rows: Blank (an average of nothing divides by zero)
+                    return site.error(ErrorKind.Div0, "Average of no rows.") if name == "Average" else None
                 values = []
                 for row in iter_rows(frame, table):
-                    if isinstance(row, ErrorValue):
-                        return row
-                    values.append(eval_in_row(frame, row, alias, rest[0], table.columns))
+                    # An error row is evaluated too: its fields read as the error (IfError may catch it).
+                    value = eval_in_row(frame, row, alias, rest[0], table.columns)
+                    if isinstance(value, ErrorValue):
+                        return value  # over a table, the first row's error
+                    values.append(value)
             else:
                 values = [head, *(a(frame) for a in rest)]
+                if name in ("Min", "Max") and site.features.v1 and isinstance(head, (dt.date, dt.timedelta)):
+                    return _extreme_as_first(name, values)
             present = [v for v in values if v is not None]
-            for v in present:
-                if isinstance(v, ErrorValue):
-                    return v
+            errors = [v for v in present if isinstance(v, ErrorValue)]
+            if errors:  # every argument's error, as for functions that take values
+                return ErrorValue.merge(errors)
             if exact is not None and present and all(
                 type(v) is Decimal or (frame.decimal and type(v) is not float
                                        and not isinstance(v, (dt.date, dt.timedelta))) for v in present
             ):
                 decimals: list[Decimal] = []
+                bad: list[ErrorValue] = []
                 for v in present:
                     d = to_decimal(v)
                     if isinstance(d, ErrorValue):
-                        return d
-                    decimals.append(d)
-                return exact(decimals)
+                        bad.append(d)
+                    else:
+                        decimals.append(d)
+                return ErrorValue.merge(bad) if bad else exact(decimals)
             if name in ("Min", "Max") and present and all(isinstance(v, (dt.date, dt.timedelta)) for v in present):
                 # Dates and times keep their type (the earliest or latest one).
                 serials = [to_number(v) for v in present]
                 pick = min if name == "Min" else max
                 best = pick(range(len(present)), key=lambda i: serials[i])  # type: ignore[arg-type,return-value]
                 return present[best]
-            numbers: list[float] = []
-            for v in present:
-                n = to_number(v)
-                if isinstance(n, ErrorValue):
-                    return n
-                numbers.append(n)
+            numbers = _numbers(list[Value](present))
+            if isinstance(numbers, ErrorValue):
+                return numbers  # every argument's conversion error
             result = combine(numbers)
             if result is None:
                 return None if name != "Average" else site.error(ErrorKind.Div0, "Average of no values.")
@@ -324,6 +332,52 @@ def _aggregate(
 
     build.__doc__ = f"{name}(number, ...) or {name}(table, formula)"
     lazy(name, 1, None)(build)
+
+
+def _extreme_as_first(name: str, values: list[Value]) -> Value:
+    """Min/Max whose first argument is a date, date-time or time (PowerFxV1CompatibilityRules):
+    every argument is read as that type (numbers as serial days, text as a date or time) and
+    the result has it."""
+    first = values[0]
+    converted: list[Value] = []
+    errors: list[ErrorValue] = []
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, ErrorValue):
+            return value
+        as_first = _as_kind_of(first, value)
+        if isinstance(as_first, ErrorValue):
+            errors.append(as_first)
+        else:
+            converted.append(as_first)
+    if errors:
+        return ErrorValue.merge(errors)
+    serials = [to_number(v) for v in converted]
+    pick = min if name == "Min" else max
+    best = pick(range(len(converted)), key=lambda i: serials[i])  # type: ignore[arg-type,return-value]
+    return converted[best]
+
+
+def _as_kind_of(model: Value, value: Value) -> Value:
+    """`value` read as the type of `model` (a date, a date-time or a time)."""
+    if type(value) is type(model):
+        return value
+    if isinstance(value, str):
+        parsed = parse_datetime_text(value)
+        if parsed is None:
+            return ErrorValue(ErrorKind.InvalidArgument, f"{value!r} is not a date or time.")
+        day = parsed.date or dt.date(1899, 12, 30)
+        value = dt.datetime(day.year, day.month, day.day) + (parsed.time or dt.timedelta())
+    serial = to_number(value)
+    if isinstance(serial, ErrorValue):
+        return serial
+    if isinstance(model, dt.timedelta):
+        return dt.timedelta(days=serial)  # the whole serial: a date is a time far from 0
+    when = serial_to_datetime(serial)
+    if isinstance(when, ErrorValue) or isinstance(model, dt.datetime):
+        return when
+    return when.date()
 
 
 def _decimal_sum(ds: list[Decimal]) -> Value:

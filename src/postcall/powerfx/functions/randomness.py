@@ -14,7 +14,7 @@ from postcall.powerfx.coerce import to_number
 from postcall.powerfx.functions.registry import CallSite, eager
 from postcall.powerfx.functions.text import guid_from_text
 from postcall.powerfx.runtime import Frame
-from postcall.powerfx.values import ErrorKind, ErrorValue, Value
+from postcall.powerfx.values import ErrorKind, ErrorValue, Table, Value
 
 
 def _uniform(frame: Frame) -> float:
@@ -65,3 +65,18 @@ def _guid(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if not args:
         return str(uuid.UUID(bytes=frame.ctx.random_bytes(16), version=4))
     return guid_from_text(site, args[0])
+
+
+@eager("Shuffle", 1, 1)
+def _shuffle(frame: Frame, site: CallSite, args: list[Value]) -> Value:
+    """Shuffle(table): its rows in a random order (Fisher-Yates on the context's random source)."""
+    value = args[0]
+    if value is None:
+        return None
+    if not isinstance(value, Table):
+        return site.invalid("expects a table.")
+    rows = list(value.rows)
+    for i in range(len(rows) - 1, 0, -1):
+        j = _below(frame, i + 1)
+        rows[i], rows[j] = rows[j], rows[i]
+    return Table(rows, value.columns)

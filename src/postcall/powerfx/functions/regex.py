@@ -17,9 +17,11 @@ from postcall.powerfx.functions.text import tabular
 from postcall.powerfx.regexdialect import (
     CONTAINS,
     IGNORE_CASE,
+    NUMBERED,
     PatternError,
     PatternInfo,
     check_pattern,
+    legacy_pattern_info,
     translate,
     utf16_index,
 )
@@ -30,15 +32,20 @@ _CACHE: dict[tuple[str, str], tuple[regex.Pattern[str], PatternInfo] | str] = {}
 _NOT_CONSTANT_OPTIONS = "MatchOptions must be a constant value."
 
 
-def compile_pattern(pattern: str, options: str) -> tuple[regex.Pattern[str], PatternInfo] | str:
-    """The compiled pattern (`regex` package) and what it captures, or why Power Fx refuses it."""
-    key = (pattern, options)
+def compile_pattern(pattern: str, options: str, legacy: bool = False) -> tuple[regex.Pattern[str], PatternInfo] | str:
+    """The compiled pattern (`regex` package) and what it captures, or why Power Fx refuses it.
+    `legacy`: as before the V1 rules (not checked against the dialect, every group captures)."""
+    key = (pattern, options + ("\x00" if legacy else ""))
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
     compiled: tuple[regex.Pattern[str], PatternInfo] | str
     try:
-        info = check_pattern(pattern, options)
+        if legacy:
+            info = legacy_pattern_info(pattern, options)
+            options += NUMBERED
+        else:
+            info = check_pattern(pattern, options)
         body, effective = translate(pattern, options)
         flags = regex.VERSION0 | (regex.IGNORECASE if IGNORE_CASE in effective else 0)
         compiled = (regex.compile(body, flags), info)
@@ -70,6 +77,9 @@ def _prepare(
     if isinstance(pattern, ErrorValue):
         return pattern
     options = default
+    legacy = not site.features.v1
+    if legacy and len(args) > 2 and args[2] is None:
+        return site.invalid("the match options are blank.")
     if len(args) > 2 and args[2] is not None:
         given = _option_text(args[2])
         if isinstance(given, ErrorValue):
@@ -86,7 +96,7 @@ def _prepare(
             ErrorKind.InvalidArgument,
             f"{site.name}: the text is {len(text)} characters long (limit {limits.max_regex_text_length}).",
         )
-    compiled = compile_pattern(pattern, options)
+    compiled = compile_pattern(pattern, options, legacy)
     if isinstance(compiled, str):
         return site.error(ErrorKind.BadRegex, f"{site.name}: {compiled}")
     return text, compiled[0], compiled[1]
@@ -106,7 +116,9 @@ def _record(text: str, match: regex.Match[str], info: PatternInfo) -> Record:
         "StartMatch": float(utf16_index(text, match.start()) + 1),
     }
     if info.numbered:
-        fields["SubMatches"] = Table.of_values(match.groups())
+        # Before V1 SubMatches is in the type but the C# interpreter leaves it Blank unless
+        # NumberedSubMatches was given (Match.cs adds the option for the type only).
+        fields["SubMatches"] = None if info.blank_submatches else Table.of_values(match.groups())
     for name in info.names:
         fields[name] = match.group(name)
     return Record(fields)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from postcall.diagnostics import SourceSpan
 from postcall.powerfx.features import POWER_FX_V1, Features
 from postcall.powerfx.runtime import Frame
+from postcall.powerfx.signatures import Signature
 from postcall.powerfx.types import UNKNOWN, FxType
 from postcall.powerfx.values import ErrorKind, ErrorValue, Table, Value
 
@@ -27,6 +28,8 @@ class CallSite:
     column_kinds: dict[str, str] = field(default_factory=dict)
     features: Features = POWER_FX_V1  # the language rules the formula is compiled with
     type_arg: object = None  # a type argument read at compile time (postcall.powerfx.typeargs.TypeSpec)
+    # Join's output columns: ("left" or "right", the column read) for each `X.col As name`.
+    join_sources: tuple[tuple[str, str], ...] = ()
 
     def arg_kind(self, index: int) -> str:
         """The static type kind of argument `index` ("Unknown" when not known)."""
@@ -50,6 +53,11 @@ class FunctionSpec:
     max_args: int | None
     build: Builder
     summary: str = ""
+    # A host function's parameter and result types (signatures.py); built-ins have theirs there.
+    signature: Signature | None = None
+    # Arguments that name something rather than read it (a host's `Set(variable, value)`): a
+    # bare name there reaches the builder as its text.
+    name_args: frozenset[int] = frozenset()
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {}
@@ -111,8 +119,12 @@ def eager(
                     return scalar(frame, site, values)
                 for value in values:
                     if type(value) is ErrorValue:
+                        if broadcast:
+                            for i, v in enumerate(values):
+                                if type(v) is ErrorValue and site.arg_kind(i) == "Table":
+                                    return v  # an error where a table goes is the result
                         if broadcast and any(type(v) is Table for v in values):
-                            # A table argument: the error goes into each row instead.
+                            # A table argument: a scalar's error goes into each row instead.
                             return impl(frame, site, values)
                         # Every argument's error, in order, as Power Fx aggregates them.
                         return ErrorValue.merge([v for v in values if type(v) is ErrorValue])

@@ -175,19 +175,34 @@ def _single_values(table: Table) -> list[Value]:
 @eager("Count", 1, 1)
 def _count(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Count(table): rows whose single column holds a number."""
-    table = _table_arg(site, args[0])
+    values = _counted_values(site, args[0])
+    if isinstance(values, ErrorValue):
+        return values
+    return float(sum(1 for v in values if isinstance(v, NUMBER_TYPES) and not isinstance(v, bool)))
+
+
+def _counted_values(site: CallSite, value: Value) -> list[Value] | ErrorValue:
+    """The single column's values for Count/CountA; the first error (a row's or a value's) is
+    the result, as Power Fx counts."""
+    table = _table_arg(site, value)
     if isinstance(table, ErrorValue):
         return table
-    return float(sum(1 for v in _single_values(table) if isinstance(v, NUMBER_TYPES) and not isinstance(v, bool)))
+    values = _single_values(table)
+    for v in values:
+        if isinstance(v, ErrorValue):
+            return v
+    return values
 
 
 @eager("CountA", 1, 1)
 def _count_a(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """CountA(table): rows whose single column is not blank."""
-    table = _table_arg(site, args[0])
-    if isinstance(table, ErrorValue):
-        return table
-    return float(sum(1 for v in _single_values(table) if v is not None and v != ""))
+    """CountA(table): rows whose single column is not blank (with the V1 rules an empty text
+    is not blank)."""
+    values = _counted_values(site, args[0])
+    if isinstance(values, ErrorValue):
+        return values
+    v1 = site.features.v1
+    return float(sum(1 for v in values if v is not None and (v1 or v != "")))
 
 
 def _predicate_loop(
@@ -401,7 +416,9 @@ def _ordered(keyed: list[tuple[tuple[int, object], Value]], descending: bool) ->
 
 
 def _direction(value: Value) -> bool | ErrorValue:
-    """True for descending."""
+    """True for descending.  As Microsoft's interpreter (LibraryTable.cs), any order but
+    "descending" (in any case) sorts ascending; with strongly typed enums only SortOrder members
+    get this far."""
     if value is None:
         return False
     if isinstance(value, OptionValue):
@@ -409,8 +426,6 @@ def _direction(value: Value) -> bool | ErrorValue:
     text = to_text(value)
     if isinstance(text, ErrorValue):
         return text
-    if text.lower() not in ("ascending", "descending"):
-        return ErrorValue(ErrorKind.InvalidArgument, f"{text!r} is not a sort order.")
     return text.lower() == "descending"
 
 

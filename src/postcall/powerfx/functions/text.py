@@ -53,6 +53,7 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
         for r in range(length or 0):
             frame.visit()
             row_args: list[Value] = []
+            row_error: ErrorValue | None = None  # a row that is itself an error stays one
             for i, a in enumerate(args):
                 if i in tables:
                     assert isinstance(a, Table)
@@ -61,15 +62,21 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
                         row_args.append(ErrorValue(ErrorKind.NotApplicable, "The tables have different numbers of rows."))
                         continue
                     row = a.rows[r]
+                    if isinstance(row, ErrorValue) and row_error is None:
+                        row_error = row
                     row_args.append(row if isinstance(row, ErrorValue) else row_value(a, row))
                 else:
                     row_args.append(a)
+            if row_error is not None:
+                out.append(row_error)
+                continue
             err = next((v for v in row_args if isinstance(v, ErrorValue)), None)
-            out.append(err if err is not None else impl(frame, site, row_args))
-            too_much = held.add(out[-1])
+            value = err if err is not None else impl(frame, site, row_args)
+            too_much = held.add(value)
             if too_much is not None:
                 return too_much
-        return Table.of_values(out)
+            out.append(Record({"Value": value}))
+        return Table(out, ("Value",))
 
     run.tabular = True  # type: ignore[attr-defined]
     run.scalar = impl  # type: ignore[attr-defined]
@@ -94,20 +101,45 @@ def _int_arg(value: Value) -> int | ErrorValue:
 def _concatenate(site: CallSite, args: Sequence[Fn]) -> Fn:
     """Concatenate(text1, text2, ...)"""
 
+    table_args = [i for i in range(len(args)) if site.arg_kind(i) == "Table"]
+
     def run(frame: Frame) -> Value:
         values = [a(frame) for a in args]
-        table = False
+        if table_args and any(values[i] is None for i in table_args):
+            return None  # a Blank table gives Blank
+        table = errors = False
         for v in values:
             kind = type(v)
             if kind is ErrorValue:
-                return v
-            if kind is Table:
+                errors = True
+            elif kind is Table:
                 table = True
-        if table:
-            return tabular(_concat_scalars)(frame, site, values)
-        return _concat_scalars(frame, site, values)
+        if not (table or errors):
+            return _concat_scalars(frame, site, values)
+        if errors:
+            # A Blank table gives Blank; an error where a table goes is the result; a scalar's
+            # error beside a table goes into each row; scalars' errors are all reported.
+            decided = table_argument_error(site, values)
+            if decided is not None:
+                return decided[0]
+            if not table:
+                return ErrorValue.merge([v for v in values if type(v) is ErrorValue])
+        return tabular(_concat_scalars)(frame, site, values)
 
     return run
+
+
+def table_argument_error(site: CallSite, values: list[Value]) -> tuple[Value] | None:
+    """For a function over one-column tables with an error among its arguments, the result the
+    table arguments decide: `(None,)` when one is Blank, `(error,)` when one is an error; None
+    when only scalars have errors (those go into each row beside a table)."""
+    kinds = [site.arg_kind(i) for i in range(len(values))]
+    if any(v is None and k == "Table" for v, k in zip(values, kinds, strict=True)):
+        return (None,)
+    for v, k in zip(values, kinds, strict=True):
+        if type(v) is ErrorValue and k == "Table":
+            return (v,)
+    return None
 
 
 def _concat_scalars(frame: Frame, site: CallSite, values: list[Value]) -> Value:
@@ -124,9 +156,13 @@ def _concat_scalars(frame: Frame, site: CallSite, values: list[Value]) -> Value:
 @eager("Len", 1, 1)
 @tabular
 def _len(frame: Frame, site: CallSite, args: list[Value]) -> Value:
-    """Len(text)"""
+    """Len(text): its length in UTF-16 units, as Power Fx counts (a character beyond U+FFFF is 2)."""
     value = _text_arg(args[0])
-    return value if isinstance(value, ErrorValue) else float(len(value))
+    if isinstance(value, ErrorValue):
+        return value
+    if value.isascii():
+        return float(len(value))
+    return float(len(value) + sum(1 for ch in value if ord(ch) > 0xFFFF))
 
 
 @eager("Left", 2, 2)
