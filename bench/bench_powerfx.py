@@ -4,16 +4,25 @@ Formulas are parsed and compiled once; the figures are evaluations per second of
 formula and of the equivalent lambda, measured with timeit in the same process.  Writes the
 `## Power Fx` section of docs/benchmarks.md (other sections are left as they are).
 
-    .venv/bin/python bench/bench_powerfx.py [--quick]
+    .venv/bin/python bench/bench_powerfx.py [--quick] [--rounds N] [--before GITREV]
+
+`--rounds N` measures N times and reports the median ratio (the machine may be shared: each
+ratio's two sides run in the same process seconds apart, the median damps the rest).
+`--before GITREV` also measures the engine as it was at GITREV (its `src/` exported with
+`git archive` into a temporary directory and run in a subprocess), alternating with the current
+one round by round, and writes both in the section: a before/after of the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import timeit
 from collections.abc import Callable
 from pathlib import Path
@@ -85,6 +94,35 @@ def measure(seconds: float) -> list[tuple[str, str, float, float]]:
     return rows
 
 
+def _measure_tree(src: Path, seconds: float) -> list[tuple[str, str, float, float]]:
+    """`measure` run on another source tree, in a subprocess (its own imports)."""
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2]);"
+        "import bench_powerfx as b; print(json.dumps(b.measure(float(sys.argv[3]))))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(src), str(REPO / "bench"), str(seconds)],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    return [tuple(row) for row in json.loads(out.stdout)]  # type: ignore[misc]
+
+
+def _export(rev: str, into: Path) -> Path:
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "src"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into / "src"
+
+
+def _median_rows(runs: list[list[tuple[str, str, float, float]]]) -> list[tuple[str, str, float, float]]:
+    """Per formula, the run whose ratio is the median one."""
+    rows = []
+    for i in range(len(runs[0])):
+        ordered = sorted((r[i] for r in runs), key=lambda row: row[3] / row[2])
+        rows.append(ordered[len(ordered) // 2])
+    return rows
+
+
 def render(rows: list[tuple[str, str, float, float]]) -> str:
     lines = [
         "## Power Fx",
@@ -107,13 +145,49 @@ def render(rows: list[tuple[str, str, float, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_comparison(rev: str, before: list[list[tuple[str, str, float, float]]],
+                      after: list[list[tuple[str, str, float, float]]], loads: list[float]) -> str:
+    """Ratios of the engine at `rev` and now, measured alternately in the same run."""
+    lines = [
+        "",
+        f"Before/after in the same run (`--before {rev} --rounds {len(after)}`): the engine at `{rev}`",
+        "and the current one measured alternately, round by round; median ratio (all rounds in brackets),",
+        f"load average {min(loads):.1f}-{max(loads):.1f} during the rounds (a shared machine).",
+        "",
+        f"| formula | ratio at `{rev}` | ratio now |",
+        "|---|---:|---:|",
+    ]
+    for i, (label, *_rest) in enumerate(after[0]):
+        old = sorted(r[i][3] / r[i][2] for r in before)
+        new = sorted(r[i][3] / r[i][2] for r in after)
+        lines.append(
+            f"| {label} | {old[len(old) // 2]:.1f}x ({', '.join(f'{x:.1f}' for x in old)}) "
+            f"| {new[len(new) // 2]:.1f}x ({', '.join(f'{x:.1f}' for x in new)}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (less precise)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md")
+    parser.add_argument("--rounds", type=int, default=1, help="measure N times; report the median ratio")
+    parser.add_argument("--before", metavar="GITREV", help="also measure the engine at GITREV, alternately")
     args = parser.parse_args(argv)
-    rows = measure(0.2 if args.quick else 1.0)
-    section = render(rows)
+    seconds = 0.2 if args.quick else 1.0
+    before: list[list[tuple[str, str, float, float]]] = []
+    after: list[list[tuple[str, str, float, float]]] = []
+    loads: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        old_src = _export(args.before, Path(tmp)) if args.before else None
+        for _ in range(max(1, args.rounds)):
+            if old_src is not None:
+                before.append(_measure_tree(old_src, seconds))
+            after.append(measure(seconds))
+            loads.append(os.getloadavg()[0])
+    section = render(_median_rows(after))
+    if before:
+        section += render_comparison(args.before, before, after, loads)
     print(section)
     if not args.no_write:
         write_section("Power Fx", section)

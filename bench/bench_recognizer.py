@@ -160,6 +160,31 @@ def run_asr(data: Data, k: int, th: Thresholds) -> str:
     return f"{data.name} ASR-style (seed 1): top-1 {clean / n:.1%} as written, {noisy / n:.1%} spoken-style"
 
 
+def small_agents(data: Data, k: int, th: Thresholds, agents: int = 10, size: int = 10) -> str:
+    """Agents of `size` random intents: top-1 on their own test utterances, and how many
+    utterances of the other intents (in scope elsewhere) and of the oos test set go to "none"."""
+    labels = sorted({label for _, label in data.train if label != "oos"})
+    right = total = other_none = other_total = oos_none = 0
+    for seed in range(agents):
+        rng = random.Random(1000 + seed)
+        chosen = set(rng.sample(labels, size))
+        cands = [c for c in sample([(t, lab) for t, lab in data.train if lab in chosen], k, seed)]
+        rec = EmbeddedRecognizer(th)
+        rec.prepare(cands)
+        mine = [(t, lab) for t, lab in data.test if lab in chosen]
+        others = rng.sample([t for t, lab in data.test if lab not in chosen], 300)
+        for text, label in mine:
+            d = rec.decide(text, cands)
+            right += d.outcome != "none" and d.chosen[0].topic == label
+        total += len(mine)
+        other_none += sum(rec.decide(t, cands).outcome == "none" for t in others)
+        other_total += len(others)
+        oos_none += sum(rec.decide(t, cands).outcome == "none" for t in data.oos[:300])
+    return (f"{data.name}, {agents} agents of {size} random intents: top-1 {right / total:.1%} on their own test "
+            f"utterances; {other_none / other_total:.1%} of other intents' utterances and "
+            f"{oos_none / (300 * agents):.1%} of out-of-scope ones go to \"none\"")
+
+
 def sample(train: Pairs, k: int, seed: int) -> list[IntentCandidate]:
     by: dict[str, list[str]] = {}
     for text, label in train:
@@ -354,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
            if "HWU64" in emb else "")
     )
     bad = time_bad_input(clinc, args.k)
+    small = small_agents(clinc, args.k, th)
     asr = "; ".join(run_asr(d, args.k, th) for d in sets) + (
         " (lower case, punctuation dropped, digits spoken, fillers and homophones inserted: bench_recognizer.asr_variant)."
     )
@@ -362,6 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"model load {load_s:.2f} s, +{model_mb:.0f} MB resident")
     print(bad)
     print(asr)
+    print(small)
     body = f"""Measured by `bench/bench_recognizer.py` on {platform.machine()} ({os.cpu_count()} cores shared with
 other work), {time.strftime('%Y-%m-%d')}; K = {args.k} trigger phrases per intent sampled with seeds
 {args.seeds} (mean over seeds; the old lexical recogniser on {args.lexical_limit} sampled utterances of
@@ -377,6 +404,8 @@ Model load {load_s:.2f} s and +{model_mb:.0f} MB resident (WordLlama l2_supercat
 {bad}
 
 {asr}
+
+{small} (the same thresholds: the cosine floor is what rejects in a small agent).
 
 top-1 counts an utterance right when the decision's first topic is right and the outcome is
 not "none" (an ambiguous outcome whose first option is right counts: the caller is asked);

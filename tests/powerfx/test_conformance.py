@@ -171,3 +171,17 @@ def test_blob_setup_runs_the_test_hosts_blob_functions(tmp_path: Path) -> None:
     )
     report = run_files([str(path)])
     assert report.summary_line() == "4 passed, 0 failed, 0 skipped", [o.actual for o in report.outcomes]
+
+
+def test_hosts_with_set_assign_their_variables(tmp_path: Path) -> None:
+    """The hosts that enable Set (AsyncTestSetup, Blob) declare variables it may assign."""
+    path = tmp_path / "Async.txt"
+    path.write_text(
+        "#SETUP: AsyncTestSetup, EnableExpressionChaining\n\n"
+        ">> Set(varNumber, WaitFor(0)+1); Set(varNumber, WaitFor(1)*10+varNumber); varNumber\n11\n\n"
+        ">> varNumber\n9999\n\n"
+        ">> Set(other, 1)\nError({Kind:ErrorKind.InvalidArgument})\n",
+        encoding="utf-8",
+    )
+    report = run_files([str(path)])
+    assert report.summary_line() == "3 passed, 0 failed, 0 skipped", [o.actual for o in report.outcomes]

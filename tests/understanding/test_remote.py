@@ -358,3 +358,15 @@ def test_the_recognisers_keep_the_protocol() -> None:
         assert found.recognizer.endswith("->embedded") and "internal error RuntimeError: boom" in found.reason
         assert rec.recognize("alpha", cands) == list(found.chosen)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("hosts", "warned"),
+    [("", True), ("allowed_hosts: ['nlu.example.com']\n", True), ("allowed_hosts: ['127.0.0.1:8765']\n", False),
+     ("allowed_hosts: ['127.0.0.0/8']\n", False)],
+)
+def test_check_warns_when_the_recogniser_host_is_not_allowed(tmp_path: Path, hosts: str, warned: bool) -> None:
+    loaded = load_agent(agent_dir(tmp_path, "  kind: http\n  url: http://127.0.0.1:8765/recognize\n", hosts))
+    found = [d for d in loaded.diagnostics if "is not in allowed_hosts" in d.message]
+    assert bool(found) == warned
+    assert all(d.severity == Severity.WARNING and "127.0.0.1" in d.message for d in found)

@@ -253,7 +253,8 @@ def untyped_to_text(value: UntypedObject) -> str | ErrorValue:
     if isinstance(raw, bool):
         return "true" if raw else "false"
     if isinstance(raw, (int, float, decimal.Decimal)):
-        return format_number(float(raw))
+        written = getattr(raw, "text", None)  # a JSON number gives its text as written
+        return written if isinstance(written, str) else format_number(float(raw))
     return invalid("The untyped object is not text.")
 
 

@@ -35,6 +35,7 @@ from postcall.powerfx.signatures import signature
 from postcall.powerfx.static import (
     check_binary,
     check_call,
+    check_join,
     check_literal_args,
     check_patch,
     check_regex_call,
@@ -43,6 +44,7 @@ from postcall.powerfx.static import (
     comparable,
     constant_text,
     enum_type,
+    join_scope,
     summarize_scope,
     table_literal_type,
     unary_problem,
@@ -443,6 +445,11 @@ class Compiler:
                 self.types[id(arg)] = T.UNKNOWN
                 arg_types.append(T.UNKNOWN)
                 continue
+            if isinstance(arg, ast.Name) and spec is not None and index in spec.name_args:
+                args.append(_constant(arg.name))
+                self.types[id(arg)] = T.TEXT
+                arg_types.append(T.TEXT)
+                continue
             if (
                 isinstance(arg, ast.Name)
                 and self.features.support_column_names_as_identifiers
@@ -472,6 +479,8 @@ class Compiler:
                 scope_row = self._row_scope(node.name, arg_types[0], aliases[0] if aliases else None)
                 if node.name == "Summarize":  # a group: its key columns and ThisGroup, its rows
                     scope_row = _StaticRow(None, summarize_scope(arg_types[0], node.args))
+            if index == 1 and node.name == "Join":  # the two rows, by name
+                scope_row = _StaticRow(None, join_scope(arg_types[0], arg_types[1], node.args))
         if spec is None:
             suggestion = did_you_mean(node.name, self.function_table)
             message = f"Unknown function '{node.name}'." + (f" Did you mean '{suggestion}'?" if suggestion else "")
@@ -495,9 +504,13 @@ class Compiler:
         v1 = self.features.v1
         if not v1:
             result_type = prev1.call_types(node.name, arg_types, result_type, coercions, problems)
+        join_sources: tuple[tuple[str, str], ...] = ()
         if node.name == "Summarize":
             result_type, grouping = check_summarize(node.args, arg_types)
             problems.extend(grouping)
+        elif node.name == "Join":
+            result_type, joining, join_sources = check_join(node.args, arg_types)
+            problems.extend(joining)
         elif node.name == "Patch":
             result_type, patching = check_patch(arg_types)
             problems.extend(patching)
@@ -545,6 +558,7 @@ class Compiler:
             column_kinds(arg_types) if node.name == "Table" else {},
             self.features,
             type_arg=type_arg,
+            join_sources=join_sources,
         )
         for index, arg in enumerate(node.args):
             if sig.param(index) == "Predicate" and isinstance(arg, ast.TextLit) and arg.value.lower() not in ("true", "false"):

@@ -264,6 +264,7 @@ SIGNATURES: dict[str, Signature] = {
     "Column": S(("Any", "Text"), None, T.DYNAMIC),
     "AddColumns": S(("Any",), "Any", T.UNKNOWN, scoped="rest"),
     "Summarize": S(("Table",), "Any", T.UNKNOWN, scoped="rest"),
+    "Join": S(("Table", "Table"), "Any", T.UNKNOWN, scoped=frozenset(range(2, 256))),
 }
 
 

@@ -682,3 +682,56 @@ def check_patch(arg_types: Sequence[FxType]) -> tuple[FxType, list[tuple[int, st
             elif new.kind != "Blank" or old is None:
                 fields[name] = new
     return (T.record(fields) if known else T.UNKNOWN), problems
+
+
+def join_names(args: Sequence[ast.Node]) -> tuple[str, str]:
+    """The names Join's rows go by: the tables' `As` names, else LeftRecord and RightRecord."""
+    left = args[0].alias if args and isinstance(args[0], ast.AsArg) and args[0].alias else "LeftRecord"
+    right = args[1].alias if len(args) > 1 and isinstance(args[1], ast.AsArg) and args[1].alias else "RightRecord"
+    return left, right
+
+
+def join_scope(left: FxType, right: FxType, args: Sequence[ast.Node]) -> FxType:
+    """The row scope of Join's predicate and outputs: the two rows by name."""
+    left_name, right_name = join_names(args)
+    return T.record({left_name: T.row_type(left), right_name: T.row_type(right)})
+
+
+def check_join(
+    args: Sequence[ast.Node], arg_types: Sequence[FxType]
+) -> tuple[FxType, list[tuple[int, str]], tuple[tuple[str, str], ...]]:
+    """Join(left, right, predicate, JoinType.X, side.col As name, ...): the result type, the
+    problems, and for each output its side ("left"/"right") and column."""
+    problems: list[tuple[int, str]] = []
+    left_name, right_name = join_names(args)
+    dotted = ast.dotted_name(args[3]) if len(args) > 3 else None
+    if dotted is None or not dotted.startswith("JoinType."):
+        problems.append((3, "Expected plain 'JoinType' enum value. Different enums or passing it through another function is not supported."))
+    left_row, right_row = T.row_type(arg_types[0]), T.row_type(arg_types[1])
+    fields: dict[str, FxType] = dict(left_row.fields)
+    sources: list[tuple[str, str]] = []
+    outputs: list[tuple[int, str, FxType]] = []
+    for index in range(4, len(args)):
+        arg = args[index]
+        expr = arg.expr if isinstance(arg, ast.AsArg) else None
+        if not isinstance(arg, ast.AsArg):
+            problems.append((index, "Arguments starting from the 5th position are meant to rename columns and are expected to be 'As' node arguments i.e LeftRecord.Name As NewName."))
+            sources.append(("right", ""))
+            continue
+        if not (isinstance(expr, ast.Member) and isinstance(expr.obj, ast.Name) and expr.obj.name in (left_name, right_name)):
+            problems.append((index, f"The value is invalid in this context. It should be a reference to either '{left_name}' or '{right_name}' scope name."))
+            sources.append(("right", ""))
+            continue
+        side = "left" if expr.obj.name == left_name else "right"
+        sources.append((side, expr.field_name))
+        row = left_row if side == "left" else right_row
+        outputs.append((index, arg.alias, row.field(expr.field_name) or T.UNKNOWN))
+        if side == "left":
+            fields.pop(expr.field_name, None)
+    if not any(side == "right" and column for side, column in sources):
+        problems.append((1, f"At least one '{right_name}' column must be declared to compose the join result."))
+    for index, name, kind in outputs:
+        if name in fields:
+            problems.append((index, f"'{name}' can not be added/renamed due to colission with another column with same name."))
+        fields[name] = kind
+    return T.table(fields), problems, tuple(sources)

@@ -7,15 +7,23 @@ fall back to the default; a secret written in clear is an error (secrets live in
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
 from postcall.diagnostics import Severity, SourceSpan, did_you_mean
-from postcall.hostentries import entry_problem
+from postcall.hostentries import (
+    entry_problem,
+    host_allowed,
+    network_allows,
+    parse_entries,
+    public_allowed,
+)
 from postcall.topics import codes
 from postcall.topics.build import FileContext, kind_name, start_span
 from postcall.topics.config import (
@@ -352,6 +360,34 @@ def _recognizer(fc: FileContext, node: YMap) -> RecognizerSettings:
     )
 
 
+def _remote_recognizer_host(fc: FileContext, node: YMap, config: AgentConfig) -> None:
+    """Warn when the llm / http recogniser's host is not in allowed_hosts: every turn would
+    fall back to the embedded recogniser (the action layer refuses the request)."""
+    rec = config.recognizer
+    url = rec.url if rec.kind == "http" else config.model.base_url if rec.kind == "llm" and config.model else None
+    if not url:
+        return
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return
+    host = (parts.hostname or "").lower()
+    entries, _ = parse_entries(config.allowed_hosts if config.allowed_hosts is not None else ("*",))
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        allowed = host_allowed(host, port, entries) or (host != "localhost" and public_allowed(port, entries))
+    else:
+        allowed = network_allows(address, port, entries) or (address.is_global and public_allowed(port, entries))
+    if not allowed:
+        fc.add(codes.CONFIG_BAD_VALUE,
+               f"recognizer: the {rec.kind} recogniser's host {host!r} (port {port}) is not in allowed_hosts, so "
+               "every turn will fall back to the embedded recogniser.",
+               start_span(((node.get("url") if rec.kind == "http" else None) or node).span),
+               severity=Severity.WARNING, hint=f"Add '{host}' (or '{host}:{port}') to allowed_hosts.")
+
+
 def read_agent_yaml(
     fc: FileContext,
     root_node: YNode | None,
@@ -478,6 +514,8 @@ def read_agent_yaml(
         prompts=MappingProxyType(_prompts(fc, r.mapping("prompts"))),
         knowledge=_knowledge(fc, r.mapping("knowledge")),
     )
+    if recnode is not None:
+        _remote_recognizer_host(fc, recnode, config)
     if recnode is not None and config.recognizer.kind == "llm" and config.model is None:
         r.bad(
             recnode.get("kind") or recnode,

@@ -66,3 +66,79 @@ def _same(a: Value, b: Value) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return type(a) is type(b) and equals(a, b) is True
+
+
+@lazy("Join", 5, None)
+def _join(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """Join(left, right, predicate, JoinType, RightRecord.col As name, ...)
+
+    Each pair of rows for which the predicate holds gives the left row's columns plus the named
+    columns (a `LeftRecord.col As name` renames a left column).  Left/Right/Full joins add the
+    unmatched rows with Blank for the other side.  An error row, or an error in the predicate,
+    gives an error row.  `LeftRecord`/`RightRecord` are the rows, or the names the tables are
+    given with `As`."""
+    left_name = site.aliases[0] if site.aliases and site.aliases[0] else "LeftRecord"
+    right_name = site.aliases[1] if len(site.aliases) > 1 and site.aliases[1] else "RightRecord"
+    outputs = [(str(site.aliases[i]), args[i], site.join_sources[i - 4]) for i in range(4, len(args))]
+    renamed_left = {src for _, _, (side, src) in outputs if side == "left"}
+
+    def row_of(frame: Frame, left: Value, right: Value) -> Value:
+        scope = Record({left_name: left, right_name: right})
+        fields = {k: v for k, v in left.fields.items() if k not in renamed_left} if isinstance(left, Record) else {}
+        for name, fn, _ in outputs:
+            fields[name] = eval_in_row(frame, scope, None, fn, tuple(scope))
+        return Record(fields)
+
+    def run(frame: Frame) -> Value:
+        left_value, right_value = args[0](frame), args[1](frame)
+        for value in (left_value, right_value):
+            if isinstance(value, ErrorValue):
+                return value
+        if left_value is None or right_value is None:
+            return None
+        kind = args[3](frame)
+        how = str(getattr(kind, "name", kind)).lower()
+        left_rows = as_table(site, left_value)
+        right_rows = as_table(site, right_value)
+        if isinstance(left_rows, ErrorValue):
+            return left_rows
+        if isinstance(right_rows, ErrorValue):
+            return right_rows
+        out: list[Value] = []
+        matched_right: set[int] = set()
+        for lrow in iter_rows(frame, left_rows):
+            if lrow is None:
+                continue
+            if isinstance(lrow, ErrorValue):
+                out.append(lrow)
+                continue
+            emitted = False
+            for index, rrow in enumerate(right_rows.rows):
+                if rrow is None:
+                    continue
+                if isinstance(rrow, ErrorValue):
+                    out.append(rrow)
+                    emitted = True
+                    continue
+                scope = Record({left_name: lrow, right_name: rrow})
+                holds = eval_in_row(frame, scope, None, args[2], tuple(scope))
+                if isinstance(holds, ErrorValue):
+                    out.append(holds)
+                    emitted = True
+                elif holds is True:
+                    out.append(row_of(frame, lrow, rrow))
+                    matched_right.add(index)
+                    emitted = True
+            if not emitted and how in ("left", "full"):
+                out.append(row_of(frame, lrow, _blank_row(right_rows)))
+        if how in ("right", "full"):
+            for index, rrow in enumerate(right_rows.rows):
+                if index not in matched_right and isinstance(rrow, Record):
+                    out.append(row_of(frame, _blank_row(left_rows), rrow))
+        return Table(out)
+
+    return run
+
+
+def _blank_row(table: Table) -> Record:
+    return Record({c: None for c in table.columns})

@@ -278,14 +278,17 @@ def _aggregate(
             if isinstance(head, ErrorValue):
                 return head
             values: list[Value]
+            if head is None and len(rest) == 1 and site.arg_kind(0) == "Table":
+                return None  # over a Blank table
             if isinstance(head, Table) and len(rest) == 1:
                 table = as_table(site, head)
                 if isinstance(table, ErrorValue):
                     return table
+                if not table.rows:  # over no rows: Blank (an average of nothing divides by zero)
+                    return site.error(ErrorKind.Div0, "Average of no rows.") if name == "Average" else None
                 values = []
                 for row in iter_rows(frame, table):
-                    if isinstance(row, ErrorValue):
-                        return row
+                    # An error row is evaluated too: its fields read as the error (IfError may catch it).
                     value = eval_in_row(frame, row, alias, rest[0], table.columns)
                     if isinstance(value, ErrorValue):
                         return value  # over a table, the first row's error

@@ -28,6 +28,8 @@ class CallSite:
     column_kinds: dict[str, str] = field(default_factory=dict)
     features: Features = POWER_FX_V1  # the language rules the formula is compiled with
     type_arg: object = None  # a type argument read at compile time (postcall.powerfx.typeargs.TypeSpec)
+    # Join's output columns: ("left" or "right", the column read) for each `X.col As name`.
+    join_sources: tuple[tuple[str, str], ...] = ()
 
     def arg_kind(self, index: int) -> str:
         """The static type kind of argument `index` ("Unknown" when not known)."""
@@ -53,6 +55,9 @@ class FunctionSpec:
     summary: str = ""
     # A host function's parameter and result types (signatures.py); built-ins have theirs there.
     signature: Signature | None = None
+    # Arguments that name something rather than read it (a host's `Set(variable, value)`): a
+    # bare name there reaches the builder as its text.
+    name_args: frozenset[int] = frozenset()
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {}

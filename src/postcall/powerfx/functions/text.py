@@ -53,6 +53,7 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
         for r in range(length or 0):
             frame.visit()
             row_args: list[Value] = []
+            row_error: ErrorValue | None = None  # a row that is itself an error stays one
             for i, a in enumerate(args):
                 if i in tables:
                     assert isinstance(a, Table)
@@ -61,15 +62,21 @@ def tabular(impl: ScalarImpl) -> ScalarImpl:
                         row_args.append(ErrorValue(ErrorKind.NotApplicable, "The tables have different numbers of rows."))
                         continue
                     row = a.rows[r]
+                    if isinstance(row, ErrorValue) and row_error is None:
+                        row_error = row
                     row_args.append(row if isinstance(row, ErrorValue) else row_value(a, row))
                 else:
                     row_args.append(a)
+            if row_error is not None:
+                out.append(row_error)
+                continue
             err = next((v for v in row_args if isinstance(v, ErrorValue)), None)
-            out.append(err if err is not None else impl(frame, site, row_args))
-            too_much = held.add(out[-1])
+            value = err if err is not None else impl(frame, site, row_args)
+            too_much = held.add(value)
             if too_much is not None:
                 return too_much
-        return Table.of_values(out)
+            out.append(Record({"Value": value}))
+        return Table(out, ("Value",))
 
     run.tabular = True  # type: ignore[attr-defined]
     run.scalar = impl  # type: ignore[attr-defined]
