@@ -27,7 +27,7 @@ def top(text: str, candidates: list[IntentCandidate] = CANDIDATES) -> str | None
 
 
 # A known limit, kept visible: unlike every phrase of its topic by the model's measure
-# (nearest cosine 0.30, under the calibrated floor 0.31), so it goes to Fallback.
+# (nearest cosine just under the calibrated floor 0.30), so it goes to Fallback.
 KNOWN_MISSES = {"any news on my incident?"}
 
 
