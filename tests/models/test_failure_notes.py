@@ -153,3 +153,22 @@ def test_a_failed_analysis_after_the_call_is_noted_in_the_run(server: OpenAIServ
     assert [n["text"] for n in run.notes] == [run.notes[0]["text"]] and run.notes[0]["text"].startswith(
         "Model call failed: HTTP 500 after 3 tries in ")
     assert run.notes[0]["detail"]["kind"] == "http_status" and "saturday" not in run.notes[0]["text"]
+
+
+def test_an_endpoint_that_is_down_is_noted_as_unreachable(
+    tmp_path: Path, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on any more
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    agent = _agent(tmp_path, server, monkeypatch)
+    monkeypatch.setenv("POSTCALL_MODEL_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    before = model.ATTEMPTS["connection"]
+    with Conversation(agent, conversation_id="note-down") as conv:
+        conv.start()
+        assert conv.say(QUESTION) == [FALLBACK]
+        (note,) = _notes(conv)
+    assert re.fullmatch(r"\[note: Model call failed: endpoint unreachable after 3 tries in \d+\.\d s; no answer given\.\]", note), note
+    assert model.ATTEMPTS["connection"] == before + 3

@@ -231,3 +231,19 @@ def test_a_call_on_postgresql_is_answered_from_the_database_index(tmp_path: Path
         assert not (rt.settings.data_dir / "knowledge.sqlite3").exists()
     finally:
         rt.close()
+
+
+def test_workers_starting_together_on_postgresql_build_the_index_once(agent: Path, postgres_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from postcall.store import open_store
+
+    store = open_store(postgres_url)
+    try:
+        workers = [open_agent_index(agent, store=store) for _ in range(3)]
+        with ThreadPoolExecutor(3) as pool:
+            rebuilt = list(pool.map(lambda index: index.ensure(), workers))
+        assert sorted(rebuilt) == [False, False, True]  # the advisory lock: one builds, the others find it built
+        assert {w.passage_count for w in workers} == {workers[0].passage_count} and workers[0].passage_count > 0
+    finally:
+        store.close()
