@@ -139,3 +139,12 @@ def test_column_names_are_expressions_without_identifier_support() -> None:
     formula = 'With({a: "b"}, First(SortByColumns(Table({a:1,b:"y"},{a:2,b:"x"}), a, SortOrder.Descending)).a)'
     assert run(formula, POWER_FX_V1) == 2  # `a` names the column
     assert run(formula, Features(support_column_names_as_identifiers=False)) == 1  # `a` is "b"
+
+
+def test_a_host_function_may_require_constant_text_arguments() -> None:
+    from postcall.powerfx.functions import FUNCTIONS, FunctionSpec
+
+    echo = FunctionSpec("Echo", 1, 1, lambda site, args: args[0], constant_args=frozenset({0}))
+    table = {**FUNCTIONS, "Echo": echo}
+    assert parse_formula('Echo("a" & "b")', functions=table).formula is not None
+    assert parse_formula('Echo(If(true, "a"))', functions=table).formula is None

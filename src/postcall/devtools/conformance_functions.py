@@ -158,7 +158,8 @@ def _trace_spec(strongly_typed_enums: bool) -> FunctionSpec:
         return trace
 
     signature = Signature(("Text", severity_param, "Record", options_param), None, T.VOID)
-    return FunctionSpec("Trace", 1, 4, build, signature=signature)
+    # Trace.cs CheckSemantics: the options must be constant text or a TraceOptions member.
+    return FunctionSpec("Trace", 1, 4, build, signature=signature, constant_args=frozenset({3}))
 
 
 def host_functions(setup: Mapping[str, bool], strongly_typed_enums: bool = True) -> Mapping[str, FunctionSpec] | None:

@@ -529,6 +529,12 @@ class Compiler:
         problems.extend(regex_problems)
         if regex_type is not None:
             result_type = regex_type
+        if spec.constant_args:
+            problems.extend(
+                (i, f"The argument {i + 1} of '{node.name}' must be a constant value.")
+                for i in sorted(spec.constant_args)
+                if i < len(node.args) and constant_text(node.args[i]) is None
+            )
         for index, message in problems:
             where = node.args[index].span if 0 <= index < len(node.args) else node.span
             self.error(PFX_TYPE, message, where)

@@ -58,6 +58,8 @@ class FunctionSpec:
     # Arguments that name something rather than read it (a host's `Set(variable, value)`): a
     # bare name there reaches the builder as its text.
     name_args: frozenset[int] = frozenset()
+    # Arguments that must be constant text (a literal, `&` of literals, a text option member).
+    constant_args: frozenset[int] = frozenset()
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {}
