@@ -144,6 +144,10 @@ def postcall_run(spec: RunEnvelope) -> dict[str, Any]:
         try:
             program = rt.programs.build(spec["program"], dict(spec["input"] or {}))
             settings = program.action_settings()
+            # The budget is counted from the start of each execution (first run, recovery,
+            # redrive: docs/durable-actions.md), so this clock read is deliberately not a
+            # recorded step: only steps not yet recorded consult it, and a replay's path
+            # through the recorded ones depends on their results alone.
             deadline = time.time() + settings.run_budget_s
             settings_json = settings.to_json()
             request = program.start()
@@ -178,6 +182,10 @@ def postcall_run(spec: RunEnvelope) -> dict[str, Any]:
         status = "failed" if outcome.get("status") == "failed" else "succeeded"
         if status == "succeeded":
             failed_step = failed_node = None
+        # Bookkeeping, not a side effect, and idempotent (attempt records and telemetry are
+        # inserted once per key, the outcome is set): a replay after a crash between this write
+        # and DBOS's outcome writes it again harmlessly.  As a step it would cost one more
+        # checkpoint commit per run on the single-writer SQLite file.
         rt.store.finish_run(
             run_id,
             status=status,

@@ -1,12 +1,12 @@
 """Post-call topics as durable programs: the bridge between the engine and the durable layer.
 
 The durable layer knows a run only by a program name and JSON input.  The input of a "topic" run
-is one typed value, `TopicRunInput`, written here (`topic_runs`, called by the session when a
-call ends) and read here (`TopicProgram`): its JSON shape is defined in this one place.  This
-module registers the program "topic" with the registry its caller hands to an executor (`open_runtime`, `postcall
-worker`, `postcall runs redrive`): its input names the post-call topic and carries the
-conversation's end snapshot; it is built into the engine's `PostCallProgram` with the agent's
-action settings (retry policy, allowed hosts, flow bindings) for that topic.
+is one typed value, `TopicRunInput` (the post-call topic and the conversation's end snapshot),
+written here (`topic_runs`, called by the session when a call ends) and read here
+(`TopicProgram`): its JSON shape is defined in this one place.  `register_agent` puts the
+program "topic" in the registry its caller hands to an executor (`open_runtime`, `postcall
+worker`, `postcall runs redrive`); each run becomes the engine's `PostCallProgram` with the
+agent's action settings (retry policy, allowed hosts, flow bindings) for that topic.
 """
 
 from __future__ import annotations
