@@ -420,6 +420,12 @@ def check_call(
                 continue
             if args[i].is_aggregate != subject.is_aggregate or not coercible(args[i], subject):
                 problems.append((i, f"Invalid argument type ({_name(args[i])}). Expecting a {_name(subject)} value instead."))
+    if features.v1 and sig.param(0) == "Table" and sig.is_scoped(1) and len(args) > 1 and args[0].kind in ("Blank", "Error"):
+        # FunctionScopeInfo: with the V1 rules an untyped Blank (or an error) cannot define the
+        # row scope of Filter, LookUp, Distinct, ForAll...
+        problems.append((0, "Invalid argument type."))
+    if features.v1 and name == "Filter" and len(args) > 2:
+        problems.append((2, "Use the And operator to combine multiple predicates into the second argument."))
     if result_positions:
         result = _agree(args, result_positions, coercions, problems, name, features.v1)
         if features.expression_chaining and result.kind == "Void" and name in ("If", "Switch"):
