@@ -100,6 +100,7 @@ def _read_untyped(left: Value, right: Value, mode: bool, negated: bool = False) 
 
 
 decimal_operands = _decimal_pair
+read_untyped = _read_untyped
 Arith = Callable[[Value, Value], Value]
 
 

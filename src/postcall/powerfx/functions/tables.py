@@ -532,7 +532,10 @@ def _distinct(site: CallSite, args: Sequence[Fn]) -> Fn:
     alias = site.aliases[0] if site.aliases else None
 
     def run(frame: Frame) -> Value:
-        table = _table_arg(site, source(frame))
+        value = source(frame)
+        if value is None and site.arg_kind(0) == "Table":
+            return None  # a Blank table gives Blank
+        table = _table_arg(site, value)
         if isinstance(table, ErrorValue):
             return table
         out: list[Value] = []
