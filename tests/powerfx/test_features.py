@@ -159,5 +159,6 @@ def test_v1_compile_rules_for_scopes_predicates_fields_and_records() -> None:
     assert run("CountRows(Filter([1,2,3], Value > 1 And Value > 2))", POWER_FX_V1) == 1
     # `.` on a number is a compile error.
     assert refused("With({x: 3}, x.y)", POWER_FX_V1)
+    assert refused("Date(2000,1,2) && 1", POWER_FX_V1)
     # Records of different types merge, fields taking the merged kind.
     assert run('Switch(1, 0, {a:1, b:true}, 1, {b:"false", c:"hello"}).b', POWER_FX_V1) is False

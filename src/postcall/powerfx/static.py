@@ -194,6 +194,8 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
         return (T.BOOLEAN if op in ("<", "<=", ">", ">=", "&&", "||") else T.NUMBER), (
             f"Invalid argument type. Expecting one of the following: {expected}.")
     if op in ("&&", "||"):
+        if features.v1 and (left.kind in _TIMES or right.kind in _TIMES):
+            return T.BOOLEAN, "Invalid argument type. Expecting one of the following: Boolean, Number, Decimal, Text, Dynamic."
         return T.BOOLEAN, None
     if op in ("=", "<>"):
         if not comparable(left, right) and (features.v1 or left.is_aggregate or right.is_aggregate):
