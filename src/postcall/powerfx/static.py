@@ -194,6 +194,8 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
         return (T.BOOLEAN if op in ("<", "<=", ">", ">=", "&&", "||") else T.NUMBER), (
             f"Invalid argument type. Expecting one of the following: {expected}.")
     if op in ("&&", "||"):
+        if features.v1 and (left.kind in _TIMES or right.kind in _TIMES):
+            return T.BOOLEAN, "Invalid argument type. Expecting one of the following: Boolean, Number, Decimal, Text, Dynamic."
         return T.BOOLEAN, None
     if op in ("=", "<>"):
         if not comparable(left, right) and (features.v1 or left.is_aggregate or right.is_aggregate):
@@ -424,6 +426,12 @@ def check_call(
                 continue
             if args[i].is_aggregate != subject.is_aggregate or not coercible(args[i], subject):
                 problems.append((i, f"Invalid argument type ({_name(args[i])}). Expecting a {_name(subject)} value instead."))
+    if features.v1 and sig.param(0) == "Table" and sig.is_scoped(1) and len(args) > 1 and args[0].kind in ("Blank", "Error"):
+        # FunctionScopeInfo: with the V1 rules an untyped Blank (or an error) cannot define the
+        # row scope of Filter, LookUp, Distinct, ForAll...
+        problems.append((0, "Invalid argument type."))
+    if features.v1 and name == "Filter" and len(args) > 2:
+        problems.append((2, "Use the And operator to combine multiple predicates into the second argument."))
     if result_positions:
         result = _agree(args, result_positions, coercions, problems, name, features.v1)
         if features.expression_chaining and result.kind == "Void" and name in ("If", "Switch"):
