@@ -546,6 +546,13 @@ class Compiler:
                 args[index] = _to_option(args[index], result_type.enum)
             else:
                 args[index] = _coercing(args[index], kind)
+        if result_type.kind == "Record" and sig.results is not None:
+            # Record results of If/IfError/Switch take the merged record type (fields coerced).
+            args = [
+                _coerced_to(fn, result_type) if i in sig.results(len(args)) and arg_types[i].kind == "Record"
+                and arg_types[i] != result_type else fn
+                for i, fn in enumerate(args)
+            ]
         if node.name == "Table" and result_type.kind == "Table":
             row_type = T.row_type(result_type)  # every record takes the table's column types
             args = [

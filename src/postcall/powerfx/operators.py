@@ -328,6 +328,8 @@ def membership(left: Value, right: Value, exact: bool) -> Value:
         for row in right.rows:
             if isinstance(row, ErrorValue):
                 return row
+            if row is None:
+                continue  # a blank row holds no value, not a Blank one (inTable_V1Compat)
             candidate: Value
             if isinstance(left, Record):
                 candidate = row

@@ -380,6 +380,10 @@ def check_call(
     problems: list[tuple[int, str]] = []
     coercions: dict[int, str] = {}
     result_positions = sig.results(len(args)) if sig.results is not None else []
+    if name == "IfError" and features.v1 and len(args) > 2:
+        # V1 (IfError.CheckTypesLatest): the last value's type comes first, then the fallbacks'.
+        last_value = len(args) - 2 if len(args) % 2 == 0 else len(args) - 1
+        result_positions = [last_value, *range(1, len(args), 2)]
     for index, arg in enumerate(args):
         if index in result_positions:
             continue
