@@ -432,6 +432,7 @@ def check_call(
         problems.append((0, "Invalid argument type."))
     if features.v1 and name == "Filter" and len(args) > 2:
         problems.append((2, "Use the And operator to combine multiple predicates into the second argument."))
+    problems.extend(_aggregate_problems(name, args))
     if result_positions:
         result = _agree(args, result_positions, coercions, problems, name, features.v1)
         if features.expression_chaining and result.kind == "Void" and name in ("If", "Switch"):
@@ -747,3 +748,26 @@ def check_join(
             problems.append((index, f"'{name}' can not be added/renamed due to colission with another column with same name."))
         fields[name] = kind
     return T.table(fields), problems, tuple(sources)
+
+
+_NUMBER_AGGREGATES = frozenset({"Sum", "Min", "Max", "Average", "StdevP", "VarP"})
+
+
+def _aggregate_problems(name: str, args: Sequence[FxType]) -> list[tuple[int, str]]:
+    """Sum/Min/Max... take numbers (or a table and a formula): a record or table where a number
+    goes does not compile; Count/CountA take a one-column table (Count: of numbers)."""
+    problems: list[tuple[int, str]] = []
+    if name in _NUMBER_AGGREGATES:
+        table_form = len(args) == 2 and args[0].kind == "Table"
+        for index, t in enumerate(args):
+            if table_form and index == 0:
+                continue
+            if t.kind in ("Record", "Table"):
+                problems.append((index, "Expected number. We expect a number at this point in the formula."))
+    elif name in ("Count", "CountA") and args and args[0].kind == "Table":
+        columns = args[0].fields
+        if len(columns) != 1:  # several columns, or none (`[]`)
+            problems.append((0, f"The first argument of '{name}' should be a one-column table."))
+        elif name == "Count" and columns[0][1].kind not in ("Number", "Unknown", "Blank", "Error", "Dynamic"):
+            problems.append((0, f"Invalid schema, expected a column of Number values for '{columns[0][0]}'."))
+    return problems
