@@ -16,10 +16,13 @@ one round by round, and writes both in the section: a before/after of the same r
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import io
 import json
 import os
 import platform
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -94,6 +97,34 @@ def measure(seconds: float) -> list[tuple[str, str, float, float]]:
     return rows
 
 
+def calls_per_evaluation() -> list[float]:
+    """Python function calls per evaluation of each formula, counted by cProfile: a measure of
+    the interpreter's work that the machine's load does not change."""
+    ctx = EvalContext(scope={k: from_json(v) for k, v in STATE.items()}, now=lambda: dt.datetime.now(dt.UTC))
+    counts = []
+    for source in (CONDITION, TEN_CALLS):
+        formula = parse_formula(source).formula
+        assert formula is not None
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(200):
+            formula.evaluate(ctx)
+        profile.disable()
+        counts.append(pstats.Stats(profile, stream=io.StringIO()).total_calls / 200)  # type: ignore[attr-defined]
+    return counts
+
+
+def _calls_of_tree(src: Path) -> list[float]:
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2]);"
+        "import bench_powerfx as b; print(json.dumps(b.calls_per_evaluation()))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run([sys.executable, "-c", code, str(src), str(REPO / "bench")], env=env,
+                         capture_output=True, text=True, check=True)
+    return [float(x) for x in json.loads(out.stdout)]
+
+
 def _measure_tree(src: Path, seconds: float) -> list[tuple[str, str, float, float]]:
     """`measure` run on another source tree, in a subprocess (its own imports)."""
     code = (
@@ -146,7 +177,8 @@ def render(rows: list[tuple[str, str, float, float]]) -> str:
 
 
 def render_comparison(rev: str, before: list[list[tuple[str, str, float, float]]],
-                      after: list[list[tuple[str, str, float, float]]], loads: list[float]) -> str:
+                      after: list[list[tuple[str, str, float, float]]], loads: list[float],
+                      calls: tuple[list[float], list[float]]) -> str:
     """Ratios of the engine at `rev` and now, measured alternately in the same run."""
     lines = [
         "",
@@ -154,15 +186,16 @@ def render_comparison(rev: str, before: list[list[tuple[str, str, float, float]]
         "and the current one measured alternately, round by round; median ratio (all rounds in brackets),",
         f"load average {min(loads):.1f}-{max(loads):.1f} during the rounds (a shared machine).",
         "",
-        f"| formula | ratio at `{rev}` | ratio now |",
-        "|---|---:|---:|",
+        f"| formula | ratio at `{rev}` | ratio now | Python calls per evaluation at `{rev}` | now |",
+        "|---|---:|---:|---:|---:|",
     ]
     for i, (label, *_rest) in enumerate(after[0]):
         old = sorted(r[i][3] / r[i][2] for r in before)
         new = sorted(r[i][3] / r[i][2] for r in after)
         lines.append(
             f"| {label} | {old[len(old) // 2]:.1f}x ({', '.join(f'{x:.1f}' for x in old)}) "
-            f"| {new[len(new) // 2]:.1f}x ({', '.join(f'{x:.1f}' for x in new)}) |"
+            f"| {new[len(new) // 2]:.1f}x ({', '.join(f'{x:.1f}' for x in new)}) "
+            f"| {calls[0][i]:.0f} | {calls[1][i]:.0f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -185,9 +218,10 @@ def main(argv: list[str] | None = None) -> int:
                 before.append(_measure_tree(old_src, seconds))
             after.append(measure(seconds))
             loads.append(os.getloadavg()[0])
+        calls = (_calls_of_tree(old_src), calls_per_evaluation()) if old_src is not None else None
     section = render(_median_rows(after))
-    if before:
-        section += render_comparison(args.before, before, after, loads)
+    if before and calls is not None:
+        section += render_comparison(args.before, before, after, loads, calls)
     print(section)
     if not args.no_write:
         write_section("Power Fx", section)

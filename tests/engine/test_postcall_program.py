@@ -156,3 +156,17 @@ def test_another_conversation_draws_other_values() -> None:
     mine = _drive(PostCallProgram(agent("postcall"), "Reference numbers", snap), [OK, OK])
     theirs = _drive(PostCallProgram(agent("postcall"), "Reference numbers", other), [OK, OK])
     assert json.loads(mine[0].payload["body"])["ref"] != json.loads(theirs[0].payload["body"])["ref"]
+
+
+def test_the_same_conversation_id_and_times_do_not_foretell_the_values() -> None:
+    # The seed mixes in a secret drawn when the conversation starts (kept in its state and its end
+    # snapshot): knowing the id, the topic and the end time is not enough to compute a GUID.
+    first, second = _snapshot(), _snapshot()
+    assert first["conversation_id"] == second["conversation_id"] and first["end"] == second["end"]
+    assert first["entropy"] != second["entropy"] and len(first["entropy"]) == 32
+    a = _drive(PostCallProgram(agent("postcall"), "Reference numbers", first), [OK, OK])
+    b = _drive(PostCallProgram(agent("postcall"), "Reference numbers", second), [OK, OK])
+    assert json.loads(a[0].payload["body"])["ref"] != json.loads(b[0].payload["body"])["ref"]
+    stored = json.loads(json.dumps(first))  # as a run's input comes back from the database
+    again = _drive(PostCallProgram(agent("postcall"), "Reference numbers", stored), [OK, OK])
+    assert [r.to_json() for r in again] == [r.to_json() for r in a]

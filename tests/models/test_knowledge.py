@@ -247,3 +247,59 @@ def test_workers_starting_together_on_postgresql_build_the_index_once(agent: Pat
         assert {w.passage_count for w in workers} == {workers[0].passage_count} and workers[0].passage_count > 0
     finally:
         store.close()
+
+
+POST_CALL_SEARCH = """\
+kind: AdaptiveDialog
+beginDialog:
+  kind: OnActivity
+  id: main
+  type: EndOfConversation
+  actions:
+    - kind: SearchAndSummarizeContent
+      id: search
+      userInput: ="do gift cards expire"
+      autoSend: false
+      variable: Topic.Answer
+    - kind: HttpRequestAction
+      id: log
+      method: Post
+      url: http://127.0.0.1:9/log
+      body:
+        kind: JsonRequestContent
+        content: "={answer: Topic.Answer}"
+"""
+
+
+def test_a_worker_on_postgresql_searches_the_database_index(agent: Path, postgres_url: str) -> None:
+    """A post-call worker (`postcall worker --db postgresql://...`) registers the agent with the store
+    it runs on, so its topics search the same index the server's calls do, not an FTS5 file."""
+    import datetime as dt
+
+    from postcall.durable.program import ProgramRegistry
+    from postcall.engine import Engine
+    from postcall.engine.activity import Activity
+    from postcall.lifecycle.programs import PROGRAM, register_agent_at, topic_runs
+    from postcall.store import open_store
+    from postcall.topics import load_agent
+    from postcall.vocabulary import ActivityType
+
+    (agent / "topics" / "Logged.topic.yaml").write_text(POST_CALL_SEARCH)
+    loaded = load_agent(agent).agent
+    assert loaded is not None
+    engine = Engine(loaded)
+    t0 = dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)
+    state = engine.new_state("kb-worker-1", now=t0)
+    ended = engine.turn(state, Activity(type=ActivityType.END_OF_CONVERSATION, id="1", timestamp=t0,
+                                        value={"initiator": "caller"}), now=t0)
+    assert ended.end_snapshot is not None and ended.post_call_topics == ("Logged",)
+    store = open_store(postgres_url)
+    try:
+        programs = ProgramRegistry()
+        register_agent_at(programs, agent, store=store)
+        (run,) = topic_runs(ended.post_call_topics, ended.end_snapshot)
+        request = programs.build(PROGRAM, dict(run.input)).start()
+        assert request is not None and "Gift cards never expire" in request.to_json()["payload"]["body"]
+        assert not open_agent_index(agent).path.exists()  # nothing was indexed into an FTS5 file
+    finally:
+        store.close()

@@ -148,3 +148,17 @@ def test_a_host_function_may_require_constant_text_arguments() -> None:
     table = {**FUNCTIONS, "Echo": echo}
     assert parse_formula('Echo("a" & "b")', functions=table).formula is not None
     assert parse_formula('Echo(If(true, "a"))', functions=table).formula is None
+
+
+def test_v1_compile_rules_for_scopes_predicates_fields_and_records() -> None:
+    # An untyped Blank (or an error) cannot define a row scope with the V1 rules.
+    assert refused("Distinct(Blank(), true)", POWER_FX_V1)
+    assert run("Distinct(Blank(), true)", CANVAS) is None
+    # Filter's predicates are combined with And in V1.
+    assert refused("Filter([1,2,3], Value > 1, Value > 2)", POWER_FX_V1)
+    assert run("CountRows(Filter([1,2,3], Value > 1 And Value > 2))", POWER_FX_V1) == 1
+    # `.` on a number is a compile error.
+    assert refused("With({x: 3}, x.y)", POWER_FX_V1)
+    assert refused("Date(2000,1,2) && 1", POWER_FX_V1)
+    # Records of different types merge, fields taking the merged kind.
+    assert run('Switch(1, 0, {a:1, b:true}, 1, {b:"false", c:"hello"}).b', POWER_FX_V1) is False

@@ -26,3 +26,10 @@ def test_ignore_case_compares_lowercase_forms_as_dotnet_does() -> None:
     assert run('IsMatch("ς", "σ", MatchOptions.IgnoreCase)') == "false"
     assert run('IsMatch("Σ", "σ", MatchOptions.IgnoreCase)') == "true"
     assert run('IsMatch("ſ", "ſ", MatchOptions.IgnoreCase)') == "true"
+
+
+def test_upper_and_lower_map_one_character_to_one_as_dotnet_does() -> None:
+    assert run('Upper("straße")') == '"STRAßE"'  # Python's full mapping would give STRASSE
+    assert run('Len(Upper("ﬁx"))') == "2"
+    assert run('Lower("İSTANBUL")') == '"istanbul"'  # the simple mapping of U+0130, not i + dot
+    assert run('Upper("àb")') == '"ÀB"' and run('Lower("ÀB")') == '"àb"'

@@ -20,7 +20,7 @@ from postcall.clock import FixedClock, SystemClock
 from postcall.engine.activity import TransferToPhoneNumber
 from postcall.errors import TopicError
 from postcall.testing import Conversation
-from postcall.vocabulary import TransferOutcome
+from postcall.vocabulary import EndReason, TransferOutcome
 
 TRANSFER_CHOICES = ("answered", "busy", "no-answer", "failed")
 
@@ -240,7 +240,7 @@ def call(
             print_report(conv)
             if ignored:
                 reason = str(conv.end.reason) if conv.end is not None else ""
-                ended_by = {"AGENT_HANGUP": "agent", "CUSTOMER_HANGUP": "caller"}.get(
+                ended_by = {str(EndReason.AGENT_HANGUP): "agent", str(EndReason.CUSTOMER_HANGUP): "caller"}.get(
                     reason, None if reason.endswith("TRANSFER") else "twilio"
                 )
                 click.echo(ignored_note(ignored, ended_by))

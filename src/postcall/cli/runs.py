@@ -186,7 +186,7 @@ def _live_workers(store: Store, stale_after_s: float) -> list[str]:
     return [w.executor_id for w in others if w.state == "running" and now - w.last_seen_epoch <= stale_after_s]
 
 
-def _programs_for(agent_path: str, extra: Sequence[str]) -> ProgramRegistry:
+def _programs_for(agent_path: str, extra: Sequence[str], store: Store | None = None) -> ProgramRegistry:
     """The registry an executor started here runs, built explicitly: the scripted program
     (devtools), the agent's post-call topics (lifecycle), then each `--install MODULE:FUNCTION`
     the user named, called with the registry and the agent path to register programs of its own."""
@@ -197,7 +197,7 @@ def _programs_for(agent_path: str, extra: Sequence[str]) -> ProgramRegistry:
     programs = ProgramRegistry()
     scripted.register(programs)
     try:
-        lifecycle_programs.register_agent_at(programs, agent_path)
+        lifecycle_programs.register_agent_at(programs, agent_path, store=store)
     except PostCallError as exc:
         raise click.ClickException(str(exc)) from exc
     for hook in extra:
@@ -267,7 +267,7 @@ def redrive(
             return
         from postcall.durable import Executor, ExecutorConfig
 
-        programs = _programs_for(agent, hooks)
+        programs = _programs_for(agent, hooks, store)
         executor = Executor(ExecutorConfig(database_url=url, agent=str(Path(agent).resolve())), programs, store=store)
         try:
             executor.start()
@@ -355,9 +355,9 @@ def worker(
         )
     except PostCallError as exc:
         raise click.ClickException(str(exc)) from exc
-    programs = _programs_for(agent, hooks)
     store = open_existing(url, must_exist=False)
     assert store is not None
+    programs = _programs_for(agent, hooks, store)
     executor = Executor(config, programs, store=store)
     stop = threading.Event()
 

@@ -143,7 +143,7 @@ class Runner:
         self.engine = engine
         # Rand()/GUID() draw from a stream fixed by what identifies this run, so a replay draws
         # the same values (recorded once, like a side effect), never refused as nondeterministic.
-        self.random = random or SeededRandom(f"{state.conversation_id}|{mode}|{now.isoformat()}")
+        self.random = random or SeededRandom(f"{state.entropy}|{state.conversation_id}|{mode}|{now.isoformat()}")
         self.agent = engine.agent
         self.state = state
         self.now = now

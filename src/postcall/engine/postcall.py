@@ -78,7 +78,7 @@ class PostCallProgram:
         self._pending: ActionRequest | None = None
         # One stream for the whole topic: start() and every resume() continue it, so a replay
         # (same start, same recorded results) draws the same Rand()/GUID() values.
-        self.random = SeededRandom(f"{self.state.conversation_id}|postcall|{topic_name}|{self.now.isoformat()}")
+        self.random = SeededRandom(f"{self.state.entropy}|{self.state.conversation_id}|postcall|{topic_name}|{self.now.isoformat()}")
 
     @property
     def done(self) -> bool:

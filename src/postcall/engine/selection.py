@@ -39,6 +39,7 @@ def state_from_snapshot(agent_name: str, snapshot: EndSnapshot | Mapping[str, An
             system=_vars_from_json(snapshot.get("system")),
             transfer=TransferDetail.from_json(transfer) if transfer else None,
             end=None,
+            entropy=str(snapshot.get("entropy") or ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise EngineError(f"The end snapshot is incomplete or malformed: {exc!r}.") from exc

@@ -9,9 +9,10 @@ mid-question, mid-loop, or waiting for a backend action or a transfer result.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from postcall.engine.ending import EndRecord, TransferDetail
 from postcall.engine.values import decode, encode
@@ -44,6 +45,8 @@ class EndSnapshot(TypedDict):
     """`TransferDetail.to_json()`, when the call was transferred."""
     end: dict[str, Any]
     """`EndRecord.to_json()`."""
+    entropy: NotRequired[str]
+    """`ConversationState.entropy` (absent from snapshots stored before it existed)."""
 
 
 def _vars_to_json(variables: Mapping[str, Value]) -> dict[str, Any]:
@@ -184,6 +187,9 @@ class ConversationState:
     activity: dict[str, Any] | None = None
     turns: int = 0
     seq: int = 0
+    entropy: str = ""
+    """A secret drawn when the conversation starts, mixed into the seed of Rand() and GUID(): a
+    replay draws the same values, an outsider who knows the conversation id and the times cannot."""
     version: int = STATE_VERSION
 
     @classmethod
@@ -210,6 +216,7 @@ class ConversationState:
             user_id=user_id,
             user_name=user_name,
             globals=dict(globals or {}),
+            entropy=secrets.token_hex(16),
         )
 
     @property
@@ -252,6 +259,7 @@ class ConversationState:
             "activity": self.activity,
             "turns": self.turns,
             "seq": self.seq,
+            "entropy": self.entropy,
         }
 
     @classmethod
@@ -296,6 +304,7 @@ class ConversationState:
             activity=data.get("activity"),
             turns=int(data.get("turns", 0)),
             seq=int(data.get("seq", 0)),
+            entropy=str(data.get("entropy") or ""),
             version=version,
         )
 
@@ -325,4 +334,5 @@ class ConversationState:
             "system": _vars_to_json(self.system),
             "transfer": self.transfer.to_json() if self.transfer is not None else None,
             "end": self.end.to_json(),
+            "entropy": self.entropy,
         }

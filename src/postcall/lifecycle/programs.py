@@ -28,9 +28,9 @@ from postcall.engine.nodes.backend import expand_env
 from postcall.engine.postcall import PostCallProgram
 from postcall.engine.state import EndSnapshot
 from postcall.errors import ConfigError
-from postcall.knowledge.index import open_index
+from postcall.lifecycle.knowledge import open_agent_index
 from postcall.redaction import is_secret_name, register_secret_values
-from postcall.store import RunSpec
+from postcall.store import RunSpec, Store
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
 
@@ -132,20 +132,24 @@ class TopicProgram:
         return self._settings
 
 
-def register_agent(programs: ProgramRegistry, agent: Agent, engine: Engine | None = None) -> None:
+def register_agent(
+    programs: ProgramRegistry, agent: Agent, engine: Engine | None = None, *, store: Store | None = None
+) -> None:
     """Register the agent's post-call topics (program "topic") with `programs`.
 
     The agent's `env` values whose names look like secrets (`crm_ApiKey`...) are registered with
     the redaction, so that wherever a formula copies one (a body, a URL) it is masked when shown
-    or logged (postcall/redaction.py).
+    or logged (postcall/redaction.py).  Without `engine`, one is built whose knowledge index is the
+    one a server on `store` uses (PostgreSQL's tables, or the agent folder's FTS5 file), with the
+    same reranking, so a post-call search answers as an in-call one does.
     """
     register_secret_values(v for k, v in agent.config.env.items() if is_secret_name(k))
     root = agent.root if agent.root.is_dir() else agent.root.parent
-    shared = engine or Engine(agent, knowledge=open_index(root))
+    shared = engine or Engine(agent, knowledge=open_agent_index(root, store=store))
     programs.register(PROGRAM, lambda data: TopicProgram(agent, shared, data))
 
 
-def register_agent_at(programs: ProgramRegistry, agent_path: str | Path) -> None:
+def register_agent_at(programs: ProgramRegistry, agent_path: str | Path, *, store: Store | None = None) -> None:
     """Load the agent at `agent_path` (with `postcall serve`'s Env overrides) and register its programs."""
     overrides = json.loads(os.environ.get(ENV_OVERRIDES_VAR) or "{}")
     result = load_agent(agent_path, env_overrides={str(k): str(v) for k, v in overrides.items()})
@@ -155,4 +159,4 @@ def register_agent_at(programs: ProgramRegistry, agent_path: str | Path) -> None
         raise ConfigError(
             f"The agent at {str(agent_path)!r} has errors; run `postcall check` on it{where}."
         )
-    register_agent(programs, result.agent)
+    register_agent(programs, result.agent, store=store)

@@ -301,6 +301,9 @@ class Compiler:
         if obj_type.kind in ("Option", "Color"):
             self.error(PFX_BAD_NAME, f"Name isn't valid. A {obj_type} value has no field '{name}'.", node.span)
             return T.ERROR
+        if obj_type.is_scalar:
+            self.error(PFX_TYPE, f"The '.' operator cannot be used on {obj_type.kind} values.", node.span)
+            return T.ERROR
         return T.UNKNOWN
 
     def _Member(self, node: ast.Node) -> tuple[Fn, FxType]:
@@ -543,6 +546,13 @@ class Compiler:
                 args[index] = _to_option(args[index], result_type.enum)
             else:
                 args[index] = _coercing(args[index], kind)
+        if result_type.kind == "Record" and sig.results is not None:
+            # Record results of If/IfError/Switch take the merged record type (fields coerced).
+            args = [
+                _coerced_to(fn, result_type) if i in sig.results(len(args)) and arg_types[i].kind == "Record"
+                and arg_types[i] != result_type else fn
+                for i, fn in enumerate(args)
+            ]
         if node.name == "Table" and result_type.kind == "Table":
             row_type = T.row_type(result_type)  # every record takes the table's column types
             args = [
@@ -580,6 +590,12 @@ class Compiler:
         elif not self.features.v1 and result_type.is_aggregate and sig.results is not None:
             # Results of different record types keep only their common fields before V1.
             built = prev1.project(built, frozenset(result_type.field_names))
+        elif result_type.kind == "Record" and sig.results is not None and any(
+            arg_types[i].kind == "Record" and arg_types[i] != result_type for i in sig.results(len(arg_types))
+        ):
+            # V1: records of different types merge; each field takes the merged type's kind
+            # (Switch(1, 0, {b: true}, 1, {b: "false"}).b is the Boolean false).
+            built = _coerced_to(built, result_type)
         return built, result_type
 
     def _row_scope(self, name: str, first: FxType, alias: str | None) -> _StaticRow:

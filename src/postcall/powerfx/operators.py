@@ -100,6 +100,7 @@ def _read_untyped(left: Value, right: Value, mode: bool, negated: bool = False) 
 
 
 decimal_operands = _decimal_pair
+read_untyped = _read_untyped
 Arith = Callable[[Value, Value], Value]
 
 
@@ -327,6 +328,8 @@ def membership(left: Value, right: Value, exact: bool) -> Value:
         for row in right.rows:
             if isinstance(row, ErrorValue):
                 return row
+            if row is None:
+                continue  # a blank row holds no value, not a Blank one (inTable_V1Compat)
             candidate: Value
             if isinstance(left, Record):
                 candidate = row

@@ -315,6 +315,15 @@ def parse_syntax(
         diags.append(
             Diagnostic(PFX_SYNTAX, Severity.ERROR, problem.message, origin.span(text, problem.start, problem.end))
         )
+    for tok, following in zip(tokens, tokens[1:], strict=False):
+        if tok.type == "NAME" and tok.value == "As" and following.type == "COLON":
+            # `As` is a keyword (TexlLexer): a record field of that name must be quoted.
+            diags.append(
+                Diagnostic(
+                    PFX_SYNTAX, Severity.ERROR, "'As' is a keyword; write 'As' in single quotes to use it as a field name.",
+                    origin.span(text, tok.start_pos or 0, tok.end_pos or 0),
+                )
+            )
     if reserved_words:
         for tok in tokens:
             if tok.type == "NAME" and tok.value in RESERVED_WORDS:

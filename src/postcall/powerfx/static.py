@@ -194,6 +194,8 @@ def check_binary(op: str, left: FxType, right: FxType, features: Features = POWE
         return (T.BOOLEAN if op in ("<", "<=", ">", ">=", "&&", "||") else T.NUMBER), (
             f"Invalid argument type. Expecting one of the following: {expected}.")
     if op in ("&&", "||"):
+        if features.v1 and (left.kind in _TIMES or right.kind in _TIMES):
+            return T.BOOLEAN, "Invalid argument type. Expecting one of the following: Boolean, Number, Decimal, Text, Dynamic."
         return T.BOOLEAN, None
     if op in ("=", "<>"):
         if not comparable(left, right) and (features.v1 or left.is_aggregate or right.is_aggregate):
@@ -378,6 +380,10 @@ def check_call(
     problems: list[tuple[int, str]] = []
     coercions: dict[int, str] = {}
     result_positions = sig.results(len(args)) if sig.results is not None else []
+    if name == "IfError" and features.v1 and len(args) > 2:
+        # V1 (IfError.CheckTypesLatest): the last value's type comes first, then the fallbacks'.
+        last_value = len(args) - 2 if len(args) % 2 == 0 else len(args) - 1
+        result_positions = [last_value, *range(1, len(args), 2)]
     for index, arg in enumerate(args):
         if index in result_positions:
             continue
@@ -420,6 +426,13 @@ def check_call(
                 continue
             if args[i].is_aggregate != subject.is_aggregate or not coercible(args[i], subject):
                 problems.append((i, f"Invalid argument type ({_name(args[i])}). Expecting a {_name(subject)} value instead."))
+    if features.v1 and sig.param(0) == "Table" and sig.is_scoped(1) and len(args) > 1 and args[0].kind in ("Blank", "Error"):
+        # FunctionScopeInfo: with the V1 rules an untyped Blank (or an error) cannot define the
+        # row scope of Filter, LookUp, Distinct, ForAll...
+        problems.append((0, "Invalid argument type."))
+    if features.v1 and name == "Filter" and len(args) > 2:
+        problems.append((2, "Use the And operator to combine multiple predicates into the second argument."))
+    problems.extend(_aggregate_problems(name, args))
     if result_positions:
         result = _agree(args, result_positions, coercions, problems, name, features.v1)
         if features.expression_chaining and result.kind == "Void" and name in ("If", "Switch"):
@@ -735,3 +748,26 @@ def check_join(
             problems.append((index, f"'{name}' can not be added/renamed due to colission with another column with same name."))
         fields[name] = kind
     return T.table(fields), problems, tuple(sources)
+
+
+_NUMBER_AGGREGATES = frozenset({"Sum", "Min", "Max", "Average", "StdevP", "VarP"})
+
+
+def _aggregate_problems(name: str, args: Sequence[FxType]) -> list[tuple[int, str]]:
+    """Sum/Min/Max... take numbers (or a table and a formula): a record or table where a number
+    goes does not compile; Count/CountA take a one-column table (Count: of numbers)."""
+    problems: list[tuple[int, str]] = []
+    if name in _NUMBER_AGGREGATES:
+        table_form = len(args) == 2 and args[0].kind == "Table"
+        for index, t in enumerate(args):
+            if table_form and index == 0:
+                continue
+            if t.kind in ("Record", "Table"):
+                problems.append((index, "Expected number. We expect a number at this point in the formula."))
+    elif name in ("Count", "CountA") and args and args[0].kind == "Table":
+        columns = args[0].fields
+        if len(columns) != 1:  # several columns, or none (`[]`)
+            problems.append((0, f"The first argument of '{name}' should be a one-column table."))
+        elif name == "Count" and columns[0][1].kind not in ("Number", "Unknown", "Blank", "Error", "Dynamic"):
+            problems.append((0, f"Invalid schema, expected a column of Number values for '{columns[0][0]}'."))
+    return problems

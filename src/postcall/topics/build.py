@@ -81,6 +81,10 @@ class FileContext:
         sev = severity if severity is not None else default_severity(code)
         self.diagnostics.append(Diagnostic(code, sev, message, span, hint))
 
+    def wrong_type(self, node: YNode, expected: str) -> None:
+        """A WRONG_TYPE diagnostic at `node`: "<expected>, not <what the node is>." """
+        self.add(codes.WRONG_TYPE, f"{expected}, not {kind_name(node)}.", start_span(node.span))
+
     # -- values (independent of a mapping) --
 
     def expr(self, node: YNode, vtype: ValueType, what: str) -> Expr | None:
@@ -95,11 +99,7 @@ class FileContext:
             return Expr(node.value, node.span, None, cast(LiteralValue, literal))
         if vtype == "value":
             return Expr("", node.span, None, self.structured(node))
-        self.add(
-            codes.WRONG_TYPE,
-            f"{what} must be {_TYPE_WORDS[vtype]} or a formula (=...), not {kind_name(node)}.",
-            start_span(node.span),
-        )
+        self.wrong_type(node, f"{what} must be {_TYPE_WORDS[vtype]} or a formula (=...)")
         return None
 
     def formula(self, node: YScalar) -> Expr:
@@ -153,11 +153,7 @@ class FileContext:
 
     def template(self, node: YNode, what: str) -> TextTemplate | None:
         if not isinstance(node, YScalar):
-            self.add(
-                codes.WRONG_TYPE,
-                f"{what} must be text, not {kind_name(node)}.",
-                start_span(node.span),
-            )
+            self.wrong_type(node, f"{what} must be text")
             return None
         text = "" if node.is_null else node.value
         result = parse_template(text, node.origin)
@@ -229,11 +225,7 @@ class FileContext:
         """An enum value, canonical spelling; a case-only difference is accepted with a warning."""
         values = tuple(allowed) if allowed is not None else ENUMS.get(enum_name, ())
         if not isinstance(node, YScalar) or node.is_null:
-            self.add(
-                codes.WRONG_TYPE,
-                f"{what} must be one of {_list(values)}, not {kind_name(node)}.",
-                start_span(node.span),
-            )
+            self.wrong_type(node, f"{what} must be one of {_list(values)}")
             return None
         text = node.value.strip()
         if text in values:
@@ -405,11 +397,7 @@ class Fields:
         if node is None:
             return default
         if not isinstance(node, YScalar):
-            self.fc.add(
-                codes.WRONG_TYPE,
-                f"{self.what(key)} must be text, not {kind_name(node)}.",
-                start_span(node.span),
-            )
+            self.fc.wrong_type(node, f"{self.what(key)} must be text")
             return default
         return node.value
 
@@ -420,11 +408,7 @@ class Fields:
             return default
         if isinstance(node, YScalar) and node.value.lower() in ("true", "false"):
             return node.value.lower() == "true"
-        self.fc.add(
-            codes.WRONG_TYPE,
-            f"{self.what(key)} must be true or false, not {kind_name(node)}.",
-            start_span(node.span),
-        )
+        self.fc.wrong_type(node, f"{self.what(key)} must be true or false")
         return default
 
     def integer(self, key: str, default: int) -> int:
@@ -433,11 +417,7 @@ class Fields:
             return default
         if isinstance(node, YScalar) and _INT.match(node.value.strip()):
             return int(node.value)
-        self.fc.add(
-            codes.WRONG_TYPE,
-            f"{self.what(key)} must be a whole number, not {kind_name(node)}.",
-            start_span(node.span),
-        )
+        self.fc.wrong_type(node, f"{self.what(key)} must be a whole number")
         return default
 
     def expr(self, key: str, vtype: ValueType, *, required: bool = False) -> Expr | None:
@@ -472,11 +452,7 @@ class Fields:
         if node is None:
             return None
         if not isinstance(node, YMap):
-            self.fc.add(
-                codes.WRONG_TYPE,
-                f"{self.what(key)} must be a mapping, not {kind_name(node)}.",
-                start_span(node.span),
-            )
+            self.fc.wrong_type(node, f"{self.what(key)} must be a mapping")
             return None
         return node
 
@@ -485,11 +461,7 @@ class Fields:
         if node is None:
             return None
         if not isinstance(node, YSeq):
-            self.fc.add(
-                codes.WRONG_TYPE,
-                f"{self.what(key)} must be a list, not {kind_name(node)}.",
-                start_span(node.span),
-            )
+            self.fc.wrong_type(node, f"{self.what(key)} must be a list")
             return None
         return node
 
@@ -513,9 +485,5 @@ class Fields:
                 if not item.is_null:
                     out.append(item.value)
             else:
-                self.fc.add(
-                    codes.WRONG_TYPE,
-                    f"{self.what(key)} items must be text, not {kind_name(item)}.",
-                    start_span(item.span),
-                )
+                self.fc.wrong_type(item, f"{self.what(key)} items must be text")
         return tuple(out)

@@ -9,7 +9,7 @@ from typing import Any
 
 from postcall.diagnostics import SourceSpan, did_you_mean
 from postcall.topics import codes
-from postcall.topics.build import Fields, FileContext, kind_name, start_span
+from postcall.topics.build import Fields, FileContext, start_span
 from postcall.topics.build_generative import build_generative, build_prompt
 from postcall.topics.build_parts import (
     SkipNode,
@@ -95,11 +95,7 @@ def build_actions(fc: FileContext, node: YNode | None, what: str) -> tuple[Node,
     if node is None or (isinstance(node, YScalar) and node.is_null):
         return ()
     if not isinstance(node, YSeq):
-        fc.add(
-            codes.WRONG_TYPE,
-            f"{what} must be a list of actions, not {kind_name(node)}.",
-            start_span(node.span),
-        )
+        fc.wrong_type(node, f"{what} must be a list of actions")
         return ()
     out: list[Node] = []
     for item in node.items:
@@ -111,11 +107,7 @@ def build_actions(fc: FileContext, node: YNode | None, what: str) -> tuple[Node,
 
 def build_node(fc: FileContext, node: YNode) -> Node | None:
     if not isinstance(node, YMap):
-        fc.add(
-            codes.WRONG_TYPE,
-            f"An action must be a mapping with a kind, not {kind_name(node)}.",
-            start_span(node.span),
-        )
+        fc.wrong_type(node, "An action must be a mapping with a kind")
         return None
     kind_node = node.get("kind")
     if not isinstance(kind_node, YScalar) or kind_node.is_null:
@@ -290,11 +282,7 @@ def _set_multiple(fc: FileContext, f: Fields, c: Common) -> Node:
     out = []
     for item in seq.items:
         if not isinstance(item, YMap):
-            fc.add(
-                codes.WRONG_TYPE,
-                f"SetMultipleVariables assignments must be mappings, not {kind_name(item)}.",
-                start_span(item.span),
-            )
+            fc.wrong_type(item, "SetMultipleVariables assignments must be mappings")
             continue
         af = Fields(fc, item, "VariableAssignmentNoKind", "Assignment")
         var = af.variable("variable")
@@ -563,11 +551,7 @@ def _closed_list_items(fc: FileContext, f: Fields) -> tuple[ClosedListItem, ...]
     out = []
     for item in seq.items:
         if not isinstance(item, YMap):
-            fc.add(
-                codes.WRONG_TYPE,
-                f"Closed list items must be mappings, not {kind_name(item)}.",
-                start_span(item.span),
-            )
+            fc.wrong_type(item, "Closed list items must be mappings")
             continue
         itf = Fields(fc, item, "ClosedListItemNoKind", "Closed list item", extra=("kind",))
         item_id = itf.text("id")
@@ -721,11 +705,7 @@ def _condition_group(fc: FileContext, f: Fields, c: Common) -> Node:
     items = []
     for item in seq.items if seq is not None else ():
         if not isinstance(item, YMap):
-            fc.add(
-                codes.WRONG_TYPE,
-                f"ConditionGroup conditions must be mappings, not {kind_name(item)}.",
-                start_span(item.span),
-            )
+            fc.wrong_type(item, "ConditionGroup conditions must be mappings")
             continue
         itf = Fields(fc, item, "ConditionItemNoKind", "Condition", extra=("kind", "displayName"))
         item_id = itf.text("id")
@@ -1024,11 +1004,7 @@ def _transfer_context(fc: FileContext, node: YNode | None, what: str) -> Transfe
     if node is None:
         return None
     if not isinstance(node, YMap):
-        fc.add(
-            codes.WRONG_TYPE,
-            f"{what} must be a mapping, not {kind_name(node)}.",
-            start_span(node.span),
-        )
+        fc.wrong_type(node, f"{what} must be a mapping")
         return None
     kind_node = node.get("kind")
     if isinstance(kind_node, YScalar) and kind_node.value == "ManualTransferContext":

@@ -11,7 +11,7 @@ from typing import Any
 
 from postcall.diagnostics import did_you_mean
 from postcall.topics import codes
-from postcall.topics.build import Fields, FileContext, kind_name, start_span
+from postcall.topics.build import Fields, FileContext
 from postcall.topics.model import (
     ActivityTemplate,
     EventActivity,
@@ -50,11 +50,7 @@ def build_activity(fc: FileContext, node: YNode | None, what: str) -> ActivityTe
         tpl = fc.template(node, what)
         return Message(text=(tpl,) if tpl is not None else (), span=node.span)
     if not isinstance(node, YMap):
-        fc.add(
-            codes.WRONG_TYPE,
-            f"{what} must be text or a message, not {kind_name(node)}.",
-            start_span(node.span),
-        )
+        fc.wrong_type(node, f"{what} must be text or a message")
         return None
     kind_node = node.get("kind")
     kind = (

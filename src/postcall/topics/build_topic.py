@@ -159,11 +159,7 @@ def _task_inputs(fc: FileContext, f: Fields, seen: set[str]) -> tuple[TopicParam
 
 def build_trigger(fc: FileContext, node: YNode) -> Trigger:
     if not isinstance(node, YMap):
-        fc.add(
-            codes.WRONG_TYPE,
-            f"A trigger must be a mapping with a kind, not {kind_name(node)}.",
-            start_span(node.span),
-        )
+        fc.wrong_type(node, "A trigger must be a mapping with a kind")
         return Trigger(kind="OnRedirect", id="main", span=node.span, supported=False)
     kind_node = node.get("kind")
     kind = kind_node.value if isinstance(kind_node, YScalar) and not kind_node.is_null else ""

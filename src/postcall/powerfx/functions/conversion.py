@@ -306,8 +306,8 @@ def _float(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 def _is_numeric(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """IsNumeric(value)"""
     value = args[0]
-    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        return True
+    if isinstance(value, (int, float, Decimal, dt.date, dt.timedelta)) and not isinstance(value, bool):
+        return True  # dates and times are numbers (serial days) too
     if isinstance(value, str):
         return text_to_number(value) is not None
     return False

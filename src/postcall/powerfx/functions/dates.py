@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import decimal
 import math
 import re
 
@@ -43,9 +42,7 @@ def to_datetime(site: CallSite, value: Value, *, day_first: bool = False) -> dt.
             if not _ISO_DATE.match(raw):
                 return site.invalid(f"{raw!r} is not an ISO 8601 date.")
             return to_datetime(site, raw)
-        if isinstance(raw, (int, float, decimal.Decimal)) and not isinstance(raw, bool):
-            return to_datetime(site, float(raw))
-        return site.invalid("the value is not a date.")
+        return site.invalid("the untyped value is not a date (dates in JSON are ISO 8601 text).")
     if isinstance(value, str):
         if value == "":
             return None

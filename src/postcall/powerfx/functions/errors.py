@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postcall.powerfx.coerce import to_number
+from postcall.powerfx.coerce import to_number, to_text
 from postcall.powerfx.enums import error_kind_option
 from postcall.powerfx.functions.registry import CallSite
 from postcall.powerfx.values import (
@@ -51,9 +51,14 @@ def error_from_value(site: CallSite, value: Value) -> Value:
     if isinstance(value, str):
         return ErrorValue(ErrorKind.Custom, value, site.span)
     if isinstance(value, Record):
-        kind = _kind_of(value.get_field("Kind"))
+        given = value.get_field("Kind")
+        kind = _kind_of(given)
+        if kind is None and given is not None and not isinstance(given, ErrorValue):
+            # A kind that is no number (`Kind: "Validation"`) is itself an invalid argument.
+            return ErrorValue(ErrorKind.InvalidArgument, f"Error: the kind {given!r} is not an error kind.", site.span)
         message = value.get_field("Message")
-        return _error(int(ErrorKind.Custom) if kind is None else kind, message if isinstance(message, str) else "", site)
+        text = to_text(message) if message is not None and not isinstance(message, (Record, Table)) else ""
+        return _error(int(ErrorKind.Custom) if kind is None else kind, text if isinstance(text, str) else "", site)
     if isinstance(value, Table):
         errors = [error_from_value(site, row) for row in value.rows]
         errs = [e for e in errors if isinstance(e, ErrorValue)]

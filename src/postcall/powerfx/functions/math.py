@@ -14,7 +14,7 @@ from postcall.powerfx.dateparse import parse_datetime_text
 from postcall.powerfx.functions.common import as_table, eval_in_row, iter_rows
 from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
 from postcall.powerfx.functions.text import tabular
-from postcall.powerfx.operators import decimal_operands, numeric, power
+from postcall.powerfx.operators import decimal_operands, numeric, power, read_untyped
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.values import ErrorKind, ErrorValue, Table, Value, format_number
 
@@ -215,6 +215,10 @@ def _trunc(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 def _mod(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Mod(number, divisor): the remainder, with the sign of the divisor."""
     if type(args[0]) is not float or type(args[1]) is not float:
+        read = read_untyped(args[0], args[1], frame.decimal)  # the operators' number model
+        if isinstance(read, ErrorValue):
+            return read
+        args = list(read)
         exact = decimal_operands(args[0], args[1], frame.decimal)
         if exact is not None:
             return exact if isinstance(exact, ErrorValue) else nums.modulo(*exact)

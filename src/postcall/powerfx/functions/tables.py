@@ -324,6 +324,11 @@ def _for_all(site: CallSite, args: Sequence[Fn]) -> Fn:
             too_much = held.add(out[-1])
             if too_much is not None:
                 return too_much
+        errors = [v for v in out if isinstance(v, ErrorValue)]
+        if errors and site.features.v1:
+            # As Microsoft's interpreter: rows whose formula failed make ForAll that error
+            # (every row's, aggregated); IfError inside the formula keeps a row.
+            return ErrorValue.merge(errors)
         if body_kind == "Record":
             return Table(out)
         if out and all(isinstance(v, Record) or v is None or isinstance(v, ErrorValue) for v in out) and any(
@@ -532,7 +537,10 @@ def _distinct(site: CallSite, args: Sequence[Fn]) -> Fn:
     alias = site.aliases[0] if site.aliases else None
 
     def run(frame: Frame) -> Value:
-        table = _table_arg(site, source(frame))
+        value = source(frame)
+        if value is None and site.arg_kind(0) == "Table":
+            return None  # a Blank table gives Blank
+        table = _table_arg(site, value)
         if isinstance(table, ErrorValue):
             return table
         out: list[Value] = []

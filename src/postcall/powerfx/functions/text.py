@@ -215,12 +215,32 @@ def _mid(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     return value[start - 1 : start - 1 + count]
 
 
+# The one character whose simple case mapping differs from the first character of Python's full one.
+_SIMPLE_LOWER = {"\u0130": "i"}
+
+
+def _simple_case(text: str, full: Callable[[str], str]) -> str:
+    """Upper/Lower as .NET's TextInfo does: character by character, never changing the length.
+
+    Python applies Unicode's full mappings ('ß' -> 'SS', 'ﬁ' -> 'FI', 'İ' -> 'i̇'); .NET keeps a
+    character whose mapping is more than one character ('straße' -> 'STRAßE'), so Len agrees.
+    """
+    mapped = full(text)
+    if len(mapped) == len(text):
+        return mapped
+    out = []
+    for ch in text:
+        one = full(ch)
+        out.append(one if len(one) == 1 else _SIMPLE_LOWER.get(ch, ch) if full is str.lower else ch)
+    return "".join(out)
+
+
 @eager("Lower", 1, 1)
 @tabular
 def _lower(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Lower(text)"""
     value = _text_arg(args[0])
-    return value if isinstance(value, ErrorValue) else check_text(frame, site, value.lower())  # grows 3x at most
+    return value if isinstance(value, ErrorValue) else check_text(frame, site, _simple_case(value, str.lower))
 
 
 @eager("Upper", 1, 1)
@@ -228,7 +248,7 @@ def _lower(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 def _upper(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Upper(text)"""
     value = _text_arg(args[0])
-    return value if isinstance(value, ErrorValue) else check_text(frame, site, value.upper())  # 'ß' -> 'SS'
+    return value if isinstance(value, ErrorValue) else check_text(frame, site, _simple_case(value, str.upper))
 
 
 @eager("Proper", 1, 1)
