@@ -29,9 +29,8 @@ import json
 import re
 from typing import Any
 
-import jsonschema
-
 from postcall.actions import ActionResult
+from postcall.actions.model_output import structured_answer
 from postcall.diagnostics import Severity, register_code
 from postcall.engine.interpreter import Flow, Runner
 from postcall.engine.nodes.backend import latency, suspend
@@ -316,6 +315,8 @@ _FAILURES = {
     "refused_host": "host not allowed",
     "no_model": "no model configured",
     "bad_request": "request not sent",
+    "bad_output": "answer did not fit the prompt's schema",
+    "content_filter": "withheld by the content filter",
 }
 
 
@@ -334,6 +335,16 @@ def note_failure(r: Runner, frame: Frame, node: Node, result: ActionResult, then
 
 def _apply_prompt(r: Runner, frame: Frame, node: InvokePrompt, result: ActionResult) -> Flow:
     if not result.ok:
+        category = result.error_category
+        if category == "bad_output":  # the model step checked the answer (actions/model_output.py)
+            note_failure(r, frame, node, result, "the prompt's error path")
+            raise r.fault(f"Prompt {node.ai_model_id!r} ({node.id!r}) {(result.error or '').replace('The model ', '', 1)}",
+                          code=RUN_GENERATIVE, error_code="PromptOutputInvalid", frame=frame, node=node.id, span=node.span)
+        if category == "content_filter":
+            r.note("Model answer withheld by the endpoint's content filter; the prompt's error path.", frame, node.id,
+                   kind="content_filter", status=result.status_code, tries=result.attempts, elapsed_ms=result.elapsed_ms)
+            raise r.fault(f"Prompt {node.ai_model_id!r} ({node.id!r}) was withheld by the endpoint's content filter.",
+                          code=RUN_GENERATIVE, error_code="ContentFiltered", frame=frame, node=node.id, span=node.span)
         note_failure(r, frame, node, result, "the prompt's error path")
         raise r.fault(
             f"Prompt {node.ai_model_id!r} ({node.id!r}) failed: {result.error or result.error_category}.",
@@ -343,17 +354,11 @@ def _apply_prompt(r: Runner, frame: Frame, node: InvokePrompt, result: ActionRes
     definition = _definition(r, node)
     structured: Any = None
     if definition is not None and definition.output_schema is not None:
-        try:
-            structured = json.loads(text)
-        except ValueError as exc:
-            raise r.fault(
-                f"Prompt {node.ai_model_id!r} ({node.id!r}) answered text that is not JSON: {exc}.",
-                code=RUN_GENERATIVE, error_code="PromptOutputInvalid", frame=frame, node=node.id, span=node.span,
-            ) from exc
-        problem = _schema_problem(structured, definition.output_schema)
+        # an answer recorded before the step checked it is still checked here (same function)
+        structured, problem = structured_answer(text, definition.output_schema)
         if problem:
             raise r.fault(
-                f"Prompt {node.ai_model_id!r} ({node.id!r}) answered JSON that does not fit its output schema: {problem}",
+                f"Prompt {node.ai_model_id!r} ({node.id!r}) answered {problem}",
                 code=RUN_GENERATIVE, error_code="PromptOutputInvalid", frame=frame, node=node.id, span=node.span,
             )
     for binding in node.output:
@@ -369,17 +374,6 @@ def _apply_prompt(r: Runner, frame: Frame, node: InvokePrompt, result: ActionRes
             value = None
         r.assign(binding.variable, value, frame)
     return Flow.NEXT
-
-
-def _schema_problem(value: Any, schema: Any) -> str | None:
-    try:
-        jsonschema.validate(value, schema)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "the answer"
-        return f"{where}: {exc.message}"
-    except jsonschema.SchemaError as exc:
-        return f"the prompt's output schema is not a valid JSON schema: {exc.message}"
-    return None
 
 
 def apply_generative(r: Runner, frame: Frame, node: Node, result: ActionResult) -> Flow:
