@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
-from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number, to_text
+from postcall.powerfx import numbers as nums
+from postcall.powerfx.coerce import (
+    coerce_to_kind,
+    compare,
+    equals,
+    to_boolean,
+    to_decimal,
+    to_number,
+    to_text,
+)
 from postcall.powerfx.functions.common import (
     TableText,
     as_table,
@@ -16,6 +26,7 @@ from postcall.powerfx.functions.common import (
     text_room,
 )
 from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
+from postcall.powerfx.operators import numeric
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.values import (
     NUMBER_TYPES,
@@ -361,7 +372,22 @@ def _sequence(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if err is not None:
         return err
     frame.visit(total)
-    return Table.of_values([start + i * step for i in range(total)])
+    given = args[1:]
+    if given and all(type(a) is not float for a in given) and (frame.decimal or any(type(a) is Decimal for a in given)):
+        # Decimal start and step: each value exact, one beyond Decimal's range a Numeric error.
+        first = to_decimal(given[0])
+        by = to_decimal(given[1]) if len(given) > 1 else Decimal(1)
+        if isinstance(first, ErrorValue) or isinstance(by, ErrorValue):
+            return ErrorValue.merge([e for e in (first, by) if isinstance(e, ErrorValue)])
+        return Table.of_values([_decimal_step(first, by, i) for i in range(total)])
+    return Table.of_values([numeric(start + i * step) for i in range(total)])
+
+
+def _decimal_step(first: Decimal, by: Decimal, index: int) -> Value:
+    if index == 0:
+        return first
+    offset = nums.multiply(Decimal(index), by)
+    return offset if isinstance(offset, ErrorValue) else nums.add(first, offset)
 
 
 @lazy("Concat", 2, 3)
