@@ -10,7 +10,11 @@ Prepared once per agent from its topics' trigger phrases:
 * at a turn, the utterance gets the same features; the classifier gives each candidate topic a
   probability (softmax over the candidates the engine passes, so a topic whose condition is
   false or that is excluded takes no share), and the cosine to the topic's nearest phrase says
-  whether the utterance is about any of them at all.
+  whether the utterance is about any of them at all;
+* the classifier has one more class, "none of these", fitted on everyday sentences shipped with
+  postcall (`background.py`).  Its share of the softmax is not reported; it lowers the topics'
+  probabilities when an utterance is about none of them, so `match_threshold` rejects more
+  out-of-scope utterances for the same in-scope loss.
 
 The decision (Copilot Studio's outcomes):
 
@@ -38,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from postcall.engine.recognizer import IntentCandidate, IntentMatch, Recognition
+from postcall.understanding.background import BACKGROUND
 from postcall.understanding.classifier import SoftmaxModel, fit, softmax
 from postcall.understanding.embedding import StaticEmbedder, load_embedder
 from postcall.understanding.lexical import TfIdf
@@ -49,8 +54,8 @@ F32 = npt.NDArray[np.float32]
 class Thresholds:
     """The decision's knobs (agent.yaml `recognizer:` sets them; see the module docstring)."""
 
-    match_threshold: float = 0.06  # calibrated: bench/bench_recognizer.py --calibrate
-    similarity_floor: float = 0.31
+    match_threshold: float = 0.04  # calibrated: bench/bench_recognizer.py --calibrate
+    similarity_floor: float = 0.30
     ambiguity_ratio: float = 0.7
     strong: float = 0.5  # a match good enough to interrupt a free-text question
     max_options: int = 3
@@ -93,10 +98,16 @@ class EmbeddedRecognizer:
     name = "embedded"
 
     def __init__(
-        self, thresholds: Thresholds | None = None, embedder: StaticEmbedder | None = None, *, topic_names: bool = True
+        self,
+        thresholds: Thresholds | None = None,
+        embedder: StaticEmbedder | None = None,
+        *,
+        topic_names: bool = True,
+        background: bool = True,
     ) -> None:
         self.thresholds = thresholds or Thresholds()
         self.topic_names = topic_names  # a readable topic name counts as one more phrase
+        self.background = background  # the "none of these" class (background.py)
         self._embedder = embedder
         self._prepared: _Prepared | None = None
         self._lock = threading.Lock()
@@ -149,12 +160,17 @@ class EmbeddedRecognizer:
                 if text.strip():
                     phrases.append(text)
                     labels.append(index)
-        vectors = self.embedder.embed(phrases)
-        tfidf = TfIdf(phrases)
-        lexical = tfidf.transform(phrases)
         label_array = np.array(labels, dtype=np.int64)
-        model = fit(vectors, lexical, tfidf.size, label_array, len(topics))
-        return _Prepared(key, topics, tuple(phrases), label_array, vectors, tfidf, model)
+        # The background sentences join the fit as class len(topics), after the topics' phrases;
+        # the vocabulary stays the agent's own (their words outside it carry nothing).
+        extra = list(BACKGROUND) if self.background else []
+        vectors = self.embedder.embed(phrases + extra)
+        tfidf = TfIdf(phrases)
+        lexical = tfidf.transform(phrases + extra)
+        fit_labels = np.concatenate([label_array, np.full(len(extra), len(topics), dtype=np.int64)])
+        model = fit(vectors, lexical, tfidf.size, fit_labels, len(topics) + (1 if extra else 0))
+        phrase_vectors = np.ascontiguousarray(vectors[: len(phrases)])
+        return _Prepared(key, topics, tuple(phrases), label_array, phrase_vectors, tfidf, model)
 
     # ------------------------------------------------------------------------------------------
     # recognition
@@ -168,8 +184,12 @@ class EmbeddedRecognizer:
         columns = np.array([index[c.topic] for c in candidates], dtype=np.int64)
         vector = self.embedder.embed([text])
         lexical = prepared.tfidf.transform([text])
-        logits = prepared.model.logits(vector, lexical)[0][columns]
-        probabilities = softmax(logits)
+        logits = prepared.model.logits(vector, lexical)[0]
+        if logits.shape[0] > len(prepared.topics):  # the background class competes, unreported
+            columns_bg = np.r_[columns, len(prepared.topics)]
+            probabilities = softmax(logits[columns_bg])[:-1]
+        else:
+            probabilities = softmax(logits[columns])
         cosines = prepared.phrase_vectors @ vector[0]
         nearest = self._nearest(prepared, cosines)
         out: list[tuple[IntentMatch, float]] = []
