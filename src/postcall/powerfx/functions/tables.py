@@ -577,6 +577,8 @@ def _distinct(site: CallSite, args: Sequence[Fn]) -> Fn:
             value = eval_in_row(frame, row, alias, body, table.columns)
             if isinstance(value, ErrorValue):
                 return value
+            if isinstance(value, (Record, Table)):
+                return site.invalid("the formula must give a single value, not a record or a table.")
             if not any(equals(value, seen) is True for seen in out):
                 out.append(value)
         return Table.of_values(out)
