@@ -105,6 +105,12 @@ def register_secret_values(values: Iterable[str]) -> None:
     _SECRET_VALUES.update(v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_VALUE_CHARS)
 
 
+def redact_text(text: str) -> str:
+    """`text` (an error message, a log line) with bearer tokens, registered secret values and the
+    secret parts of a URL masked."""
+    return _mask_text(text)
+
+
 def _mask_text(text: str) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     for secret in sorted(_SECRET_VALUES, key=len, reverse=True):

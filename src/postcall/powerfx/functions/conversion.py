@@ -532,8 +532,8 @@ __all__ = ["Record"]
 def _column_names_of(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """ColumnNames(untyped object): its field names, as a one-column table of text."""
     value = args[0]
-    if value is None:
-        return None
+    if value is None or (isinstance(value, UntypedObject) and value.raw is None):
+        return None  # Blank, or JSON null
     if not isinstance(value, UntypedObject) or not isinstance(value.raw, dict):
         return site.invalid("expects an untyped object (ParseJSON of a JSON object).")
     return Table.of_values(list(value.raw))
@@ -543,8 +543,8 @@ def _column_names_of(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 def _column_of(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     """Column(untyped object, name): one field of it, untyped (Blank when it has no such field)."""
     value, name = args
-    if value is None:
-        return None
+    if value is None or (isinstance(value, UntypedObject) and value.raw is None):
+        return None  # Blank, or JSON null
     if not isinstance(value, UntypedObject) or not isinstance(value.raw, dict):
         return site.invalid("expects an untyped object (ParseJSON of a JSON object).")
     key = to_text(name)

@@ -302,6 +302,8 @@ def _aggregate(
                 if name in ("Min", "Max") and site.features.v1 and isinstance(head, (dt.date, dt.timedelta)):
                     return _extreme_as_first(name, values)
             present = [v for v in values if v is not None]
+            if not present and isinstance(head, Table):  # a formula Blank for every row
+                return site.error(ErrorKind.Div0, "Average of no values.") if name == "Average" else None
             errors = [v for v in present if isinstance(v, ErrorValue)]
             if errors:  # every argument's error, as for functions that take values
                 return ErrorValue.merge(errors)

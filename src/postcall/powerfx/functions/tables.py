@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
-from postcall.powerfx.coerce import coerce_to_kind, compare, equals, to_boolean, to_number, to_text
+from postcall.powerfx import numbers as nums
+from postcall.powerfx.coerce import (
+    coerce_to_kind,
+    compare,
+    equals,
+    to_boolean,
+    to_decimal,
+    to_number,
+    to_text,
+)
 from postcall.powerfx.functions.common import (
     TableText,
     as_table,
@@ -16,6 +26,7 @@ from postcall.powerfx.functions.common import (
     text_room,
 )
 from postcall.powerfx.functions.registry import CallSite, Fn, eager, lazy
+from postcall.powerfx.operators import numeric
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.values import (
     NUMBER_TYPES,
@@ -361,7 +372,22 @@ def _sequence(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     if err is not None:
         return err
     frame.visit(total)
-    return Table.of_values([start + i * step for i in range(total)])
+    given = args[1:]
+    if given and all(type(a) is not float for a in given) and (frame.decimal or any(type(a) is Decimal for a in given)):
+        # Decimal start and step: each value exact, one beyond Decimal's range a Numeric error.
+        first = to_decimal(given[0])
+        by = to_decimal(given[1]) if len(given) > 1 else Decimal(1)
+        if isinstance(first, ErrorValue) or isinstance(by, ErrorValue):
+            return ErrorValue.merge([e for e in (first, by) if isinstance(e, ErrorValue)])
+        return Table.of_values([_decimal_step(first, by, i) for i in range(total)])
+    return Table.of_values([numeric(start + i * step) for i in range(total)])
+
+
+def _decimal_step(first: Decimal, by: Decimal, index: int) -> Value:
+    if index == 0:
+        return first
+    offset = nums.multiply(Decimal(index), by)
+    return offset if isinstance(offset, ErrorValue) else nums.add(first, offset)
 
 
 @lazy("Concat", 2, 3)
@@ -508,9 +534,12 @@ def _sort_by_order_table(site: CallSite, table: Table, column: Value, order: Tab
     for row in order.rows:
         if isinstance(row, ErrorValue):
             return row
-        wanted.append(row.get_field(order.columns[0]) if isinstance(row, Record) and order.columns else row)
-        if isinstance(wanted[-1], ErrorValue):
-            return wanted[-1]
+        value = row.get_field(order.columns[0]) if isinstance(row, Record) and order.columns else row
+        if isinstance(value, ErrorValue):
+            return value
+        if any(equals(value, seen) is True for seen in wanted):
+            return site.invalid(f"the order table lists {value!r} twice.")
+        wanted.append(value)
 
     for row in table.rows:
         if isinstance(row, ErrorValue):
@@ -548,6 +577,8 @@ def _distinct(site: CallSite, args: Sequence[Fn]) -> Fn:
             value = eval_in_row(frame, row, alias, body, table.columns)
             if isinstance(value, ErrorValue):
                 return value
+            if isinstance(value, (Record, Table)):
+                return site.invalid("the formula must give a single value, not a record or a table.")
             if not any(equals(value, seen) is True for seen in out):
                 out.append(value)
         return Table.of_values(out)
