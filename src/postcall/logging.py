@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from postcall.redaction import redact_json, redact_url
+from postcall.redaction import redact_json, redact_text, redact_url
 
 # Keys every post-call log line may carry; documented in docs/durable-actions.md.
 CONTEXT_KEYS = ("conversation_id", "run_id", "topic", "node", "attempt", "executor_id")
@@ -36,6 +36,14 @@ def _redact_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -
     return event
 
 
+def _redact_exception(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # a traceback is text rendered after `_redact_event`: its messages may quote a secret
+    exc = event.get("exception")
+    if isinstance(exc, str):
+        event["exception"] = redact_text(exc)
+    return event
+
+
 def configure_logging(*, level: str = "INFO", stream: TextIO | None = None) -> None:
     """Send JSON log lines at `level` or above to `stream` (stderr by default)."""
     global _configured
@@ -47,6 +55,7 @@ def configure_logging(*, level: str = "INFO", stream: TextIO | None = None) -> N
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact_event,
             structlog.processors.format_exc_info,
+            _redact_exception,
             structlog.processors.JSONRenderer(sort_keys=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -4,6 +4,8 @@ A name is secret when it is one of the well-known credential headers (Authorizat
 ...) or when it contains one of the words in `SECRET_WORDS` (token, secret, password, api key,
 ...), compared case-insensitively with `-` and `_` ignored.  Values under a secret name are
 replaced by `REDACTED`; everything else is kept so that a failing request stays debuggable.
+A number under a name ending in "tokens" (a model's `prompt_tokens`, `total_tokens` usage) is
+a count, not a credential, and is kept; a token's text (`token`, `api_token`) is masked.
 
 `redact_json` is the one function every shown or logged payload passes (the API, the console,
 `postcall runs --format json`, the log lines): besides secret keys at any depth it masks the
@@ -76,6 +78,16 @@ def is_secret_name(name: str) -> bool:
     return any(word in norm for word in SECRET_WORDS)
 
 
+def _is_usage_count(name: str, value: Any) -> bool:
+    """A model's usage numbers (`prompt_tokens`, `completion_tokens`, `total_tokens`,
+    `cached_tokens`...) are counts, not secrets: a number under a name ending in "tokens", or
+    OpenAI's `prompt_tokens_details` object (whose own fields are judged the same way)."""
+    norm = _normalise(name)
+    if isinstance(value, Mapping):
+        return norm.endswith("tokensdetails")
+    return isinstance(value, int | float) and not isinstance(value, bool) and norm.endswith("tokens")
+
+
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """A copy of `headers` with credential values masked (names are kept)."""
     return {name: (REDACTED if is_secret_name(name) else value) for name, value in headers.items()}
@@ -105,6 +117,12 @@ def register_secret_values(values: Iterable[str]) -> None:
     _SECRET_VALUES.update(v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_VALUE_CHARS)
 
 
+def redact_text(text: str) -> str:
+    """`text` (an error message, a log line) with bearer tokens, registered secret values and the
+    secret parts of a URL masked."""
+    return _mask_text(text)
+
+
 def _mask_text(text: str) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     for secret in sorted(_SECRET_VALUES, key=len, reverse=True):
@@ -122,7 +140,7 @@ def redact_json(value: Any) -> Any:
         out: dict[str, Any] = {}
         for k, v in value.items():
             key = str(k)
-            if is_secret_name(key) and v is not None:
+            if is_secret_name(key) and v is not None and not _is_usage_count(key, v):
                 out[key] = REDACTED
             elif key.lower() in _BODY_KEYS and isinstance(v, str):
                 out[key] = _mask_text(redact_body(v, content_type) or v)

@@ -44,3 +44,20 @@ def test_log_lines_are_json_with_context_and_no_secrets() -> None:
     assert line["event"] == "sent" and line["conversation_id"] == "c1" and line["run_id"] == "r1"
     assert "hunter2" not in stream.getvalue() and "xyz123456" not in stream.getvalue() and "token=abc" not in stream.getvalue()
     configure_logging(level="WARNING")
+
+
+def test_token_usage_counts_are_kept_and_token_values_masked() -> None:
+    """A model's usage numbers are counts (review-12 #7); a token's text stays a secret."""
+    usage = {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16,
+             "prompt_tokens_details": {"cached_tokens": 0}}
+    response = {"status_code": 200, "content": "We open at nine.", "usage": usage}
+    assert redact_json(response) == response
+    secrets = {"token": "abc123xyz", "api_token": "tok-999999", "access_token": 42, "refresh_token": "r-1234567",
+               "max_tokens": "sk-looks-like-a-key", "tokens": True,
+               "token_details": {"n": 1}, "prompt_tokens_details": "a-token-text"}
+    assert redact_json(secrets) == {key: REDACTED for key in secrets}
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    get_logger("t").info("model_answered", usage=usage, api_token="tok-999999")
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert line["usage"] == usage and line["api_token"] == REDACTED

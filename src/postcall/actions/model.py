@@ -30,7 +30,7 @@ from postcall.actions.retry import AttemptOutcome, is_retryable_status, parse_re
 from postcall.actions.settings import ActionSettings
 from postcall.actions.types import ActionRequest, ActionResult
 from postcall.errors import ActionError, ConfigError
-from postcall.redaction import truncate
+from postcall.redaction import redact_text, truncate
 
 
 class _PolicyTransport(httpx2.AsyncBaseTransport):
@@ -104,6 +104,9 @@ def _request_view(endpoint: ModelEndpoint, payload: dict[str, Any]) -> dict[str,
 
 def _fail(message: str, category: str, *, retryable: bool = False, view: dict[str, Any] | None = None,
           status: int | None = None, retry_after: float | None = None) -> AttemptOutcome:
+    # The endpoint's own words may echo the key (a 401 body): masked here, before the text
+    # becomes a result, a step record, a run error, a log line or a note.
+    message = redact_text(message)
     return _count(AttemptOutcome(
         ActionResult(ok=False, status_code=status, error=message, error_category=category),
         retryable=retryable, retry_after=retry_after, request_view=view or {},

@@ -16,6 +16,7 @@ from typing import Any
 
 from postcall.actions.retry import RetryPolicy
 from postcall.errors import ConfigError
+from postcall.redaction import register_secret_values
 
 DEFAULT_KEY_ENV = "POSTCALL_MODEL_API_KEY"
 
@@ -55,13 +56,20 @@ class ModelEndpoint:
         return replace(base, max_attempts=self.max_attempts)
 
     def api_key(self) -> str | None:
-        """The key, read now from the file or the environment (None: the server needs none)."""
+        """The key, read now from the file or the environment (None: the server needs none).
+
+        Every key read is registered with the redaction, so an endpoint that echoes it (a 401
+        body, a proxy's error page) has it masked in whatever the error text reaches."""
         if self.api_key_file:
             try:
-                return Path(self.api_key_file).read_text(encoding="utf-8").strip() or None
+                key = Path(self.api_key_file).read_text(encoding="utf-8").strip() or None
             except OSError as exc:
                 raise ConfigError(f"The model API key file {self.api_key_file!r} cannot be read: {exc.strerror}.") from exc
-        return os.environ.get(self.api_key_env) or None
+        else:
+            key = os.environ.get(self.api_key_env) or None
+        if key:
+            register_secret_values([key])
+        return key
 
     def to_json(self) -> dict[str, Any]:
         return {

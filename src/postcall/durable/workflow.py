@@ -28,6 +28,7 @@ from postcall.actions.settings import ActionSettings
 from postcall.actions.types import TelemetryEvent
 from postcall.durable.runtime import RunRuntime, runtime
 from postcall.logging import bind_log_context, get_logger
+from postcall.redaction import redact_text
 from postcall.store import WORKFLOW_NAME, RunEnvelope, RunStepRecord
 
 STEP_NAME = "postcall.action"
@@ -66,7 +67,7 @@ async def _run_action(rt: RunRuntime, run_id: str, step: int, request: dict[str,
             ok=attempt.ok,
             request=attempt.request,
             response=attempt.response,
-            error=attempt.error,
+            error=redact_text(attempt.error) if attempt.error else attempt.error,
             error_category=attempt.error_category,
             retry_in_s=attempt.retry_in_s,
             duration_ms=attempt.duration_ms,
@@ -117,7 +118,8 @@ class _CarriedTelemetry:
 
 def _failure_error(outcome: dict[str, Any]) -> str:
     error = outcome.get("error")
-    return str(error) if error else "The run failed."
+    # a run error is stored, shown and logged (DBOS's traceback too): masked once, here
+    return redact_text(str(error)) if error else "The run failed."
 
 
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)

@@ -81,6 +81,19 @@ def model_endpoint(agent: Agent) -> ModelEndpoint | None:
     )
 
 
+def register_model_key(agent: Agent) -> None:
+    """Register the model endpoint's key (env or secret file) with the redaction as soon as the
+    endpoint is configured, so it is masked wherever an error copies it (a missing or unreadable
+    key file is `check`'s to report, not a start failure)."""
+    endpoint = model_endpoint(agent)
+    if endpoint is None:
+        return
+    try:
+        endpoint.api_key()  # registers what it reads
+    except ConfigError:
+        return
+
+
 @dataclass(frozen=True, slots=True)
 class TopicRunInput:
     """The input of a "topic" run: which post-call topic, and the conversation as it ended."""
@@ -144,6 +157,7 @@ def register_agent(
     same reranking, so a post-call search answers as an in-call one does.
     """
     register_secret_values(v for k, v in agent.config.env.items() if is_secret_name(k))
+    register_model_key(agent)
     root = agent.root if agent.root.is_dir() else agent.root.parent
     shared = engine or Engine(agent, knowledge=open_agent_index(root, store=store))
     programs.register(PROGRAM, lambda data: TopicProgram(agent, shared, data))

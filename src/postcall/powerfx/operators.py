@@ -128,9 +128,10 @@ def _arith(
 
 
 def _operands(left: Value, right: Value, mode: bool, negated: bool = False) -> tuple[Value, Value] | ErrorValue:
-    """The operands' errors (the first), else the operands with untyped values read."""
+    """The operands' errors (both, aggregated, as Power Fx does), else the operands with
+    untyped values read."""
     if isinstance(left, ErrorValue):
-        return left
+        return ErrorValue.merge([left, right]) if isinstance(right, ErrorValue) else left
     if isinstance(right, ErrorValue):
         return right
     return _read_untyped(left, right, mode, negated)

@@ -53,7 +53,7 @@ from postcall.engine.activity import (
 )
 from postcall.errors import TopicError
 from postcall.lifecycle.knowledge import open_agent_index
-from postcall.lifecycle.programs import action_settings_for
+from postcall.lifecycle.programs import action_settings_for, register_model_key
 from postcall.lifecycle.recognition import recognizer_actions, runtime_recognizer
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
@@ -126,6 +126,7 @@ class Conversation:
     ) -> None:
         self.agent = agent if isinstance(agent, Agent) else load(agent, env)
         root = self.agent.root if self.agent.root.is_dir() else self.agent.root.parent
+        register_model_key(self.agent)
         self.recognizer_actions = recognizer_actions(self.agent, transport=transport)
         self.engine = Engine(
             self.agent, recognizer=recognizer or runtime_recognizer(self.agent, self.recognizer_actions),

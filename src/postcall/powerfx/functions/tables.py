@@ -534,9 +534,12 @@ def _sort_by_order_table(site: CallSite, table: Table, column: Value, order: Tab
     for row in order.rows:
         if isinstance(row, ErrorValue):
             return row
-        wanted.append(row.get_field(order.columns[0]) if isinstance(row, Record) and order.columns else row)
-        if isinstance(wanted[-1], ErrorValue):
-            return wanted[-1]
+        value = row.get_field(order.columns[0]) if isinstance(row, Record) and order.columns else row
+        if isinstance(value, ErrorValue):
+            return value
+        if any(equals(value, seen) is True for seen in wanted):
+            return site.invalid(f"the order table lists {value!r} twice.")
+        wanted.append(value)
 
     for row in table.rows:
         if isinstance(row, ErrorValue):
@@ -574,6 +577,8 @@ def _distinct(site: CallSite, args: Sequence[Fn]) -> Fn:
             value = eval_in_row(frame, row, alias, body, table.columns)
             if isinstance(value, ErrorValue):
                 return value
+            if isinstance(value, (Record, Table)):
+                return site.invalid("the formula must give a single value, not a record or a table.")
             if not any(equals(value, seen) is True for seen in out):
                 out.append(value)
         return Table.of_values(out)

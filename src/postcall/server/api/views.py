@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from postcall.diagnostics import Diagnostic
 from postcall.engine.values import decode, to_plain
-from postcall.redaction import redact_json
+from postcall.redaction import redact_json, redact_text
 from postcall.server.api.models import (
     ActivityOut,
     AttemptOut,
@@ -268,6 +268,11 @@ def end_record_of(conv: Conversation) -> EndRecordOut | None:
     )
 
 
+def _redacted_text(text: str | None) -> str | None:
+    """A run's or an attempt's error through the one redaction (an endpoint may echo a key)."""
+    return None if text is None else redact_text(text)
+
+
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -285,7 +290,7 @@ def run_summary(run: Run) -> RunSummary:
         executions=run.executions,
         attempts=run.attempts,
         redrives=run.redrives,
-        error=run.error,
+        error=_redacted_text(run.error),
         failed_step=run.failed_step,
         failed_node=run.failed_node,
         created_at=run.created_at,
@@ -301,7 +306,7 @@ def _attempt(record: RunStepRecord) -> AttemptOut:
         at=record.at,
         ok=record.ok,
         duration_ms=record.duration_ms,
-        error=record.error,
+        error=_redacted_text(record.error),
         error_category=record.error_category,
         retry_in_s=record.retry_in_s,
         request=redact_json(record.request) if record.request is not None else None,
