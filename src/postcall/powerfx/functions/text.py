@@ -370,9 +370,9 @@ def _replace(frame: Frame, site: CallSite, args: list[Value]) -> Value:
     start = _int_arg(args[1])
     count = _int_arg(args[2])
     new = _text_arg(args[3])
-    for v in (value, start, count, new):
-        if isinstance(v, ErrorValue):
-            return v
+    errors = [v for v in (value, start, count, new) if isinstance(v, ErrorValue)]
+    if errors:  # every argument's conversion error
+        return ErrorValue.merge(errors)
     assert isinstance(value, str) and isinstance(new, str)
     assert isinstance(start, int) and isinstance(count, int)
     if start < 1 or count < 0:
