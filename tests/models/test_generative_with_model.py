@@ -18,6 +18,7 @@ from postcall.actions.retry import RetryPolicy
 from postcall.devtools.openai_server import OpenAIServer, Scripted
 from postcall.engine.activity import Activity, ActivityType, Say
 from postcall.engine.engine import Engine, TurnResult
+from postcall.engine.nodes.generative import fill_holes
 from postcall.engine.state import ConversationState
 from postcall.knowledge.index import open_index
 from postcall.lifecycle.programs import action_settings_for
@@ -114,7 +115,14 @@ def test_a_text_prompt_fills_its_holes_from_the_bindings(call: Call, openai_serv
     openai_server.responder = lambda body: "HVAC"
     assert call.say("my heating is broken") == ["Category: HVAC"]
     prompt = openai_server.requests[0]["messages"][0]["content"]
+    # the hole is `{Problem Description}` (a space), the binding's key `Problem_20Description`
     assert prompt == "Pick the category of this problem among HVAC, Electrical, Plumbing: my heating is broken"
+
+
+@pytest.mark.parametrize("hole", ["{Problem Description}", "{Problem_20Description}", "{ Problem Description }"])
+@pytest.mark.parametrize("key", ["Problem_20Description", "Problem Description"])
+def test_a_hole_and_its_binding_match_in_either_encoding(hole: str, key: str) -> None:
+    assert fill_holes(f"Problem: {hole}. {{Unknown Hole}}", {key: "no heat", "n": 2}) == "Problem: no heat. {Unknown Hole}"
 
 
 def test_a_structured_prompt_binds_fields_and_rejects_an_answer_off_its_schema(call: Call, openai_server: OpenAIServer) -> None:

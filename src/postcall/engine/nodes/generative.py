@@ -242,19 +242,32 @@ def _definition(r: Runner, node: InvokePrompt) -> PromptDefinition | None:
     return prompts.get(node.ai_model_id) or (prompts.get(node.display_name) if node.display_name else None)
 
 
+_ENCODED = re.compile(r"_([0-9A-Fa-f]{2})")
+
+
 def _decode(name: str) -> str:
-    """Export names encode characters as `_XX` hex (`Problem_20Description`)."""
-    return re.sub(r"_([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), name)
+    """Copilot Studio's export encodes characters of input and output names as `_XX` hex
+    (`Problem_20Description` is "Problem Description"); the one place names are decoded, so a
+    binding key and a prompt's `{hole}` match whichever form each is written in."""
+    return _ENCODED.sub(lambda m: chr(int(m.group(1), 16)), name)
 
 
-def _fill(text: str, values: dict[str, Any]) -> str:
+def fill_holes(text: str, values: dict[str, Any]) -> str:
+    """The prompt text with each `{Name}` hole filled from `values` (keyed by binding name).
+
+    A hole and a binding match on their decoded names: `{Problem Description}` and
+    `{Problem_20Description}` are both filled from the binding `Problem_20Description` (or
+    `Problem Description`).  A hole no binding fills is left as written."""
+    by_name: dict[str, Any] = {}
+    for key, value in values.items():
+        by_name.setdefault(_decode(key.strip()), value)
+
     def sub(match: re.Match[str]) -> str:
-        name = match.group(1).strip()
-        for key in (name, _decode(name)):
-            if key in values:
-                value = values[key]
-                return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-        return match.group(0)
+        name = _decode(match.group(1).strip())
+        if name not in by_name:
+            return match.group(0)
+        value = by_name[name]
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
     return re.sub(r"\{([^{}\n]+)\}", sub, text)
 
@@ -285,7 +298,7 @@ def run_prompt(r: Runner, frame: Frame, node: InvokePrompt) -> Flow:
             r.assign(out.variable, None, frame)
         return Flow.NEXT
     values.setdefault("Transcript", transcript_text(r.state))
-    messages = [{"role": "user", "content": _fill(definition.text, values)}]
+    messages = [{"role": "user", "content": fill_holes(definition.text, values)}]
     payload: dict[str, Any] = {"purpose": "prompt", "messages": messages}
     if definition.output_schema is not None:
         payload["response_format"] = {
