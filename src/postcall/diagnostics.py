@@ -124,6 +124,9 @@ class Diagnostic:
     message: str
     span: SourceSpan | None = None
     hint: str | None = None
+    mask: SourceSpan | None = None
+    """Source text the excerpt must not show (a secret's value): from its start to the end of
+    its line it is printed as `[redacted]`."""
 
     @property
     def is_error(self) -> bool:
@@ -235,6 +238,8 @@ def render(
     if not 1 <= diag.span.line <= len(lines):
         return text + hint
     line_text = lines[diag.span.line - 1].expandtabs(1)
+    if diag.mask is not None and diag.mask.line == diag.span.line and diag.mask.column >= 1:
+        line_text = line_text[: diag.mask.column - 1] + "[redacted]"
     start = max(diag.span.column - 1, 0)
     if diag.span.end_line == diag.span.line and diag.span.end_column is not None:
         width = max(diag.span.end_column - diag.span.column, 1)

@@ -18,6 +18,7 @@ from postcall.actions.retry import RetryPolicy
 from postcall.devtools.openai_server import OpenAIServer, Scripted
 from postcall.engine.activity import Activity, ActivityType, Say
 from postcall.engine.engine import Engine, TurnResult
+from postcall.engine.nodes.generative import fill_holes
 from postcall.engine.state import ConversationState
 from postcall.knowledge.index import open_index
 from postcall.lifecycle.programs import action_settings_for
@@ -114,7 +115,14 @@ def test_a_text_prompt_fills_its_holes_from_the_bindings(call: Call, openai_serv
     openai_server.responder = lambda body: "HVAC"
     assert call.say("my heating is broken") == ["Category: HVAC"]
     prompt = openai_server.requests[0]["messages"][0]["content"]
+    # the hole is `{Problem Description}` (a space), the binding's key `Problem_20Description`
     assert prompt == "Pick the category of this problem among HVAC, Electrical, Plumbing: my heating is broken"
+
+
+@pytest.mark.parametrize("hole", ["{Problem Description}", "{Problem_20Description}", "{ Problem Description }"])
+@pytest.mark.parametrize("key", ["Problem_20Description", "Problem Description"])
+def test_a_hole_and_its_binding_match_in_either_encoding(hole: str, key: str) -> None:
+    assert fill_holes(f"Problem: {hole}. {{Unknown Hole}}", {key: "no heat", "n": 2}) == "Problem: no heat. {Unknown Hole}"
 
 
 def test_a_structured_prompt_binds_fields_and_rejects_an_answer_off_its_schema(call: Call, openai_server: OpenAIServer) -> None:
@@ -125,9 +133,34 @@ def test_a_structured_prompt_binds_fields_and_rejects_an_answer_off_its_schema(c
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"]["additionalProperties"] is False
     assert "caller: what are your opening hours on saturdays" in openai_server.requests[-1]["messages"][0]["content"]
     openai_server.responder = lambda body: json.dumps({"summary": "x", "case_number": "1", "resolved": "yes"})
+    before = len(openai_server.requests)
     assert call.say("analyse this call") == ["Error PromptOutputInvalid"]
+    assert len(openai_server.requests) == before + 3  # a failed attempt inside the model step: retried
     errors = [e for r in call.results for e in r.log if e.level == "error"]
     assert errors[-1].code == "RUN470" and "resolved: 'yes' is not of type 'boolean'" in errors[-1].message
+    assert "answered JSON that does not fit its output schema" in errors[-1].message
+
+
+def test_a_structured_answer_that_is_not_json_is_retried_and_then_the_error_path(call: Call, openai_server: OpenAIServer) -> None:
+    good = json.dumps({"summary": "Asked about hours.", "case_number": "", "resolved": True})
+    openai_server.script.append(Scripted(content="Here you go!"))
+    openai_server.responder = lambda body: good
+    assert call.say("analyse this call") == ["Summary: Asked about hours. Resolved: true"]  # the retry fitted
+    assert len(openai_server.requests) == 2
+    openai_server.responder = lambda body: "Here you go!"
+    assert call.say("analyse this call") == ["Error PromptOutputInvalid"]
+    errors = [e for r in call.results for e in r.log if e.level == "error"]
+    assert "answered text that is not JSON" in errors[-1].message
+
+
+def test_a_filtered_structured_prompt_is_reported_as_filtered(call: Call, openai_server: OpenAIServer) -> None:
+    openai_server.script.append(Scripted(content="", finish_reason="content_filter"))
+    assert call.say("analyse this call") == ["Error ContentFiltered"]
+    assert len(openai_server.requests) == 1  # a filter's verdict is not retried
+    errors = [e for r in call.results for e in r.log if e.level == "error"]
+    assert "content filter" in errors[-1].message and "not JSON" not in errors[-1].message
+    notes = [n.text for r in call.results for n in r.notes]
+    assert notes[-1].startswith("Model answer withheld by the endpoint's content filter")
 
 
 def test_the_harness_runs_model_calls_through_the_action_layer(

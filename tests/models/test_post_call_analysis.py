@@ -55,6 +55,9 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
 def runtime(tmp_path: Path, server: OpenAIServer, crm: CrmProcess) -> Iterator[Runtime]:
     agent = tmp_path / "contoso-analysis"
     shutil.copytree(REPO / "examples" / "contoso-analysis", agent, ignore=shutil.ignore_patterns(".postcall"))
+    config = agent / "agent.yaml"  # quick retries: the tests count requests, not waits
+    config.write_text(config.read_text(encoding="utf-8").replace("initial_interval_seconds: 0.5", "initial_interval_seconds: 0.01"),
+                      encoding="utf-8")
     rt = open_runtime(agent, database_url=f"sqlite:///{tmp_path / 'postcall.sqlite'}",
                       env_overrides={"crm_BaseUrl": crm.url}, clock=FixedClock(START))
     try:
@@ -117,3 +120,55 @@ def test_a_call_without_caller_speech_is_not_analysed(runtime: Runtime, server: 
     assert server.requests == []
     run = runtime.store.get_run(run_id)
     assert run is not None and not [s for s in run.steps if s.kind == "http"]
+
+
+def test_an_answer_off_the_schema_fails_the_step_and_a_redrive_asks_the_model_again(
+    runtime: Runtime, server: OpenAIServer, crm: CrmProcess
+) -> None:
+    """The answer is checked inside the durable model step: an answer off the schema is a failed
+    attempt (retried), never a recorded success that a redrive would replay for ever."""
+    cid = "CA-analysis-3"
+    asyncio.run(runtime.sessions.start(cid, channel="twilio", caller="+15550100113", event_id=f"{cid}:0"))
+    _say(runtime, cid, 1, "my case")
+    _say(runtime, cid, 2, "1003")
+    _say(runtime, cid, 3, "when do you open on saturday")
+    _hang_up(runtime, cid, 4)
+    good = server.responder
+    server.responder = lambda body: json.dumps({"summary": "x", "resolved": "yes", "case_number": "1003"}) \
+        if body.get("response_format") else "We open at 10 am on Saturdays."
+    run_id = f"postcall:{cid}:{TOPIC}"
+    with _executor(runtime) as executor:
+        assert executor.wait_for_runs([run_id], timeout_s=60) == {run_id: "failed"}
+        failed = [r for r in server.requests if r.get("response_format")]
+        assert len(failed) >= 2  # retried within the step
+        run = runtime.store.get_run(run_id)
+        assert run is not None and run.error is not None
+        assert "resolved: 'yes' is not of type 'boolean'" in run.error
+        server.responder = good
+        runtime.store.redrive(run_id)
+        assert executor.wait_for_runs([run_id], timeout_s=60) == {run_id: "succeeded"}
+    assert len([r for r in server.requests if r.get("response_format")]) == len(failed) + 1  # one new request
+    assert crm.case(1003)["call_summary"] == "The caller asked about Saturday opening hours for case 1003."
+
+
+def test_a_non_json_answer_is_a_failed_attempt_not_a_recorded_success(
+    runtime: Runtime, server: OpenAIServer, crm: CrmProcess
+) -> None:
+    cid = "CA-analysis-4"
+    asyncio.run(runtime.sessions.start(cid, channel="twilio", caller="+15550100114", event_id=f"{cid}:0"))
+    _say(runtime, cid, 1, "when do you open on saturday")
+    _hang_up(runtime, cid, 2)
+    good = server.responder
+    server.responder = lambda body: "Sure! Here is the summary you asked for." if body.get("response_format") else "ok"
+    run_id = f"postcall:{cid}:{TOPIC}"
+    with _executor(runtime) as executor:
+        assert executor.wait_for_runs([run_id], timeout_s=60) == {run_id: "failed"}
+        run = runtime.store.get_run(run_id)
+        assert run is not None and run.error is not None and "not JSON" in run.error
+        bad = [s for s in run.steps if s.kind == "model"]
+        assert bad and not any(s.ok for s in bad)
+        before = len(server.requests)
+        server.responder = good
+        runtime.store.redrive(run_id)
+        assert executor.wait_for_runs([run_id], timeout_s=60) == {run_id: "succeeded"}
+    assert len(server.requests) == before + 1

@@ -118,3 +118,21 @@ def test_summary_keeps_invalid_nodes_and_unknown_kinds_out_of_unsupported_kinds(
     assert "  unsupported kinds: SearchAndSummarizeWithCustomModel 1" in text
     assert "  unknown kinds:     OnConversationStar 1" in text
     assert "  invalid nodes:     HttpRequestAction 1, SetVariable 1" in text
+
+
+def test_a_secret_written_in_agent_yaml_is_not_printed_in_the_excerpt(tmp_path: Path) -> None:
+    """TPC252 points at the key; its excerpt masks the value (review-12 #12)."""
+    agent = tmp_path / "agent"
+    (agent / "topics").mkdir(parents=True)
+    name = "PostCallCrm.topic.yaml"
+    (agent / "topics" / name).write_text((FIXTURES / "agent_folder" / "topics" / name).read_text(encoding="utf-8"))
+    (agent / "agent.yaml").write_text(
+        "name: Leaky\nenv:\n  crm_ApiKey: 'sk-INENV-123456'\n"
+        "model:\n  base_url: http://127.0.0.1:8089/v1\n  model: m\n  api_key: sk-INYAML-999999  # oops\n"
+    )
+    code, out = run(str(agent))
+    assert code == 1
+    assert "error TPC252" in out and "warning TPC252" in out
+    assert "      api_key: [redacted]\n      ^^^^^^^" in out, out
+    assert "      crm_ApiKey: [redacted]\n      ^^^^^^^^^^" in out, out
+    assert "sk-INYAML-999999" not in out and "sk-INENV-123456" not in out

@@ -26,6 +26,7 @@ import openai
 
 from postcall.actions.hosts import Resolver, check_destination
 from postcall.actions.model_endpoint import ModelEndpoint
+from postcall.actions.model_output import response_schema, structured_answer
 from postcall.actions.retry import AttemptOutcome, is_retryable_status, parse_retry_after
 from postcall.actions.settings import ActionSettings
 from postcall.actions.types import ActionRequest, ActionResult
@@ -179,6 +180,18 @@ async def model_once(
         return _fail(f"The model refused: {truncate(refusal, 200)}", "refusal", view=view, status=200)
     content = message.content or ""
     usage = completion.usage.model_dump() if completion.usage is not None else None
+    schema = response_schema(payload)
+    if schema is not None:
+        # checked inside the step: a bad structured answer is a failed (retried) attempt, never a
+        # recorded success that a replay or a redrive would reuse (model_output.py)
+        if choice.finish_reason == "content_filter":
+            return _fail("The endpoint's content filter withheld the answer.", "content_filter", view=view, status=200)
+        _, problem = structured_answer(content, schema)
+        if problem:
+            outcome = _fail(f"The model answered {problem}", "bad_output", retryable=True, view=view, status=200)
+            outcome.response_view = {"status_code": 200, "content": truncate(content, settings.recorded_body_chars),
+                                     "usage": usage}
+            return outcome
     result = ActionResult(
         ok=True,
         status_code=200,

@@ -66,7 +66,7 @@ class _Reader:
         for key, _ in node.entries:
             if key.value not in known:
                 if _SECRET_WORDS.search(key.value):
-                    self.secret(key)
+                    self.secret(key, node.get(key.value))
                     continue
                 guess = did_you_mean(key.value, known)
                 fc.add(
@@ -76,7 +76,7 @@ class _Reader:
                     hint=f"did you mean '{guess}'?" if guess else None,
                 )
 
-    def secret(self, key: YScalar) -> None:
+    def secret(self, key: YScalar, value: YNode | None = None) -> None:
         env_hint = {
             "auth_token": "set TWILIO_AUTH_TOKEN in the environment or use auth_token_file",
             "secret": "set POSTCALL_EVENTS_SECRET in the environment or use secret_file",
@@ -86,6 +86,7 @@ class _Reader:
             f"{self.where} holds '{key.value}' in clear; secrets do not belong in agent.yaml.",
             key.span,
             hint=env_hint,
+            mask=value.span if value is not None else None,  # the excerpt never shows the value
         )
 
     def bad(self, node: YNode, message: str) -> None:
@@ -175,6 +176,7 @@ def _string_map(r: _Reader, node: YMap, what: str) -> dict[str, str]:
                 key.span,
                 hint="pass it at run time with --env NAME=VALUE (or the process environment) instead",
                 severity=Severity.WARNING,
+                mask=value.span,
             )
         if isinstance(value, YScalar):
             out[key.value] = "" if value.is_null else value.value

@@ -77,9 +77,10 @@ class FileContext:
         *,
         hint: str | None = None,
         severity: Severity | None = None,
+        mask: SourceSpan | None = None,
     ) -> None:
         sev = severity if severity is not None else default_severity(code)
-        self.diagnostics.append(Diagnostic(code, sev, message, span, hint))
+        self.diagnostics.append(Diagnostic(code, sev, message, span, hint, mask))
 
     def wrong_type(self, node: YNode, expected: str) -> None:
         """A WRONG_TYPE diagnostic at `node`: "<expected>, not <what the node is>." """

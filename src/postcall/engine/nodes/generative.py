@@ -29,9 +29,8 @@ import json
 import re
 from typing import Any
 
-import jsonschema
-
 from postcall.actions import ActionResult
+from postcall.actions.model_output import structured_answer
 from postcall.diagnostics import Severity, register_code
 from postcall.engine.interpreter import Flow, Runner
 from postcall.engine.nodes.backend import latency, suspend
@@ -243,19 +242,32 @@ def _definition(r: Runner, node: InvokePrompt) -> PromptDefinition | None:
     return prompts.get(node.ai_model_id) or (prompts.get(node.display_name) if node.display_name else None)
 
 
+_ENCODED = re.compile(r"_([0-9A-Fa-f]{2})")
+
+
 def _decode(name: str) -> str:
-    """Export names encode characters as `_XX` hex (`Problem_20Description`)."""
-    return re.sub(r"_([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), name)
+    """Copilot Studio's export encodes characters of input and output names as `_XX` hex
+    (`Problem_20Description` is "Problem Description"); the one place names are decoded, so a
+    binding key and a prompt's `{hole}` match whichever form each is written in."""
+    return _ENCODED.sub(lambda m: chr(int(m.group(1), 16)), name)
 
 
-def _fill(text: str, values: dict[str, Any]) -> str:
+def fill_holes(text: str, values: dict[str, Any]) -> str:
+    """The prompt text with each `{Name}` hole filled from `values` (keyed by binding name).
+
+    A hole and a binding match on their decoded names: `{Problem Description}` and
+    `{Problem_20Description}` are both filled from the binding `Problem_20Description` (or
+    `Problem Description`).  A hole no binding fills is left as written."""
+    by_name: dict[str, Any] = {}
+    for key, value in values.items():
+        by_name.setdefault(_decode(key.strip()), value)
+
     def sub(match: re.Match[str]) -> str:
-        name = match.group(1).strip()
-        for key in (name, _decode(name)):
-            if key in values:
-                value = values[key]
-                return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-        return match.group(0)
+        name = _decode(match.group(1).strip())
+        if name not in by_name:
+            return match.group(0)
+        value = by_name[name]
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
     return re.sub(r"\{([^{}\n]+)\}", sub, text)
 
@@ -286,7 +298,7 @@ def run_prompt(r: Runner, frame: Frame, node: InvokePrompt) -> Flow:
             r.assign(out.variable, None, frame)
         return Flow.NEXT
     values.setdefault("Transcript", transcript_text(r.state))
-    messages = [{"role": "user", "content": _fill(definition.text, values)}]
+    messages = [{"role": "user", "content": fill_holes(definition.text, values)}]
     payload: dict[str, Any] = {"purpose": "prompt", "messages": messages}
     if definition.output_schema is not None:
         payload["response_format"] = {
@@ -316,6 +328,8 @@ _FAILURES = {
     "refused_host": "host not allowed",
     "no_model": "no model configured",
     "bad_request": "request not sent",
+    "bad_output": "answer did not fit the prompt's schema",
+    "content_filter": "withheld by the content filter",
 }
 
 
@@ -334,6 +348,16 @@ def note_failure(r: Runner, frame: Frame, node: Node, result: ActionResult, then
 
 def _apply_prompt(r: Runner, frame: Frame, node: InvokePrompt, result: ActionResult) -> Flow:
     if not result.ok:
+        category = result.error_category
+        if category == "bad_output":  # the model step checked the answer (actions/model_output.py)
+            note_failure(r, frame, node, result, "the prompt's error path")
+            raise r.fault(f"Prompt {node.ai_model_id!r} ({node.id!r}) {(result.error or '').replace('The model ', '', 1)}",
+                          code=RUN_GENERATIVE, error_code="PromptOutputInvalid", frame=frame, node=node.id, span=node.span)
+        if category == "content_filter":
+            r.note("Model answer withheld by the endpoint's content filter; the prompt's error path.", frame, node.id,
+                   kind="content_filter", status=result.status_code, tries=result.attempts, elapsed_ms=result.elapsed_ms)
+            raise r.fault(f"Prompt {node.ai_model_id!r} ({node.id!r}) was withheld by the endpoint's content filter.",
+                          code=RUN_GENERATIVE, error_code="ContentFiltered", frame=frame, node=node.id, span=node.span)
         note_failure(r, frame, node, result, "the prompt's error path")
         raise r.fault(
             f"Prompt {node.ai_model_id!r} ({node.id!r}) failed: {result.error or result.error_category}.",
@@ -343,17 +367,11 @@ def _apply_prompt(r: Runner, frame: Frame, node: InvokePrompt, result: ActionRes
     definition = _definition(r, node)
     structured: Any = None
     if definition is not None and definition.output_schema is not None:
-        try:
-            structured = json.loads(text)
-        except ValueError as exc:
-            raise r.fault(
-                f"Prompt {node.ai_model_id!r} ({node.id!r}) answered text that is not JSON: {exc}.",
-                code=RUN_GENERATIVE, error_code="PromptOutputInvalid", frame=frame, node=node.id, span=node.span,
-            ) from exc
-        problem = _schema_problem(structured, definition.output_schema)
+        # an answer recorded before the step checked it is still checked here (same function)
+        structured, problem = structured_answer(text, definition.output_schema)
         if problem:
             raise r.fault(
-                f"Prompt {node.ai_model_id!r} ({node.id!r}) answered JSON that does not fit its output schema: {problem}",
+                f"Prompt {node.ai_model_id!r} ({node.id!r}) answered {problem}",
                 code=RUN_GENERATIVE, error_code="PromptOutputInvalid", frame=frame, node=node.id, span=node.span,
             )
     for binding in node.output:
@@ -369,17 +387,6 @@ def _apply_prompt(r: Runner, frame: Frame, node: InvokePrompt, result: ActionRes
             value = None
         r.assign(binding.variable, value, frame)
     return Flow.NEXT
-
-
-def _schema_problem(value: Any, schema: Any) -> str | None:
-    try:
-        jsonschema.validate(value, schema)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "the answer"
-        return f"{where}: {exc.message}"
-    except jsonschema.SchemaError as exc:
-        return f"the prompt's output schema is not a valid JSON schema: {exc.message}"
-    return None
 
 
 def apply_generative(r: Runner, frame: Frame, node: Node, result: ActionResult) -> Flow:

@@ -1,0 +1,53 @@
+"""A structured model answer checked against its JSON schema, in one place.
+
+The check runs inside the model step (model.py), so a non-conforming or non-JSON answer is a
+failed attempt: retried within the budget, and never recorded as a success that a replay or a
+redrive would reuse for ever.  The prompt node (engine/nodes/generative.py) reads the value
+through the same function, so the node and the step cannot disagree on what fits.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+
+
+def schema_problem(value: Any, schema: Any) -> str | None:
+    """Why `value` does not fit `schema` (where and what), or None when it fits."""
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "the answer"
+        return f"{where}: {exc.message}"
+    except jsonschema.SchemaError as exc:
+        return f"the prompt's output schema is not a valid JSON schema: {exc.message}"
+    return None
+
+
+def structured_answer(text: str, schema: Any) -> tuple[Any, str | None]:
+    """(the parsed answer, None) when `text` is JSON that fits `schema`; else (None, the problem)."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return None, f"text that is not JSON: {exc}"
+    problem = schema_problem(value, schema)
+    if problem:
+        return None, f"JSON that does not fit its output schema: {problem}"
+    return value, None
+
+
+def response_schema(payload: dict[str, Any]) -> Any | None:
+    """The JSON schema a model request asks its answer to fit (`response_format` json_schema), if any.
+
+    `output_schema` in the payload, when present, is the prompt's own schema (the one sent may
+    be a relaxed copy)."""
+    if payload.get("output_schema") is not None:
+        return payload["output_schema"]
+    fmt = payload.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema")
+        if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):
+            return spec["schema"]
+    return None
