@@ -62,3 +62,9 @@ def test_number_model_errors_in_decimal_mode(expr: str, kinds: list[ErrorKind]) 
 
 def test_not_of_a_date_does_not_compile() -> None:
     assert parse_formula("!Date(2000,1,1)").formula is None
+
+
+def test_untyped_number_beside_blank_is_read_as_a_decimal_in_comparisons() -> None:
+    actual = _eval('Blank() < ParseJSON("1e100")', True)
+    assert isinstance(actual, ErrorValue) and actual.kind is ErrorKind.InvalidArgument
+    assert _eval('Blank() = ParseJSON("1e100")', True) is False

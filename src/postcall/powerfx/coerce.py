@@ -311,7 +311,7 @@ def equals(left: Value, right: Value, mode: bool = False) -> bool | ErrorValue:
     if isinstance(right, ErrorValue):
         return right
     if type(left) is UntypedObject or type(right) is UntypedObject:
-        left, right = _resolve_pair(left, right)
+        left, right = _resolve_pair(left, right)  # `=` with Blank reads nothing
         if isinstance(left, ErrorValue):
             return left
         if isinstance(right, ErrorValue):
@@ -451,18 +451,26 @@ def _date_decimal_order(left: Value, right: Value) -> int:
     return (a > b) - (a < b)
 
 
-def _resolve_pair(left: Value, right: Value) -> tuple[Value, Value]:
+def _resolve_pair(left: Value, right: Value, mode: bool = False) -> tuple[Value, Value]:
+    """Untyped operands of `=`/`<`... read as the other operand's type; for `<`... in Decimal mode
+    (`mode`) an untyped number beside Blank is read as a Decimal (out of range: InvalidArgument)."""
     if type(left) is UntypedObject and type(right) is UntypedObject:
         return to_number(left), to_number(right)
     if type(left) is UntypedObject:
-        return resolve_untyped(left, right), right
-    return left, resolve_untyped(right, left)  # type: ignore[arg-type]
+        return _resolve_one(left, right, mode), right
+    return left, _resolve_one(right, left, mode)  # type: ignore[arg-type]
+
+
+def _resolve_one(value: UntypedObject, other: Value, mode: bool) -> Value:
+    if mode and other is None and isinstance(value.raw, (int, float, Decimal)) and not isinstance(value.raw, bool):
+        return to_decimal(value)
+    return resolve_untyped(value, other)
 
 
 def compare(op: str, left: Value, right: Value, mode: bool = False) -> bool | ErrorValue:
     """`<`, `<=`, `>`, `>=`; `mode` as for `equals`."""
     if type(left) is UntypedObject or type(right) is UntypedObject:
-        left, right = _resolve_pair(left, right)
+        left, right = _resolve_pair(left, right, mode)
     if mode and (
         (type(left) is Decimal and isinstance(right, (dt.date, dt.timedelta)))
         or (type(right) is Decimal and isinstance(left, (dt.date, dt.timedelta)))

@@ -38,12 +38,11 @@ def numeric(value: float) -> float | ErrorValue:
 
 
 def _num_pair(left: Value, right: Value) -> tuple[float, float] | ErrorValue:
+    """Both operands as Floats, or both operands' errors."""
     a = to_number(left)
-    if isinstance(a, ErrorValue):
-        return a
     b = to_number(right)
-    if isinstance(b, ErrorValue):
-        return b
+    if isinstance(a, ErrorValue) or isinstance(b, ErrorValue):
+        return ErrorValue.merge([e for e in (a, b) if isinstance(e, ErrorValue)])
     return a, b
 
 

@@ -301,9 +301,9 @@ def _aggregate(
                 values = [head, *(a(frame) for a in rest)]
                 if name in ("Min", "Max") and site.features.v1 and isinstance(head, (dt.date, dt.timedelta)):
                     return _extreme_as_first(name, values)
-            present = [v for v in values if v is not None]
-            if not present and isinstance(head, Table):  # a formula Blank for every row
-                return site.error(ErrorKind.Div0, "Average of no values.") if name == "Average" else None
+            present = [v for v in values if v is not None and v != ""]  # "" is no number: Blank
+            if not present:  # no values: Blank, and a mean or a variance of nothing divides by zero
+                return site.error(ErrorKind.Div0, f"{name} of no values.") if name in ("Average", "VarP", "StdevP") else None
             errors = [v for v in present if isinstance(v, ErrorValue)]
             if errors:  # every argument's error, as for functions that take values
                 return ErrorValue.merge(errors)
