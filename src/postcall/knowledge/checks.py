@@ -2,6 +2,8 @@
 
 - KNW300: a knowledge file entry has no document, or a document cannot be read (its path named;
   the rest is indexed);
+- KNW301: the knowledge index cannot be built (where it lives and why; a server logs the same
+  at start, `knowledge_index_build_failed`, and keeps running without it);
 - GEN310: a prompt action or AnswerQuestionWithAI cannot run because no model is configured
   (the prompt action takes its error path, AnswerQuestionWithAI its no-answer path);
 - GEN311: a prompt action names a prompt that agent.yaml `prompts:` does not define;
@@ -19,6 +21,7 @@ from postcall.topics.agent import Agent
 from postcall.topics.model import MODERATION_LEVELS, GenerativeAnswers, InvokePrompt
 
 KNOWLEDGE_PROBLEM = register_code("KNW300", Severity.WARNING, "A knowledge document is missing or cannot be read.")
+INDEX_FAILED = register_code("KNW301", Severity.WARNING, "The knowledge index cannot be built.")
 NO_MODEL = register_code("GEN310", Severity.WARNING, "A generative node needs a model and agent.yaml configures none.")
 NO_PROMPT = register_code("GEN311", Severity.WARNING, "A prompt action names a prompt agent.yaml does not define.")
 BAD_MODERATION = register_code("GEN312", Severity.WARNING, "A moderationLevel is not one of Minimum, Low, Medium, High, Maximum.")
@@ -71,7 +74,16 @@ def knowledge_diagnostics(agent: Agent, index: KnowledgeIndex | None = None) -> 
     root = agent_root(agent)
     if needs_index or (root / "knowledge").is_dir():
         idx = index or KnowledgeIndex(root)
-        idx.ensure()
+        try:
+            idx.ensure()
+        except Exception as exc:  # whatever the backend raises, `check` reports it and goes on
+            out.append(Diagnostic(
+                INDEX_FAILED, Severity.WARNING,
+                f"The knowledge index at {idx.location} cannot be built: {type(exc).__name__}: {exc}; "
+                "generative answers will find no passages until it can.",
+                SourceSpan("knowledge", 1, 1),
+            ))
+            return out
         for problem in idx.problems:
             out.append(Diagnostic(KNOWLEDGE_PROBLEM, Severity.WARNING, problem.message, SourceSpan(problem.path, 1, 1)))
     return out

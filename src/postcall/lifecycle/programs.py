@@ -28,7 +28,7 @@ from postcall.engine.nodes.backend import expand_env
 from postcall.engine.postcall import PostCallProgram
 from postcall.engine.state import EndSnapshot
 from postcall.errors import ConfigError
-from postcall.lifecycle.knowledge import open_agent_index
+from postcall.lifecycle.knowledge import build_index_at_open, open_agent_index
 from postcall.redaction import is_secret_name, register_secret_values
 from postcall.store import RunSpec, Store
 from postcall.topics.agent import Agent
@@ -159,7 +159,11 @@ def register_agent(
     register_secret_values(v for k, v in agent.config.env.items() if is_secret_name(k))
     register_model_key(agent)
     root = agent.root if agent.root.is_dir() else agent.root.parent
-    shared = engine or Engine(agent, knowledge=open_agent_index(root, store=store))
+    if engine is None:
+        knowledge = open_agent_index(root, store=store)
+        build_index_at_open(knowledge)  # a worker builds it as it starts, not in a run's step
+        engine = Engine(agent, knowledge=knowledge)
+    shared = engine
     programs.register(PROGRAM, lambda data: TopicProgram(agent, shared, data))
 
 

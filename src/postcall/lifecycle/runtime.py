@@ -16,7 +16,7 @@ from postcall.engine.engine import Engine
 from postcall.errors import ConfigError
 from postcall.files import private_dir, secure_data_dir
 from postcall.hostentries import parse_entries
-from postcall.lifecycle.knowledge import open_agent_index
+from postcall.lifecycle.knowledge import build_index_at_open, open_agent_index
 from postcall.lifecycle.programs import register_agent
 from postcall.lifecycle.recognition import runtime_recognizer
 from postcall.lifecycle.session import Sessions
@@ -104,11 +104,10 @@ def open_runtime(
     for entry, why in never:  # `postcall check` warns too; a server start must not hide it
         log.warning("allowed_hosts_entry_never_matches", entry=entry, reason=why)
     store = open_store(settings.database_url, agent_dir=agent.root if agent.root.is_dir() else agent.root.parent, clock=clock)
-    engine = Engine(
-        agent, recognizer=runtime_recognizer(agent),
-        # on PostgreSQL the index lives in the store's database, shared by every worker
-        knowledge=open_agent_index(agent.root if agent.root.is_dir() else agent.root.parent, settings.data_dir, store),
-    )
+    # on PostgreSQL the index lives in the store's database, shared by every worker
+    knowledge = open_agent_index(agent.root if agent.root.is_dir() else agent.root.parent, settings.data_dir, store)
+    build_index_at_open(knowledge)  # now, not in the first caller's turn
+    engine = Engine(agent, recognizer=runtime_recognizer(agent), knowledge=knowledge)
     programs = ProgramRegistry()
     register_agent(programs, agent, engine)
     sessions = Sessions(agent, store, engine=engine, clock=clock or SystemClock())

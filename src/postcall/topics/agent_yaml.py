@@ -46,7 +46,7 @@ from postcall.topics.config import (
     TwilioTransferToAgent,
     VoiceSettings,
 )
-from postcall.topics.source import YMap, YNode, YScalar, YSeq, to_plain
+from postcall.topics.source import YMap, YNode, YScalar, YSeq, to_json
 
 TOP_KEYS = (
     "name", "bot_name", "language", "description", "env", "flows", "connectors", "allowed_hosts",
@@ -577,7 +577,7 @@ def _prompts(fc: FileContext, node: YMap | None) -> dict[str, PromptDefinition]:
         schema: dict[str, object] | None = None
         out_node = pr.get("output")
         if isinstance(out_node, YMap):
-            plain = _typed(to_plain(out_node))
+            plain = to_json(out_node)
             schema = plain if isinstance(plain, dict) else None
         elif out_node is not None and not (isinstance(out_node, YScalar) and out_node.value == "text"):
             pr.bad(out_node, "'output' must be text or a JSON schema (a mapping).")
@@ -587,25 +587,6 @@ def _prompts(fc: FileContext, node: YMap | None) -> dict[str, PromptDefinition]:
             skip_without_caller_speech=not (isinstance(skip, YScalar) and skip.value.lower() == "false"),
         )
     return out
-
-
-def _typed(value: object) -> object:
-    """YAML scalars as JSON values (a JSON schema needs `false`, not "false")."""
-    if isinstance(value, dict):
-        return {k: _typed(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_typed(v) for v in value]
-    if isinstance(value, str):
-        lowered = value.lower()
-        if lowered in ("true", "false"):
-            return lowered == "true"
-        if lowered in ("null", "~"):
-            return None
-        if re.fullmatch(r"[-+]?\d+", value):
-            return int(value)
-        if re.fullmatch(r"[-+]?\d*\.\d+([eE][-+]?\d+)?", value):
-            return float(value)
-    return value
 
 
 def _knowledge(fc: FileContext, node: YMap | None) -> KnowledgeSettings:

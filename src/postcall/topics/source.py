@@ -57,13 +57,26 @@ YML_ENCODING = register_code(
 
 MAX_DEPTH = 200
 
+# The YAML 1.2 core schema's resolution of plain scalars (https://yaml.org/spec/1.2.2/#1032-tag-resolution);
+# quoted and block scalars are never resolved (they stay `str`).
+TAG_STR, TAG_BOOL, TAG_NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"
+TAG_INT, TAG_FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_CORE_SCHEMA = (
+    (TAG_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    (TAG_NULL, r"^(?:~|null|Null|NULL|)$", "~nN"),
+    (TAG_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (TAG_FLOAT, r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$", "-+.0123456789"),
+)
+
 _ANCHOR_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_")
 _ALIAS_END = "\0 \t\r\n\x85\u2028\u2029?:,]}%@`"
 
 
 class TopicYamlLoader(Reader, Scanner, Parser, Composer, BaseResolver):
     """PyYAML's pure-Python pipeline with a tolerant scanner, an alias-free composer and no
-    implicit typing (BaseResolver: every scalar is text)."""
+    implicit typing: every scalar is read as text.  Each scalar's tag is still resolved by the
+    YAML 1.2 core schema (a plain `1` is tagged int, `"1"` and `!!str 1` str), kept in
+    `YScalar.tag` for the few places that need JSON values (`to_json`)."""
 
     def __init__(self, stream: str) -> None:
         Reader.__init__(self, stream)
@@ -121,6 +134,8 @@ class YScalar:
     span: SourceSpan
     style: str | None
     origin: TextOrigin
+    tag: str = TAG_STR
+    """The YAML tag the core schema gives it: a plain `1` is int, `"1"` (or `!!str 1`) str."""
 
     @property
     def is_null(self) -> bool:
@@ -192,6 +207,27 @@ def to_plain(node: YNode | None) -> Any:
     return {k.value: to_plain(v) for k, v in node.entries}
 
 
+def to_json(node: YNode | None) -> Any:
+    """JSON data for a node (a JSON schema written in YAML), typed by each scalar's YAML tag:
+    a plain `true`/`1`/`1.5`/`null` is a boolean/number/null, a quoted `"1"` stays text."""
+    if node is None:
+        return None
+    if isinstance(node, YSeq):
+        return [to_json(i) for i in node.items]
+    if isinstance(node, YMap):
+        return {k.value: to_json(v) for k, v in node.entries}
+    value = node.value
+    if node.tag == TAG_BOOL:
+        return value.lower() == "true"
+    if node.tag == TAG_NULL:
+        return None
+    if node.tag == TAG_INT:
+        return int(value, 0) if value[:2] in ("0o", "0x") else int(value)
+    if node.tag == TAG_FLOAT:
+        return float(value)
+    return value
+
+
 # ----------------------------------------------------------------------------------------------
 # Parsing
 
@@ -248,7 +284,7 @@ class _Converter:
         style = node.style or None
         value: str = node.value
         origin = self.origin_of(node, style, value)
-        return YScalar(value, span, style, origin)
+        return YScalar(value, span, style, origin, node.tag)
 
     def origin_of(self, node: ScalarNode, style: str | None, value: str) -> TextOrigin:
         s, e = node.start_mark, node.end_mark
@@ -389,3 +425,7 @@ def read_text(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
                 SourceSpan(path, line, column),
             )
         ]
+
+
+for _tag, _pattern, _first in _CORE_SCHEMA:
+    TopicYamlLoader.add_implicit_resolver(_tag, re.compile(_pattern), [*_first, ""] if _tag == TAG_NULL else list(_first))
