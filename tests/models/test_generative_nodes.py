@@ -81,6 +81,22 @@ def test_check_says_which_nodes_need_a_model_or_a_prompt(agent_dir: Path) -> Non
     assert "topics/Classify.topic.yaml:9:7: warning GEN310: InvokeAIBuilderModelAction 'invokeAIBuilderModelAction_cat' needs a model" in out
     assert "warning GEN311: InvokeAIBuilderModelAction 'prompt_x' runs prompt '0bde30fa-b6bd-42f3-a9b6-d58c47ca2065'" in out
     assert "knowledge/files/Handbook.pdf.mcs.yml:1:1: warning KNW300" in out
+    assert "GEN313" not in out
+
+
+def test_check_warns_of_an_output_schema_that_is_not_json_schema(agent_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from postcall.cli.main import cli
+
+    config = agent_dir / "agent.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "      type: object\n" in text
+    config.write_text(text.replace("      type: object\n", "      type: objekt\n", 1), encoding="utf-8")
+    out = CliRunner().invoke(cli, ["check", str(agent_dir)]).output
+    line = next(i for i, t in enumerate(config.read_text(encoding="utf-8").splitlines(), 1) if t.strip() == "analysis:")
+    assert f"agent.yaml:{line}:1: warning GEN313: Prompt 'analysis' has an output that is not a valid JSON Schema (type: " in out
+    assert "'objekt' is not valid under any of the given schemas" in out
 
 
 def test_two_boosting_topics_without_an_answer_hand_over_once_each(agent_dir: Path) -> None:

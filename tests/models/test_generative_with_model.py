@@ -131,6 +131,7 @@ def test_a_structured_prompt_binds_fields_and_rejects_an_answer_off_its_schema(c
     assert call.say("analyse this call") == ["Summary: Asked about hours. Resolved: true"]
     fmt = openai_server.requests[-1]["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"]["additionalProperties"] is False
+    assert fmt["json_schema"]["strict"] is True  # every field required, no extra properties: strict mode takes it
     assert "caller: what are your opening hours on saturdays" in openai_server.requests[-1]["messages"][0]["content"]
     openai_server.responder = lambda body: json.dumps({"summary": "x", "case_number": "1", "resolved": "yes"})
     before = len(openai_server.requests)
@@ -280,3 +281,44 @@ def test_check_warns_of_a_moderation_level_that_is_not_one(tmp_path: Path) -> No
     _boosting_back = (root / "topics" / "Conversational boosting.topic.yaml")
     _boosting_back.write_text(_boosting_back.read_text().replace("Extreme", "=Topic.Level"), encoding="utf-8")
     assert "GEN312" not in CliRunner().invoke(cli, ["check", str(root)]).output  # a formula is read at run time
+
+
+def test_a_schema_strict_mode_would_refuse_is_sent_non_strict(
+    tmp_path: Path, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenAI answers 400 to `strict: true` with a schema lacking additionalProperties: false or
+    a required field (the local server too); such a schema goes non-strict and is still checked."""
+    monkeypatch.setenv("POSTCALL_MODEL_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("POSTCALL_MODEL", "local-model")
+    monkeypatch.setenv("POSTCALL_MODEL_API_KEY", "sk-test")
+    root = tmp_path / "kb"
+    shutil.copytree(KB, root, ignore=shutil.ignore_patterns(".postcall"))
+    config = root / "agent.yaml"
+    loose = config.read_text(encoding="utf-8").replace("      additionalProperties: false\n", "")
+    config.write_text(loose.replace("required: [summary, case_number, resolved]", "required: [summary, resolved]"), encoding="utf-8")
+    call = Call(root)
+    call.send(ActivityType.CONVERSATION_UPDATE)
+    openai_server.responder = lambda body: json.dumps({"summary": "Asked about hours.", "resolved": True})
+    assert call.say("analyse this call") == ["Summary: Asked about hours. Resolved: true"]
+    spec = openai_server.requests[-1]["response_format"]["json_schema"]
+    assert spec["strict"] is False and "additionalProperties" not in spec["schema"]
+    openai_server.responder = lambda body: json.dumps({"summary": "x", "resolved": "yes"})
+    assert call.say("analyse this call") == ["Error PromptOutputInvalid"]  # non-strict, still checked
+
+
+@pytest.mark.parametrize(("schema", "strict"), [
+    ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": False}, True),
+    ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}, False),
+    ({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}, "required": ["a"],
+      "additionalProperties": False}, False),
+    ({"type": "object", "properties": {"rows": {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "string"}},
+                                                                         "required": ["x"]}}},
+      "required": ["rows"], "additionalProperties": False}, False),  # an inner object without additionalProperties
+    ({"type": "string", "enum": ["a", "b"]}, True),
+])
+def test_strict_is_sent_only_for_what_strict_mode_accepts(schema: dict[str, object], strict: bool) -> None:
+    from postcall.actions.model_output import strict_compatible
+    from postcall.devtools.openai_server import strict_schema_problem
+
+    assert strict_compatible(schema) is strict
+    assert (strict_schema_problem(schema) is None) is strict  # the local server refuses what OpenAI would

@@ -51,3 +51,46 @@ def response_schema(payload: dict[str, Any]) -> Any | None:
         if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):
             return spec["schema"]
     return None
+
+
+def schema_error(schema: Any) -> str | None:
+    """Why `schema` is not a valid JSON Schema (e.g. `type: objekt`), or None."""
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "the schema"
+        return f"{where}: {exc.message}"
+    return None
+
+
+_SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
+_SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
+
+
+def strict_compatible(schema: Any) -> bool:
+    """Whether OpenAI's structured outputs accept `schema` with `strict: true`: every object level
+    lists all its properties in `required` and sets `additionalProperties: false`.
+
+    A schema that is not is sent with `strict: false` (the endpoint would refuse it with a 400
+    otherwise); the step still checks the answer against it."""
+    if isinstance(schema, list):
+        return all(strict_compatible(s) for s in schema)
+    if not isinstance(schema, dict):
+        return True
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    if "object" in kinds or "properties" in schema:
+        props = schema.get("properties") or {}
+        if not isinstance(props, dict) or schema.get("additionalProperties") is not False:
+            return False
+        required = schema.get("required") or []
+        if not isinstance(required, list) or set(required) != set(props):
+            return False
+    for key in _SUBSCHEMA_MAPS:
+        sub = schema.get(key)
+        if isinstance(sub, dict) and not all(strict_compatible(s) for s in sub.values()):
+            return False
+    for key in _SUBSCHEMA_LISTS:
+        if not strict_compatible(schema.get(key)):
+            return False
+    return strict_compatible(schema.get("items")) if isinstance(schema.get("items"), (dict, list)) else True

@@ -5,7 +5,8 @@ instead of an in-process mock: the official `openai` SDK sends its real requests
 socket, and what comes back has the shapes OpenAI documents for `POST /v1/chat/completions`
 (the `chat.completion` object, `choices[].message` with `content` and `refusal`, `usage`) and
 for errors (`{"error": {"message", "type", "param", "code"}}` with 400, 401, 404, 429 and 5xx,
-`Retry-After` on 429/503).
+`Retry-After` on 429/503).  Like OpenAI it refuses (400) a `json_schema` response format sent
+with `strict: true` whose schema strict mode does not accept.
 
 What it answers is decided by, in order:
 
@@ -92,6 +93,35 @@ def example_for_schema(schema: Any) -> Any:
     if kind == "null":
         return None
     return "example"
+
+
+def strict_schema_problem(schema: Any, context: tuple[str, ...] = ()) -> str | None:
+    """OpenAI's refusal of a schema sent with `strict: true` (structured outputs): every object
+    needs `additionalProperties: false` and every property in `required`.  Written here from
+    OpenAI's documentation, apart from the runtime's own check, so a test can catch the runtime
+    sending `strict: true` for a schema OpenAI would refuse."""
+    if not isinstance(schema, dict):
+        return None
+    where = f"In context={context!r}, "
+    if schema.get("type") == "object" or "properties" in schema:
+        if schema.get("additionalProperties") is not False:
+            return where + "'additionalProperties' is required to be supplied and to be false."
+        props = schema.get("properties") or {}
+        missing = [name for name in props if name not in (schema.get("required") or [])]
+        if missing:
+            return where + f"'required' is required to be supplied and to be an array including every key in properties. Missing '{missing[0]}'."
+    for name, sub in (schema.get("properties") or {}).items():
+        problem = strict_schema_problem(sub, (*context, "properties", name))
+        if problem:
+            return problem
+    for key in ("items", "$defs", "anyOf"):
+        sub = schema.get(key)
+        subs = sub.values() if isinstance(sub, dict) and key == "$defs" else sub if isinstance(sub, list) else [sub]
+        for item in subs:
+            problem = strict_schema_problem(item, (*context, key))
+            if problem:
+                return problem
+    return None
 
 
 _SENTENCE = re.compile(r"(.+?[.!?])(\s|$)", re.S)
@@ -189,6 +219,12 @@ class OpenAIServer:
         for index, message in enumerate(messages):
             if not isinstance(message, dict) or message.get("role") not in ("system", "developer", "user", "assistant", "tool"):
                 return self._error(400, f"Invalid value for 'messages[{index}].role'.", f"messages[{index}].role")
+        fmt = body.get("response_format")
+        spec = fmt.get("json_schema") if isinstance(fmt, dict) and fmt.get("type") == "json_schema" else None
+        if isinstance(spec, dict) and spec.get("strict") is True:
+            problem = strict_schema_problem(spec.get("schema"))
+            if problem:
+                return self._error(400, f"Invalid schema for response_format '{spec.get('name')}': {problem}", "response_format")
         if scripted is not None:
             if scripted.delay_s:
                 time.sleep(scripted.delay_s)

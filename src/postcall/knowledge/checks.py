@@ -8,13 +8,16 @@
   (the prompt action takes its error path, AnswerQuestionWithAI its no-answer path);
 - GEN311: a prompt action names a prompt that agent.yaml `prompts:` does not define;
 - GEN312: a generative answers node's `moderationLevel` is not one of the schema's levels
-  (High is used).
+  (High is used);
+- GEN313: a prompt's `output` is not a valid JSON Schema (`type: objekt`): said before any
+  model is paid for, since every answer would then fail its check.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from postcall.actions.model_output import schema_error
 from postcall.diagnostics import Diagnostic, Severity, SourceSpan, register_code
 from postcall.knowledge.index import KnowledgeIndex
 from postcall.topics.agent import Agent
@@ -25,6 +28,7 @@ INDEX_FAILED = register_code("KNW301", Severity.WARNING, "The knowledge index ca
 NO_MODEL = register_code("GEN310", Severity.WARNING, "A generative node needs a model and agent.yaml configures none.")
 NO_PROMPT = register_code("GEN311", Severity.WARNING, "A prompt action names a prompt agent.yaml does not define.")
 BAD_MODERATION = register_code("GEN312", Severity.WARNING, "A moderationLevel is not one of Minimum, Low, Medium, High, Maximum.")
+BAD_SCHEMA = register_code("GEN313", Severity.WARNING, "A prompt's output is not a valid JSON Schema.")
 
 
 def agent_root(agent: Agent) -> Path:
@@ -72,6 +76,7 @@ def knowledge_diagnostics(agent: Agent, index: KnowledgeIndex | None = None) -> 
                         node.span,
                     ))
     root = agent_root(agent)
+    out.extend(_schema_diagnostics(agent, root))
     if needs_index or (root / "knowledge").is_dir():
         idx = index or KnowledgeIndex(root)
         try:
@@ -86,4 +91,26 @@ def knowledge_diagnostics(agent: Agent, index: KnowledgeIndex | None = None) -> 
             return out
         for problem in idx.problems:
             out.append(Diagnostic(KNOWLEDGE_PROBLEM, Severity.WARNING, problem.message, SourceSpan(problem.path, 1, 1)))
+    return out
+
+
+def _schema_diagnostics(agent: Agent, root: Path) -> list[Diagnostic]:
+    try:
+        lines = (root / "agent.yaml").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    out = []
+    for key, prompt in agent.config.prompts.items():
+        if prompt.output_schema is None:
+            continue
+        problem = schema_error(dict(prompt.output_schema))
+        if problem is None:
+            continue
+        line = next((i for i, text in enumerate(lines, 1) if text.strip().strip("'\"").startswith(key)), 1)
+        out.append(Diagnostic(
+            BAD_SCHEMA, Severity.WARNING,
+            f"Prompt {key!r} has an output that is not a valid JSON Schema ({problem}); every answer would "
+            "fail its check and take the error path (PromptOutputInvalid).",
+            SourceSpan("agent.yaml", line, 1),
+        ))
     return out

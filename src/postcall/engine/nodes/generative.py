@@ -30,7 +30,7 @@ import re
 from typing import Any
 
 from postcall.actions import ActionResult
-from postcall.actions.model_output import structured_answer
+from postcall.actions.model_output import strict_compatible, structured_answer
 from postcall.diagnostics import Severity, register_code
 from postcall.engine.interpreter import Flow, Runner
 from postcall.engine.nodes.backend import latency, suspend
@@ -301,10 +301,12 @@ def run_prompt(r: Runner, frame: Frame, node: InvokePrompt) -> Flow:
     messages = [{"role": "user", "content": fill_holes(definition.text, values)}]
     payload: dict[str, Any] = {"purpose": "prompt", "messages": messages}
     if definition.output_schema is not None:
+        schema = to_plain(from_plain(dict(definition.output_schema)))
         payload["response_format"] = {
             "type": "json_schema",
             "json_schema": {"name": re.sub(r"[^A-Za-z0-9_-]", "_", definition.key)[:64] or "output",
-                            "schema": to_plain(from_plain(dict(definition.output_schema))), "strict": True},
+                            # strict only where OpenAI's strict mode accepts the schema (a 400 otherwise)
+                            "schema": schema, "strict": strict_compatible(schema)},
         }
     latency(r, frame, node)
     return suspend(r, frame, node, "model", payload)
