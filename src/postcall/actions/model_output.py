@@ -39,18 +39,11 @@ def structured_answer(text: str, schema: Any) -> tuple[Any, str | None]:
 
 
 def response_schema(payload: dict[str, Any]) -> Any | None:
-    """The JSON schema a model request asks its answer to fit (`response_format` json_schema), if any.
-
-    `output_schema` in the payload, when present, is the prompt's own schema (the one sent may
-    be a relaxed copy)."""
-    if payload.get("output_schema") is not None:
-        return payload["output_schema"]
-    fmt = payload.get("response_format")
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        spec = fmt.get("json_schema")
-        if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):
-            return spec["schema"]
-    return None
+    """The JSON schema a model request asks the step to check its answer against (the payload's
+    `output_schema`, set by a prompt action), if any.  A request without it (a recogniser that
+    reads the answer its own way) gets the answer unchecked."""
+    schema = payload.get("output_schema")
+    return schema if isinstance(schema, dict) else None
 
 
 def schema_error(schema: Any) -> str | None:

@@ -308,6 +308,7 @@ def run_prompt(r: Runner, frame: Frame, node: InvokePrompt) -> Flow:
                             # strict only where OpenAI's strict mode accepts the schema (a 400 otherwise)
                             "schema": schema, "strict": strict_compatible(schema)},
         }
+        payload["output_schema"] = schema  # the model step checks the answer against it (model_output.py)
     latency(r, frame, node)
     return suspend(r, frame, node, "model", payload)
 
