@@ -549,6 +549,8 @@ def coerce_to_kind(kind: str, value: Value) -> Value:
             return when.date()
         if kind == "DateTime":
             return when
+        if isinstance(value, (dt.date, int, float, Decimal)) and not isinstance(value, bool):
+            return when - EPOCH  # a date or number as a Time keeps its whole serial value
         return dt.timedelta(hours=when.hour, minutes=when.minute, seconds=when.second, microseconds=when.microsecond)
     return value
 

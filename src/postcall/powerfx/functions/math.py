@@ -178,6 +178,8 @@ def _exact_round(frame: Frame, args: list[Value], mode: str) -> Value | None:
     if isinstance(number, ErrorValue) or isinstance(digits_value, ErrorValue):
         return ErrorValue.merge([e for e in (number, digits_value) if isinstance(e, ErrorValue)])
     places = int(max(min(digits_value, 60), -60))
+    if places <= -29:  # beyond every Decimal digit: nothing is left (.NET's Decimal rounds to 0)
+        return nums.ZERO
     quantum = Decimal(1).scaleb(-places)
     try:
         if places >= 0:
