@@ -33,13 +33,13 @@ def ask(text: str = "When are you open?", **payload: Any) -> ActionRequest:
                          payload={"messages": [{"role": "user", "content": text}], **payload})
 
 
-def run(req: ActionRequest, s: ActionSettings, sleeps: list[float] | None = None) -> ActionResult:
+def run(req: ActionRequest, s: ActionSettings, sleeps: list[float] | None = None, *, post_call: bool = False) -> ActionResult:
     async def sleep(seconds: float) -> None:
         (sleeps if sleeps is not None else []).append(seconds)
 
     async def go() -> ActionResult:
         async with httpx.AsyncClient() as client:
-            return await execute_action(req, s, http_client=client, sleep=sleep)
+            return await execute_action(req, s, http_client=client, sleep=sleep, post_call=post_call)
 
     return asyncio.run(go())
 
@@ -119,6 +119,33 @@ def test_a_slow_endpoint_is_cut_at_the_budget(openai_server: OpenAIServer, monke
     result = run(ask(), settings(openai_server, monkeypatch, timeout_s=5.0, budget_s=0.3))
     assert not result.ok
     assert result.error_category in {"timeout", "budget"}
+
+
+def test_a_post_call_step_is_not_cut_at_the_callers_budget(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """budget_seconds is how long a caller waits; after the call the step's own timeout applies."""
+    s = settings(openai_server, monkeypatch, timeout_s=0.2, budget_s=0.2)
+    openai_server.script.append(Scripted(delay_s=0.5, content="late"))
+    assert not run(ask(), s).ok  # in a call: given up at the caller's budget
+    openai_server.script.append(Scripted(delay_s=0.5, content="A slow summary."))
+    result = run(ask(), s, post_call=True)
+    assert result.ok and result.body == "A slow summary.", result.error
+
+
+def test_a_post_call_step_retries_by_the_runs_policy(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = settings(openai_server, monkeypatch, max_attempts=1)  # the caller-facing attempts
+    openai_server.script.append(Scripted(status=503))
+    assert not run(ask(), s).ok and not openai_server.script  # in a call: one attempt
+    openai_server.script.extend([Scripted(status=503), Scripted(status=503)])
+    result = run(ask(), s, post_call=True)  # FAST: 4 attempts
+    assert result.ok and result.attempts == 3
+
+
+def test_the_error_names_the_budget_that_cut_the_retries(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    openai_server.script.append(Scripted(status=503, headers={"Retry-After": "30"}))
+    result = run(ask(), settings(openai_server, monkeypatch, budget_s=2.0))
+    assert not result.ok
+    assert "no time left in the model's 2 s budget (model: budget_seconds) for attempt 2" in (result.error or "")
+    assert "run budget" not in (result.error or "")
 
 
 def test_no_model_configured_is_a_clear_failure() -> None:

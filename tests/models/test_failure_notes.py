@@ -147,11 +147,12 @@ def test_a_failed_analysis_after_the_call_is_noted_in_the_run(server: OpenAIServ
     with Conversation(agent, conversation_id="note-analysis", env={"crm_BaseUrl": "http://127.0.0.1:9"}) as conv:
         conv.start()
         conv.say("when do you open on saturday")
-        server.script.extend([Scripted(status=500)] * 3)  # the analysis after the call fails
+        # the analysis after the call fails: all of the run's attempts (agent.yaml retry: 5)
+        server.script.extend([Scripted(status=500)] * 5)
         conv.hang_up()
         (run,) = [r for r in conv.post_call_runs if r.topic == "Post-call analysis"]
     assert [n["text"] for n in run.notes] == [run.notes[0]["text"]] and run.notes[0]["text"].startswith(
-        "Model call failed: HTTP 500 after 3 tries in ")
+        "Model call failed: HTTP 500 after 5 tries in ")
     assert run.notes[0]["detail"]["kind"] == "http_status" and "saturday" not in run.notes[0]["text"]
 
 

@@ -20,6 +20,7 @@ from postcall.actions.flow import flow_once
 from postcall.actions.hosts import Resolver
 from postcall.actions.http import send_once
 from postcall.actions.retry import (
+    RUN_BUDGET,
     AttemptListener,
     AttemptOutcome,
     AttemptRecord,
@@ -46,6 +47,7 @@ async def execute_action(
     sleep: Sleep = asyncio.sleep,
     resolver: Resolver | None = None,
     rng: random.Random | None = None,
+    post_call: bool = False,
 ) -> ActionResult:
     """Carry out `request` under `settings`, retrying as the policy allows; never raises for a failed action.
 
@@ -57,6 +59,8 @@ async def execute_action(
         deadline: wall-clock time (time.time()) after which no attempt starts: the run budget.
         on_attempt: awaited after every attempt with its redacted record.
         sleep, resolver, rng: injection points for tests (waiting, DNS, jitter).
+        post_call: the action is a post-call step (nobody is waiting on the line): a model call
+            then follows the step's own policy (docs/models.md) instead of the caller's budget.
     """
     context = {"conversation_id": request.conversation_id, "topic": request.topic, "node": request.node_id, "run_id": run_id}
 
@@ -78,6 +82,7 @@ async def execute_action(
 
     once: Callable[[int, float | None], Awaitable[AttemptOutcome]]
     policy = settings.retry
+    budget = RUN_BUDGET
     if request.kind == "http":
 
         async def once(attempt: int, seconds_left: float | None) -> AttemptOutcome:
@@ -95,19 +100,28 @@ async def execute_action(
             model_once,  # the openai SDK loads on the first model call
         )
 
-        async def once(attempt: int, seconds_left: float | None) -> AttemptOutcome:
-            return await model_once(request, settings, seconds_left, resolver=resolver)
-
-        if settings.model is not None:  # a caller never waits longer than the endpoint's budget
+        attempt_timeout: float | None = None
+        if settings.model is not None and post_call:
+            # after the call nobody waits on the line: the step's own policy (agent.yaml `retry:`,
+            # within the run budget), each attempt up to the longer of the model's and the
+            # action layer's timeout; the caller-facing budget_seconds does not apply
+            attempt_timeout = max(settings.model.timeout_s, settings.request_timeout_s)
+        elif settings.model is not None:  # a caller never waits longer than the endpoint's budget
             budget_end = time.time() + settings.model.budget_s
-            deadline = budget_end if deadline is None else min(deadline, budget_end)
+            if deadline is None or budget_end < deadline:
+                deadline = budget_end
+                budget = f"the model's {settings.model.budget_s:g} s budget (model: budget_seconds)"
             policy = settings.model.retry_policy(settings.retry)
+
+        async def once(attempt: int, seconds_left: float | None) -> AttemptOutcome:
+            return await model_once(request, settings, seconds_left, resolver=resolver, timeout_s=attempt_timeout)
+
     else:
         return ActionResult(
             ok=False, error=f"Node {request.node_id!r} asks for an unknown action kind {request.kind!r}.", error_category="bad_request"
         )
     try:
-        return await retry_attempts(once, policy, deadline=deadline, on_attempt=listener, sleep=sleep, rng=rng)
+        return await retry_attempts(once, policy, deadline=deadline, on_attempt=listener, sleep=sleep, rng=rng, budget=budget)
     except Exception as exc:  # a bug here must not kill a run silently: it becomes a failed step
         log.exception("action_crashed", kind=request.kind, **context)
         return ActionResult(ok=False, error=f"Internal error while running the action: {type(exc).__name__}: {exc}", error_category="internal")

@@ -93,14 +93,16 @@ class InProcessActions:
     def events(self) -> list[TelemetryEvent]:
         return list(self.telemetry.events)
 
-    def execute(self, request: ActionRequest) -> ActionResult:
-        """Carry out `request` under its topic's settings; a failure comes back as a result, never raised."""
-        result = self._run(self._execute(request))
+    def execute(self, request: ActionRequest, *, post_call: bool = False) -> ActionResult:
+        """Carry out `request` under its topic's settings; a failure comes back as a result, never raised.
+
+        `post_call`: a post-call topic's step (execute_action's policy for it)."""
+        result = self._run(self._execute(request, post_call))
         if self.keep_calls:
             self.calls.append(ActionCall(request, result))
         return result
 
-    async def _execute(self, request: ActionRequest) -> ActionResult:
+    async def _execute(self, request: ActionRequest, post_call: bool = False) -> ActionResult:
         if self._client is None:  # created on the loop that uses it
             self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
         return await execute_action(
@@ -110,6 +112,7 @@ class InProcessActions:
             telemetry=self.telemetry,
             sleep=self._sleep,
             resolver=self._resolver,
+            post_call=post_call,
         )
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:

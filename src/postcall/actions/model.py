@@ -121,8 +121,11 @@ async def model_once(
     seconds_left: float | None,
     *,
     resolver: Resolver | None = None,
+    timeout_s: float | None = None,
 ) -> AttemptOutcome:
-    """Send the chat completion once and classify the answer; never raises for a failed call."""
+    """Send the chat completion once and classify the answer; never raises for a failed call.
+
+    `timeout_s` replaces the endpoint's per-attempt timeout (a post-call step's own)."""
     endpoint = settings.model
     if endpoint is None:
         return _fail(
@@ -138,7 +141,8 @@ async def model_once(
         key = endpoint.api_key()
     except ConfigError as exc:
         return _fail(str(exc), "bad_request", view=view)
-    timeout = endpoint.timeout_s if seconds_left is None else max(0.001, min(endpoint.timeout_s, seconds_left))
+    limit = timeout_s or endpoint.timeout_s
+    timeout = limit if seconds_left is None else max(0.001, min(limit, seconds_left))
     sdk, transport = _sdk(endpoint, key, tuple(settings.allowed_hosts))
     transport.resolver = resolver
     params: dict[str, Any] = {

@@ -161,10 +161,13 @@ AttemptListener = Callable[[AttemptRecord], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-def budget_failure(attempts: int = 0) -> ActionResult:
+RUN_BUDGET = "the run budget"
+
+
+def budget_failure(attempts: int = 0, budget: str = RUN_BUDGET) -> ActionResult:
     return ActionResult(
         ok=False,
-        error="The run's time budget was spent before this action could run.",
+        error=f"{budget[:1].upper()}{budget[1:]} was spent before this action could run.",
         error_category="budget",
         attempts=attempts,
     )
@@ -178,11 +181,14 @@ async def retry_attempts(
     on_attempt: AttemptListener | None = None,
     sleep: Sleep = asyncio.sleep,
     rng: random.Random | None = None,
+    budget: str = RUN_BUDGET,
 ) -> ActionResult:
     """Call `once(attempt, seconds_left)` until it succeeds, fails for good, or attempts or time run out.
 
     `deadline` is a wall-clock time (time.time()) after which no attempt starts and no wait
-    reaches; `seconds_left` tells the attempt how long it may take at most.
+    reaches; `seconds_left` tells the attempt how long it may take at most.  `budget` names
+    what set the deadline, for the error text (the run budget, or a model call's caller-facing
+    budget).
     """
     attempt = 0
     began = time.perf_counter()
@@ -194,7 +200,7 @@ async def retry_attempts(
         attempt += 1
         seconds_left = None if deadline is None else deadline - time.time()
         if seconds_left is not None and seconds_left <= 0:
-            return replace(budget_failure(attempt - 1), elapsed_ms=elapsed_ms())
+            return replace(budget_failure(attempt - 1, budget), elapsed_ms=elapsed_ms())
         started = dt.datetime.now(dt.UTC)
         t0 = time.perf_counter()
         outcome = await once(attempt, seconds_left)
@@ -211,7 +217,7 @@ async def retry_attempts(
             if deadline is not None and time.time() + delay >= deadline:
                 final = True
                 delay = None
-                note = f" (no time left in the run budget for attempt {attempt + 1})"
+                note = f" (no time left in {budget} for attempt {attempt + 1})"
         if on_attempt is not None:
             await on_attempt(
                 AttemptRecord(

@@ -92,6 +92,7 @@ async def _run_action(rt: RunRuntime, run_id: str, step: int, request: dict[str,
             run_id=run_id,
             deadline=deadline,
             on_attempt=record if rt.record_attempts else None,
+            post_call=True,
         )
         tracing.set_attributes(span, **{"postcall.ok": result.ok, "postcall.attempts": result.attempts,
                                         "http.response.status_code": result.status_code})

@@ -384,7 +384,7 @@ class Conversation:
         request = program.start()
         while request is not None:
             requests.append(request)
-            result = self.actions.execute(request)
+            result = self.actions.execute(request, post_call=True)
             results.append(result)
             request = program.resume(result)
         outcome = program.outcome()

@@ -96,7 +96,7 @@ class SimulatedActions:
         self.telemetry: list[dict[str, Any]] = []
         self.events: list[Any] = []
 
-    def execute(self, request: ActionRequest) -> ActionResult:
+    def execute(self, request: ActionRequest, *, post_call: bool = False) -> ActionResult:
         self.calls.append(request)
         if request.kind == "http":
             return ActionResult(ok=True, status_code=200, headers={}, body="{}", json={})
