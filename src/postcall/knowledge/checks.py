@@ -4,6 +4,8 @@
   the rest is indexed);
 - KNW301: the knowledge index cannot be built (where it lives and why; a server logs the same
   at start, `knowledge_index_build_failed`, and keeps running without it);
+- KNW302: a generative answers node names a knowledge source (`knowledgeSources`) the agent
+  has neither an export entry nor a document for (the node searches nothing of it);
 - GEN310: a prompt action or AnswerQuestionWithAI cannot run because no model is configured
   (the prompt action takes its error path, AnswerQuestionWithAI its no-answer path);
 - GEN311: a prompt action names a prompt that agent.yaml `prompts:` does not define;
@@ -25,6 +27,7 @@ from postcall.topics.model import MODERATION_LEVELS, GenerativeAnswers, InvokePr
 
 KNOWLEDGE_PROBLEM = register_code("KNW300", Severity.WARNING, "A knowledge document is missing or cannot be read.")
 INDEX_FAILED = register_code("KNW301", Severity.WARNING, "The knowledge index cannot be built.")
+UNKNOWN_SOURCE = register_code("KNW302", Severity.WARNING, "A generative node names a knowledge source the agent does not have.")
 NO_MODEL = register_code("GEN310", Severity.WARNING, "A generative node needs a model and agent.yaml configures none.")
 NO_PROMPT = register_code("GEN311", Severity.WARNING, "A prompt action names a prompt agent.yaml does not define.")
 BAD_MODERATION = register_code("GEN312", Severity.WARNING, "A moderationLevel is not one of Minimum, Low, Medium, High, Maximum.")
@@ -39,6 +42,7 @@ def knowledge_diagnostics(agent: Agent, index: KnowledgeIndex | None = None) -> 
     """Every diagnostic above, in file order (builds the knowledge index if it is stale)."""
     out: list[Diagnostic] = []
     needs_index = False
+    named: list[GenerativeAnswers] = []
     for topic in agent.topics.values():
         for node in topic.walk():
             if isinstance(node, InvokePrompt):
@@ -59,6 +63,8 @@ def knowledge_diagnostics(agent: Agent, index: KnowledgeIndex | None = None) -> 
                     ))
             elif isinstance(node, GenerativeAnswers):
                 needs_index = needs_index or node.searches_knowledge
+                if node.knowledge_sources:
+                    named.append(node)
                 level = node.moderation_level
                 if level is not None and level.formula is None and not level.text.startswith("=") \
                         and level.text.strip().lower() not in {m.lower() for m in MODERATION_LEVELS}:
@@ -91,6 +97,17 @@ def knowledge_diagnostics(agent: Agent, index: KnowledgeIndex | None = None) -> 
             return out
         for problem in idx.problems:
             out.append(Diagnostic(KNOWLEDGE_PROBLEM, Severity.WARNING, problem.message, SourceSpan(problem.path, 1, 1)))
+        sources = idx.sources()
+        for node in named:
+            for reference in node.knowledge_sources or ():
+                if not any(source.matches(reference) for source in sources):
+                    out.append(Diagnostic(
+                        UNKNOWN_SOURCE, Severity.WARNING,
+                        f"{node.kind} {node.id!r} searches knowledge source {reference!r}, which the agent does not "
+                        "have (no knowledge/*.mcs.yml entry or document of that name); it finds nothing there.",
+                        node.span,
+                        f"known sources: {', '.join(s.name for s in sources) or 'none'}",
+                    ))
     return out
 
 

@@ -43,17 +43,41 @@ def _markdown_text(text: str) -> str:
     return re.sub(r"[*_`>|]", " ", text)
 
 
-def read_document(path: Path) -> tuple[str, str]:
-    """(text, title) of a document; DocumentError if it cannot be read."""
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+FALLBACK_ENCODING = "cp1252"
+"""Text that is not UTF-8 (and has no byte-order mark) is read as Windows-1252, the encoding of
+most such files (saved by Windows editors and Office); statistical detection guesses wrong on
+short Western text (a "Café" read as Central European), so it is not used."""
+
+
+def decode_text(data: bytes, path: Path, notes: list[str] | None = None) -> str:
+    """The text of a plain-text document: by its byte-order mark, else UTF-8, else Windows-1252
+    (noted in `notes`, naming the file, for `check`)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if notes is not None:
+            notes.append(f"{path.name} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); it was read as "
+                         f"Windows-1252: save it as UTF-8 if its words look wrong.")
+        return data.decode(FALLBACK_ENCODING, errors="replace")
+
+
+def read_document(path: Path, notes: list[str] | None = None) -> tuple[str, str]:
+    """(text, title) of a document; DocumentError if it cannot be read.  What was read but
+    needs a look (a text file that is not UTF-8) is appended to `notes`."""
     suffix = path.suffix.lower()
     title = path.stem
     try:
         if suffix in (".txt",):
-            return path.read_text(encoding="utf-8", errors="replace"), title
+            return decode_text(path.read_bytes(), path, notes), title
         if suffix in (".md", ".markdown"):
-            return _markdown_text(path.read_text(encoding="utf-8", errors="replace")), title
+            return _markdown_text(decode_text(path.read_bytes(), path, notes)), title
         if suffix in (".html", ".htm"):
-            text, found = html_text(path.read_text(encoding="utf-8", errors="replace"))
+            text, found = html_text(decode_text(path.read_bytes(), path, notes))
             return text, found or title
         if suffix == ".pdf":
             import logging
@@ -65,6 +89,9 @@ def read_document(path: Path) -> tuple[str, str]:
             if reader.is_encrypted:
                 raise DocumentError(f"{path.name} is an encrypted PDF; save it without a password.")
             pages = [page.extract_text() or "" for page in reader.pages]
+            if reader.pages and not any(page.strip() for page in pages):
+                raise DocumentError(f"{path.name} has no text layer (a scanned PDF?); nothing of it is indexed: "
+                                    "run OCR on it or place a text version beside it.")
             return "\n\n".join(pages), title
         if suffix == ".docx":
             import docx

@@ -221,12 +221,14 @@ class KnowledgeIndex:
             nonlocal count
             for source in sources:
                 for doc in source.documents:
+                    where = str(doc.relative_to(self.root)) if doc.is_relative_to(self.root) else str(doc)
+                    notes: list[str] = []
                     try:
-                        text, title = read_document(doc)
+                        text, title = read_document(doc, notes)
                     except DocumentError as exc:
-                        where = str(doc.relative_to(self.root)) if doc.is_relative_to(self.root) else str(doc)
                         problems.append(KnowledgeProblem(where, str(exc)))
                         continue
+                    problems.extend(KnowledgeProblem(where, note) for note in notes)
                     url = source.url if source.kind == "site" and len(source.documents) == 1 else (
                         _page_url(doc) if source.kind == "site" else None)
                     for passage in passages(text):

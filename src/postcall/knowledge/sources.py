@@ -11,6 +11,7 @@ website source; `postcall knowledge sync` saves its pages under `knowledge/sites
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +110,10 @@ def find_sources(root: Path) -> tuple[list[Source], list[KnowledgeProblem]]:
             aliases=(stem, Path(component).stem), entry=entry,
         ))
     for doc in sorted(files.iterdir()) if files.is_dir() else []:
+        if doc.is_symlink() and not doc.exists():
+            problems.append(KnowledgeProblem(
+                _rel(root, doc), f"is a symbolic link to {os.readlink(doc)!r}, which does not exist; it is not indexed."))
+            continue
         if doc.is_file() and doc.suffix.lower() in SUFFIXES and doc.resolve() not in claimed:
             sources.append(Source(name=doc.name, kind="file", documents=(doc,), aliases=(doc.stem,)))
     for entry in sorted(knowledge.glob("*.mcs.yml")) if knowledge.is_dir() else []:

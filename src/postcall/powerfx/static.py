@@ -757,6 +757,10 @@ def _aggregate_problems(name: str, args: Sequence[FxType]) -> list[tuple[int, st
     """Sum/Min/Max... take numbers (or a table and a formula): a record or table where a number
     goes does not compile; Count/CountA take a one-column table (Count: of numbers)."""
     problems: list[tuple[int, str]] = []
+    if args and args[0].kind == "Dynamic" and (name in _NUMBER_AGGREGATES or name == "Filter"):
+        # An untyped array has no record scope to run a formula in (Power Fx: convert it first).
+        return [(0, "Untyped objects cannot be used as the first argument to functions which support record scopes."
+                 if name != "Filter" else "Invalid argument type.")]
     if name in _NUMBER_AGGREGATES:
         table_form = len(args) == 2 and args[0].kind == "Table"
         for index, t in enumerate(args):

@@ -362,18 +362,14 @@ def _recognizer(fc: FileContext, node: YMap) -> RecognizerSettings:
     )
 
 
-def _remote_recognizer_host(fc: FileContext, node: YMap, config: AgentConfig) -> None:
-    """Warn when the llm / http recogniser's host is not in allowed_hosts: every turn would
-    fall back to the embedded recogniser (the action layer refuses the request)."""
-    rec = config.recognizer
-    url = rec.url if rec.kind == "http" else config.model.base_url if rec.kind == "llm" and config.model else None
-    if not url:
-        return
+def _refused_host(url: str, config: AgentConfig) -> tuple[str, int] | None:
+    """(host, port) of `url` when allowed_hosts would refuse it (the action layer's rule without
+    resolving names: loopback and private addresses only when listed), else None."""
     parts = urlsplit(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        return
+        return None
     host = (parts.hostname or "").lower()
     entries, _ = parse_entries(config.allowed_hosts if config.allowed_hosts is not None else ("*",))
     try:
@@ -382,7 +378,40 @@ def _remote_recognizer_host(fc: FileContext, node: YMap, config: AgentConfig) ->
         allowed = host_allowed(host, port, entries) or (host != "localhost" and public_allowed(port, entries))
     else:
         allowed = network_allows(address, port, entries) or (address.is_global and public_allowed(port, entries))
-    if not allowed:
+    return None if allowed else (host, port)
+
+
+def _model_host(fc: FileContext, node: YMap | None, config: AgentConfig) -> None:
+    """Warn when the model endpoint's host is not in allowed_hosts (every model call would be
+    refused before it is sent), and when its api_key_file does not exist."""
+    model = config.model
+    if model is None:
+        return
+    refused = _refused_host(model.base_url, config)
+    span = start_span(((node.get("base_url") if node is not None else None) or node).span) if node is not None else None
+    if refused is not None:
+        host, port = refused
+        fc.add(codes.CONFIG_BAD_VALUE,
+               f"model: the endpoint's host {host!r} (port {port}) is not in allowed_hosts, so every model call is "
+               "refused before it is sent (generative answers take their no-answer path, prompts their error path).",
+               span, severity=Severity.WARNING, hint=f"Add '{host}' (or '{host}:{port}') to allowed_hosts.")
+    if model.api_key_file and not Path(model.api_key_file).is_file():
+        key_node = node.get("api_key_file") if node is not None else None
+        fc.add(codes.CONFIG_BAD_VALUE,
+               f"model: api_key_file {model.api_key_file!r} does not exist; every model call fails (no key) until it does.",
+               start_span(key_node.span) if key_node is not None else span, severity=Severity.WARNING)
+
+
+def _remote_recognizer_host(fc: FileContext, node: YMap, config: AgentConfig) -> None:
+    """Warn when the llm / http recogniser's host is not in allowed_hosts: every turn would
+    fall back to the embedded recogniser (the action layer refuses the request)."""
+    rec = config.recognizer
+    url = rec.url if rec.kind == "http" else config.model.base_url if rec.kind == "llm" and config.model else None
+    if not url:
+        return
+    refused = _refused_host(url, config)
+    if refused is not None:
+        host, port = refused
         fc.add(codes.CONFIG_BAD_VALUE,
                f"recognizer: the {rec.kind} recogniser's host {host!r} (port {port}) is not in allowed_hosts, so "
                "every turn will fall back to the embedded recogniser.",
@@ -518,6 +547,8 @@ def read_agent_yaml(
     )
     if recnode is not None:
         _remote_recognizer_host(fc, recnode, config)
+    model_node = r.get("model")
+    _model_host(fc, model_node if isinstance(model_node, YMap) else None, config)
     if recnode is not None and config.recognizer.kind == "llm" and config.model is None:
         r.bad(
             recnode.get("kind") or recnode,

@@ -187,15 +187,18 @@ def _tz_offset(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 
 
 def _ints(args: list[Value]) -> list[float] | ErrorValue:
+    """The arguments as whole numbers, or every argument's error."""
     out: list[float] = []
+    errors: list[ErrorValue] = []
     for a in args:
         n = to_number(a)
         if isinstance(n, ErrorValue):
-            return n
-        if math.isnan(n) or math.isinf(n):
-            return ErrorValue(ErrorKind.InvalidArgument, "Not a finite number.")
-        out.append(float(math.trunc(n)))
-    return out
+            errors.append(n)
+        elif math.isnan(n) or math.isinf(n):
+            errors.append(ErrorValue(ErrorKind.InvalidArgument, "Not a finite number."))
+        else:
+            out.append(float(math.trunc(n)))
+    return ErrorValue.merge(errors) if errors else out
 
 
 def make_date(year: float, month: float, day: float) -> dt.date | None:

@@ -7,6 +7,7 @@ import decimal
 import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import TypeVar
 
 from postcall.powerfx import numbers as nums
 from postcall.powerfx.coerce import compare, serial_to_datetime, to_decimal, to_number
@@ -18,18 +19,25 @@ from postcall.powerfx.operators import decimal_operands, numeric, power, read_un
 from postcall.powerfx.runtime import Frame
 from postcall.powerfx.values import ErrorKind, ErrorValue, Table, Value, format_number
 
+T = TypeVar("T")
 
-def _numbers(args: list[Value]) -> list[float] | ErrorValue:
-    """The arguments as numbers, or every conversion error at once."""
-    out: list[float] = []
+
+def _converted(args: list[Value], convert: Callable[[Value], T | ErrorValue]) -> list[T] | ErrorValue:
+    """The arguments converted, or every conversion error at once."""
+    out: list[T] = []
     errors: list[ErrorValue] = []
     for a in args:
-        n = to_number(a)
+        n = convert(a)
         if isinstance(n, ErrorValue):
             errors.append(n)
         else:
             out.append(n)
     return ErrorValue.merge(errors) if errors else out
+
+
+def _numbers(args: list[Value]) -> list[float] | ErrorValue:
+    """The arguments as numbers, or every conversion error at once."""
+    return _converted(args, to_number)
 
 
 def _unary(name: str, func: Callable[[CallSite, float], Value]) -> None:
@@ -313,15 +321,8 @@ def _aggregate(
                 type(v) is Decimal or (frame.decimal and type(v) is not float
                                        and not isinstance(v, (dt.date, dt.timedelta))) for v in present
             ):
-                decimals: list[Decimal] = []
-                bad: list[ErrorValue] = []
-                for v in present:
-                    d = to_decimal(v)
-                    if isinstance(d, ErrorValue):
-                        bad.append(d)
-                    else:
-                        decimals.append(d)
-                return ErrorValue.merge(bad) if bad else exact(decimals)
+                decimals = _converted(list[Value](present), to_decimal)
+                return decimals if isinstance(decimals, ErrorValue) else exact(decimals)
             if name in ("Min", "Max") and present and all(isinstance(v, (dt.date, dt.timedelta)) for v in present):
                 # Dates and times keep their type (the earliest or latest one).
                 serials = [to_number(v) for v in present]

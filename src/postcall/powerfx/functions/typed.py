@@ -17,7 +17,7 @@ import datetime as dt
 import decimal
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from postcall.powerfx import numbers as nums
@@ -167,43 +167,37 @@ def _type_of(site: CallSite) -> TypeSpec:
     return spec
 
 
-@lazy("AsType", 2, 2)
-def _as_type(site: CallSite, args: Sequence[Fn]) -> Fn:
-    """AsType(untyped, type): the untyped value read as the type (InvalidArgument when it is not one)."""
+def _reading(site: CallSite, source: Fn, blank: Value, done: Callable[[Value], Value], mismatch: Callable[[str], Value]) -> Fn:
+    """A closure that reads its argument's JSON as the call's type argument: Blank gives `blank`,
+    an error is passed on, a value read goes to `done`, a mismatch's message to `mismatch`."""
     spec = _type_of(site)
-    source = args[0]
-
-    def run(frame: Frame) -> Value:
-        value = source(frame)
-        if value is None or isinstance(value, ErrorValue):
-            return value
-        try:
-            return read_typed(_raw_of(value), spec, frame)
-        except Mismatch as exc:
-            return site.invalid(str(exc))
-
-    return run
-
-
-@lazy("IsType", 2, 2)
-def _is_type(site: CallSite, args: Sequence[Fn]) -> Fn:
-    """IsType(untyped, type): whether AsType would read it (false for Blank)."""
-    spec = _type_of(site)
-    source = args[0]
 
     def run(frame: Frame) -> Value:
         value = source(frame)
         if isinstance(value, ErrorValue):
             return value
         if value is None:
-            return False
+            return blank
         try:
-            read = read_typed(_raw_of(value), spec, frame)
-        except Mismatch:
-            return False
-        return read is not None and _first_error(read) is None
+            return done(read_typed(_raw_of(value), spec, frame))
+        except Mismatch as exc:
+            return mismatch(str(exc))
 
     return run
+
+
+@lazy("AsType", 2, 2)
+def _as_type(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """AsType(untyped, type): the untyped value read as the type (InvalidArgument when it is not one)."""
+    return _reading(site, args[0], None, lambda read: read, site.invalid)
+
+
+@lazy("IsType", 2, 2)
+def _is_type(site: CallSite, args: Sequence[Fn]) -> Fn:
+    """IsType(untyped, type): whether AsType would read it (false for Blank)."""
+    return _reading(
+        site, args[0], False, lambda read: read is not None and _first_error(read) is None, lambda _message: False
+    )
 
 
 def parse_json_typed(site: CallSite, parsed: Value, frame: Frame) -> Value:
