@@ -98,6 +98,21 @@ def test_no_answer_from_the_model_runs_the_fallback(call: Call, openai_server: O
     ]
 
 
+@pytest.mark.parametrize("reply", [".", "   ", "...", " - "])
+def test_an_answer_with_no_words_is_no_answer(call: Call, openai_server: OpenAIServer, reply: str) -> None:
+    openai_server.responder = lambda body: reply
+    assert call.say("what are your opening hours on saturdays") == [
+        "I'm sorry, I didn't get that. Try asking about our hours or returns."
+    ]
+
+
+def test_the_local_servers_default_answer_is_the_first_passages_first_sentence(call: Call, openai_server: OpenAIServer) -> None:
+    said = call.say("what are your opening hours on saturdays")
+    system = openai_server.requests[-1]["messages"][0]["content"]
+    first = " ".join(system.split("\n[1] ", 1)[1].split(") ", 1)[1].split())
+    assert said == [first.split(". ")[0].rstrip(".") + "."] and len(said[0]) > 2  # never "."
+
+
 def test_a_failing_model_is_retried_then_the_no_answer_path_with_a_warning(call: Call, openai_server: OpenAIServer) -> None:
     for _ in range(3):
         openai_server.script.append(Scripted(status=500))

@@ -136,7 +136,8 @@ def default_reply(body: dict[str, Any]) -> str:
         return "{}"
     messages = body.get("messages") or []
     system = " ".join(str(m.get("content") or "") for m in messages if m.get("role") in ("system", "developer"))
-    passages = re.findall(r"\[\d+\][^\n]*\n?([^\[]+)", system)
+    # "[1] (title) text": the text after the title, up to the next numbered passage
+    passages = re.findall(r"\[\d+\] (?:\([^)\n]*\) )?([^\[]+)", system)
     if passages:
         first = passages[0].strip()
         match = _SENTENCE.match(first)

@@ -13,7 +13,7 @@ Copilot Studio's semantics, as docs/compatibility.md lists them:
   hold it), one or two spoken sentences, sources kept in the log and in FullResponse;
 - without a model: the best passage's best sentence or two when its confidence reaches
   `responseConfidence` (agent.yaml `knowledge.response_confidence` by default);
-- no answer (no sources, low confidence, the model failed or found nothing): the variable is
+- no answer (no sources, low confidence, the model failed, found nothing or answered no words): the variable is
   Blank and the conversation goes on with the next node; in the unknown-intent topic
   (Conversational boosting) the next OnUnknownIntent topic (Fallback) is queued after it, or
   the fallback message is said when there is none;
@@ -242,6 +242,7 @@ def _definition(r: Runner, node: InvokePrompt) -> PromptDefinition | None:
     return prompts.get(node.ai_model_id) or (prompts.get(node.display_name) if node.display_name else None)
 
 
+_WORD = re.compile(r"\w")
 _ENCODED = re.compile(r"_([0-9A-Fa-f]{2})")
 
 
@@ -408,4 +409,6 @@ def apply_generative(r: Runner, frame: Frame, node: Node, result: ActionResult) 
     text = " ".join(str(data.get("content") or result.body or "").split())
     if not text or NO_ANSWER in text:
         return no_answer(r, frame, node, "the model found no answer in the passages")
+    if not _WORD.search(text):  # ".", "...", "-": nothing a caller could use
+        return no_answer(r, frame, node, f"the model's answer has no words ({text[:20]!r})")
     return answered(r, frame, node, text, list(data.get("citations") or []))
