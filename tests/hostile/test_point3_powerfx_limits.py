@@ -75,8 +75,12 @@ def test_point3_encodehtml_stops_at_the_limit() -> None:
     refused('EncodeHTML(Rept("<", 300000))', peak_mb=30)  # 1.2M characters once encoded
 
 
-def test_point3_upper_of_expanding_letters_is_held_to_the_limit() -> None:
-    refused('Upper(Rept("ß", 600000))')  # "SS" each: 1.2M characters
+def test_point3_upper_and_lower_never_grow_text() -> None:
+    # One character to one, as .NET's TextInfo: 600,000 "ß" stay 600,000 characters (Python's
+    # full mapping would make 1.2M "SS"), so neither can push text past the limit.
+    assert str(evaluate('Upper(Rept("ß", 600000))')) == "ß" * 600000
+    assert len(str(evaluate('Lower(Rept("İ", 600000))'))) == 600000
+    refused('Upper(Rept("ab", 500000) & "c")')  # over the limit before Upper runs
 
 
 def test_point3_forall_holds_at_most_ten_limits_of_text() -> None:
