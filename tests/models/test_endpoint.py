@@ -89,13 +89,17 @@ def test_a_refusal_is_not_retried(openai_server: OpenAIServer, monkeypatch: pyte
     assert "can't help" in (result.error or "")
 
 
-def test_a_wrong_key_is_not_retried(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_key_is_not_retried_and_not_shown_when_echoed(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    openai_server.echo_key = True  # the 401 quotes the key, as OpenAI's does
+    status, _, body = openai_server.answer("/v1/chat/completions", {"authorization": "Bearer sk-wrong-7d1e"}, b"{}")
+    assert status == 401 and b"sk-wrong-7d1e" in body  # guards the test: the key really comes back
+    openai_server.requests.clear()
     s = settings(openai_server, monkeypatch)
-    monkeypatch.setenv("POSTCALL_MODEL_API_KEY", "sk-wrong")
+    monkeypatch.setenv("POSTCALL_MODEL_API_KEY", "sk-wrong-7d1e")
     result = run(ask(), s)
     assert not result.ok and result.status_code == 401 and result.attempts == 1
-    assert "Incorrect API key" in (result.error or "")
-    assert "sk-wrong" not in (result.error or "")
+    assert "Incorrect API key" in (result.error or "") and "API key provided:" in (result.error or "")
+    assert "sk-wrong-7d1e" not in (result.error or "")
 
 
 def test_the_key_comes_from_a_file(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:

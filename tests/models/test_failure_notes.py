@@ -45,8 +45,16 @@ def _agent(tmp_path: Path, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
 
 @pytest.fixture
 def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(api_key=KEY) as s:
+    # every error quotes the key it was sent, so "KEY not in note" below can fail
+    with OpenAIServer(api_key=KEY, echo_key=True) as s:
         yield s
+
+
+def test_the_server_really_echoes_the_key_in_its_errors(server: OpenAIServer) -> None:
+    server.script.append(Scripted(status=500))
+    status, _, body = server.answer("/v1/chat/completions", {"authorization": f"Bearer {KEY}"},
+                                    b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}')
+    assert status == 500 and KEY.encode() in body
 
 
 def _notes(conv: Conversation) -> list[str]:

@@ -155,8 +155,12 @@ def _usage(body: dict[str, Any], content: str) -> dict[str, int]:
 class OpenAIServer:
     """A real HTTP server on 127.0.0.1 speaking chat completions (see the module docstring)."""
 
-    def __init__(self, *, api_key: str | None = "sk-test", model: str = "local-model", host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, *, api_key: str | None = "sk-test", model: str = "local-model", host: str = "127.0.0.1", port: int = 0,
+                 echo_key: bool = False) -> None:
         self.api_key = api_key
+        self.echo_key = echo_key
+        """Every error message quotes the key the request presented (as OpenAI's 401 does, and
+        some gateways do for every error): tests of the redaction can then fail."""
         self.model = model
         self.script: deque[Scripted] = deque()
         self.responder: Responder | None = None
@@ -196,6 +200,18 @@ class OpenAIServer:
 
     def answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, str], bytes]:
         """(status, headers, body) for one request."""
+        status, out_headers, body = self._answer(path, headers, raw)
+        if self.echo_key and status >= 400:
+            presented = headers.get("authorization", "").removeprefix("Bearer ")
+            try:
+                data = json.loads(body)
+                data["error"]["message"] = f"{data['error']['message']} (API key provided: {presented})"
+                body = json.dumps(data).encode()
+            except (ValueError, KeyError, TypeError):  # a scripted raw body: left as scripted
+                pass
+        return status, out_headers, body
+
+    def _answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, str], bytes]:
         if path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
             return self._error(404, f"Unknown request URL: POST {path}.")
         if self.api_key is not None:
