@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from postcall.actions import model
 from postcall.channels.base import message_activity
+from postcall.cli.conversation import print_report
 from postcall.clock import FixedClock
 from postcall.devtools.openai_server import OpenAIServer, Scripted
 from postcall.lifecycle.runtime import open_runtime
@@ -147,7 +148,9 @@ def test_the_note_is_in_the_stored_history_the_api_and_the_console(
         rt.close()
 
 
-def test_a_failed_analysis_after_the_call_is_noted_in_the_run(server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_analysis_after_the_call_is_noted_in_the_run(
+    server: OpenAIServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("POSTCALL_MODEL_BASE_URL", server.base_url)
     monkeypatch.setenv("POSTCALL_MODEL_API_KEY", KEY)
     agent = Path(__file__).resolve().parents[2] / "examples" / "contoso-analysis"
@@ -162,6 +165,9 @@ def test_a_failed_analysis_after_the_call_is_noted_in_the_run(server: OpenAIServ
     assert [n["text"] for n in run.notes] == [run.notes[0]["text"]] and run.notes[0]["text"].startswith(
         "Model call failed: HTTP 500 after 5 tries in ")
     assert run.notes[0]["detail"]["kind"] == "http_status" and "saturday" not in run.notes[0]["text"]
+    print_report(conv, transcript=False)  # what `postcall call` prints: the step is a model step
+    printed = capsys.readouterr().out
+    assert "    model prompt at prompt_CallAnalysis -> HTTP 500" in printed and "log None" not in printed
 
 
 def test_an_endpoint_that_is_down_is_noted_as_unreachable(

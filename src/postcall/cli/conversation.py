@@ -109,8 +109,12 @@ def _step_line(step: dict[str, Any]) -> str | None:
         what = f"{payload.get('method')} {payload.get('url')}"
     elif request["kind"] == "flow":
         what = f"flow {payload.get('flow_id')}"
-    else:
+    elif request["kind"] == "model":  # a prompt or a generative answer: the purpose, never the text
+        what = f"model {payload.get('purpose') or 'call'} at {request.get('node_id')}"
+    elif request["kind"] == "log":
         what = f"log {payload.get('event_name')}"
+    else:
+        what = str(request["kind"])
     if not result:
         got = "not run"
     elif result.get("status_code") is not None:
