@@ -18,7 +18,7 @@ import pytest
 from crm.launcher import CrmProcess
 from postcall.channels.base import end_of_conversation_activity, message_activity
 from postcall.clock import FixedClock
-from postcall.devtools.openai_server import OpenAIServer
+from postcall.devtools.openai_server import OpenAIServer, Scripted
 from postcall.durable import Executor, ExecutorConfig
 from postcall.engine.activity import Initiator
 from postcall.lifecycle.runtime import Runtime, open_runtime
@@ -56,8 +56,9 @@ def runtime(tmp_path: Path, server: OpenAIServer, crm: CrmProcess) -> Iterator[R
     agent = tmp_path / "contoso-analysis"
     shutil.copytree(REPO / "examples" / "contoso-analysis", agent, ignore=shutil.ignore_patterns(".postcall"))
     config = agent / "agent.yaml"  # quick retries: the tests count requests, not waits
-    config.write_text(config.read_text(encoding="utf-8").replace("initial_interval_seconds: 0.5", "initial_interval_seconds: 0.01"),
-                      encoding="utf-8")
+    text = config.read_text(encoding="utf-8").replace("initial_interval_seconds: 0.5", "initial_interval_seconds: 0.01")
+    # a caller-facing budget shorter than a slow endpoint: in-call answers here are immediate
+    config.write_text(text.replace("budget_seconds: 8", "budget_seconds: 0.3"), encoding="utf-8")
     rt = open_runtime(agent, database_url=f"sqlite:///{tmp_path / 'postcall.sqlite'}",
                       env_overrides={"crm_BaseUrl": crm.url}, clock=FixedClock(START))
     try:
@@ -172,3 +173,25 @@ def test_a_non_json_answer_is_a_failed_attempt_not_a_recorded_success(
         runtime.store.redrive(run_id)
         assert executor.wait_for_runs([run_id], timeout_s=60) == {run_id: "succeeded"}
     assert len(server.requests) == before + 1
+
+
+def test_a_post_call_prompt_slower_than_the_callers_budget_is_waited_for(
+    runtime: Runtime, server: OpenAIServer, crm: CrmProcess
+) -> None:
+    """budget_seconds (8 s here) bounds what a caller waits; the analysis after the call runs by
+    the run's policy, so an endpoint slower than the caller's budget still gets its answer."""
+    assert runtime.agent.config.model is not None
+    cid = "CA-analysis-5"
+    asyncio.run(runtime.sessions.start(cid, channel="twilio", caller="+15550100115", event_id=f"{cid}:0"))
+    _say(runtime, cid, 1, "1003")
+    _say(runtime, cid, 2, "when do you open on saturday")
+    _hang_up(runtime, cid, 3)
+    config = runtime.agent.root / "agent.yaml" if runtime.agent.root.is_dir() else runtime.agent.root
+    assert "budget_seconds: 0.3" in config.read_text(encoding="utf-8")
+    server.script.append(Scripted(delay_s=0.8, content=json.dumps(
+        {"summary": "A slow summary.", "resolved": True, "case_number": "1003"})))
+    run_id = f"postcall:{cid}:{TOPIC}"
+    with _executor(runtime) as executor:
+        assert executor.wait_for_runs([run_id], timeout_s=60) == {run_id: "succeeded"}
+    assert len([r for r in server.requests if r.get("response_format")]) == 1  # one attempt, not cut
+    assert crm.case(1003)["call_summary"] == "A slow summary."
