@@ -57,15 +57,17 @@ def test_format_reader_handles_directives_continuations_and_skips() -> None:
 
 def test_file_needing_unknown_feature_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "Needs.txt"
-    path.write_text("#SETUP: MutationFunctionsTestSetup\n\n>> 1+1\n2\n", encoding="utf-8")
+    # The setup's case that collects into its table is skipped; one that uses neither its
+    # behaviour functions nor its tables runs without it.
+    path.write_text("#SETUP: MutationFunctionsTestSetup\n\n>> Collect(t1, {a: 1})\n1\n\n>> Abs(-1)\n1\n", encoding="utf-8")
     ok = tmp_path / "Ok.txt"
     ok.write_text(">> 1+1\n2\n\n>> 2+1\n4\n\n>> 1/0\nError({Kind:ErrorKind.Div0})\n\n>> Blank(\nErrors: x\n", encoding="utf-8")
     report = run_files([str(path), str(ok)])
-    assert (report.passed, report.failed, report.skipped) == (3, 1, 1)
+    assert (report.passed, report.failed, report.skipped) == (4, 1, 1)
     assert report.skips_by_reason() == {
         "#SETUP MutationFunctionsTestSetup: data-source mutation (Collect/Patch/Remove on test tables)": 1
     }
-    assert report.summary_line() == "3 passed, 1 failed, 1 skipped"
+    assert report.summary_line() == "4 passed, 1 failed, 1 skipped"  # Abs(-1) ran and passed
 
 
 def test_setups_follow_microsofts_configurations(tmp_path: Path) -> None:
