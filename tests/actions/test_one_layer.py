@@ -28,6 +28,7 @@ from postcall.actions.execute import execute_action
 from postcall.cli.main import cli
 from postcall.lifecycle.programs import action_settings_for
 from postcall.testing import Conversation, load
+from postcall.testing.simulate import simulate
 
 
 @dataclass
@@ -199,3 +200,18 @@ def test_a_503_is_retried_after_retry_after_and_the_wait_moves_the_harness_clock
     receiver.flaky_left = 1
     same(call.result, production(agent_dir, call.request))
     assert [s["path"] for s in receiver.seen] == ["/flaky"] * 4
+
+
+def test_simulate_refuses_the_host_production_refuses_and_sends_nothing(tmp_path: Path, receiver: Receiver) -> None:
+    agent_dir = write_agent(tmp_path / "agent", receiver.url, allowed=None)  # default: public hosts only
+    _, request, result, _ = harness(agent_dir, "call home")
+    assert (result.ok, result.error_category) == (False, "refused_host")
+    same(result, production(agent_dir, request))
+    report = simulate(agent_dir)
+    (answered,) = [c for c in report.calls if c.topic == "Loopback" and c.scenario == "answer"]
+    assert f"status 0 body {result.error}" in [line["text"] for line in answered.transcript]
+    # with the host listed, the same topic's request passes the checks and gets the simulated success
+    allowed_dir = write_agent(tmp_path / "allowed", receiver.url, allowed=["127.0.0.1"])
+    (ok,) = [c for c in simulate(allowed_dir).calls if c.topic == "Loopback" and c.scenario == "answer"]
+    assert any(line["text"].startswith("status 200 body") for line in ok.transcript)
+    assert receiver.seen == []  # the simulation's transport answered: nothing reached the server

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from postcall.actions import ActionRequest, ActionResult
+from postcall.actions.hosts import Resolver
 from postcall.actions.inprocess import ActionCall, InProcessActions
 from postcall.clock import FixedClock
 from postcall.diagnostics import render_all
@@ -117,6 +118,7 @@ class Conversation:
         env: Mapping[str, str] | None = None,
         clock: FixedClock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
         conversation_id: str = "test-conversation",
         recognizer: Recognizer | None = None,
         run_post_call: bool = True,
@@ -135,7 +137,8 @@ class Conversation:
         self.clock = clock or FixedClock()
         agent_ = self.agent
         self.actions = InProcessActions(
-            lambda topic: action_settings_for(agent_, topic), transport=transport, sleep=self._wait
+            lambda topic: action_settings_for(agent_, topic), transport=transport, sleep=self._wait,
+            resolver=resolver,
         )
         self.conversation_id = conversation_id
         self.run_post_call = run_post_call

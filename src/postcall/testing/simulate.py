@@ -12,8 +12,11 @@ phrases) and each topic other topics redirect to, the simulator places in-proces
 * ``hang-up@N``: hangs up after N answers, for each step of the answer path.
 
 Plus three calls for the agent as a whole (an off-script opening, silence, a keypad press).
-Backend actions never leave the process: HTTP requests and bound flows get an empty success
-(``SimulatedActions``).  A call is *clean* when no turn logged a runtime fault, nothing raised,
+Backend actions go through the one action layer (`postcall.actions`, as in production: allowed
+hosts, the private-address refusal, 2xx-only success, retries) with only the plumbing swapped:
+an `httpx.MockTransport` answers every request that passes the checks with an empty JSON success
+and a resolver answers host names without the network (`simulated_resolver`), so nothing leaves
+the process and a host production refuses is refused here too.  A call is *clean* when no turn logged a runtime fault, nothing raised,
 and the call ended; a fault of a flow, connector, skill or prompt that needs the customer's
 tenant or model (RUN453, RUN460, RUN470) counts as clean only when `postcall check` named that
 node beforehand (TPC260, TPC237, TPC263, GEN310, GEN311).
@@ -30,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from postcall.actions import ActionRequest, ActionResult
+import httpx
+
 from postcall.diagnostics import Diagnostic, SourceSpan
 from postcall.engine.engine import TurnResult
 from postcall.engine.state import Frame
@@ -88,24 +92,23 @@ SPOKEN_ANSWERS: dict[str, str] = {
 }
 
 
-class SimulatedActions:
-    """Carries out no action: HTTP and flows get an empty success; nothing leaves the process."""
+SIMULATED_PUBLIC_ADDRESS = "93.184.215.14"
+"""What a host name resolves to in a simulation (a public address: nothing is sent to it)."""
 
-    def __init__(self) -> None:
-        self.calls: list[Any] = []
-        self.telemetry: list[dict[str, Any]] = []
-        self.events: list[Any] = []
 
-    def execute(self, request: ActionRequest, *, post_call: bool = False) -> ActionResult:
-        self.calls.append(request)
-        if request.kind == "http":
-            return ActionResult(ok=True, status_code=200, headers={}, body="{}", json={})
-        if request.kind == "flow":
-            return ActionResult(ok=True, outputs={})
-        return ActionResult(ok=True)
+def simulated_response(request: httpx.Request) -> httpx.Response:
+    """Every request that passed the action layer's checks gets an empty JSON success."""
+    return httpx.Response(200, json={})
 
-    def close(self) -> None:
-        return None
+
+async def simulated_resolver(host: str, port: int) -> list[str]:
+    """DNS without the network: `localhost` is loopback, every other name a public address.
+
+    Literal addresses never reach the resolver, so a topic calling 127.0.0.1, 10.0.0.5 or the
+    metadata service without an allowed_hosts entry is refused here exactly as in production."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return ["127.0.0.1"]
+    return [SIMULATED_PUBLIC_ADDRESS]
 
 
 @dataclass
@@ -271,10 +274,8 @@ class _Call:
         self.outcome = CallOutcome(topic.name if topic else None, scenario)
         self.conv = Conversation(
             sim.agent, conversation_id=f"sim-{scenario}", run_post_call=True, in_test_mode=True,
-            channel_id="telephony",
+            channel_id="telephony", transport=httpx.MockTransport(simulated_response), resolver=simulated_resolver,
         )
-        self.conv.actions.close()
-        self.conv.actions = SimulatedActions()  # type: ignore[assignment]
         self.seen_results = 0
 
     def waiting(self) -> Question | None:
