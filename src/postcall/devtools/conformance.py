@@ -27,6 +27,7 @@ formula does not compile (Microsoft also compares the message text; ours differ 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime as dt
 import math
@@ -676,8 +677,6 @@ def _md(text: str) -> str:
 
 def recorded_pass_rate(doc_text: str) -> float | None:
     """The pass rate (0..1) recorded in the powerfx section of docs/compatibility.md."""
-    import re
-
     start = doc_text.find(BEGIN_MARK)
     end = doc_text.find(END_MARK)
     if start < 0 or end < 0:
@@ -701,8 +700,6 @@ def write_compatibility(doc_path: str, report: Report, source_label: str) -> Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(description="Run Power Fx expression test files.")
     parser.add_argument("files", nargs="+")
     parser.add_argument("--write", metavar="DOC", help="rewrite the powerfx section of this Markdown file")

@@ -25,6 +25,7 @@ expects.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import threading
@@ -321,8 +322,6 @@ class OpenAIServer:
 
 
 def main() -> None:  # pragma: no cover - a manual helper: python -m postcall.devtools.openai_server
-    import argparse
-
     parser = argparse.ArgumentParser(description="A local OpenAI-compatible chat-completions server (tests and demos).")
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--api-key", default=None, help="require this bearer key (default: none)")

@@ -9,6 +9,7 @@ HTTP body, a telemetry event or a log line carries (records become objects, date
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Mapping
 from decimal import Decimal
@@ -197,8 +198,6 @@ def to_text(value: Value) -> str:
     plain = to_plain(value)
     if isinstance(plain, str):
         return plain
-    import json
-
     return json.dumps(plain, ensure_ascii=False, sort_keys=True)
 
 

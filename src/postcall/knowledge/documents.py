@@ -7,8 +7,13 @@ unreadable document raises `DocumentError` naming it; the index goes on with the
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
+
+import docx
+from bs4 import BeautifulSoup
+from pypdf import PdfReader
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 PASSAGE_WORDS = 90
@@ -22,8 +27,6 @@ class DocumentError(Exception):
 
 def html_text(html: str) -> tuple[str, str | None]:
     """(text, title) of an HTML page."""
-    from bs4 import BeautifulSoup
-
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else None
     for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "template", "svg"]):
@@ -80,10 +83,6 @@ def read_document(path: Path, notes: list[str] | None = None) -> tuple[str, str]
             text, found = html_text(decode_text(path.read_bytes(), path, notes))
             return text, found or title
         if suffix == ".pdf":
-            import logging
-
-            from pypdf import PdfReader
-
             logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair notes are not ours to print
             reader = PdfReader(str(path))
             if reader.is_encrypted:
@@ -94,8 +93,6 @@ def read_document(path: Path, notes: list[str] | None = None) -> tuple[str, str]
                                     "run OCR on it or place a text version beside it.")
             return "\n\n".join(pages), title
         if suffix == ".docx":
-            import docx
-
             document = docx.Document(str(path))
             parts = [p.text for p in document.paragraphs]
             for table in document.tables:

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
+from bs4 import BeautifulSoup
 
 from postcall.actions import ActionRequest
 from postcall.actions.execute import execute_action
@@ -37,8 +38,6 @@ class SyncReport:
 
 
 def _links(html: str, base: str) -> list[str]:
-    from bs4 import BeautifulSoup
-
     soup = BeautifulSoup(html, "html.parser")
     out = []
     for a in soup.find_all("a", href=True):

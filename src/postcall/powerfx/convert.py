@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 import re
 from typing import Any
@@ -257,8 +258,6 @@ def _format_value(value: Value) -> str:
 
 def _raw_json(raw: object) -> str:
     """Parsed JSON written back (numbers with their digits as read)."""
-    import json
-
     if isinstance(raw, decimal.Decimal):
         return str(getattr(raw, "text", raw))
     if isinstance(raw, dict):

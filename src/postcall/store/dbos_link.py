@@ -87,11 +87,11 @@ class DBOSLink:
 
     def workflow_status(self, run_id: str) -> str | None:
         """DBOS's status of the run's workflow (ENQUEUED, PENDING, SUCCESS, ERROR, ...), None if unknown."""
-        from dbos._error import DBOSNonExistentWorkflowError
+        from dbos import error
 
         try:
             return str(self.client.retrieve_workflow(run_id).get_status().status)
-        except DBOSNonExistentWorkflowError:
+        except error.DBOSNonExistentWorkflowError:
             return None
 
     def step_numbers(self, run_id: str) -> list[tuple[int, str]]:

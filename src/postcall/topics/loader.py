@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -480,8 +480,6 @@ def _load_single(state: _State, file: Path, overrides: dict[str, str]) -> Agent:
     name, bot = topic_name_of(file)
     config = AgentConfig(name=name)
     if overrides:
-        from dataclasses import replace
-
         config = replace(config, env=MappingProxyType(dict(overrides)))
     tf = _TopicFile(_display(state.root, _link(file)), file, name, bot)
     return _make_agent(state, [tf], config=config, bot=bot, layout="file", globals_={})

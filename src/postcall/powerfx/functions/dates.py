@@ -6,6 +6,7 @@ import calendar
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 
 from postcall.powerfx.coerce import date_to_serial, serial_to_datetime, to_number, to_text
 from postcall.powerfx.culture import Culture, get_culture
@@ -264,8 +265,6 @@ def _time(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 
 
 def _part(name: str, getter: object) -> None:
-    from collections.abc import Callable
-
     assert callable(getter)
     get: Callable[[dt.datetime], float] = getter
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import decimal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from postcall.powerfx.coerce import equals, is_blank, to_boolean
 from postcall.powerfx.functions.common import eval_in_row
@@ -256,8 +256,6 @@ def _boolean(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 
 
 def _map_table(table: Table, func: object) -> Value:
-    from collections.abc import Callable
-
     assert callable(func)
     fn: Callable[[Value], Value] = func
     out: list[Value] = []

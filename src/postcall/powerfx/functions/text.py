@@ -7,6 +7,7 @@ import html
 import math
 import re
 import urllib.parse
+import uuid
 from collections.abc import Callable, Sequence
 
 from postcall.powerfx.coerce import to_number, to_text
@@ -523,8 +524,6 @@ def _plain_text(frame: Frame, site: CallSite, args: list[Value]) -> Value:
 
 def guid_from_text(site: CallSite, value: Value) -> Value:
     """GUID(text): the text, checked to be a GUID (Blank stays Blank)."""
-    import uuid
-
     if value is None or (isinstance(value, UntypedObject) and value.raw is None):
         return None
     text = _text_arg(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -224,8 +225,6 @@ async def conversations(request: Request) -> Response:
 
 
 def _query_without(request: Request, key: str) -> str:
-    from urllib.parse import urlencode
-
     return urlencode([(k, v) for k, v in request.query_params.multi_items() if k != key])
 
 
