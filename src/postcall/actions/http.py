@@ -28,6 +28,28 @@ from postcall.redaction import redact_body, redact_headers, redact_url, truncate
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 USER_AGENT = "postcall"
+CLIENT_TIMEOUT_S = 30.0
+"""A client's default timeout; every action request sets its own (`request_timeout_s`, `timeout_ms`)."""
+CLIENT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+
+
+def http_client(*, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The one way the runtime makes an HTTP client for `execute_action` (calls, post-call runs, harness, sync).
+
+    Redirects are not followed (a 3xx is a result, and following it would skip the host check);
+    proxies and certificates are not read from the environment (`trust_env=False`: an
+    HTTP(S)_PROXY variable must not send requests to hosts the check never saw); the pool is
+    sized for a server's concurrent calls.  `transport` is the only thing a caller swaps (a test's
+    `httpx.MockTransport`, `postcall simulate`'s answering transport).
+    """
+    return httpx.AsyncClient(
+        transport=transport,
+        follow_redirects=False,
+        trust_env=False,
+        timeout=CLIENT_TIMEOUT_S,
+        limits=CLIENT_LIMITS,
+    )
+
 
 
 def _request_view(

@@ -28,6 +28,7 @@ import httpx
 
 from postcall.actions.execute import execute_action
 from postcall.actions.hosts import Resolver
+from postcall.actions.http import http_client
 from postcall.actions.retry import Sleep
 from postcall.actions.settings import ActionSettings
 from postcall.actions.types import ActionRequest, ActionResult, TelemetryEvent
@@ -104,7 +105,7 @@ class InProcessActions:
 
     async def _execute(self, request: ActionRequest, post_call: bool = False) -> ActionResult:
         if self._client is None:  # created on the loop that uses it
-            self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+            self._client = http_client(transport=self._transport)
         return await execute_action(
             request,
             self.settings_for(request.topic),

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from postcall.actions import http as actions_http
 from postcall.durable.program import ProgramRegistry
 from postcall.durable.running import RunningMarks
 from postcall.errors import ConfigError
@@ -65,11 +66,7 @@ class RunRuntime:
         with self._lock:
             client = self._clients.get(loop_id)
             if client is None:
-                client = httpx.AsyncClient(
-                    follow_redirects=False,
-                    limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-                    trust_env=False,
-                )
+                client = actions_http.http_client()  # the one client factory
                 self._clients[loop_id] = client
             return client
 

@@ -23,6 +23,7 @@ from bs4 import BeautifulSoup
 
 from postcall.actions import ActionRequest
 from postcall.actions.execute import execute_action
+from postcall.actions.http import http_client
 from postcall.actions.settings import ActionSettings
 from postcall.knowledge.sources import Source, find_sources
 
@@ -75,7 +76,7 @@ async def sync_source(root: Path, source: Source, settings: ActionSettings, *, m
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     queue, seen = [source.url], {source.url}
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    async with http_client() as client:
         while queue and len(report.pages) < max_pages:
             url = queue.pop(0)
             html, error = await _fetch(url, settings, client)

@@ -38,6 +38,7 @@ import structlog
 from postcall import tracing
 from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.execute import execute_action
+from postcall.actions.http import http_client
 from postcall.clock import Clock, SystemClock
 from postcall.engine.activity import Activity, AgentOutput, output_to_json
 from postcall.engine.engine import Engine, TurnResult
@@ -156,7 +157,7 @@ class Sessions:
     @property
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+            self._http = http_client()
         return self._http
 
     async def aclose(self) -> None:
