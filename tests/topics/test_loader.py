@@ -90,7 +90,8 @@ def test_defaults_without_agent_yaml(tmp_path: Path) -> None:
     result = load_agent(tmp_path)
     assert result.agent is not None
     assert result.agent.config == AgentConfig(name=tmp_path.name)
-    assert result.agent.config.retry.delay(1) == 0.5 and result.agent.config.retry.delay(10) == 30.0
+    retry = result.agent.config.retry
+    assert (retry.max_attempts, retry.initial_interval_seconds, retry.max_interval_seconds) == (5, 0.5, 30.0)
 
 
 def test_solution_export_layout() -> None:

@@ -50,18 +50,17 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Retries of backend actions in post-call topics (exponential backoff)."""
+    """agent.yaml's `retry:` values for backend actions in post-call topics.
+
+    Only the values: the waits are computed in one place, `postcall.actions.retry.RetryPolicy`
+    (exponential backoff with full jitter, Retry-After), which `lifecycle.programs.action_settings_for`
+    builds from these fields."""
 
     max_attempts: int = 5
     initial_interval_seconds: float = 0.5
     backoff_rate: float = 2.0
     max_interval_seconds: float = 30.0
     run_timeout_seconds: float = 600.0
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before retry number `attempt` (1 = the first retry)."""
-        raw = self.initial_interval_seconds * self.backoff_rate ** max(attempt - 1, 0)
-        return float(min(raw, self.max_interval_seconds))
 
 
 @dataclass(frozen=True, slots=True)
