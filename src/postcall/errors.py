@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from postcall.vocabulary import ErrorCategory
+
 if TYPE_CHECKING:
     from postcall.diagnostics import Diagnostic, SourceSpan
 
@@ -63,7 +65,7 @@ class ActionError(PostCallError):
         message: str,
         *,
         retryable: bool,
-        category: str = "unknown",
+        category: ErrorCategory = "unknown",
         retry_after: float | None = None,
         status_code: int | None = None,
     ) -> None:

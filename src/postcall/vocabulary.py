@@ -1,5 +1,6 @@
 """Words shared by every layer, defined once: end reasons, initiators, activity types, transfer
-outcomes, channel events, action kinds, and the System variables the runtime provides.
+outcomes, channel events, action kinds, stored activity and output kinds, run statuses, what a
+conversation waits for, action error categories, and the System variables the runtime provides.
 
 It sits at the bottom so that topics (validation), the engine (runtime), channels, the store's
 readers, the API and the console agree without importing each other.  Wire strings are copied
@@ -71,6 +72,35 @@ class ChannelEvent(enum.StrEnum):
 
 ActionKind = Literal["http", "flow", "log", "model"]
 """What an ActionRequest asks for: an HTTP request, a flow (or connector) run, a telemetry event, a model call."""
+
+class StoredKind(enum.StrEnum):
+    """Types of stored activities the engine writes besides its outputs (the console explains turns)."""
+
+    RECOGNITION = "Recognition"  # why a topic was chosen: the recognizer's candidates
+    NOTE = "Note"  # what failed out of the caller's hearing (a model call)
+
+
+class OutputKind(enum.StrEnum):
+    """An agent output's stored type: the class name of each engine.activity.AgentOutput (a test keeps them equal)."""
+
+    SAY = "Say"
+    LISTEN = "Listen"
+    TRANSFER = "Transfer"
+    HANG_UP = "HangUp"
+    EMIT_ACTIVITY = "EmitActivity"
+
+
+RunStatus = Literal["pending", "running", "succeeded", "failed"]
+"""A post-call run's status in the store (runs.status)."""
+
+WaitingFor = Literal["end", "action", "transfer", "caller"]
+"""What a conversation waits for: it is over, an action's result, a ringing transfer, the caller."""
+
+ErrorCategory = Literal[
+    "timeout", "connection", "http_status", "refused_host", "bad_request", "internal",
+    "bad_response", "bad_output", "flow_error", "budget", "refusal", "content_filter", "no_model", "unknown",
+]
+"""Why an action failed (ActionResult.error_category; stored in runs' step records)."""
 
 # System.<path> -> its Power Fx type.  "Record" and "Any" values may have any fields below them
 # (System.Activity.Value.x, System.Conversation.EndDetail.Reason).

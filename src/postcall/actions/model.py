@@ -32,6 +32,7 @@ from postcall.actions.settings import ActionSettings
 from postcall.actions.types import ActionRequest, ActionResult
 from postcall.errors import ActionError, ConfigError
 from postcall.redaction import redact_text, truncate
+from postcall.vocabulary import ErrorCategory
 
 
 class _PolicyTransport(httpx2.AsyncBaseTransport):
@@ -103,7 +104,7 @@ def _request_view(endpoint: ModelEndpoint, payload: dict[str, Any]) -> dict[str,
     }
 
 
-def _fail(message: str, category: str, *, retryable: bool = False, view: dict[str, Any] | None = None,
+def _fail(message: str, category: ErrorCategory, *, retryable: bool = False, view: dict[str, Any] | None = None,
           status: int | None = None, retry_after: float | None = None) -> AttemptOutcome:
     # The endpoint's own words may echo the key (a 401 body): masked here, before the text
     # becomes a result, a step record, a run error, a log line or a note.

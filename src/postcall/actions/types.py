@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from postcall.vocabulary import ActionKind
+from postcall.vocabulary import ActionKind, ErrorCategory
 
 
 def idempotency_key(conversation_id: str, topic: str, node_id: str, execution: int = 1) -> str:
@@ -78,7 +78,7 @@ class ActionResult:
     json: Any = None
     outputs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
-    error_category: str | None = None
+    error_category: ErrorCategory | None = None
     attempts: int = 1
     elapsed_ms: float | None = None
     """Wall time of all attempts and the waits between them (None: not measured)."""

@@ -18,6 +18,7 @@ from postcall.engine.ending import EndRecord, TransferDetail
 from postcall.engine.values import decode, encode
 from postcall.errors import EngineError
 from postcall.powerfx.values import Value
+from postcall.vocabulary import WaitingFor
 
 STATE_VERSION = 1
 
@@ -224,7 +225,7 @@ class ConversationState:
         return self.end is not None
 
     @property
-    def waiting_for(self) -> str:
+    def waiting_for(self) -> WaitingFor:
         """What the conversation waits for: "end" (it is over), "action", "transfer", "caller"."""
         if self.end is not None:
             return "end"

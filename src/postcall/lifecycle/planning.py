@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from postcall.vocabulary import WaitingFor
+
 SEEN_EVENTS_KEPT = 64
 """Recent provider deliveries remembered per conversation (and numbers kept ahead of a gap)."""
 
@@ -201,7 +203,7 @@ def replay_of(book: Bookkeeping, delivery: Delivery, *, saved_pending: bool, sav
 
 
 def decide(
-    book: Bookkeeping, delivery: Delivery, *, pending: bool, waiting_for: str
+    book: Bookkeeping, delivery: Delivery, *, pending: bool, waiting_for: WaitingFor
 ) -> tuple[Action, Bookkeeping]:
     """What to do with a delivery that is not a plain repeat, and the bookkeeping after deciding.
 

@@ -70,7 +70,7 @@ from postcall.store import (
     TurnBatch,
 )
 from postcall.topics.agent import Agent
-from postcall.vocabulary import ActivityType
+from postcall.vocabulary import ActivityType, StoredKind
 
 log = structlog.get_logger("postcall.lifecycle")
 
@@ -474,9 +474,9 @@ class Sessions:
         if inbound is not None:
             activities.append(NewActivity("in", str(inbound.type), inbound.to_json(), at=now))
         for recognition in result.recognitions:  # why this topic (the console explains turns)
-            activities.append(NewActivity("out", "Recognition", recognition.to_json(), at=now))
+            activities.append(NewActivity("out", StoredKind.RECOGNITION, recognition.to_json(), at=now))
         for note in result.notes:  # what failed out of the caller's hearing (a model call)
-            activities.append(NewActivity("out", "Note", note.to_json(), at=now))
+            activities.append(NewActivity("out", StoredKind.NOTE, note.to_json(), at=now))
         for output in result.outputs:
             activities.append(NewActivity("out", type(output).__name__, output_to_json(output), at=now))
         outputs = (*carried, *result.outputs)

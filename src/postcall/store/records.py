@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, get_args
+
+from postcall.vocabulary import RunStatus
 
 ConversationStatus = Literal["live", "ended"]
-RunStatus = Literal["pending", "running", "succeeded", "failed"]
 Direction = Literal["in", "out"]
 
-RUN_STATUSES: tuple[str, ...] = ("pending", "running", "succeeded", "failed")
+RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 
 
 def run_id_for(conversation_id: str, topic: str) -> str:

@@ -44,6 +44,7 @@ from postcall.store.records import (
     WorkerHeartbeat,
 )
 from postcall.store.retention import EraseReport, PurgeReport, RetentionDays, StateScrubber
+from postcall.vocabulary import ActivityType
 
 
 def _jsonable(value: Any) -> Any:
@@ -320,11 +321,11 @@ class Store:
             conv_q.append_activities(
                 conn,
                 conversation_id,
-                [*activities, NewActivity("in", "endOfConversation", {"duplicate": True, "end": record}, at=now)],
+                [*activities, NewActivity("in", ActivityType.END_OF_CONVERSATION, {"duplicate": True, "end": record}, at=now)],
                 now,
             )
             return False
-        conv_q.append_activities(conn, conversation_id, [*activities, NewActivity("in", "endOfConversation", record, at=ended_at)], now)
+        conv_q.append_activities(conn, conversation_id, [*activities, NewActivity("in", ActivityType.END_OF_CONVERSATION, record, at=ended_at)], now)
         for spec in runs:
             run_id = spec.resolved_id(conversation_id)
             inserted = run_q.insert_run(

@@ -7,8 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from postcall.vocabulary import RunStatus
+
 ConversationStatus = Literal["live", "ended"]
-RunStatus = Literal["pending", "running", "succeeded", "failed"]
 TimelineKind = Literal["caller", "agent", "transfer", "end", "event", "recognition", "note"]
 
 
@@ -116,7 +117,7 @@ class AttemptOut(Model):
     ok: bool
     duration_ms: float | None
     error: str | None
-    error_category: str | None
+    error_category: str | None  # as stored (older rows may hold retired categories)
     retry_in_s: float | None
     request: dict[str, Any] | None = Field(description="What was sent, secrets redacted.")
     response: dict[str, Any] | None = Field(description="What came back, secrets redacted.")

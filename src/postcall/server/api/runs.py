@@ -16,11 +16,12 @@ from postcall.server.api.deps import (
     not_found,
     store_of,
 )
-from postcall.server.api.models import Problem, RedriveOut, RunDetail, RunPage, RunStatus
+from postcall.server.api.models import Problem, RedriveOut, RunDetail, RunPage
 from postcall.server.api.summary import run_counts
 from postcall.server.api.views import run_detail, run_summary
 from postcall.store import RunNotFoundError, RunNotRedrivableError, Store
 from postcall.topics import Agent
+from postcall.vocabulary import RunStatus
 
 router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(api_auth)])
 

@@ -30,6 +30,7 @@ from postcall.server.api.models import (
 from postcall.server.api.provider_status import explain as explain_status
 from postcall.store import ActivityRecord, Conversation, Run, RunStepRecord
 from postcall.topics import Agent
+from postcall.vocabulary import ActivityType, ChannelEvent, OutputKind, StoredKind
 
 TRANSFER_OUTCOME_TEXT = {
     "answered": "Transfer answered",
@@ -105,13 +106,13 @@ def _entry(record: ActivityRecord) -> TimelineEntry | None:
 
 
 def _outbound(kind: str, data: Mapping[str, Any], base: dict[str, Any]) -> TimelineEntry | None:
-    if kind in ("Say", "message"):
+    if kind in (OutputKind.SAY, ActivityType.MESSAGE):
         shown, spoken = _text(data.get("text")), _text(data.get("speak"))
         heard = spoken if spoken and shown and spoken.strip() != shown.strip() else None
         return TimelineEntry(**base, kind="agent", text=shown or spoken, heard=heard)
-    if kind == "Listen":
+    if kind == OutputKind.LISTEN:
         return None  # the agent waiting for the caller is not an event worth a line
-    if kind == "Recognition":
+    if kind == StoredKind.RECOGNITION:
         tops = ", ".join(
             f"{c.get('topic')} {float(c.get('score') or 0):.2f}"
             for c in data.get("candidates") or [] if isinstance(c, Mapping)
@@ -119,10 +120,10 @@ def _outbound(kind: str, data: Mapping[str, Any], base: dict[str, Any]) -> Timel
         text = f"Recognizer: {data.get('outcome')} - {_text(data.get('reason'))}"
         return TimelineEntry(**base, kind="recognition", text=text + (f" [{tops}]" if tops else ""),
                              detail=dict(data))
-    if kind == "Note":
+    if kind == StoredKind.NOTE:
         return TimelineEntry(**base, kind="note", text=_text(data.get("text")),
                              detail=redact_json({k: data.get(k) for k in ("topic", "node", "detail")}))
-    if kind == "Transfer":
+    if kind == OutputKind.TRANSFER:
         target = _map(data.get("target"))
         if target.get("type") == "TransferToAgent" or "phone_number" not in target:
             text = "Hand-off to the contact center"
@@ -131,9 +132,9 @@ def _outbound(kind: str, data: Mapping[str, Any], base: dict[str, Any]) -> Timel
         else:
             text = f"Transfer to {target.get('phone_number')}"
         return TimelineEntry(**base, kind="transfer", text=text, detail=redact_json(dict(target)))
-    if kind == "HangUp":
+    if kind == OutputKind.HANG_UP:
         return TimelineEntry(**base, kind="agent", text="The agent hangs up.")
-    if kind == "EmitActivity":
+    if kind == OutputKind.EMIT_ACTIVITY:
         name = data.get("name") or data.get("type_") or "activity"
         return TimelineEntry(**base, kind="event", text=f"Agent sent {name}",
                              detail=redact_json({"value": data.get("value")}))
@@ -141,7 +142,7 @@ def _outbound(kind: str, data: Mapping[str, Any], base: dict[str, Any]) -> Timel
 
 
 def _inbound(kind: str, stored_type: str, data: Mapping[str, Any], base: dict[str, Any]) -> TimelineEntry:
-    if stored_type == "endOfConversation" or kind == "endOfConversation":
+    if ActivityType.END_OF_CONVERSATION in (stored_type, kind):
         if data.get("duplicate"):
             end = _map(data.get("end"))
             return TimelineEntry(**base, kind="event",
@@ -157,7 +158,7 @@ def _inbound(kind: str, stored_type: str, data: Mapping[str, Any], base: dict[st
         text = f"Call ended: {reason}" + (f" (by the {initiator})" if initiator else "")
         return TimelineEntry(**base, kind="end", text=text, detail=redact_json(dict(data)),
                              explanation=explain_status(_raw_of(data)))
-    if kind == "message":
+    if kind == ActivityType.MESSAGE:
         said = _text(data.get("text"))
         dtmf = _text(data.get("dtmf"))
         text = said or (f"Keyed {dtmf}" if dtmf else "(empty)")
@@ -167,25 +168,25 @@ def _inbound(kind: str, stored_type: str, data: Mapping[str, Any], base: dict[st
         if said and dtmf:
             detail["dtmf"] = dtmf
         return TimelineEntry(**base, kind="caller", text=text, detail=detail)
-    if kind == "event":
+    if kind == ActivityType.EVENT:
         name = _text(data.get("name"))
         value = data.get("value")
-        if name == "postcall.transferResult" and isinstance(value, Mapping):
+        if name == ChannelEvent.TRANSFER_RESULT and isinstance(value, Mapping):
             outcome = str(value.get("outcome") or "")
             raw = value.get("raw")
             return TimelineEntry(**base, kind="transfer",
                                  text=TRANSFER_OUTCOME_TEXT.get(outcome, f"Transfer {outcome}"),
                                  detail=redact_json(dict(value)),
                                  explanation=explain_status(raw if isinstance(raw, str) else None))
-        if name == "postcall.silence":
+        if name == ChannelEvent.SILENCE:
             return TimelineEntry(**base, kind="event", text="Silence: the caller said nothing")
-        if name == "postcall.unrecognizedSpeech":
+        if name == ChannelEvent.UNRECOGNIZED_SPEECH:
             return TimelineEntry(**base, kind="event", text="Speech heard but not recognised")
-        if name == "postcall.watchdog" and isinstance(value, Mapping):
+        if name == ChannelEvent.WATCHDOG and isinstance(value, Mapping):
             return TimelineEntry(**base, kind="event", text=f"Watchdog: {value.get('reason')}")
         return TimelineEntry(**base, kind="event", text=f"Event {name or '(unnamed)'}",
                              detail=redact_json({"value": value}))
-    if kind == "conversationUpdate":
+    if kind == ActivityType.CONVERSATION_UPDATE:
         return TimelineEntry(**base, kind="event", text="Call started")
     return TimelineEntry(**base, kind="event", text=f"Activity {kind}")
 
