@@ -24,6 +24,7 @@ from postcall.devtools.scripted import register as register_scripted
 from postcall.durable.executor import Executor, ExecutorConfig
 from postcall.durable.program import ProgramRegistry
 from postcall.store import RunSpec, open_store, run_id_for
+from postcall.vocabulary import EndReason, Initiator
 
 TOPIC = "crm-update"
 
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         conversation = store.create_conversation(conversation_id, agent="drill", channel="drill", exist_ok=True)
         if conversation.status == "ended":
             continue
-        if store.record_end(conversation_id, {"reason": "CUSTOMER_HANGUP", "initiator": "caller"}, [spec]):
+        if store.record_end(conversation_id, {"reason": EndReason.CUSTOMER_HANGUP, "initiator": Initiator.CALLER}, [spec]):
             ended += 1
         if args.rate > 0:
             delay = started + (index + 1) / args.rate - time.monotonic()

@@ -66,6 +66,7 @@ from postcall.store import (
     ConversationNotFoundError,
     NewActivity,
     Store,
+    StoredEnd,
     Turn,
     TurnBatch,
 )
@@ -508,8 +509,10 @@ class Sessions:
     def _record_end(self, turn: Turn, result: TurnResult, topics: Sequence[str]) -> None:
         assert result.end is not None and result.end_snapshot is not None
         runs = topic_runs(topics, result.end_snapshot)
-        record = {
-            **result.end.to_json(),
+        record: StoredEnd = {
+            "reason": result.end.reason,
+            "initiator": result.end.initiator,
+            "detail": result.end.detail(),
             "ended_at": result.end.ended_at.isoformat(),
             "post_call_topics": list(topics),
         }

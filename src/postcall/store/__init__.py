@@ -28,6 +28,7 @@ from postcall.store.records import (
     RunEnvelope,
     RunSpec,
     RunStepRecord,
+    StoredEnd,
     WorkerHeartbeat,
     run_id_for,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "RunEnvelope",
     "RunSpec",
     "RunStepRecord",
+    "StoredEnd",
     "Store",
     "Turn",
     "TurnBatch",

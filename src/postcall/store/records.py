@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict, get_args
+from typing import Any, Literal, Required, TypedDict, get_args
 
-from postcall.vocabulary import RunStatus
+from postcall.vocabulary import EndReason, Initiator, RunStatus
 
 ConversationStatus = Literal["live", "ended"]
 Direction = Literal["in", "out"]
@@ -96,6 +96,22 @@ class RunSpec:
 
     def resolved_id(self, conversation_id: str) -> str:
         return self.run_id or run_id_for(conversation_id, self.topic)
+
+
+class StoredEnd(TypedDict, total=False):
+    """A conversation's end as `Store.record_end` stores it (conversations.end_record, and the
+    `endOfConversation` activity).  Only `reason` is required: a drill or a test may end a
+    conversation with a reason alone; the runtime (lifecycle) writes every field.
+
+    `reason` becomes the row's `end_reason`; `ended_at` (a datetime or an ISO string) its
+    `ended_at` (default: now).  `detail` is engine.ending.EndRecord.detail(), opaque here.
+    """
+
+    reason: Required[EndReason]
+    initiator: Initiator
+    detail: dict[str, Any]
+    ended_at: str | dt.datetime
+    post_call_topics: list[str]
 
 
 class RunEnvelope(TypedDict):

@@ -41,6 +41,7 @@ from postcall.store.records import (
     RunEnvelope,
     RunSpec,
     RunStepRecord,
+    StoredEnd,
     WorkerHeartbeat,
 )
 from postcall.store.retention import EraseReport, PurgeReport, RetentionDays, StateScrubber
@@ -96,7 +97,7 @@ class Turn:
     def append(self, activities: Sequence[NewActivity]) -> list[int]:
         return conv_q.append_activities(self._conn, self.conversation.id, activities, self._store.clock.now())
 
-    def end(self, end_record: dict[str, Any], runs: Sequence[RunSpec], activities: Sequence[NewActivity] = ()) -> bool:
+    def end(self, end_record: StoredEnd, runs: Sequence[RunSpec], activities: Sequence[NewActivity] = ()) -> bool:
         """Like `Store.record_end`, inside this turn's transaction."""
         return self._store._end_in(self._conn, self.conversation.id, end_record, runs, activities)
 
@@ -285,7 +286,7 @@ class Store:
     def record_end(
         self,
         conversation_id: str,
-        end_record: dict[str, Any],
+        end_record: StoredEnd,
         runs: Sequence[RunSpec],
         *,
         activities: Sequence[NewActivity] = (),
@@ -293,8 +294,7 @@ class Store:
         """End the conversation once and enqueue its post-call runs, in one transaction.
 
         `end_record` is stored as given (made JSON-safe); its "reason" becomes `end_reason` and
-        its "ended_at" (or "end_time"), a datetime or ISO string, becomes `ended_at` (default:
-        now).  Returns True if this call ended the conversation.  If it was already ended the
+        its "ended_at", a datetime or ISO string, becomes `ended_at` (default: now).  Returns True if this call ended the conversation.  If it was already ended the
         second end is appended to the history as an `endOfConversation` activity marked
         `"duplicate": true`, nothing is enqueued, and False is returned.
         """
@@ -306,16 +306,16 @@ class Store:
         self,
         conn: sa.Connection,
         conversation_id: str,
-        end_record: dict[str, Any],
+        end_record: StoredEnd,
         runs: Sequence[RunSpec],
         activities: Sequence[NewActivity],
     ) -> bool:
         now = self.clock.now()
         record = _jsonable(end_record)
-        ended_at = _parse_time(end_record.get("ended_at") or end_record.get("end_time")) or now
-        reason = end_record.get("reason")
+        ended_at = _parse_time(end_record.get("ended_at")) or now
+        reason = end_record["reason"]
         ended = conv_q.mark_ended(
-            conn, conversation_id, end_record=record, ended_at=ended_at, end_reason=None if reason is None else str(reason), now=now
+            conn, conversation_id, end_record=record, ended_at=ended_at, end_reason=str(reason), now=now
         )
         if not ended:
             conv_q.append_activities(
