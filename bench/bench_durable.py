@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 from _report import percentile, write_section
 
-from postcall.devtools.scripted import PROGRAM_NAME
+from postcall.devtools.scripted import INSTALL, PROGRAM_NAME
 from postcall.store import RunSpec, Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def workers(db_url: str, count: int, folder: Path, poll_s: float) -> Iterator[li
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", "from postcall.cli.main import main; main()", "worker", str(AGENT), "--db", db_url,
-             "--poll", str(poll_s), "--log-level", "WARNING", "--executor-id", f"bench-{i}-{uuid.uuid4().hex[:4]}"],
+             "--poll", str(poll_s), "--log-level", "WARNING", "--install", INSTALL, "--executor-id", f"bench-{i}-{uuid.uuid4().hex[:4]}"],
             stdout=log, stderr=subprocess.STDOUT,
         )
         for i in range(count)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from durable import flows_for_tests
 from postcall.cli.main import cli
-from postcall.devtools.scripted import PROGRAM_NAME, ScriptedProgram
+from postcall.devtools.scripted import INSTALL, PROGRAM_NAME, ScriptedProgram
 from postcall.durable import Executor, ExecutorConfig, ProgramRegistry
 from postcall.store import RunSpec, open_store
 
@@ -53,7 +53,7 @@ def test_redrive_without_a_worker_runs_the_runs_here(tmp_path: Path) -> None:
         with Executor(ExecutorConfig(database_url=url), SCRIPTED, store=store) as executor:
             assert executor.wait_for_runs([run_id]) == {run_id: "failed"}
     flows_for_tests.switch["fail"] = False
-    result = CliRunner().invoke(cli, ["runs", "redrive", "--all-failed", "--db", url, "--agent", str(tmp_path)])
+    result = CliRunner().invoke(cli, ["runs", "redrive", "--all-failed", "--db", url, "--agent", str(tmp_path), "--install", INSTALL])
     assert result.exit_code == 0, result.output
     assert f"redriven {run_id} from step 1" in result.output and f"{run_id}: succeeded" in result.output
     nothing = CliRunner().invoke(cli, ["runs", "redrive", "--all-failed", "--db", url])
@@ -103,7 +103,7 @@ def test_runs_and_redrive_take_the_agent_folder_from_anywhere_and_a_prefix(tmp_p
 
     flows_for_tests.switch["fail"] = False
     prefix = run_id[: len("postcall:") + 8]
-    redriven = CliRunner().invoke(cli, ["runs", str(agent), "redrive", prefix])
+    redriven = CliRunner().invoke(cli, ["runs", str(agent), "redrive", prefix, "--install", INSTALL])
     assert redriven.exit_code == 0, redriven.output
     assert f"redriven {run_id} from step 1" in redriven.output and f"{run_id}: succeeded" in redriven.output
 
@@ -135,7 +135,7 @@ def test_attempts_are_one_figure_in_the_cli_the_api_and_the_console(tmp_path: Pa
     cli_n, store_n, console_n = shown()
     assert cli_n == store_n == console_n == 3
     flows_for_tests.switch["fail"] = False
-    redriven = CliRunner().invoke(cli, ["runs", "--db", url, "redrive", run_id, "--agent", str(tmp_path)])
+    redriven = CliRunner().invoke(cli, ["runs", "--db", url, "redrive", run_id, "--agent", str(tmp_path), "--install", INSTALL])
     assert redriven.exit_code == 0, redriven.output
     after = shown()
     assert after[0] == after[1] == after[2] == console_n + 1

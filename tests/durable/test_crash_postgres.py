@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from crm.launcher import REPO, CrmProcess
 from postcall.devtools.crashdrill import drill_spec
+from postcall.devtools.scripted import INSTALL
 from postcall.store import open_store
 
 RUNS = 200
@@ -30,7 +31,7 @@ AGENT = REPO / "examples" / "contoso-support"
 def worker_command(db_url: str, executor_id: str) -> list[str]:
     return [sys.executable, "-c", "from postcall.cli.main import main; main()", "worker", str(AGENT), "--db", db_url, "--executor-id", executor_id,
             "--concurrency", "8", "--poll", "0.02", "--heartbeat", "0.5", "--stale-after", str(STALE_AFTER_S),
-            "--no-local-pid-check", "--log-level", "WARNING"]
+            "--no-local-pid-check", "--log-level", "WARNING", "--install", INSTALL]
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from crm.launcher import REPO, CrmProcess
-from postcall.devtools.scripted import PROGRAM_NAME
+from postcall.devtools.scripted import INSTALL, PROGRAM_NAME
 from postcall.store import RunSpec, open_store
 
 RUNS = 12
@@ -24,7 +24,7 @@ RUNS = 12
 def worker(db_url: str, executor_id: str) -> list[str]:
     return [sys.executable, "-c", "from postcall.cli.main import main; main()", "worker", str(REPO / "examples" / "contoso-support"),
             "--db", db_url, "--executor-id", executor_id, "--concurrency", "4", "--poll", "0.02", "--heartbeat", "0.5",
-            "--drain-timeout", "20", "--log-level", "INFO"]
+            "--drain-timeout", "20", "--log-level", "INFO", "--install", INSTALL]
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from durable.programs_for_tests import Exploding
 from postcall.cli.runs import _programs_for
-from postcall.devtools.scripted import PROGRAM_NAME, ScriptedProgram
+from postcall.devtools.scripted import INSTALL, PROGRAM_NAME, ScriptedProgram
 from postcall.durable import ProgramRegistry
 from postcall.errors import ConfigError
 from postcall.lifecycle.programs import PROGRAM as TOPIC_PROGRAM
@@ -31,8 +31,10 @@ def test_registries_are_separate_and_name_what_they_know() -> None:
 
 def test_the_cli_builds_the_registry_from_the_agent_and_the_named_hooks() -> None:
     programs = _programs_for(str(CONTOSO), ["durable.programs_for_tests:hook"])
-    assert programs.names() == sorted(["exploding", PROGRAM_NAME, TOPIC_PROGRAM])
-    assert _programs_for(str(CONTOSO), []).names() == sorted([PROGRAM_NAME, TOPIC_PROGRAM])
+    assert programs.names() == sorted(["exploding", TOPIC_PROGRAM])
+    # a production worker runs only the agent's topics; the scripted program only when asked for
+    assert _programs_for(str(CONTOSO), []).names() == [TOPIC_PROGRAM]
+    assert _programs_for(str(CONTOSO), [INSTALL]).names() == sorted([PROGRAM_NAME, TOPIC_PROGRAM])
 
 
 @pytest.mark.parametrize(

@@ -187,15 +187,14 @@ def _live_workers(store: Store, stale_after_s: float) -> list[str]:
 
 
 def _programs_for(agent_path: str, extra: Sequence[str], store: Store | None = None) -> ProgramRegistry:
-    """The registry an executor started here runs, built explicitly: the scripted program
-    (devtools), the agent's post-call topics (lifecycle), then each `--install MODULE:FUNCTION`
-    the user named, called with the registry and the agent path to register programs of its own."""
-    from postcall.devtools import scripted
+    """The registry an executor started here runs, built explicitly: the agent's post-call topics
+    (lifecycle), then each `--install MODULE:FUNCTION` the user named, called with the registry and
+    the agent path to register programs of its own (drills and tests add the developer tools'
+    scripted program with `--install postcall.devtools.scripted:install`)."""
     from postcall.durable.program import ProgramRegistry
     from postcall.lifecycle import programs as lifecycle_programs
 
     programs = ProgramRegistry()
-    scripted.register(programs)
     try:
         lifecycle_programs.register_agent_at(programs, agent_path, store=store)
     except PostCallError as exc:

@@ -89,3 +89,13 @@ class ScriptedProgram:
 def register(programs: ProgramRegistry) -> None:
     """Register the scripted program under the name "scripted" with `programs`."""
     programs.register(PROGRAM_NAME, ScriptedProgram)
+
+
+INSTALL = "postcall.devtools.scripted:install"
+"""The `--install` hook that adds the scripted program to a worker or a redrive (drills, tests, benchmarks)."""
+
+
+def install(programs: ProgramRegistry, agent_path: str) -> None:
+    """`postcall worker --install postcall.devtools.scripted:install`: production workers run
+    only the agent's post-call topics; a drill or a test that records scripted runs asks for this."""
+    register(programs)
