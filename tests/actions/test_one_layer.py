@@ -215,3 +215,24 @@ def test_simulate_refuses_the_host_production_refuses_and_sends_nothing(tmp_path
     (ok,) = [c for c in simulate(allowed_dir).calls if c.topic == "Loopback" and c.scenario == "answer"]
     assert any(line["text"].startswith("status 200 body") for line in ok.transcript)
     assert receiver.seen == []  # the simulation's transport answered: nothing reached the server
+
+
+def test_a_harness_post_call_run_spends_the_run_budget_on_its_clock(tmp_path: Path, receiver: Receiver) -> None:
+    agent_dir = write_agent(tmp_path / "agent", receiver.url, allowed=["127.0.0.1"])
+    with (agent_dir / "agent.yaml").open("a", encoding="utf-8") as f:
+        f.write("retry:\n  run_timeout_seconds: 10\n")
+    ending = topic("unused", '=Env.api & "/flaky"').replace(
+        "  kind: OnRecognizedIntent\n  id: main\n  intent:\n    triggerQueries:\n      - unused\n",
+        "  kind: OnActivity\n  id: main\n  type: EndOfConversation\n",
+    )
+    (agent_dir / "topics" / "After.topic.yaml").write_text(ending, encoding="utf-8")
+    receiver.flaky_left = 100  # a 503 with Retry-After: 7 every time
+    with Conversation(agent_dir, conversation_id="one-3") as conv:
+        conv.start()
+        conv.hang_up()
+        (run,) = conv.post_call_runs
+        (result,) = run.results
+    # attempt 1 at 0 s, wait 7 s, attempt 2 at 7 s; a third would start at 14 s, past the 10 s budget
+    assert (result.ok, result.status_code, result.attempts) == (False, 503, 2)
+    assert "no time left in the run budget for attempt 3" in (result.error or "")
+    assert len(receiver.seen) == 2

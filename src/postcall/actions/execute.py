@@ -24,6 +24,7 @@ from postcall.actions.retry import (
     AttemptListener,
     AttemptOutcome,
     AttemptRecord,
+    Now,
     Sleep,
     retry_attempts,
 )
@@ -45,6 +46,7 @@ async def execute_action(
     deadline: float | None = None,
     on_attempt: AttemptListener | None = None,
     sleep: Sleep = asyncio.sleep,
+    now: Now = time.time,
     resolver: Resolver | None = None,
     rng: random.Random | None = None,
     post_call: bool = False,
@@ -56,9 +58,10 @@ async def execute_action(
             overridden per request).
         telemetry: where log actions store their event; None logs only.
         run_id: the post-call run this action belongs to (for logs and telemetry rows).
-        deadline: wall-clock time (time.time()) after which no attempt starts: the run budget.
+        deadline: wall-clock time (as `now()` reads it) after which no attempt starts: the run budget.
         on_attempt: awaited after every attempt with its redacted record.
-        sleep, resolver, rng: injection points for tests (waiting, DNS, jitter).
+        sleep, now, resolver, rng: injection points for tests (waiting, the clock budgets are read
+            on, DNS, jitter).
         post_call: the action is a post-call step (nobody is waiting on the line): a model call
             then follows the step's own policy (docs/models.md) instead of the caller's budget.
     """
@@ -107,7 +110,7 @@ async def execute_action(
             # action layer's timeout; the caller-facing budget_seconds does not apply
             attempt_timeout = max(settings.model.timeout_s, settings.request_timeout_s)
         elif settings.model is not None:  # a caller never waits longer than the endpoint's budget
-            budget_end = time.time() + settings.model.budget_s
+            budget_end = now() + settings.model.budget_s
             if deadline is None or budget_end < deadline:
                 deadline = budget_end
                 budget = f"the model's {settings.model.budget_s:g} s budget (model: budget_seconds)"
@@ -121,7 +124,7 @@ async def execute_action(
             ok=False, error=f"Node {request.node_id!r} asks for an unknown action kind {request.kind!r}.", error_category="bad_request"
         )
     try:
-        return await retry_attempts(once, policy, deadline=deadline, on_attempt=listener, sleep=sleep, rng=rng, budget=budget)
+        return await retry_attempts(once, policy, deadline=deadline, on_attempt=listener, sleep=sleep, now=now, rng=rng, budget=budget)
     except Exception as exc:  # a bug here must not kill a run silently: it becomes a failed step
         log.exception("action_crashed", kind=request.kind, **context)
         return ActionResult(ok=False, error=f"Internal error while running the action: {type(exc).__name__}: {exc}", error_category="internal")

@@ -9,6 +9,7 @@ may swap is only the plumbing:
 - `transport`: httpx's transport (default: real sockets);
 - `sleep`: how the wait between attempts passes (the harness advances its fixed clock
   instead of waiting, so a retried 503 costs no wall time in a test; the waits are the same);
+- `now`: the clock budgets are read on (the harness's fixed clock, so its waits spend them);
 - `resolver`: DNS (default: the system resolver).
 
 Telemetry events are kept in memory (`events`) instead of the store.  The coroutines run on a
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -29,7 +31,7 @@ import httpx
 from postcall.actions.execute import execute_action
 from postcall.actions.hosts import Resolver
 from postcall.actions.http import http_client
-from postcall.actions.retry import Sleep
+from postcall.actions.retry import Now, Sleep
 from postcall.actions.settings import ActionSettings
 from postcall.actions.types import ActionRequest, ActionResult, TelemetryEvent
 
@@ -75,6 +77,7 @@ class InProcessActions:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep | None = None,
         resolver: Resolver | None = None,
+        now: Now = time.time,
         keep_calls: bool = True,
     ) -> None:
         """`keep_calls` False keeps no `calls` (a long-lived runner, e.g. a recogniser's)."""
@@ -86,6 +89,7 @@ class InProcessActions:
         self._transport = transport
         self._sleep: Sleep = sleep or asyncio.sleep
         self._resolver = resolver
+        self._now = now
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._client: httpx.AsyncClient | None = None
@@ -94,16 +98,17 @@ class InProcessActions:
     def events(self) -> list[TelemetryEvent]:
         return list(self.telemetry.events)
 
-    def execute(self, request: ActionRequest, *, post_call: bool = False) -> ActionResult:
+    def execute(self, request: ActionRequest, *, post_call: bool = False, deadline: float | None = None) -> ActionResult:
         """Carry out `request` under its topic's settings; a failure comes back as a result, never raised.
 
-        `post_call`: a post-call topic's step (execute_action's policy for it)."""
-        result = self._run(self._execute(request, post_call))
+        `post_call`: a post-call topic's step (execute_action's policy for it); `deadline`: the
+        run budget's end, on the `now` clock (as a DBOS run passes it)."""
+        result = self._run(self._execute(request, post_call, deadline))
         if self.keep_calls:
             self.calls.append(ActionCall(request, result))
         return result
 
-    async def _execute(self, request: ActionRequest, post_call: bool = False) -> ActionResult:
+    async def _execute(self, request: ActionRequest, post_call: bool = False, deadline: float | None = None) -> ActionResult:
         if self._client is None:  # created on the loop that uses it
             self._client = http_client(transport=self._transport)
         return await execute_action(
@@ -112,6 +117,8 @@ class InProcessActions:
             http_client=self._client,
             telemetry=self.telemetry,
             sleep=self._sleep,
+            now=self._now,
+            deadline=deadline,
             resolver=self._resolver,
             post_call=post_call,
         )

@@ -159,9 +159,16 @@ class AttemptOutcome:
 
 AttemptListener = Callable[[AttemptRecord], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
+Now = Callable[[], float]
+"""The wall-clock time in seconds (`time.time`); the harness passes its fake clock's, so its waits spend budgets too."""
 
 
 RUN_BUDGET = "the run budget"
+
+
+def run_budget_spent(budget_s: float, node_id: str) -> str:
+    """Why a post-call run failed when its budget ran out (a DBOS run and the harness say the same)."""
+    return f"The run's time budget of {budget_s:g} s was spent before node {node_id!r}."
 
 
 def budget_failure(attempts: int = 0, budget: str = RUN_BUDGET) -> ActionResult:
@@ -180,13 +187,14 @@ async def retry_attempts(
     deadline: float | None = None,
     on_attempt: AttemptListener | None = None,
     sleep: Sleep = asyncio.sleep,
+    now: Now = time.time,
     rng: random.Random | None = None,
     budget: str = RUN_BUDGET,
 ) -> ActionResult:
     """Call `once(attempt, seconds_left)` until it succeeds, fails for good, or attempts or time run out.
 
-    `deadline` is a wall-clock time (time.time()) after which no attempt starts and no wait
-    reaches; `seconds_left` tells the attempt how long it may take at most.  `budget` names
+    `deadline` is a wall-clock time (as `now()` reads it) after which no attempt starts and no
+    wait reaches; `seconds_left` tells the attempt how long it may take at most.  `budget` names
     what set the deadline, for the error text (the run budget, or a model call's caller-facing
     budget).
     """
@@ -198,7 +206,7 @@ async def retry_attempts(
 
     while True:
         attempt += 1
-        seconds_left = None if deadline is None else deadline - time.time()
+        seconds_left = None if deadline is None else deadline - now()
         if seconds_left is not None and seconds_left <= 0:
             return replace(budget_failure(attempt - 1, budget), elapsed_ms=elapsed_ms())
         started = dt.datetime.now(dt.UTC)
@@ -214,7 +222,7 @@ async def retry_attempts(
             note = f" (gave up after {attempt} attempts)"
         if not final:
             delay = policy.delay(attempt, outcome.retry_after, rng)
-            if deadline is not None and time.time() + delay >= deadline:
+            if deadline is not None and now() + delay >= deadline:
                 final = True
                 delay = None
                 note = f" (no time left in {budget} for attempt {attempt + 1})"

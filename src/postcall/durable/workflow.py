@@ -23,7 +23,7 @@ from dbos import DBOS, PortableWorkflowError
 from postcall import tracing
 from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.execute import execute_action
-from postcall.actions.retry import AttemptRecord
+from postcall.actions.retry import AttemptRecord, run_budget_spent
 from postcall.actions.settings import ActionSettings
 from postcall.actions.types import TelemetryEvent
 from postcall.durable.runtime import RunRuntime, runtime
@@ -169,7 +169,7 @@ def postcall_run(spec: RunEnvelope) -> dict[str, Any]:
                 if result.error_category == "budget":
                     outcome = {
                         "status": "failed",
-                        "error": f"The run's time budget of {settings.run_budget_s:g} s was spent before node {request.node_id!r}.",
+                        "error": run_budget_spent(settings.run_budget_s, request.node_id),
                     }
                     break
                 request = program.resume(result)

@@ -27,6 +27,7 @@ import httpx
 from postcall.actions import ActionRequest, ActionResult
 from postcall.actions.hosts import Resolver
 from postcall.actions.inprocess import ActionCall, InProcessActions
+from postcall.actions.retry import run_budget_spent
 from postcall.clock import FixedClock
 from postcall.diagnostics import render_all
 from postcall.engine import (
@@ -138,7 +139,7 @@ class Conversation:
         agent_ = self.agent
         self.actions = InProcessActions(
             lambda topic: action_settings_for(agent_, topic), transport=transport, sleep=self._wait,
-            resolver=resolver,
+            now=self._now, resolver=resolver,
         )
         self.conversation_id = conversation_id
         self.run_post_call = run_post_call
@@ -268,6 +269,10 @@ class Conversation:
             elif isinstance(output, HangUp):
                 self.transcript.append(TranscriptLine("system", "[agent hung up]"))
 
+    def _now(self) -> float:
+        """The clock the action layer reads budgets on: this conversation's, so waits spend them."""
+        return self.clock.now().timestamp()
+
     async def _wait(self, seconds: float) -> None:
         """The wait between two attempts of an action: the conversation's clock moves on, no wall time passes."""
         self.clock.advance(seconds)
@@ -384,22 +389,29 @@ class Conversation:
         program = PostCallProgram(self.agent, topic, self.end_snapshot, engine=self.engine)
         requests: list[ActionRequest] = []
         results: list[ActionResult] = []
+        # the run budget, counted from the run's start as a DBOS run counts it (durable/workflow.py)
+        budget_s = action_settings_for(self.agent, topic).run_budget_s
+        deadline = self._now() + budget_s
+        spent: str | None = None
         request = program.start()
         while request is not None:
             requests.append(request)
-            result = self.actions.execute(request, post_call=True)
+            result = self.actions.execute(request, post_call=True, deadline=deadline)
             results.append(result)
+            if result.error_category == "budget":
+                spent = run_budget_spent(budget_s, request.node_id)
+                break
             request = program.resume(result)
         outcome = program.outcome()
         return PostCallRun(
             topic=topic,
-            status=outcome["status"],
+            status="failed" if spent is not None else outcome["status"],
             steps=outcome["steps"],
             requests=requests,
             results=results,
             log=outcome["log"],
             warnings=outcome["warnings"],
-            error=outcome["error"],
+            error=spent if spent is not None else outcome["error"],
             notes=outcome["notes"],
         )
 
