@@ -28,6 +28,18 @@ def test_every_package_is_the_source_of_a_contract() -> None:
     assert sorted(set(PACKAGES) - sources) == []
 
 
+BOTTOM_CONTRACT = "The bottom modules import none of the packages"
+
+
+def test_every_bottom_module_is_in_the_design_and_its_contract() -> None:
+    modules = sorted(p.stem for p in (REPO / "src" / "postcall").glob("*.py") if p.stem != "__init__")
+    design = (REPO / "docs" / "design.md").read_text(encoding="utf-8")
+    (contract,) = [c for c in _contracts() if c["name"] == BOTTOM_CONTRACT]
+    sources = {str(m).removeprefix("postcall.") for m in contract["source_modules"]}  # type: ignore[attr-defined]
+    assert [m for m in modules if f"{m}.py" not in design] == []
+    assert sorted(set(modules) - sources) == []
+
+
 def _contracts() -> list[dict[str, object]]:
     config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     contracts: list[dict[str, object]] = config["tool"]["importlinter"]["contracts"]
