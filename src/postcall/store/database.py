@@ -1,4 +1,5 @@
-"""Which database, and how to connect: URL resolution, SQLite pragmas (WAL, busy timeout), PostgreSQL driver.
+"""Which database, and how to connect: URL resolution and checks; each back end's engine (SQLite
+pragmas and write gate, PostgreSQL's driver) is built by its strategy in dialects.py.
 
 The URL comes from `--db URL`, else `POSTCALL_DATABASE_URL`, else a SQLite file
 `<agent dir>/.postcall/postcall.db`.  SQLite is switched to WAL mode the first time the file
@@ -12,19 +13,20 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
 from postcall.errors import ConfigError
-from postcall.files import secure_sqlite_file
-from postcall.store.dialects import dialect_for_url, dialect_of
-from postcall.store.sqlite_gate import GatedConnection, gate_for
+from postcall.store.dialects import (
+    dialect_for_url,
+    dialect_named,
+    dialect_of,
+    known_dialect,
+)
 
 ENV_VAR = "POSTCALL_DATABASE_URL"
 DEFAULT_DIR = ".postcall"
 DEFAULT_FILE = "postcall.db"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def resolve_database_url(
@@ -50,21 +52,12 @@ def check_url(url: str) -> None:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as exc:
         raise ConfigError(f"The database URL {printable_url(url)!r} is not a valid URL: {exc}.") from exc
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        if not parsed.database or parsed.database == ":memory:":
-            raise ConfigError(
-                "The database URL must name a SQLite file (sqlite:///path/to/postcall.db); "
-                "an in-memory database cannot be shared with the workers."
-            )
-        return
-    if backend == "postgresql":
-        if not parsed.database:
-            raise ConfigError(f"The PostgreSQL URL {printable_url(url)!r} names no database.")
-        return
-    raise ConfigError(
-        f"Unsupported database URL {printable_url(url)!r}: use sqlite:///path/to/file.db or postgresql://user@host/db."
-    )
+    dialect = known_dialect(parsed.get_backend_name())
+    if dialect is None:
+        raise ConfigError(
+            f"Unsupported database URL {printable_url(url)!r}: use sqlite:///path/to/file.db or postgresql://user@host/db."
+        )
+    dialect.check_url(parsed, printable_url(url))
 
 
 def printable_url(url: str) -> str:
@@ -81,49 +74,16 @@ def is_sqlite(url: str) -> bool:
 
 
 def sqlalchemy_url(url: str) -> sa.URL:
-    """The URL SQLAlchemy should use: PostgreSQL always through psycopg 3."""
+    """The URL SQLAlchemy should use (PostgreSQL always through psycopg 3: `dialects.py`)."""
     parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
-
-
-def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
-    # Like DBOS: the driver opens every write transaction with BEGIN IMMEDIATE, so a writer
-    # takes the lock up front and never fails upgrading a read lock; reads stay lock-free.
-    dbapi_conn.isolation_level = "IMMEDIATE"
-    cursor = dbapi_conn.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-    finally:
-        cursor.close()
+    return dialect_named(parsed.get_backend_name()).driver_url(parsed)
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> sa.Engine:
     """An engine for `url`; a SQLite file (and its folder) is created in WAL mode if missing."""
     check_url(url)
     target = sqlalchemy_url(url)
-    if target.get_backend_name() == "sqlite":
-        assert target.database is not None
-        secure_sqlite_file(Path(target.database).expanduser())  # 0600 in a private folder (files.py)
-        gate = gate_for(target.database, SQLITE_BUSY_TIMEOUT_MS / 1000)
-
-        def connect(dbapi_conn: Any, record: Any) -> None:
-            dbapi_conn.gate = gate  # writes take turns through the gate (sqlite_gate.py)
-            _sqlite_connect(dbapi_conn, record)
-
-        engine = sa.create_engine(
-            target, pool_size=pool_size, max_overflow=pool_size, pool_timeout=60,
-            connect_args={"factory": GatedConnection},
-        )
-        sa.event.listen(engine, "connect", connect)
-        return engine
-    return sa.create_engine(
-        target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=60
-    )
+    return dialect_named(target.get_backend_name()).create_engine(target, pool_size)
 
 
 @contextmanager

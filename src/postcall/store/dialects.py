@@ -2,7 +2,8 @@
 
 Like DBOS's one system-database base class with a subclass per dialect, every query of the
 store is written once against SQLAlchemy and asks `dialect_of(conn)` for the few things the
-back ends do differently: the database's clock, INSERT ... ON CONFLICT DO NOTHING, row locks,
+back ends do differently: which URLs are usable, the driver, how the engine is built (SQLite's
+pragmas and write gate), the database's clock, INSERT ... ON CONFLICT DO NOTHING, row locks,
 how a write transaction starts, how migrations are serialised, how times are stored, and
 where the knowledge index lives.
 """
@@ -10,12 +11,17 @@ where the knowledge index lives.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from postcall.errors import StoreError
+from postcall.errors import ConfigError, StoreError
+from postcall.files import secure_sqlite_file
+from postcall.store.sqlite_gate import GatedConnection, gate_for
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 class Dialect:
@@ -33,6 +39,18 @@ class Dialect:
     knowledge_in_database: ClassVar[bool] = False
     """The knowledge index lives in this database (PostgreSQL full text, store/knowledge.py);
     otherwise it is an FTS5 file beside it (postcall/knowledge/index.py)."""
+
+    def check_url(self, url: sa.URL, shown: str) -> None:
+        """ConfigError unless `url` (shown as `shown`, its password hidden) names a usable database."""
+        raise NotImplementedError
+
+    def driver_url(self, url: sa.URL) -> sa.URL:
+        """The URL SQLAlchemy should use (the driver this back end is run through)."""
+        return url
+
+    def create_engine(self, url: sa.URL, pool_size: int) -> sa.Engine:
+        """An engine on `url` (already through `driver_url`)."""
+        raise NotImplementedError
 
     def epoch(self) -> sa.ColumnElement[float]:
         """The database's clock in seconds since 1970 (hosts with skewed clocks agree on staleness)."""
@@ -56,6 +74,30 @@ class SQLite(Dialect):
     row_locks = False
     naive_utc_times = True
 
+    def check_url(self, url: sa.URL, shown: str) -> None:
+        if not url.database or url.database == ":memory:":
+            raise ConfigError(
+                "The database URL must name a SQLite file (sqlite:///path/to/postcall.db); "
+                "an in-memory database cannot be shared with the workers."
+            )
+
+    def create_engine(self, url: sa.URL, pool_size: int) -> sa.Engine:
+        """A SQLite file (and its folder) is created private and in WAL mode if missing."""
+        assert url.database is not None
+        secure_sqlite_file(Path(url.database).expanduser())  # 0600 in a private folder (files.py)
+        gate = gate_for(url.database, SQLITE_BUSY_TIMEOUT_MS / 1000)
+
+        def connect(dbapi_conn: Any, record: Any) -> None:
+            dbapi_conn.gate = gate  # writes take turns through the gate (sqlite_gate.py)
+            _sqlite_connect(dbapi_conn, record)
+
+        engine = sa.create_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=60,
+            connect_args={"factory": GatedConnection},
+        )
+        sa.event.listen(engine, "connect", connect)
+        return engine
+
     def epoch(self) -> sa.ColumnElement[float]:
         return sa.cast((sa.func.julianday("now") - 2440587.5) * 86400.0, sa.Float)
 
@@ -72,6 +114,16 @@ class PostgreSQL(Dialect):
     name = "postgresql"
     knowledge_in_database = True
 
+    def check_url(self, url: sa.URL, shown: str) -> None:
+        if not url.database:
+            raise ConfigError(f"The PostgreSQL URL {shown!r} names no database.")
+
+    def driver_url(self, url: sa.URL) -> sa.URL:
+        return url.set(drivername="postgresql+psycopg")  # always psycopg 3
+
+    def create_engine(self, url: sa.URL, pool_size: int) -> sa.Engine:
+        return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=60)
+
     def epoch(self) -> sa.ColumnElement[float]:
         return sa.cast(sa.func.extract("epoch", sa.func.clock_timestamp()), sa.Float)
 
@@ -80,6 +132,25 @@ class PostgreSQL(Dialect):
 
 
 _DIALECTS: dict[str, Dialect] = {d.name: d for d in (SQLite(), PostgreSQL())}
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Like DBOS: the driver opens every write transaction with BEGIN IMMEDIATE, so a writer
+    # takes the lock up front and never fails upgrading a read lock; reads stay lock-free.
+    dbapi_conn.isolation_level = "IMMEDIATE"
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def known_dialect(name: str) -> Dialect | None:
+    """The strategy of a back end by SQLAlchemy's dialect name, None for an unsupported one."""
+    return _DIALECTS.get(name)
 
 
 def dialect_named(name: str) -> Dialect:
