@@ -24,7 +24,7 @@ from postcall.clock import FixedClock
 from postcall.devtools.openai_server import OpenAIServer
 from postcall.engine import Engine
 from postcall.engine.activity import Say
-from postcall.engine.recognizer import IntentCandidate, IntentMatch, Recognition
+from postcall.engine.recognizer import Decision, IntentCandidate, IntentMatch, Recognition
 from postcall.lifecycle.runtime import Runtime, open_runtime
 from postcall.lifecycle.session import TurnOutcome
 from postcall.store import NewActivity
@@ -96,7 +96,7 @@ def test_a_recorded_decision_answers_only_its_own_question(tmp_path: Path) -> No
     rec.topic = "Order status"
     other_words = engine.turn(state, _message("where is my parcel"), now=START, recorded=first.decisions)
     assert other_words.recognitions[0].chosen[0].topic == "Order status"
-    fewer = [d.__class__(d.text, d.topics[:1], d.recognition) for d in first.decisions]
+    fewer = [Decision(d.text, d.topics[:1], d.recognition) for d in first.decisions]  # another question
     other_candidates = engine.turn(state, _message(SAID), now=START, recorded=fewer)
     assert other_candidates.recognitions[0].chosen[0].topic == "Order status"
     assert len(rec.asked) == 3
