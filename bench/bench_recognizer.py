@@ -294,6 +294,7 @@ CALIBRATION_SEEDS = (101, 102, 103, 104, 105)  # never the test seeds
 CALIBRATION_TARGET = 0.70
 CALIBRATION_SIZES = (5, 10, 20, 50)  # besides all 150 intents
 CALIBRATION_AGENTS = 8  # random agents per smaller size
+MIN_FLOOR = 0.20
 
 
 def calibration_records(clinc: Data, k: int, seeds: Sequence[int]) -> dict[int, list[npt.NDArray[np.float64]]]:
@@ -337,7 +338,10 @@ def calibrate(clinc: Data, k: int, seeds: Sequence[int], target: float) -> Thres
         return per_size
 
     best: tuple[float, float, float, list[tuple[float, float]]] | None = None
-    for floor in np.arange(0.0, 0.50, 0.02):
+    # The floor's job is what carries no meaning for the agent (one filler word, punctuation,
+    # control characters, emoji, 10,000 x's: nearest cosines up to 0.19 to the example agent's
+    # phrases), which CLINC150 does not contain: it is searched from MIN_FLOOR up.
+    for floor in np.arange(MIN_FLOOR, 0.50, 0.02):
         for thresh in np.arange(0.01, 0.30, 0.005):
             got = measure(float(thresh), float(floor))
             mean = float(np.mean([a for a, _ in got]))

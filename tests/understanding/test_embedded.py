@@ -12,6 +12,7 @@ from postcall.engine.triggers import agent_intent_candidates
 from postcall.testing import load
 from postcall.understanding import EmbeddedRecognizer, Thresholds, default_recognizer
 from postcall.understanding.embedded import name_phrase
+from postcall.understanding.scripts import foreign_scripts, scripts_used
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT = load(REPO / "examples" / "contoso-support")
@@ -183,3 +184,35 @@ def test_the_background_weighs_the_same_whatever_the_phrase_count() -> None:
     shifted.prepare(ten)
     unshifted.prepare(ten)
     assert shifted.scores(text, ten) == unshifted.scores(text, ten)
+
+
+OTHER_SCRIPTS = ["我想查询我的账单", "Я хочу поговорить с оператором", "أريد التحدث إلى شخص", "θέλω να μιλήσω με κάποιον"]
+
+
+@pytest.mark.parametrize("utterance", OTHER_SCRIPTS)
+def test_a_script_no_phrase_uses_is_no_match(utterance: str) -> None:
+    found = RECOGNIZER.decide(utterance, CANDIDATES)
+    assert found.outcome == "none"
+    assert "script no trigger phrase uses" in found.reason
+
+
+def test_a_script_the_phrases_use_is_recognised() -> None:
+    cands = [
+        IntentCandidate("Оператор", ("хочу поговорить с оператором", "соедините с человеком", "позовите оператора")),
+        IntentCandidate("Счёт", ("вопрос по счёту", "мне выставили неверный счёт", "оплата счёта")),
+    ]
+    rec = EmbeddedRecognizer()
+    rec.prepare(cands)
+    found = rec.decide("Я хочу поговорить с оператором", cands)
+    assert "script" not in found.reason
+    assert found.ranked[0].topic == "Оператор"
+    # Mostly English with one foreign word is still English.
+    assert "script" not in RECOGNIZER.decide("I have a question about my bill, счёт", CANDIDATES).reason
+
+
+def test_letter_scripts() -> None:
+    latin = scripts_used(["Hello there", "Case status 42"])
+    assert latin == frozenset({"LATIN"})
+    assert foreign_scripts("我想查询我的账单", latin) == ["CJK"]
+    assert foreign_scripts("1234 ?! 😀", latin) == []  # no letters: not this guard's business
+    assert foreign_scripts("café crème", latin) == []

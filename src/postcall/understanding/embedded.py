@@ -52,6 +52,7 @@ from postcall.understanding.background import BACKGROUND
 from postcall.understanding.classifier import SoftmaxModel, fit, softmax
 from postcall.understanding.embedding import StaticEmbedder, load_embedder
 from postcall.understanding.lexical import TfIdf
+from postcall.understanding.scripts import foreign_scripts, scripts_used
 
 F32 = npt.NDArray[np.float32]
 
@@ -121,6 +122,7 @@ class EmbeddedRecognizer:
         self._embedder = embedder
         self._prepared: _Prepared | None = None
         self._lock = threading.Lock()
+        self._scripts: tuple[_Prepared, frozenset[str]] | None = None  # the phrases' scripts
 
     @property
     def strong(self) -> float:
@@ -248,6 +250,11 @@ class EmbeddedRecognizer:
             return Recognition.no_match("nothing was said", (), self.name)
         if not candidates:
             return Recognition.no_match("no topic can be triggered now", (), self.name)
+        foreign = foreign_scripts(text, self._phrase_scripts(candidates))
+        if foreign:
+            return Recognition.no_match(
+                f"written in a script no trigger phrase uses ({', '.join(foreign).lower()})", (), self.name,
+            )
         scored = self.scores(text, candidates)
         ranked = tuple(m for m, _ in scored[:5])
         best, near = scored[0]
@@ -278,6 +285,15 @@ class EmbeddedRecognizer:
             f"{best.topic!r} is the most likely (p {best.score:.2f}; nearest phrase "
             f"{best.phrase!r} at {near:.2f})", self.name,
         )
+
+    def _phrase_scripts(self, candidates: Sequence[IntentCandidate]) -> frozenset[str]:
+        """The scripts of the prepared agent's phrases (scripts.py), computed once per fit."""
+        prepared = self._fitted(candidates)
+        cached = self._scripts
+        if cached is None or cached[0] is not prepared:
+            cached = (prepared, scripts_used(prepared.phrases))
+            self._scripts = cached
+        return cached[1]
 
     def recognize(self, text: str, candidates: Sequence[IntentCandidate]) -> list[IntentMatch]:
         """The `Recognizer` protocol: the chosen topics (one, several close ones, or none)."""
