@@ -168,7 +168,7 @@ class EmbeddedRecognizer:
         tfidf = TfIdf(phrases)
         lexical = tfidf.transform(phrases + extra)
         fit_labels = np.concatenate([label_array, np.full(len(extra), len(topics), dtype=np.int64)])
-        model = fit(vectors, lexical, tfidf.size, fit_labels, len(topics) + (1 if extra else 0))
+        model = fit(vectors, lexical, fit_labels, len(topics) + (1 if extra else 0))
         phrase_vectors = np.ascontiguousarray(vectors[: len(phrases)])
         return _Prepared(key, topics, tuple(phrases), label_array, phrase_vectors, tfidf, model)
 
