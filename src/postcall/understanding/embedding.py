@@ -8,7 +8,9 @@ downloaded: the files are located inside the installed package without importing
 import pulls in libraries we do not need), read once per process, and shared by every agent.
 
 A sentence is embedded as the mean of its tokens' vectors, L2-normalised; an utterance with no
-token (empty, or only spaces) is the zero vector, which is similar to nothing.
+token (empty, or only spaces) is the zero vector, which is similar to nothing.  `embed_both`
+also gives the mean with the sentence-start token `<s>`, which the recogniser's classifier
+reads (see its docstring).
 """
 
 from __future__ import annotations
