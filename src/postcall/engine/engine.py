@@ -9,7 +9,7 @@ carries it out and continues the same turn with `engine.resume(state, result, no
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,7 @@ from postcall.engine.nodes.question import (
 from postcall.engine.program import Program, compile_topic
 from postcall.engine.recognizer import (
     DecidingRecognizer,
+    Decision,
     IntentCandidate,
     PhraseRecognizer,
     Recognition,
@@ -119,6 +120,8 @@ class TurnResult:
     ignored: bool = False
     latency_message: LatencyMessage | None = None
     recognitions: list[Recognition] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    """The recogniser's decisions with what it was asked (for `Engine.turn(recorded=...)`)."""
     notes: list[Note] = field(default_factory=list)
     """Lines for the conversation's history that nobody said (a failed model call)."""
     steps: list[dict[str, Any]] = field(default_factory=list)  # nodes run: topic, node, kind
@@ -269,10 +272,15 @@ class Engine:
         *,
         now: dt.datetime,
         ids: Callable[[], str] | None = None,
+        recorded: Sequence[Decision] = (),
     ) -> TurnResult:
-        """Handle one activity.  Pure: `state` is not changed; the result holds the new state."""
+        """Handle one activity.  Pure: `state` is not changed; the result holds the new state.
+
+        `recorded` is the `decisions` of this same turn worked out before (from another state):
+        the recogniser is not asked again what it already decided (see `Decision`).
+        """
         st = state.copy()
-        r = Runner(self, st, now=now, ids=ids)
+        r = Runner(self, st, now=now, ids=ids, recorded=recorded)
         if st.end is not None:
             return self._ignore(r, activity, "the conversation has ended")
         kind = activity.type
@@ -450,6 +458,7 @@ class Engine:
             post_call_topics=tuple(select_topics(self.agent, snapshot, self)) if snapshot is not None else (),
             latency_message=r.latency if r.pending is not None else None,
             recognitions=r.recognitions,
+            decisions=r.decisions,
             notes=r.notes,
             steps=list(r.steps),
         )

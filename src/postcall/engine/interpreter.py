@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,7 +29,7 @@ from postcall.engine.faults import (
     RuntimeFault,
 )
 from postcall.engine.program import Instruction, Program
-from postcall.engine.recognizer import IntentCandidate, Recognition, Recognizer
+from postcall.engine.recognizer import Decision, IntentCandidate, Recognition, Recognizer
 from postcall.engine.state import ConversationState, Frame
 from postcall.engine.transcript import Note
 from postcall.engine.triggers import select_simple
@@ -139,6 +139,7 @@ class Runner:
         mode: str = "call",
         ids: Callable[[], str] | None = None,
         random: Callable[[int], bytes] | None = None,
+        recorded: Sequence[Decision] = (),
     ) -> None:
         self.engine = engine
         # Rand()/GUID() draw from a stream fixed by what identifies this run, so a replay draws
@@ -152,6 +153,8 @@ class Runner:
         self.outputs: list[AgentOutput] = []
         self.log: list[LogEntry] = []
         self.recognitions: list[Recognition] = []
+        self.recorded = tuple(recorded)  # decisions of this turn's earlier working-out (reused)
+        self.decisions: list[Decision] = []  # what the recogniser was asked, and decided
         self.notes: list[Note] = []
         self.pending: ActionRequest | None = None
         self.end: EndRecord | None = None

@@ -97,6 +97,25 @@ class Recognition:
         return f"{self.outcome}: {self.reason} [{tops}]"
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A recogniser's decision with what it was asked: the words and the candidate topics, in order.
+
+    A turn returns the decisions it made (`TurnResult.decisions`); the same turn worked out again
+    (the lifecycle re-plans a step when another turn of the conversation was saved meanwhile) is
+    given them back (`Engine.turn(recorded=...)`) and reuses the one asked the same question
+    instead of asking the recogniser again: a remote recogniser (a model, an NLU) may answer
+    differently the second time, and every ask costs a request.
+    """
+
+    text: str
+    topics: tuple[str, ...]
+    recognition: Recognition
+
+    def answers(self, text: str, topics: tuple[str, ...]) -> bool:
+        return self.text == text and self.topics == topics
+
+
 @runtime_checkable
 class DecidingRecognizer(Recognizer, Protocol):
     """A recogniser that decides the outcome itself (and may prepare once per agent)."""

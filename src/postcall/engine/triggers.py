@@ -8,11 +8,19 @@ ReplaceDialog and the engine's own redirects (escalation) start them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from postcall.engine.dtmf import key_char
 from postcall.engine.faults import RuntimeFault
-from postcall.engine.recognizer import IntentCandidate, IntentMatch, Recognition, Recognizer, decide
+from postcall.engine.recognizer import (
+    Decision,
+    IntentCandidate,
+    IntentMatch,
+    Recognition,
+    Recognizer,
+    decide,
+)
 from postcall.topics.agent import Agent
 from postcall.topics.model import Expr, Topic, Trigger
 
@@ -40,6 +48,12 @@ class Runner(Protocol):
 
     @property
     def recognitions(self) -> list[Recognition]: ...
+
+    @property
+    def decisions(self) -> list[Decision]: ...
+
+    @property
+    def recorded(self) -> Sequence[Decision]: ...
 
     def eval_bool(
         self, expr: Expr | None, frame: None, *, default: bool, node: str | None = None, what: str = "condition"
@@ -146,14 +160,22 @@ def intent_candidates(r: Runner, *, exclude: str | None = None) -> list[IntentCa
 
 def decide_intent(r: Runner, text: str, *, exclude: str | None = None) -> Recognition:
     """The recogniser's decision among the intent topics that can fire now (recorded on the
-    runner for `chat --explain` and the console)."""
+    runner for `chat --explain` and the console).
+
+    A decision already made for the same words and candidates, by this turn's earlier working-out
+    (`r.recorded`) or earlier in this one, is reused: the recogniser is asked once per question.
+    """
     candidates = intent_candidates(r, exclude=exclude) if text.strip() else []
     if not text.strip():
         found = Recognition.no_match("nothing was said")
     elif not candidates:
         found = Recognition.no_match("no topic can be triggered now")
     else:
-        found = decide(r.engine.recognizer, text, candidates)
+        topics = tuple(c.topic for c in candidates)
+        made = next((d for d in (*r.recorded, *r.decisions) if d.answers(text, topics)), None)
+        found = made.recognition if made is not None else decide(r.engine.recognizer, text, candidates)
+        if made is None or made not in r.decisions:
+            r.decisions.append(Decision(text, topics, found))
     r.recognitions.append(found)
     r.info(f"recognizer: {found.explain()}")
     return found

@@ -6,6 +6,11 @@ the private-address refusal, the model endpoint through the `openai` SDK, redact
 on a private event loop, synchronously: the engine's turn runs in a worker thread and waits
 at most the recogniser's `timeout_seconds` (one attempt, no retry: a caller is listening),
 after which the embedded recogniser decides.
+
+Neither kind keeps answers.  A turn worked out again (`Sessions._step` re-plans a step when
+another turn of the conversation was saved meanwhile) is given the decisions of its first
+working-out (`TurnResult.decisions` -> `Engine.turn(recorded=...)`), so the endpoint is asked
+once per question and its first answer is the one the turn keeps.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from postcall.actions.http import http_client
 from postcall.clock import Clock, SystemClock
 from postcall.engine.activity import Activity, AgentOutput, output_to_json
 from postcall.engine.engine import Engine, TurnResult
+from postcall.engine.recognizer import Decision
 from postcall.engine.state import ConversationState
 from postcall.lifecycle.outputs import output_from_json
 from postcall.lifecycle.planning import (
@@ -129,7 +130,9 @@ class _Plan:
     held: bool = False
 
 
-Compute = Callable[[ConversationState, dt.datetime], TurnResult]
+Compute = Callable[[ConversationState, dt.datetime, Sequence[Decision]], TurnResult]
+"""Works a step's turn out from a state, at a time, given the recogniser's decisions this step
+already made (a turn worked out again reuses them: `Decision`)."""
 
 
 class Sessions:
@@ -219,7 +222,7 @@ class Sessions:
         engine = self.engine
         step = await self._step(
             conversation_id,
-            lambda st, now: engine.turn(st, activity, now=now, ids=_ids),
+            lambda st, now, recorded: engine.turn(st, activity, now=now, ids=_ids, recorded=recorded),
             inbound=activity,
             event_id=event_id,
             sequence=sequence,
@@ -230,8 +233,10 @@ class Sessions:
             request = step.result.pending
             result = await self._run_in_call_action(request)
 
-            def resume(st: ConversationState, now: dt.datetime, r: ActionResult = result) -> TurnResult:
-                return engine.resume(st, r, now=now, ids=_ids)
+            def resume(
+                st: ConversationState, now: dt.datetime, _: Sequence[Decision], r: ActionResult = result
+            ) -> TurnResult:
+                return engine.resume(st, r, now=now, ids=_ids)  # a resume recognises nothing
 
             step = await self._step(
                 conversation_id,
@@ -263,8 +268,10 @@ class Sessions:
         while step.result is not None and step.result.pending is not None:
             result = await self._run_in_call_action(step.result.pending)
 
-            def resume(st: ConversationState, now: dt.datetime, r: ActionResult = result) -> TurnResult:
-                return engine.resume(st, r, now=now, ids=_ids)
+            def resume(
+                st: ConversationState, now: dt.datetime, _: Sequence[Decision], r: ActionResult = result
+            ) -> TurnResult:
+                return engine.resume(st, r, now=now, ids=_ids)  # a resume recognises nothing
 
             step = await self._step(
                 conversation_id, resume, inbound=None, event_id=None, carried=outputs, continuation=True
@@ -342,15 +349,24 @@ class Sessions:
         thread, which writes whatever has queued up in one transaction); if another turn of the
         conversation was saved in between (its version moved), the step is worked out again
         under the lock.  Replays and no-ops take no lock at all.
+
+        Working a step out again reuses the recogniser's decisions of the first working-out (the
+        step's record, `decisions`) for the same words and candidate topics: an llm or http
+        recogniser is asked once, and its first answer stands (not asked again under the lock,
+        unless the turn saved meanwhile changed which topics can be triggered).
         """
         now = self.clock.now()
+        decisions: dict[tuple[str, tuple[str, ...]], Decision] = {}
 
         def plan(conversation: Conversation) -> _Plan:
-            return self._plan(
+            made = self._plan(
                 conversation, compute, now=now, inbound=inbound, event_id=event_id, carried=carried,
                 continuation=continuation, sequence=sequence, release=release,
-                release_due_before=release_due_before,
+                release_due_before=release_due_before, recorded=tuple(decisions.values()),
             )
+            for decision in made.step.result.decisions if made.step.result is not None else ():
+                decisions.setdefault((decision.text, decision.topics), decision)
+            return made
 
         def read_and_plan() -> tuple[_Plan, int]:
             snapshot = self.store.get_conversation(conversation_id)
@@ -393,6 +409,7 @@ class Sessions:
         sequence: int | None,
         release: bool,
         release_due_before: dt.datetime | None,
+        recorded: Sequence[Decision] = (),
     ) -> _Plan:
         """What a step answers and writes, from the conversation as saved (no I/O).
 
@@ -465,12 +482,12 @@ class Sessions:
                 last_activity=state.last_activity_at or state.started_at,
             )
 
-            def run_held(st: ConversationState, at: dt.datetime) -> TurnResult:
-                return engine.turn(st, activity, now=at, ids=_ids)
+            def run_held(st: ConversationState, at: dt.datetime, recorded: Sequence[Decision]) -> TurnResult:
+                return engine.turn(st, activity, now=at, ids=_ids, recorded=recorded)
 
             compute = run_held
         assert compute is not None
-        result = compute(state, now)
+        result = compute(state, now, recorded)
         activities: list[NewActivity] = []
         if inbound is not None:
             activities.append(NewActivity("in", str(inbound.type), inbound.to_json(), at=now))

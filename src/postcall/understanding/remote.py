@@ -17,9 +17,12 @@ used, so `chat --explain` and the console show it.
   docs/engine.md and in `HttpRecognizer`), signed with an HMAC of a secret from the
   environment, or carrying it as a bearer token.
 
-A decision is kept for the same utterance and candidates (a small LRU), so the engine working
-out the same turn again (a write conflict re-plans it) gets the same answer without a second
-call.  Empty input and a turn with no candidates never leave the process.
+A recogniser here keeps nothing between calls: each `decide` is one request.  The engine records
+each decision with the words and candidates it answered (`postcall.engine.recognizer.Decision`),
+and a turn worked out again (the lifecycle re-plans a step when another turn of the conversation
+was saved meanwhile) reuses it instead of asking again, so the first answer stands; the history
+keeps it with the turn (docs/engine.md, "A language model ... and an external NLU").  Empty
+input and a turn with no candidates never leave the process.
 """
 
 from __future__ import annotations
@@ -28,9 +31,7 @@ import hashlib
 import hmac
 import json
 import os
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -43,7 +44,6 @@ from postcall.understanding.embedding import MAX_CHARS
 Execute = Callable[[ActionRequest], ActionResult]
 """Carries out one request through the action layer, synchronously (never raises for a failure)."""
 
-CACHE_SIZE = 256
 SIGNATURE_HEADER = "X-Postcall-Signature"
 TIMESTAMP_HEADER = "X-Postcall-Timestamp"
 
@@ -53,7 +53,7 @@ class RemoteFailure(Exception):
 
 
 class RemoteRecognizer:
-    """What both remote kinds share: the request, the fallback, the cache (module docstring)."""
+    """What both remote kinds share: the request and the fallback (module docstring)."""
 
     kind = "remote"
 
@@ -69,8 +69,6 @@ class RemoteRecognizer:
         self.fallback = fallback or EmbeddedRecognizer(thresholds)
         self.thresholds = thresholds or self.fallback.thresholds
         self.timeout_s = timeout_s
-        self._cache: OrderedDict[tuple[str, tuple[str, ...]], Recognition] = OrderedDict()
-        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -90,12 +88,6 @@ class RemoteRecognizer:
     def decide(self, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
         if not text.strip() or not candidates:
             return replace(self.fallback.decide(text, candidates), recognizer=self.kind)
-        key = (text, tuple(c.topic for c in candidates))
-        with self._lock:
-            found = self._cache.get(key)
-            if found is not None:
-                self._cache.move_to_end(key)
-                return found
         try:
             result = self.execute(self.request(text[:MAX_CHARS], candidates))
             if not result.ok:
@@ -105,10 +97,6 @@ class RemoteRecognizer:
             recognition = self._fallback(str(failure), text, candidates)
         except Exception as exc:  # a bug here must cost the caller a fallback, never the turn
             recognition = self._fallback(f"internal error {type(exc).__name__}: {exc}", text, candidates)
-        with self._lock:
-            self._cache[key] = recognition
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
         return recognition
 
     def _fallback(self, why: str, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
