@@ -176,11 +176,13 @@ class EmbeddedRecognizer:
         # The background sentences join the fit as class len(topics), after the topics' phrases;
         # the vocabulary stays the agent's own (their words outside it carry nothing).
         extra = list(BACKGROUND) if self.background else []
-        vectors = self.embedder.embed(phrases + extra)
+        # Plain token means for the nearest-phrase cosines, means with `<s>` for the classifier
+        # (embedding.StaticEmbedder.embed_both says why).
+        vectors, started = self.embedder.embed_both(phrases + extra)
         tfidf = TfIdf(phrases)
         lexical = tfidf.transform(phrases + extra)
         fit_labels = np.concatenate([label_array, np.full(len(extra), len(topics), dtype=np.int64)])
-        model = fit(vectors, lexical, tfidf.size, fit_labels, len(topics) + (1 if extra else 0))
+        model = fit(started, lexical, fit_labels, len(topics) + (1 if extra else 0))
         phrase_vectors = np.ascontiguousarray(vectors[: len(phrases)])
         return _Prepared(key, topics, tuple(phrases), label_array, phrase_vectors, tfidf, model)
 
@@ -194,9 +196,9 @@ class EmbeddedRecognizer:
         prepared = self._fitted(candidates)
         index = {topic: i for i, topic in enumerate(prepared.topics)}
         columns = np.array([index[c.topic] for c in candidates], dtype=np.int64)
-        vector = self.embedder.embed([text])
+        vector, started = self.embedder.embed_both([text])
         lexical = prepared.tfidf.transform([text])
-        logits = prepared.model.logits(vector, lexical)[0]
+        logits = prepared.model.logits(started, lexical)[0]
         if logits.shape[0] > len(prepared.topics):  # the background class competes, unreported
             competing = logits[np.r_[columns, len(prepared.topics)]]
             competing[-1] += self._background_shift(prepared)
