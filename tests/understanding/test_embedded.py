@@ -12,7 +12,7 @@ from postcall.engine.triggers import agent_intent_candidates
 from postcall.testing import load
 from postcall.understanding import EmbeddedRecognizer, Thresholds, default_recognizer
 from postcall.understanding.embedded import name_phrase
-from postcall.understanding.scripts import foreign_scripts, scripts_used
+from postcall.understanding.scripts import foreign_scripts, has_words, scripts_used
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT = load(REPO / "examples" / "contoso-support")
@@ -62,8 +62,8 @@ def test_bad_input_gets_a_decision(utterance: str) -> None:
     assert isinstance(found, Recognition)
     assert found.outcome in ("match", "ambiguous", "none")
     assert found.reason
-    if not utterance.strip() or utterance.startswith("x" * 100) or "😀" in utterance:
-        assert found.outcome == "none"
+    if not utterance.strip() or utterance.startswith("x" * 100) or not any(c.isalnum() for c in utterance):
+        assert found.outcome == "none"  # nothing, 10,000 x's, emoji, control characters, "?!?!"
 
 
 def test_close_topics_are_ambiguous() -> None:
@@ -216,3 +216,14 @@ def test_letter_scripts() -> None:
     assert foreign_scripts("我想查询我的账单", latin) == ["CJK"]
     assert foreign_scripts("1234 ?! 😀", latin) == []  # no letters: not this guard's business
     assert foreign_scripts("café crème", latin) == []
+    assert not has_words("?! 😀 \x00") and has_words("42") and has_words("é")
+
+
+def test_no_words_and_foreign_scripts_are_no_match_whatever_the_thresholds() -> None:
+    lax = EmbeddedRecognizer(Thresholds(match_threshold=0.0, similarity_floor=-1.0))
+    lax.prepare(CANDIDATES)
+    assert lax.decide("xyzzy", CANDIDATES).outcome != "none"  # with these thresholds anything else matches
+    for utterance in ("?!?!", "\x00\x01", "😀😀😀 🙏"):
+        found = lax.decide(utterance, CANDIDATES)
+        assert (found.outcome, found.reason) == ("none", "no word in it (no letter or digit)")
+    assert "script" in lax.decide("我想查询我的账单", CANDIDATES).reason

@@ -52,7 +52,7 @@ from postcall.understanding.background import BACKGROUND
 from postcall.understanding.classifier import SoftmaxModel, fit, softmax
 from postcall.understanding.embedding import StaticEmbedder, load_embedder
 from postcall.understanding.lexical import TfIdf
-from postcall.understanding.scripts import foreign_scripts, scripts_used
+from postcall.understanding.scripts import foreign_scripts, has_words, scripts_used
 
 F32 = npt.NDArray[np.float32]
 
@@ -65,7 +65,7 @@ REFERENCE_PHRASES = 11.0
 class Thresholds:
     """The decision's knobs (agent.yaml `recognizer:` sets them; see the module docstring)."""
 
-    match_threshold: float = 0.055  # calibrated: bench/bench_recognizer.py --calibrate
+    match_threshold: float = 0.05  # calibrated: bench/bench_recognizer.py --calibrate
     similarity_floor: float = 0.22
     ambiguity_ratio: float = 0.7
     strong: float = 0.5  # a match good enough to interrupt a free-text question
@@ -250,6 +250,8 @@ class EmbeddedRecognizer:
         th = self.thresholds
         if not text.strip():
             return Recognition.no_match("nothing was said", (), self.name)
+        if not has_words(text):
+            return Recognition.no_match("no word in it (no letter or digit)", (), self.name)
         if not candidates:
             return Recognition.no_match("no topic can be triggered now", (), self.name)
         foreign = foreign_scripts(text, self._phrase_scripts(candidates))
