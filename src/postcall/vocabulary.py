@@ -154,6 +154,10 @@ SYSTEM_VARIABLES: dict[str, str] = {
     "Transfer.Outcome": "Text",
     "Transfer.Raw": "Text",
     "Transfer.Count": "Number",
+    # Multiple Topics Matched (engine._select_intent sets them; Blank before any disambiguation).
+    "Recognizer.IntentOptions": "Table",  # DisplayName, TopicId, TriggerId, Score; best first
+    "Recognizer.SelectedIntent": "Record",  # the chosen row of IntentOptions
+    "Recognizer.TriggeringMessage.Text": "Text",  # the caller's words that were ambiguous
 }
 
 _OPEN_TYPES = frozenset({"Record", "Any"})

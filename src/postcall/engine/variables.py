@@ -144,6 +144,9 @@ def system_record(state: ConversationState, *, bot_name: str, schema_name: str |
         "Conversation.Transcript": _EMPTY_TRANSCRIPT,
         "Conversation.TranscriptText": "",
         "Conversation.LastAnswerSources": None,
+        "Recognizer.IntentOptions": None,
+        "Recognizer.SelectedIntent": None,
+        "Recognizer.TriggeringMessage.Text": None,
     }
     flat.update(activity_variables(state.activity))
     flat.update(state.system)

@@ -60,6 +60,12 @@ class RemoteFailure(Exception):
     """The remote answer cannot be used (the message says why, for the explanation)."""
 
 
+def _phrased(candidates: Sequence[IntentCandidate]) -> list[IntentCandidate]:
+    """The candidates the embedded fallback can score: those with trigger phrases (a topic with
+    only a description is the language model's to choose)."""
+    return [c for c in candidates if c.phrases]
+
+
 class RemoteRecognizer:
     """What both remote kinds share: the request and the fallback (module docstring)."""
 
@@ -88,14 +94,14 @@ class RemoteRecognizer:
 
     def prepare(self, candidates: Sequence[IntentCandidate]) -> None:
         """Prepare the fallback (the remote side needs nothing ahead of a turn)."""
-        self.fallback.prepare(candidates)
+        self.fallback.prepare(_phrased(candidates))
 
     def recognize(self, text: str, candidates: Sequence[IntentCandidate]) -> list[IntentMatch]:
         return list(self.decide(text, candidates).chosen)
 
     def decide(self, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
         if not text.strip() or not candidates:
-            return replace(self.fallback.decide(text, candidates), recognizer=self.kind)
+            return replace(self.fallback.decide(text, _phrased(candidates)), recognizer=self.kind)
         try:
             # timeout_seconds bounds the caller's whole wait, not each read of the answer
             result = self.execute(self.request(text[:MAX_CHARS], candidates), total_s=self.timeout_s)
@@ -109,7 +115,7 @@ class RemoteRecognizer:
         return recognition
 
     def _fallback(self, why: str, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
-        found = self.fallback.decide(text, candidates)
+        found = self.fallback.decide(text, _phrased(candidates))
         return replace(found, reason=f"{self.kind} not used ({why}); embedded: {found.reason}",
                        recognizer=f"{self.kind}->embedded")
 
