@@ -58,6 +58,7 @@ from postcall.engine.recognizer import (
     PhraseRecognizer,
     Recognition,
     Recognizer,
+    reads_descriptions,
 )
 from postcall.engine.selectintent import DEFAULT_SELECT_INTENT, intent_options
 from postcall.engine.selection import select_topics
@@ -173,7 +174,9 @@ class Engine:
         self.nodes = NODE_KINDS
         self.knowledge = knowledge
         """The agent's knowledge index (postcall.knowledge), searched by generative answers; None: no sources."""
-        self.intent_candidates: tuple[IntentCandidate, ...] = tuple(agent_intent_candidates(agent))
+        self.intent_candidates: tuple[IntentCandidate, ...] = tuple(
+            agent_intent_candidates(agent, described=reads_descriptions(self.recognizer))
+        )
         if isinstance(self.recognizer, DecidingRecognizer):
             self.recognizer.prepare(self.intent_candidates)
         self.builtin_topics: dict[str, Topic] = {}

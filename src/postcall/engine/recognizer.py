@@ -125,6 +125,12 @@ class DecidingRecognizer(Recognizer, Protocol):
     def decide(self, text: str, candidates: Sequence[IntentCandidate]) -> Recognition: ...
 
 
+def reads_descriptions(recognizer: Recognizer) -> bool:
+    """Whether the recogniser chooses by topic descriptions too (a language model: attribute
+    `reads_descriptions = True`), so a topic with only a `modelDescription` is its candidate."""
+    return bool(getattr(recognizer, "reads_descriptions", False))
+
+
 def recognizer_name(recognizer: Recognizer) -> str:
     return str(getattr(recognizer, "name", type(recognizer).__name__))
 

@@ -135,12 +135,20 @@ def select_dtmf(r: Runner, key: str) -> list[Topic]:
     return _fire(r, found)
 
 
-def agent_intent_candidates(agent: Agent) -> list[IntentCandidate]:
-    """Every topic a phrase can trigger: what a recogniser prepares on when the agent loads."""
+def agent_intent_candidates(agent: Agent, *, described: bool = False) -> list[IntentCandidate]:
+    """Every topic a recogniser can start: what it prepares on when the agent loads.
+
+    A topic with trigger phrases always; with `described`, also a topic that has only a
+    `modelDescription` (how Copilot Studio's generative orchestration topics are written), as
+    a candidate without phrases: only a recogniser that reads descriptions (a language model,
+    `reads_descriptions`) can choose it.  `postcall check` warns (TPC238) about such a topic
+    under any other recogniser: nothing could ever start it.
+    """
     return [
         IntentCandidate(t.name, t.trigger.trigger_queries, t.trigger.priority)
         for t in agent.topics.values()
-        if t.trigger.kind in INTENT_KINDS and t.trigger.trigger_queries
+        if t.trigger.kind in INTENT_KINDS
+        and (t.trigger.trigger_queries or (described and t.described_only))
     ]
 
 

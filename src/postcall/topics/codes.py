@@ -100,6 +100,12 @@ UNBOUND_CONNECTOR = register_code(
     W,
     "An InvokeConnectorAction's operation is not bound in agent.yaml `connectors:`; running it fails.",
 )
+UNREACHABLE_TOPIC = register_code(
+    "TPC238",
+    W,
+    "A topic has a modelDescription but no trigger phrases, and the agent's recogniser matches "
+    "phrases: it can never start (only `recognizer: {kind: llm}` chooses by description).",
+)
 
 UNBOUND_FLOW = register_code(
     "TPC260",

@@ -974,6 +974,17 @@ class Topic:
         """`outputType` properties (same as `outputs`)."""
         return self.outputs
 
+    @property
+    def described_only(self) -> bool:
+        """An intent topic (OnRecognizedIntent, OnEscalate) that a `modelDescription`, and no
+        trigger phrase, says when to start: as Copilot Studio's generative orchestration topics
+        are written.  Only a recogniser that reads descriptions (`kind: llm`) can start it."""
+        return (
+            self.trigger.kind in ("OnRecognizedIntent", "OnEscalate")
+            and not self.trigger.trigger_queries
+            and bool((self.model_description or "").strip())
+        )
+
     def walk(self) -> Iterator[Node]:
         """Every node of the topic, depth first in document order (branch bodies included)."""
         yield from walk_actions(self.trigger.actions)

@@ -249,6 +249,17 @@ def _check_topic(agent: Agent, topic: Topic, out: _Out, *, single_file: bool) ->
                     f"{node.kind} '{node.id}' runs after the caller hung up (post-call topic {topic.name}); it will be skipped.",
                     SourceSpan(node.span.path, node.span.line, node.span.column),
                 )
+    kind = agent.config.recognizer.kind
+    if topic.described_only and not single_file and kind != "llm":
+        span = topic.trigger.span
+        out.add(
+            codes.UNREACHABLE_TOPIC,
+            f"Topic {topic.name} has a modelDescription but no trigger phrases: the {kind} "
+            "recogniser matches trigger phrases, so it can never start this topic.",
+            SourceSpan(span.path, span.line, span.column),
+            hint="add triggerQueries to its intent, or choose topics by description with "
+            "`recognizer: {kind: llm}` in agent.yaml",
+        )
     if topic.trigger.supported and not topic.trigger.actions:
         span = topic.trigger.span
         out.add(

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from postcall.engine.recognizer import IntentCandidate, PhraseRecognizer, Recognizer
+from postcall.engine.triggers import agent_intent_candidates
 from postcall.errors import ConfigError
 from postcall.topics.agent import Agent
 from postcall.topics.config import RecognizerSettings
@@ -101,12 +102,9 @@ def topic_descriptions(agent: Agent) -> dict[str, str]:
 
 
 def intent_candidates(agent: Agent) -> list[IntentCandidate]:
-    """Every topic a phrase can trigger (OnRecognizedIntent, OnEscalate), for `prepare`."""
-    return [
-        IntentCandidate(t.name, t.trigger.trigger_queries, t.trigger.priority)
-        for t in agent.topics.values()
-        if t.trigger.kind in ("OnRecognizedIntent", "OnEscalate") and t.trigger.trigger_queries
-    ]
+    """Every topic the agent's configured recogniser can start (OnRecognizedIntent, OnEscalate
+    with trigger phrases; with `kind: llm`, also those with only a modelDescription)."""
+    return agent_intent_candidates(agent, described=agent.config.recognizer.kind == "llm")
 
 
 def recognizer_for(agent: Agent, execute: Execute | None = None) -> Recognizer:

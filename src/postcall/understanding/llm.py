@@ -69,6 +69,7 @@ class LlmRecognizer(RemoteRecognizer):
     """A language model through the model endpoint chooses the topic (module docstring)."""
 
     kind = "llm"
+    reads_descriptions = True  # a topic with only a modelDescription is a candidate
 
     def __init__(
         self,
@@ -89,7 +90,7 @@ class LlmRecognizer(RemoteRecognizer):
         for c in candidates:
             description = self.descriptions.get(c.topic) or c.topic
             examples = "; ".join(json.dumps(p, ensure_ascii=False) for p in c.phrases[:PHRASES_IN_PROMPT])
-            lines.append(f"- {c.topic}: {description}. Examples: {examples}")
+            lines.append(f"- {c.topic}: {description}." + (f" Examples: {examples}" if examples else ""))
         return [
             {"role": "system", "content": SYSTEM.format(agent=json.dumps(self.agent), topics="\n".join(lines))},
             {"role": "user", "content": text},

@@ -32,17 +32,25 @@ import hmac
 import json
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from postcall.actions import ActionRequest, ActionResult
 from postcall.engine.recognizer import IntentCandidate, IntentMatch, Recognition
 from postcall.understanding.embedded import EmbeddedRecognizer, Thresholds
 from postcall.understanding.embedding import MAX_CHARS
 
-Execute = Callable[[ActionRequest], ActionResult]
-"""Carries out one request through the action layer, synchronously (never raises for a failure)."""
+
+class Execute(Protocol):
+    """Carries out one request through the action layer, synchronously (never raises for a failure).
+
+    `total_s` is the longest the caller may wait for it, answer included: the action layer cuts
+    the request off then and returns a timeout (`execute_action(total_s=)`);
+    `InProcessActions.execute` is one."""
+
+    def __call__(self, request: ActionRequest, /, *, total_s: float | None = None) -> ActionResult: ...
+
 
 SIGNATURE_HEADER = "X-Postcall-Signature"
 TIMESTAMP_HEADER = "X-Postcall-Timestamp"
@@ -50,6 +58,12 @@ TIMESTAMP_HEADER = "X-Postcall-Timestamp"
 
 class RemoteFailure(Exception):
     """The remote answer cannot be used (the message says why, for the explanation)."""
+
+
+def _phrased(candidates: Sequence[IntentCandidate]) -> list[IntentCandidate]:
+    """The candidates the embedded fallback can score: those with trigger phrases (a topic with
+    only a description is the language model's to choose)."""
+    return [c for c in candidates if c.phrases]
 
 
 class RemoteRecognizer:
@@ -80,16 +94,17 @@ class RemoteRecognizer:
 
     def prepare(self, candidates: Sequence[IntentCandidate]) -> None:
         """Prepare the fallback (the remote side needs nothing ahead of a turn)."""
-        self.fallback.prepare(candidates)
+        self.fallback.prepare(_phrased(candidates))
 
     def recognize(self, text: str, candidates: Sequence[IntentCandidate]) -> list[IntentMatch]:
         return list(self.decide(text, candidates).chosen)
 
     def decide(self, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
         if not text.strip() or not candidates:
-            return replace(self.fallback.decide(text, candidates), recognizer=self.kind)
+            return replace(self.fallback.decide(text, _phrased(candidates)), recognizer=self.kind)
         try:
-            result = self.execute(self.request(text[:MAX_CHARS], candidates))
+            # timeout_seconds bounds the caller's whole wait, not each read of the answer
+            result = self.execute(self.request(text[:MAX_CHARS], candidates), total_s=self.timeout_s)
             if not result.ok:
                 raise RemoteFailure(result.error or f"the request failed ({result.error_category})")
             recognition = self.read(result, candidates)
@@ -100,7 +115,7 @@ class RemoteRecognizer:
         return recognition
 
     def _fallback(self, why: str, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
-        found = self.fallback.decide(text, candidates)
+        found = self.fallback.decide(text, _phrased(candidates))
         return replace(found, reason=f"{self.kind} not used ({why}); embedded: {found.reason}",
                        recognizer=f"{self.kind}->embedded")
 
