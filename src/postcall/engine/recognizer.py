@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol, runtime_checkable
 
 from postcall.engine.textnorm import content_tokens, normalise, within_one_edit
+from postcall.safetext import clean_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +159,12 @@ def recognizer_name(recognizer: Recognizer) -> str:
 
 
 def decide(recognizer: Recognizer, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
-    """The recogniser's decision; a plain `Recognizer`'s best match is taken as the match."""
+    """The recogniser's decision; a plain `Recognizer`'s best match is taken as the match.
+
+    The engine's one call into a recogniser: the words are cleaned first (a NUL or a lone
+    surrogate, which `chat`/`call` get from invalid bytes on a terminal, becomes U+FFFD, as the
+    webhooks do), so no recogniser sees text UTF-8 cannot encode."""
+    text = clean_text(text)
     if isinstance(recognizer, DecidingRecognizer):
         return recognizer.decide(text, candidates)
     name = recognizer_name(recognizer)
