@@ -38,6 +38,7 @@ LOCAL_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {
     ("postcall.store.dbos_link", "dbos"): _DBOS_COST,
     ("postcall.store.migrate", "dbos"): _DBOS_COST,
     ("postcall.actions.execute", "postcall.actions.model"): "the model endpoint (the openai SDK) is loaded only "
+    "ahead of a caller-facing model call (load_model_support) or "
     "for a model action",
 }
 

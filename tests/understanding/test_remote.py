@@ -352,7 +352,7 @@ def test_the_recognisers_keep_the_protocol() -> None:
     cands = [IntentCandidate("A", ("alpha",))]
     calls: list[object] = []
 
-    def execute(request: Any) -> Any:
+    def execute(request: Any, **_: Any) -> Any:
         calls.append(request)
         raise RuntimeError("boom")
 
@@ -374,3 +374,142 @@ def test_check_warns_when_the_recogniser_host_is_not_allowed(tmp_path: Path, hos
     found = [d for d in loaded.diagnostics if "is not in allowed_hosts" in d.message]
     assert bool(found) == warned
     assert all(d.severity == Severity.WARNING and "127.0.0.1" in d.message for d in found)
+
+
+# ---------------------------------------------------------------------------------------------
+# timeout_seconds bounds the caller's whole wait
+
+
+class DripServer:
+    """Answers every POST with 200, a Content-Length and a valid body sent one byte at a time,
+    a byte every `pace` seconds, until the body is out or `stop` is set: an endpoint that is
+    never silent long enough for a read timeout, and takes far longer than the deadline."""
+
+    def __init__(self, body: bytes, pace: float = 0.05) -> None:
+        self.body, self.pace = body, pace
+        self.sent = 0
+        self.stop = threading.Event()
+        self.finished = threading.Event()
+        drip = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(drip.body)))
+                self.end_headers()
+                try:
+                    for byte in drip.body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        drip.sent += 1
+                        if drip.stop.wait(drip.pace):
+                            return
+                    drip.finished.set()
+                except OSError:  # the client hung up: what a deadline does
+                    return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def __enter__(self) -> DripServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_nlu_answer_that_trickles_in_is_cut_off_at_timeout_seconds(tmp_path: Path) -> None:
+    answer = json.dumps({"intents": [{"topic": "Refund", "score": 0.99}]}).encode().ljust(120)
+    with DripServer(answer) as drip:
+        agent = load(agent_dir(tmp_path, f"  kind: http\n  url: http://127.0.0.1:{drip.port}/recognize\n"
+                               "  timeout_seconds: 0.5\n", "allowed_hosts: ['127.0.0.1']\n"))
+        found = runtime_recognizer(agent).decide("are you open on sunday", intent_candidates(agent))  # type: ignore[attr-defined]
+        still_sending = drip.sent > 0 and not drip.finished.is_set()
+    assert found.recognizer == "http->embedded", found.reason  # not the NLU's "Refund", which came too late
+    assert "did not answer within 0.5 s in all" in found.reason
+    assert found.chosen[0].topic == "Opening hours"
+    assert still_sending  # the answer had started and was still coming when the caller got a decision
+
+
+def test_a_model_answer_that_trickles_in_is_cut_off_at_timeout_seconds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTCALL_MODEL_API_KEY", "sk-test")
+    completion = {
+        "id": "chatcmpl-drip", "object": "chat.completion", "created": 0, "model": "local-model",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": choice("match", ["Refund"], 0.99), "refusal": None}}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+    with DripServer(json.dumps(completion).encode()) as drip:
+        extra = f"allowed_hosts: ['127.0.0.1']\nmodel:\n  base_url: http://127.0.0.1:{drip.port}/v1\n  model: local-model\n"
+        agent = load(agent_dir(tmp_path, "  kind: llm\n  timeout_seconds: 0.5\n", extra))
+        found = runtime_recognizer(agent).decide("are you open on sunday", intent_candidates(agent))  # type: ignore[attr-defined]
+        still_sending = drip.sent > 0 and not drip.finished.is_set()
+    assert found.recognizer == "llm->embedded", found.reason
+    assert "did not answer within 0.5 s in all" in found.reason
+    assert found.chosen[0].topic == "Opening hours"
+    assert still_sending, (drip.sent, found.reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# postcall check's host warning follows the action layer's rule
+
+
+@pytest.mark.parametrize(
+    ("host", "hosts", "warned"),
+    [
+        ("localhost", "allowed_hosts: ['127.0.0.1', 'crm']\n", False),  # resolves to a listed address
+        ("localhost", "", True),  # loopback is never admitted by "*"
+        ("nlu.internal.example", "allowed_hosts: ['127.0.0.1', 'crm']\n", False),  # depends on what it resolves to
+        ("nlu.internal.example", "allowed_hosts: ['crm']\n", True),  # refused whatever it resolves to
+        ("nlu.internal.example", "allowed_hosts: ['nlu.internal.example']\n", False),
+    ],
+)
+def test_check_warns_only_when_the_action_layer_refuses_every_request(
+    tmp_path: Path, host: str, hosts: str, warned: bool
+) -> None:
+    loaded = load_agent(agent_dir(tmp_path, f"  kind: http\n  url: http://{host}:8765/recognize\n  secret_env: S\n", hosts))
+    found = [d for d in loaded.diagnostics if "is not in allowed_hosts" in d.message]
+    assert bool(found) == warned, [d.message for d in loaded.diagnostics]
+
+
+def test_a_name_whose_address_is_listed_is_reached_and_check_does_not_warn(tmp_path: Path, nlu: NluServer) -> None:
+    nlu.answer = intents(("Refund", 0.9))
+    url = nlu.url.replace("127.0.0.1", "localhost")
+    rec = f"  kind: http\n  url: {url}\n  secret_env: SHOP_NLU_SECRET\n"
+    loaded = load_agent(agent_dir(tmp_path, rec, "allowed_hosts: ['127.0.0.1', '::1', 'crm']\n"))
+    assert loaded.agent is not None
+    assert not [d.message for d in loaded.diagnostics if "allowed_hosts" in d.message]
+    found = runtime_recognizer(loaded.agent).decide("money back", intent_candidates(loaded.agent))  # type: ignore[attr-defined]
+    assert found.recognizer == "http" and nlu.requests  # the runtime admits it: localhost resolved to 127.0.0.1
+
+
+def test_a_failure_is_not_remembered_the_next_question_asks_again(
+    tmp_path: Path, nlu: NluServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = iter([(503, b"{}")])
+    nlu.answer = lambda body: next(answers, (200, b'{"intents": [{"topic": "Opening hours", "score": 0.9}]}'))
+    agent = http_agent(tmp_path, nlu)
+    rec = runtime_recognizer(agent)
+    cands = intent_candidates(agent)
+    said = "are you open on sunday"
+    found = [rec.decide(said, cands) for _ in range(3)]  # type: ignore[attr-defined]
+    assert [f.recognizer for f in found] == ["http->embedded", "http", "http"]
+    assert len(nlu.requests) == 3
+    monkeypatch.delenv("SHOP_NLU_SECRET")
+    assert rec.decide(said, cands).recognizer == "http->embedded"  # type: ignore[attr-defined]
+    monkeypatch.setenv("SHOP_NLU_SECRET", "nlu-secret")  # set after start: read at each call
+    assert rec.decide(said, cands).recognizer == "http"  # type: ignore[attr-defined]
+    assert len(nlu.requests) == 4

@@ -32,6 +32,7 @@ from postcall.actions.settings import ActionSettings
 from postcall.actions.telemetry import TelemetrySink, log_once
 from postcall.actions.types import ActionRequest, ActionResult
 from postcall.logging import get_logger
+from postcall.redaction import redact_url
 
 log = get_logger("postcall.actions")
 
@@ -50,6 +51,7 @@ async def execute_action(
     resolver: Resolver | None = None,
     rng: random.Random | None = None,
     post_call: bool = False,
+    total_s: float | None = None,
 ) -> ActionResult:
     """Carry out `request` under `settings`, retrying as the policy allows; never raises for a failed action.
 
@@ -64,7 +66,68 @@ async def execute_action(
             on, DNS, jitter).
         post_call: the action is a post-call step (nobody is waiting on the line): a model call
             then follows the step's own policy (docs/models.md) instead of the caller's budget.
+        total_s: the longest the caller waits for the whole action: every attempt, every wait
+            between attempts and every byte of the answer.  Per-attempt timeouts bound each
+            connect and each read, not an answer that trickles in; when `total_s` passes, the
+            action is cancelled and comes back failed with category "timeout".  Whoever holds
+            a caller on the line passes it (the recogniser passes its `timeout_seconds`).
     """
+    if total_s is None:
+        return await _execute_action(
+            request, settings, http_client=http_client, telemetry=telemetry, run_id=run_id, deadline=deadline,
+            on_attempt=on_attempt, sleep=sleep, now=now, resolver=resolver, rng=rng, post_call=post_call,
+        )
+    began = time.perf_counter()
+    try:
+        async with asyncio.timeout(total_s):
+            return await _execute_action(
+                request, settings, http_client=http_client, telemetry=telemetry, run_id=run_id, deadline=deadline,
+                on_attempt=on_attempt, sleep=sleep, now=now, resolver=resolver, rng=rng, post_call=post_call,
+            )
+    except TimeoutError:  # _execute_action turns its own errors into results: this is the deadline
+        log.info("action_deadline", kind=request.kind, total_s=total_s, conversation_id=request.conversation_id,
+                 topic=request.topic, node=request.node_id, run_id=run_id)
+        return deadline_failure(request, total_s, elapsed_ms=round((time.perf_counter() - began) * 1000, 1))
+
+
+def load_model_support() -> None:
+    """Import the model endpoint's module (the openai SDK: about a second) now.
+
+    It is otherwise imported on the first model action; a caller-facing one (the llm
+    recogniser, under its total deadline) would spend that second of the caller's wait on it
+    and fall back on the first turn of every process."""
+    from postcall.actions.model import model_once  # noqa: F401
+
+
+def deadline_failure(request: ActionRequest, total_s: float, *, elapsed_ms: float | None = None) -> ActionResult:
+    """The result of an action cut off by its caller's total deadline (`execute_action(total_s=)`)."""
+    if request.kind == "model":
+        what = "The model endpoint"
+    elif request.kind == "http":
+        what = f"{str(request.payload.get('method') or 'GET').upper()} {redact_url(str(request.payload.get('url') or ''))}"
+    else:
+        what = f"The {request.kind} action"
+    return ActionResult(
+        ok=False, error=f"{what} timed out: it did not answer within {total_s:g} s in all (the caller's deadline).",
+        error_category="timeout", elapsed_ms=elapsed_ms,
+    )
+
+
+async def _execute_action(
+    request: ActionRequest,
+    settings: ActionSettings,
+    *,
+    http_client: httpx.AsyncClient,
+    telemetry: TelemetrySink | None,
+    run_id: str | None,
+    deadline: float | None,
+    on_attempt: AttemptListener | None,
+    sleep: Sleep,
+    now: Now,
+    resolver: Resolver | None,
+    rng: random.Random | None,
+    post_call: bool,
+) -> ActionResult:
     context = {"conversation_id": request.conversation_id, "topic": request.topic, "node": request.node_id, "run_id": run_id}
 
     async def listener(record: AttemptRecord) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 from postcall.errors import ActionError
-from postcall.hostentries import host_allowed, network_allows, parse_entries, public_allowed
+from postcall.hostentries import empty_refusal, parse_entries, refusal
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -30,20 +30,6 @@ async def resolve_host(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-def _describe(address: IPAddress) -> str:
-    if address.is_unspecified:
-        return "an unspecified address"
-    if address.is_loopback:
-        return "a loopback address"
-    if address.is_link_local:
-        return "a link-local address"
-    if address.is_multicast:
-        return "a multicast address"
-    if address.is_private:
-        return "a private address"
-    return "a non-public address"
-
-
 def _literal_address(host: str) -> list[str] | None:
     try:
         return [str(ipaddress.ip_address(host))]
@@ -51,14 +37,8 @@ def _literal_address(host: str) -> list[str] | None:
         return None
 
 
-async def check_destination(
-    url: str, allowed_hosts: Sequence[str], *, resolver: Resolver | None = None
-) -> list[str]:
-    """Raise ActionError(category="refused_host") unless every address of the URL's host is allowed.
-
-    Returns the resolved addresses.  A malformed URL raises category "bad_request"; a host that
-    does not resolve raises category "connection" (retryable: DNS may come back).
-    """
+def _destination(url: str) -> tuple[str, int]:
+    """(host, port) of an http(s) URL; ActionError(category="bad_request") when it has none."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -71,15 +51,21 @@ async def check_destination(
     host = (parts.hostname or "").lower()
     if not host:
         raise ActionError(f"The URL {url!r} has no host.", retryable=False, category="bad_request")
+    return host, port or (443 if parts.scheme == "https" else 80)
+
+
+async def check_destination(
+    url: str, allowed_hosts: Sequence[str], *, resolver: Resolver | None = None
+) -> list[str]:
+    """Raise ActionError(category="refused_host") unless every address of the URL's host is allowed.
+
+    Returns the resolved addresses.  A malformed URL raises category "bad_request"; a host that
+    does not resolve raises category "connection" (retryable: DNS may come back).
+    """
+    host, port = _destination(url)
     if not allowed_hosts:
-        raise ActionError(
-            f"Refused to send an HTTP request to {host!r}: allowed_hosts is empty, so no host may be reached.",
-            retryable=False,
-            category="refused_host",
-        )
-    port = port or (443 if parts.scheme == "https" else 80)
+        raise ActionError(empty_refusal(host), retryable=False, category="refused_host")
     entries, _ = parse_entries(allowed_hosts)  # entries that can never match are warned about at load
-    listed = host_allowed(host, port, entries)
     addresses = _literal_address(host)
     if addresses is None:
         try:
@@ -90,23 +76,7 @@ async def check_destination(
             ) from exc
         if not addresses:
             raise ActionError(f"The host {host!r} resolved to no address.", retryable=True, category="connection")
-    if listed:
-        return addresses
-    public_ok = public_allowed(port, entries)
-    for text in addresses:
-        address = ipaddress.ip_address(text.split("%", 1)[0])
-        if network_allows(address, port, entries):
-            continue
-        if address.is_global and public_ok:
-            continue
-        if address.is_global:
-            reason = f"it is not listed in allowed_hosts (for port {port})"
-        else:
-            reason = f"it is {_describe(address)}, which needs an explicit allowed_hosts entry (for port {port})"
-        shown = host if host == text else f"{host} ({text})"
-        raise ActionError(
-            f"Refused to send an HTTP request to {shown}: {reason}.",
-            retryable=False,
-            category="refused_host",
-        )
+    refused = refusal(host, port, addresses, entries)  # the one rule (`postcall check` applies it too)
+    if refused is not None:
+        raise ActionError(refused, retryable=False, category="refused_host")
     return addresses

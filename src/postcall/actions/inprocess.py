@@ -20,6 +20,7 @@ thread already runs a loop.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -28,7 +29,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from postcall.actions.execute import execute_action
+from postcall.actions.execute import deadline_failure, execute_action
 from postcall.actions.hosts import Resolver
 from postcall.actions.http import http_client
 from postcall.actions.retry import Now, Sleep
@@ -39,6 +40,10 @@ T = TypeVar("T")
 
 SettingsFor = Callable[[str | None], ActionSettings]
 """The settings of a topic's actions (None: the agent's defaults)."""
+
+DEADLINE_GRACE_S = 1.0
+"""How much longer than a total deadline a caller waits for the loop to hand back the cut-off
+action (it normally does at once; this bounds the wait if a step ignores cancellation)."""
 
 
 @dataclass
@@ -98,17 +103,28 @@ class InProcessActions:
     def events(self) -> list[TelemetryEvent]:
         return list(self.telemetry.events)
 
-    def execute(self, request: ActionRequest, *, post_call: bool = False, deadline: float | None = None) -> ActionResult:
+    def execute(
+        self, request: ActionRequest, *, post_call: bool = False, deadline: float | None = None, total_s: float | None = None
+    ) -> ActionResult:
         """Carry out `request` under its topic's settings; a failure comes back as a result, never raised.
 
         `post_call`: a post-call topic's step (execute_action's policy for it); `deadline`: the
-        run budget's end, on the `now` clock (as a DBOS run passes it)."""
-        result = self._run(self._execute(request, post_call, deadline))
+        run budget's end, on the `now` clock (as a DBOS run passes it); `total_s`: the longest
+        this call waits, in real seconds, whatever the answer does (execute_action's)."""
+        try:
+            result = self._run(
+                self._execute(request, post_call, deadline, total_s),
+                wait_s=None if total_s is None else total_s + DEADLINE_GRACE_S,
+            )
+        except TimeoutError:
+            result = deadline_failure(request, total_s or 0.0)
         if self.keep_calls:
             self.calls.append(ActionCall(request, result))
         return result
 
-    async def _execute(self, request: ActionRequest, post_call: bool = False, deadline: float | None = None) -> ActionResult:
+    async def _execute(
+        self, request: ActionRequest, post_call: bool = False, deadline: float | None = None, total_s: float | None = None
+    ) -> ActionResult:
         if self._client is None:  # created on the loop that uses it
             self._client = http_client(transport=self._transport)
         return await execute_action(
@@ -121,9 +137,12 @@ class InProcessActions:
             deadline=deadline,
             resolver=self._resolver,
             post_call=post_call,
+            total_s=total_s,
         )
 
-    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+    def _run(self, coroutine: Coroutine[Any, Any, T], *, wait_s: float | None = None) -> T:
+        """Run `coroutine` on the helper loop and wait for it (at most `wait_s`: then it is
+        cancelled and TimeoutError raised)."""
         with self._start_lock:  # several threads may call at once (a server's turns)
             if self._loop is None:
                 loop = asyncio.new_event_loop()
@@ -131,7 +150,12 @@ class InProcessActions:
                 thread.start()
                 self._loop, self._thread = loop, thread
             loop = self._loop
-        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        try:
+            return future.result(timeout=wait_s)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError from None
 
     def close(self) -> None:
         """Close the HTTP client and stop the helper thread (idempotent)."""

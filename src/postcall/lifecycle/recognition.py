@@ -4,8 +4,9 @@
 here an `Execute` that carries their request through the one action layer (allowed hosts and
 the private-address refusal, the model endpoint through the `openai` SDK, redacted records)
 on a private event loop, synchronously: the engine's turn runs in a worker thread and waits
-at most the recogniser's `timeout_seconds` (one attempt, no retry: a caller is listening),
-after which the embedded recogniser decides.
+at most the recogniser's `timeout_seconds` in all (one attempt, no retry: a caller is
+listening; the recogniser passes it as the action layer's total deadline, so an answer that
+trickles in is cut off too), after which the embedded recogniser decides.
 
 Neither kind keeps answers.  A turn worked out again (`Sessions._step` re-plans a step when
 another turn of the conversation was saved meanwhile) is given the decisions of its first
@@ -19,6 +20,7 @@ from dataclasses import replace
 
 import httpx
 
+from postcall.actions.execute import load_model_support
 from postcall.actions.inprocess import InProcessActions
 from postcall.actions.settings import ActionSettings
 from postcall.engine.recognizer import Recognizer
@@ -52,5 +54,7 @@ def runtime_recognizer(agent: Agent, actions: InProcessActions | None = None) ->
     """agent.yaml's recogniser, prepared; llm and http send through `actions` (default: a new runner)."""
     if agent.config.recognizer.kind not in REMOTE_KINDS:
         return recognizer_for(agent)
+    if agent.config.recognizer.kind == "llm":
+        load_model_support()  # now, not inside the first caller's timeout_seconds
     runner = actions or recognizer_actions(agent)
     return recognizer_for(agent, execute=runner.execute)

@@ -7,23 +7,15 @@ fall back to the default; a secret written in clear is an error (secrets live in
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
-from urllib.parse import urlsplit
 
 from postcall.diagnostics import Severity, SourceSpan, did_you_mean
-from postcall.hostentries import (
-    entry_problem,
-    host_allowed,
-    network_allows,
-    parse_entries,
-    public_allowed,
-)
+from postcall.hostentries import entry_problem, refused_now
 from postcall.topics import codes
 from postcall.topics.build import FileContext, kind_name, start_span
 from postcall.topics.config import (
@@ -362,23 +354,11 @@ def _recognizer(fc: FileContext, node: YMap) -> RecognizerSettings:
     )
 
 
-def _refused_host(url: str, config: AgentConfig) -> tuple[str, int] | None:
-    """(host, port) of `url` when allowed_hosts would refuse it (the action layer's rule without
-    resolving names: loopback and private addresses only when listed), else None."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower()
-    entries, _ = parse_entries(config.allowed_hosts if config.allowed_hosts is not None else ("*",))
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        allowed = host_allowed(host, port, entries) or (host != "localhost" and public_allowed(port, entries))
-    else:
-        allowed = network_allows(address, port, entries) or (address.is_global and public_allowed(port, entries))
-    return None if allowed else (host, port)
+def _refused_host(url: str, config: AgentConfig) -> tuple[str, int, str] | None:
+    """(host, port, why) when the action layer would refuse every request to `url`: its own
+    rule (hostentries.py `refusal`, which `check_destination` applies at each request), with the
+    name resolved here as each request resolves it."""
+    return refused_now(url, config.allowed_hosts if config.allowed_hosts is not None else ("*",))
 
 
 def _model_host(fc: FileContext, node: YMap | None, config: AgentConfig) -> None:
@@ -390,10 +370,11 @@ def _model_host(fc: FileContext, node: YMap | None, config: AgentConfig) -> None
     refused = _refused_host(model.base_url, config)
     span = start_span(((node.get("base_url") if node is not None else None) or node).span) if node is not None else None
     if refused is not None:
-        host, port = refused
+        host, port, why = refused
         fc.add(codes.CONFIG_BAD_VALUE,
                f"model: the endpoint's host {host!r} (port {port}) is not in allowed_hosts, so every model call is "
-               "refused before it is sent (generative answers take their no-answer path, prompts their error path).",
+               "refused before it is sent (generative answers take their no-answer path, prompts their error path): "
+               f"{why}",
                span, severity=Severity.WARNING, hint=f"Add '{host}' (or '{host}:{port}') to allowed_hosts.")
     if model.api_key_file and not Path(model.api_key_file).is_file():
         key_node = node.get("api_key_file") if node is not None else None
@@ -411,10 +392,10 @@ def _remote_recognizer_host(fc: FileContext, node: YMap, config: AgentConfig) ->
         return
     refused = _refused_host(url, config)
     if refused is not None:
-        host, port = refused
+        host, port, why = refused
         fc.add(codes.CONFIG_BAD_VALUE,
                f"recognizer: the {rec.kind} recogniser's host {host!r} (port {port}) is not in allowed_hosts, so "
-               "every turn will fall back to the embedded recogniser.",
+               f"every turn will fall back to the embedded recogniser: {why}",
                start_span(((node.get("url") if rec.kind == "http" else None) or node).span),
                severity=Severity.WARNING, hint=f"Add '{host}' (or '{host}:{port}') to allowed_hosts.")
 

@@ -16,6 +16,7 @@ reads (see its docstring).
 from __future__ import annotations
 
 import importlib.util
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ WEIGHTS = ("weights", "l2_supercat_256.safetensors")
 TOKENIZER = ("tokenizers", "l2_supercat_tokenizer_config.json")
 START_TOKEN = "<s>"  # Llama 2's sentence start, which WordLlama's own tokenizer settings add
 MAX_CHARS = 2000  # longer input is cut here before tokenizing: intent lives in the first words
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0/C1 controls (tabs and newlines become spaces too)
 
 
 class ModelUnavailable(PostCallError):
@@ -64,7 +66,10 @@ class StaticEmbedder:
         return int(self.table.shape[1])
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        prepared = [t[:MAX_CHARS].lower() for t in texts]
+        """Token ids of the lower-cased texts.  Control characters become spaces and the ends
+        are stripped first: the tokenizer would otherwise spell them as byte tokens and a
+        text of only "\x00\x01" would resemble some phrase (it matched "greeting" at 0.24)."""
+        prepared = [_CONTROL.sub(" ", t[:MAX_CHARS]).strip().lower() for t in texts]
         return [list(e.ids) for e in self.tokenizer.encode_batch(prepared, add_special_tokens=False)]
 
     def embed(self, texts: Sequence[str]) -> Matrix:

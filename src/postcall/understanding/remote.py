@@ -32,17 +32,26 @@ import hmac
 import json
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from postcall.actions import ActionRequest, ActionResult
 from postcall.engine.recognizer import IntentCandidate, IntentMatch, Recognition
+from postcall.safetext import clean_text
 from postcall.understanding.embedded import EmbeddedRecognizer, Thresholds
 from postcall.understanding.embedding import MAX_CHARS
 
-Execute = Callable[[ActionRequest], ActionResult]
-"""Carries out one request through the action layer, synchronously (never raises for a failure)."""
+
+class Execute(Protocol):
+    """Carries out one request through the action layer, synchronously (never raises for a failure).
+
+    `total_s` is the longest the caller may wait for it, answer included: the action layer cuts
+    the request off then and returns a timeout (`execute_action(total_s=)`);
+    `InProcessActions.execute` is one."""
+
+    def __call__(self, request: ActionRequest, /, *, total_s: float | None = None) -> ActionResult: ...
+
 
 SIGNATURE_HEADER = "X-Postcall-Signature"
 TIMESTAMP_HEADER = "X-Postcall-Timestamp"
@@ -92,10 +101,12 @@ class RemoteRecognizer:
         return list(self.decide(text, candidates).chosen)
 
     def decide(self, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
+        text = clean_text(text)  # what UTF-8 cannot carry (a lone surrogate) becomes U+FFFD, as in a webhook
         if not text.strip() or not candidates:
             return replace(self.fallback.decide(text, _phrased(candidates)), recognizer=self.kind)
         try:
-            result = self.execute(self.request(text[:MAX_CHARS], candidates))
+            # timeout_seconds bounds the caller's whole wait, not each read of the answer
+            result = self.execute(self.request(text[:MAX_CHARS], candidates), total_s=self.timeout_s)
             if not result.ok:
                 raise RemoteFailure(result.error or f"the request failed ({result.error_category})")
             recognition = self.read(result, candidates)
