@@ -29,9 +29,12 @@ def test_decisions_are_stored_and_shown(tmp_path: Path) -> None:
         assert len(stored) == 1 and stored[0].direction == "out"
         assert stored[0].activity["outcome"] == "none"
         assert stored[0].activity["recognizer"] == "embedded"
+        taken = stored[0].activity["taken"]  # what the engine did with it
+        assert taken["action"] == "fallback" and "the Fallback topic 'Fallback' ran" in taken["why"]
         entries = [e for e in timeline(rt.store.history("CA-1")) if e.kind == "recognition"]
         assert len(entries) == 1
         assert entries[0].text.startswith("Recognizer: none - unlike every trigger phrase")
         assert len(entries[0].detail["candidates"]) == 3
+        assert entries[0].text.endswith(f"; engine: {taken['why']}")
     finally:
         rt.close()

@@ -259,7 +259,8 @@ CHAT_HELP = (
 
 
 def explain_lines(conv: Conversation, since: int) -> list[str]:
-    """The recogniser's decisions in the turns after `since`: outcome, reason, top candidates."""
+    """The recogniser's decisions in the turns after `since`: outcome, reason, top candidates,
+    and what the engine did with each (Recognition.taken)."""
     lines: list[str] = []
     for result in conv.results[since:]:
         for rec in result.recognitions:
@@ -270,6 +271,8 @@ def explain_lines(conv: Conversation, since: int) -> list[str]:
                 mark = "*" if match.topic in chosen else " "
                 phrase = f"  (nearest phrase: {match.phrase!r})" if match.phrase else ""
                 lines.append(f"   {mark} {match.score:5.2f}  {match.topic}{phrase}")
+            if rec.taken is not None:
+                lines.append(f"  [engine] {rec.taken.why}")
     return lines
 
 

@@ -16,12 +16,20 @@ from postcall.engine.postcall import (
     explain_post_call_selection,
     select_post_call_topics,
 )
-from postcall.engine.recognizer import IntentCandidate, IntentMatch, PhraseRecognizer, Recognizer
+from postcall.engine.recognizer import (
+    Decision,
+    IntentCandidate,
+    IntentMatch,
+    PhraseRecognizer,
+    Recognition,
+    Recognizer,
+)
 from postcall.engine.selection import state_from_snapshot
 from postcall.engine.state import ConversationState, EndSnapshot
 
 __all__ = [
     "ConversationState",
+    "Decision",
     "EndRecord",
     "EndSnapshot",
     "Engine",
@@ -30,6 +38,7 @@ __all__ = [
     "LogEntry",
     "PhraseRecognizer",
     "PostCallProgram",
+    "Recognition",
     "Recognizer",
     "RuntimeFault",
     "TransferDetail",

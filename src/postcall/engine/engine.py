@@ -60,7 +60,7 @@ from postcall.engine.recognizer import (
     Recognizer,
     reads_descriptions,
 )
-from postcall.engine.selectintent import DEFAULT_SELECT_INTENT, intent_options
+from postcall.engine.selectintent import DEFAULT_SELECT_INTENT, intent_options, ran
 from postcall.engine.selection import select_topics
 from postcall.engine.state import ConversationState, EndSnapshot, Frame
 from postcall.engine.transcript import Note
@@ -74,6 +74,7 @@ from postcall.engine.triggers import (
     select_event,
     select_intent_topic,
     select_simple,
+    took,
 )
 from postcall.errors import EngineError
 from postcall.knowledge.types import KnowledgeSearch
@@ -592,21 +593,28 @@ class Engine:
         node = question_node(r, frame)
         text = activity.text
         dtmf = clean_digits(activity.dtmf) if activity.dtmf else None
+        since = len(r.recognitions)
         matches = (
             recognize(r, text, exclude=frame.topic)
             if node.allow_interruption and text and not dtmf
             else []
         )
         strong = getattr(r.engine.recognizer, "strong", 0.8)
+        close = "several topics are close, which never interrupts a question; " if len(matches) > 1 else ""
         if len(matches) > 1:
             matches = []  # several close topics do not interrupt a question
         if matches and is_free_text(node) and matches[0][1].score >= strong:
+            took(r, since, "interrupted", f"started {matches[0][0].name!r}: sure enough "
+                 f"(>= {strong:.2f}) to interrupt a question that takes any words")
             self._interrupt(r, matches[0][0])
             return r.run()
         answer = recognize_answer(r, frame, node, text=text, dtmf=dtmf)
         if answer.recognized:
+            took(r, since, "answer", f"{close}the words were taken as the answer to the waiting question")
             return after(r, frame, accept(r, frame, node, answer.value))
         if matches:
+            took(r, since, "interrupted", f"started {matches[0][0].name!r}: the words did not "
+                 "answer the waiting question, so the topic interrupted it")
             self._interrupt(r, matches[0][0])
             return r.run()
         if dtmf and answer.problem == "unknown-key":
@@ -615,6 +623,8 @@ class Engine:
                 mark_fired(r, unknown[0])
                 r.push(unknown[0], started_by="unknown dtmf key")
                 return r.run()
+        took(r, since, "not-understood", f"{close}the words did not answer the waiting question, "
+             "which counts them as not understood (it asks again, or gives up after its last try)")
         return after(r, frame, no_match(r, frame, node))
 
     def _interrupt(self, r: Runner, topic: Topic) -> None:
@@ -636,21 +646,27 @@ class Engine:
                 mark_fired(r, handlers[0])
                 r.start_topics([*topics, (handlers[0], "dtmf")])
                 return
+        since = len(r.recognitions)
         recognition = decide_intent(r, text)
-        if recognition.outcome == "ambiguous" and self._select_intent(r, recognition, topics):
+        if recognition.outcome == "ambiguous" and self._select_intent(r, recognition, topics, since):
             return
         if recognition.chosen:
             topic = self.topic(recognition.chosen[0].topic)
             best = recognition.chosen[0]
+            took(r, since, *ran(recognition, topic, self.topic))
             mark_fired(r, topic)
             r.state.system["FallbackCount"] = 0
             r.info(f"recognised {topic.name!r} (score {best.score:.2f}, phrase {best.phrase!r})")
             started_by = "escalate" if topic.trigger.kind == "OnEscalate" else "intent"
             r.start_topics([*topics, (topic, started_by)])
             return
-        self.unknown_intent(r, topics)
+        fallback = self.unknown_intent(r, topics)
+        took(r, since, "fallback", f"no topic started: {fallback} (System.FallbackCount "
+             f"{r.state.system.get('FallbackCount')})")
 
-    def _select_intent(self, r: Runner, recognition: Recognition, topics: list[tuple[Topic, str]]) -> bool:
+    def _select_intent(
+        self, r: Runner, recognition: Recognition, topics: list[tuple[Topic, str]], since: int
+    ) -> bool:
         """Several close topics: the Multiple Topics Matched topic (OnSelectIntent) asks which,
         with the candidates in System.Recognizer.IntentOptions.  Topics marked
         `includeInOnSelectIntent: false` are left out; with fewer than two left, the best
@@ -671,18 +687,25 @@ class Engine:
         r.state.system["Recognizer.SelectedIntent"] = None
         r.state.system["Recognizer.TriggeringMessage.Text"] = r.state.system.get("LastMessage.Text")
         mark_fired(r, handler)
+        took(r, since, "asked", f"asked the caller which, with {handler.name!r} ({len(options)} options)")
         r.info(f"{len(options)} topics are close; asking with {handler.name!r}")
         r.start_topics([*topics, (handler, SELECT_INTENT)])
         return True
 
-    def unknown_intent(self, r: Runner, topics: list[tuple[Topic, str]]) -> None:
+    def unknown_intent(self, r: Runner, topics: list[tuple[Topic, str]]) -> str:
+        """Nothing recognised: the Fallback topic (or the default reply); says which ran."""
         count = r.state.system.get("FallbackCount")
         r.state.system["FallbackCount"] = (count if isinstance(count, int) else 0) + 1
         fallback = select_simple(r, "OnUnknownIntent")
+        ran = "the default reply"
         if fallback:
             mark_fired(r, fallback[0])
             topics = [*topics, (fallback[0], "fallback")]
-        elif not topics:
+            ran = f"the Fallback topic {fallback[0].name!r} ran"
+        elif topics:
+            ran = "no Fallback topic; the message topics ran"
+        else:
             r.say(DEFAULT_FALLBACK)
         r.start_topics(topics)
+        return ran
 

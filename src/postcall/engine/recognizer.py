@@ -28,10 +28,11 @@ How the lexical one scores (docs/engine.md explains it with examples):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol, runtime_checkable
 
 from postcall.engine.textnorm import content_tokens, normalise, within_one_edit
+from postcall.safetext import clean_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +60,30 @@ class Recognizer(Protocol):
 
 Outcome = Literal["match", "ambiguous", "none"]
 
+Action = Literal["started", "asked", "best", "fallback", "interrupted", "answer", "not-understood"]
+"""What the engine did with a decision: started the chosen topic; asked which (Multiple Topics
+Matched); ran the best of close topics (fewer than two may be offered); went to Fallback; let
+the topic interrupt a waiting question; took the words as the question's answer; or let the
+question treat them as not understood (it asks again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What the engine did with a recogniser's decision, and why in words: the recogniser's
+    outcome is not always what happens (a waiting question, topics that may not be offered)."""
+
+    action: Action
+    why: str
+
 
 @dataclass(frozen=True, slots=True)
 class Recognition:
-    """A recogniser's decision for one utterance.
+    """A recogniser's decision for one utterance, and what the engine did with it.
 
     `chosen` is the topic to start ("match"), the options to offer ("ambiguous", best first),
     or empty ("none").  `ranked` is the top candidates with their scores whatever the outcome,
-    and `reason` says in words why (both shown by `chat --explain` and the console).
+    and `reason` says in words why.  `taken` is the engine's side, set once it has acted
+    (`with_taken`).  All of it is shown by `chat --explain` and the console.
     """
 
     outcome: Outcome
@@ -74,10 +91,14 @@ class Recognition:
     ranked: tuple[IntentMatch, ...]
     reason: str
     recognizer: str = ""
+    taken: Taken | None = None
 
     @staticmethod
     def no_match(reason: str, ranked: Sequence[IntentMatch] = (), recognizer: str = "") -> Recognition:
         return Recognition("none", (), tuple(ranked), reason, recognizer)
+
+    def with_taken(self, action: Action, why: str) -> Recognition:
+        return replace(self, taken=Taken(action, why))
 
     def to_json(self, limit: int = 3) -> dict[str, object]:
         """What the history keeps of a decision (the console shows it beside the caller's words)."""
@@ -89,12 +110,14 @@ class Recognition:
             "candidates": [
                 {"topic": m.topic, "score": m.score, "phrase": m.phrase} for m in self.ranked[:limit]
             ],
+            "taken": {"action": self.taken.action, "why": self.taken.why} if self.taken else None,
         }
 
     def explain(self, limit: int = 3) -> str:
-        """One line: outcome, reason, and the top candidates with scores."""
+        """One line: outcome, reason, the top candidates with scores, and what the engine did."""
         tops = ", ".join(f"{m.topic} {m.score:.2f}" for m in self.ranked[:limit]) or "no candidates"
-        return f"{self.outcome}: {self.reason} [{tops}]"
+        done = f" -> {self.taken.action}: {self.taken.why}" if self.taken else ""
+        return f"{self.outcome}: {self.reason} [{tops}]{done}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +159,12 @@ def recognizer_name(recognizer: Recognizer) -> str:
 
 
 def decide(recognizer: Recognizer, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
-    """The recogniser's decision; a plain `Recognizer`'s best match is taken as the match."""
+    """The recogniser's decision; a plain `Recognizer`'s best match is taken as the match.
+
+    The engine's one call into a recogniser: the words are cleaned first (a NUL or a lone
+    surrogate, which `chat`/`call` get from invalid bytes on a terminal, becomes U+FFFD, as the
+    webhooks do), so no recogniser sees text UTF-8 cannot encode."""
+    text = clean_text(text)
     if isinstance(recognizer, DecidingRecognizer):
         return recognizer.decide(text, candidates)
     name = recognizer_name(recognizer)
@@ -204,7 +232,12 @@ class PhraseRecognizer:
             value = max(value, 0.9)
         return round(value, 6)
 
-    def recognize(self, text: str, candidates: Sequence[IntentCandidate]) -> list[IntentMatch]:
+    def prepare(self, candidates: Sequence[IntentCandidate]) -> None:
+        """Nothing to fit: a phrase is normalised when it is first scored."""
+
+    def scored(self, text: str, candidates: Sequence[IntentCandidate]) -> list[IntentMatch]:
+        """Every candidate that shares something with the words, with its best phrase's score,
+        best first (ties: lower trigger priority, then the topic name)."""
         norm_text = normalise(text)
         utterance = set(content_tokens(text))
         found: list[tuple[float, int, str, str]] = []
@@ -215,7 +248,27 @@ class PhraseRecognizer:
                 value = self._score(norm_text, utterance, phrase)
                 if value > best:
                     best, best_phrase = value, phrase
-            if best >= self.threshold:
+            if best > 0:
                 found.append((best, cand.priority, cand.topic, best_phrase))
         found.sort(key=lambda f: (-f[0], f[1], f[2]))
         return [IntentMatch(topic, value, phrase) for value, _, topic, phrase in found]
+
+    def recognize(self, text: str, candidates: Sequence[IntentCandidate]) -> list[IntentMatch]:
+        return [m for m in self.scored(text, candidates) if m.score >= self.threshold]
+
+    def decide(self, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
+        """The best topic at or above `threshold` is the match (never "ambiguous": one phrase
+        score per topic cannot tell close topics apart); the top topics are listed with their
+        scores also below it, so a "none" shows how near each came."""
+        scored = self.scored(text, candidates)
+        ranked = tuple(scored[:5])
+        if not scored or scored[0].score < self.threshold:
+            near = f"best {scored[0].score:.2f}" if scored else "no phrase shares a word"
+            return Recognition.no_match(
+                f"no topic reached the threshold {self.threshold:.2f} ({near})", ranked, self.name
+            )
+        best = scored[0]
+        return Recognition(
+            "match", (best,), ranked,
+            f"{best.topic!r} matched phrase {best.phrase!r} (score {best.score:.2f})", self.name,
+        )

@@ -14,9 +14,9 @@ these" goes to the Fallback (OnUnknownIntent) topic, or the default "didn't catc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from postcall.engine.recognizer import IntentMatch
+from postcall.engine.recognizer import Action, IntentMatch, Recognition
 from postcall.powerfx.values import Record, Table, Value
 from postcall.topics.loader import load_topic_text
 from postcall.topics.model import Topic
@@ -81,3 +81,16 @@ def intent_options(options: Sequence[tuple[Topic, IntentMatch]]) -> Table:
         }
         rows.append(Record(fields))
     return Table(rows, ["DisplayName", "TopicId", "TriggerId", "Score"])
+
+
+def ran(recognition: Recognition, topic: Topic, topic_of: Callable[[str], Topic]) -> tuple[Action, str]:
+    """What the engine did when it started `topic` from `recognition`, in words: the match, or
+    the best of close topics when fewer than two of them may be offered (the others have
+    `includeInOnSelectIntent: false`), so nobody was asked."""
+    if recognition.outcome != "ambiguous":
+        return "started", f"started {topic.name!r}"
+    left_out = [m.topic for m in recognition.chosen if not topic_of(m.topic).trigger.include_in_on_select_intent]
+    return "best", (
+        f"started {topic.name!r}, the best of the close topics, without asking: fewer than two of "
+        f"them may be offered ({', '.join(map(repr, left_out))}: includeInOnSelectIntent false)"
+    )

@@ -14,6 +14,7 @@ from typing import Protocol
 from postcall.engine.dtmf import key_char
 from postcall.engine.faults import RuntimeFault
 from postcall.engine.recognizer import (
+    Action,
     Decision,
     IntentCandidate,
     IntentMatch,
@@ -187,6 +188,15 @@ def decide_intent(r: Runner, text: str, *, exclude: str | None = None) -> Recogn
     r.recognitions.append(found)
     r.info(f"recognizer: {found.explain()}")
     return found
+
+
+def took(r: Runner, since: int, action: Action, why: str) -> None:
+    """Record what the engine did with the decision it asked for after `since` (the index of
+    `r.recognitions` before asking), so explanations show the engine's action, not only the
+    recogniser's outcome.  Nothing when no decision was asked for (keys, no interruption)."""
+    if len(r.recognitions) > since:
+        r.recognitions[since] = r.recognitions[since].with_taken(action, why)
+        r.info(f"recognizer decision: {action}: {why}")
 
 
 def recognize(r: Runner, text: str, *, exclude: str | None = None) -> list[tuple[Topic, IntentMatch]]:

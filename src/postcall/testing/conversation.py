@@ -57,6 +57,7 @@ from postcall.errors import TopicError
 from postcall.lifecycle.knowledge import open_agent_index
 from postcall.lifecycle.programs import action_settings_for, register_model_key
 from postcall.lifecycle.recognition import recognizer_actions, runtime_recognizer
+from postcall.safetext import clean_text
 from postcall.topics.agent import Agent
 from postcall.topics.loader import load_agent
 from postcall.vocabulary import ActivityType, ChannelEvent, EndReason, Initiator
@@ -290,6 +291,9 @@ class Conversation:
         return self._new_replies(before)
 
     def say(self, text: str, *, confidence: float | None = 0.9) -> list[str]:
+        # as a webhook does (channels/): what UTF-8 cannot carry (a lone surrogate from invalid
+        # bytes on `chat`'s terminal or `call --say`'s argv) becomes U+FFFD instead of a crash
+        text = clean_text(text)
         before = len(self.outputs)
         self._tick()
         self.transcript.append(TranscriptLine("caller", text))

@@ -48,6 +48,7 @@ import numpy as np
 import numpy.typing as npt
 
 from postcall.engine.recognizer import IntentCandidate, IntentMatch, Recognition
+from postcall.safetext import clean_text
 from postcall.understanding.background import BACKGROUND
 from postcall.understanding.classifier import SoftmaxModel, fit, softmax
 from postcall.understanding.embedding import StaticEmbedder, load_embedder
@@ -245,6 +246,7 @@ class EmbeddedRecognizer:
         return out
 
     def decide(self, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
+        text = clean_text(text)  # a lone surrogate (surrogateescape'd bytes) would crash the tokenizer
         th = self.thresholds
         if not text.strip():
             return Recognition.no_match("nothing was said", (), self.name)

@@ -13,7 +13,8 @@ without a topic) makes the embedded recogniser decide instead.
 
 The first topic's score is the model's confidence (so `strong`, the score a match needs to
 interrupt a question, keeps its meaning); the other options of an ambiguous answer get 0.9x,
-0.8x of it.  The caller's words go in the user message, never in the instructions.
+0.8x of it.  A model scores nothing else, and the explanation says so rather than inventing
+a ranking.  The caller's words go in the user message, never in the instructions.
 """
 
 from __future__ import annotations
@@ -131,9 +132,11 @@ class LlmRecognizer(RemoteRecognizer):
         if outcome == "none" or not names:
             if outcome != "none":
                 raise RemoteFailure(f"the model answered {outcome!r} without a topic")
-            return Recognition.no_match(said, (), self.kind)
+            return Recognition.no_match(f"{said} (a model names topics; it gives no scores)", (), self.kind)
         top = max(0.0, min(1.0, float(confidence)))
         chosen = tuple(IntentMatch(name, round(top * (1 - 0.1 * i), 6), "") for i, name in enumerate(names))
         if outcome == "ambiguous" and len(chosen) > 1:
             return Recognition("ambiguous", chosen, chosen, f"{said} ({len(chosen)} topics fit)", self.kind)
-        return Recognition("match", chosen[:1], chosen, f"{said} (confidence {top:.2f})", self.kind)
+        return Recognition(
+            "match", chosen[:1], chosen, f"{said} (confidence {top:.2f}; a model gives no scores for other topics)", self.kind,
+        )

@@ -38,6 +38,7 @@ from typing import Any, Protocol
 
 from postcall.actions import ActionRequest, ActionResult
 from postcall.engine.recognizer import IntentCandidate, IntentMatch, Recognition
+from postcall.safetext import clean_text
 from postcall.understanding.embedded import EmbeddedRecognizer, Thresholds
 from postcall.understanding.embedding import MAX_CHARS
 
@@ -100,6 +101,7 @@ class RemoteRecognizer:
         return list(self.decide(text, candidates).chosen)
 
     def decide(self, text: str, candidates: Sequence[IntentCandidate]) -> Recognition:
+        text = clean_text(text)  # what UTF-8 cannot carry (a lone surrogate) becomes U+FFFD, as in a webhook
         if not text.strip() or not candidates:
             return replace(self.fallback.decide(text, _phrased(candidates)), recognizer=self.kind)
         try:

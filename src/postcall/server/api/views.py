@@ -118,7 +118,9 @@ def _outbound(kind: str, data: Mapping[str, Any], base: dict[str, Any]) -> Timel
             for c in data.get("candidates") or [] if isinstance(c, Mapping)
         )
         text = f"Recognizer: {data.get('outcome')} - {_text(data.get('reason'))}"
-        return TimelineEntry(**base, kind="recognition", text=text + (f" [{tops}]" if tops else ""),
+        taken = _map(data.get("taken"))
+        done = f"; engine: {_text(taken.get('why'))}" if taken.get("why") else ""
+        return TimelineEntry(**base, kind="recognition", text=text + (f" [{tops}]" if tops else "") + done,
                              detail=dict(data))
     if kind == StoredKind.NOTE:
         return TimelineEntry(**base, kind="note", text=_text(data.get("text")),
