@@ -10,7 +10,9 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from postcall.store import RunSpec, Store
+from postcall.engine.recognizer import IntentMatch, Recognition
+from postcall.store import NewActivity, RunSpec, Store
+from postcall.vocabulary import StoredKind
 from server.conftest import ADMIN_TOKEN
 from server.world import caller, record_call, say, transfer
 
@@ -184,3 +186,17 @@ def test_redrive_from_the_runs_list_follows_the_run(browser: TestClient, store: 
     html = browser.get("/console/runs").text
     form = html.split(f'data-run-id="{run_id}"')[1].split("</form>")[0]
     assert 'name="next" value="/console/runs/postcall%3ACA-fail%3APost-call%20CRM%20update"' in form
+
+
+def test_the_timeline_says_what_the_engine_did_with_a_recognition(browser: TestClient, store: Store) -> None:
+    best, other = IntentMatch("Talk to a person", 0.48, "Operator"), IntentMatch("Billing", 0.34, "Refund")
+    decided = Recognition("ambiguous", (best, other), (best, other), "2 topics are close", "embedded")
+    taken = decided.with_taken("best", "started Talk to a person without asking: one may be offered")
+    record_call(store, "CA-why", lines=[caller("speak to someone about my refund"),
+                                        NewActivity("out", StoredKind.RECOGNITION, taken.to_json())])
+    html = browser.get("/console/conversations/CA-why").text
+    assert "ambiguous: 2 topics are close" in html
+    assert ('data-testid="recognition-taken">What happened: started Talk to a person without asking: '
+            "one may be offered<") in html
+    record_call(store, "CA-raw", lines=[caller("hello"), NewActivity("out", StoredKind.RECOGNITION, decided.to_json())])
+    assert 'data-testid="recognition-taken"' not in browser.get("/console/conversations/CA-raw").text

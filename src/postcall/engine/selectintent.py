@@ -90,6 +90,8 @@ def ran(recognition: Recognition, topic: Topic, topic_of: Callable[[str], Topic]
     if recognition.outcome != "ambiguous":
         return "started", f"started {topic.name!r}"
     left_out = [m.topic for m in recognition.chosen if not topic_of(m.topic).trigger.include_in_on_select_intent]
+    if not left_out:  # not reached: the engine asks whenever two close topics may be offered
+        return "best", f"started {topic.name!r}, the best of the close topics"
     return "best", (
         f"started {topic.name!r}, the best of the close topics, without asking: fewer than two of "
         f"them may be offered ({', '.join(map(repr, left_out))}: includeInOnSelectIntent false)"
