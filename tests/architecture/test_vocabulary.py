@@ -57,6 +57,7 @@ def test_the_api_offers_exactly_the_end_reasons() -> None:
 # (word, file) pairs where the same spelling means something else, with the reason.
 OTHER_MEANINGS: dict[tuple[str, str], str] = {
     ("Recognition", "topics/schema_data.py"): "a schema kind name in Microsoft's JSON schema (generated)",
+    ("Recognition", "engine/__init__.py"): "the exported class's name in postcall.engine's __all__",
     ("Say", "channels/twilio_twiml.py"): "TwiML's <Say> verb",
     ("Say", "devtools/twilio_simulator.py"): "TwiML's <Say> verb, read back by the simulator",
     ("HangUp", "topics/model.py"): "a topic's defaultValueMissingAction value (Copilot Studio's word)",

@@ -513,3 +513,39 @@ def test_a_failure_is_not_remembered_the_next_question_asks_again(
     monkeypatch.setenv("SHOP_NLU_SECRET", "nlu-secret")  # set after start: read at each call
     assert rec.decide(said, cands).recognizer == "http"  # type: ignore[attr-defined]
     assert len(nlu.requests) == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# a question's answer costs no remote round-trip when the decision cannot matter
+
+
+def question_agent(tmp_path: Path, server: OpenAIServer, entity: str) -> Agent:
+    root = agent_dir(tmp_path, "  kind: llm\n  timeout_seconds: 5\n",
+                     f"allowed_hosts: ['127.0.0.1']\nmodel:\n  base_url: {server.base_url}\n  model: local-model\n")
+    (root / "topics" / "Start.topic.yaml").write_text(
+        "kind: AdaptiveDialog\nbeginDialog:\n  kind: OnConversationStart\n  id: main\n  actions:\n"
+        "    - kind: Question\n      id: ask\n      variable: init:Topic.Said\n      prompt: Shall I continue?\n"
+        f"      entity: {entity}\n    - kind: SendActivity\n      id: echo\n      activity: \"You said {{Topic.Said}}.\"\n"
+    )
+    return load(root)
+
+
+def test_a_closed_questions_answer_is_taken_without_asking_the_model(tmp_path: Path, model: OpenAIServer) -> None:
+    model.responder = lambda body: choice("match", ["Refund"], 0.95)
+    convo = Conversation(question_agent(tmp_path, model, "BooleanPrebuiltEntity"))
+    assert convo.start() == ["Shall I continue?"]
+    assert convo.say("yes") == ["You said true."]
+    assert model.requests == []  # the answer wins whatever the model says: nothing left the process
+    # words that do not answer it are worth asking: the model's topic interrupts the question
+    convo = Conversation(question_agent(tmp_path / "again", model, "BooleanPrebuiltEntity"))
+    convo.start()
+    assert "Your refund is on its way." in convo.say("I want my money back")
+    assert len(model.requests) == 1
+
+
+def test_a_free_text_question_still_asks_the_model_first(tmp_path: Path, model: OpenAIServer) -> None:
+    model.responder = lambda body: choice("match", ["Refund"], 0.95)
+    convo = Conversation(question_agent(tmp_path, model, "StringPrebuiltEntity"))
+    convo.start()
+    assert "Your refund is on its way." in convo.say("I want a refund")  # sure enough to interrupt
+    assert len(model.requests) == 1

@@ -55,9 +55,11 @@ from postcall.engine.recognizer import (
     DecidingRecognizer,
     Decision,
     IntentCandidate,
+    IntentMatch,
     PhraseRecognizer,
     Recognition,
     Recognizer,
+    asks_remotely,
     reads_descriptions,
 )
 from postcall.engine.selectintent import DEFAULT_SELECT_INTENT, intent_options, ran
@@ -594,15 +596,13 @@ class Engine:
         text = activity.text
         dtmf = clean_digits(activity.dtmf) if activity.dtmf else None
         since = len(r.recognitions)
-        matches = (
-            recognize(r, text, exclude=frame.topic)
-            if node.allow_interruption and text and not dtmf
-            else []
-        )
+        may_interrupt = bool(node.allow_interruption and text and not dtmf)
+        # A remote recogniser (a model, an NLU: a request the caller waits for) is asked only when
+        # its decision can change what happens: before the answer for a question that takes any
+        # words (a sure match interrupts it), after it for a closed one (a recognised answer wins).
+        later = may_interrupt and asks_remotely(r.engine.recognizer) and not is_free_text(node)
+        matches, close = self._interrupting(r, frame, text) if may_interrupt and not later else ([], "")
         strong = getattr(r.engine.recognizer, "strong", 0.8)
-        close = "several topics are close, which never interrupts a question; " if len(matches) > 1 else ""
-        if len(matches) > 1:
-            matches = []  # several close topics do not interrupt a question
         if matches and is_free_text(node) and matches[0][1].score >= strong:
             took(r, since, "interrupted", f"started {matches[0][0].name!r}: sure enough "
                  f"(>= {strong:.2f}) to interrupt a question that takes any words")
@@ -612,6 +612,8 @@ class Engine:
         if answer.recognized:
             took(r, since, "answer", f"{close}the words were taken as the answer to the waiting question")
             return after(r, frame, accept(r, frame, node, answer.value))
+        if later:
+            matches, close = self._interrupting(r, frame, text)
         if matches:
             took(r, since, "interrupted", f"started {matches[0][0].name!r}: the words did not "
                  "answer the waiting question, so the topic interrupted it")
@@ -626,6 +628,15 @@ class Engine:
         took(r, since, "not-understood", f"{close}the words did not answer the waiting question, "
              "which counts them as not understood (it asks again, or gives up after its last try)")
         return after(r, frame, no_match(r, frame, node))
+
+    @staticmethod
+    def _interrupting(r: Runner, frame: Frame, text: str | None) -> tuple[list[tuple[Topic, IntentMatch]], str]:
+        """The topic the words may interrupt the question with (none when several are close),
+        and the explanation's note when several were."""
+        matches = recognize(r, text or "", exclude=frame.topic)
+        if len(matches) > 1:  # several close topics do not interrupt a question
+            return [], "several topics are close, which never interrupts a question; "
+        return matches, ""
 
     def _interrupt(self, r: Runner, topic: Topic) -> None:
         mark_fired(r, topic)

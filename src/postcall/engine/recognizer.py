@@ -154,6 +154,13 @@ def reads_descriptions(recognizer: Recognizer) -> bool:
     return bool(getattr(recognizer, "reads_descriptions", False))
 
 
+def asks_remotely(recognizer: Recognizer) -> bool:
+    """Whether each decision is a request out of the process that the caller waits for (a
+    language model, an external NLU: attribute `asks_remotely = True`), so the engine asks only
+    when the decision can change what happens (a closed question's answer is tried first)."""
+    return bool(getattr(recognizer, "asks_remotely", False))
+
+
 def recognizer_name(recognizer: Recognizer) -> str:
     return str(getattr(recognizer, "name", type(recognizer).__name__))
 

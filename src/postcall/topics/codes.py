@@ -103,8 +103,8 @@ UNBOUND_CONNECTOR = register_code(
 UNREACHABLE_TOPIC = register_code(
     "TPC238",
     W,
-    "A topic has a modelDescription but no trigger phrases, and the agent's recogniser matches "
-    "phrases: it can never start (only `recognizer: {kind: llm}` chooses by description).",
+    "A topic has a modelDescription but no trigger phrases, and the agent's recogniser is offered "
+    "only topics with phrases: it can never start (only `recognizer: {kind: llm}` chooses by description).",
 )
 
 UNBOUND_FLOW = register_code(

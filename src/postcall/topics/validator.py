@@ -255,7 +255,7 @@ def _check_topic(agent: Agent, topic: Topic, out: _Out, *, single_file: bool) ->
         out.add(
             codes.UNREACHABLE_TOPIC,
             f"Topic {topic.name} has a modelDescription but no trigger phrases: the {kind} "
-            "recogniser matches trigger phrases, so it can never start this topic.",
+            "recogniser is offered only topics with trigger phrases, so it can never start this topic.",
             SourceSpan(span.path, span.line, span.column),
             hint="add triggerQueries to its intent, or choose topics by description with "
             "`recognizer: {kind: llm}` in agent.yaml",

@@ -18,6 +18,10 @@ rejection; the 100 after them, +0.2 to +0.4 more at 150 topics (+0.3 BANKING77, 
 raw top-1).  Tried and left out: 100 more of the same kind (small agents -0.5 to -1 point of
 top-1), hesitations and asides ("hold on someone is at the door") and garbled speech ("purple
 monkey dishwasher"), which cost small agents 0.3 to 0.5 points and gain nothing measurable.
+Checked against every split of CLINC150, BANKING77, HWU64, SNIPS and ATIS (words compared after
+lower-casing and dropping punctuation): four sentences that were one of CLINC150's out-of-scope
+test utterances or differed from one by a word or two ("why is the sky blue", a carpet stain,
+who invented the telephone, a piano's keys) were taken out, so no test utterance is trained on.
 """
 
 from __future__ import annotations
@@ -58,7 +62,6 @@ BACKGROUND: tuple[str, ...] = (
     "I want to repaint the kitchen yellow",
     "what language do they speak in brazil",
     "the bakery on the corner makes great croissants",
-    "why is the sky blue",
     "how many bones are in the human body",
     "we adopted a puppy last month",
     "what is the plot of that old pirate novel",
@@ -66,12 +69,10 @@ BACKGROUND: tuple[str, ...] = (
     "I watched a documentary about whales",
     "what's a good name for a goldfish",
     "the museum has a new exhibition on volcanoes",
-    "how do I get wine stains out of a carpet",
     "my sister is getting married in june",
     "what do pandas eat",
     "I'd like to learn how to juggle",
     "the river flooded the fields near our house",
-    "who invented the telephone",
     "my shoes are soaking wet",
     "how do airplanes stay in the air",
     "I'm looking forward to the holidays",
@@ -116,7 +117,6 @@ BACKGROUND: tuple[str, ...] = (
     "what is the smallest bird in the world",
     "how do magnets work",
     "what was the first video game",
-    "how many keys does a piano have",
     "why do we yawn",
     "what is the loudest animal on earth",
     "how many strings does a cello have",

@@ -71,6 +71,7 @@ class RemoteRecognizer:
     """What both remote kinds share: the request and the fallback (module docstring)."""
 
     kind = "remote"
+    asks_remotely = True  # the engine asks only when the decision can matter (engine.recognizer)
 
     def __init__(
         self,
