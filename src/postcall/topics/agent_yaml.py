@@ -38,7 +38,7 @@ from postcall.topics.config import (
     TwilioTransferToAgent,
     VoiceSettings,
 )
-from postcall.topics.source import YMap, YNode, YScalar, YSeq, to_json
+from postcall.topics.source import TAG_STR, YMap, YNode, YScalar, YSeq, to_json
 
 TOP_KEYS = (
     "name", "bot_name", "language", "description", "env", "flows", "connectors", "allowed_hosts",
@@ -103,6 +103,9 @@ class _Reader:
         node = self.get(key)
         if node is None:
             return default
+        if isinstance(node, YScalar) and node.quoted and node.tag == TAG_STR:
+            self.bad(node, f"'{key}' must be a number, not the text \"{node.value}\" (write it without quotes).")
+            return default
         try:
             if not isinstance(node, YScalar):
                 raise ValueError
@@ -119,6 +122,9 @@ class _Reader:
     def integer(self, key: str, default: int, *, minimum: int = 0) -> int:
         node = self.get(key)
         if node is None:
+            return default
+        if isinstance(node, YScalar) and node.quoted and node.tag == TAG_STR:
+            self.bad(node, f"'{key}' must be a whole number, not the text \"{node.value}\" (write it without quotes).")
             return default
         if (
             isinstance(node, YScalar)
@@ -310,6 +316,12 @@ def _recognizer(fc: FileContext, node: YMap) -> RecognizerSettings:
         ("kind", "match_threshold", "similarity_floor", "ambiguity_ratio", "strong",
          "timeout_seconds", "url", "secret_env", "auth", "min_score"),
     )
+    kind_node = node.get("kind")
+    if isinstance(kind_node, YScalar) and (kind_node.is_null or not kind_node.value.strip()):
+        # an error, as an unknown kind is: whoever wrote the key meant to choose one, and
+        # silently running the embedded one could hide an llm/http setting that never applies
+        r.bad(kind_node, f"recognizer.kind is empty; write one of {', '.join(RECOGNIZER_KINDS)} "
+                         "(or leave the key out for embedded).")
     kind = r.text("kind", "embedded") or "embedded"
     if kind not in RECOGNIZER_KINDS:
         r.bad(
@@ -317,6 +329,7 @@ def _recognizer(fc: FileContext, node: YMap) -> RecognizerSettings:
             f"recognizer kind '{kind}' is not one of {', '.join(RECOGNIZER_KINDS)}.",
         )
         kind = "embedded"
+    declared = kind  # the warnings below speak of the kind written, even if an error replaces it
 
     def optional(key: str) -> float | None:
         if node.get(key) is None:
@@ -340,6 +353,7 @@ def _recognizer(fc: FileContext, node: YMap) -> RecognizerSettings:
     if auth not in RECOGNIZER_AUTH:
         r.bad(node.get("auth") or node, f"recognizer.auth '{auth}' must be one of {', '.join(RECOGNIZER_AUTH)}.")
         auth = defaults.auth
+    _no_effect(fc, node, declared)
     return RecognizerSettings(
         kind=kind,
         match_threshold=optional("match_threshold"),
@@ -352,6 +366,41 @@ def _recognizer(fc: FileContext, node: YMap) -> RecognizerSettings:
         auth=auth,
         min_score=defaults.min_score if (min_score := optional("min_score")) is None else min_score,
     )
+
+
+_THRESHOLDS = ("match_threshold", "similarity_floor", "ambiguity_ratio", "strong")
+RECOGNIZER_READS: dict[str, tuple[str, ...]] = {
+    "lexical": ("match_threshold", "strong"),
+    "embedded": _THRESHOLDS,
+    # the remote kinds fall back to the embedded recogniser, which reads its thresholds
+    "llm": (*_THRESHOLDS, "timeout_seconds"),
+    "http": (*_THRESHOLDS, "timeout_seconds", "url", "secret_env", "auth", "min_score"),
+}
+"""The `recognizer:` keys each kind reads (recognizer_from_settings builds each from these)."""
+
+
+def _no_effect(fc: FileContext, node: YMap, kind: str) -> None:
+    """Warn at each recognizer setting the chosen kind does not read, and when an http
+    recogniser has no secret (its requests carry the caller's words unsigned)."""
+    reads = RECOGNIZER_READS.get(kind, ())
+    for key, value in node.entries:
+        if key.value == "kind" or key.value not in RECOGNIZER_READS["http"] or key.value in reads:
+            continue
+        if isinstance(value, YScalar) and value.is_null:
+            continue
+        users = [k for k in RECOGNIZER_KINDS if key.value in RECOGNIZER_READS[k]]
+        fc.add(codes.CONFIG_NO_EFFECT,
+               f"recognizer.{key.value} has no effect with kind {kind} (only {', '.join(users)} read{'s' if len(users) == 1 else ''} it); it is ignored.",
+               key.span, hint=f"kind {kind} reads {', '.join(reads)}; remove {key.value} or change kind.")
+    secret = node.get("secret_env")
+    if kind == "http" and (secret is None or (isinstance(secret, YScalar) and secret.is_null)):
+        auth = node.get("auth")
+        fc.add(codes.CONFIG_UNSIGNED,
+               "recognizer: the http recogniser has no secret_env, so the caller's words go to the NLU unsigned "
+               "(no X-Postcall-Signature, no bearer token)" + (" and auth is ignored" if auth is not None else "")
+               + ": the NLU cannot tell postcall's requests from anyone's.",
+               start_span((node.get("kind") or node).span),
+               hint="set secret_env: <VARIABLE> holding a shared secret (auth: hmac signs each request).")
 
 
 def _refused_host(url: str, config: AgentConfig) -> tuple[str, int, str] | None:

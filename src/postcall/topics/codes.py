@@ -149,3 +149,9 @@ CONFIG_SECRET = register_code(
 CONFIG_ENV_OVERRIDE = register_code(
     "TPC253", INFO, "An Env value from agent.yaml is overridden on the command line."
 )
+CONFIG_NO_EFFECT = register_code(
+    "TPC254", W, "An agent.yaml setting has no effect with the others chosen (a recogniser setting its kind does not read)."
+)
+CONFIG_UNSIGNED = register_code(
+    "TPC255", W, "The http recogniser has no secret_env: the caller's words go to the NLU unsigned and unauthenticated."
+)
