@@ -74,7 +74,9 @@ def test_report_json_has_the_documented_keys(conv: Conversation) -> None:
 def test_replies_listening_and_default_fallback(conv: Conversation) -> None:
     assert conv.start() == []  # this agent has no greeting
     assert conv.listening is not None
-    assert conv.say("something else entirely") == ["Sorry, I didn't catch that. Could you say it another way?"]
+    # Unrelated to both topics ("something else entirely" shares "else" with the topic name
+    # "Elsewhere": cosine 0.22, at the embedded recogniser's floor since it was calibrated to 0.22).
+    assert conv.say("I would like to order a pizza") == ["Sorry, I didn't catch that. Could you say it another way?"]
     assert [type(o).__name__ for o in conv.outputs] == ["Listen", "Say", "Listen"]
     assert isinstance(conv.outputs[1], Say)
 
