@@ -7,8 +7,10 @@ Data (fetch it; nothing of it is kept in this repository):
   banking_data/train.csv and test.csv, 77 intents, 3,080 test utterances.
 * HWU64, github.com/xliuhw/NLU-Evaluation-Data (CC BY 4.0, Liu et al. 2019), optional with
   --hwu: the authors' own cross-validation fold 1 (CrossValidation/out4RasaReal/.../KFold_1,
-  merged/ and mergedTestset/), 64 intents, 9,960 training and 1,076 test utterances.  Nothing
-  was tuned on it: it is the held-out check that the recogniser does not only fit CLINC150.
+  merged/ and mergedTestset/), 64 intents, 9,960 training and 1,076 test utterances.  Its test
+  split was never used for a choice: it is the check that the recogniser does not only fit
+  CLINC150.  (Its training utterances outside the sampled phrases were validation data in two
+  design rounds, docs/engine.md, so it is not untouched.)
 
 Protocol (issue 14): for each seed, K trigger phrases per intent are sampled from the training
 split; every intent is a candidate topic; every test utterance is decided.  Reported per
@@ -244,7 +246,9 @@ def run_embedded(data: Data, cands: list[IntentCandidate], th: Thresholds, limit
     t0 = time.process_time()
     rec.prepare(cands)
     prep = time.process_time() - t0
-    test = data.test[:limit] if limit else data.test
+    # The test files are sorted by intent: a --limit takes a fixed random sample, not the first
+    # N (which would be a handful of intents).
+    test = random.Random(0).sample(data.test, limit) if limit and limit < len(data.test) else data.test
     ok = raw = none = amb = 0
     t0 = time.process_time()
     for text, label in test:
@@ -485,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(measured {emb['CLINC150'].top1:.1%} with {emb['CLINC150'].oos_rejected or 0:.1%}), BANKING77 >= 80% "
         f"(measured {emb['BANKING77'].top1:.1%}), <= 5 ms CPU per utterance over 150 topics (measured "
         f"{emb['CLINC150'].ms_per_utterance:.2f}), <= 2 s to prepare 150 topics (measured {emb['CLINC150'].prepare_s:.2f})."
-        + (f"  Held out (never tuned on): HWU64 top-1 {emb['HWU64'].top1:.1%} (raw {emb['HWU64'].raw_top1:.1%})."
+        + (f"  HWU64, whose test split no choice used: top-1 {emb['HWU64'].top1:.1%} (raw {emb['HWU64'].raw_top1:.1%})."
            if "HWU64" in emb else "")
     )
     held_rows = [run_heldout(h, args.k, args.seeds, th) for h in load_fsid(args.fsid)] if args.fsid else []

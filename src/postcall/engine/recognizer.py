@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol, runtime_checkable
 
-from postcall.engine.textnorm import content_tokens, normalise, within_one_edit
+from postcall.engine.textnorm import content_tokens, normalise, within_one_edit, without_hesitations
 from postcall.safetext import clean_text
 
 
@@ -170,8 +170,14 @@ def decide(recognizer: Recognizer, text: str, candidates: Sequence[IntentCandida
 
     The engine's one call into a recogniser: the words are cleaned first (a NUL or a lone
     surrogate, which `chat`/`call` get from invalid bytes on a terminal, becomes U+FFFD, as the
-    webhooks do), so no recogniser sees text UTF-8 cannot encode."""
+    webhooks do), so no recogniser sees text UTF-8 cannot encode; and hesitation sounds ("um",
+    "uh", textnorm.HESITATIONS) are taken out, so that a caller thinking aloud starts no topic
+    and a request said with fillers reads as the request."""
     text = clean_text(text)
+    spoken = without_hesitations(text)
+    if text.strip() and not spoken:
+        return Recognition.no_match(f"only a hesitation ({text.strip()[:40]!r})", (), recognizer_name(recognizer))
+    text = spoken
     if isinstance(recognizer, DecidingRecognizer):
         return recognizer.decide(text, candidates)
     name = recognizer_name(recognizer)

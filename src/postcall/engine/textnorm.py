@@ -28,6 +28,24 @@ def words(norm: str) -> list[str]:
     return [w for w in norm.split(" ") if w]
 
 
+# What a caller says while thinking, which speech recognisers often write down.  They carry no
+# intent, so no recogniser should read one: alone, "um" had matched the example agent's Goodbye
+# (p 0.67) and hung up on the caller.  Only pure hesitation sounds: "ok", "so", "well" or
+# "yeah" can be answers or part of a request, and are left alone.
+HESITATIONS = frozenset(
+    "um umm ummm uh uhh uhm er err erm hmm hm hmmm mm mmm mhm ah ahh eh".split()
+)
+_HESITATION = re.compile(
+    r"(?<![\w'])(?:" + "|".join(sorted(HESITATIONS, key=len, reverse=True)) + r")(?![\w'])[,.;:!?…-]*",
+    re.IGNORECASE,
+)
+
+
+def without_hesitations(text: str) -> str:
+    """The text with hesitation sounds ("um", "uh,", "Hmm...") taken out, spaces tidied."""
+    return _SPACES.sub(" ", _HESITATION.sub(" ", text)).strip()
+
+
 _CONTRACTIONS = {
     "i'm": ["i", "am"], "im": ["i", "am"], "i'd": ["i", "would"], "i've": ["i", "have"],
     "i'll": ["i", "will"], "what's": ["what", "is"], "whats": ["what", "is"],
