@@ -298,7 +298,7 @@ CALIBRATION_SEEDS = (101, 102, 103, 104, 105)  # never the test seeds
 CALIBRATION_TARGET = 0.70
 CALIBRATION_SIZES = (5, 10, 20, 50)  # besides all 150 intents
 CALIBRATION_AGENTS = 8  # random agents per smaller size
-MIN_FLOOR = 0.20
+MIN_FLOOR = 0.22  # noise the data sets lack lands up to 0.22 in small agents (docs/engine.md)
 
 
 def calibration_records(clinc: Data, k: int, seeds: Sequence[int]) -> dict[int, list[npt.NDArray[np.float64]]]:
