@@ -102,9 +102,10 @@ def test_an_endpoint_slower_than_the_budget_is_given_up_within_it(
     match = re.fullmatch(r"\[note: Model call failed: no answer in time after (\d) tr(?:y|ies) in (\d+\.\d) s; no answer given\.\]", note)
     assert match, note
     # Given up when the 0.5 s budget ran out: a second try cut short, never the third the retry
-    # policy allows, and never waiting for the 2 s answer (the elapsed time is not asserted
-    # closer than that: a loaded machine adds its own delay).
-    assert int(match.group(1)) <= 2 and float(match.group(2)) < 2.0
+    # policy allows (with the budget ignored, all three tries are made and the note says 3).
+    # The elapsed time is not asserted: a loaded machine adds its own delay, and the reply
+    # being the Fallback already shows the 2 s answer was not waited for.
+    assert int(match.group(1)) <= 2
 
 
 def test_a_failed_prompt_is_noted_then_its_error_path(tmp_path: Path, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
