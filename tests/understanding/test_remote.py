@@ -21,6 +21,7 @@ from postcall.testing import Conversation
 from postcall.topics import load_agent
 from postcall.topics.agent import Agent
 from postcall.understanding import HttpRecognizer, LlmRecognizer, intent_candidates
+from testing.drip_server import DripServer
 
 TOPICS = {
     "Refund": ("money back for an order", ["I want a refund", "give me my money back", "refund my order"],
@@ -378,57 +379,6 @@ def test_check_warns_when_the_recogniser_host_is_not_allowed(tmp_path: Path, hos
 
 # ---------------------------------------------------------------------------------------------
 # timeout_seconds bounds the caller's whole wait
-
-
-class DripServer:
-    """Answers every POST with 200, a Content-Length and a valid body sent one byte at a time,
-    a byte every `pace` seconds, until the body is out or `stop` is set: an endpoint that is
-    never silent long enough for a read timeout, and takes far longer than the deadline."""
-
-    def __init__(self, body: bytes, pace: float = 0.05) -> None:
-        self.body, self.pace = body, pace
-        self.sent = 0
-        self.stop = threading.Event()
-        self.finished = threading.Event()
-        drip = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length") or 0))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(drip.body)))
-                self.end_headers()
-                try:
-                    for byte in drip.body:
-                        self.wfile.write(bytes([byte]))
-                        self.wfile.flush()
-                        drip.sent += 1
-                        if drip.stop.wait(drip.pace):
-                            return
-                    drip.finished.set()
-                except OSError:  # the client hung up: what a deadline does
-                    return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    def __enter__(self) -> DripServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_an_nlu_answer_that_trickles_in_is_cut_off_at_timeout_seconds(tmp_path: Path) -> None:
