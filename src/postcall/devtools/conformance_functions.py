@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 from postcall.powerfx import types as T
@@ -69,6 +69,23 @@ def _build_set(site: CallSite, args: Sequence[Fn]) -> Fn:
 _SET = FunctionSpec("Set", 2, 2, _build_set, signature=Signature(("Text", "Any"), None, T.VOID), name_args=frozenset({0}))
 
 
+def all_evaluated(body: Callable[[Frame, CallSite, list[Value]], Value]) -> Builder:
+    """A test host's function whose arguments are all evaluated first, their errors merged into
+    the result (as the harness's host functions behave); `body` sees only error-free values."""
+
+    def build(site: CallSite, args: Sequence[Fn]) -> Fn:
+        def run(frame: Frame) -> Value:
+            values = [a(frame) for a in args]
+            errors = [v for v in values if isinstance(v, ErrorValue)]
+            if errors:
+                return ErrorValue.merge(errors)
+            return body(frame, site, values)
+
+        return run
+
+    return build
+
+
 def _blob_specs() -> dict[str, FunctionSpec]:
     """The Blob handler's test functions (AddBlobTestFunctions): `Blob(text, [is base64])` makes
     a file value, `BlobGetString`/`BlobGetBase64String` read it back.  The engine has no file
@@ -76,26 +93,19 @@ def _blob_specs() -> dict[str, FunctionSpec]:
     apart are different values, as Microsoft's are, and a blob equals itself."""
     made = iter(range(1, 1 << 62))
 
-    def blob(site: CallSite, args: Sequence[Fn]) -> Fn:
-        def run(frame: Frame) -> Value:
-            values = [a(frame) for a in args]
-            errors = [v for v in values if isinstance(v, ErrorValue)]
-            if errors:
-                return ErrorValue.merge(errors)
-            if values[0] is None:
-                return None
-            text = to_text(values[0])
-            if isinstance(text, ErrorValue):
-                return text
-            is_base64 = len(values) > 1 and values[1] is True
-            try:
-                content = base64.b64decode(text, validate=True) if is_base64 else text.encode("utf-8")
-            except ValueError:
-                return site.invalid("the text is not base64.")
-            fields: dict[str, Value] = {"$blob": base64.b64encode(content).decode("ascii"), "$id": float(next(made))}
-            return Record(fields)
-
-        return run
+    def blob(frame: Frame, site: CallSite, values: list[Value]) -> Value:
+        if values[0] is None:
+            return None
+        text = to_text(values[0])
+        if isinstance(text, ErrorValue):
+            return text
+        is_base64 = len(values) > 1 and values[1] is True
+        try:
+            content = base64.b64decode(text, validate=True) if is_base64 else text.encode("utf-8")
+        except ValueError:
+            return site.invalid("the text is not base64.")
+        fields: dict[str, Value] = {"$blob": base64.b64encode(content).decode("ascii"), "$id": float(next(made))}
+        return Record(fields)
 
     def reader(as_base64: bool) -> Builder:
         def build(site: CallSite, args: Sequence[Fn]) -> Fn:
@@ -116,7 +126,7 @@ def _blob_specs() -> dict[str, FunctionSpec]:
 
     blob_type = T.record({"$blob": T.TEXT, "$id": T.NUMBER})
     return {
-        "Blob": FunctionSpec("Blob", 1, 2, blob, signature=Signature(("Text", "Boolean"), None, blob_type)),
+        "Blob": FunctionSpec("Blob", 1, 2, all_evaluated(blob), signature=Signature(("Text", "Boolean"), None, blob_type)),
         "BlobGetString": FunctionSpec("BlobGetString", 1, 1, reader(False), signature=Signature(("Record",), None, T.TEXT)),
         "BlobGetBase64String": FunctionSpec(
             "BlobGetBase64String", 1, 1, reader(True), signature=Signature(("Record",), None, T.TEXT)
@@ -129,37 +139,30 @@ def _trace_spec(strongly_typed_enums: bool) -> FunctionSpec:
     severity_param = "Enum:TraceSeverity" if strongly_typed_enums else "Number"
     options_param = "Enum:TraceOptions" if strongly_typed_enums else "Text"
 
-    def build(site: CallSite, args: Sequence[Fn]) -> Fn:
-        def trace(frame: Frame) -> Value:
-            values = [a(frame) for a in args]
-            errors = [v for v in values if isinstance(v, ErrorValue)]
-            if errors:
-                return ErrorValue.merge(errors)
-            message = "" if values[0] is None else to_text(values[0])
-            severity: Value = 3.0  # TraceSeverity.Information
-            if len(values) > 1:
-                given = values[1]
-                if isinstance(given, OptionValue):
-                    given = given.value  # type: ignore[assignment]
-                if given is None:
-                    return site.invalid("the severity is blank.")
-                severity = to_number(given)
-            custom = values[2] if len(values) > 2 else None
-            if isinstance(message, ErrorValue) or isinstance(severity, ErrorValue):
-                return message if isinstance(message, ErrorValue) else severity
-            scope = frame.ctx.scope
-            if isinstance(scope, dict):
-                scope[TRACE_RECORD] = Record({
-                    "message": message, "severity": severity,
-                    "customRecord": "{}" if custom is None else _expression(custom),
-                })
-            return None if site.features.v1 else True  # Void with the V1 rules, else Boolean
-
-        return trace
+    def trace(frame: Frame, site: CallSite, values: list[Value]) -> Value:
+        message = "" if values[0] is None else to_text(values[0])
+        severity: Value = 3.0  # TraceSeverity.Information
+        if len(values) > 1:
+            given = values[1]
+            if isinstance(given, OptionValue):
+                given = given.value  # type: ignore[assignment]
+            if given is None:
+                return site.invalid("the severity is blank.")
+            severity = to_number(given)
+        custom = values[2] if len(values) > 2 else None
+        if isinstance(message, ErrorValue) or isinstance(severity, ErrorValue):
+            return message if isinstance(message, ErrorValue) else severity
+        scope = frame.ctx.scope
+        if isinstance(scope, dict):
+            scope[TRACE_RECORD] = Record({
+                "message": message, "severity": severity,
+                "customRecord": "{}" if custom is None else _expression(custom),
+            })
+        return None if site.features.v1 else True  # Void with the V1 rules, else Boolean
 
     signature = Signature(("Text", severity_param, "Record", options_param), None, T.VOID)
     # Trace.cs CheckSemantics: the options must be constant text or a TraceOptions member.
-    return FunctionSpec("Trace", 1, 4, build, signature=signature, constant_args=frozenset({3}))
+    return FunctionSpec("Trace", 1, 4, all_evaluated(trace), signature=signature, constant_args=frozenset({3}))
 
 
 def host_functions(setup: Mapping[str, bool], strongly_typed_enums: bool = True) -> Mapping[str, FunctionSpec] | None:

@@ -15,16 +15,16 @@ agent's closed lists are option sets of names with display names, like `OptionSe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from postcall.devtools.conformance_functions import all_evaluated
 from postcall.powerfx import types as T
 from postcall.powerfx.coerce import to_boolean, to_color, to_number
 from postcall.powerfx.enums import OptionSet
-from postcall.powerfx.functions import CallSite, Fn, FunctionSpec
-from postcall.powerfx.runtime import Frame
+from postcall.powerfx.functions import FunctionSpec
 from postcall.powerfx.signatures import Signature
 from postcall.powerfx.types import FxType
 from postcall.powerfx.values import Color, ErrorValue, Record, Table, Value
@@ -140,16 +140,7 @@ def host_setup(setup: Mapping[str, bool]) -> HostSetup:
 
 
 def _host_function(name: str, params: tuple[str, ...], result: FxType, body: Callable[[list[Value]], Value]) -> FunctionSpec:
-    def build(site: CallSite, args: Sequence[Fn]) -> Fn:
-        def run(frame: Frame) -> Value:
-            values = [a(frame) for a in args]
-            errors = [v for v in values if isinstance(v, ErrorValue)]
-            if errors:
-                return ErrorValue.merge(errors)
-            return body(values)
-
-        return run
-
+    build = all_evaluated(lambda frame, site, values: body(values))
     return FunctionSpec(name, len(params), len(params), build, signature=Signature(params, None, result))
 
 
